@@ -1,0 +1,71 @@
+"""auditapp: the internal-audit field tool. create_app only wires the parts together."""
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as settings
+from .config import PROJECT_ROOT
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, one blueprint per domain, errors, commands."""
+    instance = Path((config or {}).get("INSTANCE_PATH") or settings.instance_path())
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(settings.settings_from_env(instance))
+    if config:
+        app.config.from_mapping(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.load_or_create_secret_key(instance)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (every table known to the metadata and to migrations)
+    from .extensions import csrf, db, htmx, login_manager, migrate
+    from .web import rendering, security
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    security.init_app(app)
+    rendering.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts.views import admin_bp, auth_bp
+    from .checklists.views import bp as checklists_bp
+    from .web.views import bp as home_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(checklists_bp, url_prefix="/checklists")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .web.errors import init_app
+
+    init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .accounts.cli import users_cli
+    from .checklists.cli import checklists_cli
+    from .demo import demo_command
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(checklists_cli)
+    app.cli.add_command(demo_command)

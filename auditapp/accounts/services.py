@@ -1,0 +1,169 @@
+"""Account rules: sign-in with throttling, creating and changing users and areas."""
+from datetime import timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import func
+
+from ..events import services as events
+from ..events.models import Event
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import Area, Role, User, new_session_token
+
+# Checked against when the e-mail is unknown, so timing does not reveal which accounts exist.
+_DUMMY_HASH = None
+
+
+class AccountError(Exception):
+    """A rule refused the change; the message is for the user, keyed by form field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class LoginThrottled(Exception):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(db.select(User).filter_by(email=normalise_email(email)))
+
+
+def recent_failures(email: str) -> int:
+    since = utcnow() - timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    return db.session.scalar(
+        db.select(func.count(Event.id)).where(
+            Event.entity_type == "login", Event.entity_id == normalise_email(email),
+            Event.action == "failed", Event.occurred_at >= since,
+        )
+    )
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user for these credentials, or None; raises LoginThrottled after repeated failures."""
+    global _DUMMY_HASH
+    email = normalise_email(email)
+    if recent_failures(email) >= current_app.config["LOGIN_MAX_FAILURES"]:
+        raise LoginThrottled()
+    user = find_user(email)
+    if user is None:
+        if _DUMMY_HASH is None:
+            probe = User(password_hash="")
+            probe.set_password("timing-equaliser", current_app.config["PASSWORD_HASH_METHOD"])
+            _DUMMY_HASH = probe.password_hash
+        User(password_hash=_DUMMY_HASH).check_password(password)
+    elif user.check_password(password) and user.active:
+        events.record(user, "user", user.id, "logged_in")
+        db.session.commit()
+        return user
+    events.record(user, "login", email[:64], "failed")
+    db.session.commit()
+    return None
+
+
+def create_user(actor, email: str, name: str, role: str, password: str) -> User:
+    """Add an account; refuses a taken e-mail and roles the actor may not grant. Commits."""
+    email = normalise_email(email)
+    _check_may_grant(actor, role)
+    if find_user(email):
+        raise AccountError("email", "A user with this e-mail already exists.")
+    user = User(email=email, name=name, role=role)
+    user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
+    db.session.add(user)
+    db.session.flush()
+    events.record(actor, "user", user.id, "created", {"email": email, "name": name, "role": role})
+    db.session.commit()
+    return user
+
+
+def update_user(actor, user: User, name: str, role: str, active: bool, password: str = "") -> User:
+    """Change a user's name, role, status or password, logging each change. Commits."""
+    _check_may_grant(actor, role)
+    _check_may_grant(actor, user.role)  # a quality lead cannot edit an administrator
+    if actor is not None and actor.id == user.id and (role != user.role or not active):
+        raise AccountError("role", "You cannot change your own role or deactivate yourself.")
+    changes = {}
+    for field, new in (("name", name), ("role", role), ("active", active)):
+        old = getattr(user, field)
+        if old != new:
+            changes[field] = [old, new]
+            setattr(user, field, new)
+    if password:
+        user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
+        changes["password"] = ["(hidden)", "(changed)"]
+    if not active and "active" in changes:
+        user.session_token = new_session_token()  # ends the user's open sessions
+    if changes:
+        events.record(actor, "user", user.id, "updated", changes)
+    db.session.commit()
+    return user
+
+
+def _check_may_grant(actor, role: str) -> None:
+    if actor is None:  # the command line is trusted (it has the database anyway)
+        return
+    if role == Role.ADMIN and not actor.has_role(Role.ADMIN):
+        raise AccountError("role", "Only an administrator can manage administrator accounts.")
+
+
+def users() -> list[User]:
+    return db.session.scalars(db.select(User).order_by(User.active.desc(), User.name)).all()
+
+
+def supervisors() -> list[User]:
+    return db.session.scalars(
+        db.select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.name)
+    ).all()
+
+
+def areas() -> list[Area]:
+    return db.session.scalars(db.select(Area).order_by(Area.name)).all()
+
+
+def create_area(actor, name: str, description: str = "", owner_id: int | None = None) -> Area:
+    """Add an area; its owner must be an active supervisor. Commits."""
+    if db.session.scalar(db.select(Area).filter(func.lower(Area.name) == name.lower())):
+        raise AccountError("name", "An area with this name already exists.")
+    _check_owner(owner_id)
+    area = Area(name=name, description=description, owner_id=owner_id)
+    db.session.add(area)
+    db.session.flush()
+    events.record(actor, "area", area.id, "created", {"name": name, "owner_id": owner_id})
+    db.session.commit()
+    return area
+
+
+def update_area(actor, area: Area, name: str, description: str, owner_id: int | None) -> Area:
+    clash = db.session.scalar(db.select(Area).filter(func.lower(Area.name) == name.lower(), Area.id != area.id))
+    if clash:
+        raise AccountError("name", "An area with this name already exists.")
+    _check_owner(owner_id)
+    changes = {}
+    for field, new in (("name", name), ("description", description), ("owner_id", owner_id)):
+        old = getattr(area, field)
+        if old != new:
+            changes[field] = [old, new]
+            setattr(area, field, new)
+    if changes:
+        events.record(actor, "area", area.id, "updated", changes)
+    db.session.commit()
+    return area
+
+
+def _check_owner(owner_id: int | None) -> None:
+    if owner_id is None:
+        return
+    owner = db.session.get(User, owner_id)
+    if owner is None or not owner.active or owner.role != Role.SUPERVISOR:
+        raise AccountError("owner_id", "The owner must be an active supervisor.")
+
+
+def home_url(user) -> str:
+    """Where a role lands after login. Role home screens arrive with later features."""
+    return url_for("checklists.index")

@@ -1,0 +1,73 @@
+"""Audits and the answers recorded against their pinned checklist version."""
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import Area, User
+from ..checklists.models import ChecklistItem, ChecklistVersion
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class AuditStatus(enum.StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+audit_team = Table(
+    "audit_team",
+    db.metadata,
+    Column("audit_id", ForeignKey("audits.id"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+
+
+class Audit(db.Model):
+    __tablename__ = "audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Human-facing reference, e.g. AUD-2026-001; the primary key stays internal.
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    criteria: Mapped[str] = mapped_column(Text, default="")
+    planned_date: Mapped[date | None] = mapped_column(Date)
+    lead_auditor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    auditee: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default=AuditStatus.PLANNED.value)
+    conclusion: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    checklist_version: Mapped[ChecklistVersion] = relationship()
+    area: Mapped[Area | None] = relationship()
+    lead_auditor: Mapped[User] = relationship(foreign_keys=[lead_auditor_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    team: Mapped[list[User]] = relationship(secondary=audit_team)
+    responses: Mapped[list["Response"]] = relationship(back_populates="audit")
+
+
+class Response(db.Model):
+    """An auditor's answer to one checklist item; the id may be generated on the phone."""
+
+    __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("audit_id", "item_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"))
+    result: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Bumped on every change, so a save based on an older value can be refused.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    audit: Mapped[Audit] = relationship(back_populates="responses")
+    item: Mapped[ChecklistItem] = relationship()
+    answered_by: Mapped[User | None] = relationship()

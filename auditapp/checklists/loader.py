@@ -1,0 +1,371 @@
+"""Read a checklist YAML file safely and report every problem with its line.
+
+Pipeline: size and encoding checks -> a scan of the raw YAML events (refuses tags,
+anchors, aliases and duplicate keys before anything is built) -> round-trip load
+(keeps each node's line) -> marshmallow schema -> cross-item checks. Every problem
+found is reported at once as ``path:line: field: message``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from marshmallow import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+
+from .schemas import KEYS_BY_LEVEL, ChecklistSchema, did_you_mean
+
+MAX_FILE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+@dataclass
+class LoadedChecklist:
+    """A file's outcome: validated data and its hash, or the list of problems."""
+
+    path: Path
+    display_path: str
+    source_text: str | None = None
+    data: dict | None = None
+    content_hash: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    # The round-trip document, for finding a field's line after validation.
+    doc: dict | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.data is not None
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(s["items"]) for s in self.data["sections"]) if self.data else 0
+
+
+def display_path(path: Path) -> str:
+    """The path as an author would type it: relative to the working folder when inside it."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_checklist_file(path: Path, shown_as: str | None = None) -> LoadedChecklist:
+    """Load and validate one checklist file; never raises for a bad file."""
+    path = Path(path)
+    result = LoadedChecklist(path=path, display_path=shown_as or display_path(path))
+    problem = _problem_factory(result)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        problem(None, "", f"cannot be read: {exc.strerror}")
+        return result
+    if size > MAX_FILE_BYTES:
+        problem(None, "", f"is {size:,} bytes; checklist files are limited to 1 MB")
+        return result
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problem(line, "", f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")
+        return result
+    result.source_text = text
+    validate_text(text, result, expected_id=path.stem)
+    return result
+
+
+def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = None) -> None:
+    """Fill result.data and content_hash from YAML text, or result.problems."""
+    problem = _problem_factory(result)
+    for line, message in _scan_events(text):
+        problem(line, "", message)
+    if result.problems:
+        return
+    try:
+        doc = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:  # _scan_events sees syntax errors first; kept as a guard
+        problem(_mark_line(exc), "", _yaml_message(exc))
+        return
+    if not isinstance(doc, dict):
+        problem(1, "", "the file must be a mapping with id, title, version and sections")
+        return
+
+    try:
+        data = ChecklistSchema().load(doc)
+    except ValidationError as exc:
+        data = None
+        for path, message in _flatten(exc.messages):
+            problem(_line_of(doc, path, message), _format_path(path), _explain(doc, path, message, text))
+    for path, message in _cross_checks(doc, expected_id):
+        problem(_line_of(doc, path, message), _format_path(path), message)
+    if result.problems:
+        result.problems.sort(key=lambda p: (p.line or 0))
+        return
+    result.doc = doc
+    result.data = data
+    result.content_hash = content_hash(data)
+
+
+def content_hash(data: dict) -> str:
+    """SHA-256 of the validated content: comments and layout don't make a new version."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- raw event scan --------------------------------------------------------------------------
+
+def _scan_events(text: str) -> list[tuple[int, str]]:
+    """Refuse tags, anchors, aliases, extra documents and duplicate keys, from the event stream.
+
+    Working on events means nothing is constructed first: an alias bomb or a
+    python/object tag is refused before it could expand or execute.
+    """
+    problems: list[tuple[int, str]] = []
+    # One frame per open collection: [is_mapping, expecting_key, {key: line}]
+    stack: list[list] = []
+    documents = 0
+    try:
+        for ev in YAML(typ="rt").parse(text):
+            line = ev.start_mark.line + 1
+            if isinstance(ev, DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    problems.append((line, "a checklist file holds one YAML document; remove the second '---'"))
+            if isinstance(ev, AliasEvent):
+                problems.append((line, f"aliases (*{ev.anchor}) are not allowed; write the value out"))
+            elif isinstance(ev, NodeEvent):
+                if ev.anchor:
+                    problems.append((line, f"anchors (&{ev.anchor}) are not allowed; write the value out"))
+                if getattr(ev, "tag", None) and not _implicit(ev):
+                    problems.append((line, f"YAML tags ({ev.tag}) are not allowed"))
+            if stack and stack[-1][0] and isinstance(ev, NodeEvent):
+                frame = stack[-1]
+                if frame[1]:  # this node is a key
+                    if isinstance(ev, ScalarEvent):
+                        if ev.value in frame[2]:
+                            problems.append((line, f'duplicate key "{ev.value}" (first at line {frame[2][ev.value]})'))
+                        else:
+                            frame[2][ev.value] = line
+                    else:
+                        problems.append((line, "keys must be plain text"))
+                frame[1] = not frame[1]
+            if isinstance(ev, (MappingStartEvent, SequenceStartEvent)):
+                stack.append([isinstance(ev, MappingStartEvent), True, {}])
+            elif isinstance(ev, (MappingEndEvent, SequenceEndEvent)):
+                stack.pop()
+    except MarkedYAMLError as exc:
+        problems.append((_mark_line(exc), _yaml_message(exc)))
+    except YAMLError as exc:
+        problems.append((1, f"not valid YAML: {exc}"))
+    return problems
+
+
+def _implicit(ev) -> bool:
+    implicit = getattr(ev, "implicit", True)
+    if isinstance(ev, CollectionStartEvent):
+        return bool(implicit)
+    return bool(implicit and implicit[0])
+
+
+def _mark_line(exc: MarkedYAMLError) -> int:
+    mark = exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark else 1
+
+
+def _yaml_message(exc: MarkedYAMLError) -> str:
+    parts = [p for p in (exc.context, exc.problem) if p]
+    return "not valid YAML: " + ("; ".join(parts) if parts else str(exc))
+
+
+# --- schema errors -> lines ------------------------------------------------------------------
+
+def _flatten(messages, path=()):
+    """Yield (path tuple, message) for marshmallow's nested error dicts."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _flatten(value, path + (key,))
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            for m in messages:
+                yield path, m
+        else:
+            for m in messages:
+                yield from _flatten(m, path)
+    else:
+        yield path, str(messages)
+
+
+def _format_path(path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _node_at(doc, path):
+    """The container holding the last part of path, and that part (None if the walk breaks)."""
+    node = doc
+    for part in path[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None, None
+    return node, (path[-1] if path else None)
+
+
+def line_of(loaded: LoadedChecklist, *path) -> int | None:
+    """Line of a field in a loaded file, e.g. line_of(loaded, "version")."""
+    return _line_of(loaded.doc, path, "") if loaded.doc is not None else None
+
+
+def _line_of(doc, path, message: str) -> int:
+    """Line of the value at path; of the key for unknown fields; of the parent when it is missing."""
+    line = getattr(getattr(doc, "lc", None), "line", 0) + 1
+    node = doc
+    for i, part in enumerate(path):
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, dict) and part in node:
+                last = i == len(path) - 1
+                pos = lc.key(part) if (last and message == "Unknown field.") else lc.value(part)
+                line = pos[0] + 1
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                line = lc.item(part)[0] + 1
+                node = node[part]
+            else:
+                break
+        except (AttributeError, KeyError, TypeError):
+            break
+    return line
+
+
+def _explain(doc, path, message: str, text: str) -> str:
+    """Turn marshmallow's generic messages into an author's language."""
+    if message == "Unknown field.":
+        level = "item" if "items" in path[:-1] else "section" if "sections" in path[:-1] else "checklist"
+        return f'unknown field{did_you_mean(str(path[-1]), KEYS_BY_LEVEL[level])}'
+    if message == "Missing data for required field.":
+        return "required field is missing"
+    if message.startswith("expected text, but YAML read the number"):
+        container, key = _node_at(doc, path)
+        token = _source_token(container, key, text)
+        if token is not None:
+            value = container[key]
+            read_as = f"the number {value}"
+            if token != str(value):
+                return f'{token} was read as {read_as}; put it in quotes: "{token}"'
+            return f'expected text, but YAML read {read_as}; put it in quotes: "{token}"'
+    return message
+
+
+def _source_token(container, key, text: str) -> str | None:
+    """The value exactly as typed in the file (e.g. '7.10'), from its recorded position."""
+    try:
+        line, col = container.lc.value(key) if isinstance(container, dict) else container.lc.item(key)
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
+    rest = text.splitlines()[line][col:]
+    token = ""
+    for ch in rest:
+        if ch in " ,]}#\t":
+            break
+        token += ch
+    return token or None
+
+
+# --- checks across fields --------------------------------------------------------------------
+
+def _cross_checks(doc, expected_id):
+    """Problems no single field shows: duplicates, clause nesting, rename targets, file name."""
+    problems = []
+    if expected_id and isinstance(doc.get("id"), str) and doc["id"] != expected_id:
+        problems.append((("id",), f'"{doc["id"]}" must match the file name "{expected_id}.yaml"'))
+    seen_ids: dict[str, int] = {}
+    seen_questions: dict[tuple, str] = {}
+    seen_sections: dict[str, int] = {}
+    sections = doc.get("sections")
+    for s, section in enumerate(sections if isinstance(sections, list) else []):
+        if not isinstance(section, dict):
+            continue
+        sclause = section.get("clause")
+        if isinstance(sclause, str):
+            if sclause in seen_sections:
+                problems.append((("sections", s, "clause"),
+                                 f'clause "{sclause}" already has a section (sections[{seen_sections[sclause]}])'))
+            seen_sections.setdefault(sclause, s)
+        items = section.get("items")
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                continue
+            where = ("sections", s, "items", i)
+            item_id, clause = item.get("id"), item.get("clause")
+            if isinstance(item_id, str):
+                if item_id in seen_ids:
+                    first = _line_of(doc, seen_ids[item_id], "")
+                    problems.append((where + ("id",), f'duplicate item id "{item_id}" (first used at line {first})'))
+                else:
+                    seen_ids[item_id] = where + ("id",)
+            if isinstance(clause, str) and isinstance(sclause, str):
+                if clause != sclause and not clause.startswith(sclause + "."):
+                    problems.append((where + ("clause",), f'clause "{clause}" is outside its section\'s clause "{sclause}"'))
+            question = item.get("question")
+            if isinstance(clause, str) and isinstance(question, str):
+                ref = (clause, " ".join(question.lower().split()))
+                if ref in seen_questions:
+                    problems.append((where + ("question",),
+                                     f'clause {clause} already asks this question (item "{seen_questions[ref]}")'))
+                else:
+                    seen_questions[ref] = item_id if isinstance(item_id, str) else f"sections[{s}].items[{i}]"
+            results = item.get("results")
+            if isinstance(results, list):
+                for r, code in enumerate(results):
+                    if isinstance(code, str) and code in results[:r]:
+                        problems.append((where + ("results", r), f'"{code}" is listed twice'))
+    renamed = doc.get("renamed")
+    if isinstance(renamed, dict):
+        for old, new in renamed.items():
+            if not isinstance(old, str) or not isinstance(new, str):
+                continue  # the schema reports the type
+            if old == new:
+                problems.append((("renamed", old), f'"{old}" is renamed to itself'))
+            elif new not in seen_ids:
+                problems.append((("renamed", old), f'renamed target "{new}" is not an item in this file'))
+            if old in seen_ids and old != new:
+                problems.append((("renamed", old), f'"{old}" is renamed but still used as an item id'))
+    return problems
+
+
+def _problem_factory(result: LoadedChecklist):
+    def add(line, field_path, message):
+        result.problems.append(Problem(result.display_path, line, field_path, message))
+    return add

@@ -1,0 +1,124 @@
+"""Checklists as imported from YAML: every version kept, items frozen per version."""
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import User
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class Result(enum.StrEnum):
+    """What an auditor can record for a checklist item (ISO 19011 vocabulary)."""
+
+    CONFORM = "conform"
+    MINOR_NC = "minor_nc"
+    MAJOR_NC = "major_nc"
+    OBSERVATION = "observation"
+    OFI = "ofi"
+    NA = "na"
+
+    @property
+    def label(self) -> str:
+        return RESULT_LABELS[self]
+
+
+RESULT_LABELS = {
+    Result.CONFORM: "Conform",
+    Result.MINOR_NC: "Minor NC",
+    Result.MAJOR_NC: "Major NC",
+    Result.OBSERVATION: "Observation",
+    Result.OFI: "OFI",
+    Result.NA: "N/A",
+}
+
+
+class PhotoRule(enum.StrEnum):
+    NEVER = "never"
+    OPTIONAL = "optional"
+    REQUIRED_ON_NC = "required_on_nc"
+
+
+class Checklist(db.Model):
+    __tablename__ = "checklists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    versions: Mapped[list["ChecklistVersion"]] = relationship(
+        back_populates="checklist", order_by="ChecklistVersion.number"
+    )
+
+    @property
+    def latest(self) -> "ChecklistVersion | None":
+        return self.versions[-1] if self.versions else None
+
+
+class ChecklistVersion(db.Model):
+    """One imported version of a checklist file; audits pin to it for good."""
+
+    __tablename__ = "checklist_versions"
+    __table_args__ = (UniqueConstraint("checklist_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checklist_id: Mapped[int] = mapped_column(ForeignKey("checklists.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    standard: Mapped[str] = mapped_column(String(120), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    renamed: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    source_path: Mapped[str] = mapped_column(String(255))
+    # The exact YAML the version was imported from, kept as evidence of what auditors used.
+    source_text: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    checklist: Mapped[Checklist] = relationship(back_populates="versions")
+    imported_by: Mapped[User | None] = relationship()
+    sections: Mapped[list["ChecklistSection"]] = relationship(
+        back_populates="version", order_by="ChecklistSection.position", cascade="all, delete-orphan"
+    )
+    items: Mapped[list["ChecklistItem"]] = relationship(
+        back_populates="version", order_by="ChecklistItem.position", cascade="all, delete-orphan",
+        overlaps="section,items",
+    )
+
+
+class ChecklistSection(db.Model):
+    __tablename__ = "checklist_sections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    clause: Mapped[str | None] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+
+    version: Mapped[ChecklistVersion] = relationship(back_populates="sections")
+    items: Mapped[list["ChecklistItem"]] = relationship(
+        back_populates="section", order_by="ChecklistItem.position", overlaps="items,version"
+    )
+
+
+class ChecklistItem(db.Model):
+    __tablename__ = "checklist_items"
+    __table_args__ = (UniqueConstraint("version_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id"))
+    section_id: Mapped[int] = mapped_column(ForeignKey("checklist_sections.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    # The author's permanent id ("8.5.2-traceability"); stable across versions.
+    key: Mapped[str] = mapped_column(String(64))
+    clause: Mapped[str] = mapped_column(String(20))
+    question: Mapped[str] = mapped_column(Text)
+    guidance: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    photo_rule: Mapped[str] = mapped_column(String(20), default=PhotoRule.OPTIONAL.value)
+    results: Mapped[list[str]] = mapped_column(JSON)
+
+    version: Mapped[ChecklistVersion] = relationship(back_populates="items", overlaps="items,section")
+    section: Mapped[ChecklistSection] = relationship(back_populates="items", overlaps="items,version")

@@ -1,0 +1,150 @@
+"""The checklist file format, as marshmallow schemas: the one place its fields are validated."""
+import difflib
+import re
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .models import PhotoRule, Result
+
+RESULT_CODES = [r.value for r in Result]
+PHOTO_RULES = [p.value for p in PhotoRule]
+CHECKLIST_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CLAUSE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,4}$")
+
+
+def did_you_mean(value: str, choices: list[str]) -> str:
+    """'; did you mean "x"?' for the closest choice, or the list of choices."""
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    if close:
+        return f'; did you mean "{close[0]}"?'
+    return f"; use one of: {', '.join(choices)}"
+
+
+class Text(fields.String):
+    """A string that refuses what YAML silently turned into a number or a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError(f"expected text, but YAML read the boolean {str(value).lower()}; put it in quotes")
+        if isinstance(value, (int, float)):
+            # The loader replaces this with the exact source token once it knows the line.
+            raise ValidationError(f"expected text, but YAML read the number {value}; put it in quotes")
+        if not isinstance(value, str):
+            raise ValidationError(f"expected text, not a {_kind(value)}")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Clause(Text):
+    """A clause reference such as "8.5.2": always text, so 7.10 never becomes 7.1."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not CLAUSE.match(value):
+            raise ValidationError(f'"{value}" is not a clause number like "8.5.2"')
+        return value
+
+
+class Choice(Text):
+    """Text from a fixed list, with a suggestion for a near miss."""
+
+    def __init__(self, choices: list[str], noun: str, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = choices
+        self.noun = noun
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value not in self.choices:
+            raise ValidationError(f'"{value}" is not {self.noun}{did_you_mean(value, self.choices)}')
+        return value
+
+
+class StrictInteger(fields.Integer):
+    """An integer that is not a boolean or a float in disguise."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"expected a whole number, not {value!r}")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class TextList(fields.List):
+    """A list whose wrong type reads as a plain sentence."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise ValidationError(f"expected a list like [a, b], not {_kind(value)}")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class RenameMap(fields.Field):
+    """old item id -> new item id; each entry's problem is reported on its own line."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError(f'expected a mapping like {{"old-id": "new-id"}}, not {_kind(value)}')
+        errors, result = {}, {}
+        for old, new in value.items():
+            if not isinstance(old, str) or not isinstance(new, str):
+                errors[old] = ["old and new item ids must both be quoted text"]
+            elif not ITEM_ID.match(new):
+                errors[old] = [f'"{new}" is not a valid item id']
+            else:
+                result[old] = new
+        if errors:
+            raise ValidationError(errors)
+        return result
+
+
+def _kind(value) -> str:
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class ItemSchema(StrictSchema):
+    id = Text(required=True, validate=validate.Regexp(
+        ITEM_ID, error="must be letters, digits, '.', '_' or '-' (at most 64), e.g. 8.5.2-traceability"))
+    clause = Clause(required=True)
+    question = Text(required=True, validate=validate.Length(min=3, max=1000, error="must be 3 to 1000 characters"))
+    guidance = Text(load_default="", validate=validate.Length(max=4000, error="must be at most 4000 characters"))
+    evidence = TextList(Text(validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters")), load_default=list)
+    photo = Choice(PHOTO_RULES, "a photo rule", load_default=PhotoRule.OPTIONAL.value)
+    results = TextList(Choice(RESULT_CODES, "a result"), load_default=None,
+                       validate=validate.Length(min=1, error="must list at least one result"))
+
+
+class SectionSchema(StrictSchema):
+    clause = Clause(load_default=None)
+    title = Text(required=True, validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
+    items = TextList(fields.Nested(ItemSchema), required=True,
+                     validate=validate.Length(min=1, error="a section needs at least one item"))
+
+
+class ChecklistSchema(StrictSchema):
+    id = Text(required=True, validate=validate.Regexp(
+        CHECKLIST_ID, error="must be lowercase letters, digits and '-', e.g. iso9001-2015"))
+    title = Text(required=True, validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
+    version = StrictInteger(required=True, validate=validate.Range(min=1, error="must be 1 or more"))
+    standard = Text(load_default="", validate=validate.Length(max=120, error="must be at most 120 characters"))
+    description = Text(load_default="", validate=validate.Length(max=4000, error="must be at most 4000 characters"))
+    renamed = RenameMap(load_default=dict)
+    sections = TextList(fields.Nested(SectionSchema), required=True,
+                        validate=validate.Length(min=1, error="a checklist needs at least one section"))
+
+
+# Allowed keys by nesting level, for "did you mean" on unknown keys.
+KEYS_BY_LEVEL = {
+    "checklist": list(ChecklistSchema().fields),
+    "section": list(SectionSchema().fields),
+    "item": list(ItemSchema().fields),
+}

@@ -1,0 +1,66 @@
+"""Settings from AUDITAPP_* environment variables, with the documented defaults."""
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"AUDITAPP_{name}")
+    return value if value not in (None, "") else default
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_path() -> Path:
+    """Folder for the SQLite file, photos and the generated secret key."""
+    return Path(_env("INSTANCE_PATH", str(PROJECT_ROOT / "instance"))).resolve()
+
+
+def settings_from_env(instance: Path) -> dict:
+    """Flask config keys built from the environment; see the README's configuration table."""
+    max_upload_mb = int(_env("MAX_UPLOAD_MB", "25"))
+    secure = _flag("SECURE_COOKIES")
+    return {
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'auditapp.sqlite3'}"),
+        "PHOTO_DIR": _env("PHOTO_DIR", str(instance / "photos")),
+        "CHECKLIST_DIR": _env("CHECKLIST_DIR", str(PROJECT_ROOT / "checklists")),
+        "SECRET_KEY": _env("SECRET_KEY"),
+        # Flask reads no body larger than this; uploads over it get 413 before they are stored.
+        "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        # Offline replays can be hours old; the token lives as long as the session instead.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Werkzeug's default (scrypt) costs ~0.1 s a hash here: right for production.
+        "PASSWORD_HASH_METHOD": "scrypt",
+        "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCKOUT_MINUTES": int(_env("LOGIN_LOCKOUT_MINUTES", "15")),
+    }
+
+
+def load_or_create_secret_key(instance: Path) -> str:
+    """Read the instance's secret key, creating it on first start so sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: if two processes start at once, the loser reads the winner's key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

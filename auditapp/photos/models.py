@@ -1,0 +1,33 @@
+"""Photos as objective evidence; the file lives in the photo folder under its content hash."""
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import User
+from ..audits.models import Audit
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class Photo(db.Model):
+    __tablename__ = "photos"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # SHA-256 of the stored (re-encoded) image; also its file name, never a user-supplied one.
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"))
+    response_id: Mapped[str | None] = mapped_column(ForeignKey("responses.id"))
+    finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"))
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    original_width: Mapped[int] = mapped_column(Integer)
+    original_height: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(Integer)
+    captured_at: Mapped[datetime | None] = mapped_column(DateTime)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    audit: Mapped[Audit | None] = relationship()
+    uploaded_by: Mapped[User | None] = relationship()

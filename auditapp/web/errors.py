@@ -1,0 +1,43 @@
+"""Error pages that say what happened and what to do, as pages or as htmx fragments."""
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .rendering import wants_fragment
+
+ADVICE = {
+    400: "The request could not be understood.",
+    401: "Please log in to continue.",
+    403: "Your role does not allow this. Ask a quality lead if you need access.",
+    404: "There is nothing here. It may have been moved, or the address is mistyped.",
+    405: "This page cannot be used that way.",
+    409: "This record changed or is closed, so the change was not saved.",
+    413: "The upload is larger than this server accepts.",
+    429: "Too many attempts. Wait a few minutes and try again.",
+}
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http)
+
+
+def handle_csrf(error: CSRFError):
+    message = "Your form expired or came from another site, so it was not saved. Reload the page and try again."
+    return _render(400, "Security check failed", message)
+
+
+def handle_http(error: HTTPException):
+    message = error.description if _custom(error) else ADVICE.get(error.code, error.description)
+    return _render(error.code or 500, error.name, message)
+
+
+def _custom(error: HTTPException) -> bool:
+    """True when the view passed its own description to abort()."""
+    return error.description != type(error).description
+
+
+def _render(status: int, title: str, message: str):
+    template = "errors/_message.html" if wants_fragment() else "errors/page.html"
+    response = render_template(template, status=status, title=title, message=message), status
+    return response

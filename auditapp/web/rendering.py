@@ -1,0 +1,24 @@
+"""One source for pages and fragments: htmx asks for the partial, everyone else gets the page."""
+from flask import make_response, render_template
+
+from ..extensions import htmx
+
+
+def wants_fragment() -> bool:
+    """True for an htmx swap; a boosted link or a history restore needs the whole page."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render(page: str, fragment: str, status: int = 200, **context):
+    """Render the partial for htmx or the page that includes it, and say the answer varies."""
+    template = fragment if wants_fragment() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def fragment_flag():
+        # Partials show their own flash messages only when swapped in alone.
+        return {"is_fragment": wants_fragment()}

@@ -1,0 +1,87 @@
+"""Security by default: login on every page, role checks, and response headers."""
+from functools import wraps
+
+from flask import Flask, abort, redirect, request, url_for
+from flask_login import current_user
+
+from ..extensions import db, htmx, login_manager
+
+# The only endpoints an anonymous visitor may reach.
+PUBLIC_ENDPOINTS = {"auth.login", "static"}
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+])
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+    app.before_request(require_login)
+    app.after_request(set_security_headers)
+
+
+def load_user(cookie_id: str):
+    """Find the user of a session; a stale token (password changed, deactivated) finds nobody."""
+    from ..accounts.models import User
+
+    user_id, _, token = cookie_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_token != token or not user.active:
+        return None
+    return user
+
+
+def require_login():
+    """Refuse every request of an anonymous user, except the login page and static files."""
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    login_url = url_for("auth.login", next=_local_next())
+    if htmx:
+        # htmx follows HX-Redirect even on an error status, so the whole page goes to login.
+        return "", 401, {"HX-Redirect": login_url}
+    if request.method != "GET":
+        abort(401)
+    return redirect(login_url)
+
+
+def _local_next() -> str | None:
+    return request.full_path.rstrip("?") if request.method == "GET" else None
+
+
+def roles_required(*roles):
+    """View decorator: 403 unless the current user has one of the roles."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                abort(401)
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def set_security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static" and "Cache-Control" not in response.headers:
+        # Pages carry personal data and CSRF tokens: never store them in shared caches.
+        response.headers["Cache-Control"] = "private, no-cache"
+    return response

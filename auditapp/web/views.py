@@ -1,0 +1,13 @@
+"""The front door: send each role to its home screen."""
+from flask import Blueprint, redirect
+from flask_login import current_user
+
+from ..accounts.services import home_url
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():
+    """Redirect to the current user's home screen."""
+    return redirect(home_url(current_user))

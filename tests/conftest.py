@@ -1,0 +1,149 @@
+"""Fixtures: a migrated database (SQLite, or PostgreSQL when AUDITAPP_TEST_DATABASE_URL is set),
+an app per test, clients per role that send CSRF tokens like the browser does."""
+import os
+import shutil
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import create_engine, text
+
+from auditapp import create_app
+from auditapp.accounts import services as accounts
+from auditapp.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+RESOURCES = Path(__file__).parent / "resources"
+SHIPPED_CHECKLISTS = ROOT / "checklists"
+PASSWORD = "correct horse battery"
+POSTGRES_URL = os.environ.get("AUDITAPP_TEST_DATABASE_URL")
+
+
+def pytest_report_header(config):
+    return f"auditapp database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite (temporary file)'}"
+
+
+def base_config(tmp_path: Path, database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "PHOTO_DIR": str(tmp_path / "photos"),
+        "CHECKLIST_DIR": str(tmp_path / "checklists"),
+        # scrypt costs ~0.1 s a hash; tests create hundreds of users.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database built by the migrations, once per test run."""
+    if POSTGRES_URL:
+        engine = create_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    app = create_app(base_config(tmp_path_factory.mktemp("migrate"), url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+class CSRFClient(FlaskClient):
+    """Sends X-CSRFToken on every unsafe request, as base.html's hx-headers makes browsers do.
+
+    Pass csrf=False to send a request without it.
+    """
+
+    def open(self, *args, csrf=True, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        if csrf and method not in ("GET", "HEAD", "OPTIONS"):
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as sess:
+            raw = sess.setdefault("csrf_token", "0" * 40)
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(base_config(tmp_path, database_url))
+    app.test_client_class = CSRFClient
+    (tmp_path / "checklists").mkdir()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables():
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user with a role; returns the User."""
+    counter = iter(range(1, 10_000))
+
+    def make(role="auditor", email=None, name=None, password=PASSWORD):
+        n = next(counter)
+        return accounts.create_user(None, email or f"{role}{n}@example.com", name or f"{role.title()} {n}", role, password)
+
+    return make
+
+
+def log_in(client, user, password=PASSWORD):
+    response = client.post("/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.data
+    return user
+
+
+@pytest.fixture
+def login(client, make_user):
+    """login("quality_lead") -> the logged-in user, on the shared `client`."""
+    def do(role="auditor"):
+        return log_in(client, make_user(role))
+    return do
+
+
+@pytest.fixture
+def htmx_headers():
+    return {"HX-Request": "true"}
+
+
+@pytest.fixture
+def shipped_checklists(app, tmp_path):
+    """The shipped checklist files, copied into this test's checklist folder."""
+    for path in SHIPPED_CHECKLISTS.glob("*.yaml"):
+        shutil.copy(path, tmp_path / "checklists" / path.name)
+    return tmp_path / "checklists"
