@@ -69,7 +69,12 @@ class CSRFClient(FlaskClient):
             headers = dict(kwargs.pop("headers", None) or {})
             headers.setdefault("X-CSRFToken", self.csrf_token())
             kwargs["headers"] = headers
-        return super().open(*args, **kwargs)
+        # Each request gets its own app context (fresh `g`, own database session), as in
+        # production; without this it would reuse the test's context and Flask-Login's cache.
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()  # the test's objects reload what the request committed
+        return response
 
     def csrf_token(self) -> str:
         with self.session_transaction() as sess:

@@ -1,0 +1,227 @@
+"""Logging in and out, roles' landing pages, and the admin pages for users and areas."""
+import pytest
+
+from auditapp.accounts.models import Area, User
+from auditapp.events.models import Event
+from auditapp.extensions import db
+
+from .conftest import PASSWORD, log_in
+
+
+def test_login_lands_on_the_checklist_library_for_every_role(client, make_user):
+    for role in ["auditor", "supervisor", "quality_lead", "admin"]:
+        user = make_user(role)
+        response = client.post("/login", data={"email": user.email.upper(), "password": PASSWORD})
+        assert response.status_code == 302 and response.location == "/checklists/", role
+        page = client.get("/checklists/").get_data(as_text=True)
+        assert user.name in page and user.role_enum.label in page
+        client.post("/logout")
+
+
+def test_login_returns_to_the_page_asked_for_but_never_to_another_site(client, make_user):
+    user = make_user()
+    response = client.post("/login?next=/admin/areas", data={"email": user.email, "password": PASSWORD})
+    assert response.location == "/admin/areas"
+    client.post("/logout")
+    for evil in ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"]:
+        response = client.post(f"/login?next={evil}", data={"email": user.email, "password": PASSWORD})
+        assert response.location == "/checklists/", evil
+        client.post("/logout")
+
+
+def test_wrong_password_keeps_the_email_and_says_so(client, make_user):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": "not it at all"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "E-mail or password is not right." in html and f'value="{user.email}"' in html
+    assert "not it at all" not in html
+
+
+def test_unknown_email_gets_the_same_answer(client):
+    response = client.post("/login", data={"email": "nobody@example.com", "password": "whatever it is"})
+    assert response.status_code == 401 and b"E-mail or password is not right." in response.data
+
+
+def test_empty_login_form_is_answered_in_place(client):
+    response = client.post("/login", data={"email": "", "password": ""})
+    assert response.status_code == 422
+
+
+def test_repeated_failures_lock_the_account_for_a_while(client, make_user):
+    user = make_user()
+    for _ in range(5):
+        assert client.post("/login", data={"email": user.email, "password": "bad guess 123"}).status_code == 401
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 429 and b"Too many failed attempts" in response.data
+
+
+def test_inactive_user_cannot_log_in(client, make_user):
+    user = make_user()
+    user.active = False
+    db.session.commit()
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 401
+
+
+def test_logout_ends_the_session(client, login):
+    login()
+    client.post("/logout")
+    assert client.get("/checklists/").status_code == 302
+
+
+def test_new_password_or_deactivation_ends_existing_sessions(app, client, make_user):
+    from auditapp.accounts import services
+    user = log_in(client, make_user())
+    assert client.get("/checklists/").status_code == 200
+    services.update_user(None, user, user.name, user.role, True, "a brand new password")
+    assert client.get("/checklists/").status_code == 302
+    log_in(client, user, "a brand new password")
+    services.update_user(None, user, user.name, user.role, False)
+    assert client.get("/checklists/").status_code == 302
+
+
+def test_passwords_are_hashed(app, make_user):
+    user = make_user()
+    assert PASSWORD not in user.password_hash and user.password_hash.startswith("pbkdf2:sha256")
+
+
+def test_production_hash_is_scrypt(database_url, tmp_path):
+    from auditapp.config import settings_from_env
+    assert settings_from_env(tmp_path)["PASSWORD_HASH_METHOD"] == "scrypt"
+
+
+# --- users admin -------------------------------------------------------------------------------
+
+def test_quality_lead_adds_a_user_with_htmx(client, login, htmx_headers):
+    lead = login("quality_lead")
+    response = client.post("/admin/users", headers=htmx_headers, data={
+        "email": " New.Auditor@Example.com ", "name": "Nia New", "role": "auditor", "password": "long enough password"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 201
+    assert html.lstrip().startswith('<div id="user-admin"') and "<html" not in html
+    assert "Nia New (new.auditor@example.com) can now log in as Internal auditor." in html
+    user = db.session.scalar(db.select(User).filter_by(email="new.auditor@example.com"))
+    assert user.role == "auditor" and user.check_password("long enough password")
+    event = db.session.scalar(db.select(Event).filter_by(entity_type="user", entity_id=str(user.id), action="created"))
+    assert event.actor_id == lead.id
+    assert response.headers["Vary"].startswith("HX-Request") or "HX-Request" in response.headers["Vary"]
+
+
+def test_add_user_page_without_javascript(client, login):
+    login("quality_lead")
+    response = client.post("/admin/users", data={
+        "email": "x@example.com", "name": "X", "role": "supervisor", "password": "long enough password"})
+    assert response.status_code == 302 and response.location == "/admin/users"
+    assert "can now log in as Supervisor" in client.get("/admin/users").get_data(as_text=True)
+
+
+def test_invalid_user_form_comes_back_in_place_with_what_was_typed(client, login, htmx_headers):
+    login("quality_lead")
+    response = client.post("/admin/users", headers=htmx_headers, data={
+        "email": "not-an-email", "name": "Typed Name", "role": "auditor", "password": "short"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter an e-mail address like name@example.com." in html
+    assert "Use 12 to 128 characters" in html
+    assert 'value="Typed Name"' in html and 'value="not-an-email"' in html
+    assert "<html" not in html
+    full = client.post("/admin/users", data={"email": "not-an-email", "name": "Typed Name", "role": "auditor", "password": "short"})
+    assert full.status_code == 422 and "<html" in full.get_data(as_text=True)
+
+
+def test_duplicate_email_is_refused(client, login, make_user):
+    existing = make_user()
+    login("quality_lead")
+    response = client.post("/admin/users", data={
+        "email": existing.email, "name": "Again", "role": "auditor", "password": "long enough password"})
+    assert response.status_code == 422 and b"A user with this e-mail already exists." in response.data
+
+
+def test_quality_lead_cannot_create_or_edit_administrators(client, login, make_user):
+    admin = make_user("admin")
+    login("quality_lead")
+    response = client.post("/admin/users", data={
+        "email": "boss@example.com", "name": "Boss", "role": "admin", "password": "long enough password"})
+    assert response.status_code == 422 and b"Only an administrator" in response.data
+    response = client.post(f"/admin/users/{admin.id}", data={"name": "Renamed", "role": "admin", "active": "on"})
+    assert response.status_code == 422
+    assert db.session.get(User, admin.id).name != "Renamed"
+
+
+def test_admin_can_create_administrators(client, login):
+    login("admin")
+    response = client.post("/admin/users", data={
+        "email": "boss@example.com", "name": "Boss", "role": "admin", "password": "long enough password"})
+    assert response.status_code == 302
+
+
+def test_edit_user_changes_role_and_logs_old_and_new(client, login, make_user):
+    lead = login("quality_lead")
+    user = make_user("auditor")
+    response = client.post(f"/admin/users/{user.id}", data={"name": user.name, "role": "supervisor", "active": "on"})
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert user.role == "supervisor"
+    event = db.session.scalar(db.select(Event).filter_by(entity_type="user", entity_id=str(user.id), action="updated"))
+    assert event.changes == {"role": ["auditor", "supervisor"]} and event.actor_id == lead.id
+
+
+def test_cannot_demote_or_deactivate_yourself(client, login):
+    lead = login("quality_lead")
+    response = client.post(f"/admin/users/{lead.id}", data={"name": lead.name, "role": "auditor", "active": "on"})
+    assert response.status_code == 422 and b"cannot change your own role" in response.data
+
+
+def test_edit_unknown_user_is_404(client, login):
+    login("quality_lead")
+    assert client.get("/admin/users/999").status_code == 404
+
+
+# --- areas admin -------------------------------------------------------------------------------
+
+def test_add_area_with_a_supervisor_owner(client, login, make_user, htmx_headers):
+    login("quality_lead")
+    sup = make_user("supervisor", name="Sam Super")
+    response = client.post("/admin/areas", headers=htmx_headers,
+                           data={"name": "Paint shop", "description": "Powder coating", "owner_id": str(sup.id)})
+    assert response.status_code == 201
+    html = response.get_data(as_text=True)
+    assert "Paint shop" in html and "Sam Super" in html
+    area = db.session.scalar(db.select(Area).filter_by(name="Paint shop"))
+    assert area.owner_id == sup.id
+
+
+def test_area_owner_must_be_a_supervisor_and_names_unique(client, login, make_user):
+    login("quality_lead")
+    auditor = make_user("auditor")
+    response = client.post("/admin/areas", data={"name": "Paint shop", "owner_id": str(auditor.id)})
+    assert response.status_code == 422 and b"The owner must be an active supervisor." in response.data
+    assert client.post("/admin/areas", data={"name": "Paint shop"}).status_code == 302
+    response = client.post("/admin/areas", data={"name": "paint SHOP"})
+    assert response.status_code == 422 and b"already exists" in response.data
+
+
+def test_edit_area_logs_the_change(client, login, make_user):
+    login("quality_lead")
+    client.post("/admin/areas", data={"name": "Paint shop"})
+    area = db.session.scalar(db.select(Area))
+    sup = make_user("supervisor")
+    assert client.post(f"/admin/areas/{area.id}", data={"name": "Paint line", "owner_id": str(sup.id)}).status_code == 302
+    event = db.session.scalar(db.select(Event).filter_by(entity_type="area", action="updated"))
+    assert event.changes["name"] == ["Paint shop", "Paint line"] and event.changes["owner_id"] == [None, sup.id]
+
+
+def test_areas_empty_state(client, login):
+    login("quality_lead")
+    assert b"No areas yet." in client.get("/admin/areas").data
+
+
+@pytest.mark.parametrize("url", ["/admin/users", "/admin/areas"])
+def test_admin_lists_serve_page_and_fragment(client, login, url, htmx_headers):
+    login("quality_lead")
+    page = client.get(url).get_data(as_text=True)
+    fragment = client.get(url, headers=htmx_headers).get_data(as_text=True)
+    assert "<html" in page and "<html" not in fragment
+    assert fragment.lstrip().startswith("<div id=")
+    boosted = client.get(url, headers={**htmx_headers, "HX-Boosted": "true"}).get_data(as_text=True)
+    assert "<html" in boosted
