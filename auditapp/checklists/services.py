@@ -20,9 +20,14 @@ def checklist_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def check_files(paths: list[Path]) -> list[LoadedChecklist]:
+def shown_in_folder(path: Path) -> str:
+    """A file's name as the library shows it: "checklists/iso9001-2015.yaml"."""
+    return f"{path.parent.name}/{path.name}"
+
+
+def check_files(paths: list[Path], shown=None) -> list[LoadedChecklist]:
     """Load and validate each file, plus the checks across files (one id, one file)."""
-    loaded = [load_checklist_file(p) for p in paths]
+    loaded = [load_checklist_file(p, shown(p) if shown else None) for p in paths]
     owner: dict[str, LoadedChecklist] = {}
     for item in loaded:
         if not item.ok:
@@ -47,7 +52,7 @@ class SyncReport:
 def sync_directory(directory: Path, actor=None) -> SyncReport:
     """Import every valid file; each file imports whole or not at all, invalid ones are skipped."""
     report = SyncReport()
-    for loaded in check_files(checklist_files(directory)):
+    for loaded in check_files(checklist_files(directory), shown_in_folder):
         if not loaded.ok:
             report.problems.extend(loaded.problems)
             report.skipped_files.append(loaded.display_path)
@@ -197,7 +202,7 @@ def folder_status(directory: Path) -> list[FileStatus]:
         if cache_key not in _folder_cache:
             if len(_folder_cache) > 256:  # edited files leave stale keys behind
                 _folder_cache.clear()
-            _folder_cache[cache_key] = load_checklist_file(path)
+            _folder_cache[cache_key] = load_checklist_file(path, shown_in_folder(path))
         loaded.append(_folder_cache[cache_key])
     statuses = []
     for item in loaded:
