@@ -46,13 +46,19 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import admin_bp, auth_bp
+    from .audits.views import bp as audits_bp
     from .checklists.views import bp as checklists_bp
+    from .findings.views import bp as findings_bp
+    from .photos.views import bp as photos_bp
     from .web.views import bp as home_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(checklists_bp, url_prefix="/checklists")
+    app.register_blueprint(audits_bp, url_prefix="/audits")
+    app.register_blueprint(findings_bp, url_prefix="/audits")
+    app.register_blueprint(photos_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

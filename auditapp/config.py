@@ -30,6 +30,7 @@ def settings_from_env(instance: Path) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'auditapp.sqlite3'}"),
         "PHOTO_DIR": _env("PHOTO_DIR", str(instance / "photos")),
+        "PHOTO_MAX_EDGE": int(_env("PHOTO_MAX_EDGE", "2048")),
         "CHECKLIST_DIR": _env("CHECKLIST_DIR", str(PROJECT_ROOT / "checklists")),
         "SECRET_KEY": _env("SECRET_KEY"),
         # Flask reads no body larger than this; uploads over it get 413 before they are stored.

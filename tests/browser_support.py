@@ -68,4 +68,4 @@ def log_in(page, base_url: str, email: str, password: str) -> None:
     page.fill("#f-email", email)
     page.fill("#f-password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/checklists/")
+    page.wait_for_url(lambda url: not url.endswith("/login"))

@@ -8,12 +8,15 @@ from auditapp.extensions import db
 from .conftest import PASSWORD, log_in
 
 
-def test_login_lands_on_the_checklist_library_for_every_role(client, make_user):
-    for role in ["auditor", "supervisor", "quality_lead", "admin"]:
+HOMES = {"auditor": "/audits/mine", "supervisor": "/checklists/", "quality_lead": "/audits/", "admin": "/audits/"}
+
+
+def test_each_role_lands_on_its_home_screen(client, make_user):
+    for role, home in HOMES.items():
         user = make_user(role)
         response = client.post("/login", data={"email": user.email.upper(), "password": PASSWORD})
-        assert response.status_code == 302 and response.location == "/checklists/", role
-        page = client.get("/checklists/").get_data(as_text=True)
+        assert response.status_code == 302 and response.location == home, role
+        page = client.get(home).get_data(as_text=True)
         assert user.name in page and user.role_enum.label in page
         client.post("/logout")
 
@@ -25,7 +28,7 @@ def test_login_returns_to_the_page_asked_for_but_never_to_another_site(client, m
     client.post("/logout")
     for evil in ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"]:
         response = client.post(f"/login?next={evil}", data={"email": user.email, "password": PASSWORD})
-        assert response.location == "/checklists/", evil
+        assert response.location == "/audits/mine", evil
         client.post("/logout")
 
 

@@ -2,7 +2,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
@@ -16,6 +16,13 @@ class AuditStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
 
+    @property
+    def label(self) -> str:
+        return {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}[self.value]
+
+
+# Recorded at completion for items nobody answered; not a result an auditor can choose.
+NOT_AUDITED = "not_audited"
 
 audit_team = Table(
     "audit_team",
@@ -39,17 +46,32 @@ class Audit(db.Model):
     lead_auditor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     auditee: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default=AuditStatus.PLANNED.value)
+    # Why a quality lead let the owner of the audited area lead it anyway (ISO 9001 9.2.2 c).
+    impartiality_override: Mapped[str] = mapped_column(Text, default="")
     conclusion: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     checklist_version: Mapped[ChecklistVersion] = relationship()
     area: Mapped[Area | None] = relationship()
     lead_auditor: Mapped[User] = relationship(foreign_keys=[lead_auditor_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    team: Mapped[list[User]] = relationship(secondary=audit_team)
+    team: Mapped[list[User]] = relationship(secondary=audit_team, order_by="User.name")
     responses: Mapped[list["Response"]] = relationship(back_populates="audit")
+
+    @property
+    def status_enum(self) -> AuditStatus:
+        return AuditStatus(self.status)
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == AuditStatus.COMPLETED
+
+    def is_member(self, user) -> bool:
+        """Lead auditor or audit team member: the people who record answers."""
+        return user.id == self.lead_auditor_id or any(m.id == user.id for m in self.team)
 
 
 class Response(db.Model):
@@ -71,3 +93,28 @@ class Response(db.Model):
     audit: Mapped[Audit] = relationship(back_populates="responses")
     item: Mapped[ChecklistItem] = relationship()
     answered_by: Mapped[User | None] = relationship()
+
+
+class NumberSequence(db.Model):
+    """Per-year counters for human-facing numbers (AUD-2026-001, NC-2026-0001)."""
+
+    __tablename__ = "number_sequences"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AppliedChange(db.Model):
+    """A change request applied once, by its client-made id; a replay gets the stored answer."""
+
+    __tablename__ = "applied_changes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    endpoint: Mapped[str] = mapped_column(String(80))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    # The response headers a replay must repeat (HX-Trigger, Location).
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    applied_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

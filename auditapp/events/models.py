@@ -20,6 +20,9 @@ class Event(db.Model):
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(40))
+    # Where in an audit it happened, so an item's whole history is one query.
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
     # {"field": [old, new]} for changes, or a small description for other actions.
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

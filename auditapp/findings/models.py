@@ -1,4 +1,5 @@
 """Findings: what the auditor saw, against which requirement, on what evidence."""
+import enum
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, Text
@@ -6,8 +7,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..audits.models import Audit, Response
+from ..checklists.models import ChecklistItem, Result
 from ..extensions import db
 from ..timeutil import utcnow
+
+# Results that are findings (everything but Conform and N/A).
+FINDING_GRADES = (Result.MINOR_NC, Result.MAJOR_NC, Result.OBSERVATION, Result.OFI)
+NC_GRADES = (Result.MINOR_NC, Result.MAJOR_NC)
+
+
+class FindingStatus(enum.StrEnum):
+    OPEN = "open"
+    # The item was re-answered Conform or N/A; the finding is kept, not deleted.
+    WITHDRAWN = "withdrawn"
 
 
 class Finding(db.Model):
@@ -16,10 +28,12 @@ class Finding(db.Model):
     # Generated on the phone, so a finding written offline keeps its identity when it syncs.
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"))
-    response_id: Mapped[str | None] = mapped_column(ForeignKey("responses.id"))
+    # The checklist item it was raised on; None for an ad-hoc finding.
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
+    response_id: Mapped[str | None] = mapped_column(ForeignKey("responses.id"), unique=True)
     clause: Mapped[str] = mapped_column(String(20))
-    # One of the non-conform results: minor_nc, major_nc, observation, ofi.
     grade: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=FindingStatus.OPEN.value)
     statement: Mapped[str] = mapped_column(Text, default="")
     requirement: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[str] = mapped_column(Text, default="")
@@ -29,5 +43,14 @@ class Finding(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     audit: Mapped[Audit] = relationship()
+    item: Mapped[ChecklistItem | None] = relationship()
     response: Mapped[Response | None] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == FindingStatus.OPEN
+
+    @property
+    def is_nonconformity(self) -> bool:
+        return self.grade in NC_GRADES

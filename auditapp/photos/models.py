@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..audits.models import Audit
+from ..checklists.models import ChecklistItem
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -16,8 +17,9 @@ class Photo(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     # SHA-256 of the stored (re-encoded) image; also its file name, never a user-supplied one.
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"))
-    response_id: Mapped[str | None] = mapped_column(ForeignKey("responses.id"))
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)
+    # What the photo is evidence for: a checklist item of the audit, and/or a finding.
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
     finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"))
     content_type: Mapped[str] = mapped_column(String(40))
     width: Mapped[int] = mapped_column(Integer)
@@ -30,4 +32,5 @@ class Photo(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     audit: Mapped[Audit | None] = relationship()
+    item: Mapped[ChecklistItem | None] = relationship()
     uploaded_by: Mapped[User | None] = relationship()

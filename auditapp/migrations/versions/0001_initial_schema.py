@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 17:32:17.375371
+Create Date: 2026-11-28 17:46:16.800075
 
 """
 from alembic import op
@@ -25,6 +25,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checklists')),
     sa.UniqueConstraint('key', name=op.f('uq_checklists_key'))
     )
+    op.create_table('number_sequences',
+    sa.Column('name', sa.String(length=20), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('last', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('name', 'year', name=op.f('pk_number_sequences'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -37,6 +43,17 @@ def upgrade():
     sa.CheckConstraint("role IN ('auditor', 'supervisor', 'quality_lead', 'admin')", name=op.f('ck_users_role_known')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
+    )
+    op.create_table('applied_changes',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('endpoint', sa.String(length=80), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('headers', sa.JSON(), nullable=False),
+    sa.Column('applied_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_applied_changes_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_applied_changes'))
     )
     op.create_table('areas',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -66,20 +83,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checklist_versions')),
     sa.UniqueConstraint('checklist_id', 'number', name=op.f('uq_checklist_versions_checklist_id_number'))
     )
-    op.create_table('events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('occurred_at', sa.DateTime(), nullable=False),
-    sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('entity_type', sa.String(length=40), nullable=False),
-    sa.Column('entity_id', sa.String(length=64), nullable=False),
-    sa.Column('action', sa.String(length=40), nullable=False),
-    sa.Column('changes', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_events_actor_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
-    )
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.create_index('ix_events_entity', ['entity_type', 'entity_id'], unique=False)
-
     op.create_table('audits',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=20), nullable=False),
@@ -91,9 +94,11 @@ def upgrade():
     sa.Column('lead_auditor_id', sa.Integer(), nullable=False),
     sa.Column('auditee', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('impartiality_override', sa.Text(), nullable=False),
     sa.Column('conclusion', sa.Text(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('completed_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_audits_area_id_areas')),
     sa.ForeignKeyConstraint(['checklist_version_id'], ['checklist_versions.id'], name=op.f('fk_audits_checklist_version_id_checklist_versions')),
@@ -135,6 +140,25 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checklist_items')),
     sa.UniqueConstraint('version_id', 'key', name=op.f('uq_checklist_items_version_id_key'))
     )
+    op.create_table('events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('entity_type', sa.String(length=40), nullable=False),
+    sa.Column('entity_id', sa.String(length=64), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('audit_id', sa.Integer(), nullable=True),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['audit_id'], ['audits.id'], name=op.f('fk_events_audit_id_audits')),
+    sa.ForeignKeyConstraint(['item_id'], ['checklist_items.id'], name=op.f('fk_events_item_id_checklist_items')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
+    )
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_events_audit_id'), ['audit_id'], unique=False)
+        batch_op.create_index('ix_events_entity', ['entity_type', 'entity_id'], unique=False)
+
     op.create_table('responses',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('audit_id', sa.Integer(), nullable=False),
@@ -153,9 +177,11 @@ def upgrade():
     op.create_table('findings',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('audit_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=True),
     sa.Column('response_id', sa.String(length=36), nullable=True),
     sa.Column('clause', sa.String(length=20), nullable=False),
     sa.Column('grade', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('statement', sa.Text(), nullable=False),
     sa.Column('requirement', sa.Text(), nullable=False),
     sa.Column('evidence', sa.Text(), nullable=False),
@@ -165,8 +191,10 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['audit_id'], ['audits.id'], name=op.f('fk_findings_audit_id_audits')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_findings_created_by_id_users')),
+    sa.ForeignKeyConstraint(['item_id'], ['checklist_items.id'], name=op.f('fk_findings_item_id_checklist_items')),
     sa.ForeignKeyConstraint(['response_id'], ['responses.id'], name=op.f('fk_findings_response_id_responses')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_findings'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_findings')),
+    sa.UniqueConstraint('response_id', name=op.f('uq_findings_response_id'))
     )
     op.create_table('nonconformities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -191,7 +219,7 @@ def upgrade():
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('audit_id', sa.Integer(), nullable=True),
-    sa.Column('response_id', sa.String(length=36), nullable=True),
+    sa.Column('item_id', sa.Integer(), nullable=True),
     sa.Column('finding_id', sa.String(length=36), nullable=True),
     sa.Column('content_type', sa.String(length=40), nullable=False),
     sa.Column('width', sa.Integer(), nullable=False),
@@ -204,11 +232,12 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['audit_id'], ['audits.id'], name=op.f('fk_photos_audit_id_audits')),
     sa.ForeignKeyConstraint(['finding_id'], ['findings.id'], name=op.f('fk_photos_finding_id_findings')),
-    sa.ForeignKeyConstraint(['response_id'], ['responses.id'], name=op.f('fk_photos_response_id_responses')),
+    sa.ForeignKeyConstraint(['item_id'], ['checklist_items.id'], name=op.f('fk_photos_item_id_checklist_items')),
     sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_photos_uploaded_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_photos'))
     )
     with op.batch_alter_table('photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_photos_audit_id'), ['audit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_photos_sha256'), ['sha256'], unique=False)
 
     op.create_table('corrective_actions',
@@ -233,21 +262,25 @@ def downgrade():
     op.drop_table('corrective_actions')
     with op.batch_alter_table('photos', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_photos_sha256'))
+        batch_op.drop_index(batch_op.f('ix_photos_audit_id'))
 
     op.drop_table('photos')
     op.drop_table('nonconformities')
     op.drop_table('findings')
     op.drop_table('responses')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_entity')
+        batch_op.drop_index(batch_op.f('ix_events_audit_id'))
+
+    op.drop_table('events')
     op.drop_table('checklist_items')
     op.drop_table('audit_team')
     op.drop_table('checklist_sections')
     op.drop_table('audits')
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_index('ix_events_entity')
-
-    op.drop_table('events')
     op.drop_table('checklist_versions')
     op.drop_table('areas')
+    op.drop_table('applied_changes')
     op.drop_table('users')
+    op.drop_table('number_sequences')
     op.drop_table('checklists')
     # ### end Alembic commands ###

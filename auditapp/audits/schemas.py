@@ -1,0 +1,63 @@
+"""Validation of audit planning, answers, notes, completion and reopening."""
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
+
+from ..accounts.schemas import FormSchema
+from ..checklists.models import Result
+
+
+class AuditPlanSchema(FormSchema):
+    checklist_id = fields.Integer(required=True, error_messages={"required": "Choose a checklist.",
+                                                                 "invalid": "Choose a checklist."})
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200, error="Give the audit a title."))
+    area_id = fields.Integer(load_default=None, allow_none=True)
+    criteria = fields.String(load_default="", validate=validate.Length(max=4000))
+    planned_date = fields.Date(required=True, error_messages={"required": "Choose the planned date.",
+                                                              "invalid": "Enter a date like 2026-12-01."})
+    lead_auditor_id = fields.Integer(required=True, error_messages={"required": "Choose the lead auditor.",
+                                                                    "invalid": "Choose the lead auditor."})
+    team_ids = fields.List(fields.Integer(), load_default=list)
+    auditee = fields.String(load_default="", validate=validate.Length(max=200))
+    override_reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+    @pre_load
+    def blanks_to_none(self, data, **kwargs):
+        data = dict(data)
+        for key in ("area_id", "checklist_id", "lead_auditor_id", "planned_date"):
+            if data.get(key) == "":
+                data.pop(key) if key != "area_id" else data.update(area_id=None)
+        return data
+
+
+class AnswerSchema(FormSchema):
+    result = fields.String(required=True, validate=validate.OneOf([r.value for r in Result],
+                                                                  error="That is not a result."))
+    base_revision = fields.Integer(load_default=0)
+    response_id = fields.UUID(load_default=None)
+
+
+class NoteSchema(FormSchema):
+    note = fields.String(load_default="", validate=validate.Length(max=10000, error="Notes are limited to 10,000 characters."))
+    base_revision = fields.Integer(load_default=0)
+    response_id = fields.UUID(load_default=None)
+
+
+class CompleteSchema(FormSchema):
+    conclusion = fields.String(required=True, validate=validate.Length(
+        min=1, max=20000, error="Write the audit conclusion before completing."))
+    confirm_unanswered = fields.Boolean(load_default=False, truthy={"on", "1", "true", "yes"})
+
+
+class ReopenSchema(FormSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=2000,
+                                                                   error="Say why the audit is reopened."))
+
+
+def form_with_lists(form) -> dict:
+    """request.form as a dict, with team_ids kept as the list it is."""
+    data = form.to_dict()
+    data["team_ids"] = [v for v in form.getlist("team_ids") if v]
+    return data
+
+
+__all__ = ["AuditPlanSchema", "AnswerSchema", "NoteSchema", "CompleteSchema", "ReopenSchema",
+           "ValidationError", "form_with_lists", "validates_schema"]

@@ -1,0 +1,370 @@
+"""Audit rules: planning with impartiality, who may see and record, answers, progress, completion.
+
+Functions that change an audit's records do not commit: the view commits them together with the
+change id (web/changes.py), so a replayed request can never apply twice.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.models import Area, Role, User
+from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
+from ..events import services as events
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import NOT_AUDITED, Audit, AuditStatus, Response
+from .numbering import next_number
+
+AUDITOR_ROLES = (Role.AUDITOR, Role.QUALITY_LEAD)
+
+
+class AuditRuleError(Exception):
+    """A rule refused the change; `field` says which form field the message belongs beside."""
+
+    def __init__(self, field: str, message: str, needs_override: bool = False):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.needs_override = needs_override
+
+
+class AuditClosed(Exception):
+    """The audit is completed and read-only."""
+
+
+class StaleAnswer(Exception):
+    """The item changed since the client loaded it; carries the current response."""
+
+    def __init__(self, current: Response | None):
+        super().__init__("the item changed meanwhile")
+        self.current = current
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+def default_criteria(version: ChecklistVersion) -> str:
+    standard = f"; {version.standard}" if version.standard else ""
+    return f"{version.title}, checklist version {version.number}{standard}"
+
+
+def auditors() -> list[User]:
+    """People who can be lead auditor or audit team member."""
+    return db.session.scalars(
+        select(User).where(User.role.in_([r.value for r in AUDITOR_ROLES]), User.active.is_(True)).order_by(User.name)
+    ).all()
+
+
+def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead_auditor_id: int,
+               area_id: int | None = None, criteria: str = "", team_ids=(), auditee: str = "",
+               override_reason: str = "") -> Audit:
+    """Create an audit pinned to the checklist's latest version; commits."""
+    checklist = db.session.get(Checklist, checklist_id)
+    if checklist is None or checklist.latest is None:
+        raise AuditRuleError("checklist_id", "Choose a checklist from the list.")
+    version = checklist.latest
+    lead = _auditor(lead_auditor_id, "lead_auditor_id")
+    team = [_auditor(i, "team_ids") for i in dict.fromkeys(team_ids) if i != lead.id]
+    area = db.session.get(Area, area_id) if area_id is not None else None
+    if area_id is not None and area is None:
+        raise AuditRuleError("area_id", "Choose an area from the list.")
+    override_reason = override_reason.strip()
+    if area is not None and area.owner_id == lead.id:
+        _check_override(actor, lead, area, override_reason)
+    else:
+        override_reason = ""
+    audit = Audit(
+        number="", title=title, checklist_version_id=version.id, area=area,
+        criteria=criteria.strip() or default_criteria(version), planned_date=planned_date,
+        lead_auditor=lead, team=team, auditee=auditee, impartiality_override=override_reason,
+        created_by_id=actor.id,
+    )
+    db.session.add(audit)
+    year = utcnow().year
+    audit.number = f"AUD-{year}-{next_number('AUD', year):03d}"
+    db.session.flush()
+    events.record(actor, "audit", audit.id, "planned", {
+        "number": audit.number, "title": title, "checklist_version_id": version.id,
+        "lead_auditor_id": lead.id, "team": [m.id for m in team], "area_id": area_id,
+        "planned_date": planned_date.isoformat(),
+        **({"impartiality_override": override_reason} if override_reason else {}),
+    }, audit_id=audit.id)
+    db.session.commit()
+    return audit
+
+
+def _auditor(user_id: int, field_name: str) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or not user.has_role(*AUDITOR_ROLES):
+        raise AuditRuleError(field_name, "Choose active auditors or quality leads.")
+    return user
+
+
+def _check_override(actor, lead: User, area: Area, reason: str) -> None:
+    """ISO 9001 9.2.2 c: auditors do not audit their own work, unless a quality lead says why."""
+    if not reason:
+        raise AuditRuleError(
+            "lead_auditor_id",
+            f"{lead.name} owns {area.name}, so cannot lead its audit (auditors must not audit their own work, "
+            "ISO 9001 9.2.2 c). Choose another lead auditor, or a quality lead can record why it is acceptable.",
+            needs_override=True)
+    if not actor.has_role(Role.QUALITY_LEAD):
+        raise AuditRuleError("override_reason", "Only a quality lead can override the impartiality rule.")
+
+
+# --- who may do what ---------------------------------------------------------------------------
+
+def can_view(user, audit: Audit) -> bool:
+    """Quality leads and admins see every audit; auditors their own; supervisors their areas'."""
+    if user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
+        return True
+    if audit.is_member(user):
+        return True
+    return user.has_role(Role.SUPERVISOR) and audit.area is not None and audit.area.owner_id == user.id
+
+
+def can_record(user, audit: Audit) -> bool:
+    """Only the lead auditor and the audit team record answers, findings and photos."""
+    return audit.is_member(user)
+
+
+def visible_audits(user) -> list[Audit]:
+    query = select(Audit).order_by(Audit.planned_date.desc().nulls_last(), Audit.id.desc())
+    if not user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
+        from .models import audit_team
+        member = select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id)
+        owned = select(Area.id).where(Area.owner_id == user.id)
+        query = query.where((Audit.lead_auditor_id == user.id) | Audit.id.in_(member) | Audit.area_id.in_(owned))
+    return db.session.scalars(query).all()
+
+
+@dataclass
+class MyAudits:
+    today: list[Audit] = field(default_factory=list)
+    in_progress: list[Audit] = field(default_factory=list)
+    upcoming: list[Audit] = field(default_factory=list)
+    overdue: list[Audit] = field(default_factory=list)
+    completed: list[Audit] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.today or self.in_progress or self.upcoming or self.overdue or self.completed)
+
+
+def my_audits(user, today: date, recent: int = 5) -> MyAudits:
+    """The auditor's home screen, grouped the way a working day is."""
+    mine = MyAudits()
+    for audit in visible_audits(user):
+        if not audit.is_member(user):
+            continue
+        if audit.status == AuditStatus.COMPLETED:
+            mine.completed.append(audit)
+        elif audit.status == AuditStatus.IN_PROGRESS:
+            mine.in_progress.append(audit)
+        elif audit.planned_date == today:
+            mine.today.append(audit)
+        elif audit.planned_date and audit.planned_date < today:
+            mine.overdue.append(audit)
+        else:
+            mine.upcoming.append(audit)
+    mine.upcoming.sort(key=lambda a: a.planned_date or date.max)
+    mine.completed.sort(key=lambda a: a.completed_at, reverse=True)
+    mine.completed = mine.completed[:recent]
+    return mine
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+@dataclass
+class Progress:
+    total: int
+    answered: int  # items with a result other than N/A
+    not_applicable: int
+    by_section: dict[int, tuple[int, int]]  # section id -> (answered, applicable)
+    counts: Counter
+
+    @property
+    def applicable(self) -> int:
+        return self.total - self.not_applicable
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.answered / self.applicable) if self.applicable else 100
+
+    @property
+    def unanswered(self) -> int:
+        return self.applicable - self.answered
+
+
+def progress(audit: Audit) -> Progress:
+    """Answered / applicable items, overall and per section, in two queries."""
+    items = db.session.execute(
+        select(ChecklistItem.id, ChecklistItem.section_id).where(ChecklistItem.version_id == audit.checklist_version_id)
+    ).all()
+    results = dict(db.session.execute(
+        select(Response.item_id, Response.result).where(Response.audit_id == audit.id, Response.result.is_not(None))
+    ).all())
+    sections: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    counts = Counter(results.values())
+    answered = not_applicable = 0
+    for item_id, section_id in items:
+        result = results.get(item_id)
+        if result == Result.NA:
+            not_applicable += 1
+            continue
+        sections[section_id][1] += 1
+        if result is not None and result != NOT_AUDITED:
+            answered += 1
+            sections[section_id][0] += 1
+    return Progress(total=len(items), answered=answered, not_applicable=not_applicable,
+                    by_section={k: (v[0], v[1]) for k, v in sections.items()}, counts=counts)
+
+
+# --- answering ---------------------------------------------------------------------------------
+
+def ensure_open(audit: Audit) -> None:
+    if audit.is_completed:
+        raise AuditClosed()
+
+
+def response_for(audit: Audit, item: ChecklistItem) -> Response | None:
+    return db.session.scalar(select(Response).where(Response.audit_id == audit.id, Response.item_id == item.id))
+
+
+def answer_item(actor, audit: Audit, item: ChecklistItem, result: str, base_revision: int,
+                response_id: str | None = None) -> tuple[Response, str | None]:
+    """Record a result for an item; returns (response, previous result). Does not commit."""
+    ensure_open(audit)
+    if result not in item.results:
+        raise AuditRuleError("result", "This checklist does not allow that result for this item.")
+    response = response_for(audit, item)
+    previous = response.result if response else None
+    if response is not None and previous == result and response.revision == base_revision:
+        return response, previous  # tapping the same button again changes nothing
+    response = _write_response(actor, audit, item, response, base_revision, response_id, result=result)
+    events.record(actor, "response", response.id, "answered", {"result": [previous, result]},
+                  audit_id=audit.id, item_id=item.id)
+    _mark_started(actor, audit)
+    return response, previous
+
+
+def save_note(actor, audit: Audit, item: ChecklistItem, note: str, base_revision: int,
+              response_id: str | None = None) -> Response:
+    """Save the auditor's note for an item. Does not commit."""
+    ensure_open(audit)
+    response = response_for(audit, item)
+    previous = response.note if response else ""
+    if response is not None and previous == note:
+        return response
+    response = _write_response(actor, audit, item, response, base_revision, response_id, note=note)
+    events.record(actor, "response", response.id, "note_saved", {"note": [previous, note]},
+                  audit_id=audit.id, item_id=item.id)
+    _mark_started(actor, audit)
+    return response
+
+
+def _write_response(actor, audit, item, response, base_revision, response_id, **values) -> Response:
+    """Insert or compare-and-set update, so two auditors can never overwrite each other unseen."""
+    if response is None:
+        if base_revision:
+            raise StaleAnswer(None)
+        response = Response(id=str(response_id or uuid.uuid4()), audit_id=audit.id, item_id=item.id,
+                            revision=1, answered_by_id=actor.id, answered_at=utcnow(), **values)
+        db.session.add(response)
+        try:
+            db.session.flush()
+        except IntegrityError as exc:  # unique (audit, item): another auditor answered first
+            db.session.rollback()
+            raise StaleAnswer(response_for(audit, item)) from exc
+        return response
+    if response.revision != base_revision:
+        raise StaleAnswer(response)
+    changed = db.session.execute(
+        update(Response).where(Response.id == response.id, Response.revision == base_revision)
+        .values(revision=Response.revision + 1, answered_by_id=actor.id, answered_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(response)
+    if changed != 1:
+        raise StaleAnswer(response)
+    return response
+
+
+def _mark_started(actor, audit: Audit) -> None:
+    if audit.status == AuditStatus.PLANNED:
+        audit.status = AuditStatus.IN_PROGRESS.value
+        audit.started_at = utcnow()
+        events.record(actor, "audit", audit.id, "started", {"status": ["planned", "in_progress"]}, audit_id=audit.id)
+
+
+# --- completing --------------------------------------------------------------------------------
+
+@dataclass
+class CompletionCheck:
+    progress: Progress
+    unanswered: list[ChecklistItem]
+    blockers: list[str]  # what must be fixed before the audit can be completed
+
+
+def completion_check(audit: Audit) -> CompletionCheck:
+    """What completing would record, and what stops it (incomplete findings, missing photos)."""
+    from ..findings.services import incomplete_findings
+    from ..photos.services import items_missing_required_photos
+
+    prog = progress(audit)
+    answered = set(db.session.scalars(
+        select(Response.item_id).where(Response.audit_id == audit.id, Response.result.is_not(None))))
+    unanswered = [i for i in audit.checklist_version.items if i.id not in answered]
+    blockers = [f"Finding on {f.clause} needs {what}." for f, what in incomplete_findings(audit)]
+    blockers += [f"{i.clause} ({i.key}) is a nonconformity that needs a photo." for i in items_missing_required_photos(audit)]
+    return CompletionCheck(prog, unanswered, blockers)
+
+
+def complete_audit(actor, audit: Audit, conclusion: str, confirm_unanswered: bool) -> None:
+    """Close the audit: unanswered items are recorded as not audited. Does not commit."""
+    ensure_open(audit)
+    if actor.id != audit.lead_auditor_id:
+        raise AuditRuleError("_form", "Only the lead auditor can complete the audit.")
+    check = completion_check(audit)
+    if check.blockers:
+        raise AuditRuleError("_form", "Fix these first: " + " ".join(check.blockers))
+    if check.unanswered and not confirm_unanswered:
+        raise AuditRuleError("confirm_unanswered",
+                             f"{len(check.unanswered)} items are unanswered. Confirm that they were not audited.")
+    existing = {r.item_id: r for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id))}
+    for item in check.unanswered:
+        response = existing.get(item.id)
+        if response is None:
+            response = Response(id=str(uuid.uuid4()), audit_id=audit.id, item_id=item.id, revision=1,
+                                answered_by_id=actor.id, answered_at=utcnow(), result=NOT_AUDITED)
+            db.session.add(response)
+        else:
+            response.result = NOT_AUDITED
+            response.revision += 1
+        db.session.flush()
+        events.record(actor, "response", response.id, "not_audited", {"result": [None, NOT_AUDITED]},
+                      audit_id=audit.id, item_id=item.id)
+    old_status = audit.status
+    audit.status = AuditStatus.COMPLETED.value
+    audit.completed_at = utcnow()
+    audit.conclusion = conclusion
+    events.record(actor, "audit", audit.id, "completed", {
+        "status": [old_status, "completed"], "conclusion": conclusion,
+        "not_audited": len(check.unanswered)}, audit_id=audit.id)
+
+
+def reopen_audit(actor, audit: Audit, reason: str) -> None:
+    """Make a completed audit editable again; only its lead auditor or a quality lead. Does not commit."""
+    if not audit.is_completed:
+        raise AuditRuleError("_form", "The audit is not completed.")
+    if actor.id != audit.lead_auditor_id and not actor.has_role(Role.QUALITY_LEAD):
+        raise AuditRuleError("_form", "Only the lead auditor or a quality lead can reopen an audit.")
+    audit.status = AuditStatus.IN_PROGRESS.value
+    audit.completed_at = None
+    events.record(actor, "audit", audit.id, "reopened", {"status": ["completed", "in_progress"], "reason": reason},
+                  audit_id=audit.id)

@@ -1,0 +1,273 @@
+"""Audit screens: plan, My audits, the audit screen with one-tap answers, complete, report."""
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from ..accounts import services as accounts
+from ..accounts.models import Role
+from ..accounts.schemas import first_errors
+from ..checklists import services as checklists
+from ..checklists.models import RESULT_LABELS, ChecklistItem
+from ..events import services as events
+from ..extensions import db
+from ..findings import services as findings
+from ..findings.models import FINDING_GRADES
+from ..photos import services as photos
+from ..web.changes import applies_change
+from ..web.rendering import render, wants_fragment
+from ..web.security import roles_required
+from . import services
+from .models import NOT_AUDITED, Audit, Response
+from .schemas import AnswerSchema, AuditPlanSchema, CompleteSchema, NoteSchema, ReopenSchema, form_with_lists
+
+bp = Blueprint("audits", __name__)
+
+PLANNERS = (Role.QUALITY_LEAD, Role.ADMIN)
+CLOSED_MESSAGE = "This audit is completed and read-only. Its lead auditor or a quality lead can reopen it."
+LABELS = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
+
+
+@bp.app_context_processor
+def audit_vocabulary():
+    return {"result_labels": LABELS, "finding_grades": [g.value for g in FINDING_GRADES]}
+
+
+# --- lookups that enforce who may see and change what -------------------------------------------
+
+def get_audit(audit_id: int, record: bool = False) -> Audit:
+    """The audit, or 404 for people who may not see it and 403 for those who may not record in it."""
+    audit = db.get_or_404(Audit, audit_id)
+    if not services.can_view(current_user, audit):
+        abort(404)  # do not reveal that the audit exists
+    if record and not services.can_record(current_user, audit):
+        abort(403, description="Only the lead auditor and the audit team record in this audit.")
+    return audit
+
+
+def get_item(audit: Audit, item_id: int) -> ChecklistItem:
+    item = db.session.get(ChecklistItem, item_id)
+    if item is None or item.version_id != audit.checklist_version_id:
+        abort(404)
+    return item
+
+
+# --- planning and lists ------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    """Every audit the user may see, newest plan first."""
+    audits = services.visible_audits(current_user)
+    return render_template("audits/index.html", audits=audits, progress={a.id: services.progress(a) for a in audits},
+                           can_plan=current_user.has_role(*PLANNERS))
+
+
+@bp.get("/mine")
+def mine():
+    """My audits: today's, in progress, upcoming and recently completed."""
+    groups = services.my_audits(current_user, date.today())
+    shown = groups.today + groups.in_progress + groups.overdue + groups.upcoming + groups.completed
+    return render_template("audits/mine.html", groups=groups, progress={a.id: services.progress(a) for a in shown})
+
+
+def _plan_context(form=None, errors=None, needs_override=False):
+    lists = checklists.all_checklists()
+    auditors = services.auditors()
+    return {
+        "checklists": [c for c in lists if c.latest], "auditors": auditors,
+        "checklist_options": [(c.id, f"{c.latest.title} (v{c.latest.number})") for c in lists if c.latest],
+        "area_options": [(a.id, f"{a.name} · owner {a.owner.name}" if a.owner else a.name) for a in accounts.areas()],
+        "auditor_options": [(u.id, f"{u.name} ({u.role_enum.label})") for u in auditors],
+        "form": form or {"planned_date": date.today().isoformat(), "team_ids": []}, "errors": errors or {},
+        "criteria_defaults": {c.id: services.default_criteria(c.latest) for c in lists if c.latest},
+        "needs_override": needs_override,
+    }
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*PLANNERS)
+def plan():
+    """Plan an audit: checklist, scope, criteria, date, lead auditor, team, auditee."""
+    if request.method == "GET":
+        return render_template("audits/plan.html", **_plan_context())
+    typed = form_with_lists(request.form)
+    try:
+        data = AuditPlanSchema().load(typed)
+        audit = services.plan_audit(current_user, **data)
+    except ValidationError as err:
+        return render_template("audits/plan.html", **_plan_context(typed, first_errors(err))), 422
+    except services.AuditRuleError as err:
+        context = _plan_context(typed, {err.field: err.message}, err.needs_override)
+        return render_template("audits/plan.html", **context), 422
+    flash(f"{audit.number} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success")
+    return redirect(url_for("audits.show", audit_id=audit.id))
+
+
+# --- the audit screen --------------------------------------------------------------------------
+
+@bp.get("/<int:audit_id>")
+def show(audit_id: int):
+    """The audit screen: sections by clause, items with one-tap results, findings, photos."""
+    audit = get_audit(audit_id)
+    responses = {r.item_id: r for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))}
+    item_findings = {f.item_id: f for f in findings.audit_findings(audit) if f.item_id}
+    return render_template(
+        "audits/show.html", audit=audit, progress=services.progress(audit), responses=responses,
+        item_findings=item_findings, photos=photos.photos_by_item(audit),
+        adhoc_findings=[f for f in findings.audit_findings(audit) if f.item_id is None],
+        can_record=services.can_record(current_user, audit), clauses=_clauses(audit), adhoc_form={}, adhoc_errors={},
+    )
+
+
+def _clauses(audit: Audit) -> list[str]:
+    return sorted({i.clause for i in audit.checklist_version.items}, key=lambda c: [int(p) for p in c.split(".")])
+
+
+@bp.get("/<int:audit_id>/progress")
+def progress(audit_id: int):
+    """Overall and per-section progress; refreshed when the page hears audit:answered."""
+    audit = get_audit(audit_id)
+    return render("audits/progress_page.html", "audits/_progress.html", audit=audit, progress=services.progress(audit))
+
+
+@dataclass
+class Conflict:
+    """Two saves of one item: the value this auditor sent and the one already stored."""
+    mine: str
+    theirs: Response | None
+    field: str = "result"
+
+
+def render_item(audit: Audit, item: ChecklistItem, status: int = 200, trigger: str | None = None, **extra):
+    """The item's fragment for htmx, or a page around it; used by every item endpoint."""
+    response = services.response_for(audit, item)
+    context = {
+        "audit": audit, "item": item, "response": response, "finding": findings.finding_for_response(response),
+        "item_photos": photos.photos_of_item(audit, item), "can_record": services.can_record(current_user, audit),
+        "errors": {}, "form": None, "conflict": None, "message": None, "edit_finding": False, **extra,
+    }
+    if not wants_fragment() and status < 400 and request.method == "POST":
+        return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
+    result = render("audits/item_page.html", "audits/_item.html", status=status, **context)
+    if trigger:
+        result = htmx_response(result, trigger={trigger: {"item": item.id}})
+    return result
+
+
+@bp.get("/<int:audit_id>/items/<int:item_id>")
+def item(audit_id: int, item_id: int):
+    """One item as it stands now (also: open its finding form with ?edit=finding)."""
+    audit = get_audit(audit_id)
+    return render_item(audit, get_item(audit, item_id), edit_finding=request.args.get("edit") == "finding")
+
+
+@bp.post("/<int:audit_id>/items/<int:item_id>/answer")
+@applies_change
+def answer(audit_id: int, item_id: int):
+    """Record a result with one tap; a stale save is refused with both values shown."""
+    audit = get_audit(audit_id, record=True)
+    item = get_item(audit, item_id)
+    try:
+        data = AnswerSchema().load(request.form)
+        response, previous = services.answer_item(current_user, audit, item, data["result"], data["base_revision"],
+                                                  data["response_id"])
+        findings.follow_result(current_user, response, previous)
+    except ValidationError as err:
+        return render_item(audit, item, 422, errors=first_errors(err))
+    except services.AuditClosed:
+        return render_item(audit, item, 409, message=CLOSED_MESSAGE)
+    except services.AuditRuleError as err:
+        return render_item(audit, item, 422, message=err.message)
+    except services.StaleAnswer as stale:
+        return render_item(audit, item, 409, conflict=Conflict(request.form.get("result", ""), stale.current))
+    return render_item(audit, item, trigger="audit:answered")
+
+
+@bp.post("/<int:audit_id>/items/<int:item_id>/note")
+@applies_change
+def note(audit_id: int, item_id: int):
+    """Save an item's note as the auditor types; answers with the small saved-state line."""
+    audit = get_audit(audit_id, record=True)
+    item = get_item(audit, item_id)
+    state = {"audit": audit, "item": item}
+    try:
+        data = NoteSchema().load(request.form)
+        response = services.save_note(current_user, audit, item, data["note"], data["base_revision"], data["response_id"])
+    except ValidationError as err:
+        return render_template("audits/_note_state.html", error=first_errors(err).get("note"), **state), 422
+    except services.AuditClosed:
+        return render_template("audits/_note_state.html", error=CLOSED_MESSAGE, **state), 409
+    except services.StaleAnswer as stale:
+        return render_template("audits/_note_state.html", conflict=stale.current, **state), 409
+    if not wants_fragment():
+        return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
+    return render_template("audits/_note_state.html", response=response, **state)
+
+
+@bp.get("/<int:audit_id>/items/<int:item_id>/history")
+def history(audit_id: int, item_id: int):
+    """Every earlier value of an item: results, notes, findings and photos, who and when."""
+    audit = get_audit(audit_id)
+    item = get_item(audit, item_id)
+    return render_template("audits/history.html", audit=audit, item=item,
+                           history=events.item_history(audit.id, item.id))
+
+
+# --- completing and reopening ------------------------------------------------------------------
+
+@bp.route("/<int:audit_id>/complete", methods=["GET", "POST"])
+def complete(audit_id: int):
+    """A summary first; then the lead auditor's conclusion closes the audit for good."""
+    audit = get_audit(audit_id, record=True)
+    form, errors, status = {"conclusion": audit.conclusion}, {}, 200
+    if audit.is_completed:
+        abort(409, description=CLOSED_MESSAGE)
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            data = CompleteSchema().load(request.form)
+            services.complete_audit(current_user, audit, data["conclusion"], data["confirm_unanswered"])
+            db.session.commit()
+        except ValidationError as err:
+            errors, status = first_errors(err), 422
+        except services.AuditRuleError as err:
+            db.session.rollback()
+            errors, status = {err.field: err.message}, 422
+        else:
+            flash(f"{audit.number} is completed. The report is ready.", "success")
+            return redirect(url_for("audits.report", audit_id=audit.id))
+    return render_template("audits/complete.html", audit=audit, check=services.completion_check(audit),
+                           form=form, errors=errors, is_lead=current_user.id == audit.lead_auditor_id), status
+
+
+@bp.post("/<int:audit_id>/reopen")
+def reopen(audit_id: int):
+    """Reopen a completed audit, with a recorded reason."""
+    audit = get_audit(audit_id)
+    try:
+        data = ReopenSchema().load(request.form)
+        services.reopen_audit(current_user, audit, data["reason"])
+        db.session.commit()
+    except ValidationError as err:
+        flash(first_errors(err)["reason"], "error")
+        return redirect(url_for("audits.report", audit_id=audit.id))
+    except services.AuditRuleError as err:
+        abort(403 if "Only" in err.message else 409, description=err.message)
+    flash(f"{audit.number} is open again for changes.", "success")
+    return redirect(url_for("audits.show", audit_id=audit.id))
+
+
+@bp.get("/<int:audit_id>/report")
+def report(audit_id: int):
+    """The audit report: scope, criteria, team, results per clause, findings with photos, conclusion."""
+    audit = get_audit(audit_id)
+    responses = {r.item_id: r for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))}
+    return render_template(
+        "audits/report.html", audit=audit, progress=services.progress(audit), responses=responses,
+        findings=findings.audit_findings(audit), photos=photos.photos_by_item(audit),
+        can_reopen=audit.is_completed and (current_user.id == audit.lead_auditor_id
+                                           or current_user.has_role(Role.QUALITY_LEAD)),
+    )

@@ -1,0 +1,117 @@
+"""Finding rules: a finding follows its item's result, and says what a nonconformity needs.
+
+Like the audit services, these do not commit; the view commits with the change id.
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from ..audits.models import Audit, Response
+from ..audits.services import ensure_open
+from ..checklists.models import ChecklistItem, Result
+from ..events import services as events
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import FINDING_GRADES, NC_GRADES, Finding, FindingStatus
+
+FIELDS = ("statement", "requirement", "evidence", "why_major")
+
+
+def requirement_text(item: ChecklistItem) -> str:
+    """The requirement a finding on this item is judged against, pre-filled for the auditor."""
+    return f"{item.clause}: {item.question}"
+
+
+def finding_for_response(response: Response | None) -> Finding | None:
+    if response is None:
+        return None
+    return db.session.scalar(select(Finding).where(Finding.response_id == response.id))
+
+
+def follow_result(actor, response: Response, previous: str | None) -> Finding | None:
+    """Keep the item's finding in step with its result: regrade, withdraw or reopen it."""
+    finding = finding_for_response(response)
+    if finding is None:
+        return None
+    is_finding = response.result in FINDING_GRADES
+    if not is_finding and finding.is_open:
+        _change(actor, finding, "withdrawn", status=FindingStatus.WITHDRAWN.value)
+    elif is_finding and (finding.grade != response.result or not finding.is_open):
+        _change(actor, finding, "regraded", grade=response.result, status=FindingStatus.OPEN.value)
+    return finding
+
+
+def save_item_finding(actor, audit: Audit, item: ChecklistItem, response: Response, data: dict) -> Finding:
+    """Create or update the finding of an answered item. Does not commit."""
+    ensure_open(audit)
+    finding = finding_for_response(response)
+    if finding is None:
+        finding = Finding(id=str(data.get("finding_id") or uuid.uuid4()), audit_id=audit.id, item_id=item.id,
+                          response_id=response.id, clause=item.clause, grade=response.result,
+                          created_by_id=actor.id, **{f: data.get(f, "") for f in FIELDS})
+        db.session.add(finding)
+        db.session.flush()
+        events.record(actor, "finding", finding.id, "created", {
+            "grade": [None, finding.grade], **{f: [None, getattr(finding, f)] for f in FIELDS}},
+            audit_id=audit.id, item_id=item.id)
+        return finding
+    _change(actor, finding, "updated", **{f: data.get(f, "") for f in FIELDS})
+    return finding
+
+
+def save_adhoc_finding(actor, audit: Audit, data: dict, finding: Finding | None = None) -> Finding:
+    """A finding not tied to a checklist item, against a clause the auditor picks. Does not commit."""
+    ensure_open(audit)
+    values = {"clause": data["clause"], "grade": data["grade"], **{f: data.get(f, "") for f in FIELDS}}
+    if finding is None:
+        finding = Finding(id=str(data.get("finding_id") or uuid.uuid4()), audit_id=audit.id,
+                          created_by_id=actor.id, **values)
+        db.session.add(finding)
+        db.session.flush()
+        events.record(actor, "finding", finding.id, "created", {k: [None, v] for k, v in values.items()},
+                      audit_id=audit.id)
+        return finding
+    _change(actor, finding, "updated", **values)
+    return finding
+
+
+def _change(actor, finding: Finding, action: str, **values) -> None:
+    changes = {k: [getattr(finding, k), v] for k, v in values.items() if getattr(finding, k) != v}
+    if not changes:
+        return
+    for key, value in values.items():
+        setattr(finding, key, value)
+    finding.updated_at = utcnow()
+    events.record(actor, "finding", finding.id, action, changes, audit_id=finding.audit_id, item_id=finding.item_id)
+
+
+def audit_findings(audit: Audit) -> list[Finding]:
+    """Open findings of an audit, in checklist order, ad-hoc ones last."""
+    findings = db.session.scalars(
+        select(Finding).where(Finding.audit_id == audit.id, Finding.status == FindingStatus.OPEN)
+        .order_by(Finding.created_at)
+    ).all()
+    order = {item.id: item.position for item in audit.checklist_version.items}
+    return sorted(findings, key=lambda f: (order.get(f.item_id, 10**9), f.created_at))
+
+
+def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str]]:
+    """Items graded as findings without a finding written, and findings missing what their grade needs."""
+    problems = []
+    responses = db.session.scalars(select(Response).where(
+        Response.audit_id == audit.id, Response.result.in_([g.value for g in FINDING_GRADES]))).all()
+    written = {f.response_id: f for f in db.session.scalars(select(Finding).where(Finding.audit_id == audit.id))}
+    for response in responses:
+        finding = written.get(response.id)
+        if finding is None:
+            problems.append((response.item, "a written finding"))
+    for finding in written.values():
+        if not finding.is_open:
+            continue
+        if finding.grade in NC_GRADES and not (finding.statement and finding.evidence):
+            problems.append((finding, "a statement and objective evidence"))
+        if finding.grade == Result.MAJOR_NC and not finding.why_major:
+            problems.append((finding, "the reason it is major"))
+    return problems

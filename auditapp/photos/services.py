@@ -1,0 +1,78 @@
+"""Photo rules: what a photo is evidence for, storing it once, removing it before completion.
+
+Like the audit services, these do not commit; the view commits with the change id.
+"""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ..audits.models import Audit, Response
+from ..audits.services import ensure_open
+from ..checklists.models import ChecklistItem, PhotoRule
+from ..events import services as events
+from ..extensions import db
+from ..findings.models import NC_GRADES, Finding
+from .models import Photo
+from .pipeline import ProcessedPhoto
+from .storage import delete_photo_files, store_photo
+
+
+def add_photo(actor, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *,
+              item: ChecklistItem | None = None, finding: Finding | None = None) -> Photo:
+    """Record a processed photo as evidence and store its file once. Does not commit."""
+    ensure_open(audit)
+    store_photo(photo_dir, processed)
+    photo = Photo(
+        id=str(uuid.uuid4()), sha256=processed.sha256, audit_id=audit.id,
+        item_id=item.id if item else (finding.item_id if finding else None),
+        finding_id=finding.id if finding else None, content_type=processed.content_type,
+        width=processed.width, height=processed.height, original_width=processed.original_width,
+        original_height=processed.original_height, byte_size=len(processed.data),
+        captured_at=processed.captured_at, uploaded_by_id=actor.id,
+    )
+    db.session.add(photo)
+    db.session.flush()
+    events.record(actor, "photo", photo.id, "added", {
+        "sha256": photo.sha256, "finding_id": photo.finding_id,
+        "size": [photo.original_width, photo.original_height]}, audit_id=audit.id, item_id=photo.item_id)
+    return photo
+
+
+def remove_photo(actor, photo: Photo, photo_dir: Path) -> None:
+    """Take a photo off an open audit; the file goes when nothing else uses it. Does not commit."""
+    ensure_open(photo.audit)
+    events.record(actor, "photo", photo.id, "removed", {"sha256": photo.sha256, "finding_id": photo.finding_id},
+                  audit_id=photo.audit_id, item_id=photo.item_id)
+    sha = photo.sha256
+    db.session.delete(photo)
+    db.session.flush()
+    if not db.session.scalar(select(func.count(Photo.id)).where(Photo.sha256 == sha)):
+        delete_photo_files(photo_dir, sha)
+
+
+def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
+    """All photos of an audit keyed by item id (None for ad-hoc findings), oldest first."""
+    grouped: dict[int | None, list[Photo]] = {}
+    for photo in db.session.scalars(select(Photo).where(Photo.audit_id == audit.id).order_by(Photo.created_at)):
+        grouped.setdefault(photo.item_id, []).append(photo)
+    return grouped
+
+
+def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
+    return db.session.scalars(
+        select(Photo).where(Photo.audit_id == audit.id, Photo.item_id == item.id).order_by(Photo.created_at)
+    ).all()
+
+
+def items_missing_required_photos(audit: Audit) -> list[ChecklistItem]:
+    """Items answered as a nonconformity whose checklist asks for a photo, with none taken."""
+    with_photos = set(db.session.scalars(select(Photo.item_id).where(Photo.audit_id == audit.id)))
+    rows = db.session.scalars(
+        select(ChecklistItem).join(Response, Response.item_id == ChecklistItem.id).where(
+            Response.audit_id == audit.id, Response.result.in_([g.value for g in NC_GRADES]),
+            ChecklistItem.photo_rule == PhotoRule.REQUIRED_ON_NC)
+    ).all()
+    return [item for item in rows if item.id not in with_photos]

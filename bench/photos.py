@@ -1,0 +1,94 @@
+"""Benchmark: our photo pipeline against a naive Pillow baseline on a 12 MP phone-like JPEG.
+
+Run from the repository root: `.venv/bin/python bench/photos.py [runs]`. Prints medians; never fails.
+"""
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
+
+import PIL
+from PIL import Image, ImageChops, ImageOps
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not a package
+
+from auditapp.photos.pipeline import process_photo  # noqa: E402
+
+SIZE = (4000, 3000)
+THUMB_EDGE = 320
+QUALITY = 85
+MAX_EDGES = (2048, 2000, 1600)  # 2048 is the default; the others show where JPEG draft kicks in
+
+
+def phone_jpeg() -> bytes:
+    """A 4000x3000 q90 JPEG like a phone's: gradients plus sensor-like noise, Orientation 6, GPS."""
+    width, height = SIZE
+    across = Image.linear_gradient("L").resize(SIZE)
+    down = across.transpose(Image.Transpose.ROTATE_90).resize(SIZE)
+    # Half-resolution noise, upscaled: grainy like a sensor, ~4 MB like a real 12 MP photo.
+    noise = Image.effect_noise((width // 2, height // 2), 40).resize(SIZE, Image.Resampling.BILINEAR)
+    rgb = Image.merge(
+        "RGB", (ImageChops.add(across, noise, 2, -64), ImageChops.add(down, noise, 2, -64), noise)
+    )
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)})
+    out = BytesIO()
+    rgb.save(out, "JPEG", quality=90, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def naive(upload: bytes, max_edge: int) -> tuple[bytes, bytes]:
+    """The obvious pipeline: full decode, rotate, LANCZOS resize, thumbnail, save; no draft."""
+    im = Image.open(BytesIO(upload))
+    im.load()
+    im = ImageOps.exif_transpose(im)
+    scale = min(1.0, max_edge / max(im.size))
+    im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+    thumb = im.copy()
+    thumb.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.LANCZOS)
+    return _jpeg(im), _jpeg(thumb)
+
+
+def _jpeg(im: Image.Image) -> bytes:
+    """Same encoder settings as the pipeline, so only the decode/resize path differs."""
+    out = BytesIO()
+    im.save(out, "JPEG", quality=QUALITY, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+def median_ms(run: Callable[[], object], runs: int) -> float:
+    """Median wall time of `runs` calls after one warm-up call, in milliseconds."""
+    run()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main(runs: int = 7) -> None:
+    """Time both pipelines for each max_edge and print one table."""
+    upload = phone_jpeg()
+    print(f"Pillow {PIL.__version__}, Python {sys.version.split()[0]}")
+    print(f"input: {SIZE[0]}x{SIZE[1]} JPEG q90, {len(upload) / 1e6:.1f} MB, Orientation 6 + GPS")
+    print(f"median of {runs} runs after 1 warm-up; thumbnail {THUMB_EDGE} px; JPEG q{QUALITY}")
+    print()
+    print(f"{'max_edge':>8} | {'output':>9} | {'ours ms':>8} | {'naive ms':>8} | {'ours/naive':>10}")
+    print(f"{'-' * 8}-+-{'-' * 9}-+-{'-' * 8}-+-{'-' * 8}-+-{'-' * 10}")
+    for max_edge in MAX_EDGES:
+        photo = process_photo(BytesIO(upload), max_edge=max_edge, thumb_edge=THUMB_EDGE, quality=QUALITY)
+        ours = median_ms(
+            lambda: process_photo(BytesIO(upload), max_edge=max_edge, thumb_edge=THUMB_EDGE, quality=QUALITY),
+            runs,
+        )
+        baseline = median_ms(lambda: naive(upload, max_edge), runs)
+        output = f"{photo.width}x{photo.height}"
+        print(f"{max_edge:>8} | {output:>9} | {ours:8.0f} | {baseline:8.0f} | {ours / baseline:10.2f}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 7)

@@ -1,0 +1,82 @@
+"""Building audits for tests: a small checklist, people, an area, a planned audit."""
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from auditapp.accounts import services as accounts
+from auditapp.audits import services as audits
+from auditapp.checklists import services as checklists
+from auditapp.checklists.models import Checklist
+from auditapp.extensions import db
+
+WALK = """\
+id: walk
+title: Floor walk
+version: 1
+standard: ISO 9001:2015
+sections:
+  - clause: "7"
+    title: Support
+    items:
+      - id: 7.1.5-gauges
+        clause: "7.1.5"
+        question: Are gauges within calibration?
+        guidance: Check three gauge labels.
+        evidence: [calibration label]
+        photo: required_on_nc
+      - id: 7.2-training
+        clause: "7.2"
+        question: Are operators trained for this station?
+        results: [conform, minor_nc, major_nc, observation, ofi]
+  - clause: "8"
+    title: Operation
+    items:
+      - id: 8.5.2-traceability
+        clause: "8.5.2"
+        question: Are parts traceable to their work order?
+      - id: 8.7-segregation
+        clause: "8.7"
+        question: Is nonconforming product segregated and tagged?
+      - id: 8.5.4-storage
+        clause: "8.5.4"
+        question: Is product stored so it is protected?
+"""
+
+
+def import_walk(app) -> Checklist:
+    folder = Path(app.config["CHECKLIST_DIR"])
+    (folder / "walk.yaml").write_text(WALK, encoding="utf-8")
+    checklists.sync_directory(folder)
+    return checklists.get_checklist("walk")
+
+
+@pytest.fixture
+def walk(app):
+    return import_walk(app)
+
+
+@pytest.fixture
+def plan(app, walk, make_user):
+    """plan(lead=..., team=[...], area=None) -> a planned audit of the walk checklist."""
+    planner = make_user("quality_lead", name="Planner")
+
+    def make(lead=None, team=(), area=None, planned=None, title="Machining cell walk"):
+        lead = lead or make_user("auditor")
+        return audits.plan_audit(planner, checklist_id=walk.id, title=title, planned_date=planned or date.today(),
+                                 lead_auditor_id=lead.id, team_ids=[m.id for m in team],
+                                 area_id=area.id if area else None)
+    return make
+
+
+def items_of(audit):
+    return {i.key: i for i in audit.checklist_version.items}
+
+
+def make_area(name="Machining", owner=None):
+    return accounts.create_area(None, name, "", owner.id if owner else None)
+
+
+def reload(obj):
+    db.session.refresh(obj)
+    return obj
