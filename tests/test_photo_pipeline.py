@@ -124,8 +124,9 @@ def _greyscale_png(width: int, height: int, rows: int | None = None) -> bytes:
 # --- orientation ---------------------------------------------------------------------------
 
 
-def test_orientation_6_comes_out_upright():
-    photo = _process(_save(_corners(), "JPEG", exif=_exif(orientation=6)))
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_orientation_6_comes_out_upright(fmt):
+    photo = _process(_save(_corners(), fmt, exif=_exif(orientation=6)))
     out = _open(photo.data)
     assert (photo.width, photo.height) == out.size == (300, 400)
     assert (photo.original_width, photo.original_height) == (300, 400)

@@ -37,7 +37,7 @@ class FindingSchema(FormSchema):
 
 
 class AdhocFindingSchema(FindingSchema):
-    clause = fields.String(required=True, validate=validate.Regexp(CLAUSE, error='Enter a clause like "8.5.2".'),
+    clause = fields.String(required=True, validate=validate.Regexp(CLAUSE, error="Enter a clause number such as 8.5.2."),
                            error_messages={"required": "Choose the clause."})
     grade = fields.String(required=True, validate=validate.OneOf([g.value for g in FINDING_GRADES],
                                                                  error="Choose a grade."))

@@ -89,7 +89,7 @@ def process_photo(
     upload = stream.read()
     if not upload:
         raise PhotoRejected(EMPTY_FILE)
-    # Everything happens inside `with`: closing the file image also frees its pixels.
+    # All work happens inside `with`: `image` may be the file image itself, unusable once closed.
     with _open_photo(upload, max_pixels) as im:
         _check_pixels(im.size, max_pixels)
         source_format = _SOURCE_FORMATS[im.format]

@@ -1,0 +1,151 @@
+"""Photo evidence through the app: upload in place, bad photos leave nothing, removal, serving."""
+from io import BytesIO
+from pathlib import Path
+
+from PIL import Image
+
+from auditapp.events.models import Event
+from auditapp.extensions import db
+from auditapp.photos.models import Photo
+
+from .audit_support import items_of, plan, walk  # noqa: F401
+from .conftest import log_in
+from .test_audits import HX, answer
+
+
+def jpeg(width=800, height=600, color=(200, 40, 40), gps=False) -> bytes:
+    image = Image.new("RGB", (width, height), color)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated on the phone
+    if gps:
+        exif[0x8825] = {1: "N", 2: (52.0, 22.0, 7.0), 3: "E", 4: (4.0, 53.0, 9.0)}
+    out = BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def upload(client, audit, item, *files):
+    data = {"item_id": str(item.id), "photo": [(BytesIO(content), name) for name, content in files]}
+    return client.post(f"/audits/{audit.id}/photos", data=data, headers=HX, content_type="multipart/form-data")
+
+
+def photo_files(app) -> list[Path]:
+    folder = Path(app.config["PHOTO_DIR"])
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def start(client, plan, make_user):
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    return audit, items_of(audit)["7.1.5-gauges"]
+
+
+def test_upload_shows_thumbnails_in_place_and_stores_no_metadata(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    response = upload(client, audit, item, ("gauge.jpg", jpeg(gps=True)), ("label.jpg", jpeg(color=(0, 90, 200))))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and html.startswith("<li")
+    photos = db.session.scalars(db.select(Photo).filter_by(audit_id=audit.id)).all()
+    assert len(photos) == 2 and all(p.item_id == item.id for p in photos)
+    assert html.count("size=thumb") == 2 and '"audit:photo-added"' in response.headers["HX-Trigger"]
+    first = photos[0]
+    assert (first.original_width, first.original_height) == (600, 800)  # upright after EXIF orientation
+    data = (Path(app.config["PHOTO_DIR"]) / first.sha256[:2] / f"{first.sha256}.jpg").read_bytes()
+    with Image.open(BytesIO(data)) as stored:
+        assert stored.format == "JPEG" and len(stored.getexif()) == 0
+    assert b"GPS" not in data
+    assert len(photo_files(app)) == 4  # two photos, two thumbnails
+    assert db.session.scalar(db.select(db.func.count(Event.id)).filter_by(entity_type="photo", action="added")) == 2
+
+
+def test_the_same_photo_twice_is_stored_once(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    same = jpeg()
+    upload(client, audit, item, ("a.jpg", same))
+    upload(client, audit, item, ("b.jpg", same))
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 2
+    assert len(photo_files(app)) == 2
+
+
+def test_a_bad_photo_is_refused_in_place_and_nothing_is_kept(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    good = jpeg()
+    for name, content, status in (("notes.jpg", b"<html>not a photo</html>", 422),
+                                  ("half.jpg", good[: len(good) // 2], 422)):
+        response = upload(client, audit, item, ("fine.jpg", jpeg(color=(1, 2, 3))), (name, content))
+        html = response.get_data(as_text=True)
+        assert response.status_code == status, name
+        assert "Photo 2 of 2:" in html and "Nothing was saved." in html and html.startswith("<li")
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0
+    assert photo_files(app) == []
+
+
+def test_oversize_upload_is_refused_with_413_before_storing(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    response = upload(client, audit, item, ("big.jpg", b"\xff\xd8" + b"0" * 60_000))
+    assert response.status_code == 413
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0
+
+
+def test_upload_without_a_file_says_so(client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    response = client.post(f"/audits/{audit.id}/photos", data={"item_id": item.id}, headers=HX)
+    assert response.status_code == 422 and b"Choose or take a photo first." in response.data
+
+
+def test_photo_is_served_only_to_people_who_may_see_the_audit(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    upload(client, audit, item, ("gauge.jpg", jpeg()))
+    photo = db.session.scalar(db.select(Photo))
+    full = client.get(f"/photos/{photo.id}")
+    thumb = client.get(f"/photos/{photo.id}?size=thumb")
+    assert full.status_code == 200 and full.mimetype == "image/jpeg"
+    assert "immutable" in full.headers["Cache-Control"] and full.headers["ETag"]
+    assert max(Image.open(BytesIO(thumb.data)).size) <= 320 < max(Image.open(BytesIO(full.data)).size)
+    full.close()
+    thumb.close()
+    client.post("/logout")
+    log_in(client, make_user("auditor"))
+    assert client.get(f"/photos/{photo.id}").status_code == 404
+    assert client.get("/photos/../../etc/passwd").status_code == 404
+
+
+def test_photo_removal_until_completion(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    upload(client, audit, item, ("gauge.jpg", jpeg()))
+    photo = db.session.scalar(db.select(Photo))
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    assert 'hx-confirm="Remove this photo from the audit?"' in page
+    response = client.post(f"/photos/{photo.id}/delete", headers=HX)
+    assert response.status_code == 200 and "size=thumb" not in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0 and photo_files(app) == []
+    assert db.session.scalar(db.select(Event).filter_by(entity_type="photo", action="removed")).item_id == item.id
+    upload(client, audit, item, ("gauge.jpg", jpeg()))
+    for other in audit.checklist_version.items:
+        answer(client, audit, other, "conform")
+    client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Done."})
+    photo = db.session.scalar(db.select(Photo))
+    assert client.post(f"/photos/{photo.id}/delete", headers=HX).status_code == 409
+    assert upload(client, audit, item, ("more.jpg", jpeg())).status_code == 409
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 1
+
+
+def test_photos_attach_to_the_items_finding_and_show_in_the_report(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    answer(client, audit, item, "minor_nc")
+    client.post(f"/audits/{audit.id}/items/{item.id}/finding", headers=HX, data={
+        "statement": "Gauge overdue", "evidence": "Label due 2026-10"})
+    upload(client, audit, item, ("gauge.jpg", jpeg()))
+    photo = db.session.scalar(db.select(Photo))
+    assert photo.finding_id is not None
+    report = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
+    assert f"/photos/{photo.id}" in report
+
+
+def test_only_members_upload(client, plan, make_user):
+    audit = plan()
+    log_in(client, make_user("quality_lead"))
+    item = items_of(audit)["7.1.5-gauges"]
+    assert upload(client, audit, item, ("gauge.jpg", jpeg())).status_code == 403
