@@ -8,7 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from pathlib import Path
 
 # Stable constraint names, so migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -41,3 +41,19 @@ def _sqlite_pragmas(dbapi_conn, _record):
     for pragma in ("journal_mode=WAL", "busy_timeout=5000", "synchronous=NORMAL", "foreign_keys=ON"):
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
+
+
+def on_commit(fn) -> None:
+    """Run fn after the current transaction commits (never if it rolls back): for file clean-up."""
+    db.session.info.setdefault("on_commit", []).append(fn)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_on_commit(session):
+    for fn in session.info.pop("on_commit", []):
+        fn()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_on_commit(session):
+    session.info.pop("on_commit", None)

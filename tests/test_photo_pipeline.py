@@ -18,6 +18,7 @@ import pytest
 from PIL import Image, ImageCms, ImageFile, ImageOps, JpegImagePlugin
 
 from auditapp.photos.pipeline import (
+    DRAFT_SLACK,
     EMPTY_FILE,
     INCOMPLETE,
     NOT_A_PHOTO,
@@ -292,9 +293,10 @@ def test_result_is_a_jpeg_named_by_its_content():
 # --- sizes ---------------------------------------------------------------------------------
 
 
-def test_twelve_megapixels_shrink_to_2048_with_a_320_thumbnail():
+def test_twelve_megapixels_shrink_to_at_most_2048_with_a_320_thumbnail():
     photo = _process(_twelve_megapixel_jpeg())
-    assert (photo.width, photo.height) == _open(photo.data).size == (2048, 1536)
+    # Half scale (2000 px) is within 5% of 2048: decoded directly, with no resize at all.
+    assert (photo.width, photo.height) == _open(photo.data).size == (2000, 1500)
     assert (photo.thumb_width, photo.thumb_height) == _open(photo.thumbnail).size == (320, 240)
     assert (photo.original_width, photo.original_height) == (4000, 3000)
 
@@ -320,19 +322,22 @@ def _spy_on_draft(monkeypatch) -> list:
 
 
 @pytest.mark.parametrize(
-    ("max_edge", "box", "decoded"),
+    ("max_edge", "decoded", "output"),
     [
-        (2048, (2048, 1536), (4000, 3000)),  # 1/2 scale would be 2000 px, less than asked: full decode
+        (2048, (2000, 1500), (2000, 1500)),  # 1/2 scale: 2000 px is within 5% of 2048, kept as is
         (2000, (2000, 1500), (2000, 1500)),  # 1/2 scale
         (1000, (1000, 750), (1000, 750)),  # 1/4 scale
-        (600, (600, 450), (1000, 750)),  # 1/4 still covers it; 1/8 (500 px) would not
+        (600, (1000, 750), (600, 450)),  # 1/4 still covers it; 1/8 (500 px) would not
+        (4000, (4000, 3000), (4000, 3000)),  # no reduction possible: full decode
     ],
 )
-def test_jpeg_is_decoded_at_reduced_scale_with_an_aspect_correct_box(monkeypatch, max_edge, box, decoded):
+def test_jpeg_is_decoded_at_reduced_scale_with_an_aspect_correct_box(monkeypatch, max_edge, decoded, output):
     calls = _spy_on_draft(monkeypatch)
     photo = _process(_twelve_megapixel_jpeg(), max_edge=max_edge)
-    assert calls == [("RGB", box, decoded)]
-    assert (photo.width, photo.height) == box
+    [(mode, box, size)] = calls
+    assert mode == "RGB" and size == decoded
+    assert box[0] == min(4000, round(max_edge * DRAFT_SLACK)) and abs(box[0] / box[1] - 4 / 3) < 0.01
+    assert (photo.width, photo.height) == output
 
 
 # --- rejections ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from ..audits.models import Audit, Response
 from ..audits.services import ensure_open
 from ..checklists.models import ChecklistItem, PhotoRule
 from ..events import services as events
-from ..extensions import db
+from ..extensions import db, on_commit
 from ..findings.models import NC_GRADES, Finding
 from .models import Photo
 from .pipeline import ProcessedPhoto
@@ -46,11 +46,16 @@ def remove_photo(actor, photo: Photo, photo_dir: Path) -> None:
     ensure_open(photo.audit)
     events.record(actor, "photo", photo.id, "removed", {"sha256": photo.sha256, "finding_id": photo.finding_id},
                   audit_id=photo.audit_id, item_id=photo.item_id)
-    sha = photo.sha256
+    sha256 = photo.sha256
     db.session.delete(photo)
-    db.session.flush()
-    if not db.session.scalar(select(func.count(Photo.id)).where(Photo.sha256 == sha)):
-        delete_photo_files(photo_dir, sha)
+    # Only once the removal is committed, and only if no other photo row shares the file.
+    on_commit(lambda: _delete_if_unused(photo_dir, sha256))
+
+
+def _delete_if_unused(photo_dir: Path, sha256: str) -> None:
+    with db.engine.connect() as conn:  # the session cannot run SQL inside after_commit
+        if not conn.scalar(select(func.count(Photo.id)).where(Photo.sha256 == sha256)):
+            delete_photo_files(photo_dir, sha256)
 
 
 def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
