@@ -11,3 +11,9 @@ bp = Blueprint("home", __name__)
 def index():
     """Redirect to the current user's home screen."""
     return redirect(home_url(current_user))
+
+
+@bp.get("/health")
+def health():
+    """A trivial answer (behind login like every page): the baseline bench/answer.py compares with."""
+    return "ok", 200, {"Content-Type": "text/plain"}
