@@ -152,3 +152,8 @@ def shipped_checklists(app, tmp_path):
     for path in SHIPPED_CHECKLISTS.glob("*.yaml"):
         shutil.copy(path, tmp_path / "checklists" / path.name)
     return tmp_path / "checklists"
+
+
+# Fixtures defined beside their helpers, registered here once for every test module.
+from .audit_support import plan, walk  # noqa: E402,F401
+from .browser_support import browser, live_server, phone  # noqa: E402,F401

@@ -12,7 +12,7 @@ from auditapp.audits.models import NOT_AUDITED, AppliedChange, Audit, Response
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .audit_support import items_of, make_area, plan, reload, walk  # noqa: F401
+from .audit_support import items_of, make_area, reload
 from .conftest import base_config, log_in
 
 HX = {"HX-Request": "true"}

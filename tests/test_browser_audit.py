@@ -10,8 +10,8 @@ from auditapp.extensions import db
 from auditapp.findings.models import Finding
 from auditapp.photos.models import Photo
 
-from .audit_support import items_of, plan, walk  # noqa: F401
-from .browser_support import browser, live_server, log_in, screenshot  # noqa: F401
+from .audit_support import items_of
+from .browser_support import log_in, screenshot
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -3,7 +3,7 @@ import pytest
 
 from auditapp.checklists import services
 
-from .browser_support import browser, live_server, log_in, phone, screenshot  # noqa: F401
+from .browser_support import log_in, screenshot
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser

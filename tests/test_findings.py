@@ -3,7 +3,7 @@ from auditapp.events.models import Event
 from auditapp.extensions import db
 from auditapp.findings.models import Finding
 
-from .audit_support import items_of, plan, walk  # noqa: F401
+from .audit_support import items_of
 from .conftest import log_in
 from .test_audits import HX, answer
 
