@@ -88,12 +88,7 @@ def update_user(actor, user: User, name: str, role: str, active: bool, password:
     _check_may_grant(actor, user.role)  # a quality lead cannot edit an administrator
     if actor is not None and actor.id == user.id and (role != user.role or not active):
         raise AccountError("role", "You cannot change your own role or deactivate yourself.")
-    changes = {}
-    for field, new in (("name", name), ("role", role), ("active", active)):
-        old = getattr(user, field)
-        if old != new:
-            changes[field] = [old, new]
-            setattr(user, field, new)
+    changes = events.apply_changes(user, name=name, role=role, active=active)
     if password:
         user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
         changes["password"] = ["(hidden)", "(changed)"]
@@ -144,12 +139,7 @@ def update_area(actor, area: Area, name: str, description: str, owner_id: int | 
     if clash:
         raise AccountError("name", "An area with this name already exists.")
     _check_owner(owner_id)
-    changes = {}
-    for field, new in (("name", name), ("description", description), ("owner_id", owner_id)):
-        old = getattr(area, field)
-        if old != new:
-            changes[field] = [old, new]
-            setattr(area, field, new)
+    changes = events.apply_changes(area, name=name, description=description, owner_id=owner_id)
     if changes:
         events.record(actor, "area", area.id, "updated", changes)
     db.session.commit()

@@ -1,5 +1,5 @@
 """Validation of audit planning, answers, notes, completion and reopening."""
-from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import fields, pre_load, validate
 
 from ..accounts.schemas import FormSchema
 from ..checklists.models import Result
@@ -20,11 +20,11 @@ class AuditPlanSchema(FormSchema):
     override_reason = fields.String(load_default="", validate=validate.Length(max=2000))
 
     @pre_load
-    def blanks_to_none(self, data, **kwargs):
-        data = dict(data)
-        for key in ("area_id", "checklist_id", "lead_auditor_id", "planned_date"):
-            if data.get(key) == "":
-                data.pop(key) if key != "area_id" else data.update(area_id=None)
+    def blanks(self, data, **kwargs):
+        """An empty select means 'none' for the area and 'missing' for the required fields."""
+        data = {k: v for k, v in data.items() if v != "" or k == "area_id"}
+        if data.get("area_id") == "":
+            data["area_id"] = None
         return data
 
 
@@ -58,6 +58,3 @@ def form_with_lists(form) -> dict:
     data["team_ids"] = [v for v in form.getlist("team_ids") if v]
     return data
 
-
-__all__ = ["AuditPlanSchema", "AnswerSchema", "NoteSchema", "CompleteSchema", "ReopenSchema",
-           "ValidationError", "form_with_lists", "validates_schema"]

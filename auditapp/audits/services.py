@@ -232,6 +232,15 @@ def ensure_open(audit: Audit) -> None:
         raise AuditClosed()
 
 
+def responses_by_item(audit: Audit) -> dict[int, Response]:
+    return {r.item_id: r for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id))}
+
+
+def clause_options(audit: Audit) -> list[str]:
+    """The clauses of the audit's checklist in numeric order, for the ad-hoc finding picker."""
+    return sorted({i.clause for i in audit.checklist_version.items}, key=lambda c: [int(p) for p in c.split(".")])
+
+
 def response_for(audit: Audit, item: ChecklistItem) -> Response | None:
     return db.session.scalar(select(Response).where(Response.audit_id == audit.id, Response.item_id == item.id))
 
@@ -336,7 +345,7 @@ def complete_audit(actor, audit: Audit, conclusion: str, confirm_unanswered: boo
     if check.unanswered and not confirm_unanswered:
         raise AuditRuleError("confirm_unanswered",
                              f"{len(check.unanswered)} items are unanswered. Confirm that they were not audited.")
-    existing = {r.item_id: r for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id))}
+    existing = responses_by_item(audit)
     for item in check.unanswered:
         response = existing.get(item.id)
         if response is None:

@@ -112,18 +112,15 @@ def plan():
 def show(audit_id: int):
     """The audit screen: sections by clause, items with one-tap results, findings, photos."""
     audit = get_audit(audit_id)
-    responses = {r.item_id: r for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))}
+    responses = services.responses_by_item(audit)
     item_findings = {f.item_id: f for f in findings.audit_findings(audit) if f.item_id}
     return render_template(
         "audits/show.html", audit=audit, progress=services.progress(audit), responses=responses,
         item_findings=item_findings, photos=photos.photos_by_item(audit),
         adhoc_findings=[f for f in findings.audit_findings(audit) if f.item_id is None],
-        can_record=services.can_record(current_user, audit), clauses=_clauses(audit), adhoc_form={}, adhoc_errors={},
+        can_record=services.can_record(current_user, audit), clauses=services.clause_options(audit),
+        adhoc_form={}, adhoc_errors={},
     )
-
-
-def _clauses(audit: Audit) -> list[str]:
-    return sorted({i.clause for i in audit.checklist_version.items}, key=lambda c: [int(p) for p in c.split(".")])
 
 
 @bp.get("/<int:audit_id>/progress")
@@ -264,7 +261,7 @@ def reopen(audit_id: int):
 def report(audit_id: int):
     """The audit report: scope, criteria, team, results per clause, findings with photos, conclusion."""
     audit = get_audit(audit_id)
-    responses = {r.item_id: r for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))}
+    responses = services.responses_by_item(audit)
     return render_template(
         "audits/report.html", audit=audit, progress=services.progress(audit), responses=responses,
         findings=findings.audit_findings(audit), photos=photos.photos_by_item(audit),

@@ -21,6 +21,17 @@ def record(actor, entity_type: str, entity_id, action: str, changes: dict[str, A
     return event
 
 
+def apply_changes(obj, **values) -> dict[str, list]:
+    """Set the attributes that differ and return them as {"field": [old, new]} for the log."""
+    changes = {}
+    for field, new in values.items():
+        old = getattr(obj, field)
+        if old != new:
+            changes[field] = [old, new]
+            setattr(obj, field, new)
+    return changes
+
+
 def history(entity_type: str, entity_id) -> list[Event]:
     """Every event of one record, oldest first."""
     return db.session.scalars(

@@ -78,11 +78,9 @@ def save_adhoc_finding(actor, audit: Audit, data: dict, finding: Finding | None 
 
 
 def _change(actor, finding: Finding, action: str, **values) -> None:
-    changes = {k: [getattr(finding, k), v] for k, v in values.items() if getattr(finding, k) != v}
+    changes = events.apply_changes(finding, **values)
     if not changes:
         return
-    for key, value in values.items():
-        setattr(finding, key, value)
     finding.updated_at = utcnow()
     events.record(actor, "finding", finding.id, action, changes, audit_id=finding.audit_id, item_id=finding.item_id)
 

@@ -5,7 +5,7 @@ from marshmallow import ValidationError
 
 from ..accounts.schemas import first_errors
 from ..audits import services as audits
-from ..audits.views import CLOSED_MESSAGE, _clauses, get_audit, get_item, render_item
+from ..audits.views import CLOSED_MESSAGE, get_audit, get_item, render_item
 from ..extensions import db
 from ..web.changes import applies_change
 from ..web.rendering import render, wants_fragment
@@ -38,7 +38,7 @@ def save_for_item(audit_id: int, item_id: int):
 
 def _adhoc(audit, status=200, form=None, errors=None, finding=None):
     context = {"audit": audit, "adhoc_findings": [f for f in services.audit_findings(audit) if f.item_id is None],
-               "can_record": audits.can_record(current_user, audit), "clauses": _clauses(audit),
+               "can_record": audits.can_record(current_user, audit), "clauses": audits.clause_options(audit),
                "adhoc_form": form or {}, "adhoc_errors": errors or {}, "editing": finding}
     return render("audits/adhoc_page.html", "audits/_adhoc.html", status=status, **context)
 
