@@ -71,7 +71,9 @@ def register_commands(app: Flask) -> None:
     from .accounts.cli import users_cli
     from .checklists.cli import checklists_cli
     from .demo import demo_command
+    from .events.cli import events_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(events_cli)

@@ -39,8 +39,8 @@ def base_config(tmp_path: Path, database_url: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A database built by the migrations, once per test run."""
+def migrated_database(tmp_path_factory):
+    """A database built by the migrations, once per test run (for SQLite: a template file)."""
     if POSTGRES_URL:
         engine = create_engine(POSTGRES_URL)
         with engine.begin() as conn:
@@ -49,12 +49,36 @@ def database_url(tmp_path_factory):
         engine.dispose()
         url = POSTGRES_URL
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.sqlite3'}"
     app = create_app(base_config(tmp_path_factory.mktemp("migrate"), url))
     with app.app_context():
         flask_migrate.upgrade()
         db.engine.dispose()
     return url
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path):
+    """A clean migrated database for one test: a copy of the SQLite template, or PostgreSQL emptied after."""
+    if POSTGRES_URL:
+        yield migrated_database
+        _empty_postgresql(migrated_database)
+        return
+    copy = tmp_path / "test.sqlite3"
+    shutil.copy(migrated_database.removeprefix("sqlite:///"), copy)
+    yield f"sqlite:///{copy}"
+
+
+def _empty_postgresql(url):
+    """Empty every table; the append-only triggers are bypassed in replica mode (tests only)."""
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO event_chain_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
+                     {"genesis": "0" * 64})
+    engine.dispose()
 
 
 class CSRFClient(FlaskClient):
@@ -90,19 +114,7 @@ def app(database_url, tmp_path):
     with app.app_context():
         yield app
         db.session.remove()
-        _empty_tables()
         db.engine.dispose()
-
-
-def _empty_tables():
-    tables = list(reversed(db.metadata.sorted_tables))
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
-"""The append-only event log: who changed what, and when."""
+"""The append-only event log: who changed what, and when; each entry chained to the one before."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -15,15 +15,29 @@ class Event(db.Model):
     __table_args__ = (Index("ix_events_entity", "entity_type", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Position in the hash chain: the order entries were committed in (ids may interleave).
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(40))
+    # {"field": [old, new]} for changes, or a small description for other actions.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Where in an audit it happened, so an item's whole history is one query.
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
-    # {"field": [old, new]} for changes, or a small description for other actions.
-    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
+
+
+class EventChainHead(db.Model):
+    """One row: the last entry of the chain. Updating it first serialises writers of the log."""
+
+    __tablename__ = "event_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,24 +1,100 @@
-"""Writing to the event log. Nothing here updates or deletes an entry."""
+"""Writing to and checking the event log. Nothing here updates or deletes an entry.
+
+Each entry stores the SHA-256 of its own content and of the entry before it, so changing,
+removing or inserting an entry anywhere breaks the chain at that point (`flask events verify`).
+The database refuses UPDATE and DELETE on the table as well (triggers in the migrations).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select, update
+
 from ..extensions import db
-from .models import Event
+from ..timeutil import utcnow
+from .models import Event, EventChainHead
+
+GENESIS = "0" * 64
 
 
 def record(actor, entity_type: str, entity_id, action: str, changes: dict[str, Any] | None = None,
            audit_id: int | None = None, item_id: int | None = None) -> Event:
-    """Append one event to the session; it commits with the change it describes."""
-    event = Event(
-        actor_id=getattr(actor, "id", None),
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        action=action,
-        changes=changes or {},
-        audit_id=audit_id,
-        item_id=item_id,
-    )
+    """Append one event to the session, chained to the last one; it commits with its change."""
+    # A JSON round trip, so what is hashed is exactly what the database gives back later.
+    changes = json.loads(json.dumps(changes or {}, default=str))
+    seq, prev_hash = _take_chain_head()
+    event = Event(seq=seq, occurred_at=utcnow(), actor_id=getattr(actor, "id", None), entity_type=entity_type,
+                  entity_id=str(entity_id), action=action, changes=changes, audit_id=audit_id, item_id=item_id,
+                  prev_hash=prev_hash)
+    event.hash = entry_hash(event)
+    db.session.execute(update(EventChainHead).where(EventChainHead.id == 1)
+                       .values(last_seq=seq, last_hash=event.hash))
     db.session.add(event)
     return event
+
+
+def _take_chain_head() -> tuple[int, str]:
+    """Lock the chain head for this transaction and return (next seq, previous hash)."""
+    # The no-op UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) before the
+    # read, so two transactions can never both chain onto the same entry.
+    locked = db.session.execute(update(EventChainHead).where(EventChainHead.id == 1)
+                                .values(last_seq=EventChainHead.last_seq)).rowcount
+    if not locked:
+        db.session.add(EventChainHead(id=1, last_seq=0, last_hash=GENESIS))
+        db.session.flush()
+    head = db.session.execute(select(EventChainHead.last_seq, EventChainHead.last_hash)
+                              .where(EventChainHead.id == 1)).one()
+    return head.last_seq + 1, head.last_hash
+
+
+def entry_hash(event: Event) -> str:
+    """SHA-256 over the previous hash and every recorded field of the entry."""
+    content = {
+        "seq": event.seq, "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id, "entity_type": event.entity_type, "entity_id": event.entity_id,
+        "action": event.action, "changes": event.changes, "audit_id": event.audit_id, "item_id": event.item_id,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
+
+
+@dataclass
+class ChainBreak:
+    seq: int
+    event_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"entry {self.seq} (event id {self.event_id}): {self.reason}"
+
+
+def verify_chain(batch: int = 5000) -> tuple[int, ChainBreak | None]:
+    """Walk the log in chain order; return (entries checked, the first broken link or None)."""
+    expected_prev, expected_seq, checked = GENESIS, 1, 0
+    last_seq = 0
+    while True:
+        # populate_existing: check what the database holds now, not entries cached in this session.
+        rows = db.session.scalars(select(Event).where(Event.seq > last_seq).order_by(Event.seq).limit(batch)
+                                  .execution_options(populate_existing=True)).all()
+        if not rows:
+            break
+        for event in rows:
+            if event.seq != expected_seq:
+                return checked, ChainBreak(expected_seq, None, f"missing: the next entry found is {event.seq}")
+            if event.prev_hash != expected_prev:
+                return checked, ChainBreak(event.seq, event.id, "does not follow the entry before it")
+            if entry_hash(event) != event.hash:
+                return checked, ChainBreak(event.seq, event.id, "its content was changed after it was written")
+            expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+            last_seq = event.seq
+            db.session.expunge(event)  # keep memory flat on a long log
+    head = db.session.get(EventChainHead, 1, populate_existing=True)
+    if head is not None and (head.last_seq != checked or head.last_hash != expected_prev):
+        return checked, ChainBreak(checked + 1, None, f"the log ends early: {head.last_seq} entries were written")
+    return checked, None
 
 
 def apply_changes(obj, **values) -> dict[str, list]:
@@ -37,12 +113,12 @@ def history(entity_type: str, entity_id) -> list[Event]:
     return db.session.scalars(
         db.select(Event)
         .where(Event.entity_type == entity_type, Event.entity_id == str(entity_id))
-        .order_by(Event.id)
+        .order_by(Event.seq)
     ).all()
 
 
 def item_history(audit_id: int, item_id: int) -> list[Event]:
     """Every event about one checklist item of one audit: answers, notes, findings, photos."""
     return db.session.scalars(
-        db.select(Event).where(Event.audit_id == audit_id, Event.item_id == item_id).order_by(Event.id)
+        db.select(Event).where(Event.audit_id == audit_id, Event.item_id == item_id).order_by(Event.seq)
     ).all()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 17:46:16.800075
+Create Date: 2026-11-28 17:58:29.394593
 
 """
 from alembic import op
@@ -24,6 +24,12 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checklists')),
     sa.UniqueConstraint('key', name=op.f('uq_checklists_key'))
+    )
+    op.create_table('event_chain_head',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('last_seq', sa.Integer(), nullable=False),
+    sa.Column('last_hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event_chain_head'))
     )
     op.create_table('number_sequences',
     sa.Column('name', sa.String(length=20), nullable=False),
@@ -142,18 +148,22 @@ def upgrade():
     )
     op.create_table('events',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('occurred_at', sa.DateTime(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('entity_type', sa.String(length=40), nullable=False),
     sa.Column('entity_id', sa.String(length=64), nullable=False),
     sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=False),
     sa.Column('audit_id', sa.Integer(), nullable=True),
     sa.Column('item_id', sa.Integer(), nullable=True),
-    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_events_actor_id_users')),
     sa.ForeignKeyConstraint(['audit_id'], ['audits.id'], name=op.f('fk_events_audit_id_audits')),
     sa.ForeignKeyConstraint(['item_id'], ['checklist_items.id'], name=op.f('fk_events_item_id_checklist_items')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
+    sa.UniqueConstraint('seq', name=op.f('uq_events_seq'))
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_audit_id'), ['audit_id'], unique=False)
@@ -282,5 +292,6 @@ def downgrade():
     op.drop_table('applied_changes')
     op.drop_table('users')
     op.drop_table('number_sequences')
+    op.drop_table('event_chain_head')
     op.drop_table('checklists')
     # ### end Alembic commands ###
