@@ -2,16 +2,17 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
+from ..audits.models import Audit
 from ..extensions import db
 from ..findings.models import Finding
 from ..timeutil import utcnow
 
 
-class NonconformityStatus(enum.StrEnum):
+class NCStatus(enum.StrEnum):
     OPEN = "open"
     CONTAINED = "contained"
     CAUSE_IDENTIFIED = "cause_identified"
@@ -21,6 +22,36 @@ class NonconformityStatus(enum.StrEnum):
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
 
+    @property
+    def label(self) -> str:
+        return NC_STATUS_LABELS[self]
+
+
+NC_STATUS_LABELS = {
+    NCStatus.OPEN: "Open", NCStatus.CONTAINED: "Contained", NCStatus.CAUSE_IDENTIFIED: "Cause identified",
+    NCStatus.ACTIONS_PLANNED: "Actions planned", NCStatus.ACTIONS_DONE: "Actions done",
+    NCStatus.VERIFIED_EFFECTIVE: "Verified effective", NCStatus.CLOSED: "Closed", NCStatus.WITHDRAWN: "Withdrawn",
+}
+
+SOURCES = {
+    "internal_audit": "Internal audit",
+    "certification_stage1": "Certification body: Stage 1",
+    "certification_stage2": "Certification body: Stage 2",
+    "surveillance_audit": "Certification body: surveillance audit",
+    "recertification_audit": "Certification body: recertification audit",
+    "customer_complaint": "Customer complaint",
+    "process_monitoring": "Process monitoring",
+    "supplier": "Supplier",
+    "other": "Other",
+}
+
+CAUSE_CATEGORIES = {
+    "people": "People", "machine": "Machine", "method": "Method",
+    "material": "Material", "measurement": "Measurement", "environment": "Environment",
+}
+
+SEVERITIES = {"minor": "Minor", "major": "Major"}
+
 
 class Nonconformity(db.Model):
     __tablename__ = "nonconformities"
@@ -29,33 +60,67 @@ class Nonconformity(db.Model):
     number: Mapped[str] = mapped_column(String(20), unique=True)  # NC-2026-0001
     # At most one nonconformity per finding, whatever replays arrive.
     finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"), unique=True)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)
     source: Mapped[str] = mapped_column(String(30), default="internal_audit")
     clause: Mapped[str] = mapped_column(String(20), default="")
-    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
-    severity: Mapped[str] = mapped_column(String(10))  # minor | major
-    status: Mapped[str] = mapped_column(String(30), default=NonconformityStatus.OPEN.value)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(30), default=NCStatus.OPEN.value, index=True)
+    title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # 10.2.1 a: react, contain and correct.
+    containment: Mapped[str] = mapped_column(Text, default="")
+    # 10.2.1 b: the cause, as a chain of whys and a category.
+    why_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cause_category: Mapped[str] = mapped_column(String(20), default="")
+    # 10.2.1 d: was it effective?
+    verification_result: Mapped[str] = mapped_column(String(20), default="")
+    verification_evidence: Mapped[str] = mapped_column(Text, default="")
+    verified_on: Mapped[date | None] = mapped_column(Date)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verification_count: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
     raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    raised_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    raised_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     finding: Mapped[Finding | None] = relationship()
+    audit: Mapped[Audit | None] = relationship()
     area: Mapped[Area | None] = relationship()
-    raised_by: Mapped[User | None] = relationship()
-    actions: Mapped[list["CorrectiveAction"]] = relationship(back_populates="nonconformity")
+    raised_by: Mapped[User | None] = relationship(foreign_keys=[raised_by_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+    actions: Mapped[list["CorrectiveAction"]] = relationship(back_populates="nonconformity",
+                                                             order_by="CorrectiveAction.id")
+
+    @property
+    def status_enum(self) -> NCStatus:
+        return NCStatus(self.status)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in (NCStatus.CLOSED, NCStatus.WITHDRAWN)
 
 
 class CorrectiveAction(db.Model):
     __tablename__ = "corrective_actions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    nonconformity_id: Mapped[int] = mapped_column(ForeignKey("nonconformities.id"))
+    nonconformity_id: Mapped[int] = mapped_column(ForeignKey("nonconformities.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    due_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
     completion_note: Mapped[str] = mapped_column(Text, default="")
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     nonconformity: Mapped[Nonconformity] = relationship(back_populates="actions")
-    owner: Mapped[User] = relationship()
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == "done"
+
+    def is_overdue(self, today: date) -> bool:
+        return not self.is_done and self.due_date < today

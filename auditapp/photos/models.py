@@ -21,6 +21,9 @@ class Photo(db.Model):
     # What the photo is evidence for: a checklist item of the audit, and/or a finding.
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
     finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"))
+    # Evidence outside audits: a nonconformity raised by hand, or a completed corrective action.
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("corrective_actions.id"))
     content_type: Mapped[str] = mapped_column(String(40))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 17:58:29.394593
+Create Date: 2026-11-28 18:01:31.756847
 
 """
 from alembic import op
@@ -210,45 +210,40 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=20), nullable=False),
     sa.Column('finding_id', sa.String(length=36), nullable=True),
+    sa.Column('audit_id', sa.Integer(), nullable=True),
     sa.Column('source', sa.String(length=30), nullable=False),
     sa.Column('clause', sa.String(length=20), nullable=False),
     sa.Column('area_id', sa.Integer(), nullable=True),
     sa.Column('severity', sa.String(length=10), nullable=False),
     sa.Column('status', sa.String(length=30), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('containment', sa.Text(), nullable=False),
+    sa.Column('why_steps', sa.JSON(), nullable=False),
+    sa.Column('cause_category', sa.String(length=20), nullable=False),
+    sa.Column('verification_result', sa.String(length=20), nullable=False),
+    sa.Column('verification_evidence', sa.Text(), nullable=False),
+    sa.Column('verified_on', sa.Date(), nullable=True),
+    sa.Column('verified_by_id', sa.Integer(), nullable=True),
+    sa.Column('verification_count', sa.Integer(), nullable=False),
+    sa.Column('withdrawn_reason', sa.Text(), nullable=False),
     sa.Column('raised_by_id', sa.Integer(), nullable=True),
     sa.Column('raised_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_nonconformities_area_id_areas')),
+    sa.ForeignKeyConstraint(['audit_id'], ['audits.id'], name=op.f('fk_nonconformities_audit_id_audits')),
     sa.ForeignKeyConstraint(['finding_id'], ['findings.id'], name=op.f('fk_nonconformities_finding_id_findings')),
     sa.ForeignKeyConstraint(['raised_by_id'], ['users.id'], name=op.f('fk_nonconformities_raised_by_id_users')),
+    sa.ForeignKeyConstraint(['verified_by_id'], ['users.id'], name=op.f('fk_nonconformities_verified_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_nonconformities')),
     sa.UniqueConstraint('finding_id', name=op.f('uq_nonconformities_finding_id')),
     sa.UniqueConstraint('number', name=op.f('uq_nonconformities_number'))
     )
-    op.create_table('photos',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('audit_id', sa.Integer(), nullable=True),
-    sa.Column('item_id', sa.Integer(), nullable=True),
-    sa.Column('finding_id', sa.String(length=36), nullable=True),
-    sa.Column('content_type', sa.String(length=40), nullable=False),
-    sa.Column('width', sa.Integer(), nullable=False),
-    sa.Column('height', sa.Integer(), nullable=False),
-    sa.Column('original_width', sa.Integer(), nullable=False),
-    sa.Column('original_height', sa.Integer(), nullable=False),
-    sa.Column('byte_size', sa.Integer(), nullable=False),
-    sa.Column('captured_at', sa.DateTime(), nullable=True),
-    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['audit_id'], ['audits.id'], name=op.f('fk_photos_audit_id_audits')),
-    sa.ForeignKeyConstraint(['finding_id'], ['findings.id'], name=op.f('fk_photos_finding_id_findings')),
-    sa.ForeignKeyConstraint(['item_id'], ['checklist_items.id'], name=op.f('fk_photos_item_id_checklist_items')),
-    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_photos_uploaded_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_photos'))
-    )
-    with op.batch_alter_table('photos', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_photos_audit_id'), ['audit_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_photos_sha256'), ['sha256'], unique=False)
+    with op.batch_alter_table('nonconformities', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_nonconformities_area_id'), ['area_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_nonconformities_audit_id'), ['audit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_nonconformities_raised_at'), ['raised_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_nonconformities_status'), ['status'], unique=False)
 
     op.create_table('corrective_actions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -259,22 +254,71 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('completion_note', sa.Text(), nullable=False),
     sa.Column('completed_at', sa.DateTime(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_corrective_actions_created_by_id_users')),
     sa.ForeignKeyConstraint(['nonconformity_id'], ['nonconformities.id'], name=op.f('fk_corrective_actions_nonconformity_id_nonconformities')),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_corrective_actions_owner_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_corrective_actions'))
     )
+    with op.batch_alter_table('corrective_actions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_corrective_actions_due_date'), ['due_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_corrective_actions_nonconformity_id'), ['nonconformity_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_corrective_actions_owner_id'), ['owner_id'], unique=False)
+
+    op.create_table('photos',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('audit_id', sa.Integer(), nullable=True),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('finding_id', sa.String(length=36), nullable=True),
+    sa.Column('nonconformity_id', sa.Integer(), nullable=True),
+    sa.Column('action_id', sa.Integer(), nullable=True),
+    sa.Column('content_type', sa.String(length=40), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=False),
+    sa.Column('height', sa.Integer(), nullable=False),
+    sa.Column('original_width', sa.Integer(), nullable=False),
+    sa.Column('original_height', sa.Integer(), nullable=False),
+    sa.Column('byte_size', sa.Integer(), nullable=False),
+    sa.Column('captured_at', sa.DateTime(), nullable=True),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['action_id'], ['corrective_actions.id'], name=op.f('fk_photos_action_id_corrective_actions')),
+    sa.ForeignKeyConstraint(['audit_id'], ['audits.id'], name=op.f('fk_photos_audit_id_audits')),
+    sa.ForeignKeyConstraint(['finding_id'], ['findings.id'], name=op.f('fk_photos_finding_id_findings')),
+    sa.ForeignKeyConstraint(['item_id'], ['checklist_items.id'], name=op.f('fk_photos_item_id_checklist_items')),
+    sa.ForeignKeyConstraint(['nonconformity_id'], ['nonconformities.id'], name=op.f('fk_photos_nonconformity_id_nonconformities')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_photos_uploaded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_photos'))
+    )
+    with op.batch_alter_table('photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_photos_audit_id'), ['audit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_photos_nonconformity_id'), ['nonconformity_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_photos_sha256'), ['sha256'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    op.drop_table('corrective_actions')
     with op.batch_alter_table('photos', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_photos_sha256'))
+        batch_op.drop_index(batch_op.f('ix_photos_nonconformity_id'))
         batch_op.drop_index(batch_op.f('ix_photos_audit_id'))
 
     op.drop_table('photos')
+    with op.batch_alter_table('corrective_actions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_corrective_actions_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_corrective_actions_nonconformity_id'))
+        batch_op.drop_index(batch_op.f('ix_corrective_actions_due_date'))
+
+    op.drop_table('corrective_actions')
+    with op.batch_alter_table('nonconformities', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_nonconformities_status'))
+        batch_op.drop_index(batch_op.f('ix_nonconformities_raised_at'))
+        batch_op.drop_index(batch_op.f('ix_nonconformities_audit_id'))
+        batch_op.drop_index(batch_op.f('ix_nonconformities_area_id'))
+
     op.drop_table('nonconformities')
     op.drop_table('findings')
     op.drop_table('responses')
