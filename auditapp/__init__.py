@@ -47,6 +47,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import admin_bp, auth_bp
     from .audits.views import bp as audits_bp
+    from .capa.views import bp as capa_bp
     from .checklists.views import bp as checklists_bp
     from .findings.views import bp as findings_bp
     from .photos.views import bp as photos_bp
@@ -59,6 +60,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audits_bp, url_prefix="/audits")
     app.register_blueprint(findings_bp, url_prefix="/audits")
     app.register_blueprint(photos_bp)
+    app.register_blueprint(capa_bp, url_prefix="/nc")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -45,6 +45,9 @@ def settings_from_env(instance: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         # Werkzeug's default (scrypt) costs ~0.1 s a hash here: right for production.
         "PASSWORD_HASH_METHOD": "scrypt",
+        # Default time to complete a corrective action, by severity.
+        "CAPA_DUE_DAYS": {"major": int(_env("CAPA_DUE_DAYS_MAJOR", "30")),
+                          "minor": int(_env("CAPA_DUE_DAYS_MINOR", "90"))},
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(_env("LOGIN_LOCKOUT_MINUTES", "15")),
     }

@@ -8,7 +8,7 @@ from auditapp.extensions import db
 from .conftest import PASSWORD, log_in
 
 
-HOMES = {"auditor": "/audits/mine", "supervisor": "/checklists/", "quality_lead": "/audits/", "admin": "/audits/"}
+HOMES = {"auditor": "/audits/mine", "supervisor": "/nc/actions/mine", "quality_lead": "/audits/", "admin": "/audits/"}
 
 
 def test_each_role_lands_on_its_home_screen(client, make_user):

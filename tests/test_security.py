@@ -11,7 +11,13 @@ from .conftest import PASSWORD, log_in
 
 def _example_url(rule) -> str:
     """The rule's URL with 1 for numeric parts and "x" for the others."""
-    values = {arg: 1 if type(conv).__name__ == "IntegerConverter" else "x" for arg, conv in rule._converters.items()}
+    def example(conv):
+        if type(conv).__name__ == "IntegerConverter":
+            return 1
+        if type(conv).__name__ == "AnyConverter":
+            return sorted(conv.items)[0]
+        return "x"
+    values = {arg: example(conv) for arg, conv in rule._converters.items()}
     return rule.build(values, append_unknown=False)[1]
 
 

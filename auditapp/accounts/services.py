@@ -155,12 +155,9 @@ def _check_owner(owner_id: int | None) -> None:
 
 
 def home_url(user) -> str:
-    """Where a role lands after login: auditors on My audits, quality leads on all audits.
-
-    Supervisors get My actions with the corrective-action log; until then, the checklist library.
-    """
+    """Where a role lands after login: auditors My audits, supervisors My actions, leads all audits."""
     if user.has_role(Role.AUDITOR):
         return url_for("audits.mine")
-    if user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
-        return url_for("audits.index")
-    return url_for("checklists.index")
+    if user.has_role(Role.SUPERVISOR):
+        return url_for("capa.my_actions")
+    return url_for("audits.index")

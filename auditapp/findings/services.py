@@ -9,6 +9,7 @@ import uuid
 from sqlalchemy import select
 
 from ..audits.models import Audit, Response
+from ..capa import services as capa
 from ..audits.services import ensure_open
 from ..checklists.models import ChecklistItem, Result
 from ..events import services as events
@@ -31,7 +32,7 @@ def finding_for_response(response: Response | None) -> Finding | None:
 
 
 def follow_result(actor, response: Response, previous: str | None) -> Finding | None:
-    """Keep the item's finding in step with its result: regrade, withdraw or reopen it."""
+    """Keep the item's finding (and its nonconformity) in step with its result."""
     finding = finding_for_response(response)
     if finding is None:
         return None
@@ -40,6 +41,7 @@ def follow_result(actor, response: Response, previous: str | None) -> Finding | 
         _change(actor, finding, "withdrawn", status=FindingStatus.WITHDRAWN.value)
     elif is_finding and (finding.grade != response.result or not finding.is_open):
         _change(actor, finding, "regraded", grade=response.result, status=FindingStatus.OPEN.value)
+    capa.sync_from_finding(actor, finding)
     return finding
 
 
@@ -56,8 +58,9 @@ def save_item_finding(actor, audit: Audit, item: ChecklistItem, response: Respon
         events.record(actor, "finding", finding.id, "created", {
             "grade": [None, finding.grade], **{f: [None, getattr(finding, f)] for f in FIELDS}},
             audit_id=audit.id, item_id=item.id)
-        return finding
-    _change(actor, finding, "updated", **{f: data.get(f, "") for f in FIELDS})
+    else:
+        _change(actor, finding, "updated", **{f: data.get(f, "") for f in FIELDS})
+    capa.sync_from_finding(actor, finding)  # an NC finding is in the log as soon as it is saved
     return finding
 
 
@@ -72,8 +75,9 @@ def save_adhoc_finding(actor, audit: Audit, data: dict, finding: Finding | None 
         db.session.flush()
         events.record(actor, "finding", finding.id, "created", {k: [None, v] for k, v in values.items()},
                       audit_id=audit.id)
-        return finding
-    _change(actor, finding, "updated", **values)
+    else:
+        _change(actor, finding, "updated", **values)
+    capa.sync_from_finding(actor, finding)
     return finding
 
 

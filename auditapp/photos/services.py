@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..audits.models import Audit, Response
@@ -39,6 +40,35 @@ def add_photo(actor, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *
         "sha256": photo.sha256, "finding_id": photo.finding_id,
         "size": [photo.original_width, photo.original_height]}, audit_id=audit.id, item_id=photo.item_id)
     return photo
+
+
+def add_action_photo(actor, action, processed: ProcessedPhoto) -> Photo:
+    """Photo evidence that a corrective action was done. Does not commit."""
+    store_photo(Path(current_app.config["PHOTO_DIR"]), processed)
+    photo = Photo(
+        id=str(uuid.uuid4()), sha256=processed.sha256, action_id=action.id, nonconformity_id=action.nonconformity_id,
+        content_type=processed.content_type, width=processed.width, height=processed.height,
+        original_width=processed.original_width, original_height=processed.original_height,
+        byte_size=len(processed.data), captured_at=processed.captured_at, uploaded_by_id=actor.id,
+    )
+    db.session.add(photo)
+    db.session.flush()
+    events.record(actor, "corrective_action", action.id, "photo_added", {"photo_id": photo.id, "sha256": photo.sha256})
+    return photo
+
+
+def evidence_for_nonconformity(nc) -> list[Photo]:
+    """The photos behind a nonconformity: its finding's, or those attached when raised by hand."""
+    condition = (Photo.finding_id == nc.finding_id) if nc.finding_id else (
+        (Photo.nonconformity_id == nc.id) & Photo.action_id.is_(None))
+    return db.session.scalars(select(Photo).where(condition).order_by(Photo.created_at)).all()
+
+
+def photos_of_actions(action_ids: list[int]) -> dict[int, list[Photo]]:
+    grouped: dict[int, list[Photo]] = {}
+    for photo in db.session.scalars(select(Photo).where(Photo.action_id.in_(action_ids)).order_by(Photo.created_at)):
+        grouped.setdefault(photo.action_id, []).append(photo)
+    return grouped
 
 
 def remove_photo(actor, photo: Photo, photo_dir: Path) -> None:

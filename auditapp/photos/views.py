@@ -63,7 +63,13 @@ def delete(photo_id: str):
 def show(photo_id: str):
     """The photo (or ?size=thumb its thumbnail), to users who may see its audit; cacheable for good."""
     photo = db.get_or_404(Photo, photo_id)
-    get_audit(photo.audit_id)  # 404 unless the user may see the audit
+    if photo.audit_id is not None:
+        get_audit(photo.audit_id)  # 404 unless the user may see the audit
+    elif photo.nonconformity_id is not None:
+        from ..capa.views import get_nc
+        get_nc(photo.nonconformity_id)
+    else:
+        abort(404)
     path = photo_file(_photo_dir(), photo.sha256, thumbnail=request.args.get("size") == "thumb")
     if not path.exists():
         abort(404, description="The photo file is missing from the photo folder.")

@@ -1,0 +1,67 @@
+"""CSV and XLSX of the filtered log and of its corrective actions."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from openpyxl import Workbook
+
+from .models import NC_STATUS_LABELS, SOURCES, Nonconformity
+
+NC_COLUMNS = ["Number", "Raised", "Source", "Clause", "Area", "Severity", "Status", "Title", "Containment",
+              "Root cause", "Cause category", "Actions", "Open actions", "Overdue actions", "Verification",
+              "Verified on", "Closed"]
+ACTION_COLUMNS = ["Nonconformity", "Action", "Owner", "Due", "Status", "Overdue", "Completed", "Completion note"]
+
+
+def safe_cell(value):
+    """Text a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def nc_row(nc: Nonconformity, today: date) -> list:
+    return [
+        nc.number, nc.raised_at.date(), SOURCES.get(nc.source, nc.source), nc.clause,
+        nc.area.name if nc.area else "", nc.severity, NC_STATUS_LABELS.get(nc.status, nc.status), nc.title,
+        nc.containment, " → ".join(nc.why_steps or []), nc.cause_category, len(nc.actions),
+        sum(1 for a in nc.actions if not a.is_done), sum(1 for a in nc.actions if a.is_overdue(today)),
+        nc.verification_result, nc.verified_on, nc.closed_at.date() if nc.closed_at else None,
+    ]
+
+
+def action_rows(nc: Nonconformity, today: date):
+    for a in nc.actions:
+        yield [nc.number, a.description, a.owner.name, a.due_date, a.status, "yes" if a.is_overdue(today) else "",
+               a.completed_at.date() if a.completed_at else None, a.completion_note]
+
+
+def rows_for(kind: str, ncs, today: date):
+    if kind == "actions":
+        for nc in ncs:
+            yield from action_rows(nc, today)
+    else:
+        for nc in ncs:
+            yield nc_row(nc, today)
+
+
+def to_csv(kind: str, ncs, today: date) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ACTION_COLUMNS if kind == "actions" else NC_COLUMNS)
+    for row in rows_for(kind, ncs, today):
+        writer.writerow([safe_cell("" if v is None else (v.isoformat() if isinstance(v, date) else v)) for v in row])
+    return out.getvalue()
+
+
+def to_xlsx(kind: str, ncs, today: date) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Corrective actions" if kind == "actions" else "Nonconformities")
+    sheet.append(ACTION_COLUMNS if kind == "actions" else NC_COLUMNS)
+    for row in rows_for(kind, ncs, today):
+        sheet.append([safe_cell(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,156 @@
+"""The nonconformity log: filters from the URL, one query for the page, one for the counts.
+
+The same filters serve the page, the htmx fragment and the CSV/XLSX exports, so a bookmarked or
+shared view and its export always show the same records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlencode
+
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import Area, Role
+from ..audits.models import Audit, audit_team
+from ..extensions import db
+from .models import NC_STATUS_LABELS, SEVERITIES, SOURCES, CorrectiveAction, Nonconformity, NCStatus
+
+SORTS = {
+    "newest": Nonconformity.raised_at.desc(),
+    "oldest": Nonconformity.raised_at.asc(),
+    "number": Nonconformity.number.asc(),
+    "severity": Nonconformity.severity.asc(),  # "major" sorts before "minor"
+    "status": Nonconformity.status.asc(),
+}
+PAGE_SIZE = 25
+
+
+class LogFilterSchema(Schema):
+    """What the URL may say; anything it does not understand is ignored, never an error page."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.String(load_default="", validate=validate.Length(max=200))
+    status = fields.String(load_default="", validate=validate.OneOf(["", "active", *NC_STATUS_LABELS]))
+    severity = fields.String(load_default="", validate=validate.OneOf(["", *SEVERITIES]))
+    source = fields.String(load_default="", validate=validate.OneOf(["", *SOURCES]))
+    area = fields.Integer(load_default=None, allow_none=True)
+    owner = fields.Integer(load_default=None, allow_none=True)
+    clause = fields.String(load_default="", validate=validate.Length(max=20))
+    overdue = fields.Boolean(load_default=False, truthy={"1", "on", "true", "yes"}, falsy={"", "0", "off", "false"})
+    since = fields.Date(load_default=None, allow_none=True)
+    until = fields.Date(load_default=None, allow_none=True)
+    sort = fields.String(load_default="newest", validate=validate.OneOf(list(SORTS)))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+
+    @pre_load
+    def drop_blanks_and_bad_values(self, data, **kwargs):
+        clean = {k: v.strip() for k, v in data.items() if isinstance(v, str) and v.strip() != ""}
+        errors = self.validate(clean)
+        return {k: v for k, v in clean.items() if k not in errors}
+
+
+@dataclass
+class LogPage:
+    items: list[Nonconformity]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]
+    filters: dict
+
+    def url_args(self, **changes) -> str:
+        """The current filters as a query string, with some values changed (for links and pagers)."""
+        args = {k: v for k, v in {**self.filters, **changes}.items() if v not in (None, "", False)}
+        args = {k: (v.isoformat() if isinstance(v, date) else 1 if v is True else v) for k, v in args.items()}
+        if args.get("page") == 1:
+            args.pop("page")
+        if args.get("sort") == "newest":
+            args.pop("sort")
+        return urlencode(args)
+
+
+def parse_filters(args) -> dict:
+    return LogFilterSchema().load(args.to_dict() if hasattr(args, "to_dict") else dict(args))
+
+
+def visible_to(user):
+    """The condition on nonconformities this user may see; quality leads and admins see all."""
+    if user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
+        return None
+    owned_area = select(Area.id).where(Area.owner_id == user.id)
+    owns_action = exists().where(CorrectiveAction.nonconformity_id == Nonconformity.id,
+                                 CorrectiveAction.owner_id == user.id)
+    in_audit = select(Audit.id).where(or_(Audit.lead_auditor_id == user.id, Audit.id.in_(
+        select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id))))
+    return or_(Nonconformity.area_id.in_(owned_area), owns_action, Nonconformity.raised_by_id == user.id,
+               Nonconformity.audit_id.in_(in_audit))
+
+
+def filtered(user, f: dict, today: date, with_status: bool = True):
+    """SELECT of the nonconformities matching the filters (status left out for the per-status counts)."""
+    query = select(Nonconformity)
+    conditions = []
+    visible = visible_to(user)
+    if visible is not None:
+        conditions.append(visible)
+    if f["q"]:
+        like = f"%{f['q'].lower()}%"
+        conditions.append(or_(func.lower(Nonconformity.number).like(like), func.lower(Nonconformity.title).like(like),
+                              func.lower(Nonconformity.description).like(like)))
+    if with_status and f["status"]:
+        if f["status"] == "active":
+            conditions.append(Nonconformity.status.not_in([NCStatus.CLOSED, NCStatus.WITHDRAWN]))
+        else:
+            conditions.append(Nonconformity.status == f["status"])
+    for key, column in (("severity", Nonconformity.severity), ("source", Nonconformity.source),
+                        ("area", Nonconformity.area_id)):
+        if f[key] not in ("", None):
+            conditions.append(column == f[key])
+    if f["clause"]:
+        conditions.append(or_(Nonconformity.clause == f["clause"], Nonconformity.clause.like(f["clause"] + ".%")))
+    if f["owner"]:
+        conditions.append(exists().where(CorrectiveAction.nonconformity_id == Nonconformity.id,
+                                         CorrectiveAction.owner_id == f["owner"]))
+    if f["overdue"]:
+        conditions.append(exists().where(CorrectiveAction.nonconformity_id == Nonconformity.id,
+                                         CorrectiveAction.status == "open", CorrectiveAction.due_date < today))
+    if f["since"]:
+        conditions.append(Nonconformity.raised_at >= f["since"])
+    if f["until"]:
+        conditions.append(func.date(Nonconformity.raised_at) <= f["until"])
+    return query.where(and_(*conditions)) if conditions else query
+
+
+def log_page(user, f: dict, today: date) -> LogPage:
+    """One page of the log, the total, and the count per status: three queries at any size."""
+    query = filtered(user, f, today)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(f["page"], pages)
+    items = db.session.scalars(
+        query.options(selectinload(Nonconformity.area), selectinload(Nonconformity.actions)
+                      .selectinload(CorrectiveAction.owner))
+        .order_by(SORTS[f["sort"]], Nonconformity.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    by_status = filtered(user, f, today, with_status=False).order_by(None).subquery()
+    counts = dict(db.session.execute(select(by_status.c.status, func.count()).group_by(by_status.c.status)).all())
+    return LogPage(items, total, page, pages, counts, {**f, "page": page})
+
+
+def export_rows(user, f: dict, today: date, batch: int = 1000):
+    """Every matching nonconformity (not only one page), in the chosen order, loaded in batches."""
+    query = filtered(user, f, today).options(
+        selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
+    ).order_by(SORTS[f["sort"]], Nonconformity.id.desc())
+    offset = 0
+    while True:
+        rows = db.session.scalars(query.limit(batch).offset(offset)).all()
+        if not rows:
+            return
+        yield from rows
+        offset += batch

@@ -1,0 +1,317 @@
+"""The nonconformity workflow (ISO 9001 10.2): raise, contain, find the cause, act, verify, close.
+
+Each step checks what must be true before it and says why when it refuses. Functions here do not
+commit; the view does, so each change and its event log entries land together.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from ..accounts.models import Area, Role, User
+from ..audits.numbering import next_number
+from ..events import services as events
+from ..events.models import Event
+from ..extensions import db
+from ..findings.models import NC_GRADES, Finding
+from ..timeutil import utcnow
+from .models import CAUSE_CATEGORIES, CorrectiveAction, Nonconformity, NCStatus
+
+SEVERITY_OF_GRADE = {"minor_nc": "minor", "major_nc": "major"}
+
+
+class WorkflowError(Exception):
+    """A step was refused; the message says why, in the quality manager's words."""
+
+    def __init__(self, message: str, field: str = "_form"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(Exception):
+    """The user's role or ownership does not allow this step."""
+
+
+# --- raising -----------------------------------------------------------------------------------
+
+def _new_number() -> str:
+    year = utcnow().year
+    return f"NC-{year}-{next_number('NC', year):04d}"
+
+
+def nc_for_finding(finding: Finding) -> Nonconformity | None:
+    return db.session.scalar(select(Nonconformity).where(Nonconformity.finding_id == finding.id))
+
+
+def sync_from_finding(actor, finding: Finding) -> Nonconformity | None:
+    """Keep exactly one nonconformity per NC-graded finding: raise, regrade, withdraw or reinstate it."""
+    nc = nc_for_finding(finding)
+    is_nc = finding.is_open and finding.grade in NC_GRADES
+    if nc is None:
+        if not is_nc:
+            return None
+        nc = Nonconformity(
+            number=_new_number(), finding_id=finding.id, audit_id=finding.audit_id, source="internal_audit",
+            clause=finding.clause, area_id=finding.audit.area_id, severity=SEVERITY_OF_GRADE[finding.grade],
+            title=_title(finding.statement), description=finding.statement, raised_by_id=actor.id,
+        )
+        db.session.add(nc)
+        db.session.flush()
+        events.record(actor, "nonconformity", nc.id, "raised", {
+            "number": nc.number, "finding_id": finding.id, "severity": nc.severity, "clause": nc.clause})
+        return nc
+    if not is_nc:
+        if nc.status != NCStatus.WITHDRAWN:
+            reason = (f"finding regraded to {finding.grade.replace('_', ' ')}" if finding.is_open
+                      else "finding withdrawn: the item was re-answered")
+            _transition(actor, nc, NCStatus.WITHDRAWN, "withdrawn", withdrawn_reason=reason)
+        return nc
+    changes = events.apply_changes(nc, severity=SEVERITY_OF_GRADE[finding.grade], clause=finding.clause,
+                                   description=finding.statement, title=_title(finding.statement))
+    if nc.status == NCStatus.WITHDRAWN:
+        changes |= events.apply_changes(nc, status=NCStatus.OPEN.value, withdrawn_reason="")
+    if changes:
+        events.record(actor, "nonconformity", nc.id, "updated_from_finding", changes)
+    return nc
+
+
+def _title(statement: str) -> str:
+    first = (statement or "").strip().split("\n")[0]
+    return first if len(first) <= 120 else first[:117] + "…"
+
+
+def raise_manually(actor, *, source: str, clause: str, area_id: int | None, severity: str,
+                   description: str) -> Nonconformity:
+    """A quality lead records a nonconformity from another source (external audit, complaint...)."""
+    if not actor.has_role(Role.QUALITY_LEAD, Role.ADMIN):
+        raise NotAllowed()
+    if area_id is not None and db.session.get(Area, area_id) is None:
+        raise WorkflowError("Choose an area from the list.", "area_id")
+    nc = Nonconformity(number=_new_number(), source=source, clause=clause, area_id=area_id, severity=severity,
+                       title=_title(description), description=description, raised_by_id=actor.id)
+    db.session.add(nc)
+    db.session.flush()
+    events.record(actor, "nonconformity", nc.id, "raised", {
+        "number": nc.number, "source": source, "severity": severity, "clause": clause, "area_id": area_id})
+    return nc
+
+
+# --- who may do what ---------------------------------------------------------------------------
+
+def area_owner_id(nc: Nonconformity) -> int | None:
+    return nc.area.owner_id if nc.area else None
+
+
+def can_view(user, nc: Nonconformity) -> bool:
+    if user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
+        return True
+    if area_owner_id(nc) == user.id or any(a.owner_id == user.id for a in nc.actions):
+        return True
+    if nc.raised_by_id == user.id:
+        return True
+    return nc.audit is not None and nc.audit.is_member(user)
+
+
+def can_manage(user, nc: Nonconformity) -> bool:
+    """Contain, analyse the cause and plan actions: the area's supervisor, or a quality lead."""
+    return user.has_role(Role.QUALITY_LEAD) or (user.has_role(Role.SUPERVISOR) and area_owner_id(nc) == user.id)
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise NotAllowed()
+
+
+def _open_for_changes(nc: Nonconformity) -> None:
+    if nc.is_closed:
+        raise WorkflowError(f"{nc.number} is {nc.status_enum.label.lower()}; a quality lead can reopen it.")
+
+
+# --- the 10.2 steps ----------------------------------------------------------------------------
+
+def record_containment(actor, nc: Nonconformity, containment: str) -> None:
+    """What was done at once to contain the problem and correct it (10.2.1 a)."""
+    _require(can_manage(actor, nc))
+    _open_for_changes(nc)
+    if not containment.strip():
+        raise WorkflowError("Describe the containment or correction: what was done at once.", "containment")
+    changes = events.apply_changes(nc, containment=containment.strip())
+    if nc.status == NCStatus.OPEN:
+        changes |= events.apply_changes(nc, status=NCStatus.CONTAINED.value)
+    if changes:
+        events.record(actor, "nonconformity", nc.id, "contained", changes)
+
+
+def save_cause_draft(actor, nc: Nonconformity, why_steps: list[str], category: str) -> None:
+    """Keep the 5-Whys as they are being written; no status change."""
+    _require(can_manage(actor, nc))
+    _open_for_changes(nc)
+    changes = events.apply_changes(nc, why_steps=why_steps, cause_category=category)
+    if changes:
+        events.record(actor, "nonconformity", nc.id, "cause_drafted", changes)
+
+
+def identify_cause(actor, nc: Nonconformity, why_steps: list[str], category: str) -> None:
+    """Record the root cause (10.2.1 b): after containment, at least one why and a category."""
+    _require(can_manage(actor, nc))
+    _open_for_changes(nc)
+    steps = [s.strip() for s in why_steps if s.strip()]
+    if nc.status == NCStatus.OPEN:
+        raise WorkflowError("Record the containment or correction first (10.2.1 a), then the cause.")
+    if not steps:
+        raise WorkflowError("Write at least one 'why' that leads to the root cause.", "why")
+    if category not in CAUSE_CATEGORIES:
+        raise WorkflowError("Choose the cause category.", "category")
+    changes = events.apply_changes(nc, why_steps=steps, cause_category=category)
+    if nc.status == NCStatus.CONTAINED:
+        changes |= events.apply_changes(nc, status=NCStatus.CAUSE_IDENTIFIED.value)
+    if changes:
+        events.record(actor, "nonconformity", nc.id, "cause_identified", changes)
+
+
+def default_due_date(nc: Nonconformity, today: date) -> date:
+    days = current_app.config["CAPA_DUE_DAYS"][nc.severity]
+    return today + timedelta(days=days)
+
+
+def add_action(actor, nc: Nonconformity, description: str, owner_id: int | None, due: date | None) -> CorrectiveAction:
+    """Plan a corrective action with an owner and a due date (10.2.1 c)."""
+    _require(can_manage(actor, nc))
+    _open_for_changes(nc)
+    if nc.status in (NCStatus.OPEN, NCStatus.CONTAINED):
+        raise WorkflowError("Identify the root cause before planning actions, so they remove the cause.")
+    if not description.strip():
+        raise WorkflowError("Describe the action.", "description")
+    owner = db.session.get(User, owner_id) if owner_id else None
+    if owner is None or not owner.active:
+        raise WorkflowError("Choose who owns the action.", "owner_id")
+    if due is None:
+        raise WorkflowError("Choose the due date.", "due_date")
+    action = CorrectiveAction(nonconformity=nc, description=description.strip(), owner_id=owner.id, due_date=due,
+                              created_by_id=actor.id)
+    db.session.add(action)
+    db.session.flush()
+    changes = {}
+    if nc.status in (NCStatus.CAUSE_IDENTIFIED, NCStatus.ACTIONS_DONE):
+        changes = events.apply_changes(nc, status=NCStatus.ACTIONS_PLANNED.value)
+    events.record(actor, "corrective_action", action.id, "planned", {
+        "nonconformity": nc.number, "description": action.description, "owner_id": owner.id,
+        "due_date": due.isoformat(), **changes})
+    return action
+
+
+def complete_action(actor, action: CorrectiveAction, note: str) -> None:
+    """The owner marks the action done with a note; the last one moves the NC to Actions done."""
+    nc = action.nonconformity
+    _require(actor.id == action.owner_id or actor.has_role(Role.QUALITY_LEAD))
+    _open_for_changes(nc)
+    if action.is_done:
+        raise WorkflowError("This action is already done.")
+    if not note.strip():
+        raise WorkflowError("Say what was done: the completion note is the record.", "note")
+    changes = events.apply_changes(action, status="done", completion_note=note.strip(), completed_at=utcnow())
+    events.record(actor, "corrective_action", action.id, "completed", {"nonconformity": nc.number, **changes})
+    if nc.status == NCStatus.ACTIONS_PLANNED and all(a.is_done for a in nc.actions):
+        events.record(actor, "nonconformity", nc.id, "actions_done",
+                      events.apply_changes(nc, status=NCStatus.ACTIONS_DONE.value))
+
+
+def verify(actor, nc: Nonconformity, effective: bool, evidence: str, on: date) -> None:
+    """A quality lead who owns none of its actions judges effectiveness (10.2.1 d)."""
+    _require(actor.has_role(Role.QUALITY_LEAD))
+    _open_for_changes(nc)
+    if nc.status != NCStatus.ACTIONS_DONE:
+        raise WorkflowError("Every corrective action must be done before effectiveness is verified.")
+    if any(a.owner_id == actor.id for a in nc.actions):
+        raise WorkflowError("You own one of its actions; another quality lead must verify it (impartiality).")
+    if not evidence.strip():
+        raise WorkflowError("Record the evidence that the actions worked (or did not).", "evidence")
+    changes = events.apply_changes(nc, verification_result="effective" if effective else "not_effective",
+                                   verification_evidence=evidence.strip(), verified_on=on,
+                                   verified_by_id=actor.id, verification_count=nc.verification_count + 1)
+    # Not effective: back to cause analysis; the done actions stay on record.
+    status = NCStatus.VERIFIED_EFFECTIVE if effective else NCStatus.CONTAINED
+    changes |= events.apply_changes(nc, status=status.value)
+    events.record(actor, "nonconformity", nc.id, "verified", changes)
+
+
+def close(actor, nc: Nonconformity) -> None:
+    _require(actor.has_role(Role.QUALITY_LEAD))
+    if nc.status != NCStatus.VERIFIED_EFFECTIVE:
+        raise WorkflowError("Only a nonconformity verified effective can be closed.")
+    events.record(actor, "nonconformity", nc.id, "closed",
+                  events.apply_changes(nc, status=NCStatus.CLOSED.value, closed_at=utcnow()))
+
+
+def reopen(actor, nc: Nonconformity, reason: str) -> None:
+    """A quality lead reopens a closed nonconformity with a reason; it returns to cause analysis."""
+    _require(actor.has_role(Role.QUALITY_LEAD))
+    if nc.status != NCStatus.CLOSED:
+        raise WorkflowError("Only a closed nonconformity can be reopened.")
+    if not reason.strip():
+        raise WorkflowError("Say why it is reopened.", "reason")
+    changes = events.apply_changes(nc, status=NCStatus.CONTAINED.value, closed_at=None)
+    events.record(actor, "nonconformity", nc.id, "reopened", {**changes, "reason": reason.strip()})
+
+
+def withdraw(actor, nc: Nonconformity, reason: str) -> None:
+    """A quality lead withdraws a nonconformity raised in error; it is kept, marked withdrawn."""
+    _require(actor.has_role(Role.QUALITY_LEAD))
+    _open_for_changes(nc)
+    if nc.finding_id:
+        raise WorkflowError("This one follows its audit finding: regrade the finding in the audit instead.")
+    if not reason.strip():
+        raise WorkflowError("Say why it is withdrawn.", "reason")
+    _transition(actor, nc, NCStatus.WITHDRAWN, "withdrawn", withdrawn_reason=reason.strip())
+
+
+def _transition(actor, nc: Nonconformity, status: NCStatus, action: str, **values) -> None:
+    events.record(actor, "nonconformity", nc.id, action, events.apply_changes(nc, status=status.value, **values))
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def similar(nc: Nonconformity, today: date, limit: int = 5) -> list[Nonconformity]:
+    """Nonconformities of the same clause or area in the last 12 months: is this a recurrence?"""
+    since = today - timedelta(days=365)
+    same = [Nonconformity.clause == nc.clause] if nc.clause else []
+    if nc.area_id:
+        same.append(Nonconformity.area_id == nc.area_id)
+    if not same:
+        return []
+    return db.session.scalars(
+        select(Nonconformity).where(Nonconformity.id != nc.id, Nonconformity.raised_at >= since, or_(*same))
+        .order_by(Nonconformity.raised_at.desc()).limit(limit)
+    ).all()
+
+
+def timeline(nc: Nonconformity) -> list[Event]:
+    """Every event of the nonconformity and its actions, in the order they happened."""
+    action_ids = [str(a.id) for a in nc.actions]
+    return db.session.scalars(
+        select(Event).where(or_(
+            (Event.entity_type == "nonconformity") & (Event.entity_id == str(nc.id)),
+            (Event.entity_type == "corrective_action") & Event.entity_id.in_(action_ids),
+        )).order_by(Event.seq)
+    ).all()
+
+
+def my_actions(user, today: date) -> list[CorrectiveAction]:
+    """Open actions owned by the user: overdue first, then by due date."""
+    actions = db.session.scalars(
+        select(CorrectiveAction).where(CorrectiveAction.owner_id == user.id, CorrectiveAction.status == "open")
+        .order_by(CorrectiveAction.due_date)
+    ).all()
+    return actions
+
+
+def assignable_owners() -> list[User]:
+    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+
+
+def count_by_status(query) -> dict[str, int]:
+    sub = query.with_only_columns(Nonconformity.status, Nonconformity.id).order_by(None).subquery()
+    return dict(db.session.execute(select(sub.c.status, func.count(sub.c.id)).group_by(sub.c.status)).all())

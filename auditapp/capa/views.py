@@ -1,0 +1,252 @@
+"""The nonconformity log, its detail page with the 10.2 steps, My actions, and exports."""
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from ..accounts import services as accounts
+from ..accounts.models import Role
+from ..accounts.schemas import first_errors
+from ..extensions import db
+from ..web.changes import applies_change
+from ..web.rendering import render
+from ..web.security import roles_required
+from . import export, log, services
+from .models import CAUSE_CATEGORIES, NC_STATUS_LABELS, SEVERITIES, SOURCES, CorrectiveAction, Nonconformity
+from .schemas import ActionSchema, CompleteActionSchema, ContainSchema, ManualNCSchema, ReasonSchema, VerifySchema
+
+bp = Blueprint("capa", __name__)
+
+
+@bp.app_context_processor
+def capa_vocabulary():
+    return {"nc_status_labels": NC_STATUS_LABELS, "nc_sources": SOURCES, "cause_categories": CAUSE_CATEGORIES,
+            "severities": SEVERITIES, "today": date.today()}
+
+
+def get_nc(nc_id: int) -> Nonconformity:
+    """The nonconformity, or 404 for anyone who may not see it (ids are not secrets to guess)."""
+    nc = db.get_or_404(Nonconformity, nc_id)
+    if not services.can_view(current_user, nc):
+        abort(404)
+    return nc
+
+
+def get_action(action_id: int) -> CorrectiveAction:
+    action = db.get_or_404(CorrectiveAction, action_id)
+    get_nc(action.nonconformity_id)
+    return action
+
+
+# --- the log -----------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    """All nonconformities the user may see, filtered, searched, sorted and paged from the URL."""
+    filters = log.parse_filters(request.args)
+    page = log.log_page(current_user, filters, date.today())
+    return render("capa/index.html", "capa/_results.html", page=page, areas=accounts.areas(),
+                  owners=services.assignable_owners(), can_raise=current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN))
+
+
+@bp.get("/export.<any(csv, xlsx):fmt>")
+def export_log(fmt: str):
+    """The filtered log (or, with kind=actions, its corrective actions) as CSV or XLSX."""
+    filters = log.parse_filters(request.args)
+    kind = "actions" if request.args.get("kind") == "actions" else "nonconformities"
+    rows = log.export_rows(current_user, filters, date.today())
+    name = f"{kind}-{date.today().isoformat()}.{fmt}"
+    if fmt == "csv":
+        body, mimetype = export.to_csv(kind, rows, date.today()), "text/csv; charset=utf-8"
+    else:
+        body = export.to_xlsx(kind, rows, date.today())
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- raising by hand ---------------------------------------------------------------------------
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.QUALITY_LEAD, Role.ADMIN)
+def raise_nc():
+    """Record a nonconformity from another source: external audit, complaint, monitoring, supplier."""
+    form, errors, status = {"source": "customer_complaint", "severity": "minor"}, {}, 200
+    if request.method == "POST":
+        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        try:
+            data = ManualNCSchema().load(request.form)
+            nc = services.raise_manually(current_user, **data)
+            db.session.commit()
+        except ValidationError as err:
+            errors, status = first_errors(err), 422
+        except services.WorkflowError as err:
+            db.session.rollback()
+            errors, status = {err.field: err.message}, 422
+        else:
+            flash(f"{nc.number} raised.", "success")
+            return redirect(url_for("capa.show", nc_id=nc.id))
+    area_options = [(a.id, a.name) for a in accounts.areas()]
+    return render_template("capa/new.html", form=form, errors=errors, area_options=area_options), status
+
+
+# --- one nonconformity -------------------------------------------------------------------------
+
+def _detail(nc: Nonconformity, status: int = 200, errors=None, form=None, step=None, draft_whys=None,
+            draft_category=None):
+    from ..photos import services as photos
+    return render_template(
+        "capa/show.html", nc=nc, errors=errors or {}, form=form or {}, step=step,
+        photos=photos.evidence_for_nonconformity(nc), action_photos=photos.photos_of_actions([a.id for a in nc.actions]),
+        timeline=services.timeline(nc), similar=services.similar(nc, date.today()),
+        can_manage=services.can_manage(current_user, nc), is_quality_lead=current_user.has_role(Role.QUALITY_LEAD),
+        owners=services.assignable_owners(), default_due=services.default_due_date(nc, date.today()),
+    ), status
+
+
+@bp.get("/<int:nc_id>")
+def show(nc_id: int):
+    """Everything about one nonconformity, with the step that comes next."""
+    return _detail(get_nc(nc_id))
+
+
+def _step(nc_id: int, schema, apply, step: str, success: str):
+    """Run one workflow step: validate, apply, commit, or answer with the reason it was refused."""
+    nc = get_nc(nc_id)
+    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        data = schema.load(request.form) if schema else {}
+        apply(nc, data)
+        db.session.commit()
+    except ValidationError as err:
+        db.session.rollback()
+        return _detail(nc, 422, first_errors(err), form, step)
+    except services.WorkflowError as err:
+        db.session.rollback()
+        return _detail(nc, 409 if err.field == "_form" else 422, {err.field: err.message}, form, step)
+    except services.NotAllowed:
+        db.session.rollback()
+        abort(403, description="Your role or area does not allow this step.")
+    flash(success.format(nc=nc), "success")
+    return redirect(url_for("capa.show", nc_id=nc.id, _anchor=step))
+
+
+@bp.post("/<int:nc_id>/contain")
+def contain(nc_id: int):
+    """Record containment and correction."""
+    return _step(nc_id, ContainSchema(), lambda nc, d: services.record_containment(current_user, nc, d["containment"]),
+                 "containment", "Containment recorded for {nc.number}.")
+
+
+@bp.post("/<int:nc_id>/cause")
+def cause(nc_id: int):
+    """The 5-Whys editor: add, move or remove a why (kept as a draft), or save the root cause."""
+    nc = get_nc(nc_id)
+    whys = request.form.getlist("why")
+    category = request.form.get("category", "")
+    op = request.form.get("op", "save")
+    try:
+        if op == "save":
+            services.identify_cause(current_user, nc, whys, category)
+        else:
+            services.save_cause_draft(current_user, nc, _edit_whys(whys, op), category)
+        db.session.commit()
+    except services.NotAllowed:
+        db.session.rollback()
+        abort(403, description="Your role or area does not allow this step.")
+    except services.WorkflowError as err:
+        db.session.rollback()
+        # Everything typed comes back, with the reason beside the field.
+        status = 409 if err.field == "_form" else 422
+        return _detail(nc, status, {err.field: err.message}, step="cause", draft_whys=whys, draft_category=category)
+    if op != "save":
+        return _detail(nc, step="cause")
+    flash(f"Root cause recorded for {nc.number}.", "success")
+    return redirect(url_for("capa.show", nc_id=nc.id, _anchor="cause"))
+
+
+def _edit_whys(whys: list[str], op: str) -> list[str]:
+    """Apply one editor button: add, or up/down/remove:<index>."""
+    whys = list(whys)
+    name, _, index = op.partition(":")
+    i = int(index) if index.isdigit() else -1
+    if name == "add" and len(whys) < 10:
+        whys.append("")
+    elif name == "remove" and 0 <= i < len(whys):
+        whys.pop(i)
+    elif name == "up" and 0 < i < len(whys):
+        whys[i - 1], whys[i] = whys[i], whys[i - 1]
+    elif name == "down" and 0 <= i < len(whys) - 1:
+        whys[i + 1], whys[i] = whys[i], whys[i + 1]
+    return whys
+
+
+@bp.post("/<int:nc_id>/actions")
+def add_action(nc_id: int):
+    """Plan a corrective action with owner and due date."""
+    return _step(nc_id, ActionSchema(),
+                 lambda nc, d: services.add_action(current_user, nc, d["description"], d["owner_id"], d["due_date"]),
+                 "actions", "Action planned for {nc.number}.")
+
+
+@bp.post("/<int:nc_id>/verify")
+def verify(nc_id: int):
+    """A quality lead records whether the actions were effective."""
+    return _step(nc_id, VerifySchema(), lambda nc, d: services.verify(
+        current_user, nc, d["result"] == "effective", d["evidence"], d["verified_on"]),
+        "verification", "Verification recorded for {nc.number}.")
+
+
+@bp.post("/<int:nc_id>/close")
+def close(nc_id: int):
+    return _step(nc_id, None, lambda nc, d: services.close(current_user, nc), "verification", "{nc.number} is closed.")
+
+
+@bp.post("/<int:nc_id>/reopen")
+def reopen(nc_id: int):
+    return _step(nc_id, ReasonSchema(), lambda nc, d: services.reopen(current_user, nc, d["reason"]),
+                 "status", "{nc.number} is reopened for cause analysis.")
+
+
+@bp.post("/<int:nc_id>/withdraw")
+def withdraw(nc_id: int):
+    return _step(nc_id, ReasonSchema(), lambda nc, d: services.withdraw(current_user, nc, d["reason"]),
+                 "status", "{nc.number} is withdrawn.")
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+@bp.get("/actions/mine")
+def my_actions():
+    """My actions: what I must do, overdue first, completable here."""
+    actions = services.my_actions(current_user, date.today())
+    today = date.today()
+    actions.sort(key=lambda a: (not a.is_overdue(today), a.due_date))
+    return render_template("capa/my_actions.html", actions=actions)
+
+
+@bp.post("/actions/<int:action_id>/complete")
+@applies_change
+def complete_action(action_id: int):
+    """Complete an action with a note and optional photo evidence, in place."""
+    from ..photos import services as photos
+    from ..photos.pipeline import PhotoRejected, process_photo
+    action = get_action(action_id)
+    context = {"action": action, "errors": {}, "form": {"note": request.form.get("note", "")}}
+    try:
+        data = CompleteActionSchema().load(request.form)
+        files = [f for f in request.files.getlist("photo") if f and f.filename]
+        processed = [process_photo(f.stream) for f in files]
+        services.complete_action(current_user, action, data["note"])
+        for photo in processed:
+            photos.add_action_photo(current_user, action, photo)
+    except ValidationError as err:
+        return render("capa/action_page.html", "capa/_action.html", 422, **{**context, "errors": first_errors(err)})
+    except PhotoRejected as err:
+        return render("capa/action_page.html", "capa/_action.html", err.status,
+                      **{**context, "errors": {"photo": err.message + " Nothing was saved."}})
+    except services.WorkflowError as err:
+        return render("capa/action_page.html", "capa/_action.html", 409, **{**context, "errors": {err.field: err.message}})
+    except services.NotAllowed:
+        abort(403, description="Only the action's owner or a quality lead can complete it.")
+    return render("capa/action_page.html", "capa/_action.html", **context)
