@@ -28,9 +28,7 @@ SORTS = {
 PAGE_SIZE = 25
 
 
-class LogFilterSchema(Schema):
-    """What the URL may say; anything it does not understand is ignored, never an error page."""
-
+class _LogFilterFields(Schema):
     class Meta:
         unknown = EXCLUDE
 
@@ -47,10 +45,15 @@ class LogFilterSchema(Schema):
     sort = fields.String(load_default="newest", validate=validate.OneOf(list(SORTS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
 
+
+
+class LogFilterSchema(_LogFilterFields):
+    """What the URL may say; anything it does not understand is ignored, never an error page."""
+
     @pre_load
     def drop_blanks_and_bad_values(self, data, **kwargs):
         clean = {k: v.strip() for k, v in data.items() if isinstance(v, str) and v.strip() != ""}
-        errors = self.validate(clean)
+        errors = _LogFilterFields().validate(clean)
         return {k: v for k, v in clean.items() if k not in errors}
 
 

@@ -96,7 +96,8 @@ def _detail(nc: Nonconformity, status: int = 200, errors=None, form=None, step=N
             draft_category=None):
     from ..photos import services as photos
     return render_template(
-        "capa/show.html", nc=nc, errors=errors or {}, form=form or {}, step=step,
+        "capa/show.html", nc=nc, errors=errors or {}, form=form or {}, step=step, draft_whys=draft_whys,
+        draft_category=draft_category,
         photos=photos.evidence_for_nonconformity(nc), action_photos=photos.photos_of_actions([a.id for a in nc.actions]),
         timeline=services.timeline(nc), similar=services.similar(nc, date.today()),
         can_manage=services.can_manage(current_user, nc), is_quality_lead=current_user.has_role(Role.QUALITY_LEAD),

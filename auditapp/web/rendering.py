@@ -9,9 +9,9 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(page: str, fragment: str, status: int = 200, **context):
+def render(page_template: str, fragment_template: str, status: int = 200, **context):
     """Render the partial for htmx or the page that includes it, and say the answer varies."""
-    template = fragment if wants_fragment() else page
+    template = fragment_template if wants_fragment() else page_template
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response

@@ -1,0 +1,25 @@
+"""Building nonconformities for tests."""
+from datetime import date, timedelta
+
+from auditapp.capa import services as capa
+from auditapp.capa.models import Nonconformity
+from auditapp.extensions import db
+
+
+def raise_nc(quality_lead, area=None, severity="minor", clause="8.5.2", description="Labels missing on rack B",
+             source="customer_complaint") -> Nonconformity:
+    nc = capa.raise_manually(quality_lead, source=source, clause=clause, area_id=area.id if area else None,
+                             severity=severity, description=description)
+    db.session.commit()
+    return nc
+
+
+def advance_to_actions_done(manager, nc, owner, due=None):
+    """Contain, find the cause, plan one action owned by `owner`, complete it."""
+    capa.record_containment(manager, nc, "Quarantined the rack.")
+    capa.identify_cause(manager, nc, ["No label printer at the station"], "machine")
+    action = capa.add_action(manager, nc, "Install a label printer", owner.id, due or date.today() + timedelta(days=30))
+    db.session.commit()
+    capa.complete_action(owner, action, "Printer installed and in use")
+    db.session.commit()
+    return action
