@@ -49,7 +49,7 @@ def test_auditor_records_an_audit_on_a_phone_without_reloading(app, live_server,
         item = items[key]
         page.tap(f"#item-{item.id} button[value=conform]")
         page.wait_for_selector(f"#item-{item.id}.r-conform")
-    page.wait_for_function("document.querySelector('#progress').innerText.includes('3/5')")
+    page.wait_for_function("() => document.querySelector('#progress').innerText.includes('3/5')")
 
     gauges = items["7.1.5-gauges"]
     page.tap(f"#item-{gauges.id} button[value=minor_nc]")
@@ -66,7 +66,7 @@ def test_auditor_records_an_audit_on_a_phone_without_reloading(app, live_server,
                          files=[{"name": "gauge.jpg", "mimeType": "image/jpeg", "buffer": _photo_bytes()}])
     thumb = page.wait_for_selector(f"#item-{gauges.id} .photos img")
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb)
-    page.wait_for_function("document.querySelector('#progress').innerText.includes('4/5')")
+    page.wait_for_function("() => document.querySelector('#progress').innerText.includes('4/5')")
 
     note = page.locator(f"#note-{items['8.5.4-storage'].id}")
     note.fill("Pallets stored off the floor.")

@@ -8,7 +8,8 @@ from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/checklists/", "/checklists/iso9001-2015/v1", "/checklists/iso9001-2015/compare",
+PAGES = ["/checklists/", "/checklists/iso9001-2015/v1", "/checklists/iso9001-2015/compare", "/menu", "/nc/",
+         "/nc/new", "/audits/", "/audits/new", "/nc/actions/mine",
          "/admin/users", "/admin/areas"]
 
 
@@ -31,7 +32,7 @@ def test_pages_fit_a_360px_phone_with_44px_targets(app, live_server, phone, make
         box = nav.bounding_box()
         # The navigation sits at the bottom edge of the screen, where the thumb is.
         assert abs(box["y"] + box["height"] - 740) <= 1, path
-        for link in nav.locator("a").all():
+        for link in nav.locator("a:visible").all():
             assert link.bounding_box()["height"] >= 44, path
         for button in phone.locator("main button:visible").all():
             assert button.bounding_box()["height"] >= 44, path

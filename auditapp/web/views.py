@@ -1,5 +1,5 @@
 """The front door: send each role to its home screen."""
-from flask import Blueprint, redirect
+from flask import Blueprint, redirect, render_template
 from flask_login import current_user
 
 from ..accounts.services import home_url
@@ -17,3 +17,9 @@ def index():
 def health():
     """A trivial answer (behind login like every page): the baseline bench/answer.py compares with."""
     return "ok", 200, {"Content-Type": "text/plain"}
+
+
+@bp.get("/menu")
+def menu():
+    """Everything the bottom bar has no room for on a phone."""
+    return render_template("menu.html")
