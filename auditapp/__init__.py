@@ -71,6 +71,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .accounts.cli import users_cli
+    from .capa.cli import actions_cli
     from .checklists.cli import checklists_cli
     from .demo import demo_command
     from .events.cli import events_cli
@@ -79,3 +80,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(events_cli)
+    app.cli.add_command(actions_cli)

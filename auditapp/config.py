@@ -48,6 +48,16 @@ def settings_from_env(instance: Path) -> dict:
         # Default time to complete a corrective action, by severity.
         "CAPA_DUE_DAYS": {"major": int(_env("CAPA_DUE_DAYS_MAJOR", "30")),
                           "minor": int(_env("CAPA_DUE_DAYS_MINOR", "90"))},
+        # Reminder e-mail: off unless an SMTP host is set; printed to the console in demo mode.
+        "SMTP_HOST": _env("SMTP_HOST", ""),
+        "SMTP_PORT": int(_env("SMTP_PORT", "25")),
+        "SMTP_USER": _env("SMTP_USER", ""),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _flag("SMTP_STARTTLS"),
+        "MAIL_FROM": _env("MAIL_FROM", "auditapp@localhost"),
+        "MAIL_TO_CONSOLE": _flag("DEMO"),
+        "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
+        "REMIND_DAYS_BEFORE": int(_env("REMIND_DAYS_BEFORE", "3")),
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(_env("LOGIN_LOCKOUT_MINUTES", "15")),
     }

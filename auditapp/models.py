@@ -1,7 +1,7 @@
 """Imports every domain's models so the metadata (and Alembic) sees all tables."""
 from .accounts.models import Area, Role, User  # noqa: F401
 from .audits.models import AppliedChange, Audit, NumberSequence, Response, audit_team  # noqa: F401
-from .capa.models import CorrectiveAction, Nonconformity  # noqa: F401
+from .capa.models import CorrectiveAction, Nonconformity, ReminderSent  # noqa: F401
 from .checklists.models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion  # noqa: F401
 from .events.models import Event, EventChainHead  # noqa: F401
 from .findings.models import Finding  # noqa: F401

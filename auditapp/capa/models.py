@@ -2,7 +2,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
@@ -124,3 +124,16 @@ class CorrectiveAction(db.Model):
 
     def is_overdue(self, today: date) -> bool:
         return not self.is_done and self.due_date < today
+
+
+class ReminderSent(db.Model):
+    """One reminder e-mail per action and kind (assigned, due_soon, overdue): never sent twice."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (UniqueConstraint("action_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("corrective_actions.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    sent_to: Mapped[str] = mapped_column(String(254))
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,19 @@
+"""flask actions remind"""
+from datetime import date
+
+import click
+from flask.cli import AppGroup
+
+from .reminders import send_reminders
+
+actions_cli = AppGroup("actions", help="Corrective actions.")
+
+
+@actions_cli.command("remind")
+def remind():
+    """E-mail owners about new, due-soon and overdue actions; never twice for the same event."""
+    sent, how = send_reminders(date.today(), echo=click.echo)
+    if how == "off":
+        click.echo("mail is off: set AUDITAPP_SMTP_HOST (or AUDITAPP_DEMO=1 to print reminders instead)")
+        return
+    click.echo(f"{sent} reminder{'' if sent == 1 else 's'} sent ({how})")

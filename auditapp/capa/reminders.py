@@ -1,0 +1,111 @@
+"""Reminders to action owners: on assignment, a few days before the due date, and when overdue.
+
+`flask actions remind` is meant for cron. Each (action, kind) is sent at most once: the record is
+written only after the mail server accepted the message, so a failed run is simply retried.
+"""
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from .models import CorrectiveAction, ReminderSent
+
+SUBJECTS = {
+    "assigned": "New corrective action for you",
+    "due_soon": "Corrective action due soon",
+    "overdue": "Corrective action OVERDUE",
+}
+
+
+@dataclass
+class Reminder:
+    action: CorrectiveAction
+    kind: str
+
+    @property
+    def to(self) -> str:
+        return self.action.owner.email
+
+    def message(self, sender: str, base_url: str) -> EmailMessage:
+        nc = self.action.nonconformity
+        msg = EmailMessage()
+        msg["From"], msg["To"] = sender, self.to
+        msg["Subject"] = f"[auditapp] {SUBJECTS[self.kind]}: {nc.number}"
+        msg.set_content(
+            f"Hello {self.action.owner.name},\n\n"
+            f"{SUBJECTS[self.kind]}.\n\n"
+            f"Nonconformity: {nc.number} ({nc.clause}) {nc.title}\n"
+            f"Action: {self.action.description}\n"
+            f"Due: {self.action.due_date:%a %d %b %Y}\n\n"
+            f"Your actions: {base_url.rstrip('/')}/nc/actions/mine\n"
+        )
+        return msg
+
+
+def due_reminders(today: date, days_before: int) -> list[Reminder]:
+    """Reminders owed for open actions that were not sent yet."""
+    sent = set(db.session.execute(select(ReminderSent.action_id, ReminderSent.kind)).all())
+    actions = db.session.scalars(
+        select(CorrectiveAction).where(CorrectiveAction.status == "open")
+        .options(selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.nonconformity))
+    ).all()
+    owed = []
+    for action in actions:
+        if not action.owner.active:
+            continue
+        kinds = ["assigned"]
+        if action.due_date < today:
+            kinds.append("overdue")
+        elif action.due_date <= today + timedelta(days=days_before):
+            kinds.append("due_soon")
+        owed += [Reminder(action, kind) for kind in kinds if (action.id, kind) not in sent]
+    return owed
+
+
+def send_reminders(today: date, echo=print) -> tuple[int, str]:
+    """Send what is owed; returns (number sent, how: smtp | console | off)."""
+    config = current_app.config
+    how = "smtp" if config["SMTP_HOST"] else "console" if config["MAIL_TO_CONSOLE"] else "off"
+    if how == "off":
+        return 0, how
+    reminders = due_reminders(today, config["REMIND_DAYS_BEFORE"])
+    if not reminders:
+        return 0, how
+    sent = 0
+    with _transport(how) as transport:
+        for reminder in reminders:
+            transport(reminder.message(config["MAIL_FROM"], config["BASE_URL"]), echo)
+            db.session.add(ReminderSent(action_id=reminder.action.id, kind=reminder.kind, sent_to=reminder.to))
+            db.session.commit()  # one at a time: a crash later never causes a second mail for this one
+            sent += 1
+    return sent, how
+
+
+class _transport:
+    """A context manager yielding send(message, echo): SMTP, or printing in demo mode."""
+
+    def __init__(self, how: str):
+        self.how = how
+        self.smtp = None
+
+    def __enter__(self):
+        if self.how == "console":
+            return lambda msg, echo: echo(f"--- mail (demo mode, not sent) ---\n{msg}")
+        config = current_app.config
+        self.smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30)
+        if config["SMTP_STARTTLS"]:
+            self.smtp.starttls()
+        if config["SMTP_USER"]:
+            self.smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        return lambda msg, echo: self.smtp.send_message(msg)
+
+    def __exit__(self, *exc):
+        if self.smtp is not None:
+            self.smtp.quit()
