@@ -50,6 +50,7 @@ def register_blueprints(app: Flask) -> None:
     from .capa.views import bp as capa_bp
     from .checklists.views import bp as checklists_bp
     from .findings.views import bp as findings_bp
+    from .improvements.views import bp as improvements_bp
     from .photos.views import bp as photos_bp
     from .web.views import bp as home_bp
 
@@ -61,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(findings_bp, url_prefix="/audits")
     app.register_blueprint(photos_bp)
     app.register_blueprint(capa_bp, url_prefix="/nc")
+    app.register_blueprint(improvements_bp, url_prefix="/improvements")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -6,3 +6,4 @@ from .checklists.models import Checklist, ChecklistItem, ChecklistSection, Check
 from .events.models import Event, EventChainHead  # noqa: F401
 from .findings.models import Finding  # noqa: F401
 from .photos.models import Photo  # noqa: F401
+from .improvements.models import Improvement  # noqa: F401

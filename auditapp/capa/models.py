@@ -42,6 +42,7 @@ SOURCES = {
     "customer_complaint": "Customer complaint",
     "process_monitoring": "Process monitoring",
     "supplier": "Supplier",
+    "improvement_register": "Improvement register",
     "other": "Other",
 }
 

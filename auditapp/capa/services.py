@@ -47,7 +47,12 @@ def nc_for_finding(finding: Finding) -> Nonconformity | None:
 
 
 def sync_from_finding(actor, finding: Finding) -> Nonconformity | None:
-    """Keep exactly one nonconformity per NC-graded finding: raise, regrade, withdraw or reinstate it."""
+    """Keep exactly one nonconformity per NC-graded finding: raise, regrade, withdraw or reinstate it.
+
+    Observations and OFIs go to the improvement register the same way.
+    """
+    from ..improvements.services import sync_from_finding as sync_improvement
+    sync_improvement(actor, finding)
     nc = nc_for_finding(finding)
     is_nc = finding.is_open and finding.grade in NC_GRADES
     if nc is None:
