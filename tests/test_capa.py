@@ -333,3 +333,29 @@ def test_my_actions_lists_mine_overdue_first(client, make_user):
 def test_my_actions_empty_state(client, login):
     login("supervisor")
     assert b"Nothing to do" in client.get("/nc/actions/mine").data
+
+
+def test_manual_nc_keeps_its_photos_and_refuses_a_bad_one_whole(app, client, login):
+    from io import BytesIO
+
+    from PIL import Image
+
+    from auditapp.photos.models import Photo
+    login("quality_lead")
+    good = BytesIO()
+    Image.new("RGB", (640, 480), (200, 0, 0)).save(good, "JPEG")
+    form = {"source": "customer_complaint", "clause": "8.2.1", "severity": "minor", "description": "Scratched lids"}
+    bad = client.post("/nc/new", content_type="multipart/form-data", data={
+        **form, "photo": [(BytesIO(good.getvalue()), "a.jpg"), (BytesIO(b"not an image"), "b.jpg")]})
+    assert bad.status_code == 422 and b"Nothing was saved" in bad.data and b"Scratched lids" in bad.data
+    assert ncs() == [] and db.session.scalar(db.select(db.func.count(Photo.id))) == 0
+    ok = client.post("/nc/new", content_type="multipart/form-data",
+                     data={**form, "photo": [(BytesIO(good.getvalue()), "a.jpg")]})
+    assert ok.status_code == 302
+    [nc] = ncs()
+    photo = db.session.scalar(db.select(Photo))
+    assert photo.nonconformity_id == nc.id and photo.audit_id is None
+    assert f"/photos/{photo.id}" in client.get(f"/nc/{nc.id}").get_data(as_text=True)
+    served = client.get(f"/photos/{photo.id}?size=thumb")
+    assert served.status_code == 200
+    served.close()

@@ -1,7 +1,7 @@
 """The nonconformity log, its detail page with the 10.2 steps, My actions, and exports."""
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -9,6 +9,8 @@ from ..accounts import services as accounts
 from ..accounts.models import Role
 from ..accounts.schemas import first_errors
 from ..extensions import db
+from ..photos import services as photos
+from ..photos.pipeline import PhotoRejected, process_photo
 from ..web.changes import applies_change
 from ..web.rendering import render
 from ..web.security import roles_required
@@ -76,10 +78,16 @@ def raise_nc():
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         try:
             data = ManualNCSchema().load(request.form)
+            processed = [process_photo(f.stream, max_edge=current_app.config["PHOTO_MAX_EDGE"])
+                         for f in request.files.getlist("photo") if f and f.filename]
             nc = services.raise_manually(current_user, **data)
+            for photo in processed:
+                photos.add_nonconformity_photo(current_user, nc, photo)
             db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
+        except PhotoRejected as err:
+            errors, status = {"photo": err.message + " Nothing was saved; choose the photos again."}, err.status
         except services.WorkflowError as err:
             db.session.rollback()
             errors, status = {err.field: err.message}, 422
@@ -94,7 +102,6 @@ def raise_nc():
 
 def _detail(nc: Nonconformity, status: int = 200, errors=None, form=None, step=None, draft_whys=None,
             draft_category=None):
-    from ..photos import services as photos
     return render_template(
         "capa/show.html", nc=nc, errors=errors or {}, form=form or {}, step=step, draft_whys=draft_whys,
         draft_category=draft_category,
@@ -230,14 +237,12 @@ def my_actions():
 @applies_change
 def complete_action(action_id: int):
     """Complete an action with a note and optional photo evidence, in place."""
-    from ..photos import services as photos
-    from ..photos.pipeline import PhotoRejected, process_photo
     action = get_action(action_id)
     context = {"action": action, "errors": {}, "form": {"note": request.form.get("note", "")}}
     try:
         data = CompleteActionSchema().load(request.form)
         files = [f for f in request.files.getlist("photo") if f and f.filename]
-        processed = [process_photo(f.stream) for f in files]
+        processed = [process_photo(f.stream, max_edge=current_app.config["PHOTO_MAX_EDGE"]) for f in files]
         services.complete_action(current_user, action, data["note"])
         for photo in processed:
             photos.add_action_photo(current_user, action, photo)

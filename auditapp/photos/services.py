@@ -44,16 +44,28 @@ def add_photo(actor, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *
 
 def add_action_photo(actor, action, processed: ProcessedPhoto) -> Photo:
     """Photo evidence that a corrective action was done. Does not commit."""
+    photo = _nc_photo(actor, processed, action.nonconformity_id, action_id=action.id)
+    events.record(actor, "corrective_action", action.id, "photo_added", {"photo_id": photo.id, "sha256": photo.sha256})
+    return photo
+
+
+def add_nonconformity_photo(actor, nc, processed: ProcessedPhoto) -> Photo:
+    """Photo evidence of a nonconformity raised by hand. Does not commit."""
+    photo = _nc_photo(actor, processed, nc.id)
+    events.record(actor, "nonconformity", nc.id, "photo_added", {"photo_id": photo.id, "sha256": photo.sha256})
+    return photo
+
+
+def _nc_photo(actor, processed: ProcessedPhoto, nonconformity_id: int, action_id: int | None = None) -> Photo:
     store_photo(Path(current_app.config["PHOTO_DIR"]), processed)
     photo = Photo(
-        id=str(uuid.uuid4()), sha256=processed.sha256, action_id=action.id, nonconformity_id=action.nonconformity_id,
+        id=str(uuid.uuid4()), sha256=processed.sha256, action_id=action_id, nonconformity_id=nonconformity_id,
         content_type=processed.content_type, width=processed.width, height=processed.height,
         original_width=processed.original_width, original_height=processed.original_height,
         byte_size=len(processed.data), captured_at=processed.captured_at, uploaded_by_id=actor.id,
     )
     db.session.add(photo)
     db.session.flush()
-    events.record(actor, "corrective_action", action.id, "photo_added", {"photo_id": photo.id, "sha256": photo.sha256})
     return photo
 
 
