@@ -52,6 +52,7 @@ def register_blueprints(app: Flask) -> None:
     from .findings.views import bp as findings_bp
     from .improvements.views import bp as improvements_bp
     from .photos.views import bp as photos_bp
+    from .pwa.views import bp as pwa_bp
     from .web.views import bp as home_bp
 
     app.register_blueprint(home_bp)
@@ -63,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(photos_bp)
     app.register_blueprint(capa_bp, url_prefix="/nc")
     app.register_blueprint(improvements_bp, url_prefix="/improvements")
+    app.register_blueprint(pwa_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -70,7 +70,9 @@ def mine():
     """My audits: today's, in progress, upcoming and recently completed."""
     groups = services.my_audits(current_user, date.today())
     shown = groups.today + groups.in_progress + groups.overdue + groups.upcoming + groups.completed
-    return render_template("audits/mine.html", groups=groups, progress={a.id: services.progress(a) for a in shown})
+    auto_offline = [url_for("audits.show", audit_id=a.id) for a in groups.today if services.can_record(current_user, a)]
+    return render_template("audits/mine.html", groups=groups, progress={a.id: services.progress(a) for a in shown},
+                           auto_offline=auto_offline)
 
 
 def _plan_context(form=None, errors=None, needs_override=False):
@@ -119,8 +121,16 @@ def show(audit_id: int):
         item_findings=item_findings, photos=photos.photos_by_item(audit),
         adhoc_findings=[f for f in findings.audit_findings(audit) if f.item_id is None],
         can_record=services.can_record(current_user, audit), clauses=services.clause_options(audit),
-        adhoc_form={}, adhoc_errors={},
+        adhoc_form={}, adhoc_errors={}, offline_urls=_offline_urls(audit),
     )
+
+
+def _offline_urls(audit: Audit) -> list[str]:
+    """What the service worker must hold to open this audit with no network."""
+    urls = [url_for("audits.show", audit_id=audit.id), url_for("audits.mine")]
+    for item_photos in photos.photos_by_item(audit).values():
+        urls += [url_for("photos.show", photo_id=p.id, size="thumb") for p in item_photos]
+    return urls
 
 
 @bp.get("/<int:audit_id>/progress")

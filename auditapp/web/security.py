@@ -6,8 +6,9 @@ from flask_login import current_user
 
 from ..extensions import db, htmx, login_manager
 
-# The only endpoints an anonymous visitor may reach.
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+# The only endpoints an anonymous visitor may reach. The service worker and the manifest hold no
+# data, and browsers fetch them without a session (the manifest) or must update them after logout.
+PUBLIC_ENDPOINTS = {"auth.login", "static", "pwa.service_worker", "pwa.manifest"}
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",

@@ -1,0 +1,55 @@
+"""The installable app: web app manifest and the service worker, served from the root scope."""
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template, url_for
+
+bp = Blueprint("pwa", __name__)
+
+# The app shell: what every screen needs, cached when the service worker installs.
+SHELL = ["css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", "js/offline.js", "offline.html",
+         "icons/icon-192.png", "icons/icon-512.png"]
+
+
+@lru_cache(maxsize=4)
+def shell_version(static_folder: str) -> str:
+    """A hash of the shell files: a new release gets a new service worker and a fresh cache."""
+    digest = hashlib.sha256()
+    for name in SHELL:
+        digest.update((Path(static_folder) / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker. Public (it holds no data) so it can update after a logout too."""
+    version = shell_version(current_app.static_folder)
+    body = render_template("pwa/sw.js", version=version, shell=[url_for("static", filename=n) for n in SHELL],
+                           offline_url=url_for("static", filename="offline.html"))
+    response = Response(body, mimetype="text/javascript")
+    # Browsers must always ask for a new worker; the root path lets it control the whole app.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest. Public: browsers fetch it without cookies."""
+    data = {
+        "name": "auditapp: internal audits", "short_name": "auditapp", "lang": "en",
+        "start_url": url_for("audits.mine"), "scope": "/", "display": "standalone",
+        "theme_color": "#1d4e89", "background_color": "#f4f6f8",
+        "icons": [
+            {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": url_for("static", filename="icons/icon-maskable-192.png"), "sizes": "192x192",
+             "type": "image/png", "purpose": "maskable"},
+            {"src": url_for("static", filename="icons/icon-maskable-512.png"), "sizes": "512x512",
+             "type": "image/png", "purpose": "maskable"},
+        ],
+    }
+    return Response(json.dumps(data, indent=1), mimetype="application/manifest+json",
+                    headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,294 @@
+/* offline.js: owns changes made without a connection, and "Available offline".
+   - The outbox: when an audit change cannot reach the server (htmx:sendError), it is kept in
+     IndexedDB with its change id, in order (photos as blobs), shown at once as "saved on this
+     device", and counted in the badge.
+   - Sending: on the online event, on every page start and every 20 s, entries go one by one,
+     each acknowledged before the next; the server applies each change id once, so a resend or
+     two racing senders never double anything. A refused change (409 conflict, 422) is kept and
+     shown, never dropped.
+   - Logging out with changes waiting is refused; the waiting changes can be exported to a file.
+   - "Available offline" fetches an audit's pages through the service worker, which keeps them. */
+(function () {
+  "use strict";
+  var DB_NAME = "auditapp", STORE = "outbox";
+  var QUEUEABLE = /^\/audits\/\d+\/(items\/\d+\/(answer|note|finding)|photos|findings)$/;
+
+  function openDb() {
+    return new Promise(function (resolve, reject) {
+      var req = indexedDB.open(DB_NAME, 1);
+      req.onupgradeneeded = function () {
+        req.result.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true });
+      };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = function () { reject(req.error); };
+    });
+  }
+
+  function tx(mode, work) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction(STORE, mode), store = t.objectStore(STORE), result;
+        Promise.resolve(work(store)).then(function (r) { result = r; });
+        t.oncomplete = function () { db.close(); resolve(result); };
+        t.onerror = function () { db.close(); reject(t.error); };
+      });
+    });
+  }
+
+  function all() {
+    return tx("readonly", function (store) {
+      return new Promise(function (resolve) {
+        var req = store.getAll();
+        req.onsuccess = function () { resolve(req.result); };
+      });
+    });
+  }
+
+  function put(entry) { return tx("readwrite", function (store) { store.put(entry); }); }
+  function remove(seq) { return tx("readwrite", function (store) { store.delete(seq); }); }
+
+  function pending(entries) { return entries.filter(function (e) { return !e.problem; }); }
+
+  // --- the badge ---------------------------------------------------------------------------------
+  function refreshBadge() {
+    return all().then(function (entries) {
+      var badge = document.getElementById("sync-badge");
+      if (!badge) return entries;
+      var waiting = pending(entries).length, problems = entries.length - waiting;
+      badge.hidden = entries.length === 0;
+      badge.querySelector("[data-count]").textContent = String(waiting);
+      badge.querySelector("[data-problems]").textContent = problems ? " · " + problems + " need you" : "";
+      document.body.dataset.outbox = String(entries.length);
+      return entries;
+    });
+  }
+
+  // --- keeping a change --------------------------------------------------------------------------
+  function formEntries(formData) {
+    var out = [];
+    formData.forEach(function (value, name) { out.push([name, value]); });
+    return out;
+  }
+
+  document.addEventListener("htmx:sendError", function (evt) {
+    var config = evt.detail.requestConfig;
+    if (!config || config.verb !== "post" || !QUEUEABLE.test(config.path)) return;
+    evt.stopImmediatePropagation();  // not an error for the auditor: the change is safe here
+    var entry = {
+      path: config.path, changeId: config.headers["X-Change-Id"], queuedAt: new Date().toISOString(),
+      fields: formEntries(config.formData), problem: null,
+    };
+    put(entry).then(function () {
+      showLocally(entry);
+      refreshBadge();
+    });
+  }, true);
+
+  function itemOf(path) {
+    var m = path.match(/items\/(\d+)\//);
+    return m ? document.getElementById("item-" + m[1]) : null;
+  }
+
+  function field(entry, name) {
+    for (var i = 0; i < entry.fields.length; i++) if (entry.fields[i][0] === name) return entry.fields[i][1];
+    return null;
+  }
+
+  // The screen shows an offline change as if saved, marked as waiting, also after a reload.
+  function showLocally(entry) {
+    var item = itemOf(entry.path);
+    if (!item) return;
+    item.classList.add("queued");
+    var base = Number(field(entry, "base_revision") || 0);
+    // Our own next change builds on this one, so it must not look stale to the server.
+    item.querySelectorAll("input[name=base_revision]").forEach(function (input) {
+      input.value = String(Math.max(Number(input.value), base + 1));
+    });
+    if (/\/answer$/.test(entry.path)) {
+      var result = field(entry, "result");
+      item.querySelectorAll(".results button").forEach(function (b) {
+        b.setAttribute("aria-pressed", b.value === result ? "true" : "false");
+      });
+      item.className = item.className.replace(/\br-\S+/g, "") + " answered r-" + result;
+    } else if (/\/note$/.test(entry.path)) {
+      var area = item.querySelector("textarea[name=note]");
+      if (area && document.activeElement !== area) area.value = field(entry, "note");
+    } else if (/\/photos$/.test(entry.path)) {
+      var strip = item.querySelector(".photos");
+      entry.fields.forEach(function (f) {
+        if (f[0] !== "photo" || !(f[1] instanceof Blob)) return;
+        var img = document.createElement("img");
+        img.src = URL.createObjectURL(f[1]);
+        img.alt = "Photo waiting to sync";
+        img.className = "queued-photo";
+        strip.insertBefore(img, strip.firstChild);
+      });
+    }
+    var state = item.querySelector(".offline-state") || document.createElement("p");
+    state.className = "offline-state";
+    state.textContent = "Saved on this device; will sync when online.";
+    item.appendChild(state);
+  }
+
+  // --- sending -----------------------------------------------------------------------------------
+  var sending = false;
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+  }
+
+  function send(entry) {
+    var body = new FormData();
+    entry.fields.forEach(function (f) {
+      if (f[1] instanceof Blob) body.append(f[0], f[1], f[1].name || "photo.jpg");
+      else body.append(f[0], f[1]);
+    });
+    return fetch(entry.path, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-Change-Id": entry.changeId, "X-CSRFToken": csrfToken(), "HX-Request": "true" },
+    });
+  }
+
+  function flush() {
+    if (sending) return Promise.resolve();
+    sending = true;
+    var synced = [];
+    function next(entries) {
+      var entry = entries.shift();
+      if (!entry) return Promise.resolve();
+      return send(entry).then(function (response) {
+        if (response.ok) {
+          synced.push(entry);
+          return remove(entry.seq).then(function () { return next(entries); });
+        }
+        if (response.status === 401 || response.status >= 500) {
+          throw new Error("not now: " + response.status);  // log in again, or a server hiccup: retry later
+        }
+        // 409 conflict, 422 invalid, 403: kept and shown, never dropped; the rest carry on.
+        return response.text().then(function (html) {
+          entry.problem = { status: response.status, html: html };
+          return put(entry);
+        }).then(function () { return next(entries); });
+      });
+    }
+    return all().then(function (entries) { return next(pending(entries)); })
+      .catch(function () { /* offline again or server away: the rest waits for the next try */ })
+      .then(function () {
+        sending = false;
+        refreshBadge().then(showProblems);
+        refreshSynced(synced);
+      });
+  }
+
+  // After a sync, each affected item is fetched again so the screen shows what the server holds.
+  function refreshSynced(entries) {
+    if (!entries.length || !window.htmx) return;
+    var seen = {};
+    entries.forEach(function (entry) {
+      var item = itemOf(entry.path);
+      if (!item || seen[item.id]) return;
+      seen[item.id] = true;
+      var url = entry.path.replace(/\/(answer|note|finding)$/, "");
+      if (/\/photos$/.test(entry.path)) url = entry.path.replace(/photos$/, "items/" + field(entry, "item_id"));
+      htmx.ajax("GET", url, { target: "#" + item.id, swap: "outerHTML" });
+    });
+    htmx.trigger(document.body, "audit:answered", {});
+  }
+
+  function showProblems(entries) {
+    (entries || []).forEach(function (entry) {
+      if (!entry.problem) return;
+      var item = itemOf(entry.path);
+      if (!item || item.querySelector(".sync-problem")) return;
+      var box = document.createElement("div");
+      box.className = "sync-problem";
+      var doc = new DOMParser().parseFromString(entry.problem.html, "text/html");
+      var conflict = doc.querySelector(".conflict, .form-error, .save-state.error");
+      box.textContent = "Not synced: " + (conflict ? conflict.textContent.trim() : "the server refused it (" + entry.problem.status + ").");
+      var keep = document.createElement("button");
+      keep.type = "button";
+      keep.textContent = "Dismiss my offline change";
+      keep.addEventListener("click", function () { remove(entry.seq).then(function () { box.remove(); refreshBadge(); }); });
+      box.appendChild(keep);
+      item.insertBefore(box, item.firstChild.nextSibling);
+    });
+  }
+
+  // --- logging out, exporting --------------------------------------------------------------------
+  document.addEventListener("submit", function (evt) {
+    if (!evt.target.classList.contains("logout")) return;
+    if (Number(document.body.dataset.outbox || 0) > 0) {
+      evt.preventDefault();
+      alert("Changes made offline are still waiting on this device. Connect to the network and let them " +
+            "sync before logging out, or export them with the badge's Export button.");
+    }
+  }, true);
+
+  function exportOutbox() {
+    all().then(function (entries) {
+      return Promise.all(entries.map(function (entry) {
+        return Promise.all(entry.fields.map(function (f) {
+          if (!(f[1] instanceof Blob)) return f;
+          return new Promise(function (resolve) {
+            var reader = new FileReader();
+            reader.onload = function () { resolve([f[0], { file: f[1].name || "photo.jpg", dataUrl: reader.result }]); };
+            reader.readAsDataURL(f[1]);
+          });
+        })).then(function (fields) { return Object.assign({}, entry, { fields: fields }); });
+      }));
+    }).then(function (entries) {
+      var blob = new Blob([JSON.stringify({ exported: new Date().toISOString(), entries: entries }, null, 1)],
+                          { type: "application/json" });
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = "auditapp-outbox-" + new Date().toISOString().slice(0, 19).replace(/:/g, "") + ".json";
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    });
+  }
+
+  // --- available offline -------------------------------------------------------------------------
+  function makeAvailable(button) {
+    var urls = JSON.parse(button.dataset.offlineUrls || "[]");
+    var status = button.parentNode.querySelector(".offline-status");
+    status.textContent = "Saving…";
+    Promise.all(urls.map(function (u) { return fetch(u, { credentials: "same-origin" }); }))
+      .then(function () { return navigator.storage && navigator.storage.persist ? navigator.storage.persist() : false; })
+      .then(function (persisted) {
+        return (navigator.storage && navigator.storage.estimate ? navigator.storage.estimate() : Promise.resolve({}))
+          .then(function (est) {
+            var mb = est.usage ? (est.usage / 1048576).toFixed(1) + " MB used on this device" : "";
+            status.textContent = "Available offline. " + mb + (persisted ? "" : " (the browser may clear it if space runs low)");
+            button.dataset.ready = "true";
+          });
+      })
+      .catch(function () { status.textContent = "Could not save it for offline use; try again with a connection."; });
+  }
+
+  document.addEventListener("click", function (evt) {
+    var offline = evt.target.closest("[data-offline-urls]");
+    if (offline) { evt.preventDefault(); makeAvailable(offline); }
+    if (evt.target.closest("[data-export-outbox]")) { evt.preventDefault(); exportOutbox(); }
+  });
+
+  // --- start -------------------------------------------------------------------------------------
+  function start() {
+    if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" });
+    refreshBadge().then(function (entries) {
+      entries.forEach(function (e) { if (!e.problem) showLocally(e); });
+      showProblems(entries);
+      // Audits assigned to me for today are kept for offline use without asking.
+      document.querySelectorAll("[data-auto-offline]").forEach(function (el) {
+        JSON.parse(el.dataset.autoOffline).forEach(function (u) { fetch(u, { credentials: "same-origin" }).catch(function () {}); });
+      });
+      flush();
+    });
+  }
+
+  window.addEventListener("online", flush);
+  setInterval(function () { if (navigator.onLine) flush(); }, 20000);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+  window.auditappOutbox = { flush: flush, all: all, refreshBadge: refreshBadge };
+})();

@@ -1,0 +1,60 @@
+/* sw.js: owns offline page loads. Version {{ version }} (a hash of the app shell files).
+   - install: precache the app shell into a versioned cache;
+   - activate: delete older shells, take control of open pages at once;
+   - GET pages and fragments: network first; the last good copy of each audit page is kept, and
+     served when the network fails; an uncached page falls back to the offline page;
+   - static files: cache first.
+   Changes made offline are not the worker's business: static/js/offline.js keeps them in an
+   IndexedDB outbox and sends them, so a new worker version never strands queued work. */
+"use strict";
+const SHELL_CACHE = "shell-{{ version }}";
+const PAGES_CACHE = "pages-v1";  // survives releases: it holds the auditor's offline audits
+const SHELL = {{ shell|tojson }};
+const OFFLINE_URL = {{ offline_url|tojson }};
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("shell-") && name !== SHELL_CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+// Pages worth keeping for offline use: My audits, audit screens and their item fragments, photos.
+function keepable(url) {
+  return /^\/(audits\/(mine|\d+(\/items\/\d+)?)|photos\/[0-9a-f-]+)$/.test(url.pathname);
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith("/static/")) {
+    event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
+    return;
+  }
+  event.respondWith(networkFirst(request, url));
+});
+
+async function networkFirst(request, url) {
+  try {
+    const response = await fetch(request);
+    // Keep good answers only: a redirect to the login page must never replace an audit.
+    if (response.ok && !response.redirected && keepable(url)) {
+      const cache = await caches.open(PAGES_CACHE);
+      await cache.put(request, response.clone());
+    }
+    return response;
+  } catch (err) {
+    // Vary: HX-Request is honoured by match(), so a fragment never stands in for a page.
+    const hit = await caches.match(request);
+    if (hit) return hit;
+    if (request.mode === "navigate") return caches.match(OFFLINE_URL);
+    throw err;
+  }
+}
