@@ -175,8 +175,8 @@
       .catch(function () { /* offline again or server away: the rest waits for the next try */ })
       .then(function () {
         sending = false;
-        refreshBadge().then(showProblems);
         refreshSynced(synced);
+        refreshBadge().then(refreshProblems);
       });
   }
 
@@ -195,23 +195,42 @@
     htmx.trigger(document.body, "audit:answered", {});
   }
 
+  // A refused change stays in the outbox, shown on its item beside what the server now holds, until
+  // the auditor decides: tap a result to save a choice, or forget the offline change.
   function showProblems(entries) {
     (entries || []).forEach(function (entry) {
       if (!entry.problem) return;
       var item = itemOf(entry.path);
-      if (!item || item.querySelector(".sync-problem")) return;
+      if (!item || item.querySelector(".sync-problem[data-seq='" + entry.seq + "']")) return;
       var box = document.createElement("div");
       box.className = "sync-problem";
+      box.dataset.seq = String(entry.seq);
       var doc = new DOMParser().parseFromString(entry.problem.html, "text/html");
-      var conflict = doc.querySelector(".conflict, .form-error, .save-state.error");
-      box.textContent = "Not synced: " + (conflict ? conflict.textContent.trim() : "the server refused it (" + entry.problem.status + ").");
-      var keep = document.createElement("button");
-      keep.type = "button";
-      keep.textContent = "Dismiss my offline change";
-      keep.addEventListener("click", function () { remove(entry.seq).then(function () { box.remove(); refreshBadge(); }); });
-      box.appendChild(keep);
-      item.insertBefore(box, item.firstChild.nextSibling);
+      var reason = doc.querySelector(".conflict, .form-error, .save-state.error, .error");
+      var p = document.createElement("p");
+      p.textContent = "Not synced: " + (reason ? reason.textContent.replace(/\s+/g, " ").trim()
+                                                : "the server refused it (" + entry.problem.status + ").");
+      var forget = document.createElement("button");
+      forget.type = "button";
+      forget.textContent = "Forget my offline change";
+      forget.addEventListener("click", function () {
+        remove(entry.seq).then(function () { box.remove(); refreshBadge(); });
+      });
+      box.appendChild(p);
+      box.appendChild(forget);
+      item.insertBefore(box, item.children[1] || null);
     });
+  }
+
+  // The server's current item replaces the optimistic one, then the refusal is shown on it.
+  function refreshProblems(entries) {
+    var problems = entries.filter(function (e) { return e.problem; });
+    var done = problems.map(function (entry) {
+      var item = itemOf(entry.path);
+      if (!item || !window.htmx) return Promise.resolve();
+      return htmx.ajax("GET", entry.path.replace(/\/(answer|note|finding)$/, ""), { target: "#" + item.id, swap: "outerHTML" });
+    });
+    return Promise.all(done).then(function () { showProblems(entries); });
   }
 
   // --- logging out, exporting --------------------------------------------------------------------
