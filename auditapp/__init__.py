@@ -10,6 +10,8 @@ from .config import PROJECT_ROOT
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, one blueprint per domain, errors, commands."""
     instance = Path((config or {}).get("INSTANCE_PATH") or settings.instance_path())
+    from .web.security import BoundedInt
+
     app = Flask(
         __name__,
         instance_path=str(instance),
@@ -17,6 +19,8 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    app.url_map.converters["int"] = BoundedInt
+    instance.mkdir(parents=True, exist_ok=True)  # the SQLite file and photos live here
     app.config.from_mapping(settings.settings_from_env(instance))
     if config:
         app.config.from_mapping(config)

@@ -1,7 +1,9 @@
 """Security by default: login everywhere, CSRF on every change, roles on the server, safe cookies."""
 import re
 
+
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from auditapp.events.models import Event
 from auditapp.extensions import db
@@ -12,7 +14,7 @@ from .conftest import PASSWORD, log_in
 def _example_url(rule) -> str:
     """The rule's URL with 1 for numeric parts and "x" for the others."""
     def example(conv):
-        if type(conv).__name__ == "IntegerConverter":
+        if isinstance(conv, IntegerConverter):
             return 1
         if type(conv).__name__ == "AnyConverter":
             return sorted(conv.items)[0]

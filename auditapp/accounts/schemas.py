@@ -4,6 +4,16 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 from .models import Role
 
 ROLES = [r.value for r in Role]
+MAX_ID = 2**31 - 1
+
+
+def Id(**kwargs) -> fields.Integer:
+    """A database id from a form: a whole number the database can hold, or a clear message."""
+    kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID, error="Choose from the list."))
+    kwargs.setdefault("strict", False)
+    return fields.Integer(**kwargs)
+
+
 PASSWORD_RULE = validate.Length(min=12, max=128, error="Use 12 to 128 characters; a short sentence works well.")
 
 
@@ -45,7 +55,7 @@ def _check_password(value: str) -> bool:
 class AreaSchema(FormSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120, error="Enter a name (at most 120 characters)."))
     description = fields.String(load_default="", validate=validate.Length(max=2000))
-    owner_id = fields.Integer(load_default=None, allow_none=True)
+    owner_id = Id(load_default=None, allow_none=True)
 
     @pre_load
     def empty_owner(self, data, **kwargs):

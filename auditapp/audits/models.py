@@ -85,8 +85,10 @@ class Response(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"))
     result: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
-    # Bumped on every change, so a save based on an older value can be refused.
+    # Bumped on every change of the result (revision) or of the note (note_revision), so a save
+    # based on an older value is refused, while a note and a tap never collide with each other.
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    note_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

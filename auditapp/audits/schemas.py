@@ -1,21 +1,21 @@
 """Validation of audit planning, answers, notes, completion and reopening."""
 from marshmallow import fields, pre_load, validate
 
-from ..accounts.schemas import FormSchema
+from ..accounts.schemas import FormSchema, Id
 from ..checklists.models import Result
 
 
 class AuditPlanSchema(FormSchema):
-    checklist_id = fields.Integer(required=True, error_messages={"required": "Choose a checklist.",
+    checklist_id = Id(required=True, error_messages={"required": "Choose a checklist.",
                                                                  "invalid": "Choose a checklist."})
     title = fields.String(required=True, validate=validate.Length(min=1, max=200, error="Give the audit a title."))
-    area_id = fields.Integer(load_default=None, allow_none=True)
+    area_id = Id(load_default=None, allow_none=True)
     criteria = fields.String(load_default="", validate=validate.Length(max=4000))
     planned_date = fields.Date(required=True, error_messages={"required": "Choose the planned date.",
                                                               "invalid": "Enter a date like 2026-12-01."})
-    lead_auditor_id = fields.Integer(required=True, error_messages={"required": "Choose the lead auditor.",
+    lead_auditor_id = Id(required=True, error_messages={"required": "Choose the lead auditor.",
                                                                     "invalid": "Choose the lead auditor."})
-    team_ids = fields.List(fields.Integer(), load_default=list)
+    team_ids = fields.List(Id(), load_default=list)
     auditee = fields.String(load_default="", validate=validate.Length(max=200))
     override_reason = fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -31,13 +31,13 @@ class AuditPlanSchema(FormSchema):
 class AnswerSchema(FormSchema):
     result = fields.String(required=True, validate=validate.OneOf([r.value for r in Result],
                                                                   error="That is not a result."))
-    base_revision = fields.Integer(load_default=0)
+    base_revision = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     response_id = fields.UUID(load_default=None)
 
 
 class NoteSchema(FormSchema):
     note = fields.String(load_default="", validate=validate.Length(max=10000, error="Notes are limited to 10,000 characters."))
-    base_revision = fields.Integer(load_default=0)
+    base_revision = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     response_id = fields.UUID(load_default=None)
 
 

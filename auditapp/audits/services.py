@@ -228,6 +228,9 @@ def progress(audit: Audit) -> Progress:
 # --- answering ---------------------------------------------------------------------------------
 
 def ensure_open(audit: Audit) -> None:
+    """Refuse changes to a completed audit, judged on its committed state under the change lock."""
+    events.begin_change()
+    db.session.refresh(audit)
     if audit.is_completed:
         raise AuditClosed()
 
@@ -255,7 +258,7 @@ def answer_item(actor, audit: Audit, item: ChecklistItem, result: str, base_revi
     previous = response.result if response else None
     if response is not None and previous == result and response.revision == base_revision:
         return response, previous  # tapping the same button again changes nothing
-    response = _write_response(actor, audit, item, response, base_revision, response_id, result=result)
+    response = _write_response(actor, audit, item, response, "revision", base_revision, response_id, result=result)
     events.record(actor, "response", response.id, "answered", {"result": [previous, result]},
                   audit_id=audit.id, item_id=item.id)
     _mark_started(actor, audit)
@@ -270,20 +273,21 @@ def save_note(actor, audit: Audit, item: ChecklistItem, note: str, base_revision
     previous = response.note if response else ""
     if response is not None and previous == note:
         return response
-    response = _write_response(actor, audit, item, response, base_revision, response_id, note=note)
+    response = _write_response(actor, audit, item, response, "note_revision", base_revision, response_id, note=note)
     events.record(actor, "response", response.id, "note_saved", {"note": [previous, note]},
                   audit_id=audit.id, item_id=item.id)
     _mark_started(actor, audit)
     return response
 
 
-def _write_response(actor, audit, item, response, base_revision, response_id, **values) -> Response:
-    """Insert or compare-and-set update, so two auditors can never overwrite each other unseen."""
+def _write_response(actor, audit, item, response, counter: str, base_revision, response_id, **values) -> Response:
+    """Insert or compare-and-set update of one field's counter, so nobody overwrites another unseen."""
     if response is None:
         if base_revision:
             raise StaleAnswer(None)
         response = Response(id=str(response_id or uuid.uuid4()), audit_id=audit.id, item_id=item.id,
-                            revision=1, answered_by_id=actor.id, answered_at=utcnow(), **values)
+                            revision=1 if "result" in values else 0, note_revision=1 if "note" in values else 0,
+                            answered_by_id=actor.id, answered_at=utcnow(), **values)
         db.session.add(response)
         try:
             db.session.flush()
@@ -291,11 +295,12 @@ def _write_response(actor, audit, item, response, base_revision, response_id, **
             db.session.rollback()
             raise StaleAnswer(response_for(audit, item)) from exc
         return response
-    if response.revision != base_revision:
+    column = getattr(Response, counter)
+    if getattr(response, counter) != base_revision:
         raise StaleAnswer(response)
     changed = db.session.execute(
-        update(Response).where(Response.id == response.id, Response.revision == base_revision)
-        .values(revision=Response.revision + 1, answered_by_id=actor.id, answered_at=utcnow(), **values)
+        update(Response).where(Response.id == response.id, column == base_revision)
+        .values({counter: column + 1, "answered_by_id": actor.id, "answered_at": utcnow(), **values})
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(response)
@@ -369,6 +374,8 @@ def complete_audit(actor, audit: Audit, conclusion: str, confirm_unanswered: boo
 
 def reopen_audit(actor, audit: Audit, reason: str) -> None:
     """Make a completed audit editable again; only its lead auditor or a quality lead. Does not commit."""
+    events.begin_change()
+    db.session.refresh(audit)
     if not audit.is_completed:
         raise AuditRuleError("_form", "The audit is not completed.")
     if actor.id != audit.lead_auditor_id and not actor.has_role(Role.QUALITY_LEAD):

@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 from ..accounts import services as accounts
 from ..accounts.models import Role
 from ..accounts.schemas import first_errors
+from ..capa.services import WorkflowError
 from ..checklists import services as checklists
 from ..checklists.models import RESULT_LABELS, ChecklistItem
 from ..events import services as events
@@ -190,6 +191,8 @@ def answer(audit_id: int, item_id: int):
         return render_item(audit, item, 422, message=err.message)
     except services.StaleAnswer as stale:
         return render_item(audit, item, 409, conflict=Conflict(request.form.get("result", ""), stale.current))
+    except WorkflowError as err:  # its nonconformity is closed
+        return render_item(audit, item, 409, message=err.message)
     return render_item(audit, item, trigger="audit:answered")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from .models import CorrectiveAction, ReminderSent
+from .models import CorrectiveAction, Nonconformity, ReminderSent
 
 SUBJECTS = {
     "assigned": "New corrective action for you",
@@ -53,7 +53,8 @@ def due_reminders(today: date, days_before: int) -> list[Reminder]:
     """Reminders owed for open actions that were not sent yet."""
     sent = set(db.session.execute(select(ReminderSent.action_id, ReminderSent.kind)).all())
     actions = db.session.scalars(
-        select(CorrectiveAction).where(CorrectiveAction.status == "open")
+        select(CorrectiveAction).join(Nonconformity)
+        .where(CorrectiveAction.status == "open", Nonconformity.status.not_in(["closed", "withdrawn"]))
         .options(selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.nonconformity))
     ).all()
     owed = []

@@ -1,7 +1,7 @@
 """Validation of the nonconformity forms."""
 from marshmallow import fields, pre_load, validate
 
-from ..accounts.schemas import FormSchema
+from ..accounts.schemas import FormSchema, Id
 from ..checklists.schemas import CLAUSE
 from .models import SEVERITIES, SOURCES
 
@@ -12,7 +12,7 @@ class ManualNCSchema(FormSchema):
     source = fields.String(required=True, validate=validate.OneOf(list(SOURCES), error="Choose where it came from."))
     clause = fields.String(required=True, validate=validate.Regexp(CLAUSE, error="Enter a clause number such as 8.5.2."),
                            error_messages={"required": "Enter the clause it breaches."})
-    area_id = fields.Integer(load_default=None, allow_none=True)
+    area_id = Id(load_default=None, allow_none=True)
     severity = fields.String(required=True, validate=validate.OneOf(list(SEVERITIES), error="Choose minor or major."))
     description = fields.String(required=True, validate=[validate.Length(min=1, error="Describe the nonconformity."), TEXT],
                                 error_messages={"required": "Describe the nonconformity."})
@@ -31,7 +31,7 @@ class ContainSchema(FormSchema):
 
 class ActionSchema(FormSchema):
     description = fields.String(load_default="", validate=TEXT)
-    owner_id = fields.Integer(load_default=None, allow_none=True, error_messages={"invalid": "Choose who owns the action."})
+    owner_id = Id(load_default=None, allow_none=True, error_messages={"invalid": "Choose who owns the action."})
     due_date = fields.Date(load_default=None, allow_none=True, error_messages={"invalid": "Enter a date like 2026-12-31."})
 
     @pre_load

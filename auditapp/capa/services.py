@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, Role, User
 from ..audits.numbering import next_number
@@ -68,6 +69,9 @@ def sync_from_finding(actor, finding: Finding) -> Nonconformity | None:
         events.record(actor, "nonconformity", nc.id, "raised", {
             "number": nc.number, "finding_id": finding.id, "severity": nc.severity, "clause": nc.clause})
         return nc
+    if nc.status == NCStatus.CLOSED:
+        raise WorkflowError(f"{nc.number}, raised from this finding, is closed; a quality lead must reopen it "
+                            "before the finding can change.")
     if not is_nc:
         if nc.status != NCStatus.WITHDRAWN:
             reason = (f"finding regraded to {finding.grade.replace('_', ' ')}" if finding.is_open
@@ -131,6 +135,9 @@ def _require(allowed: bool) -> None:
 
 
 def _open_for_changes(nc: Nonconformity) -> None:
+    """Refuse changes to a closed or withdrawn nonconformity, judged under the change lock."""
+    events.begin_change()
+    db.session.refresh(nc)
     if nc.is_closed:
         raise WorkflowError(f"{nc.number} is {nc.status_enum.label.lower()}; a quality lead can reopen it.")
 
@@ -188,6 +195,8 @@ def add_action(actor, nc: Nonconformity, description: str, owner_id: int | None,
     _open_for_changes(nc)
     if nc.status in (NCStatus.OPEN, NCStatus.CONTAINED):
         raise WorkflowError("Identify the root cause before planning actions, so they remove the cause.")
+    if nc.status == NCStatus.VERIFIED_EFFECTIVE:
+        raise WorkflowError("It was verified effective; close it, or reopen it if more needs doing.")
     if not description.strip():
         raise WorkflowError("Describe the action.", "description")
     owner = db.session.get(User, owner_id) if owner_id else None
@@ -245,8 +254,11 @@ def verify(actor, nc: Nonconformity, effective: bool, evidence: str, on: date) -
 
 def close(actor, nc: Nonconformity) -> None:
     _require(actor.has_role(Role.QUALITY_LEAD))
+    _open_for_changes(nc)
     if nc.status != NCStatus.VERIFIED_EFFECTIVE:
         raise WorkflowError("Only a nonconformity verified effective can be closed.")
+    if any(not a.is_done for a in nc.actions):
+        raise WorkflowError("Every corrective action must be done before it is closed.")
     events.record(actor, "nonconformity", nc.id, "closed",
                   events.apply_changes(nc, status=NCStatus.CLOSED.value, closed_at=utcnow()))
 
@@ -254,6 +266,8 @@ def close(actor, nc: Nonconformity) -> None:
 def reopen(actor, nc: Nonconformity, reason: str) -> None:
     """A quality lead reopens a closed nonconformity with a reason; it returns to cause analysis."""
     _require(actor.has_role(Role.QUALITY_LEAD))
+    events.begin_change()
+    db.session.refresh(nc)
     if nc.status != NCStatus.CLOSED:
         raise WorkflowError("Only a closed nonconformity can be reopened.")
     if not reason.strip():
@@ -274,6 +288,11 @@ def withdraw(actor, nc: Nonconformity, reason: str) -> None:
 
 
 def _transition(actor, nc: Nonconformity, status: NCStatus, action: str, **values) -> None:
+    if status == NCStatus.WITHDRAWN:
+        # Nobody should go on working (or be reminded) on the actions of a withdrawn nonconformity.
+        for open_action in [a for a in nc.actions if not a.is_done]:
+            events.record(actor, "corrective_action", open_action.id, "cancelled",
+                          events.apply_changes(open_action, status="cancelled"))
     events.record(actor, "nonconformity", nc.id, action, events.apply_changes(nc, status=status.value, **values))
 
 
@@ -307,16 +326,13 @@ def timeline(nc: Nonconformity) -> list[Event]:
 def my_actions(user, today: date) -> list[CorrectiveAction]:
     """Open actions owned by the user: overdue first, then by due date."""
     actions = db.session.scalars(
-        select(CorrectiveAction).where(CorrectiveAction.owner_id == user.id, CorrectiveAction.status == "open")
-        .order_by(CorrectiveAction.due_date)
+        select(CorrectiveAction).join(Nonconformity)
+        .where(CorrectiveAction.owner_id == user.id, CorrectiveAction.status == "open",
+               Nonconformity.status.not_in([NCStatus.CLOSED, NCStatus.WITHDRAWN]))
+        .options(selectinload(CorrectiveAction.nonconformity).selectinload(Nonconformity.area))
     ).all()
-    return actions
+    return sorted(actions, key=lambda a: (not a.is_overdue(today), a.due_date))
 
 
 def assignable_owners() -> list[User]:
     return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
-
-
-def count_by_status(query) -> dict[str, int]:
-    sub = query.with_only_columns(Nonconformity.status, Nonconformity.id).order_by(None).subquery()
-    return dict(db.session.execute(select(sub.c.status, func.count(sub.c.id)).group_by(sub.c.status)).all())

@@ -228,8 +228,6 @@ def withdraw(nc_id: int):
 def my_actions():
     """My actions: what I must do, overdue first, completable here."""
     actions = services.my_actions(current_user, date.today())
-    today = date.today()
-    actions.sort(key=lambda a: (not a.is_overdue(today), a.due_date))
     return render_template("capa/my_actions.html", actions=actions)
 
 

@@ -36,6 +36,16 @@ def record(actor, entity_type: str, entity_id, action: str, changes: dict[str, A
     return event
 
 
+def begin_change() -> None:
+    """Take the change lock before reading the state a change depends on.
+
+    Every change writes the event log, whose head row serialises writers anyway; taking it first
+    means checks like "is the audit still open?" see the latest committed state, and all writers
+    lock in one order (no deadlocks on PostgreSQL, no stale reads on SQLite).
+    """
+    db.session.execute(update(EventChainHead).where(EventChainHead.id == 1).values(last_seq=EventChainHead.last_seq))
+
+
 def _take_chain_head() -> tuple[int, str]:
     """Lock the chain head for this transaction and return (next seq, previous hash)."""
     # The no-op UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) before the

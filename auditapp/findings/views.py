@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 
 from ..accounts.schemas import first_errors
 from ..audits import services as audits
+from ..capa.services import WorkflowError
 from ..audits.views import CLOSED_MESSAGE, get_audit, get_item, render_item
 from ..extensions import db
 from ..web.changes import applies_change
@@ -33,6 +34,8 @@ def save_for_item(audit_id: int, item_id: int):
         return render_item(audit, item, 422, errors=first_errors(err), form=typed, edit_finding=True)
     except audits.AuditClosed:
         return render_item(audit, item, 409, message=CLOSED_MESSAGE)
+    except WorkflowError as err:  # its nonconformity is closed
+        return render_item(audit, item, 409, message=err.message)
     return render_item(audit, item, trigger="audit:finding-saved")
 
 
@@ -60,7 +63,10 @@ def save_adhoc(audit_id: int):
     except ValidationError as err:
         return _adhoc(audit, 422, typed, first_errors(err), existing)
     except audits.AuditClosed:
-        abort(409, description=CLOSED_MESSAGE)
+        # Re-rendered in place, so what was typed stays on the screen.
+        return _adhoc(audit, 409, typed, {"_form": CLOSED_MESSAGE}, existing)
+    except WorkflowError as err:
+        return _adhoc(audit, 409, typed, {"_form": err.message}, existing)
     if not wants_fragment():
         return redirect(url_for("audits.show", audit_id=audit.id, _anchor="adhoc"))
     return _adhoc(audit)

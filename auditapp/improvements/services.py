@@ -30,6 +30,8 @@ def sync_from_finding(actor, finding: Finding) -> Improvement | None:
         db.session.flush()
         events.record(actor, "improvement", entry.id, "registered", {"kind": entry.kind, "finding_id": finding.id})
         return entry
+    if entry.status not in (ImprovementStatus.NEW, ImprovementStatus.WITHDRAWN):
+        return entry  # decided: the decision stands on what was registered then
     if not is_entry:
         if entry.status == ImprovementStatus.NEW:
             events.record(actor, "improvement", entry.id, "withdrawn",

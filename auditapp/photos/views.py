@@ -26,7 +26,8 @@ def _photo_dir() -> Path:
 def upload(audit_id: int):
     """Add photos to an item (and its finding): all files are processed before any is stored."""
     audit = get_audit(audit_id, record=True)
-    item = get_item(audit, request.form.get("item_id", type=int) or 0)
+    item_id = request.form.get("item_id", type=int) or 0
+    item = get_item(audit, item_id if 0 < item_id < 2**31 else 0)
     files = [f for f in request.files.getlist("photo") if f and f.filename is not None]
     if not files:
         return render_item(audit, item, 422, message="Choose or take a photo first.")

@@ -2,6 +2,7 @@
 from functools import wraps
 
 from flask import Flask, abort, redirect, request, url_for
+from werkzeug.routing import IntegerConverter
 from flask_login import current_user
 
 from ..extensions import db, htmx, login_manager
@@ -22,6 +23,17 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "base-uri 'self'",
     "form-action 'self'",
 ])
+
+
+class BoundedInt(IntegerConverter):
+    """<int:...> that stops at the database's integer range: a huge id is a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+MAX_ID = 2**31 - 1
 
 
 def init_app(app: Flask) -> None:

@@ -100,10 +100,10 @@
     if (!item) return;
     item.classList.add("queued");
     var base = Number(field(entry, "base_revision") || 0);
-    // Our own next change builds on this one, so it must not look stale to the server.
-    item.querySelectorAll("input[name=base_revision]").forEach(function (input) {
-      input.value = String(Math.max(Number(input.value), base + 1));
-    });
+    // Our own next change of the same field builds on this one, so it must not look stale.
+    var counter = /\/answer$/.test(entry.path) ? "#rev-a-" : /\/note$/.test(entry.path) ? "#rev-n-" : null;
+    var input = counter && item.querySelector(counter + item.id.replace("item-", ""));
+    if (input) input.value = String(Math.max(Number(input.value), base + 1));
     if (/\/answer$/.test(entry.path)) {
       var result = field(entry, "result");
       item.querySelectorAll(".results button").forEach(function (b) {
