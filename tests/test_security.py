@@ -1,4 +1,5 @@
 """Security by default: login everywhere, CSRF on every change, roles on the server, safe cookies."""
+import hashlib
 import re
 
 
@@ -160,4 +161,11 @@ def test_failed_logins_are_logged(client, make_user):
     user = make_user()
     client.post("/login", data={"email": user.email, "password": "wrong password"})
     event = db.session.scalar(db.select(Event).filter_by(entity_type="login", action="failed"))
-    assert event.entity_id == user.email
+    assert event.entity_id == hashlib.sha256(user.email.encode()).hexdigest()
+
+
+def test_long_email_addresses_are_throttled_too(client):
+    email = "a" * 70 + "@example.com"
+    statuses = [client.post("/login", data={"email": email, "password": "guess number x"}).status_code
+                for _ in range(6)]
+    assert statuses == [401] * 5 + [429]

@@ -1,7 +1,7 @@
 """Sign-in, sign-out, and the small admin area for users and areas."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from marshmallow import ValidationError
 
@@ -32,7 +32,9 @@ def login():
             errors, status = first_errors(err), 422
             form = {"email": request.form.get("email", "")}
         except services.LoginThrottled:
-            errors, status = {"_form": "Too many failed attempts for this account. Wait 15 minutes and try again."}, 429
+            minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
+            errors, status = {"_form": f"Too many failed attempts for this account. Wait {minutes} minutes "
+                                       "and try again."}, 429
         else:
             if user:
                 session.clear()  # a fresh session (and CSRF token) for the new login

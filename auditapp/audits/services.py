@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, Role, User
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
@@ -134,7 +135,8 @@ def can_record(user, audit: Audit) -> bool:
 
 
 def visible_audits(user) -> list[Audit]:
-    query = select(Audit).order_by(Audit.planned_date.desc().nulls_last(), Audit.id.desc())
+    query = (select(Audit).options(selectinload(Audit.team), selectinload(Audit.area), selectinload(Audit.lead_auditor))
+             .order_by(Audit.planned_date.desc().nulls_last(), Audit.id.desc()))
     if not user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
         from .models import audit_team
         member = select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id)
@@ -203,12 +205,24 @@ class Progress:
 
 def progress(audit: Audit) -> Progress:
     """Answered / applicable items, overall and per section, in two queries."""
-    items = db.session.execute(
-        select(ChecklistItem.id, ChecklistItem.section_id).where(ChecklistItem.version_id == audit.checklist_version_id)
-    ).all()
-    results = dict(db.session.execute(
-        select(Response.item_id, Response.result).where(Response.audit_id == audit.id, Response.result.is_not(None))
-    ).all())
+    return progress_of_many([audit])[audit.id]
+
+
+def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
+    """Progress of each audit, in two queries however many audits (list pages)."""
+    version_ids = {a.checklist_version_id for a in audits}
+    items_by_version: dict[int, list] = defaultdict(list)
+    for row in db.session.execute(select(ChecklistItem.version_id, ChecklistItem.id, ChecklistItem.section_id)
+                                  .where(ChecklistItem.version_id.in_(version_ids))):
+        items_by_version[row.version_id].append((row.id, row.section_id))
+    results: dict[int, dict[int, str]] = defaultdict(dict)
+    for row in db.session.execute(select(Response.audit_id, Response.item_id, Response.result).where(
+            Response.audit_id.in_([a.id for a in audits]), Response.result.is_not(None))):
+        results[row.audit_id][row.item_id] = row.result
+    return {a.id: _progress(items_by_version[a.checklist_version_id], results[a.id]) for a in audits}
+
+
+def _progress(items, results: dict[int, str]) -> Progress:
     sections: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     counts = Counter(results.values())
     answered = not_applicable = 0

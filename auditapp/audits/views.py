@@ -62,7 +62,7 @@ def get_item(audit: Audit, item_id: int) -> ChecklistItem:
 def index():
     """Every audit the user may see, newest plan first."""
     audits = services.visible_audits(current_user)
-    return render_template("audits/index.html", audits=audits, progress={a.id: services.progress(a) for a in audits},
+    return render_template("audits/index.html", audits=audits, progress=services.progress_of_many(audits),
                            can_plan=current_user.has_role(*PLANNERS))
 
 
@@ -72,7 +72,7 @@ def mine():
     groups = services.my_audits(current_user, date.today())
     shown = groups.today + groups.in_progress + groups.overdue + groups.upcoming + groups.completed
     auto_offline = [url_for("audits.show", audit_id=a.id) for a in groups.today if services.can_record(current_user, a)]
-    return render_template("audits/mine.html", groups=groups, progress={a.id: services.progress(a) for a in shown},
+    return render_template("audits/mine.html", groups=groups, progress=services.progress_of_many(shown),
                            auto_offline=auto_offline)
 
 

@@ -48,8 +48,9 @@ def index():
     """All nonconformities the user may see, filtered, searched, sorted and paged from the URL."""
     filters = log.parse_filters(request.args)
     page = log.log_page(current_user, filters, date.today())
+    sees_all = current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN)
     return render("capa/index.html", "capa/_results.html", page=page, areas=accounts.areas(),
-                  owners=services.assignable_owners(), can_raise=current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN))
+                  owners=services.assignable_owners() if sees_all else [current_user], can_raise=sees_all)
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")

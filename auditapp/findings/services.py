@@ -20,11 +20,6 @@ from .models import FINDING_GRADES, NC_GRADES, Finding, FindingStatus
 FIELDS = ("statement", "requirement", "evidence", "why_major")
 
 
-def requirement_text(item: ChecklistItem) -> str:
-    """The requirement a finding on this item is judged against, pre-filled for the auditor."""
-    return f"{item.clause}: {item.question}"
-
-
 def finding_for_response(response: Response | None) -> Finding | None:
     if response is None:
         return None

@@ -38,7 +38,7 @@ def add_photo(actor, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *
     db.session.flush()
     events.record(actor, "photo", photo.id, "added", {
         "sha256": photo.sha256, "finding_id": photo.finding_id,
-        "size": [photo.original_width, photo.original_height]}, audit_id=audit.id, item_id=photo.item_id)
+        "original_size": f"{photo.original_width}x{photo.original_height}"}, audit_id=audit.id, item_id=photo.item_id)
     return photo
 
 

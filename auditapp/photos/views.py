@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, request, send_file
 from flask_login import current_user
 
 from ..audits import services as audits
+from ..audits.models import Audit
 from ..audits.views import CLOSED_MESSAGE, get_audit, get_item, render_item
 from ..extensions import db
 from ..findings.models import Finding
@@ -60,16 +61,24 @@ def delete(photo_id: str):
     return render_item(audit, item, trigger="audit:photo-removed")
 
 
+def _may_see(photo: Photo) -> bool:
+    """People who may see the photo's audit, or a nonconformity it is evidence for."""
+    from ..capa import services as capa
+    from ..capa.models import Nonconformity
+    audit = db.session.get(Audit, photo.audit_id) if photo.audit_id else None
+    if audit is not None and audits.can_view(current_user, audit):
+        return True
+    nc_ids = {photo.nonconformity_id} if photo.nonconformity_id else set()
+    if photo.finding_id:
+        nc_ids |= set(db.session.scalars(db.select(Nonconformity.id).filter_by(finding_id=photo.finding_id)))
+    return any(capa.can_view(current_user, db.session.get(Nonconformity, i)) for i in nc_ids)
+
+
 @bp.get("/photos/<photo_id>")
 def show(photo_id: str):
     """The photo (or ?size=thumb its thumbnail), to users who may see its audit; cacheable for good."""
     photo = db.get_or_404(Photo, photo_id)
-    if photo.audit_id is not None:
-        get_audit(photo.audit_id)  # 404 unless the user may see the audit
-    elif photo.nonconformity_id is not None:
-        from ..capa.views import get_nc
-        get_nc(photo.nonconformity_id)
-    else:
+    if not _may_see(photo):
         abort(404)
     path = photo_file(_photo_dir(), photo.sha256, thumbnail=request.args.get("size") == "thumb")
     if not path.exists():
