@@ -139,3 +139,19 @@ def test_an_action_owner_sees_the_photos_of_the_finding_behind_the_nc(app, clien
     assert served.status_code == 200
     served.close()
     assert client.get(f"/audits/{audit.id}").status_code == 404  # the audit itself stays private
+
+
+def test_a_double_submitted_action_is_planned_once(client, make_user):
+    lead = make_user("quality_lead")
+    nc = raise_nc(lead)
+    capa.record_containment(lead, nc, "Held")
+    capa.identify_cause(lead, nc, ["Why"], "people")
+    db.session.commit()
+    log_in(client, lead)
+    page = client.get(f"/nc/{nc.id}").get_data(as_text=True)
+    assert 'name="change_id" value="' in page
+    form = {"description": "Train", "owner_id": lead.id, "due_date": "2026-12-31", "change_id": "double-submit-0001"}
+    first = client.post(f"/nc/{nc.id}/actions", data=form)
+    second = client.post(f"/nc/{nc.id}/actions", data=form)
+    assert first.status_code == second.status_code == 302 and second.headers["X-Change-Replayed"] == "true"
+    assert db.session.scalar(db.select(db.func.count(CorrectiveAction.id))) == 1

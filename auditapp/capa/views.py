@@ -72,6 +72,7 @@ def export_log(fmt: str):
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(Role.QUALITY_LEAD, Role.ADMIN)
+@applies_change
 def raise_nc():
     """Record a nonconformity from another source: external audit, complaint, monitoring, supplier."""
     form, errors, status = {"source": "customer_complaint", "severity": "minor"}, {}, 200
@@ -84,7 +85,6 @@ def raise_nc():
             nc = services.raise_manually(current_user, **data)
             for photo in processed:
                 photos.add_nonconformity_photo(current_user, nc, photo)
-            db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
         except PhotoRejected as err:
@@ -125,8 +125,7 @@ def _step(nc_id: int, schema, apply, step: str, success: str):
     form = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         data = schema.load(request.form) if schema else {}
-        apply(nc, data)
-        db.session.commit()
+        apply(nc, data)  # committed by applies_change, together with the change id
     except ValidationError as err:
         db.session.rollback()
         return _detail(nc, 422, first_errors(err), form, step)
@@ -141,6 +140,7 @@ def _step(nc_id: int, schema, apply, step: str, success: str):
 
 
 @bp.post("/<int:nc_id>/contain")
+@applies_change
 def contain(nc_id: int):
     """Record containment and correction."""
     return _step(nc_id, ContainSchema(), lambda nc, d: services.record_containment(current_user, nc, d["containment"]),
@@ -148,6 +148,7 @@ def contain(nc_id: int):
 
 
 @bp.post("/<int:nc_id>/cause")
+@applies_change
 def cause(nc_id: int):
     """The 5-Whys editor: add, move or remove a why (kept as a draft), or save the root cause."""
     nc = get_nc(nc_id)
@@ -159,7 +160,6 @@ def cause(nc_id: int):
             services.identify_cause(current_user, nc, whys, category)
         else:
             services.save_cause_draft(current_user, nc, _edit_whys(whys, op), category)
-        db.session.commit()
     except services.NotAllowed:
         db.session.rollback()
         abort(403, description="Your role or area does not allow this step.")
@@ -191,6 +191,7 @@ def _edit_whys(whys: list[str], op: str) -> list[str]:
 
 
 @bp.post("/<int:nc_id>/actions")
+@applies_change
 def add_action(nc_id: int):
     """Plan a corrective action with owner and due date."""
     return _step(nc_id, ActionSchema(),
@@ -199,6 +200,7 @@ def add_action(nc_id: int):
 
 
 @bp.post("/<int:nc_id>/verify")
+@applies_change
 def verify(nc_id: int):
     """A quality lead records whether the actions were effective."""
     return _step(nc_id, VerifySchema(), lambda nc, d: services.verify(
@@ -207,17 +209,20 @@ def verify(nc_id: int):
 
 
 @bp.post("/<int:nc_id>/close")
+@applies_change
 def close(nc_id: int):
     return _step(nc_id, None, lambda nc, d: services.close(current_user, nc), "verification", "{nc.number} is closed.")
 
 
 @bp.post("/<int:nc_id>/reopen")
+@applies_change
 def reopen(nc_id: int):
     return _step(nc_id, ReasonSchema(), lambda nc, d: services.reopen(current_user, nc, d["reason"]),
                  "status", "{nc.number} is reopened for cause analysis.")
 
 
 @bp.post("/<int:nc_id>/withdraw")
+@applies_change
 def withdraw(nc_id: int):
     return _step(nc_id, ReasonSchema(), lambda nc, d: services.withdraw(current_user, nc, d["reason"]),
                  "status", "{nc.number} is withdrawn.")

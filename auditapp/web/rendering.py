@@ -1,4 +1,6 @@
 """One source for pages and fragments: htmx asks for the partial, everyone else gets the page."""
+import uuid
+
 from flask import make_response, render_template
 
 from ..extensions import htmx
@@ -22,3 +24,6 @@ def init_app(app) -> None:
     def fragment_flag():
         # Partials show their own flash messages only when swapped in alone.
         return {"is_fragment": wants_fragment()}
+
+    # Plain forms carry a change id, so a double submit (or a resend after a timeout) applies once.
+    app.jinja_env.globals["new_change_id"] = lambda: str(uuid.uuid4())
