@@ -456,3 +456,21 @@ def test_report_shows_scope_criteria_team_results_findings_conclusion(client, pl
         assert text in html, text
     from pathlib import Path
     assert "@page" in (Path(__file__).resolve().parent.parent / "static/css/app.css").read_text()
+
+
+def test_area_owner_on_the_team_needs_an_override_too(app, walk, make_user):
+    quality = make_user("quality_lead")
+    owner = make_user("quality_lead", name="Olive Owner")  # quality leads audit, and may own an area
+    owner.role = "supervisor"
+    db.session.commit()
+    area = make_area("Paint", owner)
+    owner.role = "quality_lead"
+    db.session.commit()
+    with pytest.raises(audits.AuditRuleError, match="cannot be on its audit team"):
+        audits.plan_audit(quality, checklist_id=walk.id, title="x", planned_date=date.today(),
+                          lead_auditor_id=make_user("auditor").id, team_ids=[owner.id], area_id=area.id)
+    db.session.rollback()
+    audit = audits.plan_audit(quality, checklist_id=walk.id, title="x", planned_date=date.today(),
+                              lead_auditor_id=make_user("auditor").id, team_ids=[owner.id], area_id=area.id,
+                              override_reason="Owner joins as an observer only")
+    assert audit.impartiality_override == "Owner joins as an observer only"

@@ -75,8 +75,9 @@ def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead
     if area_id is not None and area is None:
         raise AuditRuleError("area_id", "Choose an area from the list.")
     override_reason = override_reason.strip()
-    if area is not None and area.owner_id == lead.id:
-        _check_override(actor, lead, area, override_reason)
+    own_work = [u for u in [lead, *team] if area is not None and area.owner_id == u.id]
+    if own_work:
+        _check_override(actor, own_work[0], area, override_reason, is_lead=own_work[0] is lead)
     else:
         override_reason = ""
     audit = Audit(
@@ -106,13 +107,14 @@ def _auditor(user_id: int, field_name: str) -> User:
     return user
 
 
-def _check_override(actor, lead: User, area: Area, reason: str) -> None:
+def _check_override(actor, owner: User, area: Area, reason: str, is_lead: bool) -> None:
     """ISO 9001 9.2.2 c: auditors do not audit their own work, unless a quality lead says why."""
     if not reason:
+        role, field = ("lead its audit", "lead_auditor_id") if is_lead else ("be on its audit team", "team_ids")
         raise AuditRuleError(
-            "lead_auditor_id",
-            f"{lead.name} owns {area.name}, so cannot lead its audit (auditors must not audit their own work, "
-            "ISO 9001 9.2.2 c). Choose another lead auditor, or a quality lead can record why it is acceptable.",
+            field,
+            f"{owner.name} owns {area.name}, so cannot {role} (auditors must not audit their own work, "
+            "ISO 9001 9.2.2 c). Choose someone else, or a quality lead can record why it is acceptable.",
             needs_override=True)
     if not actor.has_role(Role.QUALITY_LEAD):
         raise AuditRuleError("override_reason", "Only a quality lead can override the impartiality rule.")
