@@ -15,18 +15,31 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 class LiveServer:
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.app = app
+        self._start(0)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _start(self, port):
+        self.server = make_server("127.0.0.1", port, self.app, threaded=True)
+        self.port = self.server.server_port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
         self.thread.start()
-        return self
 
-    def __exit__(self, *exc):
+    def stop(self):
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+    def restart(self):
+        """Stop and start again on the same port, as a deploy or a crash-and-restart would."""
+        self.stop()
+        self._start(self.port)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 @pytest.fixture

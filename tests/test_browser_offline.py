@@ -106,3 +106,94 @@ def test_manifest_and_service_worker_are_served_for_installing(client):
     assert sw.status_code == 200 and sw.mimetype == "text/javascript"
     assert sw.headers["Cache-Control"] == "no-cache" and sw.headers["Service-Worker-Allowed"] == "/"
     assert b"const SHELL_CACHE = \"shell-" in sw.data
+
+
+def _badge(page):
+    return page.evaluate("() => document.getElementById('sync-badge').hidden ? 0 : "
+                         "Number(document.querySelector('#sync-badge [data-count]').textContent)")
+
+
+def _offline_answers(context, page, live_server, audit, items, keys, result="conform"):
+    page.goto(f"{live_server.url}/audits/{audit.id}")
+    _controlled(page)
+    context.set_offline(True)
+    for key in keys:
+        page.tap(f"#item-{items[key].id} button[value={result}]")
+        page.wait_for_selector(f"#item-{items[key].id}.queued")
+
+
+def test_a_conflict_is_shown_with_both_values_and_resolved_by_the_auditor(app, live_server, offline_phone, plan,
+                                                                         make_user):
+    context, page = offline_phone
+    lead, member = make_user("auditor"), make_user("auditor", name="Mo Member")
+    audit = plan(lead=lead, team=[member])
+    items = items_of(audit)
+    item = items["8.7-segregation"]
+    log_in(page, live_server.url, lead.email, PASSWORD)
+    _offline_answers(context, page, live_server, audit, items, ["8.7-segregation"])
+    other = app.test_client()  # meanwhile, online, another auditor answers the same item
+    from .conftest import log_in as client_log_in
+    client_log_in(other, member)
+    assert other.post(f"/audits/{audit.id}/items/{item.id}/answer", data={"result": "major_nc", "base_revision": 0},
+                      headers={"HX-Request": "true"}).status_code == 200
+    context.set_offline(False)
+    page.evaluate("() => window.auditappOutbox.flush()")
+    problem = page.wait_for_selector(f"#item-{item.id} .sync-problem", timeout=20000)
+    text = problem.inner_text()
+    assert "Mo Member changed this item meanwhile" in text and "Major NC" in text and "Conform" in text
+    assert page.get_attribute(f"#item-{item.id} button[value=major_nc]", "aria-pressed") == "true"  # theirs shown
+    assert _answers(audit)["8.7-segregation"][0] == "major_nc"  # nothing overwritten silently
+    page.tap(f"#item-{item.id} button[value=conform]")  # the auditor decides: mine, knowingly
+    page.wait_for_function(f"() => document.querySelector('#item-{item.id} button[value=conform]')"
+                           ".getAttribute('aria-pressed') === 'true'")
+    page.wait_for_function("() => document.getElementById('sync-badge').hidden === true")
+    assert _answers(audit)["8.7-segregation"][0] == "conform"
+
+
+def test_flapping_network_and_a_server_restart_lose_and_double_nothing(app, live_server, offline_phone, plan,
+                                                                       make_user):
+    context, page = offline_phone
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    items = items_of(audit)
+    keys = list(items)
+    log_in(page, live_server.url, lead.email, PASSWORD)
+    _offline_answers(context, page, live_server, audit, items, keys)
+    for key in keys:  # and change every one again, still offline: 10 changes in order
+        page.tap(f"#item-{items[key].id} button[value=ofi]")
+    page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '10'")
+    for _ in range(3):  # the network comes and goes while the outbox drains
+        context.set_offline(False)
+        page.evaluate("() => { window.dispatchEvent(new Event('online')); }")
+        page.wait_for_timeout(40)
+        context.set_offline(True)
+        page.wait_for_timeout(40)
+    live_server.restart()  # and the server restarts in the middle of it
+    context.set_offline(False)
+    page.evaluate("() => window.auditappOutbox.flush()")
+    page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
+    assert {k: v[0] for k, v in _answers(audit).items()} == {k: "ofi" for k in keys}
+    answered = db.session.scalar(db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered"))
+    assert answered == 10
+
+
+def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server, offline_phone, plan, make_user):
+    context, page = offline_phone
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    items = items_of(audit)
+    log_in(page, live_server.url, lead.email, PASSWORD)
+    _offline_answers(context, page, live_server, audit, items, ["8.5.2-traceability", "8.7-segregation"])
+    old_shell = [k for k in page.evaluate("() => caches.keys()") if k.startswith("shell-")]
+    app.config["RELEASE"] = "next-release"  # a new version is deployed while changes wait
+    page.route("**/answer", lambda route: route.abort())  # the changes cannot get through yet
+    context.set_offline(False)
+    page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    page.wait_for_function(f"() => caches.keys().then((keys) => keys.some((k) => k.startsWith('shell-') "
+                           f"&& k !== {old_shell[0]!r}) && !keys.includes({old_shell[0]!r}))", timeout=20000)
+    assert _badge(page) == 2
+    page.unroute("**/answer")
+    page.evaluate("() => window.auditappOutbox.flush()")
+    page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
+    assert {k: v[0] for k, v in _answers(audit).items()} == {"8.5.2-traceability": "conform",
+                                                               "8.7-segregation": "conform"}

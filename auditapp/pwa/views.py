@@ -13,10 +13,10 @@ SHELL = ["css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", "js/offline.js
          "icons/icon-192.png", "icons/icon-512.png"]
 
 
-@lru_cache(maxsize=4)
-def shell_version(static_folder: str) -> str:
+@lru_cache(maxsize=8)
+def shell_version(static_folder: str, release: str = "") -> str:
     """A hash of the shell files: a new release gets a new service worker and a fresh cache."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(release.encode())
     for name in SHELL:
         digest.update((Path(static_folder) / name).read_bytes())
     return digest.hexdigest()[:12]
@@ -25,7 +25,7 @@ def shell_version(static_folder: str) -> str:
 @bp.get("/sw.js")
 def service_worker():
     """The service worker. Public (it holds no data) so it can update after a logout too."""
-    version = shell_version(current_app.static_folder)
+    version = shell_version(current_app.static_folder, current_app.config.get("RELEASE", ""))
     body = render_template("pwa/sw.js", version=version, shell=[url_for("static", filename=n) for n in SHELL],
                            offline_url=url_for("static", filename="offline.html"))
     response = Response(body, mimetype="text/javascript")

@@ -131,7 +131,7 @@
   }
 
   // --- sending -----------------------------------------------------------------------------------
-  var sending = false;
+  var sending = null, again = false;
 
   function csrfToken() {
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
@@ -149,9 +149,18 @@
     });
   }
 
+  // One sender at a time; a request to send while sending runs once more when it ends, so an
+  // 'online' event that arrives mid-way is never lost.
   function flush() {
-    if (sending) return Promise.resolve();
-    sending = true;
+    if (sending) { again = true; return sending; }
+    sending = drain().then(function () {
+      sending = null;
+      if (again) { again = false; return flush(); }
+    });
+    return sending;
+  }
+
+  function drain() {
     var synced = [];
     function next(entries) {
       var entry = entries.shift();
@@ -174,9 +183,8 @@
     return all().then(function (entries) { return next(pending(entries)); })
       .catch(function () { /* offline again or server away: the rest waits for the next try */ })
       .then(function () {
-        sending = false;
         refreshSynced(synced);
-        refreshBadge().then(refreshProblems);
+        return refreshBadge().then(refreshProblems);
       });
   }
 
@@ -232,6 +240,17 @@
     });
     return Promise.all(done).then(function () { showProblems(entries); });
   }
+
+  // Answering an item online after a conflict is the auditor's decision: the refused offline
+  // change of that item's result has served its purpose and leaves the outbox.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var config = evt.detail.requestConfig;
+    if (!evt.detail.successful || !config || config.verb !== "post" || !/\/answer$/.test(config.path)) return;
+    all().then(function (entries) {
+      var decided = entries.filter(function (e) { return e.problem && e.path === config.path; });
+      return Promise.all(decided.map(function (e) { return remove(e.seq); }));
+    }).then(refreshBadge);
+  });
 
   // --- logging out, exporting --------------------------------------------------------------------
   document.addEventListener("submit", function (evt) {
