@@ -197,3 +197,66 @@ def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
     assert {k: v[0] for k, v in _answers(audit).items()} == {"8.5.2-traceability": "conform",
                                                                "8.7-segregation": "conform"}
+
+
+def test_ten_answers_two_findings_two_photos_offline_arrive_once(app, live_server, offline_phone, make_user,
+                                                                 shipped_checklists):
+    """Issue scenario 1 on the shipped floor-walk checklist: everything made offline arrives, once."""
+    from datetime import date
+    from io import BytesIO
+
+    from PIL import Image
+
+    from auditapp.audits import services as audits
+    from auditapp.checklists import services as checklists
+    from auditapp.findings.models import Finding
+    from auditapp.photos.models import Photo
+    checklists.sync_directory(shipped_checklists)
+    walk = checklists.get_checklist("production-floor-walk")
+    lead = make_user("auditor")
+    audit = audits.plan_audit(make_user("quality_lead"), checklist_id=walk.id, title="Floor walk",
+                              planned_date=date.today(), lead_auditor_id=lead.id)
+    items = list(audit.checklist_version.items)
+    context, page = offline_phone
+    log_in(page, live_server.url, lead.email, PASSWORD)
+    page.goto(f"{live_server.url}/audits/{audit.id}")
+    _controlled(page)
+    page.tap("[data-offline-urls]")
+    page.wait_for_selector("[data-offline-urls][data-ready=true]")
+    context.set_offline(True)
+
+    for item in items[:8]:
+        page.tap(f"#item-{item.id} button[value=conform]")
+        page.wait_for_selector(f"#item-{item.id}.queued")
+    findings = items[8:10]
+    for n, item in enumerate(findings):
+        page.tap(f"#item-{item.id} button[value=minor_nc]")
+        page.wait_for_selector(f"#item-{item.id} .finding-form", state="visible")  # opens offline too
+        page.fill(f"#statement-{item.id}", f"Offline finding {n}")
+        page.fill(f"#evidence-{item.id}", f"Seen at station {n}")
+        page.tap(f"#item-{item.id} .finding-form button[type=submit]")
+        out = BytesIO()
+        Image.new("RGB", (800, 600), (n * 90, 40, 40)).save(out, "JPEG")
+        page.set_input_files(f"#item-{item.id} input[type=file]",
+                             files=[{"name": f"p{n}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}])
+        page.wait_for_selector(f"#item-{item.id} img.queued-photo")
+    page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '14'")
+
+    page.reload()  # offline: all of it is still on the screen
+    for item in findings:
+        page.wait_for_selector(f"#item-{item.id} img.queued-photo")
+        assert page.get_attribute(f"#item-{item.id} button[value=minor_nc]", "aria-pressed") == "true"
+    assert db.session.scalar(db.select(db.func.count(Response.id)).filter_by(audit_id=audit.id)) == 0
+
+    context.set_offline(False)
+    page.evaluate("() => window.auditappOutbox.flush()")
+    page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=30000)
+    page.evaluate("() => window.auditappOutbox.flush()")  # a second sender: nothing left, nothing doubled
+    db.session.expire_all()
+    results = [r.result for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))]
+    assert sorted(results) == ["conform"] * 8 + ["minor_nc"] * 2
+    statements = sorted(f.statement for f in db.session.scalars(db.select(Finding).filter_by(audit_id=audit.id)))
+    assert statements == ["Offline finding 0", "Offline finding 1"]
+    photos = db.session.scalars(db.select(Photo).filter_by(audit_id=audit.id)).all()
+    assert len(photos) == 2 and all(p.finding_id for p in photos)
+    screenshot(page, "offline-synced")

@@ -1,4 +1,6 @@
 """Findings: opened in place by a finding grade, validated on the server, kept in step with the result."""
+from pathlib import Path
+
 from auditapp.events.models import Event
 from auditapp.extensions import db
 from auditapp.findings.models import Finding
@@ -34,9 +36,13 @@ def test_a_finding_grade_opens_the_finding_form_in_place(client, plan, make_user
     html = response.get_data(as_text=True)
     assert 'class="finding-form"' in html and "Finding: Minor NC" in html
     assert "8.5.2: Are parts traceable to their work order?" in html  # requirement pre-filled
-    assert 'name="why_major"' not in html
-    conform = answer(client, audit, items_of(audit)["8.7-segregation"], "conform").get_data(as_text=True)
-    assert "finding-form" not in conform
+    # The form is in every open item, shown by the stylesheet only for a finding grade (also
+    # offline); "why major" only for a major NC.
+    assert html.startswith('<li class="item answered r-minor_nc"') and 'class="finding finding-new"' in html
+    assert '<div class="why-major">' in html
+    css = (Path(__file__).resolve().parent.parent / "static/css/app.css").read_text()
+    assert ".item.r-minor_nc .finding-new" in css and ".item.r-major_nc .why-major" in css
+    assert ".item.r-conform .finding-new" not in css
 
 
 def test_major_nc_asks_why_it_is_major(client, plan, make_user):

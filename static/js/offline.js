@@ -84,9 +84,11 @@
     });
   }, true);
 
-  function itemOf(path) {
-    var m = path.match(/items\/(\d+)\//);
-    return m ? document.getElementById("item-" + m[1]) : null;
+  // The item a change belongs to: in its path (answer, note, finding) or its fields (photos).
+  function itemOf(entry) {
+    var m = entry.path.match(/items\/(\d+)\//);
+    var id = m ? m[1] : field(entry, "item_id");
+    return id ? document.getElementById("item-" + id) : null;
   }
 
   function field(entry, name) {
@@ -96,7 +98,7 @@
 
   // The screen shows an offline change as if saved, marked as waiting, also after a reload.
   function showLocally(entry) {
-    var item = itemOf(entry.path);
+    var item = itemOf(entry);
     if (!item) return;
     item.classList.add("queued");
     var base = Number(field(entry, "base_revision") || 0);
@@ -193,7 +195,7 @@
     if (!entries.length || !window.htmx) return;
     var seen = {};
     entries.forEach(function (entry) {
-      var item = itemOf(entry.path);
+      var item = itemOf(entry);
       if (!item || seen[item.id]) return;
       seen[item.id] = true;
       var url = entry.path.replace(/\/(answer|note|finding)$/, "");
@@ -208,7 +210,7 @@
   function showProblems(entries) {
     (entries || []).forEach(function (entry) {
       if (!entry.problem) return;
-      var item = itemOf(entry.path);
+      var item = itemOf(entry);
       if (!item || item.querySelector(".sync-problem[data-seq='" + entry.seq + "']")) return;
       var box = document.createElement("div");
       box.className = "sync-problem";
@@ -234,7 +236,7 @@
   function refreshProblems(entries) {
     var problems = entries.filter(function (e) { return e.problem; });
     var done = problems.map(function (entry) {
-      var item = itemOf(entry.path);
+      var item = itemOf(entry);
       if (!item || !window.htmx) return Promise.resolve();
       return htmx.ajax("GET", entry.path.replace(/\/(answer|note|finding)$/, ""), { target: "#" + item.id, swap: "outerHTML" });
     });
