@@ -236,11 +236,15 @@ def test_ten_answers_two_findings_two_photos_offline_arrive_once(app, live_serve
         page.fill(f"#evidence-{item.id}", f"Seen at station {n}")
         page.tap(f"#item-{item.id} .finding-form button[type=submit]")
         out = BytesIO()
-        Image.new("RGB", (800, 600), (n * 90, 40, 40)).save(out, "JPEG")
+        Image.new("RGB", (4000, 3000), (n * 90, 40, 40)).save(out, "JPEG")  # a 12 MP phone photo
         page.set_input_files(f"#item-{item.id} input[type=file]",
                              files=[{"name": f"p{n}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}])
         page.wait_for_selector(f"#item-{item.id} img.queued-photo")
     page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '14'")
+    sizes = page.evaluate("""() => window.auditappOutbox.all().then((entries) => Promise.all(entries
+        .flatMap((e) => e.fields).filter((f) => f[1] instanceof Blob)
+        .map((f) => createImageBitmap(f[1]).then((b) => [b.width, b.height, f[1].type]))))""")
+    assert sizes == [[2048, 1536, "image/jpeg"]] * 2  # downscaled on the device before queueing
 
     page.reload()  # offline: all of it is still on the screen
     for item in findings:

@@ -74,15 +74,40 @@
     var config = evt.detail.requestConfig;
     if (!config || config.verb !== "post" || !QUEUEABLE.test(config.path)) return;
     evt.stopImmediatePropagation();  // not an error for the auditor: the change is safe here
-    var entry = {
-      path: config.path, changeId: config.headers["X-Change-Id"], queuedAt: new Date().toISOString(),
-      fields: formEntries(config.formData), problem: null,
-    };
-    put(entry).then(function () {
-      showLocally(entry);
-      refreshBadge();
+    Promise.all(formEntries(config.formData).map(downscaleField)).then(function (fields) {
+      var entry = {
+        path: config.path, changeId: config.headers["X-Change-Id"], queuedAt: new Date().toISOString(),
+        fields: fields, problem: null,
+      };
+      return put(entry).then(function () {
+        showLocally(entry);
+        refreshBadge();
+      });
     });
   }, true);
+
+  // Photos wait on the device at about the size the server keeps (long edge 2048 px), so a
+  // morning's photos fit the browser's storage and upload quickly; re-encoding also drops the
+  // location data. The server still checks and processes them as any upload.
+  var MAX_EDGE = 2048;
+
+  function downscaleField(f) {
+    var file = f[1];
+    if (!(file instanceof Blob) || !/^image\//.test(file.type) || !window.createImageBitmap) return Promise.resolve(f);
+    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
+      var scale = Math.min(1, MAX_EDGE / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) {
+          var name = (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";
+          resolve([f[0], blob ? new File([blob], name, { type: "image/jpeg" }) : file]);
+        }, "image/jpeg", 0.85);
+      });
+    }).catch(function () { return f; });  // an image the browser cannot read goes as it is; the server decides
+  }
 
   // The item a change belongs to: in its path (answer, note, finding) or its fields (photos).
   function itemOf(entry) {
