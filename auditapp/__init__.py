@@ -55,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
     from .checklists.views import bp as checklists_bp
     from .findings.views import bp as findings_bp
     from .improvements.views import bp as improvements_bp
+    from .outbox.views import bp as outbox_bp
     from .photos.views import bp as photos_bp
     from .pwa.views import bp as pwa_bp
     from .web.views import bp as home_bp
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(capa_bp, url_prefix="/nc")
     app.register_blueprint(improvements_bp, url_prefix="/improvements")
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(outbox_bp, url_prefix="/outbox")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -302,7 +302,8 @@
         })).then(function (fields) { return Object.assign({}, entry, { fields: fields }); });
       }));
     }).then(function (entries) {
-      var blob = new Blob([JSON.stringify({ exported: new Date().toISOString(), entries: entries }, null, 1)],
+      var payload = { exported: new Date().toISOString(), user: document.body.dataset.user || "", entries: entries };
+      var blob = new Blob([JSON.stringify(payload, null, 1)],
                           { type: "application/json" });
       var a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
