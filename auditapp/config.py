@@ -1,6 +1,7 @@
 """Settings from AUDITAPP_* environment variables, with the documented defaults."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,9 @@ def settings_from_env(instance: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,
+        # An auditor who closes the app on the shop floor is still logged in when reopening it, so
+        # changes queued offline can be sent without a login first.
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=int(_env("SESSION_DAYS", "14"))),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure,

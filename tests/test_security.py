@@ -113,6 +113,7 @@ def test_session_cookie_flags(client, make_user):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # plain http on 127.0.0.1 must keep working
+    assert "Expires=" in cookie  # kept when the app is closed, so offline changes can sync later
 
 
 def test_secure_cookie_flag_follows_configuration(database_url, tmp_path, monkeypatch):

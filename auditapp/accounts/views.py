@@ -38,6 +38,7 @@ def login():
         else:
             if user:
                 session.clear()  # a fresh session (and CSRF token) for the new login
+                session.permanent = True  # survives closing the app; see PERMANENT_SESSION_LIFETIME
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")) or services.home_url(user))
             errors, status = {"_form": "E-mail or password is not right."}, 401

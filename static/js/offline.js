@@ -82,6 +82,7 @@
       return put(entry).then(function () {
         showLocally(entry);
         refreshBadge();
+        askForBackgroundSync();
       });
     });
   }, true);
@@ -338,6 +339,13 @@
     if (evt.target.closest("[data-export-outbox]")) { evt.preventDefault(); exportOutbox(); }
   });
 
+  function askForBackgroundSync() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.sync) registration.sync.register("outbox").catch(function () {});
+    });
+  }
+
   // --- start -------------------------------------------------------------------------------------
   function start() {
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" });
@@ -353,6 +361,11 @@
   }
 
   window.addEventListener("online", flush);
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (evt) {
+      if (evt.data && evt.data.type === "flush-outbox") flush();
+    });
+  }
   setInterval(function () { if (navigator.onLine) flush(); }, 20000);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -41,6 +41,15 @@ self.addEventListener("fetch", (event) => {
   event.respondWith(networkFirst(request, url));
 });
 
+// Background Sync (Chromium only, never relied on): when the connection returns, wake the open
+// pages so their outbox is sent even before the 'online' event or the next periodic try.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "outbox") return;
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then((clients) => {
+    clients.forEach((client) => client.postMessage({ type: "flush-outbox" }));
+  }));
+});
+
 async function networkFirst(request, url) {
   try {
     const response = await fetch(request);
