@@ -11,7 +11,6 @@ import base64
 import io
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 

@@ -169,3 +169,33 @@ def shipped_checklists(app, tmp_path):
 # Fixtures defined beside their helpers, registered here once for every test module.
 from .audit_support import plan, walk  # noqa: E402,F401
 from .browser_support import browser, live_server, phone  # noqa: E402,F401
+
+
+def run_at_once(app, workers: int, work) -> list[Exception]:
+    """Run work(n) for n in range(workers) in threads released together, each with its own app
+    (own connections) on the test's database; return the exceptions they raised."""
+    import threading
+    from pathlib import Path
+    import tempfile
+
+    other = create_app(base_config(Path(tempfile.mkdtemp()), app.config["SQLALCHEMY_DATABASE_URI"]))
+    barrier, errors = threading.Barrier(workers), []
+
+    def run(n):
+        with other.app_context():
+            try:
+                barrier.wait()
+                work(n)
+            except Exception as exc:  # noqa: BLE001  (returned to the test, which asserts on them)
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with other.app_context():
+        db.engine.dispose()
+    return errors

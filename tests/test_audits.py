@@ -1,11 +1,9 @@
 """Field audits: planning, My audits, one-tap answers, notes, conflicts, replays, completion, report."""
-import threading
 import uuid
 from datetime import date, timedelta
 
 import pytest
 
-from auditapp import create_app
 from auditapp.accounts.models import User
 from auditapp.audits import services as audits
 from auditapp.audits.models import NOT_AUDITED, AppliedChange, Audit, Response
@@ -13,7 +11,7 @@ from auditapp.events.models import Event
 from auditapp.extensions import db
 
 from .audit_support import items_of, make_area, reload
-from .conftest import base_config, log_in
+from .conftest import log_in, run_at_once
 
 HX = {"HX-Request": "true"}
 
@@ -113,45 +111,26 @@ def test_plan_page_without_checklists_says_what_to_do(client, login):
     assert b"No checklist is imported yet." in client.get("/audits/new").data
 
 
-def test_numbers_stay_unique_when_audits_are_planned_at_once(app, walk, make_user, database_url, tmp_path):
+def test_numbers_stay_unique_when_audits_are_planned_at_once(app, walk, make_user):
     """Eight planners at the same moment, each in its own connection: eight distinct, gap-free numbers."""
     planner_id, lead_id, checklist_id = make_user("quality_lead").id, make_user("auditor").id, walk.id
-    workers = 8
-    barrier = threading.Barrier(workers)
-    errors = []
-    other = create_app(base_config(tmp_path, database_url))
 
     def plan_one(i):
-        with other.app_context():
-            try:
-                barrier.wait()
-                planner = db.session.get(User, planner_id)
-                audits.plan_audit(planner, checklist_id=checklist_id, title=f"t{i}",
-                                  planned_date=date.today(), lead_auditor_id=lead_id)
-            except Exception as exc:  # noqa: BLE001  (collected and asserted below)
-                errors.append(exc)
-            finally:
-                db.session.remove()
+        audits.plan_audit(db.session.get(User, planner_id), checklist_id=checklist_id, title=f"t{i}",
+                          planned_date=date.today(), lead_auditor_id=lead_id)
 
-    threads = [threading.Thread(target=plan_one, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    with other.app_context():
-        db.engine.dispose()
-    assert errors == []
+    assert run_at_once(app, 8, plan_one) == []
     numbers = sorted(db.session.scalars(db.select(Audit.number)))
     year = date.today().year
-    assert numbers == [f"AUD-{year}-{n:03d}" for n in range(1, workers + 1)]
+    assert numbers == [f"AUD-{year}-{n:03d}" for n in range(1, 9)]
 
 
 # --- My audits ---------------------------------------------------------------------------------
 
 def test_my_audits_groups_today_in_progress_upcoming_and_completed(client, plan, make_user):
     me = make_user("auditor", name="Me Myself")
-    today = plan(lead=me, title="Today walk")
-    upcoming = plan(team=[me], planned=date.today() + timedelta(days=3), title="Next week walk")
+    plan(lead=me, title="Today walk")
+    plan(team=[me], planned=date.today() + timedelta(days=3), title="Next week walk")
     started = plan(lead=me, planned=date.today() - timedelta(days=1), title="Started walk")
     plan(title="Somebody else's walk")
     done = plan(lead=me, title="Done walk")
@@ -304,7 +283,7 @@ def test_a_stale_save_is_refused_and_shows_both_values(client, plan, make_user):
     assert "Mo Member changed this item meanwhile." in html
     assert "Theirs: <b>Conform</b>" in html and "Yours: <b>Major NC</b>" in html
     assert response_of(audit, item).result == "conform"
-    assert f'name="base_revision" value="1"' in html  # tapping again now replaces theirs knowingly
+    assert 'name="base_revision" value="1"' in html  # tapping again now replaces theirs knowingly
     assert answer(client, audit, item, "major_nc", 1).status_code == 200
     assert response_of(audit, item).result == "major_nc"
 

@@ -1,19 +1,17 @@
 """The nonconformity and corrective-action log: sync from findings, the 10.2 workflow, permissions."""
-import threading
 from datetime import date, timedelta
 
 import pytest
 
-from auditapp import create_app
 from auditapp.accounts.models import User
 from auditapp.capa import services as capa
-from auditapp.capa.models import CorrectiveAction, Nonconformity
+from auditapp.capa.models import Nonconformity
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
 from .audit_support import items_of, make_area
 from .capa_support import advance_to_actions_done, raise_nc
-from .conftest import base_config, log_in
+from .conftest import log_in, run_at_once
 from .test_audits import HX, answer
 from .test_findings import NC_TEXT, post_finding
 
@@ -79,31 +77,15 @@ def test_adhoc_nc_finding_is_raised_too(client, plan, make_user):
     assert nc.clause == "7.5.3" and nc.severity == "major"
 
 
-def test_nc_numbers_stay_unique_and_gap_free_under_concurrent_saves(app, make_user, tmp_path):
+def test_nc_numbers_stay_unique_and_gap_free_under_concurrent_saves(app, make_user):
     lead_id = make_user("quality_lead").id
-    other = create_app(base_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]))
-    barrier, errors = threading.Barrier(8), []
 
     def raise_one(i):
-        with other.app_context():
-            try:
-                barrier.wait()
-                capa.raise_manually(db.session.get(User, lead_id), source="supplier", clause="8.4", area_id=None,
-                                    severity="minor", description=f"Batch {i}")
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001  (asserted below)
-                errors.append(exc)
-            finally:
-                db.session.remove()
+        capa.raise_manually(db.session.get(User, lead_id), source="supplier", clause="8.4", area_id=None,
+                            severity="minor", description=f"Batch {i}")
+        db.session.commit()
 
-    threads = [threading.Thread(target=raise_one, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    with other.app_context():
-        db.engine.dispose()
-    assert errors == []
+    assert run_at_once(app, 8, raise_one) == []
     assert sorted(nc.number for nc in ncs()) == [f"NC-{YEAR}-{n:04d}" for n in range(1, 9)]
 
 

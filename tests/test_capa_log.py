@@ -46,7 +46,7 @@ def test_filters_live_in_the_url_and_combine(client, make_user):
     lead, supervisor, (a, b, c), (paint, assembly) = seed(make_user)
     log_in(client, lead)
     cases = {
-        f"?severity=major": [a.number],
+        "?severity=major": [a.number],
         f"?area={assembly.id}": [c.number, b.number],
         f"?area={assembly.id}&status=open": [c.number],
         "?clause=8.5": [c.number, a.number],
@@ -118,7 +118,7 @@ def test_csv_export_uses_the_same_filters_and_defuses_formulas(client, make_user
     assert rows[0][:3] == ["Number", "Raised", "Source"]
     assert [r[0] for r in rows[1:]] == [c.number, b.number]
     assert rows[1][7].startswith("'=HYPERLINK")  # a spreadsheet shows it as text, never runs it
-    actions = list(csv.reader(io.StringIO(client.get(f"/nc/export.csv?kind=actions").get_data(as_text=True))))
+    actions = list(csv.reader(io.StringIO(client.get("/nc/export.csv?kind=actions").get_data(as_text=True))))
     assert actions[1][:3] == [b.number, "Set up a calibration recall", "Sam Owner"] and actions[1][5] == "yes"
 
 

@@ -1,5 +1,4 @@
 """Importing checklists as versions (flask checklists check|sync) and the library pages."""
-import shutil
 from pathlib import Path
 
 from auditapp.checklists import services

@@ -1,19 +1,16 @@
 """Records are evidence: an append-only, hash-chained event log, and read-only completed audits,
 enforced by the database itself."""
-import threading
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from auditapp import create_app
 from auditapp.audits.models import Response
 from auditapp.events import services as events
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
 from .audit_support import items_of
-from .conftest import base_config, log_in
+from .conftest import log_in, run_at_once
 from .test_audits import answer
 
 
@@ -84,32 +81,15 @@ def test_verify_reports_a_cut_off_end(app, runner, make_user):
     assert result.exit_code == 1 and "the log ends early" in result.output
 
 
-def test_concurrent_writers_keep_one_unbroken_chain(app, make_user, tmp_path):
+def test_concurrent_writers_keep_one_unbroken_chain(app, make_user):
     user_id = make_user("auditor").id
-    other = create_app(base_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]))
-    barrier = threading.Barrier(6)
-    errors = []
 
     def write(n):
-        with other.app_context():
-            try:
-                barrier.wait()
-                for i in range(5):
-                    events.record(None, "race", f"{n}-{i}", "written", {"by": user_id})
-                    db.session.commit()
-            except Exception as exc:  # noqa: BLE001  (asserted below)
-                errors.append(exc)
-            finally:
-                db.session.remove()
+        for i in range(5):
+            events.record(None, "race", f"{n}-{i}", "written", {"by": user_id})
+            db.session.commit()
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    with other.app_context():
-        db.engine.dispose()
-    assert errors == []
+    assert run_at_once(app, 6, write) == []
     checked, broken = events.verify_chain()
     assert broken is None and checked == db.session.scalar(db.select(db.func.count(Event.id)))
 

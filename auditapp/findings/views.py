@@ -1,5 +1,5 @@
 """Writing findings: in place on an item, or ad hoc against a clause the auditor picks."""
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
