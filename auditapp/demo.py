@@ -7,10 +7,19 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from datetime import date, timedelta
+
+from sqlalchemy import func
+
 from .accounts import services as accounts
 from .accounts.models import Area, Role
+from .audits import services as audits
+from .audits.models import Audit
+from .capa import services as capa
+from .capa.models import Nonconformity
 from .checklists import services as checklists
 from .extensions import db
+from .findings import services as findings
 
 DEMO_USERS = [
     ("auditor@example.com", "Alex Auditor", Role.AUDITOR),
@@ -42,9 +51,53 @@ def demo_command():
     report = checklists.sync_directory(Path(current_app.config["CHECKLIST_DIR"]))
     for problem in report.problems:
         click.echo(str(problem), err=True)
+    if db.session.scalar(db.select(func.count(Audit.id))) == 0:
+        _demo_audits()
     click.echo("Demo data ready. Log in at http://127.0.0.1:5000 with:")
     for email, _, role in DEMO_USERS:
         click.echo(f"  {role.label:<17} {email:<24} {passwords[email]}")
+
+
+def _demo_audits() -> None:
+    """Something to look at: today's walk for the auditor, and a completed audit whose
+    nonconformity is being worked on. Made through the same services as real use, so it is logged."""
+    auditor, quality = accounts.find_user("auditor@example.com"), accounts.find_user("quality@example.com")
+    supervisor = accounts.find_user("supervisor@example.com")
+    walk = checklists.get_checklist("production-floor-walk")
+    if walk is None or walk.latest is None:
+        return
+    cell, assembly = (db.session.scalar(db.select(Area).filter_by(name=n)) for n, _ in DEMO_AREAS)
+    audits.plan_audit(quality, checklist_id=walk.id, title="Machining cell 3 floor walk", planned_date=date.today(),
+                      lead_auditor_id=auditor.id, area_id=cell.id, auditee="Cell 3 team leader")
+    done = audits.plan_audit(quality, checklist_id=walk.id, title="Final assembly floor walk",
+                             planned_date=date.today() - timedelta(days=7), lead_auditor_id=auditor.id,
+                             area_id=assembly.id, auditee="Assembly shift lead")
+    items = done.checklist_version.items
+    # A demo NC on an item that does not insist on a photo (the demo has no camera).
+    nc_item = next(i for i in items if i.photo_rule != "required_on_nc" and "minor_nc" in i.results)
+    ofi_item = next(i for i in items if i is not nc_item and "ofi" in i.results)
+    for item in items:
+        result = "minor_nc" if item is nc_item else "ofi" if item is ofi_item else "conform"
+        response, previous = audits.answer_item(auditor, done, item, result, 0)
+        if result != "conform":
+            data = {"statement": "Two torque wrenches past their calibration date at station 4."
+                                 if result == "minor_nc" else "Shadow boards would show missing tools at a glance.",
+                    "requirement": f"{item.clause}: {item.question}",
+                    "evidence": "Wrench labels T-114 and T-117, due 2026-10-01; calibration log p. 12."
+                                if result == "minor_nc" else ""}
+            findings.save_item_finding(auditor, done, item, response, data)
+    db.session.commit()
+    audits.complete_audit(auditor, done, "The area is well run; one minor nonconformity on measuring equipment.",
+                          confirm_unanswered=True)
+    db.session.commit()
+    nc = db.session.scalar(db.select(Nonconformity).filter_by(audit_id=done.id))
+    if nc is not None:
+        capa.record_containment(supervisor, nc, "Both wrenches quarantined; parts torqued since 1 October re-checked.")
+        capa.identify_cause(supervisor, nc, ["The recall list was kept on paper", "Nobody owned the paper list"],
+                            "method")
+        capa.add_action(supervisor, nc, "Put gauge recall dates in the maintenance system with reminders",
+                        supervisor.id, date.today() + timedelta(days=20))
+        db.session.commit()
 
 
 def _demo_passwords(instance: Path) -> dict[str, str]:

@@ -105,6 +105,13 @@ def test_demo_is_idempotent_and_prints_working_passwords(runner, app, shipped_ch
         assert db.session.scalar(db.select(User).filter_by(email=email)).check_password(password)
     roles = {u.role for u in db.session.scalars(db.select(User))}
     assert roles == {"auditor", "supervisor", "quality_lead", "admin"}
+    # Something to look at: today's audit, and a completed one whose nonconformity is being worked on.
+    from auditapp.audits.models import Audit
+    from auditapp.capa.models import Nonconformity
+    from auditapp.events.services import verify_chain
+    assert sorted(a.status for a in db.session.scalars(db.select(Audit))) == ["completed", "planned"]
+    assert db.session.scalar(db.select(Nonconformity)).status == "actions_planned"
+    assert verify_chain()[1] is None
 
 
 def test_demo_credentials_file_lost_means_new_passwords_that_work(runner, app, shipped_checklists):
