@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from .outbox.views import bp as outbox_bp
     from .photos.views import bp as photos_bp
     from .pwa.views import bp as pwa_bp
+    from .reports.views import bp as reports_bp
     from .web.views import bp as home_bp
 
     app.register_blueprint(home_bp)
@@ -71,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(improvements_bp, url_prefix="/improvements")
     app.register_blueprint(pwa_bp)
     app.register_blueprint(outbox_bp, url_prefix="/outbox")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
 
 
 def register_errorhandlers(app: Flask) -> None:

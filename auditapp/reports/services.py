@@ -1,0 +1,122 @@
+"""Certification readiness from live data: clause coverage and the path to certification.
+
+Everything is computed with SQL aggregates: a fixed number of queries however many audits,
+responses and findings there are.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from ..audits.models import NOT_AUDITED, Audit, AuditStatus, Response
+from ..capa.models import Nonconformity, NCStatus
+from ..checklists.models import ChecklistItem, Result
+from ..extensions import db
+from ..findings.models import Finding, FindingStatus
+from .clauses import AUDITABLE_CLAUSES, auditable_clause_of
+
+CYCLE_DAYS = 365
+
+
+@dataclass
+class ClauseCoverage:
+    clause: str
+    title: str
+    answered: int = 0
+    last_audited: datetime | None = None
+    results: dict[str, int] = field(default_factory=dict)
+    findings: dict[str, int] = field(default_factory=dict)
+    audits: dict[int, str] = field(default_factory=dict)  # audit id -> number, latest first
+
+    @property
+    def audited(self) -> bool:
+        return self.answered > 0
+
+    @property
+    def verdict(self) -> str:
+        if not self.audited:
+            return "not_audited"
+        if self.findings.get(Result.MAJOR_NC):
+            return "major_nc"
+        if self.findings.get(Result.MINOR_NC):
+            return "minor_nc"
+        return "conform"
+
+
+def clause_coverage(now: datetime) -> list[ClauseCoverage]:
+    """Each auditable clause: audited in the last 12 months by a completed audit, with what result."""
+    since = now - timedelta(days=CYCLE_DAYS)
+    coverage = {code: ClauseCoverage(code, title) for code, title in AUDITABLE_CLAUSES}
+    in_cycle = (Audit.status == AuditStatus.COMPLETED, Audit.completed_at >= since)
+    answered = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED]))
+    rows = db.session.execute(
+        select(ChecklistItem.clause, Response.result, func.count(), func.max(Audit.completed_at))
+        .join(Response, Response.item_id == ChecklistItem.id).join(Audit, Audit.id == Response.audit_id)
+        .where(*in_cycle, *answered).group_by(ChecklistItem.clause, Response.result)
+    ).all()
+    for clause, result, count, last in rows:
+        entry = coverage.get(auditable_clause_of(clause) or "")
+        if entry is None:
+            continue
+        entry.answered += count
+        entry.results[result] = entry.results.get(result, 0) + count
+        entry.last_audited = max(filter(None, [entry.last_audited, last]), default=None)
+    for clause, grade, count in db.session.execute(
+        select(Finding.clause, Finding.grade, func.count()).join(Audit, Audit.id == Finding.audit_id)
+        .where(*in_cycle, Finding.status == FindingStatus.OPEN).group_by(Finding.clause, Finding.grade)
+    ).all():
+        entry = coverage.get(auditable_clause_of(clause) or "")
+        if entry is not None:
+            entry.findings[grade] = entry.findings.get(grade, 0) + count
+    audits_by_clause: dict[str, dict[int, tuple]] = defaultdict(dict)
+    for clause, audit_id, number, completed in db.session.execute(
+        select(ChecklistItem.clause, Audit.id, Audit.number, Audit.completed_at).distinct()
+        .join(Response, Response.item_id == ChecklistItem.id).join(Audit, Audit.id == Response.audit_id)
+        .where(*in_cycle, *answered)
+    ).all():
+        code = auditable_clause_of(clause)
+        if code in coverage:
+            audits_by_clause[code][audit_id] = (completed, number)
+    for code, found in audits_by_clause.items():
+        latest = sorted(found.items(), key=lambda kv: kv[1][0], reverse=True)
+        coverage[code].audits = {audit_id: number for audit_id, (_, number) in latest}
+    return list(coverage.values())
+
+
+@dataclass
+class ReadinessLine:
+    label: str
+    ok: bool
+    detail: str
+    link_endpoint: str | None = None
+    link_args: dict = field(default_factory=dict)
+
+
+def readiness(now: datetime) -> list[ReadinessLine]:
+    """The path to certification, each step green or red with what is missing."""
+    coverage = clause_coverage(now)
+    missing = [c.clause for c in coverage if not c.audited]
+    open_statuses = [s for s in NCStatus if s not in (NCStatus.CLOSED, NCStatus.WITHDRAWN, NCStatus.VERIFIED_EFFECTIVE)]
+    open_major = db.session.scalar(select(func.count(Nonconformity.id)).where(
+        Nonconformity.severity == "major", Nonconformity.status.in_(open_statuses)))
+    minor_without_plan = db.session.scalar(select(func.count(Nonconformity.id)).where(
+        Nonconformity.severity == "minor",
+        Nonconformity.status.in_([NCStatus.OPEN, NCStatus.CONTAINED, NCStatus.CAUSE_IDENTIFIED])))
+    return [
+        ReadinessLine("QMS scope stated", False,
+                      "auditapp does not keep the scope statement yet; record it in your QMS documents."),
+        ReadinessLine("Every clause audited in the last 12 months", not missing,
+                      "all audited" if not missing else f"{len(missing)} not audited: {', '.join(missing[:8])}"
+                      + ("…" if len(missing) > 8 else ""), "reports.coverage"),
+        ReadinessLine("Management review held and recorded", False,
+                      "auditapp does not record management reviews yet; keep the minutes of your review."),
+        ReadinessLine("No open major nonconformity", open_major == 0,
+                      "none open" if not open_major else f"{open_major} open",
+                      "capa.index", {"severity": "major", "status": "active"}),
+        ReadinessLine("Minor nonconformities have action plans", minor_without_plan == 0,
+                      "all planned" if not minor_without_plan else f"{minor_without_plan} without planned actions",
+                      "capa.index", {"severity": "minor", "status": "active"}),
+    ]

@@ -1,0 +1,98 @@
+"""Certification readiness: clause coverage and the readiness checklist, checked against data
+built in the test (not against themselves)."""
+from datetime import date, timedelta
+
+import pytest
+
+from auditapp.capa import services as capa
+from auditapp.reports.clauses import AUDITABLE_CLAUSES, auditable_clause_of
+from auditapp.extensions import db
+from auditapp.timeutil import utcnow
+
+from .audit_support import items_of
+from .capa_support import raise_nc
+from .conftest import log_in
+from .test_audits import answer
+from .test_findings import NC_TEXT, post_finding
+
+
+def completed_walk(client, plan, make_user, results: dict[str, str], days_ago: int = 0):
+    """A completed walk audit with the given results (key -> result); other items not audited."""
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    items = items_of(audit)
+    for key, result in results.items():
+        answer(client, audit, items[key], result)
+        if result in ("minor_nc", "major_nc"):
+            post_finding(client, audit, items[key], {**NC_TEXT, "why_major": "Systemic"})
+    assert client.post(f"/audits/{audit.id}/complete",
+                       data={"conclusion": "Done.", "confirm_unanswered": "on"}).status_code == 302
+    client.post("/logout")
+    if days_ago:
+        from sqlalchemy import text
+        # Backdate through the one allowed path: reopen, set the date, complete again.
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE audits SET status='in_progress' WHERE id=:i"), {"i": audit.id})
+            conn.execute(text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
+                         {"i": audit.id, "t": utcnow() - timedelta(days=days_ago)})
+    return audit
+
+
+def coverage_of(client):
+    html = client.get("/reports/coverage").get_data(as_text=True)
+    rows = {}
+    for code, _ in AUDITABLE_CLAUSES:
+        block = html.split(f'id="clause-{code}"')[0].rsplit('<li class="cov cov-', 1)[1]
+        rows[code] = block.split('"', 1)[0]
+    return html, rows
+
+
+def test_clause_mapping():
+    assert auditable_clause_of("8.5.2") == "8.5.2" and auditable_clause_of("9.2.2") == "9.2"
+    assert auditable_clause_of("7.1.5.1") == "7.1.5" and auditable_clause_of("4.4.1") == "4.4"
+    assert auditable_clause_of("11.1") is None and len(AUDITABLE_CLAUSES) == 54
+
+
+def test_coverage_counts_completed_audits_of_the_last_12_months(client, plan, make_user):
+    completed_walk(client, plan, make_user, {"7.1.5-gauges": "conform", "8.5.2-traceability": "minor_nc",
+                                             "8.7-segregation": "na"})
+    completed_walk(client, plan, make_user, {"7.2-training": "conform"}, days_ago=400)  # outside the cycle
+    open_audit = plan()  # in progress: does not count yet
+    log_in(client, open_audit.lead_auditor)
+    answer(client, open_audit, items_of(open_audit)["8.5.4-storage"], "conform")
+    client.post("/logout")
+    log_in(client, make_user("quality_lead"))
+    html, rows = coverage_of(client)
+    assert rows["7.1.5"] == "conform" and rows["8.5.2"] == "minor_nc"
+    assert rows["8.7"] == "not_audited"    # N/A is not audited
+    assert rows["7.2"] == "not_audited"    # 400 days ago
+    assert rows["8.5.4"] == "not_audited"  # audit not completed
+    assert 'id="coverage-count">2 of 54<' in html
+    assert "AUD-" in html.split('id="clause-8.5.2"')[1].split("</li>")[0]
+
+
+def test_readiness_lines_follow_the_records(client, plan, make_user):
+    quality = make_user("quality_lead")
+    log_in(client, quality)
+    html = client.get("/reports/readiness").get_data(as_text=True)
+    assert "54 not audited" in html
+    assert html.count("ready-ok") == 2  # no NCs yet: both NC lines are green
+    major = raise_nc(quality, severity="major")
+    minor = raise_nc(quality, severity="minor")
+    html = client.get("/reports/readiness").get_data(as_text=True)
+    assert "1 open" in html and "1 without planned actions" in html and html.count("ready-ok") == 0
+    capa.record_containment(quality, minor, "Held")
+    capa.identify_cause(quality, minor, ["Why"], "method")
+    capa.add_action(quality, minor, "Fix", quality.id, date.today())
+    capa.withdraw(quality, major, "Raised in error")
+    db.session.commit()
+    html = client.get("/reports/readiness").get_data(as_text=True)
+    assert "none open" in html and "all planned" in html and html.count("ready-ok") == 2
+
+
+@pytest.mark.parametrize("role", ["auditor", "supervisor"])
+def test_readiness_pages_are_for_quality_leads(client, make_user, role):
+    log_in(client, make_user(role))
+    assert client.get("/reports/coverage").status_code == 403
+    assert client.get("/reports/readiness").status_code == 403
