@@ -7,3 +7,4 @@ from .events.models import Event, EventChainHead  # noqa: F401
 from .findings.models import Finding  # noqa: F401
 from .photos.models import Photo  # noqa: F401
 from .improvements.models import Improvement  # noqa: F401
+from .reports.models import QmsScope  # noqa: F401

@@ -9,7 +9,7 @@ from .conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 PAGES = ["/checklists/", "/checklists/iso9001-2015/v1", "/checklists/iso9001-2015/compare", "/menu", "/nc/",
-         "/reports/coverage", "/reports/readiness", "/improvements/", "/outbox/import",
+         "/reports/coverage", "/reports/readiness", "/reports/scope", "/improvements/", "/outbox/import",
          "/nc/new", "/audits/", "/audits/new", "/nc/actions/mine",
          "/admin/users", "/admin/areas"]
 

@@ -96,3 +96,33 @@ def test_readiness_pages_are_for_quality_leads(client, make_user, role):
     log_in(client, make_user(role))
     assert client.get("/reports/coverage").status_code == 403
     assert client.get("/reports/readiness").status_code == 403
+
+
+SCOPE = {"activities": "Machining and assembly of centrifugal pumps", "sites": "Plant 1, Industrieweg 4",
+         "products_services": "Pumps up to 90 kW; repair service",
+         "exclusions": "8.3 design: pumps are built to customer drawings", "change_note": ""}
+
+
+def test_scope_is_kept_with_every_revision_and_shown_on_reports(client, plan, make_user):
+    quality = make_user("quality_lead")
+    log_in(client, quality)
+    assert b"No scope stated yet." in client.get("/reports/scope").data
+    bad = client.post("/reports/scope", data={**SCOPE, "sites": ""})
+    assert bad.status_code == 422 and b"Fill this in" in bad.data and b"Machining and assembly" in bad.data
+    assert client.post("/reports/scope", data=SCOPE).status_code == 302
+    assert client.post("/reports/scope", data={**SCOPE, "sites": "Plants 1 and 2",
+                                               "change_note": "Plant 2 joins"}).status_code == 302
+    page = client.get("/reports/scope").get_data(as_text=True)
+    assert "Revision 2" in page and "Plants 1 and 2" in page and "Revision 1 · " in page
+    from auditapp.reports.models import QmsScope
+    first = db.session.scalar(db.select(QmsScope).filter_by(revision=1))
+    assert first.sites == "Plant 1, Industrieweg 4"  # the earlier revision stays as it was
+    assert "revision 2" in client.get("/reports/readiness").get_data(as_text=True)
+    audit = plan()
+    assert "Revision 2: Machining and assembly" in client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
+
+
+def test_only_quality_leads_revise_the_scope(client, make_user):
+    log_in(client, make_user("admin"))
+    assert client.get("/reports/scope").status_code == 200
+    assert client.post("/reports/scope", data=SCOPE).status_code == 403

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES
 from ..photos import services as photos
+from ..reports.services import current_scope
 from ..web.changes import applies_change
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
@@ -278,6 +279,7 @@ def report(audit_id: int):
     return render_template(
         "audits/report.html", audit=audit, progress=services.progress(audit), responses=responses,
         findings=findings.audit_findings(audit), photos=photos.photos_by_item(audit),
+        qms_scope=current_scope(),
         can_reopen=audit.is_completed and (current_user.id == audit.lead_auditor_id
                                            or current_user.has_role(Role.QUALITY_LEAD)),
     )

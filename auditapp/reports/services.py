@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 from ..audits.models import NOT_AUDITED, Audit, AuditStatus, Response
 from ..capa.models import Nonconformity, NCStatus
 from ..checklists.models import ChecklistItem, Result
+from ..events import services as events
 from ..extensions import db
 from ..findings.models import Finding, FindingStatus
 from .clauses import AUDITABLE_CLAUSES, auditable_clause_of
+from .models import QmsScope
 
 CYCLE_DAYS = 365
 
@@ -105,9 +107,11 @@ def readiness(now: datetime) -> list[ReadinessLine]:
     minor_without_plan = db.session.scalar(select(func.count(Nonconformity.id)).where(
         Nonconformity.severity == "minor",
         Nonconformity.status.in_([NCStatus.OPEN, NCStatus.CONTAINED, NCStatus.CAUSE_IDENTIFIED])))
+    scope = current_scope()
     return [
-        ReadinessLine("QMS scope stated", False,
-                      "auditapp does not keep the scope statement yet; record it in your QMS documents."),
+        ReadinessLine("QMS scope stated", scope is not None,
+                      f"revision {scope.revision} of {scope.created_at:%d %b %Y}" if scope else "not stated yet",
+                      "reports.scope"),
         ReadinessLine("Every clause audited in the last 12 months", not missing,
                       "all audited" if not missing else f"{len(missing)} not audited: {', '.join(missing[:8])}"
                       + ("…" if len(missing) > 8 else ""), "reports.coverage"),
@@ -120,3 +124,28 @@ def readiness(now: datetime) -> list[ReadinessLine]:
                       "all planned" if not minor_without_plan else f"{minor_without_plan} without planned actions",
                       "capa.index", {"severity": "minor", "status": "active"}),
     ]
+
+
+# --- the QMS scope ---------------------------------------------------------------------------------
+
+def current_scope() -> QmsScope | None:
+    return db.session.scalar(select(QmsScope).order_by(QmsScope.revision.desc()).limit(1))
+
+
+def scope_revisions() -> list[QmsScope]:
+    return db.session.scalars(select(QmsScope).order_by(QmsScope.revision.desc())).all()
+
+
+def revise_scope(actor, activities: str, sites: str, products_services: str, exclusions: str,
+                 change_note: str) -> QmsScope:
+    """Add a revision of the scope; commits. The earlier revisions stay as they were."""
+    events.begin_change()
+    current = current_scope()
+    scope = QmsScope(revision=(current.revision + 1) if current else 1, activities=activities, sites=sites,
+                     products_services=products_services, exclusions=exclusions, change_note=change_note,
+                     created_by_id=actor.id)
+    db.session.add(scope)
+    db.session.flush()
+    events.record(actor, "qms_scope", scope.id, "revised", {"revision": scope.revision, "change_note": change_note})
+    db.session.commit()
+    return scope

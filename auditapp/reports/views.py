@@ -1,5 +1,9 @@
 """Certification readiness for quality leads and management: clause coverage, readiness checklist."""
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import ValidationError, fields, validate
+
+from ..accounts.schemas import FormSchema, first_errors
 
 from ..accounts.models import Role
 from ..timeutil import utcnow
@@ -22,3 +26,39 @@ def coverage():
 def readiness():
     """The path to certification, each step green or red with a link to what is missing."""
     return render_template("reports/readiness.html", lines=services.readiness(utcnow()))
+
+
+TEXT = validate.Length(min=1, max=10000, error="Fill this in (at most 10,000 characters).")
+
+
+class ScopeSchema(FormSchema):
+    activities = fields.String(required=True, validate=TEXT)
+    sites = fields.String(required=True, validate=TEXT)
+    products_services = fields.String(required=True, validate=TEXT)
+    exclusions = fields.String(load_default="", validate=validate.Length(max=10000))
+    change_note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+@bp.route("/scope", methods=["GET", "POST"])
+@roles_required(Role.QUALITY_LEAD, Role.ADMIN)
+def scope():
+    """The QMS scope statement with its revisions; quality leads add a revision."""
+    current = services.current_scope()
+    form = {k: getattr(current, k) for k in ("activities", "sites", "products_services", "exclusions")} \
+        if current else {}
+    errors, status = {}, 200
+    if request.method == "POST":
+        if not current_user.has_role(Role.QUALITY_LEAD):
+            return render_template("errors/page.html", status=403, title="Forbidden",
+                                   message="Only a quality lead revises the scope."), 403
+        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        try:
+            data = ScopeSchema().load(request.form)
+            revised = services.revise_scope(current_user, **data)
+        except ValidationError as err:
+            errors, status = first_errors(err), 422
+        else:
+            flash(f"Scope revision {revised.revision} recorded.", "success")
+            return redirect(url_for("reports.scope"))
+    return render_template("reports/scope.html", current=current, revisions=services.scope_revisions(),
+                           form=form, errors=errors), status
