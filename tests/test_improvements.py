@@ -66,12 +66,16 @@ def test_an_entry_can_become_a_nonconformity_or_be_declined(client, plan, make_u
     client.post(f"/improvements/{first.id}/nc", data={"severity": "minor"})
     nc = db.session.scalar(db.select(Nonconformity))
     assert nc.source == "improvement_register" and entries()[0].nonconformity_id == nc.id
-    assert client.post(f"/improvements/{second.id}/decline", data={"reason": ""}).status_code == 303
+    refused = client.post(f"/improvements/{first.id}/decline", data={"reason": "changed my mind"})
+    assert refused.status_code == 422 and b"A decision was already taken" in refused.data
+    empty = client.post(f"/improvements/{second.id}/action", data={"description": "Lane labels", "owner_id": ""})
+    assert empty.status_code == 422 and b"Choose who owns the action." in empty.data
+    assert b">Lane labels</textarea>" in empty.data  # what was typed comes back
     assert entries()[1].status == "new"
     client.post(f"/improvements/{second.id}/decline", data={"reason": "Already covered by the 5S plan"})
     assert entries()[1].status == "declined"
-    again = client.post(f"/improvements/{second.id}/decline", data={"reason": "twice"}, follow_redirects=True)
-    assert b"A decision was already taken" in again.data
+    again = client.post(f"/improvements/{second.id}/decline", data={"reason": "twice"})
+    assert again.status_code == 422 and b"A decision was already taken" in again.data
 
 
 def test_only_quality_leads_decide(client, plan, make_user):

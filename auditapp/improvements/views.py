@@ -30,9 +30,14 @@ def get_entry(entry_id: int) -> Improvement:
 @bp.get("/")
 def index():
     """Observations and opportunities for improvement, newest first, with their decisions."""
+    return _page()
+
+
+def _page(failed: dict | None = None, status: int = 200):
+    """The register; a refused decision comes back on its entry with what was typed."""
     return render_template("improvements/index.html", entries=services.visible(current_user),
                            is_quality_lead=current_user.has_role(Role.QUALITY_LEAD),
-                           owners=capa.assignable_owners(), today=date.today())
+                           owners=capa.assignable_owners(), today=date.today(), failed=failed or {}), status
 
 
 STEPS = {
@@ -55,14 +60,12 @@ def decide(entry_id: int, step: str):
     try:
         apply(entry, schema().load(request.form))
         db.session.commit()
-    except ValidationError as err:
+    except (ValidationError, capa.WorkflowError) as err:
         db.session.rollback()
-        flash(" ".join(m for msgs in err.messages.values() for m in msgs), "error")
-        return redirect(url_for("improvements.index", _anchor=f"entry-{entry.id}")), 303
-    except capa.WorkflowError as err:
-        db.session.rollback()
-        flash(err.message, "error")
-        return redirect(url_for("improvements.index", _anchor=f"entry-{entry.id}")), 303
+        message = err.message if isinstance(err, capa.WorkflowError) else \
+            " ".join(m for msgs in err.messages.values() for m in msgs)
+        typed = {k: v for k, v in request.form.items() if k not in ("csrf_token", "change_id")}
+        return _page({"id": entry.id, "step": step, "form": typed, "error": message}, 422)
     except capa.NotAllowed:
         db.session.rollback()
         abort(403, description="Only a quality lead decides on register entries; owners complete their actions.")
