@@ -126,3 +126,28 @@ def test_only_quality_leads_revise_the_scope(client, make_user):
     log_in(client, make_user("admin"))
     assert client.get("/reports/scope").status_code == 200
     assert client.post("/reports/scope", data=SCOPE).status_code == 403
+
+
+def test_audit_results_and_findings_export_for_a_period(client, plan, make_user):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    audit = completed_walk(client, plan, make_user, {"7.1.5-gauges": "conform", "8.5.2-traceability": "minor_nc"})
+    completed_walk(client, plan, make_user, {"7.2-training": "conform"}, days_ago=400)
+    log_in(client, make_user("quality_lead"))
+    rows = list(csv.reader(io.StringIO(client.get("/reports/audit-results.csv").get_data(as_text=True))))
+    assert rows[0][:3] == ["Audit", "Title", "Area"]
+    answered = {(r[0], r[7], r[9]) for r in rows[1:]}
+    assert (audit.number, "7.1.5-gauges", "Conform") in answered
+    assert (audit.number, "8.5.2-traceability", "Minor NC") in answered
+    assert (audit.number, "7.2-training", "Not audited") in answered
+    assert len({r[0] for r in rows[1:]}) == 1  # the audit from 400 days ago is outside the default period
+    old = list(csv.reader(io.StringIO(client.get(
+        f"/reports/audit-results.csv?since={(date.today() - timedelta(days=800)).isoformat()}").get_data(as_text=True))))
+    assert len({r[0] for r in old[1:]}) == 2
+    book = load_workbook(io.BytesIO(client.get("/reports/audit-results.xlsx?kind=findings").data), read_only=True)
+    findings = list(book.active.iter_rows(values_only=True))
+    assert findings[0][0] == "Audit" and [(f[3], f[4], f[6]) for f in findings[1:]] == [
+        ("8.5.2", "Minor NC", NC_TEXT["statement"])]
+    book.close()

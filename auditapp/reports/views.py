@@ -1,5 +1,7 @@
 """Certification readiness for quality leads and management: clause coverage, readiness checklist."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError, fields, validate
 
@@ -8,7 +10,7 @@ from ..accounts.schemas import FormSchema, first_errors
 from ..accounts.models import Role
 from ..timeutil import utcnow
 from ..web.security import roles_required
-from . import services
+from . import export, services
 
 bp = Blueprint("reports", __name__)
 
@@ -62,3 +64,24 @@ def scope():
             return redirect(url_for("reports.scope"))
     return render_template("reports/scope.html", current=current, revisions=services.scope_revisions(),
                            form=form, errors=errors), status
+
+
+@bp.get("/audit-results.<any(csv, xlsx):fmt>")
+@roles_required(Role.QUALITY_LEAD, Role.ADMIN)
+def audit_results(fmt: str):
+    """Results (or, with kind=findings, findings) of the audits completed in a period; default 12 months."""
+    until = _date_arg("until") or date.today()
+    since = _date_arg("since") or until - timedelta(days=365)
+    kind = "findings" if request.args.get("kind") == "findings" else "results"
+    body = export.export(kind, fmt, since, until)
+    mimetype = "text/csv; charset=utf-8" if fmt == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"audit-{kind}-{since.isoformat()}-{until.isoformat()}.{fmt}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None

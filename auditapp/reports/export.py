@@ -1,0 +1,76 @@
+"""CSV and XLSX of audit results and findings for a period (audits completed in it)."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time
+
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..audits.models import NOT_AUDITED, Audit, AuditStatus, Response
+from ..capa.export import safe_cell
+from ..checklists.models import RESULT_LABELS
+from ..extensions import db
+from ..findings.models import Finding
+
+RESULT_COLUMNS = ["Audit", "Title", "Area", "Checklist", "Version", "Completed", "Clause", "Item", "Question",
+                  "Result", "Note", "Answered by", "Answered at"]
+FINDING_COLUMNS = ["Audit", "Area", "Completed", "Clause", "Grade", "Status", "Finding", "Requirement",
+                   "Objective evidence", "Why major", "Written by", "Written at"]
+LABELS = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
+
+
+def _audits(since: date, until: date):
+    return select(Audit.id).where(Audit.status == AuditStatus.COMPLETED,
+                                  Audit.completed_at >= datetime.combine(since, time.min),
+                                  Audit.completed_at <= datetime.combine(until, time.max))
+
+
+def result_rows(since: date, until: date):
+    responses = db.session.scalars(
+        select(Response).where(Response.audit_id.in_(_audits(since, until)))
+        .options(selectinload(Response.audit).selectinload(Audit.area),
+                 selectinload(Response.audit).selectinload(Audit.checklist_version),
+                 selectinload(Response.item), selectinload(Response.answered_by))
+        .order_by(Response.audit_id, Response.item_id)
+    ).all()
+    for r in responses:
+        a = r.audit
+        yield [a.number, a.title, a.area.name if a.area else "", a.checklist_version.title, a.checklist_version.number,
+               a.completed_at.date(), r.item.clause, r.item.key, r.item.question, LABELS.get(r.result, r.result or ""),
+               r.note, r.answered_by.name if r.answered_by else "", r.answered_at]
+
+
+def finding_rows(since: date, until: date):
+    found = db.session.scalars(
+        select(Finding).where(Finding.audit_id.in_(_audits(since, until)))
+        .options(selectinload(Finding.audit).selectinload(Audit.area), selectinload(Finding.created_by))
+        .order_by(Finding.audit_id, Finding.clause)
+    ).all()
+    for f in found:
+        yield [f.audit.number, f.audit.area.name if f.audit.area else "", f.audit.completed_at.date(), f.clause,
+               LABELS.get(f.grade, f.grade), f.status, f.statement, f.requirement, f.evidence, f.why_major,
+               f.created_by.name if f.created_by else "", f.created_at]
+
+
+def export(kind: str, fmt: str, since: date, until: date) -> bytes | str:
+    columns, rows = (FINDING_COLUMNS, finding_rows(since, until)) if kind == "findings" else \
+        (RESULT_COLUMNS, result_rows(since, until))
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([safe_cell("" if v is None else v.isoformat() if isinstance(v, (date, datetime)) else v)
+                             for v in row])
+        return out.getvalue()
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Findings" if kind == "findings" else "Audit results")
+    sheet.append(columns)
+    for row in rows:
+        sheet.append([safe_cell(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
