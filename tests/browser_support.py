@@ -61,13 +61,17 @@ def browser():
         browser.close()
 
 
+def phone_context(browser, width: int = 360, height: int = 740, scale: float = 2):
+    """A fresh browser context shaped like a phone: mobile viewport, touch."""
+    return browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale,
+                               is_mobile=True, has_touch=True)
+
+
 @pytest.fixture
 def phone(browser):
     """A page in a 360 px wide phone with touch: the narrowest screen we support."""
-    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True)
-    page = context.new_page()
-    yield page
+    context = phone_context(browser)
+    yield context.new_page()
     context.close()
 
 

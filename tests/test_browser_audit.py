@@ -11,7 +11,7 @@ from auditapp.findings.models import Finding
 from auditapp.photos.models import Photo
 
 from .audit_support import items_of
-from .browser_support import log_in, screenshot
+from .browser_support import log_in, phone_context, screenshot
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -20,10 +20,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def pixel(browser):
     """A Pixel-7-like phone: 412 px wide, touch, mobile."""
-    context = browser.new_context(viewport={"width": 412, "height": 839}, device_scale_factor=2.625,
-                                  is_mobile=True, has_touch=True)
-    page = context.new_page()
-    yield page
+    context = phone_context(browser, 412, 839, 2.625)
+    yield context.new_page()
     context.close()
 
 
@@ -90,7 +88,7 @@ def test_auditor_records_an_audit_on_a_phone_without_reloading(app, live_server,
 def test_results_are_big_enough_to_tap(app, live_server, browser, plan, make_user):
     lead = make_user("auditor")
     audit = plan(lead=lead)
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    context = phone_context(browser)
     page = context.new_page()
     log_in(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")

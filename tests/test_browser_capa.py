@@ -12,7 +12,7 @@ from auditapp.extensions import db
 from auditapp.photos.models import Photo
 
 from .audit_support import make_area
-from .browser_support import log_in, screenshot
+from .browser_support import log_in, phone_context, screenshot
 from .capa_support import raise_nc
 from .conftest import PASSWORD
 
@@ -48,7 +48,7 @@ def test_supervisor_completes_an_action_then_a_quality_lead_verifies_and_closes(
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(phone, "my-actions-done")
 
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    context = phone_context(browser)
     page = context.new_page()
     log_in(page, live_server.url, verifier.email, PASSWORD)
     page.goto(f"{live_server.url}/nc/{nc.id}")

@@ -6,7 +6,7 @@ from auditapp.events.models import Event
 from auditapp.extensions import db
 
 from .audit_support import items_of
-from .browser_support import log_in, screenshot
+from .browser_support import log_in, phone_context, screenshot
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def offline_phone(browser):
-    context = browser.new_context(viewport={"width": 412, "height": 839}, is_mobile=True, has_touch=True)
+    context = phone_context(browser, 412, 839)
     page = context.new_page()
     yield context, page
     context.close()
