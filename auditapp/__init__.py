@@ -59,6 +59,7 @@ def register_blueprints(app: Flask) -> None:
     from .photos.views import bp as photos_bp
     from .pwa.views import bp as pwa_bp
     from .reports.views import bp as reports_bp
+    from .review.views import bp as review_bp
     from .web.views import bp as home_bp
 
     app.register_blueprint(home_bp)
@@ -73,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pwa_bp)
     app.register_blueprint(outbox_bp, url_prefix="/outbox")
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(review_bp, url_prefix="/reviews")
 
 
 def register_errorhandlers(app: Flask) -> None:

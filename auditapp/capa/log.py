@@ -16,7 +16,8 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import Area, Role
 from ..audits.models import Audit, audit_team
 from ..extensions import db
-from .models import NC_STATUS_LABELS, SEVERITIES, SOURCES, CorrectiveAction, Nonconformity, NCStatus
+from .models import ACTION_ORIGINS, NC_STATUS_LABELS, SEVERITIES, SOURCES, CorrectiveAction, Nonconformity, NCStatus
+from .services import live_action
 
 SORTS = {
     "newest": Nonconformity.raised_at.desc(),
@@ -157,3 +158,46 @@ def export_rows(user, f: dict, today: date, batch: int = 1000):
             return
         yield from rows
         offset += batch
+
+
+# --- the action log: every tracked action, whatever it came from ------------------------------
+
+ACTION_STATES = {"open": "Open", "overdue": "Overdue", "done": "Done"}
+ACTIONS_PER_PAGE = 50
+
+
+@dataclass
+class ActionLogPage:
+    actions: list
+    total: int
+    page: int
+    pages: int
+    origin: str
+    state: str
+
+
+def action_log(user, origin: str, state: str, page: int, today: date) -> ActionLogPage:
+    """Actions the user may see: quality leads and admins all, others the ones they own; two queries."""
+    conditions = [live_action()] if state != "done" else []
+    if not user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
+        conditions.append(CorrectiveAction.owner_id == user.id)
+    if origin in ACTION_ORIGINS:
+        conditions.append(CorrectiveAction.origin == origin)
+    if state == "open":
+        conditions.append(CorrectiveAction.status == "open")
+    elif state == "overdue":
+        conditions += [CorrectiveAction.status == "open", CorrectiveAction.due_date < today]
+    elif state == "done":
+        conditions.append(CorrectiveAction.status == "done")
+    base = select(CorrectiveAction).outerjoin(Nonconformity).where(*conditions)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    pages = max(1, -(-total // ACTIONS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    actions = db.session.scalars(
+        base.order_by(CorrectiveAction.status.desc(), CorrectiveAction.due_date, CorrectiveAction.id)
+        .offset((page - 1) * ACTIONS_PER_PAGE).limit(ACTIONS_PER_PAGE)
+        .options(selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.nonconformity),
+                 selectinload(CorrectiveAction.finding))
+    ).all()
+    return ActionLogPage(actions, total, page, pages, origin if origin in ACTION_ORIGINS else "",
+                         state if state in ACTION_STATES else "")

@@ -53,6 +53,14 @@ CAUSE_CATEGORIES = {
 
 SEVERITIES = {"minor": "Minor", "major": "Major"}
 
+# Where a tracked action comes from: most fix a nonconformity; some carry out a management review
+# decision (9.3.3) or close a gap found by a gap analysis. All of them live in the one action log.
+ACTION_ORIGINS = {
+    "nonconformity": "Nonconformity",
+    "management_review": "Management review",
+    "gap_analysis": "Gap analysis",
+}
+
 
 class Nonconformity(db.Model):
     __tablename__ = "nonconformities"
@@ -106,7 +114,12 @@ class CorrectiveAction(db.Model):
     __tablename__ = "corrective_actions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    nonconformity_id: Mapped[int] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(20), default="nonconformity", server_default="nonconformity",
+                                        index=True)
+    # Set for actions decided at a management review, or planned to close a gap-analysis finding.
+    review_decision_id: Mapped[int | None] = mapped_column(ForeignKey("review_decisions.id"), index=True)
+    finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     due_date: Mapped[date] = mapped_column(Date, index=True)
@@ -116,8 +129,13 @@ class CorrectiveAction(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    nonconformity: Mapped[Nonconformity] = relationship(back_populates="actions")
+    nonconformity: Mapped[Nonconformity | None] = relationship(back_populates="actions")
+    finding: Mapped[Finding | None] = relationship()
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+
+    @property
+    def origin_label(self) -> str:
+        return ACTION_ORIGINS.get(self.origin, self.origin)
 
     @property
     def is_done(self) -> bool:

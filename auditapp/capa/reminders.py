@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from .models import CorrectiveAction, Nonconformity, ReminderSent
+from .services import live_action
 
 SUBJECTS = {
     "assigned": "New corrective action for you",
@@ -35,13 +36,15 @@ class Reminder:
 
     def message(self, sender: str, base_url: str) -> EmailMessage:
         nc = self.action.nonconformity
+        source = f"{nc.number}" if nc else self.action.origin_label
         msg = EmailMessage()
         msg["From"], msg["To"] = sender, self.to
-        msg["Subject"] = f"[auditapp] {SUBJECTS[self.kind]}: {nc.number}"
+        msg["Subject"] = f"[auditapp] {SUBJECTS[self.kind]}: {source}"
+        about = f"Nonconformity: {nc.number} ({nc.clause}) {nc.title}" if nc else f"From: {source}"
         msg.set_content(
             f"Hello {self.action.owner.name},\n\n"
             f"{SUBJECTS[self.kind]}.\n\n"
-            f"Nonconformity: {nc.number} ({nc.clause}) {nc.title}\n"
+            f"{about}\n"
             f"Action: {self.action.description}\n"
             f"Due: {self.action.due_date:%a %d %b %Y}\n\n"
             f"Your actions: {base_url.rstrip('/')}/nc/actions/mine\n"
@@ -53,8 +56,8 @@ def due_reminders(today: date, days_before: int) -> list[Reminder]:
     """Reminders owed for open actions that were not sent yet."""
     sent = set(db.session.execute(select(ReminderSent.action_id, ReminderSent.kind)).all())
     actions = db.session.scalars(
-        select(CorrectiveAction).join(Nonconformity)
-        .where(CorrectiveAction.status == "open", Nonconformity.status.not_in(["closed", "withdrawn"]))
+        select(CorrectiveAction).outerjoin(Nonconformity)
+        .where(CorrectiveAction.status == "open", live_action())
         .options(selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.nonconformity))
     ).all()
     owed = []

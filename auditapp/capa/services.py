@@ -221,14 +221,19 @@ def complete_action(actor, action: CorrectiveAction, note: str) -> None:
     """The owner marks the action done with a note; the last one moves the NC to Actions done."""
     nc = action.nonconformity
     _require(actor.id == action.owner_id or actor.has_role(Role.QUALITY_LEAD))
-    _open_for_changes(nc)
+    if nc is not None:
+        _open_for_changes(nc)
+    else:
+        events.begin_change()
+        db.session.refresh(action)  # judged under the lock: a second tap finds it done
     if action.is_done:
         raise WorkflowError("This action is already done.")
     if not note.strip():
         raise WorkflowError("Say what was done: the completion note is the record.", "note")
     changes = events.apply_changes(action, status="done", completion_note=note.strip(), completed_at=utcnow())
-    events.record(actor, "corrective_action", action.id, "completed", {"nonconformity": nc.number, **changes})
-    if nc.status == NCStatus.ACTIONS_PLANNED and all(a.is_done for a in nc.actions):
+    origin = {"nonconformity": nc.number} if nc is not None else {"origin": action.origin}
+    events.record(actor, "corrective_action", action.id, "completed", {**origin, **changes})
+    if nc is not None and nc.status == NCStatus.ACTIONS_PLANNED and all(a.is_done for a in nc.actions):
         events.record(actor, "nonconformity", nc.id, "actions_done",
                       events.apply_changes(nc, status=NCStatus.ACTIONS_DONE.value))
 
@@ -326,12 +331,48 @@ def timeline(nc: Nonconformity) -> list[Event]:
 def my_actions(user, today: date) -> list[CorrectiveAction]:
     """Open actions owned by the user: overdue first, then by due date."""
     actions = db.session.scalars(
-        select(CorrectiveAction).join(Nonconformity)
-        .where(CorrectiveAction.owner_id == user.id, CorrectiveAction.status == "open",
-               Nonconformity.status.not_in([NCStatus.CLOSED, NCStatus.WITHDRAWN]))
+        select(CorrectiveAction).outerjoin(Nonconformity)
+        .where(CorrectiveAction.owner_id == user.id, CorrectiveAction.status == "open", live_action())
         .options(selectinload(CorrectiveAction.nonconformity).selectinload(Nonconformity.area))
     ).all()
     return sorted(actions, key=lambda a: (not a.is_overdue(today), a.due_date))
+
+
+def live_action():
+    """An action still to be worked on: its nonconformity (if it has one) is neither closed nor withdrawn.
+
+    Needs Nonconformity outer-joined to CorrectiveAction."""
+    return or_(CorrectiveAction.nonconformity_id.is_(None),
+               Nonconformity.status.not_in([NCStatus.CLOSED, NCStatus.WITHDRAWN]))
+
+
+def can_view_action(user, action: CorrectiveAction) -> bool:
+    """An NC's action: whoever may see the NC. Other actions: their owner and quality leads."""
+    if action.nonconformity is not None:
+        return can_view(user, action.nonconformity)
+    return user.has_role(Role.QUALITY_LEAD, Role.ADMIN) or action.owner_id == user.id
+
+
+def plan_tracked_action(actor, origin: str, description: str, owner_id: int | None, due: date | None,
+                        **link) -> CorrectiveAction:
+    """An action outside a nonconformity (a review decision, a gap to close), in the same action log.
+
+    The caller checks who may plan it and links it (review_decision_id=..., finding_id=...). Does not commit."""
+    if not description.strip():
+        raise WorkflowError("Describe the action.", "description")
+    owner = db.session.get(User, owner_id) if owner_id else None
+    if owner is None or not owner.active:
+        raise WorkflowError("Choose who owns the action.", "owner_id")
+    if due is None:
+        raise WorkflowError("Choose the due date.", "due_date")
+    action = CorrectiveAction(origin=origin, description=description.strip(), owner_id=owner.id, due_date=due,
+                              created_by_id=actor.id, **link)
+    db.session.add(action)
+    db.session.flush()
+    events.record(actor, "corrective_action", action.id, "planned", {
+        "origin": origin, "description": action.description, "owner_id": owner.id, "due_date": due.isoformat(),
+        **{k: v for k, v in link.items() if v is not None}})
+    return action
 
 
 def assignable_owners() -> list[User]:

@@ -15,7 +15,7 @@ from ..web.changes import applies_change
 from ..web.rendering import render
 from ..web.security import roles_required
 from . import export, log, services
-from .models import CAUSE_CATEGORIES, NC_STATUS_LABELS, SEVERITIES, SOURCES, CorrectiveAction, Nonconformity
+from .models import ACTION_ORIGINS, CAUSE_CATEGORIES, NC_STATUS_LABELS, SEVERITIES, SOURCES, CorrectiveAction, Nonconformity
 from .schemas import ActionSchema, CompleteActionSchema, ContainSchema, ManualNCSchema, ReasonSchema, VerifySchema
 
 bp = Blueprint("capa", __name__)
@@ -37,7 +37,8 @@ def get_nc(nc_id: int) -> Nonconformity:
 
 def get_action(action_id: int) -> CorrectiveAction:
     action = db.get_or_404(CorrectiveAction, action_id)
-    get_nc(action.nonconformity_id)
+    if not services.can_view_action(current_user, action):
+        abort(404)
     return action
 
 
@@ -235,6 +236,26 @@ def my_actions():
     """My actions: what I must do, overdue first, completable here."""
     actions = services.my_actions(current_user, date.today())
     return render_template("capa/my_actions.html", actions=actions)
+
+
+@bp.get("/actions")
+def action_log():
+    """Every tracked action (nonconformities, management reviews, gap analyses), filtered by origin and state."""
+    page = log.action_log(current_user, request.args.get("origin", ""), request.args.get("state", "open"),
+                          request.args.get("page", 1, type=int), date.today())
+    return render("capa/actions.html", "capa/_action_rows.html", page=page, origins=ACTION_ORIGINS,
+                  states=log.ACTION_STATES, reviews=_reviews_of(page.actions))
+
+
+def _reviews_of(actions) -> dict:
+    """Decision id -> its management review, for the actions decided at one (one query)."""
+    from ..review.models import ReviewDecision
+    ids = {a.review_decision_id for a in actions if a.review_decision_id}
+    if not ids:
+        return {}
+    decisions = db.session.scalars(db.select(ReviewDecision).where(ReviewDecision.id.in_(ids))
+                                   .options(db.selectinload(ReviewDecision.review))).all()
+    return {d.id: d.review for d in decisions}
 
 
 @bp.post("/actions/<int:action_id>/complete")

@@ -64,9 +64,12 @@ def delete(photo_id: str):
 def _may_see(photo: Photo) -> bool:
     """People who may see the photo's audit, or a nonconformity it is evidence for."""
     from ..capa import services as capa
-    from ..capa.models import Nonconformity
+    from ..capa.models import CorrectiveAction, Nonconformity
     audit = db.session.get(Audit, photo.audit_id) if photo.audit_id else None
     if audit is not None and audits.can_view(current_user, audit):
+        return True
+    action = db.session.get(CorrectiveAction, photo.action_id) if photo.action_id else None
+    if action is not None and capa.can_view_action(current_user, action):
         return True
     nc_ids = {photo.nonconformity_id} if photo.nonconformity_id else set()
     if photo.finding_id:

@@ -115,8 +115,7 @@ def readiness(now: datetime) -> list[ReadinessLine]:
         ReadinessLine("Every clause audited in the last 12 months", not missing,
                       "all audited" if not missing else f"{len(missing)} not audited: {', '.join(missing[:8])}"
                       + ("…" if len(missing) > 8 else ""), "reports.coverage"),
-        ReadinessLine("Management review held and recorded", False,
-                      "auditapp does not record management reviews yet; keep the minutes of your review."),
+        _review_line(now),
         ReadinessLine("No open major nonconformity", open_major == 0,
                       "none open" if not open_major else f"{open_major} open",
                       "capa.index", {"severity": "major", "status": "active"}),
@@ -124,6 +123,19 @@ def readiness(now: datetime) -> list[ReadinessLine]:
                       "all planned" if not minor_without_plan else f"{minor_without_plan} without planned actions",
                       "capa.index", {"severity": "minor", "status": "active"}),
     ]
+
+
+def _review_line(now: datetime) -> ReadinessLine:
+    from ..review.services import last_held
+    held = last_held(now.date())
+    ok = held is not None and held.meeting_date >= now.date() - timedelta(days=CYCLE_DAYS)
+    if held is None:
+        detail = "no management review recorded as held yet"
+    elif ok:
+        detail = f"{held.number} held {held.meeting_date:%d %b %Y}"
+    else:
+        detail = f"last one, {held.number}, was held {held.meeting_date:%d %b %Y}: over 12 months ago"
+    return ReadinessLine("Management review held and recorded", ok, detail, "review.index")
 
 
 # --- the QMS scope ---------------------------------------------------------------------------------

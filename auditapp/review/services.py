@@ -1,0 +1,124 @@
+"""Management review rules: prepare a review, type in inputs, record decisions, record the meeting.
+
+Functions do not commit; the view does (through applies_change). A review recorded as held is
+the minutes of the meeting (9.3.3 documented information): it is read-only from then on.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from ..accounts.models import Role
+from ..audits.numbering import next_number
+from ..capa import services as capa
+from ..capa.services import NotAllowed, WorkflowError
+from ..events import services as events
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import OUTPUTS, TYPED_INPUTS, ManagementReview, ReviewDecision
+
+__all__ = ["NotAllowed", "WorkflowError"]
+
+
+def can_prepare(user) -> bool:
+    return user.has_role(Role.QUALITY_LEAD)
+
+
+def can_view(user) -> bool:
+    return user.has_role(Role.QUALITY_LEAD, Role.ADMIN)
+
+
+def reviews() -> list[ManagementReview]:
+    return db.session.scalars(select(ManagementReview).order_by(ManagementReview.period_end.desc(),
+                                                                ManagementReview.id.desc())).all()
+
+
+def last_held(on: date) -> ManagementReview | None:
+    return db.session.scalar(select(ManagementReview).where(
+        ManagementReview.status == "held", ManagementReview.meeting_date <= on)
+        .order_by(ManagementReview.meeting_date.desc()).limit(1))
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """From the day after the last review's period (or 12 months back) to today."""
+    last = db.session.scalar(select(ManagementReview).where(ManagementReview.status == "held")
+                             .order_by(ManagementReview.period_end.desc()).limit(1))
+    start = last.period_end + timedelta(days=1) if last and last.period_end < today else today - timedelta(days=365)
+    return start, today
+
+
+def _require_preparer(actor) -> None:
+    if not can_prepare(actor):
+        raise NotAllowed()
+
+
+def _editable(review: ManagementReview) -> None:
+    """Judge under the change lock, so two quality leads cannot both edit and record at once."""
+    events.begin_change()
+    db.session.refresh(review)
+    if review.is_held:
+        raise WorkflowError("This review was recorded as held; its record is read-only.")
+
+
+def prepare(actor, start: date, end: date) -> ManagementReview:
+    """Open a review (draft) for a period; its pack is computed from live data until it is held."""
+    _require_preparer(actor)
+    if end < start:
+        raise WorkflowError("The period must end on or after its start.", "period_end")
+    events.begin_change()
+    review = ManagementReview(number=f"MR-{end.year}-{next_number('MR', end.year):02d}", period_start=start,
+                              period_end=end, inputs={}, created_by_id=actor.id)
+    db.session.add(review)
+    db.session.flush()
+    events.record(actor, "management_review", review.id, "prepared",
+                  {"number": review.number, "period_start": start.isoformat(), "period_end": end.isoformat()})
+    return review
+
+
+def save_inputs(actor, review: ManagementReview, inputs: dict[str, str]) -> None:
+    """The inputs auditapp cannot answer, typed in by the quality lead (only known keys are kept)."""
+    _require_preparer(actor)
+    _editable(review)
+    cleaned = {key: inputs.get(key, "").strip() for key in TYPED_INPUTS}
+    changes = events.apply_changes(review, inputs={k: v for k, v in cleaned.items() if v})
+    if changes:
+        events.record(actor, "management_review", review.id, "inputs_saved", changes)
+
+
+def add_decision(actor, review: ManagementReview, output: str, text: str, action: dict | None = None
+                 ) -> ReviewDecision:
+    """A decision or output (9.3.3); with an owner and due date it becomes a tracked action."""
+    _require_preparer(actor)
+    _editable(review)
+    if output not in OUTPUTS:
+        raise WorkflowError("Choose which output of the review this is.", "output")
+    if not text.strip():
+        raise WorkflowError("Write the decision down.", "text")
+    decision = ReviewDecision(review=review, output=output, text=text.strip(), created_by_id=actor.id)
+    db.session.add(decision)
+    db.session.flush()
+    events.record(actor, "management_review", review.id, "decision_added",
+                  {"decision_id": decision.id, "output": output, "text": decision.text})
+    if action:
+        capa.plan_tracked_action(actor, "management_review", action.get("description") or decision.text,
+                                 action.get("owner_id"), action.get("due_date"), review_decision_id=decision.id)
+    return decision
+
+
+def record_meeting(actor, review: ManagementReview, meeting_date: date, attendees: str, conclusions: str,
+                   today: date) -> None:
+    """The meeting was held: its date, who attended, its conclusions. From now on it is read-only."""
+    _require_preparer(actor)
+    _editable(review)
+    if meeting_date > today:
+        raise WorkflowError("A meeting is recorded once it was held: the date cannot be in the future.",
+                            "meeting_date")
+    if not attendees.strip():
+        raise WorkflowError("List who attended (top management must be there).", "attendees")
+    if not conclusions.strip():
+        raise WorkflowError("Record the review's conclusion on the QMS's suitability, adequacy and "
+                            "effectiveness (9.3.1).", "conclusions")
+    events.record(actor, "management_review", review.id, "held", events.apply_changes(
+        review, status="held", meeting_date=meeting_date, attendees=attendees.strip(),
+        conclusions=conclusions.strip(), recorded_by_id=actor.id, recorded_at=utcnow()))

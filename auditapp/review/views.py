@@ -1,0 +1,179 @@
+"""Management review screens: the list, the pack of a review with its meeting record, and its PDF."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from ..accounts.models import Role
+from ..accounts.schemas import first_errors
+from ..capa.models import ACTION_ORIGINS
+from ..capa.services import assignable_owners
+from ..extensions import db
+from ..findings.models import FINDING_GRADES
+from ..checklists.models import RESULT_LABELS
+from ..improvements.models import ImprovementStatus
+from ..reports.services import current_scope
+from ..web.changes import applies_change
+from ..web.pdf import render_pdf
+from ..web.rendering import render
+from ..web.security import roles_required
+from . import charts, services
+from .models import OUTPUTS, TYPED_INPUTS, ManagementReview
+from .pack import AGEING_BUCKETS, build_pack
+from .schemas import DecisionSchema, InputsSchema, MeetingSchema, PeriodSchema
+
+bp = Blueprint("review", __name__)
+
+VIEWERS = (Role.QUALITY_LEAD, Role.ADMIN)
+
+
+def get_review(review_id: int) -> ManagementReview:
+    return db.get_or_404(ManagementReview, review_id)
+
+
+@bp.get("/")
+@roles_required(*VIEWERS)
+def index():
+    """Management reviews, newest first, and the form to prepare the next one."""
+    start, end = services.default_period(date.today())
+    return render_template("review/index.html", reviews=services.reviews(), errors={},
+                           form={"period_start": start.isoformat(), "period_end": end.isoformat()},
+                           can_prepare=services.can_prepare(current_user))
+
+
+@bp.post("/")
+@roles_required(Role.QUALITY_LEAD)
+@applies_change
+def prepare():
+    """Open a review for a period; its pack is built from the records."""
+    try:
+        data = PeriodSchema().load(request.form)
+        review = services.prepare(current_user, data["period_start"], data["period_end"])
+    except (ValidationError, services.WorkflowError) as err:
+        errors = first_errors(err) if isinstance(err, ValidationError) else {err.field: err.message}
+        return render_template("review/index.html", reviews=services.reviews(), errors=errors,
+                               form=dict(request.form), can_prepare=True), 422
+    flash(f"{review.number} prepared. Type in the inputs auditapp cannot know, then record the meeting.", "success")
+    return redirect(url_for("review.show", review_id=review.id))
+
+
+def _context(review: ManagementReview, **overrides) -> dict:
+    """Everything the pack page and its PDF show: the figures, charts, the meeting record and forms."""
+    # A held review judges open items as of its meeting, so reading it later tells the same story.
+    as_of = review.meeting_date if review.is_held else date.today()
+    pack = build_pack(review.period_start, review.period_end, as_of, review)
+    grade_labels = {g.value: RESULT_LABELS[g] for g in FINDING_GRADES}
+    context = {
+        "review": review, "pack": pack, "as_of": as_of, "typed_inputs": TYPED_INPUTS, "outputs": OUTPUTS,
+        "grade_labels": grade_labels, "origins": ACTION_ORIGINS, "improvement_status": ImprovementStatus,
+        "qms_scope": current_scope(),
+        "charts": {
+            "findings_by_month": charts.stacked_columns(
+                "Findings by month", [(m[2:], pack.audits.by_month.get(m, {})) for m in pack.months], grade_labels),
+            "ncs_by_clause": charts.horizontal_bars(
+                "Nonconformities opened by clause", [(f"Clause {c}", n) for c, n in pack.ncs.by_clause.items()]),
+            "action_ageing": charts.horizontal_bars(
+                "Open actions by lateness", [(b, pack.ncs.action_ageing.get(b, 0)) for b in AGEING_BUCKETS]),
+        },
+        "can_edit": services.can_prepare(current_user) and not review.is_held,
+        "owners": assignable_owners(),
+        "errors": {}, "form": {}, "decision_form": {}, "meeting_form": {},
+    }
+    context.update(overrides)
+    return context
+
+
+@bp.get("/<int:review_id>")
+@roles_required(*VIEWERS)
+def show(review_id: int):
+    """The review pack: each 9.3.2 input from the records or typed in, then the meeting record."""
+    return render_template("review/show.html", **_context(get_review(review_id)))
+
+
+@bp.get("/<int:review_id>.pdf")
+@roles_required(*VIEWERS)
+def pdf(review_id: int):
+    """The same pack as a PDF, rendered on the server."""
+    review = get_review(review_id)
+    html = render_template("review/pack_pdf.html", **_context(review, can_edit=False))
+    return Response(render_pdf(html), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{review.number}.pdf"'})
+
+
+def _refused(review, status: int, **overrides):
+    return render_template("review/show.html", **_context(review, **overrides)), status
+
+
+@bp.post("/<int:review_id>/inputs")
+@roles_required(Role.QUALITY_LEAD)
+@applies_change
+def save_inputs(review_id: int):
+    """Save the typed-in inputs."""
+    review = get_review(review_id)
+    try:
+        services.save_inputs(current_user, review, InputsSchema().load(request.form))
+    except services.WorkflowError as err:
+        return _refused(review, 409, errors={"inputs": err.message})
+    except ValidationError as err:
+        db.session.rollback()
+        review.inputs = {k: v for k, v in request.form.items() if k in TYPED_INPUTS}  # shown, not saved
+        return _refused(review, 422, errors={"inputs": "; ".join(first_errors(err).values())})
+    flash("Inputs saved.", "success")
+    return redirect(url_for("review.show", review_id=review.id, _anchor="inputs"))
+
+
+@bp.post("/<int:review_id>/decisions")
+@roles_required(Role.QUALITY_LEAD)
+@applies_change
+def add_decision(review_id: int):
+    """Record a decision; with an owner and due date it becomes a tracked action in the action log."""
+    review = get_review(review_id)
+    form = dict(request.form)
+    try:
+        data = DecisionSchema().load(request.form)
+        action = None
+        if data["action_owner_id"]:
+            action = {"description": data["action_description"], "owner_id": data["action_owner_id"],
+                      "due_date": data["action_due_date"]}
+        services.add_decision(current_user, review, data["output"], data["text"], action)
+    except ValidationError as err:
+        return _decisions(review, 422, errors=first_errors(err), decision_form=form)
+    except services.WorkflowError as err:
+        db.session.rollback()
+        return _decisions(review, 409 if review.is_held else 422, errors={err.field: err.message},
+                          decision_form=form)
+    return _decisions(review, 200)
+
+
+def _decisions(review, status: int, **overrides):
+    db.session.flush()
+    db.session.expire(review, ["decisions"])
+    return render("review/show.html", "review/_decisions.html", status, **_context(review, **overrides))
+
+
+@bp.post("/<int:review_id>/held")
+@roles_required(Role.QUALITY_LEAD)
+@applies_change
+def record_meeting(review_id: int):
+    """Record that the meeting was held: date, attendees, conclusions; the record becomes read-only."""
+    review = get_review(review_id)
+    form = dict(request.form)
+    try:
+        data = MeetingSchema().load(request.form)
+        services.record_meeting(current_user, review, data["meeting_date"], data["attendees"],
+                                data["conclusions"], date.today())
+    except ValidationError as err:
+        return _refused(review, 422, errors=first_errors(err), meeting_form=form)
+    except services.WorkflowError as err:
+        db.session.rollback()
+        return _refused(review, 409 if review.is_held else 422, errors={err.field: err.message}, meeting_form=form)
+    flash(f"{review.number} recorded as held on {data['meeting_date']:%d %b %Y}.", "success")
+    return redirect(url_for("review.show", review_id=review.id))
+
+
+@bp.errorhandler(services.NotAllowed)
+def not_allowed(_err):
+    abort(403, description="Only a quality lead prepares and records management reviews.")

@@ -1,0 +1,51 @@
+"""PDF from our own HTML, rendered on the server by WeasyPrint.
+
+WeasyPrint fetches the stylesheet and images a page links to. Our fetcher serves only our static
+files and photos straight from disk (after the caller checked who may see them), and refuses every
+other URL: a PDF never makes a network request, so a crafted link cannot reach other hosts.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import current_app
+from werkzeug.security import safe_join
+
+BASE_URL = "https://auditapp.invalid/"
+PdfFetch = Callable[[str], tuple[bytes, str] | None]
+
+
+def render_pdf(html: str, extra: PdfFetch | None = None) -> bytes:
+    """Render the HTML to PDF bytes; `extra` may resolve further paths (e.g. photos the user may see).
+
+    `extra(path)` returns (bytes, mime type) or None."""
+    # Imported here: WeasyPrint loads Pango, which only PDF requests need.
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    static = Path(current_app.static_folder)
+
+    class OwnFilesOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            parts = urlsplit(url)
+            found = None
+            if parts.scheme == "https" and parts.netloc == "auditapp.invalid":
+                if parts.path.startswith("/static/"):
+                    path = safe_join(str(static), parts.path.removeprefix("/static/"))
+                    if path and Path(path).is_file():
+                        found = Path(path).read_bytes(), _mime(path)
+                elif extra is not None:
+                    found = extra(parts.path + ("?" + parts.query if parts.query else ""))
+            if found is None:
+                raise ValueError(f"not fetched for a PDF: {url}")
+            body, mime = found
+            return URLFetcherResponse(url, body=body, headers={"Content-Type": mime})
+
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=OwnFilesOnly()).write_pdf()
+
+
+def _mime(path: str) -> str:
+    return {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg"}.get(
+        Path(path).suffix, "application/octet-stream")
