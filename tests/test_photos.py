@@ -2,6 +2,8 @@
 from io import BytesIO
 from pathlib import Path
 
+import pytest
+
 from PIL import Image
 
 from auditapp.events.models import Event
@@ -149,3 +151,35 @@ def test_only_members_upload(client, plan, make_user):
     log_in(client, make_user("quality_lead"))
     item = items_of(audit)["7.1.5-gauges"]
     assert upload(client, audit, item, ("gauge.jpg", jpeg())).status_code == 403
+
+
+def test_report_pdf_carries_the_findings_and_their_photos(app, client, plan, make_user):
+    from pypdf import PdfReader
+    audit, item = start(client, plan, make_user)
+    answer(client, audit, item, "minor_nc")
+    client.post(f"/audits/{audit.id}/items/{item.id}/finding", headers=HX, data={
+        "statement": "Gauge overdue", "evidence": "Label due 2026-10"})
+    upload(client, audit, item, ("gauge.jpg", jpeg(1200, 900)))
+    response = client.get(f"/audits/{audit.id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = PdfReader(BytesIO(response.data))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert f"Internal audit report {audit.number}" in text and "Gauge overdue" in text
+    assert "Reopen" not in text and "Audit screen" not in text  # screen-only parts stay out
+    images = [image for page in reader.pages for image in page.images]
+    assert len({image.name for image in images}) == 1 and images[0].image.size == (900, 1200)  # upright, as stored
+    # People who may not see the audit get no PDF either
+    client.post("/logout")
+    log_in(client, make_user("supervisor"))
+    assert client.get(f"/audits/{audit.id}/report.pdf").status_code == 404
+
+
+def test_making_a_pdf_does_not_make_the_pipeline_accept_truncated_photos(app):
+    """WeasyPrint switches Pillow's global LOAD_TRUNCATED_IMAGES on when imported; we switch it off."""
+    from auditapp.photos.pipeline import PhotoRejected, process_photo
+    from auditapp.web.pdf import render_pdf
+    with app.test_request_context():
+        render_pdf("<p>x</p>")
+    good = jpeg()
+    with pytest.raises(PhotoRejected):
+        process_photo(BytesIO(good[: len(good) // 2]))

@@ -262,3 +262,33 @@ def test_charts_escape_labels_and_scale():
 def test_helpers():
     assert clause_group("8.5.2.1") == "8.5" and clause_group("") == "—" and clause_group("7") == "7"
     assert months_between(date(2025, 11, 15), date(2026, 2, 1)) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+
+
+def test_pdf_rendering_never_fetches_other_urls(app):
+    """A link typed into a record cannot make the server fetch anything: only our static files load."""
+    import http.server
+    import threading
+
+    from auditapp.web.pdf import render_pdf
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        with app.test_request_context():
+            pdf = render_pdf(f'<p>x</p><img src="{url}/a.png"><link rel="stylesheet" href="{url}/b.css">'
+                             f'<img src="file:///etc/passwd"><img src="/static/../../etc/passwd">')
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert pdf.startswith(b"%PDF") and hits == []

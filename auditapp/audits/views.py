@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Response as HttpResponse
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -20,6 +21,7 @@ from ..findings.models import FINDING_GRADES
 from ..photos import services as photos
 from ..reports.services import current_scope
 from ..web.changes import applies_change
+from ..web.pdf import render_pdf
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
@@ -275,11 +277,27 @@ def reopen(audit_id: int):
 def report(audit_id: int):
     """The audit report: scope, criteria, team, results per clause, findings with photos, conclusion."""
     audit = get_audit(audit_id)
-    responses = services.responses_by_item(audit)
-    return render_template(
-        "audits/report.html", audit=audit, progress=services.progress(audit), responses=responses,
-        findings=findings.audit_findings(audit), photos=photos.photos_by_item(audit),
+    return render_template("audits/report.html", **_report_context(audit))
+
+
+@bp.get("/<int:audit_id>/report.pdf")
+def report_pdf(audit_id: int):
+    """The same report as a PDF rendered on the server, with its photos."""
+    audit = get_audit(audit_id)
+    by_item = photos.photos_by_item(audit)
+    html = render_template("audits/report.html", layout="pdf_base.html",
+                           **_report_context(audit, photos_by_item=by_item, can_reopen=False))
+    return HttpResponse(render_pdf(html, photos.pdf_fetcher([p for ph in by_item.values() for p in ph])),
+                    mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{audit.number}.pdf"'})
+
+
+def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
+    context = dict(
+        audit=audit, progress=services.progress(audit), responses=services.responses_by_item(audit),
+        findings=findings.audit_findings(audit), photos=photos_by_item or photos.photos_by_item(audit),
         qms_scope=current_scope(),
         can_reopen=audit.is_completed and (current_user.id == audit.lead_auditor_id
                                            or current_user.has_role(Role.QUALITY_LEAD)),
     )
+    return context | overrides

@@ -13,7 +13,7 @@ from io import BytesIO
 from typing import BinaryIO
 
 import pillow_heif
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 # Once per process: lets Image.open recognise iPhone HEIC/HEIF files.
 pillow_heif.register_heif_opener()
@@ -185,6 +185,10 @@ def _megapixels(pixels: int, round_up: bool = True) -> str:
 
 def _load(im: Image.Image) -> None:
     """Decode every pixel; verify() alone lets truncated files through."""
+    # Pillow's process-wide switch must be off, or a half-uploaded photo decodes as grey: WeasyPrint
+    # turns it on when imported (weasyprint/images.py), and web/pdf.py turns it back off.
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         im.load()
     except _DECODE_ERRORS:

@@ -18,7 +18,7 @@ from ..extensions import db, on_commit
 from ..findings.models import NC_GRADES, Finding
 from .models import Photo
 from .pipeline import ProcessedPhoto
-from .storage import delete_photo_files, store_photo
+from .storage import delete_photo_files, photo_file, store_photo
 
 
 def add_photo(actor, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *,
@@ -123,3 +123,17 @@ def items_missing_required_photos(audit: Audit) -> list[ChecklistItem]:
             ChecklistItem.photo_rule == PhotoRule.REQUIRED_ON_NC)
     ).all()
     return [item for item in rows if item.id not in with_photos]
+
+
+def pdf_fetcher(allowed: list[Photo]):
+    """For a PDF: resolve /photos/<id> to the stored file, for the photos the caller already allowed."""
+    by_id = {p.id: p for p in allowed}
+    photo_dir = Path(current_app.config["PHOTO_DIR"])
+
+    def fetch(path: str):
+        photo = by_id.get(path.removeprefix("/photos/").split("?", 1)[0]) if path.startswith("/photos/") else None
+        if photo is None:
+            return None
+        file = photo_file(photo_dir, photo.sha256)
+        return (file.read_bytes(), "image/jpeg") if file.exists() else None
+    return fetch

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import abort, current_app
 from werkzeug.security import safe_join
 
 BASE_URL = "https://auditapp.invalid/"
@@ -21,9 +21,7 @@ def render_pdf(html: str, extra: PdfFetch | None = None) -> bytes:
     """Render the HTML to PDF bytes; `extra` may resolve further paths (e.g. photos the user may see).
 
     `extra(path)` returns (bytes, mime type) or None."""
-    # Imported here: WeasyPrint loads Pango, which only PDF requests need.
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+    HTML, URLFetcher, URLFetcherResponse = _weasyprint()
 
     static = Path(current_app.static_folder)
 
@@ -44,6 +42,25 @@ def render_pdf(html: str, extra: PdfFetch | None = None) -> bytes:
             return URLFetcherResponse(url, body=body, headers={"Content-Type": mime})
 
     return HTML(string=html, base_url=BASE_URL, url_fetcher=OwnFilesOnly()).write_pdf()
+
+
+def _weasyprint():
+    """Import WeasyPrint on first use (it loads Pango, which only PDF requests need)...
+
+    ...and undo its import-time `ImageFile.LOAD_TRUNCATED_IMAGES = True`: that switch is global to
+    Pillow, and left on it would let the photo pipeline accept half-uploaded photos."""
+    from PIL import ImageFile
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher, URLFetcherResponse
+    except OSError as err:  # Pango is not installed on this server
+        current_app.logger.error("PDF export unavailable: %s", err)
+        abort(503, description="PDF export needs the Pango library on the server (Debian: apt-get install "
+                               "libpango-1.0-0 libpangoft2-1.0-0). The page itself prints well from the browser.")
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+    return HTML, URLFetcher, URLFetcherResponse
 
 
 def _mime(path: str) -> str:
