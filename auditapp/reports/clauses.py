@@ -1,4 +1,5 @@
 """The auditable clauses of ISO 9001:2015 (4.1 to 10.3), as short references for coverage."""
+import functools
 
 AUDITABLE_CLAUSES = [
     ("4.1", "Context: internal and external issues"), ("4.2", "Needs of interested parties"),
@@ -26,6 +27,7 @@ AUDITABLE_CLAUSES = [
 ]
 
 
+@functools.cache
 def auditable_clause_of(clause: str) -> str | None:
     """The auditable clause a checklist clause falls under: "8.5.2.1" -> "8.5.2", "9.2.2" -> "9.2"."""
     best = None

@@ -21,6 +21,7 @@ from .clauses import AUDITABLE_CLAUSES, auditable_clause_of
 from .models import QmsScope
 
 CYCLE_DAYS = 365
+AUDIT_LINKS = 3  # latest audits linked from each clause of the coverage map
 
 
 @dataclass
@@ -73,17 +74,24 @@ def clause_coverage(now: datetime) -> list[ClauseCoverage]:
         entry = coverage.get(auditable_clause_of(clause) or "")
         if entry is not None:
             entry.findings[grade] = entry.findings.get(grade, 0) + count
+    # The latest few audits per checklist clause, chosen in SQL: with a year of audits, returning every
+    # (clause, audit) pair would mean a hundred thousand rows for a page that links three.
+    pairs = (select(ChecklistItem.clause.label("clause"), Audit.id.label("audit_id"), Audit.number.label("number"),
+                    Audit.completed_at.label("completed")).distinct()
+             .join(Response, Response.item_id == ChecklistItem.id).join(Audit, Audit.id == Response.audit_id)
+             .where(*in_cycle, *answered).subquery())
+    ranked = select(pairs, func.row_number().over(partition_by=pairs.c.clause, order_by=(
+        pairs.c.completed.desc(), pairs.c.audit_id.desc())).label("rank")).subquery()
     audits_by_clause: dict[str, dict[int, tuple]] = defaultdict(dict)
     for clause, audit_id, number, completed in db.session.execute(
-        select(ChecklistItem.clause, Audit.id, Audit.number, Audit.completed_at).distinct()
-        .join(Response, Response.item_id == ChecklistItem.id).join(Audit, Audit.id == Response.audit_id)
-        .where(*in_cycle, *answered)
+        select(ranked.c.clause, ranked.c.audit_id, ranked.c.number, ranked.c.completed)
+        .where(ranked.c.rank <= AUDIT_LINKS)
     ).all():
         code = auditable_clause_of(clause)
         if code in coverage:
             audits_by_clause[code][audit_id] = (completed, number)
     for code, found in audits_by_clause.items():
-        latest = sorted(found.items(), key=lambda kv: kv[1][0], reverse=True)
+        latest = sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]), reverse=True)[:AUDIT_LINKS]
         coverage[code].audits = {audit_id: number for audit_id, (_, number) in latest}
     return list(coverage.values())
 
