@@ -57,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
     from .improvements.views import bp as improvements_bp
     from .outbox.views import bp as outbox_bp
     from .photos.views import bp as photos_bp
+    from .programme.views import bp as programme_bp
     from .pwa.views import bp as pwa_bp
     from .reports.views import bp as reports_bp
     from .web.views import bp as home_bp
@@ -73,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pwa_bp)
     app.register_blueprint(outbox_bp, url_prefix="/outbox")
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(programme_bp, url_prefix="/programme")
 
 
 def register_errorhandlers(app: Flask) -> None:
