@@ -129,7 +129,7 @@ def add_qualification(actor, user: User, *, kind: str, title: str, completed_on:
         raise ProgrammeError("expires_on", "The expiry date cannot be before the completion date.")
     qualification = AuditorQualification(user_id=user.id, kind=kind, title=title, provider=provider,
                                          completed_on=completed_on, expires_on=expires_on, notes=notes,
-                                         created_by_id=actor.id)
+                                         created_by_id=getattr(actor, "id", None))
     db.session.add(qualification)
     db.session.flush()
     events.record(actor, "auditor_qualification", qualification.id, "added", _snapshot(qualification))
