@@ -404,6 +404,25 @@ def test_programme_counts_and_calendar_by_status(client, make_user, walk):
     assert 'data-count="completed">1 completed' in entry_html and 'data-count="planned">2 planned' in entry_html
 
 
+def test_programme_page_takes_the_same_queries_for_2_or_8_entries(client, make_user, walk):
+    quality = log_in(client, make_user("quality_lead"))
+    lead = make_user("auditor")
+
+    def add_entries(names):
+        for name in names:
+            owner = make_user("supervisor")
+            entry = services.save_entry(quality, None, year=NEXT_YEAR, area_id=make_area(name, owner).id,
+                                        checklist_id=walk.id, importance=2, planned_per_year=1,
+                                        lead_auditor_id=lead.id, notes="", today=date.today())
+            services.create_audits(quality, entry, date.today(), lead.id)
+            raise_nc(quality, area=entry.area)
+            db.session.commit()
+    add_entries(["A1", "A2"])
+    few = _queries(client, f"/programme/?year={NEXT_YEAR}")
+    add_entries(["B1", "B2", "B3", "B4", "B5", "B6"])
+    assert _queries(client, f"/programme/?year={NEXT_YEAR}") == few
+
+
 def test_an_audit_whose_date_passed_shows_as_overdue(client, plan, make_user):
     yesterday = date.today() - timedelta(days=1)
     late = plan(planned=yesterday)
