@@ -524,3 +524,50 @@ def test_programme_is_in_the_navigation_of_quality_leads(client, make_user):
     log_in(client, make_user("auditor"))
     menu = client.get("/menu").get_data(as_text=True)
     assert 'href="/programme/"' not in menu and 'href="/programme/auditors"' in menu
+
+
+# --- in a phone-sized Chromium ----------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, make_user, walk):
+    from .browser_support import log_in as browser_log_in
+    from .browser_support import screenshot
+    from .conftest import PASSWORD
+    quality = make_user("quality_lead", name="Quinn Quality")
+    una = make_user("auditor", name="Una Unqualified")
+    lead = make_user("auditor", name="Lena Lead")
+    qualify(lead)
+    area, _ = owned_area(make_user)
+    entry = services.save_entry(quality, None, year=NEXT_YEAR, area_id=area.id, checklist_id=walk.id, importance=3,
+                                planned_per_year=4, lead_auditor_id=una.id, notes="", today=date.today())
+    services.create_audits(quality, entry, date.today(), lead.id)
+    db.session.commit()
+    browser_log_in(phone, live_server.url, quality.email, PASSWORD)
+    for path in (f"/programme/?year={NEXT_YEAR}", "/programme/auditors", f"/programme/auditors/{una.id}",
+                 "/programme/entries/new", f"/programme/entries/{entry.id}/audits"):
+        phone.goto(live_server.url + path)
+        assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        for control in phone.locator("main button:visible, .cal-audit a:visible").all():
+            assert control.bounding_box()["height"] >= 44, path
+        screenshot(phone, "programme" + path.split("?")[0].replace("/", "_") + "-360")
+
+    phone.goto(f"{live_server.url}/audits/new")
+    phone.evaluate("window.__notReloaded = true")
+    phone.select_option("#f-lead_auditor_id", str(una.id))
+    phone.wait_for_selector(".lead-warning")
+    assert "Una Unqualified has no valid lead auditor qualification" in phone.inner_text("#lead-warning")
+    phone.select_option("#f-lead_auditor_id", str(lead.id))
+    phone.wait_for_selector(".lead-warning", state="detached")
+    assert phone.evaluate("window.__notReloaded") is True
+
+    phone.goto(f"{live_server.url}/programme/auditors/{una.id}")
+    phone.evaluate("window.__notReloaded = true")
+    phone.select_option("#f-kind", "lead_auditor_course")
+    phone.fill("#f-title", "ISO 9001 lead auditor")
+    phone.tap("#qualifications button[type=submit]")
+    phone.wait_for_selector("#e-completed_on")  # the date is missing: answered in place
+    assert phone.input_value("#f-title") == "ISO 9001 lead auditor"
+    phone.fill("#f-completed_on", "2025-05-02")
+    phone.tap("#qualifications button[type=submit]")
+    phone.wait_for_selector('[data-can-lead="yes"]')
+    assert phone.evaluate("window.__notReloaded") is True
