@@ -155,6 +155,9 @@ def test_entry_form_shows_the_suggestion_as_page_and_fragment(client, make_user)
     page = client.get(f"/programme/suggestion?area_id={area.id}&importance=1").get_data(as_text=True)
     assert "<html" in page and "data-suggested>2<" in page
     assert "Choose an area" in client.get("/programme/suggestion?area_id=x", headers=HX).get_data(as_text=True)
+    huge = "99999999999999999999"
+    assert "Choose an area" in client.get(f"/programme/suggestion?area_id={huge}&importance=2").get_data(as_text=True)
+    assert client.get(f"/programme/lead-warning?lead_auditor_id={huge}&planned_date=2026-01-01").status_code == 200
 
 
 def test_one_entry_per_year_area_and_checklist_and_edits_are_logged(client, make_user, walk):

@@ -21,6 +21,7 @@ from ..capa.models import NCStatus, Nonconformity
 from ..checklists.models import Checklist
 from ..events import services as events
 from ..extensions import db
+from ..web.security import MAX_ID
 from .models import (
     IMPORTANCE_LABELS,
     AuditorQualification,
@@ -81,13 +82,23 @@ def lead_qualification_warning(user: User | None, on_date: date) -> str | None:
     return unqualified_lead_message(user, on_date)
 
 
+def form_id(value) -> int | None:
+    """A database id from a raw form or query value, or None (a huge number is not an id either)."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
 def lead_warning_for_form(lead_auditor_id, planned_date) -> str | None:
     """The same warning from a form's raw values; None while either is missing or invalid."""
+    lead_id = form_id(lead_auditor_id)
     try:
-        lead = db.session.get(User, int(lead_auditor_id))
         on_date = date.fromisoformat(str(planned_date))
-    except (TypeError, ValueError, OverflowError):
+    except ValueError:
         return None
+    lead = db.session.get(User, lead_id) if lead_id else None
     if lead is None or not lead.has_role(*audits.AUDITOR_ROLES):
         return None
     return lead_qualification_warning(lead, on_date)

@@ -68,11 +68,8 @@ def _entry_context(entry: ProgrammeEntry | None, form: dict, errors: dict | None
 
 
 def _suggestion_from(form: dict):
-    try:
-        area_id, importance = int(form.get("area_id", "")), int(form.get("importance", ""))
-    except (TypeError, ValueError):
-        return None
-    if importance not in IMPORTANCE_LABELS or db.session.get(Area, area_id) is None:
+    area_id, importance = services.form_id(form.get("area_id")), services.form_id(form.get("importance"))
+    if importance not in IMPORTANCE_LABELS or area_id is None or db.session.get(Area, area_id) is None:
         return None
     return services.suggestion_for(area_id, importance, date.today())
 
@@ -145,7 +142,8 @@ def create_audits(entry_id: int):
         else:
             flash(f"{len(created)} audits planned: {', '.join(a.number for a in created)}.", "success")
             return redirect(url_for("programme.index", year=entry.year, _anchor=f"entry-{entry.id}"))
-    lead = db.session.get(User, int(form["lead_auditor_id"])) if str(form.get("lead_auditor_id", "")).isdigit() else None
+    lead_id = services.form_id(form.get("lead_auditor_id"))
+    lead = db.session.get(User, lead_id) if lead_id else None
     owns = lead is not None and entry.area.owner_id == lead.id
     return render_template(
         "programme/create_audits.html", entry=entry, dates=services.dates_to_plan(entry, today)
