@@ -57,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
     from .improvements.views import bp as improvements_bp
     from .outbox.views import bp as outbox_bp
     from .photos.views import bp as photos_bp
+    from .programme.views import bp as programme_bp
     from .pwa.views import bp as pwa_bp
     from .reports.views import bp as reports_bp
     from .review.views import bp as review_bp
@@ -75,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(outbox_bp, url_prefix="/outbox")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(review_bp, url_prefix="/reviews")
+    app.register_blueprint(programme_bp, url_prefix="/programme")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -63,8 +63,8 @@ def auditors() -> list[User]:
 
 def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead_auditor_id: int,
                area_id: int | None = None, criteria: str = "", team_ids=(), auditee: str = "",
-               override_reason: str = "") -> Audit:
-    """Create an audit pinned to the checklist's latest version; commits."""
+               override_reason: str = "", commit: bool = True) -> Audit:
+    """Create an audit pinned to the checklist's latest version; commits unless told not to."""
     checklist = db.session.get(Checklist, checklist_id)
     if checklist is None or checklist.latest is None:
         raise AuditRuleError("checklist_id", "Choose a checklist from the list.")
@@ -96,7 +96,8 @@ def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead
         "planned_date": planned_date.isoformat(),
         **({"impartiality_override": override_reason} if override_reason else {}),
     }, audit_id=audit.id)
-    db.session.commit()
+    if commit:  # the programme plans several audits in one transaction
+        db.session.commit()
     return audit
 
 

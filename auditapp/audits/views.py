@@ -19,6 +19,7 @@ from ..extensions import db
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES
 from ..photos import services as photos
+from ..programme.services import lead_qualification_warning, lead_warning_for_form
 from ..reports.services import current_scope
 from ..web.changes import applies_change
 from ..web.pdf import render_pdf
@@ -90,6 +91,7 @@ def _plan_context(form=None, errors=None, needs_override=False):
         "form": form or {"planned_date": date.today().isoformat(), "team_ids": []}, "errors": errors or {},
         "criteria_defaults": {c.id: services.default_criteria(c.latest) for c in lists if c.latest},
         "needs_override": needs_override,
+        "lead_warning": lead_warning_for_form((form or {}).get("lead_auditor_id"), (form or {}).get("planned_date")),
     }
 
 
@@ -109,6 +111,8 @@ def plan():
         context = _plan_context(typed, {err.field: err.message}, err.needs_override)
         return render_template("audits/plan.html", **context), 422
     flash(f"{audit.number} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success")
+    if warning := lead_qualification_warning(audit.lead_auditor, audit.planned_date):
+        flash(warning, "warning")
     return redirect(url_for("audits.show", audit_id=audit.id))
 
 

@@ -1,0 +1,424 @@
+"""Programme rules: auditor competence, suggested audit frequency, planning a year's audits.
+
+Functions that change records do not commit: the view commits them with their events. Lists and
+figures come from SQL aggregates, a fixed number of queries however many auditors or areas.
+"""
+from __future__ import annotations
+
+import calendar
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import Area, User
+from ..audits import services as audits
+from ..audits.models import Audit, AuditStatus, audit_team
+from ..capa.models import NCStatus, Nonconformity
+from ..checklists.models import Checklist
+from ..events import services as events
+from ..extensions import db
+from ..web.security import MAX_ID
+from .models import (
+    IMPORTANCE_LABELS,
+    AuditorQualification,
+    ProgrammeEntry,
+    QualificationKind,
+    programme_audits,
+)
+
+BASE_PER_YEAR = {1: 1, 2: 2, 3: 4}  # importance -> audits a year before history is looked at
+MAX_PER_YEAR = 12
+HISTORY_DAYS = 365  # "the last 12 months"
+MANY_NCS = 3
+
+
+class ProgrammeError(Exception):
+    """A rule refused the change; `field` says which form field the message belongs beside."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# --- the auditor register (ISO 19011 7.2) ----------------------------------------------------------
+
+def qualifications_of(user_ids) -> dict[int, list[AuditorQualification]]:
+    """Each user's qualifications, newest first, in one query."""
+    found: dict[int, list[AuditorQualification]] = defaultdict(list)
+    for q in db.session.scalars(select(AuditorQualification).where(AuditorQualification.user_id.in_(list(user_ids)))
+                                .order_by(AuditorQualification.completed_on.desc(), AuditorQualification.id.desc())):
+        found[q.user_id].append(q)
+    return found
+
+
+def can_lead(qualifications, on_date: date) -> bool:
+    """A lead auditor course completed by that day and not expired on it."""
+    return any(q.kind == QualificationKind.LEAD_AUDITOR_COURSE and q.valid_on(on_date) for q in qualifications)
+
+
+def qualified_leads(user_ids, on_date: date) -> set[int]:
+    """Which of these users may lead on that day, in one query."""
+    return set(db.session.scalars(select(AuditorQualification.user_id).distinct().where(
+        AuditorQualification.user_id.in_(list(user_ids)),
+        AuditorQualification.kind == QualificationKind.LEAD_AUDITOR_COURSE.value,
+        AuditorQualification.completed_on <= on_date,
+        (AuditorQualification.expires_on.is_(None)) | (AuditorQualification.expires_on >= on_date))))
+
+
+def unqualified_lead_message(user: User, on_date: date) -> str:
+    return (f"{user.name} has no valid lead auditor qualification on {on_date:%d %b %Y} (ISO 19011 7.2). "
+            "They can still lead; consider a qualified lead, or record their lead auditor course in the auditor register.")
+
+
+def lead_qualification_warning(user: User | None, on_date: date) -> str | None:
+    """A warning when this lead auditor has no valid lead auditor course on that day; None when fine."""
+    if user is None or user.id in qualified_leads([user.id], on_date):
+        return None
+    return unqualified_lead_message(user, on_date)
+
+
+def form_id(value) -> int | None:
+    """A database id from a raw form or query value, or None (a huge number is not an id either)."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
+def lead_warning_for_form(lead_auditor_id, planned_date) -> str | None:
+    """The same warning from a form's raw values; None while either is missing or invalid."""
+    lead_id = form_id(lead_auditor_id)
+    try:
+        on_date = date.fromisoformat(str(planned_date))
+    except ValueError:
+        return None
+    lead = db.session.get(User, lead_id) if lead_id else None
+    if lead is None or not lead.has_role(*audits.AUDITOR_ROLES):
+        return None
+    return lead_qualification_warning(lead, on_date)
+
+
+@dataclass
+class RegisterRow:
+    user: User
+    qualifications: list[AuditorQualification]
+    can_lead: bool
+    led: int
+    joined: int
+
+
+def register(on_date: date, only: User | None = None) -> list[RegisterRow]:
+    """Everyone who can audit, with qualifications and audits led and joined, in four queries."""
+    people = audits.auditors() if only is None else [only]
+    ids = [u.id for u in people]
+    quals = qualifications_of(ids)
+    led = dict(db.session.execute(select(Audit.lead_auditor_id, func.count(Audit.id))
+                                  .where(Audit.lead_auditor_id.in_(ids)).group_by(Audit.lead_auditor_id)).all())
+    joined = dict(db.session.execute(select(audit_team.c.user_id, func.count(audit_team.c.audit_id))
+                                     .where(audit_team.c.user_id.in_(ids)).group_by(audit_team.c.user_id)).all())
+    return [RegisterRow(u, quals[u.id], can_lead(quals[u.id], on_date), led.get(u.id, 0), joined.get(u.id, 0))
+            for u in people]
+
+
+def may_audit(user: User) -> bool:
+    return user.active and user.has_role(*audits.AUDITOR_ROLES)
+
+
+def add_qualification(actor, user: User, *, kind: str, title: str, completed_on: date, provider: str = "",
+                      expires_on: date | None = None, notes: str = "") -> AuditorQualification:
+    """Record a course or training of an auditor. Does not commit."""
+    events.begin_change()
+    if not may_audit(user):
+        raise ProgrammeError("_form", f"{user.name} is not an active auditor or quality lead.")
+    if expires_on is not None and expires_on < completed_on:
+        raise ProgrammeError("expires_on", "The expiry date cannot be before the completion date.")
+    qualification = AuditorQualification(user_id=user.id, kind=kind, title=title, provider=provider,
+                                         completed_on=completed_on, expires_on=expires_on, notes=notes,
+                                         created_by_id=getattr(actor, "id", None))
+    db.session.add(qualification)
+    db.session.flush()
+    events.record(actor, "auditor_qualification", qualification.id, "added", _snapshot(qualification))
+    return qualification
+
+
+def remove_qualification(actor, qualification: AuditorQualification, reason: str) -> None:
+    """Remove a qualification recorded in error; the log keeps what it said and why it went. Does not commit."""
+    events.begin_change()
+    if not reason.strip():
+        raise ProgrammeError("reason", "Say why the qualification is removed.")
+    events.record(actor, "auditor_qualification", qualification.id, "removed",
+                  {**_snapshot(qualification), "reason": reason.strip()})
+    db.session.delete(qualification)
+
+
+def _snapshot(q: AuditorQualification) -> dict:
+    return {"user_id": q.user_id, "kind": q.kind, "title": q.title, "provider": q.provider,
+            "completed_on": q.completed_on.isoformat(),
+            "expires_on": q.expires_on.isoformat() if q.expires_on else None, "notes": q.notes}
+
+
+# --- suggested frequency -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Suggestion:
+    per_year: int
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class AreaHistory:
+    ncs: int = 0
+    majors: int = 0
+    last_audited: date | None = None
+
+
+def suggest_frequency(importance: int, history: AreaHistory, today: date) -> Suggestion:
+    """Audits a year for an area, from its importance and its recent history, with the reasons why."""
+    base = BASE_PER_YEAR[importance]
+    reasons = [f"{IMPORTANCE_LABELS[importance]} importance: {base} a year"]
+    per_year = base
+    if history.majors:
+        per_year += 1
+        noun = "nonconformity" if history.majors == 1 else "nonconformities"
+        reasons.append(f"{history.majors} major {noun} in the last 12 months: +1")
+    if history.ncs >= MANY_NCS:
+        per_year += 1
+        reasons.append(f"{history.ncs} nonconformities in the last 12 months: +1")
+    if history.last_audited is None:
+        per_year += 1
+        reasons.append("Never audited: +1")
+    elif history.last_audited < today - timedelta(days=HISTORY_DAYS):
+        per_year += 1
+        reasons.append(f"Last audited {history.last_audited:%d %b %Y}, more than 12 months ago: +1")
+    if per_year > MAX_PER_YEAR:
+        per_year = MAX_PER_YEAR
+        reasons.append(f"Capped at {MAX_PER_YEAR} a year")
+    return Suggestion(per_year, reasons)
+
+
+def area_histories(today: date) -> dict[int, AreaHistory]:
+    """Nonconformities of the last 12 months and the last completed audit of every area, in two queries."""
+    since = today - timedelta(days=HISTORY_DAYS)
+    ncs = {row.area_id: row for row in db.session.execute(
+        select(Nonconformity.area_id, func.count(Nonconformity.id).label("ncs"),
+               func.sum(case((Nonconformity.severity == "major", 1), else_=0)).label("majors"))
+        .where(Nonconformity.area_id.is_not(None), Nonconformity.raised_at >= since,
+               Nonconformity.status != NCStatus.WITHDRAWN.value)  # withdrawn: raised in error
+        .group_by(Nonconformity.area_id))}
+    last = dict(db.session.execute(
+        select(Audit.area_id, func.max(Audit.completed_at))
+        .where(Audit.area_id.is_not(None), Audit.status == AuditStatus.COMPLETED.value)
+        .group_by(Audit.area_id)).all())
+    return {area_id: AreaHistory(ncs=ncs[area_id].ncs if area_id in ncs else 0,
+                                 majors=int(ncs[area_id].majors or 0) if area_id in ncs else 0,
+                                 last_audited=last[area_id].date() if last.get(area_id) else None)
+            for area_id in set(ncs) | set(last)}
+
+
+def suggestion_for(area_id: int, importance: int, today: date) -> Suggestion:
+    return suggest_frequency(importance, area_histories(today).get(area_id, AreaHistory()), today)
+
+
+# --- programme entries ---------------------------------------------------------------------------------
+
+def save_entry(actor, entry: ProgrammeEntry | None, *, year: int, area_id: int, checklist_id: int, importance: int,
+               planned_per_year: int | None, lead_auditor_id: int | None, notes: str, today: date) -> ProgrammeEntry:
+    """Add an entry to a year's programme, or change one; an empty frequency takes the suggestion. Does not commit."""
+    events.begin_change()
+    if db.session.get(Area, area_id) is None:
+        raise ProgrammeError("area_id", "Choose an area from the list.")
+    checklist = db.session.get(Checklist, checklist_id)
+    if checklist is None or checklist.latest is None:
+        raise ProgrammeError("checklist_id", "Choose a checklist from the list.")
+    if lead_auditor_id is not None:
+        lead = db.session.get(User, lead_auditor_id)
+        if lead is None or not may_audit(lead):
+            raise ProgrammeError("lead_auditor_id", "Choose an active auditor or quality lead.")
+    if planned_per_year is None:
+        planned_per_year = suggestion_for(area_id, importance, today).per_year
+    clash = db.session.scalar(select(ProgrammeEntry.id).where(
+        ProgrammeEntry.year == year, ProgrammeEntry.area_id == area_id, ProgrammeEntry.checklist_id == checklist_id))
+    if clash is not None and (entry is None or clash != entry.id):
+        raise ProgrammeError("checklist_id", f"This area is already in the {year} programme with this checklist.")
+    values = {"year": year, "area_id": area_id, "checklist_id": checklist_id, "importance": importance,
+              "planned_per_year": planned_per_year, "lead_auditor_id": lead_auditor_id, "notes": notes}
+    if entry is None:
+        entry = ProgrammeEntry(**values, created_by_id=actor.id)
+        db.session.add(entry)
+        _flush_unique(year)
+        events.record(actor, "programme_entry", entry.id, "created", values)
+    else:
+        changes = events.apply_changes(entry, **values)
+        _flush_unique(year)
+        if changes:
+            events.record(actor, "programme_entry", entry.id, "updated", changes)
+    return entry
+
+
+def _flush_unique(year: int) -> None:
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # another quality lead added the same line meanwhile
+        db.session.rollback()
+        raise ProgrammeError("checklist_id", f"This area is already in the {year} programme with this checklist.") from exc
+
+
+def entries(year: int) -> list[ProgrammeEntry]:
+    """A year's programme, by area name, with what each line needs loaded up front."""
+    return db.session.scalars(
+        select(ProgrammeEntry).join(Area, Area.id == ProgrammeEntry.area_id).where(ProgrammeEntry.year == year)
+        .options(selectinload(ProgrammeEntry.area).selectinload(Area.owner),
+                 selectinload(ProgrammeEntry.checklist).selectinload(Checklist.versions),
+                 selectinload(ProgrammeEntry.lead_auditor), selectinload(ProgrammeEntry.audits))
+        .order_by(Area.name, ProgrammeEntry.id)).all()
+
+
+# --- when audits are due, and their status in the programme ------------------------------------------------
+
+STATUS_LABELS = {"planned": "Planned", "overdue": "Overdue", "in_progress": "In progress", "completed": "Completed"}
+
+
+def schedule_status(audit: Audit, today: date) -> str:
+    """planned, overdue (planned date passed, not started), in_progress or completed."""
+    if audit.status == AuditStatus.COMPLETED:
+        return "completed"
+    if audit.status == AuditStatus.IN_PROGRESS:
+        return "in_progress"
+    if audit.planned_date is not None and audit.planned_date < today:
+        return "overdue"
+    return "planned"
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5
+
+
+def next_working_day(day: date) -> date:
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def spread_dates(year: int, count: int, start: date) -> list[date]:
+    """count working days spread evenly from start to the year's end: the first working day of evenly
+    spaced months, or evenly spaced days when fewer months than audits are left."""
+    start = max(start, date(year, 1, 1))
+    if count <= 0 or start.year != year:
+        return []
+    months = 12 - start.month + 1
+    if count <= months:
+        wanted = [next_working_day(date(year, start.month + (i * months) // count, 1)) for i in range(count)]
+    else:
+        days = (date(year, 12, 31) - start).days + 1
+        wanted = [start + timedelta(days=(i * days) // count) for i in range(count)]
+    result: list[date] = []
+    for day in wanted:
+        day = next_working_day(max(day, start, result[-1] + timedelta(days=1) if result else start))
+        if day.year == year:
+            result.append(day)
+    return result
+
+
+def dates_to_plan(entry: ProgrammeEntry, today: date) -> list[date]:
+    """The audits still missing to reach the entry's frequency this year, spread over the rest of it,
+    never on a day that already has an audit of this entry."""
+    taken = set(db.session.scalars(select(Audit.planned_date).join(programme_audits, programme_audits.c.audit_id == Audit.id)
+                                   .where(programme_audits.c.entry_id == entry.id)))
+    in_year = [d for d in taken if d is not None and d.year == entry.year]
+    result: list[date] = []
+    for day in spread_dates(entry.year, entry.planned_per_year - len(in_year), today):
+        while day in taken or day in result:
+            day = next_working_day(day + timedelta(days=1))
+        if day.year == entry.year:
+            result.append(day)
+    return result
+
+
+def audit_title(entry: ProgrammeEntry) -> str:
+    return f"{entry.area.name}: {entry.checklist.latest.title}"[:200]
+
+
+def create_audits(actor, entry: ProgrammeEntry, today: date, lead_auditor_id: int | None,
+                  override_reason: str = "") -> list[Audit]:
+    """Plan the entry's missing audits for the year through audits.plan_audit (numbering, impartiality).
+    Does not commit: all of them or none."""
+    events.begin_change()  # two quality leads pressing at once: the second sees the first one's audits
+    if entry.year < today.year:
+        raise ProgrammeError("_form", f"The {entry.year} programme is over; plan audits in this year's programme.")
+    if lead_auditor_id is None:
+        raise ProgrammeError("lead_auditor_id", "Choose the lead auditor.")
+    dates = dates_to_plan(entry, today)
+    if not dates:
+        raise ProgrammeError("_form", f"Nothing to create: the entry already has its {entry.planned_per_year} "
+                                      f"audits for {entry.year}, or no working day is left this year.")
+    planned = [audits.plan_audit(actor, checklist_id=entry.checklist_id, title=audit_title(entry), planned_date=day,
+                                 lead_auditor_id=lead_auditor_id, area_id=entry.area_id,
+                                 override_reason=override_reason, commit=False)
+               for day in dates]
+    db.session.execute(insert(programme_audits), [{"audit_id": a.id, "entry_id": entry.id} for a in planned])
+    events.record(actor, "programme_entry", entry.id, "audits_created", {
+        "audits": [a.number for a in planned], "audit_ids": [a.id for a in planned],
+        "planned_dates": [a.planned_date.isoformat() for a in planned], "lead_auditor_id": lead_auditor_id,
+        **({"impartiality_override": planned[0].impartiality_override} if planned[0].impartiality_override else {}),
+    })
+    db.session.expire(entry, ["audits"])
+    return planned
+
+
+# --- the programme page -----------------------------------------------------------------------------
+
+@dataclass
+class EntryRow:
+    entry: ProgrammeEntry
+    suggestion: Suggestion
+    counts: Counter
+    warnings: list[str] = field(default_factory=list)
+    owns_area: bool = False
+
+
+@dataclass
+class Programme:
+    year: int
+    rows: list[EntryRow]
+    months: list[tuple[str, list[tuple[Audit, str]]]]  # month name, [(audit, status)] by date
+
+    @property
+    def audit_count(self) -> int:
+        return sum(len(audits) for _, audits in self.months)
+
+
+def judged_on(year: int, today: date) -> date:
+    """The day a year's qualifications are judged on: today in the current year, else its first day."""
+    return today if year == today.year else date(year, 1, 1)
+
+
+def programme(year: int, today: date) -> Programme:
+    """A year's programme with suggestions, counts and warnings, and its audits month by month."""
+    rows = []
+    lines = entries(year)
+    histories = area_histories(today)
+    on_date = judged_on(year, today)
+    leads = qualified_leads({e.lead_auditor_id for e in lines if e.lead_auditor_id}, on_date)
+    for entry in lines:
+        row = EntryRow(entry, suggest_frequency(entry.importance, histories.get(entry.area_id, AreaHistory()), today),
+                       Counter(schedule_status(a, today) for a in entry.audits))
+        lead = entry.lead_auditor
+        if lead is not None and entry.area.owner_id == lead.id:
+            row.owns_area = True
+            row.warnings.append(f"{lead.name} owns {entry.area.name}, so should not lead its audits (auditors must not "
+                                "audit their own work, ISO 9001 9.2.2 c). Creating them needs a quality lead's reason.")
+        if lead is not None and lead.id not in leads:
+            row.warnings.append(unqualified_lead_message(lead, on_date))
+        rows.append(row)
+    by_month: dict[int, list[tuple[Audit, str]]] = defaultdict(list)
+    for audit in db.session.scalars(select(Audit).options(selectinload(Audit.area))
+                                    .where(Audit.planned_date >= date(year, 1, 1), Audit.planned_date <= date(year, 12, 31))
+                                    .order_by(Audit.planned_date, Audit.id)):
+        by_month[audit.planned_date.month].append((audit, schedule_status(audit, today)))
+    return Programme(year, rows, [(calendar.month_name[m], by_month[m]) for m in range(1, 13)])
