@@ -20,6 +20,7 @@ from .capa.models import Nonconformity
 from .checklists import services as checklists
 from .extensions import db
 from .findings import services as findings
+from .review import services as review
 
 DEMO_USERS = [
     ("auditor@example.com", "Alex Auditor", Role.AUDITOR),
@@ -98,6 +99,9 @@ def _demo_audits() -> None:
         capa.add_action(supervisor, nc, "Put gauge recall dates in the maintenance system with reminders",
                         supervisor.id, date.today() + timedelta(days=20))
         db.session.commit()
+    # A management review being prepared for the last twelve months: its pack fills itself.
+    review.prepare(quality, date.today() - timedelta(days=365), date.today())
+    db.session.commit()
 
 
 def _demo_passwords(instance: Path) -> dict[str, str]:

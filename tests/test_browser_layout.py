@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 PAGES = ["/checklists/", "/checklists/iso9001-2015/v1", "/checklists/iso9001-2015/compare", "/menu", "/nc/",
          "/reports/coverage", "/reports/readiness", "/reports/scope", "/improvements/", "/outbox/import",
          "/nc/new", "/audits/", "/audits/new", "/nc/actions/mine",
-         "/admin/users", "/admin/areas"]
+         "/admin/users", "/admin/areas", "/reviews/", "/nc/actions"]
 
 
 def _no_sideways_scroll(page) -> bool:

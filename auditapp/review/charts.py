@@ -10,7 +10,8 @@ from markupsafe import Markup, escape
 # Dark-to-light so grey printing keeps the order; matches the grade badges of the app.
 GRADE_COLOURS = {"major_nc": "#9b1c1c", "minor_nc": "#d97706", "observation": "#2563eb", "ofi": "#059669"}
 BAR_COLOUR = "#1f4e79"
-FONT = 'font-family="sans-serif" font-size="11"'
+# Drawn small so that, scaled to a 360 px phone, the text still reads at about 11 px.
+FONT = 'font-family="sans-serif" font-size="13"'
 
 
 def _nice_max(value: int) -> int:
@@ -24,9 +25,9 @@ def _nice_max(value: int) -> int:
 
 
 def stacked_columns(title: str, columns: list[tuple[str, dict[str, int]]], keys: dict[str, str],
-                    colours: dict[str, str] = GRADE_COLOURS, width: int = 640, height: int = 240) -> Markup:
+                    colours: dict[str, str] = GRADE_COLOURS, width: int = 480, height: int = 240) -> Markup:
     """Columns (e.g. months), each a stack of keys (e.g. grades), with totals on top and a legend."""
-    left, bottom, top, right = 34, 40, 18, 8
+    left, bottom, top, right = 30, 58, 18, 8
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(values.get(k, 0) for k in keys) for _, values in columns]
     top_value = _nice_max(max(totals, default=0) or 1)
@@ -43,19 +44,21 @@ def stacked_columns(title: str, columns: list[tuple[str, dict[str, int]]], keys:
             h = plot_h * value / top_value
             y -= h
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                         f'fill="{colours.get(key, BAR_COLOUR)}"><title>{escape(label)}: {value} '
+                         f'fill="{colours.get(key, BAR_COLOUR)}"><title>{escape(label.replace(chr(10), " "))}: {value} '
                          f'{escape(keys[key])}</title></rect>')
         if total:
             parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" {FONT}>{total}</text>')
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" {FONT}>'
-                     f'{escape(label)}</text>')
+        # A label may have a second line (e.g. the year under January).
+        lines = "".join(f'<tspan x="{x + bar_w / 2:.1f}" dy="{0 if n == 0 else 14}">{escape(line)}</tspan>'
+                        for n, line in enumerate(label.split("\n")))
+        parts.append(f'<text y="{top + plot_h + 16}" text-anchor="middle" {FONT}>{lines}</text>')
     parts.append(_legend(keys, colours, left, height - 10))
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def horizontal_bars(title: str, bars: list[tuple[str, int]], colour: str = BAR_COLOUR, width: int = 640,
-                    row: int = 22, label_width: int = 150) -> Markup:
+def horizontal_bars(title: str, bars: list[tuple[str, int]], colour: str = BAR_COLOUR, width: int = 420,
+                    row: int = 24, label_width: int = 140) -> Markup:
     """One bar per label (e.g. clause or ageing bucket) with its value written at the end."""
     height = max(len(bars), 1) * row + 12
     top_value = _nice_max(max((v for _, v in bars), default=0) or 1)
@@ -96,5 +99,5 @@ def _legend(keys: dict[str, str], colours: dict[str, str], x: int, y: int) -> st
     for key, label in keys.items():
         parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colours.get(key, BAR_COLOUR)}"/>'
                      f'<text x="{x + 14}" y="{y}" {FONT}>{escape(label)}</text>')
-        x += 24 + 7 * len(label)
+        x += 22 + 8 * len(label)
     return "".join(parts)

@@ -68,11 +68,13 @@ def _context(review: ManagementReview, **overrides) -> dict:
     grade_labels = {g.value: RESULT_LABELS[g] for g in FINDING_GRADES}
     context = {
         "review": review, "pack": pack, "as_of": as_of, "typed_inputs": TYPED_INPUTS, "outputs": OUTPUTS,
-        "grade_labels": grade_labels, "origins": ACTION_ORIGINS, "improvement_status": ImprovementStatus,
+        "grade_labels": grade_labels,
+        "short_grades": {"minor_nc": "Minor", "major_nc": "Major", "observation": "Obs.", "ofi": "OFI"}, "origins": ACTION_ORIGINS, "improvement_status": ImprovementStatus,
         "qms_scope": current_scope(),
         "charts": {
             "findings_by_month": charts.stacked_columns(
-                "Findings by month", [(m[2:], pack.audits.by_month.get(m, {})) for m in pack.months], grade_labels),
+                "Findings by month", [(_month_label(m, first=i == 0), pack.audits.by_month.get(m, {}))
+                                      for i, m in enumerate(pack.months)], grade_labels),
             "ncs_by_clause": charts.horizontal_bars(
                 "Nonconformities opened by clause", [(f"Clause {c}", n) for c, n in pack.ncs.by_clause.items()]),
             "action_ageing": charts.horizontal_bars(
@@ -84,6 +86,13 @@ def _context(review: ManagementReview, **overrides) -> dict:
     }
     context.update(overrides)
     return context
+
+
+def _month_label(month: str, first: bool) -> str:
+    """ "2026-01" -> "Jan" with the year under it on January and on the first column."""
+    year, number = month.split("-")
+    name = date(int(year), int(number), 1).strftime("%b")
+    return f"{name}\n{year}" if first or number == "01" else name
 
 
 @bp.get("/<int:review_id>")

@@ -1,0 +1,43 @@
+"""The management review pack in a real phone-sized Chromium: it fits, its charts draw, and a
+decision recorded with a tracked action swaps in place without losing the typed-in inputs."""
+from datetime import date, timedelta
+
+import pytest
+
+from auditapp.capa.models import CorrectiveAction
+from auditapp.extensions import db
+from auditapp.review import services
+
+from .browser_support import log_in, screenshot
+from .conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_review_pack_on_a_phone(app, live_server, phone, make_user):
+    lead, owner = make_user("quality_lead"), make_user("supervisor", name="Sam Supervisor")
+    review = services.prepare(lead, date.today() - timedelta(days=365), date.today())
+    db.session.commit()
+    log_in(phone, live_server.url, lead.email, PASSWORD)
+    phone.goto(f"{live_server.url}/reviews/{review.id}")
+    assert phone.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    for chart in phone.locator("svg.chart").all():
+        box = chart.bounding_box()
+        assert 0 < box["width"] <= 360 and box["height"] > 20
+    # Typed-in input, then a decision through htmx: the page is not reloaded, the text stays.
+    phone.fill("#in-customer", "Two complaints, both answered within a week")
+    phone.evaluate("() => { window.__notReloaded = true; }")
+    phone.select_option("#d-output", "resource_need")
+    phone.fill("#d-text", "Buy a second torque tester")
+    phone.select_option("select[name=action_owner_id]", str(owner.id))
+    phone.fill("input[name=action_due_date]", (date.today() + timedelta(days=30)).isoformat())
+    phone.tap("#decisions button[type=submit]")
+    phone.wait_for_selector("ol.decisions >> text=Buy a second torque tester")
+    assert phone.evaluate("() => window.__notReloaded") is True
+    assert phone.input_value("#in-customer") == "Two complaints, both answered within a week"
+    screenshot(phone, "review-pack-360")
+    phone.tap("#inputs-form button[type=submit]")
+    phone.wait_for_selector("text=Inputs saved.")
+    assert phone.input_value("#in-customer") == "Two complaints, both answered within a week"
+    action = db.session.scalar(db.select(CorrectiveAction).filter_by(origin="management_review"))
+    assert action is not None and action.owner_id == owner.id
