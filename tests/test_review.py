@@ -292,3 +292,52 @@ def test_pdf_rendering_never_fetches_other_urls(app):
         server.shutdown()
         server.server_close()
     assert pdf.startswith(b"%PDF") and hits == []
+
+
+def _decided_action(quality, owner, due):
+    review = review_services.prepare(quality, date(2026, 1, 1), date(2026, 6, 30))
+    review_services.add_decision(quality, review, "resource_need", "Buy a second gauge",
+                                 {"description": "", "owner_id": owner.id, "due_date": due})
+    db.session.commit()
+    return db.session.scalar(db.select(CorrectiveAction).filter_by(origin="management_review"))
+
+
+def test_action_log_lists_every_origin_and_each_user_sees_their_own(client, make_user):
+    quality, owner, other = make_user("quality_lead"), make_user("supervisor"), make_user("supervisor")
+    decided = _decided_action(quality, owner, TODAY - timedelta(days=2))
+    assert decided.description == "Buy a second gauge"  # an empty description defaults to the decision
+    nc = raise_nc(quality)
+    capa.record_containment(quality, nc, "Held")
+    capa.identify_cause(quality, nc, ["Why"], "method")
+    capa.add_action(quality, nc, "Relabel rack B", other.id, TODAY + timedelta(days=5))
+    db.session.commit()
+    log_in(client, quality)
+    everything = client.get("/nc/actions").get_data(as_text=True)
+    assert "Buy a second gauge" in everything and "Relabel rack B" in everything and "MR-2026-01" in everything
+    only_reviews = client.get("/nc/actions?origin=management_review").get_data(as_text=True)
+    assert "Relabel rack B" not in only_reviews and "Buy a second gauge" in only_reviews
+    overdue = client.get("/nc/actions?state=overdue").get_data(as_text=True)
+    assert "Buy a second gauge" in overdue and "Relabel rack B" not in overdue
+    fragment = client.get("/nc/actions?origin=nonconformity", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.strip().startswith('<div id="action-results">') and "Relabel rack B" in fragment
+    client.post("/logout")
+    log_in(client, other)
+    mine = client.get("/nc/actions").get_data(as_text=True)
+    assert "Relabel rack B" in mine and "Buy a second gauge" not in mine
+    # Someone else's review action is not theirs to see or complete
+    assert client.post(f"/nc/actions/{decided.id}/complete", data={"note": "x"}).status_code == 404
+
+
+def test_review_actions_get_reminders_and_complete_once(app, client, make_user):
+    from auditapp.capa.reminders import due_reminders
+    quality, owner = make_user("quality_lead"), make_user("supervisor")
+    action = _decided_action(quality, owner, TODAY - timedelta(days=1))
+    reminders = [r for r in due_reminders(TODAY, 3) if r.action.id == action.id]
+    assert sorted(r.kind for r in reminders) == ["assigned", "overdue"]
+    message = reminders[0].message("auditapp@example.com", "http://audit.local").get_content()
+    assert "From: Management review" in message and "Buy a second gauge" in message
+    log_in(client, owner)
+    assert client.post(f"/nc/actions/{action.id}/complete", data={"note": "Bought"}).status_code == 200
+    assert client.post(f"/nc/actions/{action.id}/complete", data={"note": "Again"}).status_code == 409
+    db.session.refresh(action)
+    assert action.is_done and action.completion_note == "Bought"
