@@ -21,6 +21,17 @@ class AuditStatus(enum.StrEnum):
         return {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}[self.value]
 
 
+class AuditKind(enum.StrEnum):
+    """An internal audit (9.2), or a gap analysis before the first certification (no QMS to audit yet)."""
+
+    INTERNAL = "internal"
+    GAP_ANALYSIS = "gap_analysis"
+
+    @property
+    def label(self) -> str:
+        return {"internal": "Internal audit", "gap_analysis": "Gap analysis"}[self.value]
+
+
 # Recorded at completion for items nobody answered; not a result an auditor can choose.
 NOT_AUDITED = "not_audited"
 
@@ -46,6 +57,8 @@ class Audit(db.Model):
     lead_auditor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     auditee: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default=AuditStatus.PLANNED.value)
+    kind: Mapped[str] = mapped_column(String(20), default=AuditKind.INTERNAL.value,
+                                      server_default=AuditKind.INTERNAL.value)
     # Why a quality lead let the owner of the audited area lead it anyway (ISO 9001 9.2.2 c).
     impartiality_override: Mapped[str] = mapped_column(Text, default="")
     conclusion: Mapped[str] = mapped_column(Text, default="")
@@ -64,6 +77,14 @@ class Audit(db.Model):
     @property
     def status_enum(self) -> AuditStatus:
         return AuditStatus(self.status)
+
+    @property
+    def kind_enum(self) -> AuditKind:
+        return AuditKind(self.kind)
+
+    @property
+    def is_gap_analysis(self) -> bool:
+        return self.kind == AuditKind.GAP_ANALYSIS
 
     @property
     def is_completed(self) -> bool:
