@@ -6,7 +6,7 @@ from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
-from ..checklists.models import ChecklistItem, ChecklistVersion
+from ..checklists.models import RESULT_LABELS, ChecklistItem, ChecklistVersion, Result
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -34,6 +34,21 @@ class AuditKind(enum.StrEnum):
 
 # Recorded at completion for items nobody answered; not a result an auditor can choose.
 NOT_AUDITED = "not_audited"
+
+# The same result codes, in the words of a gap analysis: there is no QMS to conform to yet, only
+# requirements that are in place, partly in place or missing.
+GAP_RESULT_LABELS = {
+    Result.CONFORM: "In place", Result.MINOR_NC: "Partly in place", Result.MAJOR_NC: "Missing",
+    Result.NA: "Not applicable",
+}
+
+
+def result_labels(kind: str) -> dict[str, str]:
+    """What each result code is called in an audit of this kind (codes stay the same)."""
+    labels = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
+    if kind == AuditKind.GAP_ANALYSIS:
+        labels |= {**GAP_RESULT_LABELS, NOT_AUDITED: "Not assessed"}
+    return {str(k): v for k, v in labels.items()}
 
 audit_team = Table(
     "audit_team",
