@@ -14,6 +14,7 @@ from auditapp.events.models import Event
 from auditapp.extensions import db
 from auditapp.findings.models import Finding
 from auditapp.improvements.models import Improvement
+from auditapp.review.pack import audit_figures
 
 from .audit_support import items_of, make_area
 from .conftest import log_in
@@ -423,6 +424,13 @@ def test_coverage_and_readiness_ignore_gap_analyses(client, plan_gap, plan, make
     assert 'class="cov cov-not_audited" id="clause-8.5.2"' in html
     assert 'class="cov cov-conform" id="clause-8.7"' in html
     assert "53 not audited" in client.get("/reports/readiness").get_data(as_text=True)
+    # Nor are they internal audit results in the management review pack (9.3.2 c 6)...
+    figures = audit_figures(date.today() - timedelta(days=30), date.today(), date.today())
+    assert figures.completed == 1 and figures.planned == 1 and figures.by_result == {}
+    # ...while the period's export keeps them, in their own words.
+    rows = client.get("/reports/audit-results.csv").get_data(as_text=True)
+    assert "8.5.2-traceability,Are parts traceable to their work order?,Missing," in rows
+    assert f"{internal.number}," in rows and "Major NC" not in rows
 
 
 def test_gap_analysis_with_the_full_iso_9001_checklist(client, app, shipped_checklists, make_user):
