@@ -391,8 +391,13 @@ def test_a_gap_found_in_place_after_all_cancels_its_open_actions(client, plan_ga
     quality = make_user("quality_lead")
     action = capa.plan_tracked_action(quality, "gap_analysis", "Record training", lead.id,
                                       date.today() + timedelta(days=30), finding_id=gaps["7.2"].id)
+    kept = capa.plan_tracked_action(quality, "gap_analysis", "Traceability procedure", lead.id,
+                                    date.today() + timedelta(days=30), finding_id=gaps["8.5.2"].id)
     db.session.commit()
     log_in(client, lead)
+    answer(client, audit, items_of(audit)["8.5.2-traceability"], "minor_nc")  # still a gap: kept
+    db.session.refresh(kept)
+    assert kept.status == "open" and finding_of(audit, items_of(audit)["8.5.2-traceability"]).grade == "minor_nc"
     answer(client, audit, items_of(audit)["7.2-training"], "conform")
     db.session.refresh(action)
     assert action.status == "cancelled"

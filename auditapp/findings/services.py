@@ -39,9 +39,9 @@ def follow_result(actor, response: Response, previous: str | None) -> Finding | 
     is_finding = response.result in FINDING_GRADES
     if not is_finding and finding.is_open:
         _change(actor, finding, "withdrawn", status=FindingStatus.WITHDRAWN.value)
-        _cancel_gap_actions(actor, finding)
     elif is_finding and (finding.grade != response.result or not finding.is_open):
         _change(actor, finding, "regraded", grade=response.result, status=FindingStatus.OPEN.value)
+    _cancel_gap_actions(actor, finding)
     capa.sync_from_finding(actor, finding)
     return finding
 
@@ -83,9 +83,9 @@ def save_adhoc_finding(actor, audit: Audit, data: dict, finding: Finding | None 
 
 
 def _cancel_gap_actions(actor, finding: Finding) -> None:
-    """A gap found to be in place after all: nobody should go on working on its open actions."""
+    """A gap found in place after all (or regraded to an observation): nobody should go on working on it."""
     from ..capa.models import CorrectiveAction
-    if not finding.audit.is_gap_analysis:
+    if not finding.audit.is_gap_analysis or (finding.is_open and finding.is_gap):
         return
     for action in db.session.scalars(select(CorrectiveAction).where(
             CorrectiveAction.finding_id == finding.id, CorrectiveAction.status == "open")):
