@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     from .capa.views import bp as capa_bp
     from .checklists.views import bp as checklists_bp
     from .findings.views import bp as findings_bp
+    from .gaps.views import bp as gaps_bp
     from .improvements.views import bp as improvements_bp
     from .outbox.views import bp as outbox_bp
     from .photos.views import bp as photos_bp
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(checklists_bp, url_prefix="/checklists")
     app.register_blueprint(audits_bp, url_prefix="/audits")
     app.register_blueprint(findings_bp, url_prefix="/audits")
+    app.register_blueprint(gaps_bp, url_prefix="/audits")
     app.register_blueprint(photos_bp)
     app.register_blueprint(capa_bp, url_prefix="/nc")
     app.register_blueprint(improvements_bp, url_prefix="/improvements")

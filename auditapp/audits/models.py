@@ -6,7 +6,7 @@ from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
-from ..checklists.models import ChecklistItem, ChecklistVersion
+from ..checklists.models import RESULT_LABELS, ChecklistItem, ChecklistVersion, Result
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -21,8 +21,34 @@ class AuditStatus(enum.StrEnum):
         return {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}[self.value]
 
 
+class AuditKind(enum.StrEnum):
+    """An internal audit (9.2), or a gap analysis before the first certification (no QMS to audit yet)."""
+
+    INTERNAL = "internal"
+    GAP_ANALYSIS = "gap_analysis"
+
+    @property
+    def label(self) -> str:
+        return {"internal": "Internal audit", "gap_analysis": "Gap analysis"}[self.value]
+
+
 # Recorded at completion for items nobody answered; not a result an auditor can choose.
 NOT_AUDITED = "not_audited"
+
+# The same result codes, in the words of a gap analysis: there is no QMS to conform to yet, only
+# requirements that are in place, partly in place or missing.
+GAP_RESULT_LABELS = {
+    Result.CONFORM: "In place", Result.MINOR_NC: "Partly in place", Result.MAJOR_NC: "Missing",
+    Result.NA: "Not applicable",
+}
+
+
+def result_labels(kind: str) -> dict[str, str]:
+    """What each result code is called in an audit of this kind (codes stay the same)."""
+    labels = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
+    if kind == AuditKind.GAP_ANALYSIS:
+        labels |= {**GAP_RESULT_LABELS, NOT_AUDITED: "Not assessed"}
+    return {str(k): v for k, v in labels.items()}
 
 audit_team = Table(
     "audit_team",
@@ -46,6 +72,8 @@ class Audit(db.Model):
     lead_auditor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     auditee: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default=AuditStatus.PLANNED.value)
+    kind: Mapped[str] = mapped_column(String(20), default=AuditKind.INTERNAL.value,
+                                      server_default=AuditKind.INTERNAL.value)
     # Why a quality lead let the owner of the audited area lead it anyway (ISO 9001 9.2.2 c).
     impartiality_override: Mapped[str] = mapped_column(Text, default="")
     conclusion: Mapped[str] = mapped_column(Text, default="")
@@ -64,6 +92,14 @@ class Audit(db.Model):
     @property
     def status_enum(self) -> AuditStatus:
         return AuditStatus(self.status)
+
+    @property
+    def kind_enum(self) -> AuditKind:
+        return AuditKind(self.kind)
+
+    @property
+    def is_gap_analysis(self) -> bool:
+        return self.kind == AuditKind.GAP_ANALYSIS
 
     @property
     def is_completed(self) -> bool:

@@ -3,11 +3,14 @@ from marshmallow import fields, pre_load, validate
 
 from ..accounts.schemas import FormSchema, Id
 from ..checklists.models import Result
+from .models import AuditKind
 
 
 class AuditPlanSchema(FormSchema):
     checklist_id = Id(required=True, error_messages={"required": "Choose a checklist.",
                                                                  "invalid": "Choose a checklist."})
+    kind = fields.String(load_default=AuditKind.INTERNAL.value, validate=validate.OneOf(
+        [k.value for k in AuditKind], error="Choose internal audit or gap analysis."))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200, error="Give the audit a title."))
     area_id = Id(load_default=None, allow_none=True)
     criteria = fields.String(load_default="", validate=validate.Length(max=4000))

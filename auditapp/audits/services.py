@@ -19,7 +19,7 @@ from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Resu
 from ..events import services as events
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import NOT_AUDITED, Audit, AuditStatus, Response
+from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
 from .numbering import next_number
 
 AUDITOR_ROLES = (Role.AUDITOR, Role.QUALITY_LEAD)
@@ -63,7 +63,7 @@ def auditors() -> list[User]:
 
 def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead_auditor_id: int,
                area_id: int | None = None, criteria: str = "", team_ids=(), auditee: str = "",
-               override_reason: str = "", commit: bool = True) -> Audit:
+               override_reason: str = "", kind: str = AuditKind.INTERNAL.value, commit: bool = True) -> Audit:
     """Create an audit pinned to the checklist's latest version; commits unless told not to."""
     checklist = db.session.get(Checklist, checklist_id)
     if checklist is None or checklist.latest is None:
@@ -84,14 +84,14 @@ def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead
         number="", title=title, checklist_version_id=version.id, area=area,
         criteria=criteria.strip() or default_criteria(version), planned_date=planned_date,
         lead_auditor=lead, team=team, auditee=auditee, impartiality_override=override_reason,
-        created_by_id=actor.id,
+        created_by_id=actor.id, kind=AuditKind(kind).value,
     )
     db.session.add(audit)
     year = utcnow().year
     audit.number = f"AUD-{year}-{next_number('AUD', year):03d}"
     db.session.flush()
     events.record(actor, "audit", audit.id, "planned", {
-        "number": audit.number, "title": title, "checklist_version_id": version.id,
+        "number": audit.number, "kind": audit.kind, "title": title, "checklist_version_id": version.id,
         "lead_auditor_id": lead.id, "team": [m.id for m in team], "area_id": area_id,
         "planned_date": planned_date.isoformat(),
         **({"impartiality_override": override_reason} if override_reason else {}),

@@ -17,7 +17,7 @@ from ..checklists.models import RESULT_LABELS, ChecklistItem
 from ..events import services as events
 from ..extensions import db
 from ..findings import services as findings
-from ..findings.models import FINDING_GRADES
+from ..findings.models import FINDING_GRADES, GAP_CATEGORIES
 from ..photos import services as photos
 from ..programme.services import lead_qualification_warning, lead_warning_for_form
 from ..reports.services import current_scope
@@ -26,7 +26,7 @@ from ..web.pdf import render_pdf
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
-from .models import NOT_AUDITED, Audit, Response
+from .models import NOT_AUDITED, Audit, AuditKind, Response, result_labels
 from .schemas import AnswerSchema, AuditPlanSchema, CompleteSchema, NoteSchema, ReopenSchema, form_with_lists
 
 bp = Blueprint("audits", __name__)
@@ -38,7 +38,9 @@ LABELS = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
 
 @bp.app_context_processor
 def audit_vocabulary():
-    return {"result_labels": LABELS, "finding_grades": [g.value for g in FINDING_GRADES]}
+    return {"result_labels": LABELS, "finding_grades": [g.value for g in FINDING_GRADES],
+            "labels_of": lambda audit: result_labels(audit.kind), "gap_categories": GAP_CATEGORIES,
+            "audit_kinds": {k.value: k.label for k in AuditKind}}
 
 
 # --- lookups that enforce who may see and change what -------------------------------------------
@@ -88,7 +90,9 @@ def _plan_context(form=None, errors=None, needs_override=False):
         "checklist_options": [(c.id, f"{c.latest.title} (v{c.latest.number})") for c in lists if c.latest],
         "area_options": [(a.id, f"{a.name} · owner {a.owner.name}" if a.owner else a.name) for a in accounts.areas()],
         "auditor_options": [(u.id, f"{u.name} ({u.role_enum.label})") for u in auditors],
-        "form": form or {"planned_date": date.today().isoformat(), "team_ids": []}, "errors": errors or {},
+        "kind_options": [(k.value, k.label) for k in AuditKind],
+        "form": form or {"planned_date": date.today().isoformat(), "team_ids": [], "kind": AuditKind.INTERNAL.value},
+        "errors": errors or {},
         "criteria_defaults": {c.id: services.default_criteria(c.latest) for c in lists if c.latest},
         "needs_override": needs_override,
         "lead_warning": lead_warning_for_form((form or {}).get("lead_auditor_id"), (form or {}).get("planned_date")),
@@ -110,7 +114,8 @@ def plan():
     except services.AuditRuleError as err:
         context = _plan_context(typed, {err.field: err.message}, err.needs_override)
         return render_template("audits/plan.html", **context), 422
-    flash(f"{audit.number} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success")
+    kind = " (gap analysis)" if audit.is_gap_analysis else ""
+    flash(f"{audit.number}{kind} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success")
     if warning := lead_qualification_warning(audit.lead_auditor, audit.planned_date):
         flash(warning, "warning")
     return redirect(url_for("audits.show", audit_id=audit.id))

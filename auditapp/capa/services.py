@@ -50,9 +50,13 @@ def nc_for_finding(finding: Finding) -> Nonconformity | None:
 def sync_from_finding(actor, finding: Finding) -> Nonconformity | None:
     """Keep exactly one nonconformity per NC-graded finding: raise, regrade, withdraw or reinstate it.
 
-    Observations and OFIs go to the improvement register the same way.
+    Observations and OFIs go to the improvement register the same way. Findings of a gap analysis go
+    to neither: before the first certification there is no QMS to be nonconforming; their gaps get
+    tracked actions from the gap analysis report instead.
     """
     from ..improvements.services import sync_from_finding as sync_improvement
+    if finding.audit.is_gap_analysis:
+        return None
     sync_improvement(actor, finding)
     nc = nc_for_finding(finding)
     is_nc = finding.is_open and finding.grade in NC_GRADES

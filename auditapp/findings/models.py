@@ -16,6 +16,12 @@ FINDING_GRADES = (Result.MINOR_NC, Result.MAJOR_NC, Result.OBSERVATION, Result.O
 NC_GRADES = (Result.MINOR_NC, Result.MAJOR_NC)
 
 
+# What a gap analysis found missing, so the action plan can be read by kind of work.
+GAP_CATEGORIES = {
+    "documents": "Documents", "records": "Records", "responsibilities": "Responsibilities", "controls": "Controls",
+}
+
+
 class FindingStatus(enum.StrEnum):
     OPEN = "open"
     # The item was re-answered Conform or N/A; the finding is kept, not deleted.
@@ -38,6 +44,8 @@ class Finding(db.Model):
     requirement: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[str] = mapped_column(Text, default="")
     why_major: Mapped[str] = mapped_column(Text, default="")
+    # Only on gaps (Partly in place / Missing) of a gap analysis: one of GAP_CATEGORIES.
+    gap_category: Mapped[str | None] = mapped_column(String(20))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -53,4 +61,13 @@ class Finding(db.Model):
 
     @property
     def is_nonconformity(self) -> bool:
-        return self.grade in NC_GRADES
+        return self.grade in NC_GRADES and not self.audit.is_gap_analysis
+
+    @property
+    def is_gap(self) -> bool:
+        """Partly in place or Missing, found by a gap analysis."""
+        return self.grade in NC_GRADES and self.audit.is_gap_analysis
+
+    @property
+    def gap_category_label(self) -> str:
+        return GAP_CATEGORIES.get(self.gap_category or "", "Uncategorised")

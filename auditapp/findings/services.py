@@ -20,6 +20,11 @@ from .models import FINDING_GRADES, NC_GRADES, Finding, FindingStatus
 FIELDS = ("statement", "requirement", "evidence", "why_major")
 
 
+def _values(data: dict) -> dict:
+    """The finding's text fields from validated form data; the gap category only on gaps."""
+    return {**{f: data.get(f, "") for f in FIELDS}, "gap_category": data.get("gap_category")}
+
+
 def finding_for_response(response: Response | None) -> Finding | None:
     if response is None:
         return None
@@ -36,6 +41,7 @@ def follow_result(actor, response: Response, previous: str | None) -> Finding | 
         _change(actor, finding, "withdrawn", status=FindingStatus.WITHDRAWN.value)
     elif is_finding and (finding.grade != response.result or not finding.is_open):
         _change(actor, finding, "regraded", grade=response.result, status=FindingStatus.OPEN.value)
+    _cancel_gap_actions(actor, finding)
     capa.sync_from_finding(actor, finding)
     return finding
 
@@ -47,14 +53,14 @@ def save_item_finding(actor, audit: Audit, item: ChecklistItem, response: Respon
     if finding is None:
         finding = Finding(id=str(data.get("finding_id") or uuid.uuid4()), audit_id=audit.id, item_id=item.id,
                           response_id=response.id, clause=item.clause, grade=response.result,
-                          created_by_id=actor.id, **{f: data.get(f, "") for f in FIELDS})
+                          created_by_id=actor.id, **_values(data))
         db.session.add(finding)
         db.session.flush()
         events.record(actor, "finding", finding.id, "created", {
-            "grade": [None, finding.grade], **{f: [None, getattr(finding, f)] for f in FIELDS}},
+            "grade": [None, finding.grade], **{f: [None, v] for f, v in _values(data).items() if v is not None}},
             audit_id=audit.id, item_id=item.id)
     else:
-        _change(actor, finding, "updated", **{f: data.get(f, "") for f in FIELDS})
+        _change(actor, finding, "updated", **_values(data))
     capa.sync_from_finding(actor, finding)  # an NC finding is in the log as soon as it is saved
     return finding
 
@@ -62,18 +68,29 @@ def save_item_finding(actor, audit: Audit, item: ChecklistItem, response: Respon
 def save_adhoc_finding(actor, audit: Audit, data: dict, finding: Finding | None = None) -> Finding:
     """A finding not tied to a checklist item, against a clause the auditor picks. Does not commit."""
     ensure_open(audit)
-    values = {"clause": data["clause"], "grade": data["grade"], **{f: data.get(f, "") for f in FIELDS}}
+    values = {"clause": data["clause"], "grade": data["grade"], **_values(data)}
     if finding is None:
         finding = Finding(id=str(data.get("finding_id") or uuid.uuid4()), audit_id=audit.id,
                           created_by_id=actor.id, **values)
         db.session.add(finding)
         db.session.flush()
-        events.record(actor, "finding", finding.id, "created", {k: [None, v] for k, v in values.items()},
-                      audit_id=audit.id)
+        events.record(actor, "finding", finding.id, "created",
+                      {k: [None, v] for k, v in values.items() if v is not None}, audit_id=audit.id)
     else:
         _change(actor, finding, "updated", **values)
     capa.sync_from_finding(actor, finding)
     return finding
+
+
+def _cancel_gap_actions(actor, finding: Finding) -> None:
+    """A gap found in place after all (or regraded to an observation): nobody should go on working on it."""
+    from ..capa.models import CorrectiveAction
+    if not finding.audit.is_gap_analysis or (finding.is_open and finding.is_gap):
+        return
+    for action in db.session.scalars(select(CorrectiveAction).where(
+            CorrectiveAction.finding_id == finding.id, CorrectiveAction.status == "open")):
+        events.record(actor, "corrective_action", action.id, "cancelled",
+                      {"origin": action.origin, **events.apply_changes(action, status="cancelled")})
 
 
 def _change(actor, finding: Finding, action: str, **values) -> None:
@@ -106,6 +123,10 @@ def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str
             problems.append((response.item, "a written finding"))
     for finding in written.values():
         if not finding.is_open:
+            continue
+        if audit.is_gap_analysis:
+            if finding.grade in NC_GRADES and not (finding.statement and finding.gap_category):
+                problems.append((finding, "what is missing and its gap category"))
             continue
         if finding.grade in NC_GRADES and not (finding.statement and finding.evidence):
             problems.append((finding, "a statement and objective evidence"))

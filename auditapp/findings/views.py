@@ -28,7 +28,7 @@ def save_for_item(audit_id: int, item_id: int):
         return render_item(audit, item, 409, message="Answer the item with a finding grade first.")
     typed = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
-        data = FindingSchema(grade=response.result).load(request.form)
+        data = FindingSchema(grade=response.result, gap=audit.is_gap_analysis).load(request.form)
         services.save_item_finding(current_user, audit, item, response, data)
     except ValidationError as err:
         return render_item(audit, item, 422, errors=first_errors(err), form=typed, edit_finding=True)
@@ -58,7 +58,7 @@ def save_adhoc(audit_id: int):
         if existing is None or existing.audit_id != audit.id or existing.item_id is not None:
             abort(404)
     try:
-        data = AdhocFindingSchema().load({k: v for k, v in typed.items() if k != "edit_id"})
+        data = AdhocFindingSchema(gap=audit.is_gap_analysis).load({k: v for k, v in typed.items() if k != "edit_id"})
         services.save_adhoc_finding(current_user, audit, data, existing)
     except ValidationError as err:
         return _adhoc(audit, 422, typed, first_errors(err), existing)
@@ -79,5 +79,5 @@ def edit_adhoc(audit_id: int, finding_id: str):
     finding = db.session.get(Finding, finding_id)
     if finding is None or finding.audit_id != audit.id or finding.item_id is not None:
         abort(404)
-    form = {k: getattr(finding, k) for k in ("clause", "grade", *services.FIELDS)}
+    form = {k: getattr(finding, k) or "" for k in ("clause", "grade", "gap_category", *services.FIELDS)}
     return _adhoc(audit, form=form, finding=finding)

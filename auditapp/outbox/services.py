@@ -90,7 +90,7 @@ def _apply(actor, entry: dict, photo_dir, max_edge: int) -> str:
         raise LookupError("the audit does not exist")
     form, files = _fields(entry["fields"])
     if match.group(5):  # an ad-hoc finding
-        findings.save_adhoc_finding(actor, audit, AdhocFindingSchema().load(form))
+        findings.save_adhoc_finding(actor, audit, AdhocFindingSchema(gap=audit.is_gap_analysis).load(form))
         return "finding"
     item_id = int(match.group(2) or form.get("item_id") or 0)
     item = db.session.get(ChecklistItem, item_id)
@@ -109,7 +109,7 @@ def _apply(actor, entry: dict, photo_dir, max_edge: int) -> str:
         response = audits.response_for(audit, item)
         if response is None:
             raise LookupError("the item has no answer to write a finding on")
-        findings.save_item_finding(actor, audit, item, response, FindingSchema(grade=response.result).load(form))
+        findings.save_item_finding(actor, audit, item, response, FindingSchema(grade=response.result, gap=audit.is_gap_analysis).load(form))
         return "finding"
     for blob in files:
         photos.add_photo(actor, audit, process_photo(io.BytesIO(blob), max_edge=max_edge), photo_dir, item=item)

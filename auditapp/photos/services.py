@@ -116,6 +116,8 @@ def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
 
 def items_missing_required_photos(audit: Audit) -> list[ChecklistItem]:
     """Items answered as a nonconformity whose checklist asks for a photo, with none taken."""
+    if audit.is_gap_analysis:
+        return []  # a gap is something missing: there is nothing to photograph
     with_photos = set(db.session.scalars(select(Photo.item_id).where(Photo.audit_id == audit.id)))
     rows = db.session.scalars(
         select(ChecklistItem).join(Response, Response.item_id == ChecklistItem.id).where(

@@ -9,9 +9,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..audits.models import NOT_AUDITED, Audit, AuditStatus, Response
+from ..audits.models import Audit, AuditStatus, Response, result_labels
 from ..capa.export import safe_cell
-from ..checklists.models import RESULT_LABELS
 from ..extensions import db
 from ..findings.models import Finding
 
@@ -19,7 +18,6 @@ RESULT_COLUMNS = ["Audit", "Title", "Area", "Checklist", "Version", "Completed",
                   "Result", "Note", "Answered by", "Answered at"]
 FINDING_COLUMNS = ["Audit", "Area", "Completed", "Clause", "Grade", "Status", "Finding", "Requirement",
                    "Objective evidence", "Why major", "Written by", "Written at"]
-LABELS = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
 
 
 def _audits(since: date, until: date):
@@ -39,7 +37,8 @@ def result_rows(since: date, until: date):
     for r in responses:
         a = r.audit
         yield [a.number, a.title, a.area.name if a.area else "", a.checklist_version.title, a.checklist_version.number,
-               a.completed_at.date(), r.item.clause, r.item.key, r.item.question, LABELS.get(r.result, r.result or ""),
+               a.completed_at.date(), r.item.clause, r.item.key, r.item.question,
+               result_labels(a.kind).get(r.result, r.result or ""),
                r.note, r.answered_by.name if r.answered_by else "", r.answered_at]
 
 
@@ -51,7 +50,7 @@ def finding_rows(since: date, until: date):
     ).all()
     for f in found:
         yield [f.audit.number, f.audit.area.name if f.audit.area else "", f.audit.completed_at.date(), f.clause,
-               LABELS.get(f.grade, f.grade), f.status, f.statement, f.requirement, f.evidence, f.why_major,
+               result_labels(f.audit.kind).get(f.grade, f.grade), f.status, f.statement, f.requirement, f.evidence, f.why_major,
                f.created_by.name if f.created_by else "", f.created_at]
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from ..audits.models import NOT_AUDITED, Audit, AuditStatus, Response
+from ..audits.models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
 from ..capa.models import Nonconformity, NCStatus
 from ..checklists.models import ChecklistItem, Result
 from ..events import services as events
@@ -50,10 +50,11 @@ class ClauseCoverage:
 
 
 def clause_coverage(now: datetime) -> list[ClauseCoverage]:
-    """Each auditable clause: audited in the last 12 months by a completed audit, with what result."""
+    """Each auditable clause: audited in the last 12 months by a completed internal audit, with what result."""
     since = now - timedelta(days=CYCLE_DAYS)
     coverage = {code: ClauseCoverage(code, title) for code, title in AUDITABLE_CLAUSES}
-    in_cycle = (Audit.status == AuditStatus.COMPLETED, Audit.completed_at >= since)
+    # A gap analysis (before the first certification) is not part of the internal audit cycle.
+    in_cycle = (Audit.status == AuditStatus.COMPLETED, Audit.completed_at >= since, Audit.kind == AuditKind.INTERNAL)
     answered = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED]))
     rows = db.session.execute(
         select(ChecklistItem.clause, Response.result, func.count(), func.max(Audit.completed_at))

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area
-from ..audits.models import Audit, AuditStatus
+from ..audits.models import Audit, AuditKind, AuditStatus
 from ..capa.models import CorrectiveAction, Nonconformity, NCStatus
 from ..capa.services import live_action
 from ..extensions import db
@@ -129,18 +129,20 @@ def audit_figures(start: date, end: date, today: date) -> AuditFigures:
     since, until = _bounds(start, end)
     figures = AuditFigures()
     completed = Audit.status == AuditStatus.COMPLETED
+    # 9.3.2 c 6 asks for the results of internal audits: a gap analysis's gaps are not nonconformities.
+    internal = Audit.kind == AuditKind.INTERNAL
     figures.planned, figures.planned_completed, figures.planned_overdue = db.session.execute(
         select(func.count(Audit.id),
                func.coalesce(func.sum(case((completed, 1), else_=0)), 0),
                func.coalesce(func.sum(case((and_(~completed, Audit.planned_date < today), 1), else_=0)), 0))
-        .where(Audit.planned_date >= start, Audit.planned_date <= end)).one()
+        .where(internal, Audit.planned_date >= start, Audit.planned_date <= end)).one()
     figures.completed = db.session.scalar(
-        select(func.count(Audit.id)).where(completed, Audit.completed_at >= since, Audit.completed_at < until))
+        select(func.count(Audit.id)).where(internal, completed, Audit.completed_at >= since, Audit.completed_at < until))
     month = _month_of(Audit.completed_at).label("month")
     rows = db.session.execute(
         select(Finding.grade, Finding.clause, Area.name, month, func.count())
         .join(Audit, Audit.id == Finding.audit_id).outerjoin(Area, Area.id == Audit.area_id)
-        .where(completed, Audit.completed_at >= since, Audit.completed_at < until,
+        .where(internal, completed, Audit.completed_at >= since, Audit.completed_at < until,
                Finding.status == FindingStatus.OPEN, Finding.grade.in_(FINDING_GRADES))
         .group_by(Finding.grade, Finding.clause, Area.name, literal_column("month"))).all()
     by_clause, by_area, by_month = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
