@@ -162,7 +162,7 @@ def export_rows(user, f: dict, today: date, batch: int = 1000):
 
 # --- the action log: every tracked action, whatever it came from ------------------------------
 
-ACTION_STATES = {"open": "Open", "overdue": "Overdue", "done": "Done"}
+ACTION_STATES = {"open": "Open", "overdue": "Overdue", "done": "Done", "cancelled": "Cancelled"}
 ACTIONS_PER_PAGE = 50
 
 
@@ -178,7 +178,7 @@ class ActionLogPage:
 
 def action_log(user, origin: str, state: str, page: int, today: date) -> ActionLogPage:
     """Actions the user may see: quality leads and admins all, others the ones they own; two queries."""
-    conditions = [live_action()] if state != "done" else []
+    conditions = [live_action()] if state in ("open", "overdue") else []
     if not user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
         conditions.append(CorrectiveAction.owner_id == user.id)
     if origin in ACTION_ORIGINS:
@@ -187,8 +187,8 @@ def action_log(user, origin: str, state: str, page: int, today: date) -> ActionL
         conditions.append(CorrectiveAction.status == "open")
     elif state == "overdue":
         conditions += [CorrectiveAction.status == "open", CorrectiveAction.due_date < today]
-    elif state == "done":
-        conditions.append(CorrectiveAction.status == "done")
+    elif state in ("done", "cancelled"):
+        conditions.append(CorrectiveAction.status == state)
     base = select(CorrectiveAction).outerjoin(Nonconformity).where(*conditions)
     total = db.session.scalar(select(func.count()).select_from(base.subquery()))
     pages = max(1, -(-total // ACTIONS_PER_PAGE))

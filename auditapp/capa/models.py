@@ -142,7 +142,7 @@ class CorrectiveAction(db.Model):
         return self.status == "done"
 
     def is_overdue(self, today: date) -> bool:
-        return not self.is_done and self.due_date < today
+        return self.status == "open" and self.due_date < today
 
 
 class ReminderSent(db.Model):
