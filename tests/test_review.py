@@ -341,3 +341,36 @@ def test_review_actions_get_reminders_and_complete_once(app, client, make_user):
     assert client.post(f"/nc/actions/{action.id}/complete", data={"note": "Again"}).status_code == 409
     db.session.refresh(action)
     assert action.is_done and action.completion_note == "Bought"
+
+
+def test_a_held_review_is_archived_as_a_pdf_and_read_only_in_the_database(client, make_user):
+    from sqlalchemy.exc import DBAPIError
+
+    from auditapp.events.models import Event
+    quality = make_user("quality_lead")
+    log_in(client, quality)
+    created = client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-06-30"})
+    url = created.headers["Location"]
+    client.post(f"{url}/decisions", data={"output": "qms_change", "text": "Merge the inspection procedures"})
+    assert client.get(f"{url}/archived.pdf").status_code == 404  # not held yet
+    client.post(f"{url}/held", data={"meeting_date": "2026-07-10", "attendees": "CEO, quality lead",
+                                     "conclusions": "The QMS is effective.", "confirm": "1"})
+    archived = client.get(f"{url}/archived.pdf")
+    assert archived.status_code == 200 and archived.mimetype == "application/pdf"
+    text_of_pdf = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(archived.data)).pages)
+    assert "Held on 10 Jul 2026" in text_of_pdf and "Merge the inspection procedures" in text_of_pdf
+    assert "Record the meeting as held" not in text_of_pdf  # no forms in the record
+    import hashlib
+    logged = db.session.scalar(db.select(Event).filter_by(entity_type="management_review", action="pack_archived"))
+    assert logged.changes["sha256"] == hashlib.sha256(archived.data).hexdigest()
+    assert "PDF as presented at the meeting" in client.get(url).get_data(as_text=True)
+    review_id = int(url.rsplit("/", 1)[1])
+    for statement in (f"UPDATE management_reviews SET conclusions = 'rewritten' WHERE id = {review_id}",
+                      f"DELETE FROM management_reviews WHERE id = {review_id}",
+                      f"UPDATE review_decisions SET text = 'rewritten' WHERE review_id = {review_id}",
+                      f"INSERT INTO review_decisions (review_id, output, text, created_at) "
+                      f"VALUES ({review_id}, 'improvement', 'late', '2026-07-11')",
+                      f"UPDATE review_archives SET sha256 = 'x' WHERE review_id = {review_id}"):
+        with pytest.raises(DBAPIError):
+            db.session.execute(text(statement))
+        db.session.rollback()

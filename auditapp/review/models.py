@@ -1,7 +1,7 @@
 """Management review (ISO 9001 9.3): the meeting, its typed-in inputs, and its decisions."""
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -78,3 +78,14 @@ class ReviewDecision(db.Model):
     @property
     def output_label(self) -> str:
         return OUTPUTS.get(self.output, self.output)
+
+
+class ReviewArchive(db.Model):
+    """The pack as a PDF, exactly as it stood when the meeting was recorded; never changed."""
+
+    __tablename__ = "review_archives"
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("management_reviews.id"), primary_key=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,6 +5,7 @@ the minutes of the meeting (9.3.3 documented information): it is read-only from 
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from ..capa.services import NotAllowed, WorkflowError
 from ..events import services as events
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import OUTPUTS, TYPED_INPUTS, ManagementReview, ReviewDecision
+from .models import OUTPUTS, TYPED_INPUTS, ManagementReview, ReviewArchive, ReviewDecision
 
 __all__ = ["NotAllowed", "WorkflowError"]
 
@@ -122,3 +123,19 @@ def record_meeting(actor, review: ManagementReview, meeting_date: date, attendee
     events.record(actor, "management_review", review.id, "held", events.apply_changes(
         review, status="held", meeting_date=meeting_date, attendees=attendees.strip(),
         conclusions=conclusions.strip(), recorded_by_id=actor.id, recorded_at=utcnow()))
+
+
+def archive_pack(actor, review: ManagementReview, pdf: bytes) -> ReviewArchive:
+    """Keep the pack's PDF as presented at the meeting; its hash goes into the chained event log."""
+    if not review.is_held:
+        raise WorkflowError("Only the pack of a held review is archived.")
+    archive = ReviewArchive(review_id=review.id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest())
+    db.session.add(archive)
+    db.session.flush()
+    events.record(actor, "management_review", review.id, "pack_archived",
+                  {"sha256": archive.sha256, "bytes": len(pdf)})
+    return archive
+
+
+def archive_of(review: ManagementReview) -> ReviewArchive | None:
+    return db.session.get(ReviewArchive, review.id)

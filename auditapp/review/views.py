@@ -6,6 +6,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
 
 from ..accounts.models import Role
 from ..accounts.schemas import first_errors
@@ -81,6 +82,7 @@ def _context(review: ManagementReview, **overrides) -> dict:
                 "Open actions by lateness", [(b, pack.ncs.action_ageing.get(b, 0)) for b in AGEING_BUCKETS]),
         },
         "can_edit": services.can_prepare(current_user) and not review.is_held,
+        "archive": services.archive_of(review) if review.is_held else None,
         "owners": assignable_owners(),
         "errors": {}, "form": {}, "decision_form": {}, "meeting_form": {},
     }
@@ -107,9 +109,12 @@ def show(review_id: int):
 def pdf(review_id: int):
     """The same pack as a PDF, rendered on the server."""
     review = get_review(review_id)
-    html = render_template("review/pack_pdf.html", **_context(review, can_edit=False))
-    return Response(render_pdf(html), mimetype="application/pdf",
+    return Response(_pack_pdf(review), mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{review.number}.pdf"'})
+
+
+def _pack_pdf(review: ManagementReview) -> bytes:
+    return render_pdf(render_template("review/pack_pdf.html", **_context(review, can_edit=False)))
 
 
 def _refused(review, status: int, **overrides):
@@ -180,7 +185,21 @@ def record_meeting(review_id: int):
         db.session.rollback()
         return _refused(review, 409 if review.is_held else 422, errors={err.field: err.message}, meeting_form=form)
     flash(f"{review.number} recorded as held on {data['meeting_date']:%d %b %Y}.", "success")
+    try:
+        services.archive_pack(current_user, review, _pack_pdf(review))
+    except HTTPException as err:  # no PDF library on this server: the meeting is recorded all the same
+        flash(f"The pack could not be archived as a PDF: {err.description}", "warning")
     return redirect(url_for("review.show", review_id=review.id))
+
+
+@bp.get("/<int:review_id>/archived.pdf")
+@roles_required(*VIEWERS)
+def archived_pdf(review_id: int):
+    """The pack as it stood when the meeting was recorded."""
+    review = get_review(review_id)
+    archive = services.archive_of(review) or abort(404)
+    return Response(archive.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{review.number}-as-held.pdf"', "ETag": f'"{archive.sha256}"'})
 
 
 @bp.errorhandler(services.NotAllowed)
