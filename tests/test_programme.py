@@ -574,3 +574,14 @@ def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, 
     phone.tap("#qualifications button[type=submit]")
     phone.wait_for_selector('[data-can-lead="yes"]')
     assert phone.evaluate("window.__notReloaded") is True
+
+
+def test_a_qualification_sent_twice_is_recorded_once(client, make_user):
+    log_in(client, make_user("quality_lead"))
+    auditor = make_user("auditor")
+    form = {"kind": "lead_auditor_course", "title": "ISO 9001 lead auditor", "provider": "IRCA",
+            "completed_on": "2025-05-02", "expires_on": "", "notes": "", "change_id": "qual-0001-double-tap"}
+    first = client.post(f"/programme/auditors/{auditor.id}/qualifications", data=form, headers=HX)
+    again = client.post(f"/programme/auditors/{auditor.id}/qualifications", data=form, headers=HX)
+    assert first.status_code == again.status_code == 200 and again.headers.get("X-Change-Replayed") == "true"
+    assert db.session.scalar(db.select(db.func.count(AuditorQualification.id))) == 1

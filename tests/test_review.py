@@ -374,3 +374,49 @@ def test_a_held_review_is_archived_as_a_pdf_and_read_only_in_the_database(client
         with pytest.raises(DBAPIError):
             db.session.execute(text(statement))
         db.session.rollback()
+
+
+def test_recording_the_meeting_saves_the_typed_inputs_and_a_refusal_keeps_them(client, make_user):
+    log_in(client, make_user("quality_lead"))
+    url = client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-06-30"}).headers["Location"]
+    typed = {"customer": "Complaints down 30 %", "resources": "One more inspector needed"}
+    refused = client.post(f"{url}/held", data={**typed, "meeting_date": "2026-07-10", "attendees": "",
+                                               "conclusions": "Effective", "confirm": "1"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "List who attended" in html
+    assert "Complaints down 30 %" in html and "One more inspector needed" in html and "Effective" in html
+    review = db.session.scalar(db.select(ManagementReview))
+    assert review.inputs == {} and not review.is_held  # nothing half-saved
+    assert client.post(f"{url}/held", data={**typed, "meeting_date": "2026-07-10", "attendees": "CEO",
+                                            "conclusions": "Effective", "confirm": "1"}).status_code == 302
+    db.session.expire_all()
+    review = db.session.get(ManagementReview, review.id)
+    assert review.is_held and review.inputs == typed
+    archived = client.get(f"{url}/archived.pdf").data
+    assert "One more inspector needed" in "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(archived)).pages)
+    assert "the pack as presented" in client.get(url).get_data(as_text=True)
+
+
+def test_an_action_described_without_an_owner_is_refused_not_dropped(client, make_user):
+    log_in(client, make_user("quality_lead"))
+    url = client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-06-30"}).headers["Location"]
+    refused = client.post(f"{url}/decisions", data={"output": "improvement", "text": "Shorten the audit cycle",
+                                                    "action_description": "Draft the new programme"},
+                          headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "Choose who owns this action" in refused.get_data(as_text=True)
+    assert "Draft the new programme" in refused.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(ManagementReview).join(
+        ManagementReview.decisions)) == 0
+
+
+def test_a_cancelled_action_cannot_be_completed(app, client, make_user):
+    from auditapp.events import services as events
+    quality, owner = make_user("quality_lead"), make_user("supervisor")
+    action = _decided_action(quality, owner, TODAY)
+    events.record(quality, "corrective_action", action.id, "cancelled", events.apply_changes(action, status="cancelled"))
+    db.session.commit()
+    log_in(client, owner)
+    refused = client.post(f"/nc/actions/{action.id}/complete", data={"note": "Done anyway"})
+    assert refused.status_code == 409 and "cancelled" in refused.get_data(as_text=True)
+    db.session.refresh(action)
+    assert action.status == "cancelled"

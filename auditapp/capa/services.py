@@ -232,6 +232,8 @@ def complete_action(actor, action: CorrectiveAction, note: str) -> None:
         db.session.refresh(action)  # judged under the lock: a second tap finds it done
     if action.is_done:
         raise WorkflowError("This action is already done.")
+    if action.status != "open":  # cancelled: its nonconformity was withdrawn or its gap closed
+        raise WorkflowError("This action was cancelled; there is nothing left to do.")
     if not note.strip():
         raise WorkflowError("Say what was done: the completion note is the record.", "note")
     changes = events.apply_changes(action, status="done", completion_note=note.strip(), completed_at=utcnow())

@@ -78,6 +78,7 @@ def save_adhoc_finding(actor, audit: Audit, data: dict, finding: Finding | None 
                       {k: [None, v] for k, v in values.items() if v is not None}, audit_id=audit.id)
     else:
         _change(actor, finding, "updated", **values)
+        _cancel_gap_actions(actor, finding)  # regraded from a gap to a note: its actions stop
     capa.sync_from_finding(actor, finding)
     return finding
 

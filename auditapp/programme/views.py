@@ -12,6 +12,7 @@ from ..accounts.schemas import first_errors
 from ..audits import services as audits
 from ..checklists import services as checklists
 from ..extensions import db
+from ..web.changes import applies_change
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
@@ -200,6 +201,7 @@ def auditor(user_id: int):
 
 @bp.post("/auditors/<int:user_id>/qualifications")
 @roles_required(*EDITORS)
+@applies_change  # a double tap or a resend records the course once
 def add_qualification(user_id: int):
     """Record a course or training; answers the qualifications list for htmx, else goes back to the page."""
     user = get_auditor(user_id)
@@ -207,7 +209,7 @@ def add_qualification(user_id: int):
     try:
         data = QualificationSchema().load(request.form)
         added = services.add_qualification(current_user, user, **data)
-        db.session.commit()
+        db.session.flush()
     except ValidationError as err:
         return render("programme/auditor.html", "programme/_qualifications.html", 422,
                       **_auditor_context(user, form, first_errors(err)))

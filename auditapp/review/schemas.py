@@ -19,7 +19,8 @@ class PeriodSchema(FormSchema):
             raise ValidationError("The period must end on or after its start.", "period_end")
 
 
-InputsSchema = FormSchema.from_dict({key: fields.String(load_default="", validate=TEXT) for key in TYPED_INPUTS})
+# Only the inputs sent are loaded: a form that does not carry one leaves it as it was.
+InputsSchema = FormSchema.from_dict({key: fields.String(validate=TEXT) for key in TYPED_INPUTS})
 
 
 class DecisionSchema(FormSchema):
@@ -37,6 +38,9 @@ class DecisionSchema(FormSchema):
         if bool(data.get("action_owner_id")) != bool(data.get("action_due_date")):
             field = "action_due_date" if data.get("action_owner_id") else "action_owner_id"
             raise ValidationError("A tracked action needs both an owner and a due date.", field)
+        if data.get("action_description") and not data.get("action_owner_id"):
+            raise ValidationError("Choose who owns this action and when it is due, or clear what will be done.",
+                                  "action_owner_id")
 
     def load(self, data, **kwargs):
         data = {k: v for k, v in data.items()}

@@ -78,13 +78,18 @@ def prepare(actor, start: date, end: date) -> ManagementReview:
 
 
 def save_inputs(actor, review: ManagementReview, inputs: dict[str, str]) -> None:
-    """The inputs auditapp cannot answer, typed in by the quality lead (only known keys are kept)."""
+    """The inputs auditapp cannot answer, typed in by the quality lead; inputs not sent stay as they were."""
     _require_preparer(actor)
     _editable(review)
-    cleaned = {key: inputs.get(key, "").strip() for key in TYPED_INPUTS}
-    changes = events.apply_changes(review, inputs={k: v for k, v in cleaned.items() if v})
+    changes = events.apply_changes(review, inputs=merged_inputs(review, inputs))
     if changes:
         events.record(actor, "management_review", review.id, "inputs_saved", changes)
+
+
+def merged_inputs(review: ManagementReview, sent: dict[str, str]) -> dict[str, str]:
+    """The review's typed-in inputs with those sent replacing them (an emptied one is removed)."""
+    merged = {**(review.inputs or {}), **{k: v.strip() for k, v in sent.items() if k in TYPED_INPUTS}}
+    return {k: v for k, v in merged.items() if v}
 
 
 def add_decision(actor, review: ManagementReview, output: str, text: str, action: dict | None = None
@@ -107,11 +112,8 @@ def add_decision(actor, review: ManagementReview, output: str, text: str, action
     return decision
 
 
-def record_meeting(actor, review: ManagementReview, meeting_date: date, attendees: str, conclusions: str,
-                   today: date) -> None:
-    """The meeting was held: its date, who attended, its conclusions. From now on it is read-only."""
-    _require_preparer(actor)
-    _editable(review)
+def check_meeting(meeting_date: date, attendees: str, conclusions: str, today: date) -> None:
+    """What a meeting record needs; raises WorkflowError naming the field."""
     if meeting_date > today:
         raise WorkflowError("A meeting is recorded once it was held: the date cannot be in the future.",
                             "meeting_date")
@@ -120,9 +122,17 @@ def record_meeting(actor, review: ManagementReview, meeting_date: date, attendee
     if not conclusions.strip():
         raise WorkflowError("Record the review's conclusion on the QMS's suitability, adequacy and "
                             "effectiveness (9.3.1).", "conclusions")
+
+
+def record_meeting(actor, review: ManagementReview, meeting_date: date, attendees: str, conclusions: str,
+                   today: date, at=None) -> None:
+    """The meeting was held: its date, who attended, its conclusions. From now on it is read-only."""
+    _require_preparer(actor)
+    _editable(review)
+    check_meeting(meeting_date, attendees, conclusions, today)
     events.record(actor, "management_review", review.id, "held", events.apply_changes(
         review, status="held", meeting_date=meeting_date, attendees=attendees.strip(),
-        conclusions=conclusions.strip(), recorded_by_id=actor.id, recorded_at=utcnow()))
+        conclusions=conclusions.strip(), recorded_by_id=actor.id, recorded_at=at or utcnow()))
 
 
 def archive_pack(actor, review: ManagementReview, pdf: bytes) -> ReviewArchive:

@@ -17,6 +17,7 @@ from ..findings.models import FINDING_GRADES
 from ..checklists.models import RESULT_LABELS
 from ..improvements.models import ImprovementStatus
 from ..reports.services import current_scope
+from ..timeutil import utcnow
 from ..web.changes import applies_change
 from ..web.pdf import render_pdf
 from ..web.rendering import render
@@ -132,8 +133,7 @@ def save_inputs(review_id: int):
     except services.WorkflowError as err:
         return _refused(review, 409, errors={"inputs": err.message})
     except ValidationError as err:
-        db.session.rollback()
-        review.inputs = {k: v for k, v in request.form.items() if k in TYPED_INPUTS}  # shown, not saved
+        _keep_typed_inputs(review)
         return _refused(review, 422, errors={"inputs": "; ".join(first_errors(err).values())})
     flash("Inputs saved.", "success")
     return redirect(url_for("review.show", review_id=review.id, _anchor="inputs"))
@@ -172,24 +172,55 @@ def _decisions(review, status: int, **overrides):
 @roles_required(Role.QUALITY_LEAD)
 @applies_change
 def record_meeting(review_id: int):
-    """Record that the meeting was held: date, attendees, conclusions; the record becomes read-only."""
+    """Record that the meeting was held, with the typed-in inputs; the review becomes read-only and its
+    pack is archived as a PDF."""
     review = get_review(review_id)
     form = dict(request.form)
     try:
+        inputs = InputsSchema().load(request.form)
         data = MeetingSchema().load(request.form)
+        services.check_meeting(data["meeting_date"], data["attendees"], data["conclusions"], date.today())
+        at = utcnow()
+        # Rendered before the change lock is taken: a PDF takes a second, the lock stops every writer.
+        pdf = _pdf_as_held(review, inputs, data, at)
+        services.save_inputs(current_user, review, inputs)
         services.record_meeting(current_user, review, data["meeting_date"], data["attendees"],
-                                data["conclusions"], date.today())
+                                data["conclusions"], date.today(), at)
+        if pdf is not None:
+            services.archive_pack(current_user, review, pdf)
     except ValidationError as err:
+        _keep_typed_inputs(review)
         return _refused(review, 422, errors=first_errors(err), meeting_form=form)
     except services.WorkflowError as err:
-        db.session.rollback()
+        _keep_typed_inputs(review)
         return _refused(review, 409 if review.is_held else 422, errors={err.field: err.message}, meeting_form=form)
     flash(f"{review.number} recorded as held on {data['meeting_date']:%d %b %Y}.", "success")
-    try:
-        services.archive_pack(current_user, review, _pack_pdf(review))
-    except HTTPException as err:  # no PDF library on this server: the meeting is recorded all the same
-        flash(f"The pack could not be archived as a PDF: {err.description}", "warning")
+    if pdf is None:
+        flash("The pack could not be archived as a PDF: this server has no PDF library (see the README).",
+              "warning")
     return redirect(url_for("review.show", review_id=review.id))
+
+
+def _pdf_as_held(review: ManagementReview, inputs: dict, data: dict, at) -> bytes | None:
+    """The pack as it will stand once held, without writing anything; None when PDFs are unavailable."""
+    with db.session.no_autoflush:
+        review.status, review.meeting_date, review.attendees = "held", data["meeting_date"], data["attendees"]
+        review.conclusions, review.recorded_at = data["conclusions"], at
+        review.inputs = services.merged_inputs(review, inputs)
+        review.recorded_by = current_user._get_current_object()
+        try:
+            return _pack_pdf(review)
+        except HTTPException:
+            return None
+        finally:
+            db.session.expire(review)  # back to what the database holds; the services write it properly
+
+
+def _keep_typed_inputs(review: ManagementReview) -> None:
+    """A refused form shows the inputs as typed (not saved), so nothing typed is lost."""
+    db.session.rollback()
+    if not review.is_held:
+        review.inputs = {**(review.inputs or {}), **{k: v for k, v in request.form.items() if k in TYPED_INPUTS}}
 
 
 @bp.get("/<int:review_id>/archived.pdf")

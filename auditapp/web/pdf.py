@@ -6,6 +6,7 @@ other URL: a PDF never makes a network request, so a crafted link cannot reach o
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
@@ -60,6 +61,9 @@ def _weasyprint():
                                "libpango-1.0-0 libpangoft2-1.0-0). The page itself prints well from the browser.")
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+    # Our one stylesheet serves screens too: WeasyPrint would log a warning for every @media width
+    # query and `position: sticky` it skips, on every PDF.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
     return HTML, URLFetcher, URLFetcherResponse
 
 

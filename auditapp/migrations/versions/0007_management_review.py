@@ -94,6 +94,9 @@ def upgrade():
 
 def downgrade():
     # Actions without a nonconformity cannot survive the NOT NULL coming back.
+    orphans = "SELECT id FROM corrective_actions WHERE nonconformity_id IS NULL"
+    op.execute(f"DELETE FROM reminders_sent WHERE action_id IN ({orphans})")
+    op.execute(f"UPDATE photos SET action_id = NULL WHERE action_id IN ({orphans})")
     op.execute("DELETE FROM corrective_actions WHERE nonconformity_id IS NULL")
     _sqlite_before_rebuild()
     with op.batch_alter_table('corrective_actions', schema=None) as batch_op:
