@@ -10,7 +10,6 @@ logged-in endpoint (/health), so the ratios survive a noisy machine.
 """
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from auditapp.extensions import db  # noqa: E402
 from auditapp.findings.models import Finding  # noqa: E402
 from auditapp.improvements.models import Improvement  # noqa: E402
 from auditapp.review import services as review  # noqa: E402
+from bench.nc_log import timed  # noqa: E402
 
 PASSWORD = "bench password 123"
 # Per audit of the 94-item ISO checklist: 19 findings (about 20,000 for 100,000 answers), 10 of them
@@ -101,20 +101,6 @@ def seed(first: int, last: int, version_id: int, items: list, lead: int, owners:
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
-
-
-def timed(client, url, repeat, counter):
-    """(median ms, queries per request) for GET url."""
-    client.get(url)  # warm
-    times, queries = [], []
-    for _ in range(repeat):
-        counter.clear()
-        t = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - t) * 1000)
-        queries.append(len(counter))
-        assert response.status_code == 200, (url, response.status_code)
-    return statistics.median(times), max(queries)
 
 
 def main():

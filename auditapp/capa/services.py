@@ -201,13 +201,7 @@ def add_action(actor, nc: Nonconformity, description: str, owner_id: int | None,
         raise WorkflowError("Identify the root cause before planning actions, so they remove the cause.")
     if nc.status == NCStatus.VERIFIED_EFFECTIVE:
         raise WorkflowError("It was verified effective; close it, or reopen it if more needs doing.")
-    if not description.strip():
-        raise WorkflowError("Describe the action.", "description")
-    owner = db.session.get(User, owner_id) if owner_id else None
-    if owner is None or not owner.active:
-        raise WorkflowError("Choose who owns the action.", "owner_id")
-    if due is None:
-        raise WorkflowError("Choose the due date.", "due_date")
+    owner = _check_action(description, owner_id, due)
     action = CorrectiveAction(nonconformity=nc, description=description.strip(), owner_id=owner.id, due_date=due,
                               created_by_id=actor.id)
     db.session.add(action)
@@ -344,6 +338,18 @@ def my_actions(user, today: date) -> list[CorrectiveAction]:
     return sorted(actions, key=lambda a: (not a.is_overdue(today), a.due_date))
 
 
+def _check_action(description: str, owner_id: int | None, due: date | None) -> User:
+    """What every tracked action needs: what, who (an active user), by when. Returns the owner."""
+    if not description.strip():
+        raise WorkflowError("Describe the action.", "description")
+    owner = db.session.get(User, owner_id) if owner_id else None
+    if owner is None or not owner.active:
+        raise WorkflowError("Choose who owns the action.", "owner_id")
+    if due is None:
+        raise WorkflowError("Choose the due date.", "due_date")
+    return owner
+
+
 def live_action():
     """An action still to be worked on: its nonconformity (if it has one) is neither closed nor withdrawn.
 
@@ -364,13 +370,7 @@ def plan_tracked_action(actor, origin: str, description: str, owner_id: int | No
     """An action outside a nonconformity (a review decision, a gap to close), in the same action log.
 
     The caller checks who may plan it and links it (review_decision_id=..., finding_id=...). Does not commit."""
-    if not description.strip():
-        raise WorkflowError("Describe the action.", "description")
-    owner = db.session.get(User, owner_id) if owner_id else None
-    if owner is None or not owner.active:
-        raise WorkflowError("Choose who owns the action.", "owner_id")
-    if due is None:
-        raise WorkflowError("Choose the due date.", "due_date")
+    owner = _check_action(description, owner_id, due)
     action = CorrectiveAction(origin=origin, description=description.strip(), owner_id=owner.id, due_date=due,
                               created_by_id=actor.id, **link)
     db.session.add(action)
