@@ -13,8 +13,8 @@ from ..accounts.schemas import first_errors
 from ..capa.models import ACTION_ORIGINS
 from ..capa.services import assignable_owners
 from ..extensions import db
-from ..findings.models import FINDING_GRADES
 from ..checklists.models import RESULT_LABELS
+from ..findings.models import FINDING_GRADES
 from ..improvements.models import ImprovementStatus
 from ..reports.services import current_scope
 from ..timeutil import utcnow
@@ -30,6 +30,8 @@ from .schemas import DecisionSchema, InputsSchema, MeetingSchema, PeriodSchema
 bp = Blueprint("review", __name__)
 
 VIEWERS = (Role.QUALITY_LEAD, Role.ADMIN)
+# Column heads of the figures tables, short enough for a phone.
+SHORT_GRADES = {"minor_nc": "Minor", "major_nc": "Major", "observation": "Obs.", "ofi": "OFI"}
 
 
 def get_review(review_id: int) -> ManagementReview:
@@ -64,14 +66,15 @@ def prepare():
 
 def _context(review: ManagementReview, **overrides) -> dict:
     """Everything the pack page and its PDF show: the figures, charts, the meeting record and forms."""
-    # A held review judges open items as of its meeting, so reading it later tells the same story.
+    # Open items of a held review are judged as of its meeting; the other figures are recomputed from
+    # today's records. The record of the meeting itself is the archived PDF.
     as_of = review.meeting_date if review.is_held else date.today()
     pack = build_pack(review.period_start, review.period_end, as_of, review)
     grade_labels = {g.value: RESULT_LABELS[g] for g in FINDING_GRADES}
     context = {
         "review": review, "pack": pack, "as_of": as_of, "typed_inputs": TYPED_INPUTS, "outputs": OUTPUTS,
-        "grade_labels": grade_labels,
-        "short_grades": {"minor_nc": "Minor", "major_nc": "Major", "observation": "Obs.", "ofi": "OFI"}, "origins": ACTION_ORIGINS, "improvement_status": ImprovementStatus,
+        "grade_labels": grade_labels, "short_grades": SHORT_GRADES, "origins": ACTION_ORIGINS,
+        "improvement_status": ImprovementStatus,
         "qms_scope": current_scope(),
         "charts": {
             "findings_by_month": charts.stacked_columns(
