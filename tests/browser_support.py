@@ -86,3 +86,11 @@ def log_in(page, base_url: str, email: str, password: str) -> None:
     page.fill("#f-password", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: not url.endswith("/login"))
+
+
+def fits_screen(page) -> bool:
+    """No sideways scrolling: the page is no wider than the screen it was given.
+
+    Compared with the context's viewport, not window.innerWidth: a mobile browser zooms out to
+    show wide content, and innerWidth grows with it, so that check could never fail on a phone."""
+    return page.evaluate("() => document.documentElement.scrollWidth") <= page.viewport_size["width"]

@@ -11,7 +11,7 @@ from auditapp.findings.models import Finding
 from auditapp.photos.models import Photo
 
 from .audit_support import items_of
-from .browser_support import log_in, phone_context, screenshot
+from .browser_support import fits_screen, log_in, phone_context, screenshot
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -71,7 +71,7 @@ def test_auditor_records_an_audit_on_a_phone_without_reloading(app, live_server,
     page.wait_for_selector(f"#item-{items['8.5.4-storage'].id} .save-state.saved")
 
     assert page.evaluate("window.__sameDocument") is True  # every change swapped in place
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_screen(page)
     screenshot(page, "audit-screen-phone")
 
     db.session.expire_all()
@@ -95,7 +95,7 @@ def test_results_are_big_enough_to_tap(app, live_server, browser, plan, make_use
     for button in page.locator(".results button").all():
         box = button.bounding_box()
         assert box["height"] >= 44 and box["width"] >= 44
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_screen(page)
     screenshot(page, "audit-screen-360")
     context.close()
 

@@ -12,7 +12,7 @@ from auditapp.extensions import db
 from auditapp.photos.models import Photo
 
 from .audit_support import make_area
-from .browser_support import log_in, phone_context, screenshot
+from .browser_support import fits_screen, log_in, phone_context, screenshot
 from .capa_support import raise_nc
 from .conftest import PASSWORD
 
@@ -45,7 +45,7 @@ def test_supervisor_completes_an_action_then_a_quality_lead_verifies_and_closes(
     card.locator("button[type=submit]").tap()
     phone.wait_for_selector(".action-card >> text=Done")
     assert phone.evaluate("window.__sameDocument") is True
-    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_screen(phone)
     screenshot(phone, "my-actions-done")
 
     context = phone_context(browser)
@@ -59,7 +59,7 @@ def test_supervisor_completes_an_action_then_a_quality_lead_verifies_and_closes(
     page.wait_for_selector("text=Verification recorded")
     page.tap("#verification button[type=submit]")  # Close
     page.wait_for_selector(f"text={nc.number} is closed.")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_screen(page)
     screenshot(page, "nc-closed")
     context.close()
 
@@ -76,7 +76,7 @@ def test_log_is_cards_on_a_phone_and_a_table_on_a_desktop(app, live_server, phon
     log_in(phone, live_server.url, lead.email, PASSWORD)
     phone.goto(f"{live_server.url}/nc/")
     assert phone.locator(".nc-table thead").is_hidden()
-    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_screen(phone)
     phone.locator("input[type=search]").press_sequentially("Defect 1")
     phone.wait_for_function("() => document.querySelectorAll('.nc-row').length === 1")
     assert "q=Defect+1" in phone.url or "q=Defect%201" in phone.url  # the search is in the URL

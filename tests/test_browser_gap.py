@@ -9,7 +9,7 @@ from auditapp.extensions import db
 from auditapp.findings import services as findings
 
 from .audit_support import items_of
-from .browser_support import log_in, screenshot
+from .browser_support import fits_screen, log_in, screenshot
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -41,6 +41,6 @@ def test_lead_auditor_plans_an_action_for_a_gap_in_place(app, live_server, phone
     gap.locator("button[type=submit]").tap()
     phone.wait_for_selector(f"#gap-{finding.id} .action-state >> text=Open")
     assert phone.evaluate("window.__sameDocument") is True
-    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_screen(phone)
     screenshot(phone, "gap-analysis-report")
     assert db.session.scalar(db.select(CorrectiveAction.origin)) == "gap_analysis"

@@ -3,7 +3,7 @@ import pytest
 
 from auditapp.checklists import services
 
-from .browser_support import log_in, screenshot
+from .browser_support import fits_screen, log_in, screenshot
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -15,7 +15,7 @@ PAGES = ["/checklists/", "/checklists/iso9001-2015/v1", "/checklists/iso9001-201
 
 
 def _no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    return fits_screen(page)
 
 
 def test_pages_fit_a_360px_phone_with_44px_targets(app, live_server, phone, make_user, shipped_checklists):

@@ -6,9 +6,11 @@ import pytest
 
 from auditapp.capa.models import CorrectiveAction
 from auditapp.extensions import db
+from auditapp.improvements.models import Improvement
 from auditapp.review import services
 
-from .browser_support import log_in, screenshot
+from .audit_support import make_area
+from .browser_support import fits_screen, log_in, screenshot
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -16,11 +18,23 @@ pytestmark = pytest.mark.browser
 
 def test_review_pack_on_a_phone(app, live_server, phone, make_user):
     lead, owner = make_user("quality_lead"), make_user("supervisor", name="Sam Supervisor")
+    # Wide content the pack must still fit: a previous review's actions and register entries.
+    earlier = services.prepare(lead, date.today() - timedelta(days=730), date.today() - timedelta(days=366))
+    services.add_decision(lead, earlier, "resource_need", "Replace the worn torque wrenches on line 2",
+                          {"description": "Order four calibrated torque wrenches for line 2", "owner_id": owner.id,
+                           "due_date": date.today() - timedelta(days=10)})
+    services.record_meeting(lead, earlier, date.today() - timedelta(days=360), "CEO, quality lead",
+                            "Effective", date.today())
+    db.session.add(Improvement(kind="ofi", clause="7.1.5.1", area=make_area("Final assembly and packing"),
+                               description="Shadow boards at every station would show missing tools at a glance",
+                               status="new"))
     review = services.prepare(lead, date.today() - timedelta(days=365), date.today())
     db.session.commit()
     log_in(phone, live_server.url, lead.email, PASSWORD)
     phone.goto(f"{live_server.url}/reviews/{review.id}")
-    assert phone.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert "Order four calibrated torque wrenches" in phone.inner_text("#previous")
+    assert "Shadow boards" in phone.inner_text("#improvement")
+    assert fits_screen(phone)
     for chart in phone.locator("svg.chart").all():
         box = chart.bounding_box()
         assert 0 < box["width"] <= 360 and box["height"] > 20

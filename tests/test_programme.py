@@ -533,8 +533,8 @@ def test_programme_is_in_the_navigation_of_quality_leads(client, make_user):
 
 @pytest.mark.browser
 def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, make_user, walk):
+    from .browser_support import fits_screen, screenshot
     from .browser_support import log_in as browser_log_in
-    from .browser_support import screenshot
     from .conftest import PASSWORD
     quality = make_user("quality_lead", name="Quinn Quality")
     una = make_user("auditor", name="Una Unqualified")
@@ -549,7 +549,7 @@ def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, 
     for path in (f"/programme/?year={NEXT_YEAR}", "/programme/auditors", f"/programme/auditors/{una.id}",
                  "/programme/entries/new", f"/programme/entries/{entry.id}/audits"):
         phone.goto(live_server.url + path)
-        assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        assert fits_screen(phone), path
         for control in phone.locator("main button:visible, .cal-audit a:visible").all():
             assert control.bounding_box()["height"] >= 44, path
         screenshot(phone, "programme" + path.split("?")[0].replace("/", "_") + "-360")
