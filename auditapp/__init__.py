@@ -91,6 +91,7 @@ def register_commands(app: Flask) -> None:
     from .accounts.cli import users_cli
     from .capa.cli import actions_cli
     from .checklists.cli import checklists_cli
+    from .core.cli import changes_cli
     from .demo import demo_command
     from .events.cli import events_cli
 
@@ -99,3 +100,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(events_cli)
     app.cli.add_command(actions_cli)
+    app.cli.add_command(changes_cli)

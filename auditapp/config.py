@@ -62,6 +62,8 @@ def settings_from_env(instance: Path) -> dict:
         "MAIL_TO_CONSOLE": _flag("DEMO"),
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
         "REMIND_DAYS_BEFORE": int(_env("REMIND_DAYS_BEFORE", "3")),
+        # Stored answers of applied change ids are kept this long for replays (flask changes prune).
+        "CHANGE_RETENTION_DAYS": int(_env("CHANGE_RETENTION_DAYS", "30")),
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(_env("LOGIN_LOCKOUT_MINUTES", "15")),
     }

@@ -1,6 +1,8 @@
 """Imports every domain's models so the metadata (and Alembic) sees all tables."""
+from .core.changes import AppliedChange  # noqa: F401
+from .core.numbering import NumberSequence  # noqa: F401
 from .accounts.models import Area, Role, User  # noqa: F401
-from .audits.models import AppliedChange, Audit, NumberSequence, Response, audit_team  # noqa: F401
+from .audits.models import Audit, Response, audit_team  # noqa: F401
 from .capa.models import CorrectiveAction, Nonconformity, ReminderSent  # noqa: F401
 from .checklists.models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion  # noqa: F401
 from .events.models import Event, EventChainHead  # noqa: F401

@@ -6,7 +6,9 @@ import pytest
 
 from auditapp.accounts.models import User
 from auditapp.audits import services as audits
-from auditapp.audits.models import NOT_AUDITED, AppliedChange, Audit, Response
+from auditapp.audits.models import NOT_AUDITED, Audit, Response
+from auditapp.core.changes import AppliedChange
+from auditapp.core.errors import RuleError
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
@@ -94,7 +96,7 @@ def test_only_quality_leads_may_override_impartiality(app, walk, make_user):
     area = make_area("Paint", owner)
     owner.role = "auditor"
     db.session.commit()
-    with pytest.raises(audits.AuditRuleError, match="Only a quality lead"):
+    with pytest.raises(RuleError, match="Only a quality lead"):
         audits.plan_audit(admin, checklist_id=walk.id, title="x", planned_date=date.today(),
                           lead_auditor_id=owner.id, area_id=area.id, override_reason="because")
 
@@ -371,7 +373,9 @@ def test_completion_needs_the_conclusion_and_the_lead_auditor(client, plan, make
     audit = plan(lead=lead, team=[member])
     log_in(client, member)
     assert b"Only the lead auditor" in client.get(f"/audits/{audit.id}/complete").data
-    assert client.post(f"/audits/{audit.id}/complete", data={"conclusion": "x", "confirm_unanswered": "on"}).status_code == 422
+    # A rule about who may act is a 403 (NotAllowed), answered with its message.
+    refused = client.post(f"/audits/{audit.id}/complete", data={"conclusion": "x", "confirm_unanswered": "on"})
+    assert refused.status_code == 403 and b"Only the lead auditor can complete the audit." in refused.data
     client.post("/logout")
     log_in(client, lead)
     response = client.post(f"/audits/{audit.id}/complete", data={"conclusion": "", "confirm_unanswered": "on"})
@@ -445,7 +449,7 @@ def test_area_owner_on_the_team_needs_an_override_too(app, walk, make_user):
     area = make_area("Paint", owner)
     owner.role = "quality_lead"
     db.session.commit()
-    with pytest.raises(audits.AuditRuleError, match="cannot be on its audit team"):
+    with pytest.raises(audits.NeedsOverride, match="cannot be on its audit team"):
         audits.plan_audit(quality, checklist_id=walk.id, title="x", planned_date=date.today(),
                           lead_auditor_id=make_user("auditor").id, team_ids=[owner.id], area_id=area.id)
     db.session.rollback()

@@ -11,7 +11,7 @@ from auditapp.extensions import db
 from auditapp.programme import services
 from auditapp.programme.models import AuditorQualification, ProgrammeEntry
 from auditapp.programme.services import AreaHistory, suggest_frequency
-from auditapp.timeutil import utcnow
+from auditapp.core.timeutil import utcnow
 
 from .audit_support import items_of, make_area
 from .capa_support import raise_nc

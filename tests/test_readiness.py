@@ -7,7 +7,7 @@ import pytest
 from auditapp.capa import services as capa
 from auditapp.reports.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 from auditapp.extensions import db
-from auditapp.timeutil import utcnow
+from auditapp.core.timeutil import utcnow
 
 from .audit_support import items_of
 from .capa_support import raise_nc

@@ -15,7 +15,7 @@ from auditapp.review import charts
 from auditapp.review import services as review_services
 from auditapp.review.models import ManagementReview
 from auditapp.review.pack import build_pack, clause_group, months_between
-from auditapp.timeutil import utcnow
+from auditapp.core.timeutil import utcnow
 
 from .audit_support import items_of, make_area
 from .capa_support import advance_to_actions_done, raise_nc

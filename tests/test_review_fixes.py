@@ -5,6 +5,7 @@ import pytest
 
 from auditapp.capa import services as capa
 from auditapp.capa.models import CorrectiveAction, Nonconformity
+from auditapp.core.errors import Conflict
 from auditapp.extensions import db
 
 from .audit_support import items_of
@@ -40,7 +41,7 @@ def test_actions_cannot_be_added_after_verification_and_close_needs_all_done(app
     nc = raise_nc(lead)
     advance_to_actions_done(lead, nc, owner=lead)
     capa.verify(verifier, nc, True, "ok", date.today())
-    with pytest.raises(capa.WorkflowError, match="verified effective"):
+    with pytest.raises(Conflict, match="verified effective"):
         capa.add_action(lead, nc, "One more", lead.id, date.today())
     db.session.rollback()
 

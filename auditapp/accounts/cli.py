@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 
 from .models import Role
 from .schemas import UserCreateSchema
+from ..core.errors import RuleError
 from . import services
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -25,6 +26,6 @@ def create(email, role, name, password):
         for field, messages in err.messages.items():
             click.echo(f"{field}: {' '.join(messages)}", err=True)
         raise SystemExit(1)
-    except services.AccountError as err:
+    except RuleError as err:
         raise click.ClickException(err.message)
     click.echo(f"created {user.email} ({user.role_enum.label})")

@@ -1,31 +1,12 @@
 """Validation of account and area forms."""
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import fields, pre_load, validate
+
+from ..core.forms import FormSchema, Id
 
 from .models import Role
 
 ROLES = [r.value for r in Role]
-MAX_ID = 2**31 - 1
-
-
-def Id(**kwargs) -> fields.Integer:
-    """A database id from a form: a whole number the database can hold, or a clear message."""
-    kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID, error="Choose from the list."))
-    kwargs.setdefault("strict", False)
-    return fields.Integer(**kwargs)
-
-
 PASSWORD_RULE = validate.Length(min=12, max=128, error="Use 12 to 128 characters; a short sentence works well.")
-
-
-class FormSchema(Schema):
-    """Form posts carry a CSRF token and buttons: ignore unknown fields, trim text."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    @pre_load
-    def strip(self, data, **kwargs):
-        return {k: (v.strip() if isinstance(v, str) and k != "password" else v) for k, v in data.items()}
 
 
 class LoginSchema(FormSchema):
@@ -62,9 +43,3 @@ class AreaSchema(FormSchema):
         if data.get("owner_id") in ("", None):
             data = {**data, "owner_id": None}
         return data
-
-
-def first_errors(error: ValidationError) -> dict[str, str]:
-    """One message per field, for showing beside the inputs."""
-    messages = error.messages if isinstance(error.messages, dict) else {"_form": error.messages}
-    return {k: (v[0] if isinstance(v, list) else str(v)) for k, v in messages.items()}

@@ -7,21 +7,13 @@ from sqlalchemy import func
 
 from ..events import services as events
 from ..events.models import Event
+from ..core.errors import RuleError
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 from .models import Area, Role, User, new_session_token
 
 # Checked against when the e-mail is unknown, so timing does not reveal which accounts exist.
 _DUMMY_HASH = None
-
-
-class AccountError(Exception):
-    """A rule refused the change; the message is for the user, keyed by form field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class LoginThrottled(Exception):
@@ -78,7 +70,7 @@ def create_user(actor, email: str, name: str, role: str, password: str) -> User:
     email = normalise_email(email)
     _check_may_grant(actor, role)
     if find_user(email):
-        raise AccountError("email", "A user with this e-mail already exists.")
+        raise RuleError("email", "A user with this e-mail already exists.")
     user = User(email=email, name=name, role=role)
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add(user)
@@ -93,7 +85,7 @@ def update_user(actor, user: User, name: str, role: str, active: bool, password:
     _check_may_grant(actor, role)
     _check_may_grant(actor, user.role)  # a quality lead cannot edit an administrator
     if actor is not None and actor.id == user.id and (role != user.role or not active):
-        raise AccountError("role", "You cannot change your own role or deactivate yourself.")
+        raise RuleError("role", "You cannot change your own role or deactivate yourself.")
     changes = events.apply_changes(user, name=name, role=role, active=active)
     if password:
         user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
@@ -110,7 +102,7 @@ def _check_may_grant(actor, role: str) -> None:
     if actor is None:  # the command line is trusted (it has the database anyway)
         return
     if role == Role.ADMIN and not actor.has_role(Role.ADMIN):
-        raise AccountError("role", "Only an administrator can manage administrator accounts.")
+        raise RuleError("role", "Only an administrator can manage administrator accounts.")
 
 
 def users() -> list[User]:
@@ -130,7 +122,7 @@ def areas() -> list[Area]:
 def create_area(actor, name: str, description: str = "", owner_id: int | None = None) -> Area:
     """Add an area; its owner must be an active supervisor. Commits."""
     if db.session.scalar(db.select(Area).filter(func.lower(Area.name) == name.lower())):
-        raise AccountError("name", "An area with this name already exists.")
+        raise RuleError("name", "An area with this name already exists.")
     _check_owner(owner_id)
     area = Area(name=name, description=description, owner_id=owner_id)
     db.session.add(area)
@@ -143,7 +135,7 @@ def create_area(actor, name: str, description: str = "", owner_id: int | None = 
 def update_area(actor, area: Area, name: str, description: str, owner_id: int | None) -> Area:
     clash = db.session.scalar(db.select(Area).filter(func.lower(Area.name) == name.lower(), Area.id != area.id))
     if clash:
-        raise AccountError("name", "An area with this name already exists.")
+        raise RuleError("name", "An area with this name already exists.")
     _check_owner(owner_id)
     changes = events.apply_changes(area, name=name, description=description, owner_id=owner_id)
     if changes:
@@ -157,7 +149,7 @@ def _check_owner(owner_id: int | None) -> None:
         return
     owner = db.session.get(User, owner_id)
     if owner is None or not owner.active or owner.role != Role.SUPERVISOR:
-        raise AccountError("owner_id", "The owner must be an active supervisor.")
+        raise RuleError("owner_id", "The owner must be an active supervisor.")
 
 
 def home_url(user) -> str:

@@ -5,12 +5,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 from marshmallow import ValidationError
 
+from ..core.forms import first_errors
+from ..core.errors import RuleError
 from ..extensions import db
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
 from .models import ROLE_LABELS, Area, Role, User
-from .schemas import AreaSchema, LoginSchema, UserCreateSchema, UserUpdateSchema, first_errors
+from .schemas import AreaSchema, LoginSchema, UserCreateSchema, UserUpdateSchema
 
 auth_bp = Blueprint("auth", __name__)
 admin_bp = Blueprint("admin", __name__)
@@ -95,8 +97,8 @@ def create_user():
         user = services.create_user(current_user, data["email"], data["name"], data["role"], data["password"])
     except ValidationError as err:
         return render("admin/users.html", "admin/_users.html", 422, **_users_context(typed, first_errors(err)))
-    except services.AccountError as err:
-        return render("admin/users.html", "admin/_users.html", 422, **_users_context(typed, {err.field: err.message}))
+    except RuleError as err:
+        return render("admin/users.html", "admin/_users.html", err.status, **_users_context(typed, {err.field: err.message}))
     flash(f"{user.name} ({user.email}) can now log in as {user.role_enum.label}.", "success")
     return render("admin/users.html", "admin/_users.html", 201, **_users_context()) if wants_fragment() \
         else redirect(url_for("admin.users"))
@@ -117,8 +119,8 @@ def edit_user(user_id: int):
             services.update_user(current_user, user, data["name"], data["role"], data["active"], data["password"])
         except ValidationError as err:
             errors, status = first_errors(err), 422
-        except services.AccountError as err:
-            errors, status = {err.field: err.message}, 422
+        except RuleError as err:
+            errors, status = {err.field: err.message}, err.status
         else:
             flash(f"Saved changes to {user.name}.", "success")
             return redirect(url_for("admin.users"))
@@ -154,8 +156,8 @@ def create_area():
         area = services.create_area(current_user, data["name"], data["description"], data["owner_id"])
     except ValidationError as err:
         return render("admin/areas.html", "admin/_areas.html", 422, **_areas_context(typed, first_errors(err)))
-    except services.AccountError as err:
-        return render("admin/areas.html", "admin/_areas.html", 422, **_areas_context(typed, {err.field: err.message}))
+    except RuleError as err:
+        return render("admin/areas.html", "admin/_areas.html", err.status, **_areas_context(typed, {err.field: err.message}))
     flash(f"Area {area.name} added.", "success")
     return render("admin/areas.html", "admin/_areas.html", 201, **_areas_context()) if wants_fragment() \
         else redirect(url_for("admin.areas"))
@@ -175,8 +177,8 @@ def edit_area(area_id: int):
             services.update_area(current_user, area, data["name"], data["description"], data["owner_id"])
         except ValidationError as err:
             errors, status = first_errors(err), 422
-        except services.AccountError as err:
-            errors, status = {err.field: err.message}, 422
+        except RuleError as err:
+            errors, status = {err.field: err.message}, err.status
         else:
             flash(f"Saved changes to {area.name}.", "success")
             return redirect(url_for("admin.areas"))

@@ -2,13 +2,13 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
 from ..checklists.models import RESULT_LABELS, ChecklistItem, ChecklistVersion, Result
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 
 
 class AuditStatus(enum.StrEnum):
@@ -131,28 +131,3 @@ class Response(db.Model):
     audit: Mapped[Audit] = relationship(back_populates="responses")
     item: Mapped[ChecklistItem] = relationship()
     answered_by: Mapped[User | None] = relationship()
-
-
-class NumberSequence(db.Model):
-    """Per-year counters for human-facing numbers (AUD-2026-001, NC-2026-0001)."""
-
-    __tablename__ = "number_sequences"
-
-    name: Mapped[str] = mapped_column(String(20), primary_key=True)
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class AppliedChange(db.Model):
-    """A change request applied once, by its client-made id; a replay gets the stored answer."""
-
-    __tablename__ = "applied_changes"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    endpoint: Mapped[str] = mapped_column(String(80))
-    status_code: Mapped[int] = mapped_column(Integer)
-    body: Mapped[str] = mapped_column(Text)
-    # The response headers a replay must repeat (HX-Trigger, Location).
-    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    applied_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

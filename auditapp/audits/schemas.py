@@ -1,7 +1,7 @@
 """Validation of audit planning, answers, notes, completion and reopening."""
 from marshmallow import fields, pre_load, validate
 
-from ..accounts.schemas import FormSchema, Id
+from ..core.forms import FormSchema, Id
 from ..checklists.models import Result
 from .models import AuditKind
 

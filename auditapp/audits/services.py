@@ -17,33 +17,27 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import Area, Role, User
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
 from ..events import services as events
+from ..core.errors import Conflict, NotAllowed, RecordClosed, RuleError
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.numbering import next_number
+from ..core.timeutil import utcnow
 from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
-from .numbering import next_number
 
 AUDITOR_ROLES = (Role.AUDITOR, Role.QUALITY_LEAD)
 
 
-class AuditRuleError(Exception):
-    """A rule refused the change; `field` says which form field the message belongs beside."""
-
-    def __init__(self, field: str, message: str, needs_override: bool = False):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.needs_override = needs_override
+CLOSED_MESSAGE = "This audit is completed and read-only. Its lead auditor or a quality lead can reopen it."
 
 
-class AuditClosed(Exception):
-    """The audit is completed and read-only."""
+class NeedsOverride(RuleError):
+    """The plan breaks the impartiality rule; a quality lead may record why it is acceptable."""
 
 
-class StaleAnswer(Exception):
+class StaleAnswer(Conflict):
     """The item changed since the client loaded it; carries the current response."""
 
     def __init__(self, current: Response | None):
-        super().__init__("the item changed meanwhile")
+        super().__init__("_form", "The item changed meanwhile.")
         self.current = current
 
 
@@ -67,13 +61,13 @@ def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead
     """Create an audit pinned to the checklist's latest version; commits unless told not to."""
     checklist = db.session.get(Checklist, checklist_id)
     if checklist is None or checklist.latest is None:
-        raise AuditRuleError("checklist_id", "Choose a checklist from the list.")
+        raise RuleError("checklist_id", "Choose a checklist from the list.")
     version = checklist.latest
     lead = _auditor(lead_auditor_id, "lead_auditor_id")
     team = [_auditor(i, "team_ids") for i in dict.fromkeys(team_ids) if i != lead.id]
     area = db.session.get(Area, area_id) if area_id is not None else None
     if area_id is not None and area is None:
-        raise AuditRuleError("area_id", "Choose an area from the list.")
+        raise RuleError("area_id", "Choose an area from the list.")
     override_reason = override_reason.strip()
     own_work = [u for u in [lead, *team] if area is not None and area.owner_id == u.id]
     if own_work:
@@ -104,7 +98,7 @@ def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead
 def _auditor(user_id: int, field_name: str) -> User:
     user = db.session.get(User, user_id)
     if user is None or not user.active or not user.has_role(*AUDITOR_ROLES):
-        raise AuditRuleError(field_name, "Choose active auditors or quality leads.")
+        raise RuleError(field_name, "Choose active auditors or quality leads.")
     return user
 
 
@@ -112,13 +106,11 @@ def _check_override(actor, owner: User, area: Area, reason: str, is_lead: bool) 
     """ISO 9001 9.2.2 c: auditors do not audit their own work, unless a quality lead says why."""
     if not reason:
         role, field = ("lead its audit", "lead_auditor_id") if is_lead else ("be on its audit team", "team_ids")
-        raise AuditRuleError(
-            field,
-            f"{owner.name} owns {area.name}, so cannot {role} (auditors must not audit their own work, "
-            "ISO 9001 9.2.2 c). Choose someone else, or a quality lead can record why it is acceptable.",
-            needs_override=True)
+        raise NeedsOverride(field, f"{owner.name} owns {area.name}, so cannot {role} (auditors must not audit their "
+                            "own work, ISO 9001 9.2.2 c). Choose someone else, or a quality lead can record why it "
+                            "is acceptable.")
     if not actor.has_role(Role.QUALITY_LEAD):
-        raise AuditRuleError("override_reason", "Only a quality lead can override the impartiality rule.")
+        raise RuleError("override_reason", "Only a quality lead can override the impartiality rule.")
 
 
 # --- who may do what ---------------------------------------------------------------------------
@@ -249,7 +241,7 @@ def ensure_open(audit: Audit) -> None:
     events.begin_change()
     db.session.refresh(audit)
     if audit.is_completed:
-        raise AuditClosed()
+        raise RecordClosed(CLOSED_MESSAGE)
 
 
 def responses_by_item(audit: Audit) -> dict[int, Response]:
@@ -270,7 +262,7 @@ def answer_item(actor, audit: Audit, item: ChecklistItem, result: str, base_revi
     """Record a result for an item; returns (response, previous result). Does not commit."""
     ensure_open(audit)
     if result not in item.results:
-        raise AuditRuleError("result", "This checklist does not allow that result for this item.")
+        raise RuleError("result", "This checklist does not allow that result for this item.")
     response = response_for(audit, item)
     previous = response.result if response else None
     if response is not None and previous == result and response.revision == base_revision:
@@ -360,13 +352,13 @@ def complete_audit(actor, audit: Audit, conclusion: str, confirm_unanswered: boo
     """Close the audit: unanswered items are recorded as not audited. Does not commit."""
     ensure_open(audit)
     if actor.id != audit.lead_auditor_id:
-        raise AuditRuleError("_form", "Only the lead auditor can complete the audit.")
+        raise NotAllowed("Only the lead auditor can complete the audit.")
     check = completion_check(audit)
     if check.blockers:
-        raise AuditRuleError("_form", "Fix these first: " + " ".join(check.blockers))
+        raise RuleError("_form", "Fix these first: " + " ".join(check.blockers))
     if check.unanswered and not confirm_unanswered:
-        raise AuditRuleError("confirm_unanswered",
-                             f"{len(check.unanswered)} items are unanswered. Confirm that they were not audited.")
+        raise RuleError("confirm_unanswered",
+                        f"{len(check.unanswered)} items are unanswered. Confirm that they were not audited.")
     existing = responses_by_item(audit)
     for item in check.unanswered:
         response = existing.get(item.id)
@@ -394,9 +386,9 @@ def reopen_audit(actor, audit: Audit, reason: str) -> None:
     events.begin_change()
     db.session.refresh(audit)
     if not audit.is_completed:
-        raise AuditRuleError("_form", "The audit is not completed.")
+        raise Conflict("_form", "The audit is not completed.")
     if actor.id != audit.lead_auditor_id and not actor.has_role(Role.QUALITY_LEAD):
-        raise AuditRuleError("_form", "Only the lead auditor or a quality lead can reopen an audit.")
+        raise NotAllowed("Only the lead auditor or a quality lead can reopen an audit.")
     audit.status = AuditStatus.IN_PROGRESS.value
     audit.completed_at = None
     events.record(actor, "audit", audit.id, "reopened", {"status": ["completed", "in_progress"], "reason": reason},

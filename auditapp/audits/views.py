@@ -10,10 +10,10 @@ from marshmallow import ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import Role
-from ..accounts.schemas import first_errors
-from ..capa.services import WorkflowError
+from ..core.forms import first_errors
 from ..checklists import services as checklists
 from ..checklists.models import RESULT_LABELS, ChecklistItem
+from ..core.errors import RuleError
 from ..events import services as events
 from ..extensions import db
 from ..findings import services as findings
@@ -21,7 +21,7 @@ from ..findings.models import FINDING_GRADES, GAP_CATEGORIES
 from ..photos import services as photos
 from ..programme.services import lead_qualification_warning, lead_warning_for_form
 from ..reports.services import current_scope
-from ..web.changes import applies_change
+from ..core.changes import applies_change
 from ..web.pdf import render_pdf
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
@@ -32,7 +32,7 @@ from .schemas import AnswerSchema, AuditPlanSchema, CompleteSchema, NoteSchema, 
 bp = Blueprint("audits", __name__)
 
 PLANNERS = (Role.QUALITY_LEAD, Role.ADMIN)
-CLOSED_MESSAGE = "This audit is completed and read-only. Its lead auditor or a quality lead can reopen it."
+CLOSED_MESSAGE = services.CLOSED_MESSAGE
 LABELS = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
 
 
@@ -111,9 +111,9 @@ def plan():
         audit = services.plan_audit(current_user, **data)
     except ValidationError as err:
         return render_template("audits/plan.html", **_plan_context(typed, first_errors(err))), 422
-    except services.AuditRuleError as err:
-        context = _plan_context(typed, {err.field: err.message}, err.needs_override)
-        return render_template("audits/plan.html", **context), 422
+    except RuleError as err:
+        context = _plan_context(typed, {err.field: err.message}, isinstance(err, services.NeedsOverride))
+        return render_template("audits/plan.html", **context), err.status
     kind = " (gap analysis)" if audit.is_gap_analysis else ""
     flash(f"{audit.number}{kind} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success")
     if warning := lead_qualification_warning(audit.lead_auditor, audit.planned_date):
@@ -197,14 +197,10 @@ def answer(audit_id: int, item_id: int):
         findings.follow_result(current_user, response, previous)
     except ValidationError as err:
         return render_item(audit, item, 422, errors=first_errors(err))
-    except services.AuditClosed:
-        return render_item(audit, item, 409, message=CLOSED_MESSAGE)
-    except services.AuditRuleError as err:
-        return render_item(audit, item, 422, message=err.message)
     except services.StaleAnswer as stale:
         return render_item(audit, item, 409, conflict=Conflict(request.form.get("result", ""), stale.current))
-    except WorkflowError as err:  # its nonconformity is closed
-        return render_item(audit, item, 409, message=err.message)
+    except RuleError as err:  # the audit or the item's nonconformity is closed, or the result is not allowed
+        return render_item(audit, item, err.status, message=err.message)
     return render_item(audit, item, trigger="audit:answered")
 
 
@@ -220,10 +216,10 @@ def note(audit_id: int, item_id: int):
         response = services.save_note(current_user, audit, item, data["note"], data["base_revision"], data["response_id"])
     except ValidationError as err:
         return render_template("audits/_note_state.html", error=first_errors(err).get("note"), **state), 422
-    except services.AuditClosed:
-        return render_template("audits/_note_state.html", error=CLOSED_MESSAGE, **state), 409
     except services.StaleAnswer as stale:
         return render_template("audits/_note_state.html", conflict=stale.current, **state), 409
+    except RuleError as err:
+        return render_template("audits/_note_state.html", error=err.message, **state), err.status
     if not wants_fragment():
         return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
     return render_template("audits/_note_state.html", response=response, **state)
@@ -255,9 +251,9 @@ def complete(audit_id: int):
             db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
-        except services.AuditRuleError as err:
+        except RuleError as err:
             db.session.rollback()
-            errors, status = {err.field: err.message}, 422
+            errors, status = {err.field: err.message}, err.status
         else:
             flash(f"{audit.number} is completed. The report is ready.", "success")
             return redirect(url_for("audits.report", audit_id=audit.id))
@@ -276,8 +272,6 @@ def reopen(audit_id: int):
     except ValidationError as err:
         flash(first_errors(err)["reason"], "error")
         return redirect(url_for("audits.report", audit_id=audit.id))
-    except services.AuditRuleError as err:
-        abort(403 if "Only" in err.message else 409, description=err.message)
     flash(f"{audit.number} is open again for changes.", "success")
     return redirect(url_for("audits.show", audit_id=audit.id))
 

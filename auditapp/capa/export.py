@@ -1,25 +1,15 @@
 """CSV and XLSX of the filtered log and of its corrective actions."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
-from openpyxl import Workbook
-
+from ..core import tabular
 from .models import NC_STATUS_LABELS, SOURCES, Nonconformity
 
 NC_COLUMNS = ["Number", "Raised", "Source", "Clause", "Area", "Severity", "Status", "Title", "Containment",
               "Root cause", "Cause category", "Actions", "Open actions", "Overdue actions", "Verification",
               "Verified on", "Closed"]
 ACTION_COLUMNS = ["Nonconformity", "Action", "Owner", "Due", "Status", "Overdue", "Completed", "Completion note"]
-
-
-def safe_cell(value):
-    """Text a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def nc_row(nc: Nonconformity, today: date) -> list:
@@ -48,20 +38,9 @@ def rows_for(kind: str, ncs, today: date):
 
 
 def to_csv(kind: str, ncs, today: date) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(ACTION_COLUMNS if kind == "actions" else NC_COLUMNS)
-    for row in rows_for(kind, ncs, today):
-        writer.writerow([safe_cell("" if v is None else (v.isoformat() if isinstance(v, date) else v)) for v in row])
-    return out.getvalue()
+    return tabular.to_csv(ACTION_COLUMNS if kind == "actions" else NC_COLUMNS, rows_for(kind, ncs, today))
 
 
 def to_xlsx(kind: str, ncs, today: date) -> bytes:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Corrective actions" if kind == "actions" else "Nonconformities")
-    sheet.append(ACTION_COLUMNS if kind == "actions" else NC_COLUMNS)
-    for row in rows_for(kind, ncs, today):
-        sheet.append([safe_cell(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    sheet = "Corrective actions" if kind == "actions" else "Nonconformities"
+    return tabular.to_xlsx(sheet, ACTION_COLUMNS if kind == "actions" else NC_COLUMNS, rows_for(kind, ncs, today))

@@ -9,7 +9,7 @@ from ..accounts.models import Area, User
 from ..audits.models import Audit
 from ..extensions import db
 from ..findings.models import Finding
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 
 
 class NCStatus(enum.StrEnum):

@@ -1,7 +1,7 @@
 """Validation of the nonconformity forms."""
 from marshmallow import fields, pre_load, validate
 
-from ..accounts.schemas import FormSchema, Id
+from ..core.forms import FormSchema, Id
 from ..checklists.schemas import CLAUSE
 from .models import SEVERITIES, SOURCES
 

@@ -12,28 +12,19 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, Role, User
-from ..audits.numbering import next_number
+from ..core.numbering import next_number
 from ..events import services as events
 from ..events.models import Event
+from ..core.errors import Conflict, NotAllowed, RuleError
 from ..extensions import db
 from ..findings.models import NC_GRADES, Finding
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 from .models import CAUSE_CATEGORIES, CorrectiveAction, Nonconformity, NCStatus
 
 SEVERITY_OF_GRADE = {"minor_nc": "minor", "major_nc": "major"}
 
 
-class WorkflowError(Exception):
-    """A step was refused; the message says why, in the quality manager's words."""
-
-    def __init__(self, message: str, field: str = "_form"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class NotAllowed(Exception):
-    """The user's role or ownership does not allow this step."""
+STEP_NOT_ALLOWED = "Your role or area does not allow this step."
 
 
 # --- raising -----------------------------------------------------------------------------------
@@ -74,7 +65,7 @@ def sync_from_finding(actor, finding: Finding) -> Nonconformity | None:
             "number": nc.number, "finding_id": finding.id, "severity": nc.severity, "clause": nc.clause})
         return nc
     if nc.status == NCStatus.CLOSED:
-        raise WorkflowError(f"{nc.number}, raised from this finding, is closed; a quality lead must reopen it "
+        raise Conflict("_form", f"{nc.number}, raised from this finding, is closed; a quality lead must reopen it "
                             "before the finding can change.")
     if not is_nc:
         if nc.status != NCStatus.WITHDRAWN:
@@ -100,9 +91,9 @@ def raise_manually(actor, *, source: str, clause: str, area_id: int | None, seve
                    description: str) -> Nonconformity:
     """A quality lead records a nonconformity from another source (external audit, complaint...)."""
     if not actor.has_role(Role.QUALITY_LEAD, Role.ADMIN):
-        raise NotAllowed()
+        raise NotAllowed("Only a quality lead records nonconformities from other sources.")
     if area_id is not None and db.session.get(Area, area_id) is None:
-        raise WorkflowError("Choose an area from the list.", "area_id")
+        raise RuleError("area_id", "Choose an area from the list.")
     nc = Nonconformity(number=_new_number(), source=source, clause=clause, area_id=area_id, severity=severity,
                        title=_title(description), description=description, raised_by_id=actor.id)
     db.session.add(nc)
@@ -133,9 +124,9 @@ def can_manage(user, nc: Nonconformity) -> bool:
     return user.has_role(Role.QUALITY_LEAD) or (user.has_role(Role.SUPERVISOR) and area_owner_id(nc) == user.id)
 
 
-def _require(allowed: bool) -> None:
+def _require(allowed: bool, message: str = STEP_NOT_ALLOWED) -> None:
     if not allowed:
-        raise NotAllowed()
+        raise NotAllowed(message)
 
 
 def _open_for_changes(nc: Nonconformity) -> None:
@@ -143,7 +134,7 @@ def _open_for_changes(nc: Nonconformity) -> None:
     events.begin_change()
     db.session.refresh(nc)
     if nc.is_closed:
-        raise WorkflowError(f"{nc.number} is {nc.status_enum.label.lower()}; a quality lead can reopen it.")
+        raise Conflict("_form", f"{nc.number} is {nc.status_enum.label.lower()}; a quality lead can reopen it.")
 
 
 # --- the 10.2 steps ----------------------------------------------------------------------------
@@ -153,7 +144,7 @@ def record_containment(actor, nc: Nonconformity, containment: str) -> None:
     _require(can_manage(actor, nc))
     _open_for_changes(nc)
     if not containment.strip():
-        raise WorkflowError("Describe the containment or correction: what was done at once.", "containment")
+        raise RuleError("containment", "Describe the containment or correction: what was done at once.")
     changes = events.apply_changes(nc, containment=containment.strip())
     if nc.status == NCStatus.OPEN:
         changes |= events.apply_changes(nc, status=NCStatus.CONTAINED.value)
@@ -176,11 +167,11 @@ def identify_cause(actor, nc: Nonconformity, why_steps: list[str], category: str
     _open_for_changes(nc)
     steps = [s.strip() for s in why_steps if s.strip()]
     if nc.status == NCStatus.OPEN:
-        raise WorkflowError("Record the containment or correction first (10.2.1 a), then the cause.")
+        raise Conflict("_form", "Record the containment or correction first (10.2.1 a), then the cause.")
     if not steps:
-        raise WorkflowError("Write at least one 'why' that leads to the root cause.", "why")
+        raise RuleError("why", "Write at least one 'why' that leads to the root cause.")
     if category not in CAUSE_CATEGORIES:
-        raise WorkflowError("Choose the cause category.", "category")
+        raise RuleError("category", "Choose the cause category.")
     changes = events.apply_changes(nc, why_steps=steps, cause_category=category)
     if nc.status == NCStatus.CONTAINED:
         changes |= events.apply_changes(nc, status=NCStatus.CAUSE_IDENTIFIED.value)
@@ -198,9 +189,9 @@ def add_action(actor, nc: Nonconformity, description: str, owner_id: int | None,
     _require(can_manage(actor, nc))
     _open_for_changes(nc)
     if nc.status in (NCStatus.OPEN, NCStatus.CONTAINED):
-        raise WorkflowError("Identify the root cause before planning actions, so they remove the cause.")
+        raise Conflict("_form", "Identify the root cause before planning actions, so they remove the cause.")
     if nc.status == NCStatus.VERIFIED_EFFECTIVE:
-        raise WorkflowError("It was verified effective; close it, or reopen it if more needs doing.")
+        raise Conflict("_form", "It was verified effective; close it, or reopen it if more needs doing.")
     owner = _check_action(description, owner_id, due)
     action = CorrectiveAction(nonconformity=nc, description=description.strip(), owner_id=owner.id, due_date=due,
                               created_by_id=actor.id)
@@ -218,18 +209,19 @@ def add_action(actor, nc: Nonconformity, description: str, owner_id: int | None,
 def complete_action(actor, action: CorrectiveAction, note: str) -> None:
     """The owner marks the action done with a note; the last one moves the NC to Actions done."""
     nc = action.nonconformity
-    _require(actor.id == action.owner_id or actor.has_role(Role.QUALITY_LEAD))
+    _require(actor.id == action.owner_id or actor.has_role(Role.QUALITY_LEAD),
+             "Only the action's owner or a quality lead can complete it.")
     if nc is not None:
         _open_for_changes(nc)
     else:
         events.begin_change()
         db.session.refresh(action)  # judged under the lock: a second tap finds it done
     if action.is_done:
-        raise WorkflowError("This action is already done.")
+        raise Conflict("_form", "This action is already done.")
     if action.status != "open":  # cancelled: its nonconformity was withdrawn or its gap closed
-        raise WorkflowError("This action was cancelled; there is nothing left to do.")
+        raise Conflict("_form", "This action was cancelled; there is nothing left to do.")
     if not note.strip():
-        raise WorkflowError("Say what was done: the completion note is the record.", "note")
+        raise RuleError("note", "Say what was done: the completion note is the record.")
     changes = events.apply_changes(action, status="done", completion_note=note.strip(), completed_at=utcnow())
     origin = {"nonconformity": nc.number} if nc is not None else {"origin": action.origin}
     events.record(actor, "corrective_action", action.id, "completed", {**origin, **changes})
@@ -243,11 +235,11 @@ def verify(actor, nc: Nonconformity, effective: bool, evidence: str, on: date) -
     _require(actor.has_role(Role.QUALITY_LEAD))
     _open_for_changes(nc)
     if nc.status != NCStatus.ACTIONS_DONE:
-        raise WorkflowError("Every corrective action must be done before effectiveness is verified.")
+        raise Conflict("_form", "Every corrective action must be done before effectiveness is verified.")
     if any(a.owner_id == actor.id for a in nc.actions):
-        raise WorkflowError("You own one of its actions; another quality lead must verify it (impartiality).")
+        raise Conflict("_form", "You own one of its actions; another quality lead must verify it (impartiality).")
     if not evidence.strip():
-        raise WorkflowError("Record the evidence that the actions worked (or did not).", "evidence")
+        raise RuleError("evidence", "Record the evidence that the actions worked (or did not).")
     changes = events.apply_changes(nc, verification_result="effective" if effective else "not_effective",
                                    verification_evidence=evidence.strip(), verified_on=on,
                                    verified_by_id=actor.id, verification_count=nc.verification_count + 1)
@@ -261,9 +253,9 @@ def close(actor, nc: Nonconformity) -> None:
     _require(actor.has_role(Role.QUALITY_LEAD))
     _open_for_changes(nc)
     if nc.status != NCStatus.VERIFIED_EFFECTIVE:
-        raise WorkflowError("Only a nonconformity verified effective can be closed.")
+        raise Conflict("_form", "Only a nonconformity verified effective can be closed.")
     if any(not a.is_done for a in nc.actions):
-        raise WorkflowError("Every corrective action must be done before it is closed.")
+        raise Conflict("_form", "Every corrective action must be done before it is closed.")
     events.record(actor, "nonconformity", nc.id, "closed",
                   events.apply_changes(nc, status=NCStatus.CLOSED.value, closed_at=utcnow()))
 
@@ -274,9 +266,9 @@ def reopen(actor, nc: Nonconformity, reason: str) -> None:
     events.begin_change()
     db.session.refresh(nc)
     if nc.status != NCStatus.CLOSED:
-        raise WorkflowError("Only a closed nonconformity can be reopened.")
+        raise Conflict("_form", "Only a closed nonconformity can be reopened.")
     if not reason.strip():
-        raise WorkflowError("Say why it is reopened.", "reason")
+        raise RuleError("reason", "Say why it is reopened.")
     changes = events.apply_changes(nc, status=NCStatus.CONTAINED.value, closed_at=None)
     events.record(actor, "nonconformity", nc.id, "reopened", {**changes, "reason": reason.strip()})
 
@@ -286,9 +278,9 @@ def withdraw(actor, nc: Nonconformity, reason: str) -> None:
     _require(actor.has_role(Role.QUALITY_LEAD))
     _open_for_changes(nc)
     if nc.finding_id:
-        raise WorkflowError("This one follows its audit finding: regrade the finding in the audit instead.")
+        raise Conflict("_form", "This one follows its audit finding: regrade the finding in the audit instead.")
     if not reason.strip():
-        raise WorkflowError("Say why it is withdrawn.", "reason")
+        raise RuleError("reason", "Say why it is withdrawn.")
     _transition(actor, nc, NCStatus.WITHDRAWN, "withdrawn", withdrawn_reason=reason.strip())
 
 
@@ -341,12 +333,12 @@ def my_actions(user, today: date) -> list[CorrectiveAction]:
 def _check_action(description: str, owner_id: int | None, due: date | None) -> User:
     """What every tracked action needs: what, who (an active user), by when. Returns the owner."""
     if not description.strip():
-        raise WorkflowError("Describe the action.", "description")
+        raise RuleError("description", "Describe the action.")
     owner = db.session.get(User, owner_id) if owner_id else None
     if owner is None or not owner.active:
-        raise WorkflowError("Choose who owns the action.", "owner_id")
+        raise RuleError("owner_id", "Choose who owns the action.")
     if due is None:
-        raise WorkflowError("Choose the due date.", "due_date")
+        raise RuleError("due_date", "Choose the due date.")
     return owner
 
 

@@ -7,11 +7,12 @@ from marshmallow import ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import Role
-from ..accounts.schemas import first_errors
+from ..core.forms import first_errors
+from ..core.errors import RuleError
 from ..extensions import db
 from ..photos import services as photos
 from ..photos.pipeline import PhotoRejected, process_photo
-from ..web.changes import applies_change
+from ..core.changes import applies_change
 from ..web.rendering import render
 from ..web.security import roles_required
 from . import export, log, services
@@ -90,9 +91,9 @@ def raise_nc():
             errors, status = first_errors(err), 422
         except PhotoRejected as err:
             errors, status = {"photo": err.message + " Nothing was saved; choose the photos again."}, err.status
-        except services.WorkflowError as err:
+        except RuleError as err:
             db.session.rollback()
-            errors, status = {err.field: err.message}, 422
+            errors, status = {err.field: err.message}, err.status
         else:
             flash(f"{nc.number} raised.", "success")
             return redirect(url_for("capa.show", nc_id=nc.id))
@@ -130,12 +131,9 @@ def _step(nc_id: int, schema, apply, step: str, success: str):
     except ValidationError as err:
         db.session.rollback()
         return _detail(nc, 422, first_errors(err), form, step)
-    except services.WorkflowError as err:
+    except RuleError as err:
         db.session.rollback()
-        return _detail(nc, 409 if err.field == "_form" else 422, {err.field: err.message}, form, step)
-    except services.NotAllowed:
-        db.session.rollback()
-        abort(403, description="Your role or area does not allow this step.")
+        return _detail(nc, err.status, {err.field: err.message}, form, step)
     flash(success.format(nc=nc), "success")
     return redirect(url_for("capa.show", nc_id=nc.id, _anchor=step))
 
@@ -161,14 +159,11 @@ def cause(nc_id: int):
             services.identify_cause(current_user, nc, whys, category)
         else:
             services.save_cause_draft(current_user, nc, _edit_whys(whys, op), category)
-    except services.NotAllowed:
-        db.session.rollback()
-        abort(403, description="Your role or area does not allow this step.")
-    except services.WorkflowError as err:
+    except RuleError as err:
         db.session.rollback()
         # Everything typed comes back, with the reason beside the field.
-        status = 409 if err.field == "_form" else 422
-        return _detail(nc, status, {err.field: err.message}, step="cause", draft_whys=whys, draft_category=category)
+        return _detail(nc, err.status, {err.field: err.message}, step="cause", draft_whys=whys,
+                       draft_category=category)
     if op != "save":
         return _detail(nc, step="cause")
     flash(f"Root cause recorded for {nc.number}.", "success")
@@ -276,8 +271,7 @@ def complete_action(action_id: int):
     except PhotoRejected as err:
         return render("capa/action_page.html", "capa/_action.html", err.status,
                       **{**context, "errors": {"photo": err.message + " Nothing was saved."}})
-    except services.WorkflowError as err:
-        return render("capa/action_page.html", "capa/_action.html", 409, **{**context, "errors": {err.field: err.message}})
-    except services.NotAllowed:
-        abort(403, description="Only the action's owner or a quality lead can complete it.")
+    except RuleError as err:
+        return render("capa/action_page.html", "capa/_action.html", err.status,
+                      **{**context, "errors": {err.field: err.message}})
     return render("capa/action_page.html", "capa/_action.html", **context)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 
 
 class Result(enum.StrEnum):

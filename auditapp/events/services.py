@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 from .models import Event, EventChainHead
 
 GENESIS = "0" * 64

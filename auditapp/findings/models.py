@@ -9,7 +9,7 @@ from ..accounts.models import User
 from ..audits.models import Audit, Response
 from ..checklists.models import ChecklistItem, Result
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 
 # Results that are findings (everything but Conform and N/A).
 FINDING_GRADES = (Result.MINOR_NC, Result.MAJOR_NC, Result.OBSERVATION, Result.OFI)

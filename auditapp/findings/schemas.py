@@ -5,7 +5,7 @@ which category; evidence is optional.
 """
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from ..accounts.schemas import FormSchema
+from ..core.forms import FormSchema
 from ..checklists.models import Result
 from ..checklists.schemas import CLAUSE
 from .models import FINDING_GRADES, GAP_CATEGORIES, NC_GRADES

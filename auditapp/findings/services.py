@@ -14,7 +14,7 @@ from ..audits.services import ensure_open
 from ..checklists.models import ChecklistItem, Result
 from ..events import services as events
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 from .models import FINDING_GRADES, NC_GRADES, Finding, FindingStatus
 
 FIELDS = ("statement", "requirement", "evidence", "why_major")

@@ -3,12 +3,12 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..accounts.schemas import first_errors
+from ..core.forms import first_errors
 from ..audits import services as audits
-from ..capa.services import WorkflowError
 from ..audits.views import CLOSED_MESSAGE, get_audit, get_item, render_item
+from ..core.errors import RuleError
 from ..extensions import db
-from ..web.changes import applies_change
+from ..core.changes import applies_change
 from ..web.rendering import render, wants_fragment
 from . import services
 from .models import FINDING_GRADES, Finding
@@ -32,10 +32,8 @@ def save_for_item(audit_id: int, item_id: int):
         services.save_item_finding(current_user, audit, item, response, data)
     except ValidationError as err:
         return render_item(audit, item, 422, errors=first_errors(err), form=typed, edit_finding=True)
-    except audits.AuditClosed:
-        return render_item(audit, item, 409, message=CLOSED_MESSAGE)
-    except WorkflowError as err:  # its nonconformity is closed
-        return render_item(audit, item, 409, message=err.message)
+    except RuleError as err:  # the audit or the finding's nonconformity is closed
+        return render_item(audit, item, err.status, message=err.message)
     return render_item(audit, item, trigger="audit:finding-saved")
 
 
@@ -62,11 +60,9 @@ def save_adhoc(audit_id: int):
         services.save_adhoc_finding(current_user, audit, data, existing)
     except ValidationError as err:
         return _adhoc(audit, 422, typed, first_errors(err), existing)
-    except audits.AuditClosed:
+    except RuleError as err:
         # Re-rendered in place, so what was typed stays on the screen.
-        return _adhoc(audit, 409, typed, {"_form": CLOSED_MESSAGE}, existing)
-    except WorkflowError as err:
-        return _adhoc(audit, 409, typed, {"_form": err.message}, existing)
+        return _adhoc(audit, err.status, typed, {"_form": err.message}, existing)
     if not wants_fragment():
         return redirect(url_for("audits.show", audit_id=audit.id, _anchor="adhoc"))
     return _adhoc(audit)

@@ -1,7 +1,7 @@
 """Validation of the gap action plan: one action for one gap, or one owner and due date for all."""
 from marshmallow import fields, pre_load, validate
 
-from ..accounts.schemas import FormSchema, Id
+from ..core.forms import FormSchema, Id
 
 TEXT = validate.Length(min=1, max=10000, error="Describe the action (at most 10,000 characters).")
 

@@ -17,6 +17,7 @@ from ..accounts.models import Role
 from ..audits.models import NOT_AUDITED, Audit, Response
 from ..capa import services as capa
 from ..capa.models import CorrectiveAction
+from ..core.errors import Conflict, NotAllowed, RuleError
 from ..checklists.models import ChecklistItem, Result
 from ..events import services as events
 from ..extensions import db
@@ -30,10 +31,6 @@ STATUS_LABELS = {"in_place": "In place", "partly": "Partly in place", "missing":
 STANDING = {Result.CONFORM: "in_place", Result.OBSERVATION: "in_place", Result.OFI: "in_place",
             Result.MINOR_NC: "partly", Result.MAJOR_NC: "missing"}
 OTHER = "other"  # checklist clauses outside 4.1 to 10.3
-
-
-class NotGapAnalysis(Exception):
-    """The audit is an internal audit: it has no gap report."""
 
 
 @dataclass
@@ -109,7 +106,7 @@ class GapReport:
 
 def require_gap_analysis(audit: Audit) -> None:
     if not audit.is_gap_analysis:
-        raise NotGapAnalysis()
+        raise Conflict("_form", "This audit is an internal audit, not a gap analysis.")
 
 
 def gap_report(audit: Audit) -> GapReport:
@@ -183,14 +180,14 @@ def _open_gap(finding: Finding) -> None:
     events.begin_change()
     db.session.refresh(finding)
     if not finding.is_open or not finding.is_gap:
-        raise capa.WorkflowError("This gap is no longer open: its item was re-answered.")
+        raise Conflict("_form", "This gap is no longer open: its item was re-answered.")
 
 
 def plan_gap_action(actor, audit: Audit, finding: Finding, description: str, owner_id: int | None,
                     due: date | None) -> CorrectiveAction:
     """One tracked action, with owner and due date, to close one gap. Does not commit."""
     if not can_plan(actor, audit):
-        raise capa.NotAllowed()
+        raise NotAllowed("Only quality leads and the lead auditor plan the actions of a gap analysis.")
     _open_gap(finding)
     return capa.plan_tracked_action(actor, ORIGIN, description, owner_id, due, finding_id=finding.id)
 
@@ -203,11 +200,11 @@ def action_for_every_gap(finding: Finding) -> str:
 def plan_every_gap(actor, audit: Audit, owner_id: int | None, due: date | None) -> list[CorrectiveAction]:
     """One action, same owner and due date, for every open gap that has none yet. Does not commit."""
     if not can_plan(actor, audit):
-        raise capa.NotAllowed()
+        raise NotAllowed("Only quality leads and the lead auditor plan the actions of a gap analysis.")
     events.begin_change()  # two quality leads confirming at once must not plan every gap twice
     pending = gap_report(audit).without_action
     if not pending:
-        raise capa.WorkflowError("Every gap already has an action.")
+        raise Conflict("_form", "Every gap already has an action.")
     planned = [capa.plan_tracked_action(actor, ORIGIN, action_for_every_gap(f), owner_id, due, finding_id=f.id)
                for f in pending]
     events.record(actor, "audit", audit.id, "gap_actions_planned", {

@@ -7,12 +7,13 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from ..accounts.models import User
-from ..accounts.schemas import first_errors
+from ..core.forms import first_errors
 from ..audits.models import Audit
 from ..audits.views import get_audit
 from ..capa import services as capa
+from ..core.errors import Conflict, RuleError
 from ..extensions import db
-from ..web.changes import applies_change
+from ..core.changes import applies_change
 from ..web.rendering import render, wants_fragment
 from . import services
 from .schemas import GapActionSchema, PlanEveryGapSchema
@@ -75,12 +76,9 @@ def plan_action(audit_id: int, finding_id: str):
                                           data["due_date"])
     except ValidationError as err:
         return _gap_answer(audit, finding_id, 422, form=typed, errors=first_errors(err))
-    except capa.WorkflowError as err:
+    except RuleError as err:
         db.session.rollback()
-        return _gap_answer(audit, finding_id, 409 if err.field == "_form" else 422, form=typed,
-                           errors={err.field: err.message})
-    except capa.NotAllowed:
-        abort(403)
+        return _gap_answer(audit, finding_id, err.status, form=typed, errors={err.field: err.message})
     if not wants_fragment():
         flash(f"Action planned for the gap at {gap.finding.clause}, owned by {action.owner.name}.", "success")
         return redirect(url_for("gaps.report", audit_id=audit.id, _anchor=f"gap-{finding_id}"))
@@ -119,21 +117,18 @@ def plan_every_gap(audit_id: int):
         if not data["confirm"]:
             owner = db.session.get(User, data["owner_id"])
             if owner is None or not owner.active:
-                raise capa.WorkflowError("Choose who owns the action.", "owner_id")
+                raise RuleError("owner_id", "Choose who owns the action.")
             if not context["pending"]:
-                raise capa.WorkflowError("Every gap already has an action.")
+                raise Conflict("_form", "Every gap already has an action.")
             # Nothing is planned yet: show what would be, and ask once more.
             return render_template("gaps/plan_every_gap.html", **{**context, "confirming": True, "owner": owner,
                                                                     "due_date": data["due_date"]})
         planned = services.plan_every_gap(current_user, audit, data["owner_id"], data["due_date"])
     except ValidationError as err:
         return render_template("gaps/plan_every_gap.html", **{**context, "errors": first_errors(err)}), 422
-    except capa.WorkflowError as err:
+    except RuleError as err:
         db.session.rollback()
-        status = 409 if err.field == "_form" else 422
-        return render_template("gaps/plan_every_gap.html", **{**context, "errors": {err.field: err.message}}), status
-    except capa.NotAllowed:
-        abort(403)
+        return render_template("gaps/plan_every_gap.html", **{**context, "errors": {err.field: err.message}}), err.status
     flash(f"{len(planned)} action{'' if len(planned) == 1 else 's'} planned, owned by {planned[0].owner.name}, "
           f"due {planned[0].due_date:%d %b %Y}.", "success")
     return redirect(url_for("gaps.report", audit_id=audit.id))

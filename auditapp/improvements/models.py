@@ -10,7 +10,7 @@ from ..audits.models import Audit
 from ..capa.models import Nonconformity
 from ..extensions import db
 from ..findings.models import Finding
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 
 
 class ImprovementStatus(enum.StrEnum):

@@ -7,11 +7,12 @@ from sqlalchemy import select
 
 from ..accounts.models import Role, User
 from ..capa import services as capa
+from ..core.errors import Conflict, NotAllowed, RuleError
 from ..checklists.models import Result
 from ..events import services as events
 from ..extensions import db
 from ..findings.models import Finding
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 from .models import Improvement, ImprovementStatus
 
 KINDS = (Result.OBSERVATION, Result.OFI)
@@ -62,9 +63,9 @@ def can_view(user, entry: Improvement) -> bool:
 
 def _decidable(actor, entry: Improvement) -> None:
     if not actor.has_role(Role.QUALITY_LEAD):
-        raise capa.NotAllowed()
+        raise NotAllowed("Only a quality lead decides on register entries; owners complete their actions.")
     if entry.status != ImprovementStatus.NEW:
-        raise capa.WorkflowError("A decision was already taken on this entry.")
+        raise Conflict("_form", "A decision was already taken on this entry.")
 
 
 def raise_action(actor, entry: Improvement, description: str, owner_id: int | None, due: date | None) -> None:
@@ -72,11 +73,11 @@ def raise_action(actor, entry: Improvement, description: str, owner_id: int | No
     _decidable(actor, entry)
     owner = db.session.get(User, owner_id) if owner_id else None
     if not description.strip():
-        raise capa.WorkflowError("Describe the action.", "description")
+        raise RuleError("description", "Describe the action.")
     if owner is None or not owner.active:
-        raise capa.WorkflowError("Choose who owns the action.", "owner_id")
+        raise RuleError("owner_id", "Choose who owns the action.")
     if due is None:
-        raise capa.WorkflowError("Choose the due date.", "due_date")
+        raise RuleError("due_date", "Choose the due date.")
     events.record(actor, "improvement", entry.id, "action_raised", events.apply_changes(
         entry, action_description=description.strip(), action_owner_id=owner.id, action_due_date=due,
         status=ImprovementStatus.ACTION_RAISED.value))
@@ -84,11 +85,11 @@ def raise_action(actor, entry: Improvement, description: str, owner_id: int | No
 
 def complete_action(actor, entry: Improvement, note: str) -> None:
     if entry.status != ImprovementStatus.ACTION_RAISED:
-        raise capa.WorkflowError("There is no open action on this entry.")
+        raise Conflict("_form", "There is no open action on this entry.")
     if actor.id != entry.action_owner_id and not actor.has_role(Role.QUALITY_LEAD):
-        raise capa.NotAllowed()
+        raise NotAllowed("Only the action's owner or a quality lead can complete it.")
     if not note.strip():
-        raise capa.WorkflowError("Say what was done.", "note")
+        raise RuleError("note", "Say what was done.")
     events.record(actor, "improvement", entry.id, "action_done", events.apply_changes(
         entry, action_note=note.strip(), action_done_at=utcnow(), status=ImprovementStatus.ACTION_DONE.value))
 
@@ -97,7 +98,7 @@ def raise_nonconformity(actor, entry: Improvement, severity: str):
     """On reflection it is a nonconformity: raise one in the log, linked to this entry."""
     _decidable(actor, entry)
     if severity not in ("minor", "major"):
-        raise capa.WorkflowError("Choose minor or major.", "severity")
+        raise RuleError("severity", "Choose minor or major.")
     nc = capa.raise_manually(actor, source="improvement_register", clause=entry.clause or "10.3",
                              area_id=entry.area_id, severity=severity, description=entry.description)
     events.record(actor, "improvement", entry.id, "nc_raised", events.apply_changes(
@@ -108,6 +109,6 @@ def raise_nonconformity(actor, entry: Improvement, severity: str):
 def decline(actor, entry: Improvement, reason: str) -> None:
     _decidable(actor, entry)
     if not reason.strip():
-        raise capa.WorkflowError("Say why no action is taken.", "reason")
+        raise RuleError("reason", "Say why no action is taken.")
     events.record(actor, "improvement", entry.id, "declined", events.apply_changes(
         entry, decision_note=reason.strip(), status=ImprovementStatus.DECLINED.value))

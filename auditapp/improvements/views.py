@@ -6,9 +6,10 @@ from flask_login import current_user
 from marshmallow import ValidationError, fields
 
 from ..accounts.models import Role
-from ..accounts.schemas import FormSchema
+from ..core.forms import FormSchema
 from ..capa import services as capa
 from ..capa.schemas import ActionSchema, CompleteActionSchema, ReasonSchema
+from ..core.errors import RuleError
 from ..extensions import db
 from . import services
 from .models import Improvement
@@ -60,14 +61,11 @@ def decide(entry_id: int, step: str):
     try:
         apply(entry, schema().load(request.form))
         db.session.commit()
-    except (ValidationError, capa.WorkflowError) as err:
+    except (ValidationError, RuleError) as err:
         db.session.rollback()
-        message = err.message if isinstance(err, capa.WorkflowError) else \
+        message = err.message if isinstance(err, RuleError) else \
             " ".join(m for msgs in err.messages.values() for m in msgs)
         typed = {k: v for k, v in request.form.items() if k not in ("csrf_token", "change_id")}
         return _page({"id": entry.id, "step": step, "form": typed, "error": message}, 422)
-    except capa.NotAllowed:
-        db.session.rollback()
-        abort(403, description="Only a quality lead decides on register entries; owners complete their actions.")
     flash(message, "success")
     return redirect(url_for("improvements.index", _anchor=f"entry-{entry.id}"))

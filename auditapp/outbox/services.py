@@ -17,10 +17,11 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from ..audits import services as audits
-from ..audits.models import AppliedChange, Audit
-from ..capa.services import WorkflowError
+from ..audits.models import Audit
+from ..core.changes import AppliedChange
 from ..checklists.models import ChecklistItem
 from ..events import services as events
+from ..core.errors import Refused
 from ..extensions import db
 from ..findings import services as findings
 from ..findings.schemas import AdhocFindingSchema, FindingSchema
@@ -74,8 +75,7 @@ def import_outbox(actor, data: dict, photo_dir, max_edge: int) -> list[Outcome]:
                                          body="", headers={}))
             db.session.commit()
             outcomes.append(Outcome(change_id, entry["path"], "applied", detail))
-        except (ValidationError, audits.AuditRuleError, audits.AuditClosed, audits.StaleAnswer, WorkflowError,
-                PhotoRejected, LookupError, ValueError) as exc:
+        except (ValidationError, Refused, PhotoRejected, LookupError, ValueError) as exc:
             db.session.rollback()
             outcomes.append(Outcome(change_id, entry["path"], "refused", _reason(exc)))
     return outcomes
@@ -138,6 +138,4 @@ def _reason(exc: Exception) -> str:
         return "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in exc.messages.items())
     if isinstance(exc, audits.StaleAnswer):
         return "the item changed after the change was queued (a conflict): answer it again on the audit screen"
-    if isinstance(exc, audits.AuditClosed):
-        return "the audit is completed"
     return getattr(exc, "message", None) or str(exc) or exc.__class__.__name__

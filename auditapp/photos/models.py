@@ -8,7 +8,7 @@ from ..accounts.models import User
 from ..audits.models import Audit
 from ..checklists.models import ChecklistItem
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 
 
 class Photo(db.Model):

@@ -7,9 +7,10 @@ from flask_login import current_user
 from ..audits import services as audits
 from ..audits.models import Audit
 from ..audits.views import CLOSED_MESSAGE, get_audit, get_item, render_item
+from ..core.errors import RecordClosed
 from ..extensions import db
 from ..findings.models import Finding
-from ..web.changes import applies_change
+from ..core.changes import applies_change
 from . import services
 from .models import Photo
 from .pipeline import PhotoRejected, process_photo
@@ -56,8 +57,8 @@ def delete(photo_id: str):
     item = get_item(audit, photo.item_id) if photo.item_id else abort(404)
     try:
         services.remove_photo(current_user, photo, _photo_dir())
-    except audits.AuditClosed:
-        return render_item(audit, item, 409, message=CLOSED_MESSAGE)
+    except RecordClosed as err:
+        return render_item(audit, item, err.status, message=err.message)
     return render_item(audit, item, trigger="audit:photo-removed")
 
 

@@ -20,7 +20,7 @@ from ..accounts.models import Area, User
 from ..audits.models import Audit
 from ..checklists.models import Checklist
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 
 
 class QualificationKind(enum.StrEnum):

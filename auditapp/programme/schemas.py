@@ -1,7 +1,7 @@
 """Validation of qualification, programme entry and audit-creation forms."""
 from marshmallow import fields, pre_load, validate
 
-from ..accounts.schemas import FormSchema, Id
+from ..core.forms import FormSchema, Id
 from .models import QualificationKind
 
 DATE_ERRORS = {"required": "Enter the date.", "invalid": "Enter a date like 2026-12-01."}

@@ -20,8 +20,9 @@ from ..audits.models import Audit, AuditStatus, audit_team
 from ..capa.models import NCStatus, Nonconformity
 from ..checklists.models import Checklist
 from ..events import services as events
+from ..core.errors import RuleError
 from ..extensions import db
-from ..web.security import MAX_ID
+from ..core.forms import form_id
 from .models import (
     IMPORTANCE_LABELS,
     AuditorQualification,
@@ -34,15 +35,6 @@ BASE_PER_YEAR = {1: 1, 2: 2, 3: 4}  # importance -> audits a year before history
 MAX_PER_YEAR = 12
 HISTORY_DAYS = 365  # "the last 12 months"
 MANY_NCS = 3
-
-
-class ProgrammeError(Exception):
-    """A rule refused the change; `field` says which form field the message belongs beside."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 # --- the auditor register (ISO 19011 7.2) ----------------------------------------------------------
@@ -80,15 +72,6 @@ def lead_qualification_warning(user: User | None, on_date: date) -> str | None:
     if user is None or user.id in qualified_leads([user.id], on_date):
         return None
     return unqualified_lead_message(user, on_date)
-
-
-def form_id(value) -> int | None:
-    """A database id from a raw form or query value, or None (a huge number is not an id either)."""
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    return number if 1 <= number <= MAX_ID else None
 
 
 def lead_warning_for_form(lead_auditor_id, planned_date) -> str | None:
@@ -135,9 +118,9 @@ def add_qualification(actor, user: User, *, kind: str, title: str, completed_on:
     """Record a course or training of an auditor. Does not commit."""
     events.begin_change()
     if not may_audit(user):
-        raise ProgrammeError("_form", f"{user.name} is not an active auditor or quality lead.")
+        raise RuleError("_form", f"{user.name} is not an active auditor or quality lead.")
     if expires_on is not None and expires_on < completed_on:
-        raise ProgrammeError("expires_on", "The expiry date cannot be before the completion date.")
+        raise RuleError("expires_on", "The expiry date cannot be before the completion date.")
     qualification = AuditorQualification(user_id=user.id, kind=kind, title=title, provider=provider,
                                          completed_on=completed_on, expires_on=expires_on, notes=notes,
                                          created_by_id=getattr(actor, "id", None))
@@ -151,7 +134,7 @@ def remove_qualification(actor, qualification: AuditorQualification, reason: str
     """Remove a qualification recorded in error; the log keeps what it said and why it went. Does not commit."""
     events.begin_change()
     if not reason.strip():
-        raise ProgrammeError("reason", "Say why the qualification is removed.")
+        raise RuleError("reason", "Say why the qualification is removed.")
     events.record(actor, "auditor_qualification", qualification.id, "removed",
                   {**_snapshot(qualification), "reason": reason.strip()})
     db.session.delete(qualification)
@@ -232,20 +215,20 @@ def save_entry(actor, entry: ProgrammeEntry | None, *, year: int, area_id: int, 
     """Add an entry to a year's programme, or change one; an empty frequency takes the suggestion. Does not commit."""
     events.begin_change()
     if db.session.get(Area, area_id) is None:
-        raise ProgrammeError("area_id", "Choose an area from the list.")
+        raise RuleError("area_id", "Choose an area from the list.")
     checklist = db.session.get(Checklist, checklist_id)
     if checklist is None or checklist.latest is None:
-        raise ProgrammeError("checklist_id", "Choose a checklist from the list.")
+        raise RuleError("checklist_id", "Choose a checklist from the list.")
     if lead_auditor_id is not None:
         lead = db.session.get(User, lead_auditor_id)
         if lead is None or not may_audit(lead):
-            raise ProgrammeError("lead_auditor_id", "Choose an active auditor or quality lead.")
+            raise RuleError("lead_auditor_id", "Choose an active auditor or quality lead.")
     if planned_per_year is None:
         planned_per_year = suggestion_for(area_id, importance, today).per_year
     clash = db.session.scalar(select(ProgrammeEntry.id).where(
         ProgrammeEntry.year == year, ProgrammeEntry.area_id == area_id, ProgrammeEntry.checklist_id == checklist_id))
     if clash is not None and (entry is None or clash != entry.id):
-        raise ProgrammeError("checklist_id", f"This area is already in the {year} programme with this checklist.")
+        raise RuleError("checklist_id", f"This area is already in the {year} programme with this checklist.")
     values = {"year": year, "area_id": area_id, "checklist_id": checklist_id, "importance": importance,
               "planned_per_year": planned_per_year, "lead_auditor_id": lead_auditor_id, "notes": notes}
     if entry is None:
@@ -266,7 +249,7 @@ def _flush_unique(year: int) -> None:
         db.session.flush()
     except IntegrityError as exc:  # another quality lead added the same line meanwhile
         db.session.rollback()
-        raise ProgrammeError("checklist_id", f"This area is already in the {year} programme with this checklist.") from exc
+        raise RuleError("checklist_id", f"This area is already in the {year} programme with this checklist.") from exc
 
 
 def entries(year: int) -> list[ProgrammeEntry]:
@@ -350,12 +333,12 @@ def create_audits(actor, entry: ProgrammeEntry, today: date, lead_auditor_id: in
     Does not commit: all of them or none."""
     events.begin_change()  # two quality leads pressing at once: the second sees the first one's audits
     if entry.year < today.year:
-        raise ProgrammeError("_form", f"The {entry.year} programme is over; plan audits in this year's programme.")
+        raise RuleError("_form", f"The {entry.year} programme is over; plan audits in this year's programme.")
     if lead_auditor_id is None:
-        raise ProgrammeError("lead_auditor_id", "Choose the lead auditor.")
+        raise RuleError("lead_auditor_id", "Choose the lead auditor.")
     dates = dates_to_plan(entry, today)
     if not dates:
-        raise ProgrammeError("_form", f"Nothing to create: the entry already has its {entry.planned_per_year} "
+        raise RuleError("_form", f"Nothing to create: the entry already has its {entry.planned_per_year} "
                                       f"audits for {entry.year}, or no working day is left this year.")
     planned = [audits.plan_audit(actor, checklist_id=entry.checklist_id, title=audit_title(entry), planned_date=day,
                                  lead_auditor_id=lead_auditor_id, area_id=entry.area_id,

@@ -8,11 +8,13 @@ from marshmallow import ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import Area, Role, User
-from ..accounts.schemas import first_errors
+from ..core.forms import first_errors
 from ..audits import services as audits
 from ..checklists import services as checklists
+from ..core.forms import form_id
+from ..core.errors import RuleError
 from ..extensions import db
-from ..web.changes import applies_change
+from ..core.changes import applies_change
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
@@ -69,7 +71,7 @@ def _entry_context(entry: ProgrammeEntry | None, form: dict, errors: dict | None
 
 
 def _suggestion_from(form: dict):
-    area_id, importance = services.form_id(form.get("area_id")), services.form_id(form.get("importance"))
+    area_id, importance = form_id(form.get("area_id")), form_id(form.get("importance"))
     if importance not in IMPORTANCE_LABELS or area_id is None or db.session.get(Area, area_id) is None:
         return None
     return services.suggestion_for(area_id, importance, date.today())
@@ -89,9 +91,9 @@ def _save_entry(entry: ProgrammeEntry | None):
         db.session.commit()
     except ValidationError as err:
         return render_template(template, **_entry_context(entry, form, first_errors(err))), 422
-    except services.ProgrammeError as err:
+    except RuleError as err:
         db.session.rollback()
-        return render_template(template, **_entry_context(entry, form, {err.field: err.message})), 422
+        return render_template(template, **_entry_context(entry, form, {err.field: err.message})), err.status
     flash(f"{saved.area.name} is in the {saved.year} programme: {saved.planned_per_year} audits a year.", "success")
     return redirect(url_for("programme.index", year=saved.year, _anchor=f"entry-{saved.id}"))
 
@@ -134,16 +136,14 @@ def create_audits(entry_id: int):
             db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
-        except services.ProgrammeError as err:
+        except RuleError as err:
             db.session.rollback()
-            errors, status = {err.field: err.message}, 422
-        except audits.AuditRuleError as err:
-            db.session.rollback()
-            errors, status, needs_override = {err.field: err.message}, 422, err.needs_override
+            errors, status = {err.field: err.message}, err.status
+            needs_override = isinstance(err, audits.NeedsOverride)
         else:
             flash(f"{len(created)} audits planned: {', '.join(a.number for a in created)}.", "success")
             return redirect(url_for("programme.index", year=entry.year, _anchor=f"entry-{entry.id}"))
-    lead_id = services.form_id(form.get("lead_auditor_id"))
+    lead_id = form_id(form.get("lead_auditor_id"))
     lead = db.session.get(User, lead_id) if lead_id else None
     owns = lead is not None and entry.area.owner_id == lead.id
     return render_template(
@@ -213,9 +213,9 @@ def add_qualification(user_id: int):
     except ValidationError as err:
         return render("programme/auditor.html", "programme/_qualifications.html", 422,
                       **_auditor_context(user, form, first_errors(err)))
-    except services.ProgrammeError as err:
+    except RuleError as err:
         db.session.rollback()
-        return render("programme/auditor.html", "programme/_qualifications.html", 422,
+        return render("programme/auditor.html", "programme/_qualifications.html", err.status,
                       **_auditor_context(user, form, {err.field: err.message}))
     if not wants_fragment():
         flash(f"{added.title} recorded for {user.name}.", "success")
@@ -239,9 +239,9 @@ def remove_qualification(qualification_id: int):
             db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
-        except services.ProgrammeError as err:
+        except RuleError as err:
             db.session.rollback()
-            errors, status = {err.field: err.message}, 422
+            errors, status = {err.field: err.message}, err.status
         else:
             flash(f"{title} removed; the reason is kept in the event log.", "success")
             return redirect(url_for("programme.auditor", user_id=user_id))

@@ -1,16 +1,13 @@
 """CSV and XLSX of audit results and findings for a period (audits completed in it)."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime, time
 
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..audits.models import Audit, AuditStatus, Response, result_labels
-from ..capa.export import safe_cell
+from ..core import tabular
 from ..extensions import db
 from ..findings.models import Finding
 
@@ -58,18 +55,5 @@ def export(kind: str, fmt: str, since: date, until: date) -> bytes | str:
     columns, rows = (FINDING_COLUMNS, finding_rows(since, until)) if kind == "findings" else \
         (RESULT_COLUMNS, result_rows(since, until))
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([safe_cell("" if v is None else v.isoformat() if isinstance(v, (date, datetime)) else v)
-                             for v in row])
-        return out.getvalue()
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Findings" if kind == "findings" else "Audit results")
-    sheet.append(columns)
-    for row in rows:
-        sheet.append([safe_cell(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        return tabular.to_csv(columns, rows)
+    return tabular.to_xlsx("Findings" if kind == "findings" else "Audit results", columns, rows)

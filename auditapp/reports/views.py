@@ -5,10 +5,10 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 from marshmallow import ValidationError, fields, validate
 
-from ..accounts.schemas import FormSchema, first_errors
+from ..core.forms import FormSchema, first_errors
 
 from ..accounts.models import Role
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 from ..web.security import roles_required
 from . import export, services
 

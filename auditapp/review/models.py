@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import User
 from ..capa.models import CorrectiveAction
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 
 # The 9.3.2 inputs auditapp's records cannot answer: the quality lead types them in.
 TYPED_INPUTS = {

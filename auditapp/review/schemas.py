@@ -1,7 +1,7 @@
 """Validation of the management review forms."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ..accounts.schemas import FormSchema, Id
+from ..core.forms import FormSchema, Id
 from .models import OUTPUTS, TYPED_INPUTS
 
 TEXT = validate.Length(max=20000, error="At most 20,000 characters.")

@@ -11,15 +11,14 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ..accounts.models import Role
-from ..audits.numbering import next_number
+from ..core.numbering import next_number
 from ..capa import services as capa
-from ..capa.services import NotAllowed, WorkflowError
+from ..core.errors import Conflict, NotAllowed, RuleError
 from ..events import services as events
 from ..extensions import db
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 from .models import OUTPUTS, TYPED_INPUTS, ManagementReview, ReviewArchive, ReviewDecision
 
-__all__ = ["NotAllowed", "WorkflowError"]
 
 
 def can_prepare(user) -> bool:
@@ -51,7 +50,7 @@ def default_period(today: date) -> tuple[date, date]:
 
 def _require_preparer(actor) -> None:
     if not can_prepare(actor):
-        raise NotAllowed()
+        raise NotAllowed("Only a quality lead prepares and records management reviews.")
 
 
 def _editable(review: ManagementReview) -> None:
@@ -59,14 +58,14 @@ def _editable(review: ManagementReview) -> None:
     events.begin_change()
     db.session.refresh(review)
     if review.is_held:
-        raise WorkflowError("This review was recorded as held; its record is read-only.")
+        raise Conflict("_form", "This review was recorded as held; its record is read-only.")
 
 
 def prepare(actor, start: date, end: date) -> ManagementReview:
     """Open a review (draft) for a period; its pack is computed from live data until it is held."""
     _require_preparer(actor)
     if end < start:
-        raise WorkflowError("The period must end on or after its start.", "period_end")
+        raise RuleError("period_end", "The period must end on or after its start.")
     events.begin_change()
     review = ManagementReview(number=f"MR-{end.year}-{next_number('MR', end.year):02d}", period_start=start,
                               period_end=end, inputs={}, created_by_id=actor.id)
@@ -98,9 +97,9 @@ def add_decision(actor, review: ManagementReview, output: str, text: str, action
     _require_preparer(actor)
     _editable(review)
     if output not in OUTPUTS:
-        raise WorkflowError("Choose which output of the review this is.", "output")
+        raise RuleError("output", "Choose which output of the review this is.")
     if not text.strip():
-        raise WorkflowError("Write the decision down.", "text")
+        raise RuleError("text", "Write the decision down.")
     decision = ReviewDecision(review=review, output=output, text=text.strip(), created_by_id=actor.id)
     db.session.add(decision)
     db.session.flush()
@@ -115,13 +114,12 @@ def add_decision(actor, review: ManagementReview, output: str, text: str, action
 def check_meeting(meeting_date: date, attendees: str, conclusions: str, today: date) -> None:
     """What a meeting record needs; raises WorkflowError naming the field."""
     if meeting_date > today:
-        raise WorkflowError("A meeting is recorded once it was held: the date cannot be in the future.",
-                            "meeting_date")
+        raise RuleError("meeting_date", "A meeting is recorded once it was held: the date cannot be in the future.")
     if not attendees.strip():
-        raise WorkflowError("List who attended (top management must be there).", "attendees")
+        raise RuleError("attendees", "List who attended (top management must be there).")
     if not conclusions.strip():
-        raise WorkflowError("Record the review's conclusion on the QMS's suitability, adequacy and "
-                            "effectiveness (9.3.1).", "conclusions")
+        raise RuleError("conclusions", "Record the review's conclusion on the QMS's suitability, adequacy and "
+                            "effectiveness (9.3.1).")
 
 
 def record_meeting(actor, review: ManagementReview, meeting_date: date, attendees: str, conclusions: str,
@@ -138,7 +136,7 @@ def record_meeting(actor, review: ManagementReview, meeting_date: date, attendee
 def archive_pack(actor, review: ManagementReview, pdf: bytes) -> ReviewArchive:
     """Keep the pack's PDF as presented at the meeting; its hash goes into the chained event log."""
     if not review.is_held:
-        raise WorkflowError("Only the pack of a held review is archived.")
+        raise Conflict("_form", "Only the pack of a held review is archived.")
     archive = ReviewArchive(review_id=review.id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest())
     db.session.add(archive)
     db.session.flush()

@@ -9,16 +9,17 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ..accounts.models import Role
-from ..accounts.schemas import first_errors
+from ..core.forms import first_errors
 from ..capa.models import ACTION_ORIGINS
 from ..capa.services import assignable_owners
+from ..core.errors import RuleError
 from ..extensions import db
 from ..checklists.models import RESULT_LABELS
 from ..findings.models import FINDING_GRADES
 from ..improvements.models import ImprovementStatus
 from ..reports.services import current_scope
-from ..timeutil import utcnow
-from ..web.changes import applies_change
+from ..core.timeutil import utcnow
+from ..core.changes import applies_change
 from ..web.pdf import render_pdf
 from ..web.rendering import render
 from ..web.security import roles_required
@@ -56,7 +57,7 @@ def prepare():
     try:
         data = PeriodSchema().load(request.form)
         review = services.prepare(current_user, data["period_start"], data["period_end"])
-    except (ValidationError, services.WorkflowError) as err:
+    except (ValidationError, RuleError) as err:
         errors = first_errors(err) if isinstance(err, ValidationError) else {err.field: err.message}
         return render_template("review/index.html", reviews=services.reviews(), errors=errors,
                                form=dict(request.form), can_prepare=True), 422
@@ -133,8 +134,8 @@ def save_inputs(review_id: int):
     review = get_review(review_id)
     try:
         services.save_inputs(current_user, review, InputsSchema().load(request.form))
-    except services.WorkflowError as err:
-        return _refused(review, 409, errors={"inputs": err.message})
+    except RuleError as err:
+        return _refused(review, err.status, errors={"inputs": err.message})
     except ValidationError as err:
         _keep_typed_inputs(review)
         return _refused(review, 422, errors={"inputs": "; ".join(first_errors(err).values())})
@@ -158,10 +159,9 @@ def add_decision(review_id: int):
         services.add_decision(current_user, review, data["output"], data["text"], action)
     except ValidationError as err:
         return _decisions(review, 422, errors=first_errors(err), decision_form=form)
-    except services.WorkflowError as err:
+    except RuleError as err:
         db.session.rollback()
-        return _decisions(review, 409 if review.is_held else 422, errors={err.field: err.message},
-                          decision_form=form)
+        return _decisions(review, err.status, errors={err.field: err.message}, decision_form=form)
     return _decisions(review, 200)
 
 
@@ -194,9 +194,9 @@ def record_meeting(review_id: int):
     except ValidationError as err:
         _keep_typed_inputs(review)
         return _refused(review, 422, errors=first_errors(err), meeting_form=form)
-    except services.WorkflowError as err:
+    except RuleError as err:
         _keep_typed_inputs(review)
-        return _refused(review, 409 if review.is_held else 422, errors={err.field: err.message}, meeting_form=form)
+        return _refused(review, err.status, errors={err.field: err.message}, meeting_form=form)
     flash(f"{review.number} recorded as held on {data['meeting_date']:%d %b %Y}.", "success")
     if pdf is None:
         flash("The pack could not be archived as a PDF: this server has no PDF library (see the README).",
@@ -235,7 +235,3 @@ def archived_pdf(review_id: int):
     return Response(archive.pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{review.number}-as-held.pdf"', "ETag": f'"{archive.sha256}"'})
 
-
-@bp.errorhandler(services.NotAllowed)
-def not_allowed(_err):
-    abort(403, description="Only a quality lead prepares and records management reviews.")

@@ -3,6 +3,8 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..core.errors import Refused
+from ..extensions import db
 from .rendering import wants_fragment
 
 ADVICE = {
@@ -17,9 +19,13 @@ ADVICE = {
 }
 
 
+TITLES = {403: "Forbidden", 409: "Conflict", 422: "Not saved"}
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Refused, handle_refused)
 
 
 def handle_csrf(error: CSRFError):
@@ -30,6 +36,12 @@ def handle_csrf(error: CSRFError):
 def handle_http(error: HTTPException):
     message = error.description if _custom(error) else ADVICE.get(error.code, error.description)
     return _render(error.code or 500, error.name, message)
+
+
+def handle_refused(error: Refused):
+    """A rule refused a change and no view showed it beside a form: its class says the status."""
+    db.session.rollback()  # nothing of the refused change may be committed later in this request
+    return _render(error.status, TITLES.get(error.status, "Not saved"), error.message)
 
 
 def _custom(error: HTTPException) -> bool:

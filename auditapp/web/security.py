@@ -5,6 +5,7 @@ from flask import Flask, abort, redirect, request, url_for
 from werkzeug.routing import IntegerConverter
 from flask_login import current_user
 
+from ..core.forms import MAX_ID
 from ..extensions import db, htmx, login_manager
 
 # The only endpoints an anonymous visitor may reach. The service worker and the manifest hold no
@@ -32,8 +33,6 @@ class BoundedInt(IntegerConverter):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
-
-MAX_ID = 2**31 - 1
 
 
 def init_app(app: Flask) -> None:

@@ -1,9 +1,21 @@
-"""Gap-free, per-year human-facing numbers that stay unique under concurrent saves."""
-from sqlalchemy import select, update
+"""Gap-free, per-year human-facing numbers (AUD-2026-001, NC-2026-0001) that stay unique under concurrent saves."""
+from __future__ import annotations
+
+from sqlalchemy import Integer, String, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .models import NumberSequence
+
+
+class NumberSequence(db.Model):
+    """Per-year counters for human-facing numbers."""
+
+    __tablename__ = "number_sequences"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
 
 
 def next_number(name: str, year: int) -> int:
@@ -22,6 +34,8 @@ def next_number(name: str, year: int) -> int:
         update(NumberSequence).where(NumberSequence.name == name, NumberSequence.year == year)
         .values(last=NumberSequence.last + 1)
     )
-    return db.session.scalar(
+    last = db.session.scalar(
         select(NumberSequence.last).where(NumberSequence.name == name, NumberSequence.year == year)
     )
+    assert last is not None  # the row was inserted above if it was missing
+    return last

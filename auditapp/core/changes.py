@@ -1,0 +1,129 @@
+"""Change requests applied exactly once.
+
+Every state change from the audit screen carries a client-made change id (the X-Change-Id
+header that app.js adds, or a `change_id` form field). The view runs its service calls without
+committing; `applies_change` then stores the change id with the response it produced and commits
+both together. A replay of the same id, even one racing the original, gets the stored response and
+changes nothing.
+
+The stored response bodies are only needed while a phone may still resend the change; after the
+retention (`flask changes prune`, default 30 days) the body is dropped but the id is kept, so a
+very late replay is still recognised and applied never again.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from flask import Response, current_app, make_response, request
+from flask_login import current_user
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .timeutil import utcnow
+
+CHANGE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+REPLAYED_HEADERS = ("HX-Trigger", "Location", "Content-Type")
+# The endpoint recorded for changes a quality lead applied from an exported outbox file.
+IMPORTED = "outbox.import"
+
+
+class AppliedChange(db.Model):
+    """A change request applied once, by its client-made id; a replay gets the stored answer."""
+
+    __tablename__ = "applied_changes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    endpoint: Mapped[str] = mapped_column(String(80))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    # The response headers a replay must repeat (HX-Trigger, Location).
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    applied_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def change_id_of_request() -> str:
+    """The request's change id; a server-made one for clients that send none (plain forms)."""
+    given = request.headers.get("X-Change-Id") or request.form.get("change_id") or ""
+    return given if CHANGE_ID.match(given) else str(uuid.uuid4())
+
+
+def already_applied(change_id: str) -> bool:
+    return db.session.get(AppliedChange, change_id) is not None
+
+
+def remember(change_id: str, user_id: int, endpoint: str, response: Response | None = None) -> None:
+    """Record a change id as applied, with the answer a replay must get. Does not commit."""
+    db.session.add(AppliedChange(
+        id=change_id, user_id=user_id, endpoint=endpoint,
+        status_code=response.status_code if response is not None else 200,
+        body=response.get_data(as_text=True) if response is not None else "",
+        headers={k: response.headers[k] for k in REPLAYED_HEADERS if k in response.headers} if response else {},
+    ))
+
+
+def applies_change(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Make a view idempotent by change id and commit its work with the id, atomically."""
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Response:
+        change_id = change_id_of_request()
+        stored = db.session.get(AppliedChange, change_id)
+        if stored is not None:
+            return _replay(stored)
+        response = make_response(view(*args, **kwargs))
+        if response.status_code >= 400:
+            db.session.rollback()  # a refused change leaves nothing behind
+            return response
+        remember(change_id, current_user.id, request.endpoint or "", response)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # The same change id was committed by a concurrent request first: answer as a replay.
+            db.session.rollback()
+            stored = db.session.get(AppliedChange, change_id)
+            if stored is None:
+                raise
+            current_app.logger.info("change %s applied by a concurrent request; replayed", change_id)
+            return _replay(stored)
+        return response
+    return wrapped
+
+
+def _replay(stored: AppliedChange) -> Response:
+    # A change a quality lead imported from this phone's exported outbox: the phone may drop it.
+    if stored.endpoint == IMPORTED:
+        return _already_applied("Already applied from an imported outbox.")
+    if stored.user_id != current_user.id:
+        # Change ids are random; a clash across users is an attack or a bug, never a replay.
+        return make_response(("This change id belongs to another user.", 409))
+    if not stored.body and stored.status_code == 200 and not stored.headers:
+        return _already_applied("Already applied; this change was saved long ago.")
+    response = make_response(stored.body, stored.status_code)
+    response.headers.update(stored.headers or {})
+    response.headers["X-Change-Replayed"] = "true"
+    response.vary.add("HX-Request")
+    return response
+
+
+def _already_applied(message: str) -> Response:
+    response = make_response((message, 200))
+    response.headers["X-Change-Replayed"] = "true"
+    return response
+
+
+def prune_bodies(older_than: timedelta, dry_run: bool = False) -> int:
+    """Drop the stored answers of changes applied before the retention; keep their ids. Does not commit."""
+    cutoff = utcnow() - older_than
+    stale = (AppliedChange.applied_at < cutoff) & (AppliedChange.body != "")
+    if dry_run:
+        return db.session.scalar(db.select(db.func.count()).select_from(AppliedChange).where(stale)) or 0
+    result = db.session.execute(update(AppliedChange).where(stale).values(body="", headers={}, status_code=200)
+                                .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
