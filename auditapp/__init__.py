@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    register_template_context(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table known to the metadata and to migrations)
+    from .accounts.services import user_for_session
     from .extensions import csrf, db, htmx, login_manager, migrate
     from .web import rendering, security
 
@@ -44,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
+    login_manager.user_loader(user_for_session)
     security.init_app(app)
     rendering.init_app(app)
 
@@ -79,6 +82,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(review_bp, url_prefix="/reviews")
     app.register_blueprint(programme_bp, url_prefix="/programme")
+
+
+def register_template_context(app: Flask) -> None:
+    """The words templates everywhere use for each domain's codes (labels, statuses, grades)."""
+    from .audits.views import audit_vocabulary
+    from .capa.views import capa_vocabulary
+    from .gaps.views import gap_vocabulary
+    from .programme.views import programme_vocabulary
+
+    for vocabulary in (audit_vocabulary, capa_vocabulary, gap_vocabulary, programme_vocabulary):
+        app.context_processor(vocabulary)
 
 
 def register_errorhandlers(app: Flask) -> None:

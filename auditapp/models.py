@@ -10,5 +10,5 @@ from .findings.models import Finding  # noqa: F401
 from .photos.models import Photo  # noqa: F401
 from .programme.models import AuditorQualification, ProgrammeEntry, programme_audits  # noqa: F401
 from .improvements.models import Improvement  # noqa: F401
-from .reports.models import QmsScope  # noqa: F401
+from .scope.models import QmsScope  # noqa: F401
 from .review.models import ManagementReview, ReviewArchive, ReviewDecision  # noqa: F401

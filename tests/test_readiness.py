@@ -5,8 +5,9 @@ from datetime import date, timedelta
 import pytest
 
 from auditapp.capa import services as capa
-from auditapp.reports.clauses import AUDITABLE_CLAUSES, auditable_clause_of
+from auditapp.checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 from auditapp.extensions import db
+from auditapp.scope.models import QmsScope
 from auditapp.core.timeutil import utcnow
 
 from .audit_support import items_of
@@ -114,7 +115,6 @@ def test_scope_is_kept_with_every_revision_and_shown_on_reports(client, plan, ma
                                                "change_note": "Plant 2 joins"}).status_code == 302
     page = client.get("/reports/scope").get_data(as_text=True)
     assert "Revision 2" in page and "Plants 1 and 2" in page and "Revision 1 · " in page
-    from auditapp.reports.models import QmsScope
     first = db.session.scalar(db.select(QmsScope).filter_by(revision=1))
     assert first.sites == "Plant 1, Industrieweg 4"  # the earlier revision stays as it was
     assert "revision 2" in client.get("/reports/readiness").get_data(as_text=True)

@@ -2,12 +2,13 @@
 import hashlib
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import func
 
 from ..events import services as events
 from ..events.models import Event
 from ..core.errors import RuleError
+from ..core.forms import MAX_ID
 from ..extensions import db
 from ..core.timeutil import utcnow
 from .models import Area, Role, User, new_session_token
@@ -152,10 +153,13 @@ def _check_owner(owner_id: int | None) -> None:
         raise RuleError("owner_id", "The owner must be an active supervisor.")
 
 
-def home_url(user) -> str:
-    """Where a role lands after login: auditors My audits, supervisors My actions, leads all audits."""
-    if user.has_role(Role.AUDITOR):
-        return url_for("audits.mine")
-    if user.has_role(Role.SUPERVISOR):
-        return url_for("capa.my_actions")
-    return url_for("audits.index")
+def user_for_session(cookie_id: str) -> User | None:
+    """The user of a session (Flask-Login's user loader); a stale token (password changed,
+    deactivated, logged out everywhere) finds nobody."""
+    user_id, _, token = cookie_id.partition(":")
+    if not user_id.isdigit() or not token or int(user_id) > MAX_ID:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_token != token or not user.active:
+        return None
+    return user

@@ -20,7 +20,7 @@ from ..findings import services as findings
 from ..findings.models import FINDING_GRADES, GAP_CATEGORIES
 from ..photos import services as photos
 from ..programme.services import lead_qualification_warning, lead_warning_for_form
-from ..reports.services import current_scope
+from ..scope.services import current_scope
 from ..core.changes import applies_change
 from ..web.pdf import render_pdf
 from ..web.rendering import render, wants_fragment
@@ -36,7 +36,6 @@ CLOSED_MESSAGE = services.CLOSED_MESSAGE
 LABELS = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
 
 
-@bp.app_context_processor
 def audit_vocabulary():
     return {"result_labels": LABELS, "finding_grades": [g.value for g in FINDING_GRADES],
             "labels_of": lambda audit: result_labels(audit.kind), "gap_categories": GAP_CATEGORIES,

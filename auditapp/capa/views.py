@@ -22,7 +22,6 @@ from .schemas import ActionSchema, CompleteActionSchema, ContainSchema, ManualNC
 bp = Blueprint("capa", __name__)
 
 
-@bp.app_context_processor
 def capa_vocabulary():
     return {"nc_status_labels": NC_STATUS_LABELS, "nc_sources": SOURCES, "cause_categories": CAUSE_CATEGORIES,
             "severities": SEVERITIES, "today": date.today()}
@@ -239,18 +238,7 @@ def action_log():
     page = log.action_log(current_user, request.args.get("origin", ""), request.args.get("state", "open"),
                           request.args.get("page", 1, type=int), date.today())
     return render("capa/actions.html", "capa/_action_rows.html", page=page, origins=ACTION_ORIGINS,
-                  states=log.ACTION_STATES, reviews=_reviews_of(page.actions))
-
-
-def _reviews_of(actions) -> dict:
-    """Decision id -> its management review, for the actions decided at one (one query)."""
-    from ..review.models import ReviewDecision
-    ids = {a.review_decision_id for a in actions if a.review_decision_id}
-    if not ids:
-        return {}
-    decisions = db.session.scalars(db.select(ReviewDecision).where(ReviewDecision.id.in_(ids))
-                                   .options(db.selectinload(ReviewDecision.review))).all()
-    return {d.id: d.review for d in decisions}
+                  states=log.ACTION_STATES)
 
 
 @bp.post("/actions/<int:action_id>/complete")

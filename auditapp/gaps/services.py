@@ -22,7 +22,7 @@ from ..checklists.models import ChecklistItem, Result
 from ..events import services as events
 from ..extensions import db
 from ..findings.models import GAP_CATEGORIES, NC_GRADES, Finding, FindingStatus
-from ..reports.clauses import AUDITABLE_CLAUSES, auditable_clause_of
+from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 
 ORIGIN = "gap_analysis"
 STATUS_LABELS = {"in_place": "In place", "partly": "Partly in place", "missing": "Missing",

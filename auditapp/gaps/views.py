@@ -21,7 +21,6 @@ from .schemas import GapActionSchema, PlanEveryGapSchema
 bp = Blueprint("gaps", __name__)
 
 
-@bp.app_context_processor
 def gap_vocabulary():
     return {"gap_status_labels": services.STATUS_LABELS, "gap_action_state": services.action_state}
 

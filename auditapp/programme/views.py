@@ -31,7 +31,6 @@ bp = Blueprint("programme", __name__)
 EDITORS = (Role.QUALITY_LEAD, Role.ADMIN)
 
 
-@bp.app_context_processor
 def programme_vocabulary():
     return {"qualification_labels": QUALIFICATION_LABELS, "importance_labels": IMPORTANCE_LABELS,
             "schedule_labels": services.STATUS_LABELS}

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from ..audits.models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
 from ..capa.models import Nonconformity, NCStatus
 from ..checklists.models import ChecklistItem, Result
-from ..events import services as events
 from ..extensions import db
 from ..findings.models import Finding, FindingStatus
-from .clauses import AUDITABLE_CLAUSES, auditable_clause_of
-from .models import QmsScope
+from ..review.services import last_held
+from ..scope.services import current_scope
+from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 
 CYCLE_DAYS = 365
 AUDIT_LINKS = 3  # latest audits linked from each clause of the coverage map
@@ -135,7 +135,6 @@ def readiness(now: datetime) -> list[ReadinessLine]:
 
 
 def _review_line(now: datetime) -> ReadinessLine:
-    from ..review.services import last_held
     held = last_held(now.date())
     ok = held is not None and held.meeting_date >= now.date() - timedelta(days=CYCLE_DAYS)
     if held is None:
@@ -145,28 +144,3 @@ def _review_line(now: datetime) -> ReadinessLine:
     else:
         detail = f"last one, {held.number}, was held {held.meeting_date:%d %b %Y}: over 12 months ago"
     return ReadinessLine("Management review held and recorded", ok, detail, "review.index")
-
-
-# --- the QMS scope ---------------------------------------------------------------------------------
-
-def current_scope() -> QmsScope | None:
-    return db.session.scalar(select(QmsScope).order_by(QmsScope.revision.desc()).limit(1))
-
-
-def scope_revisions() -> list[QmsScope]:
-    return db.session.scalars(select(QmsScope).order_by(QmsScope.revision.desc())).all()
-
-
-def revise_scope(actor, activities: str, sites: str, products_services: str, exclusions: str,
-                 change_note: str) -> QmsScope:
-    """Add a revision of the scope; commits. The earlier revisions stay as they were."""
-    events.begin_change()
-    current = current_scope()
-    scope = QmsScope(revision=(current.revision + 1) if current else 1, activities=activities, sites=sites,
-                     products_services=products_services, exclusions=exclusions, change_note=change_note,
-                     created_by_id=actor.id)
-    db.session.add(scope)
-    db.session.flush()
-    events.record(actor, "qms_scope", scope.id, "revised", {"revision": scope.revision, "change_note": change_note})
-    db.session.commit()
-    return scope

@@ -10,6 +10,8 @@ from ..core.forms import FormSchema, first_errors
 from ..accounts.models import Role
 from ..core.timeutil import utcnow
 from ..web.security import roles_required
+from ..extensions import db
+from ..scope import services as qms_scope
 from . import export, services
 
 bp = Blueprint("reports", __name__)
@@ -45,7 +47,7 @@ class ScopeSchema(FormSchema):
 @roles_required(Role.QUALITY_LEAD, Role.ADMIN)
 def scope():
     """The QMS scope statement with its revisions; quality leads add a revision."""
-    current = services.current_scope()
+    current = qms_scope.current_scope()
     form = {k: getattr(current, k) for k in ("activities", "sites", "products_services", "exclusions")} \
         if current else {}
     errors, status = {}, 200
@@ -56,13 +58,14 @@ def scope():
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         try:
             data = ScopeSchema().load(request.form)
-            revised = services.revise_scope(current_user, **data)
+            revised = qms_scope.revise_scope(current_user, **data)
+            db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
         else:
             flash(f"Scope revision {revised.revision} recorded.", "success")
             return redirect(url_for("reports.scope"))
-    return render_template("reports/scope.html", current=current, revisions=services.scope_revisions(),
+    return render_template("reports/scope.html", current=current, revisions=qms_scope.scope_revisions(),
                            form=form, errors=errors), status
 
 

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..accounts.models import User
 from ..capa.models import CorrectiveAction
@@ -70,10 +70,13 @@ class ReviewDecision(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    review: Mapped[ManagementReview] = relationship(back_populates="decisions")
+    review: Mapped[ManagementReview] = relationship(back_populates="decisions", lazy="joined")
+    # The backref gives CorrectiveAction.review_decision (loaded with the actions, in one query),
+    # so the action log can name the review without capa importing this domain.
     actions: Mapped[list[CorrectiveAction]] = relationship(
         primaryjoin="CorrectiveAction.review_decision_id == ReviewDecision.id",
-        foreign_keys="CorrectiveAction.review_decision_id", order_by="CorrectiveAction.id", viewonly=True)
+        foreign_keys="CorrectiveAction.review_decision_id", order_by="CorrectiveAction.id", viewonly=True,
+        backref=backref("review_decision", viewonly=True, lazy="selectin"))
 
     @property
     def output_label(self) -> str:

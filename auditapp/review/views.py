@@ -17,7 +17,7 @@ from ..extensions import db
 from ..checklists.models import RESULT_LABELS
 from ..findings.models import FINDING_GRADES
 from ..improvements.models import ImprovementStatus
-from ..reports.services import current_scope
+from ..scope.services import current_scope
 from ..core.timeutil import utcnow
 from ..core.changes import applies_change
 from ..web.pdf import render_pdf

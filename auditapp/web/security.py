@@ -6,7 +6,7 @@ from werkzeug.routing import IntegerConverter
 from flask_login import current_user
 
 from ..core.forms import MAX_ID
-from ..extensions import db, htmx, login_manager
+from ..extensions import htmx, login_manager
 
 # The only endpoints an anonymous visitor may reach. The service worker and the manifest hold no
 # data, and browsers fetch them without a session (the manifest) or must update them after logout.
@@ -39,22 +39,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
-    login_manager.user_loader(load_user)
     app.before_request(require_login)
     app.after_request(set_security_headers)
-
-
-def load_user(cookie_id: str):
-    """Find the user of a session; a stale token (password changed, deactivated) finds nobody."""
-    from ..accounts.models import User
-
-    user_id, _, token = cookie_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_token != token or not user.active:
-        return None
-    return user
 
 
 def require_login():

@@ -1,16 +1,7 @@
-"""The front door: send each role to its home screen."""
-from flask import Blueprint, redirect, render_template
-from flask_login import current_user
-
-from ..accounts.services import home_url
+"""Pages that belong to no domain: the phone's More menu and a trivial health answer."""
+from flask import Blueprint, render_template
 
 bp = Blueprint("home", __name__)
-
-
-@bp.get("/")
-def index():
-    """Redirect to the current user's home screen."""
-    return redirect(home_url(current_user))
 
 
 @bp.get("/health")
