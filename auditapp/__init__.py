@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_template_context(app)
+    register_flows()
     register_errorhandlers(app)
     register_commands(app)
     return app
@@ -56,7 +57,6 @@ def register_blueprints(app: Flask) -> None:
     from .audits.views import bp as audits_bp
     from .capa.views import bp as capa_bp
     from .checklists.views import bp as checklists_bp
-    from .findings.views import bp as findings_bp
     from .gaps.views import bp as gaps_bp
     from .improvements.views import bp as improvements_bp
     from .outbox.views import bp as outbox_bp
@@ -72,7 +72,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(checklists_bp, url_prefix="/checklists")
     app.register_blueprint(audits_bp, url_prefix="/audits")
-    app.register_blueprint(findings_bp, url_prefix="/audits")
     app.register_blueprint(gaps_bp, url_prefix="/audits")
     app.register_blueprint(photos_bp)
     app.register_blueprint(capa_bp, url_prefix="/nc")
@@ -82,6 +81,25 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(review_bp, url_prefix="/reviews")
     app.register_blueprint(programme_bp, url_prefix="/programme")
+
+
+def register_flows() -> None:
+    """Who follows whom across domains, in one place (the receivers are idempotent to connect).
+
+    A changed finding moves the improvement register, the nonconformity log and gap actions, side by
+    side; photo evidence is shown to whoever may see an audit or a nonconformity it belongs to."""
+    from .audits.services import may_see_photo as audit_photo
+    from .capa.services import may_see_photo as nonconformity_photo
+    from .capa.services import sync_from_finding as sync_nonconformity
+    from .findings.services import finding_changed
+    from .gaps.services import cancel_gap_actions
+    from .improvements.services import sync_from_finding as sync_register
+    from .photos.services import register_viewer
+
+    for receiver in (sync_register, sync_nonconformity, cancel_gap_actions):
+        finding_changed.connect(receiver)
+    register_viewer(audit_photo)
+    register_viewer(nonconformity_photo)
 
 
 def register_template_context(app: Flask) -> None:

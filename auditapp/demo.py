@@ -13,13 +13,14 @@ from sqlalchemy import func
 
 from .accounts import services as accounts
 from .accounts.models import Area, Role
+from .audits import completion, recording
 from .audits import services as audits
 from .audits.models import Audit
 from .capa import services as capa
 from .capa.models import Nonconformity
 from .checklists import services as checklists
 from .extensions import db
-from .findings import services as findings
+
 from .review import services as review
 
 DEMO_USERS = [
@@ -32,7 +33,6 @@ DEMO_AREAS = [
     ("Machining cell 3", "CNC turning and milling of shafts and housings."),
     ("Final assembly", "Assembly, final inspection and packing of pumps."),
 ]
-
 
 @click.command("demo")
 def demo_command():
@@ -58,7 +58,6 @@ def demo_command():
     for email, _, role in DEMO_USERS:
         click.echo(f"  {role.label:<17} {email:<24} {passwords[email]}")
 
-
 def _demo_audits() -> None:
     """Something to look at: today's walk for the auditor, and a completed audit whose
     nonconformity is being worked on. Made through the same services as real use, so it is logged."""
@@ -73,22 +72,23 @@ def _demo_audits() -> None:
     done = audits.plan_audit(quality, checklist_id=walk.id, title="Final assembly floor walk",
                              planned_date=date.today() - timedelta(days=7), lead_auditor_id=auditor.id,
                              area_id=assembly.id, auditee="Assembly shift lead")
+    db.session.commit()
     items = done.checklist_version.items
     # A demo NC on an item that does not insist on a photo (the demo has no camera).
     nc_item = next(i for i in items if i.photo_rule != "required_on_nc" and "minor_nc" in i.results)
     ofi_item = next(i for i in items if i is not nc_item and "ofi" in i.results)
     for item in items:
         result = "minor_nc" if item is nc_item else "ofi" if item is ofi_item else "conform"
-        response, previous = audits.answer_item(auditor, done, item, result, 0)
+        recording.record_answer(auditor, done, item, result, 0)
         if result != "conform":
             data = {"statement": "Two torque wrenches past their calibration date at station 4."
                                  if result == "minor_nc" else "Shadow boards would show missing tools at a glance.",
                     "requirement": f"{item.clause}: {item.question}",
                     "evidence": "Wrench labels T-114 and T-117, due 2026-10-01; calibration log p. 12."
                                 if result == "minor_nc" else ""}
-            findings.save_item_finding(auditor, done, item, response, data)
+            recording.record_item_finding(auditor, done, item, data)
     db.session.commit()
-    audits.complete_audit(auditor, done, "The area is well run; one minor nonconformity on measuring equipment.",
+    completion.complete_audit(auditor, done, "The area is well run; one minor nonconformity on measuring equipment.",
                           confirm_unanswered=True)
     db.session.commit()
     nc = db.session.scalar(db.select(Nonconformity).filter_by(audit_id=done.id))
@@ -102,7 +102,6 @@ def _demo_audits() -> None:
     # A management review being prepared for the last twelve months: its pack fills itself.
     review.prepare(quality, date.today() - timedelta(days=365), date.today())
     db.session.commit()
-
 
 def _demo_passwords(instance: Path) -> dict[str, str]:
     """Random passwords made once per instance and kept beside it, so they can be printed again."""

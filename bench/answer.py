@@ -34,6 +34,7 @@ from auditapp import create_app
 from auditapp.accounts import services as accounts
 from auditapp.audits import services as audits
 from auditapp.checklists import services as checklists
+from auditapp.extensions import db
 import flask_migrate
 app = create_app()
 with app.app_context():
@@ -43,6 +44,7 @@ with app.app_context():
     planner = accounts.create_user(None, "plan@example.com", "Planner", "quality_lead", "bench password 123")
     audit = audits.plan_audit(planner, checklist_id=checklists.get_checklist("iso9001-2015").id, title="Bench",
                               planned_date=date.today(), lead_auditor_id=lead.id)
+    db.session.commit()
     print(json.dumps({"audit": audit.id, "items": [i.id for i in audit.checklist_version.items]}))
 '''
 SERVE = r'''

@@ -110,6 +110,7 @@ def main():
             for title in ("online", "outbox"):
                 audit = audits.plan_audit(planner, checklist_id=iso.id, title=title, planned_date=date.today(),
                                           lead_auditor_id=lead.id)
+                db.session.commit()
                 runs.append((audit.id, [i.id for i in audit.checklist_version.items]))
         photos = [photo_b64(n) for n in range(PHOTOS)]
         with LiveServer(app) as server, sync_playwright() as pw:

@@ -63,9 +63,11 @@ def plan(app, walk, make_user):
 
     def make(lead=None, team=(), area=None, planned=None, title="Machining cell walk"):
         lead = lead or make_user("auditor")
-        return audits.plan_audit(planner, checklist_id=walk.id, title=title, planned_date=planned or date.today(),
-                                 lead_auditor_id=lead.id, team_ids=[m.id for m in team],
-                                 area_id=area.id if area else None)
+        audit = audits.plan_audit(planner, checklist_id=walk.id, title=title, planned_date=planned or date.today(),
+                                  lead_auditor_id=lead.id, team_ids=[m.id for m in team],
+                                  area_id=area.id if area else None)
+        db.session.commit()
+        return audit
     return make
 
 

@@ -120,6 +120,7 @@ def test_numbers_stay_unique_when_audits_are_planned_at_once(app, walk, make_use
     def plan_one(i):
         audits.plan_audit(db.session.get(User, planner_id), checklist_id=checklist_id, title=f"t{i}",
                           planned_date=date.today(), lead_auditor_id=lead_id)
+        db.session.commit()
 
     assert run_at_once(app, 8, plan_one) == []
     numbers = sorted(db.session.scalars(db.select(Audit.number)))
@@ -456,4 +457,5 @@ def test_area_owner_on_the_team_needs_an_override_too(app, walk, make_user):
     audit = audits.plan_audit(quality, checklist_id=walk.id, title="x", planned_date=date.today(),
                               lead_auditor_id=make_user("auditor").id, team_ids=[owner.id], area_id=area.id,
                               override_reason="Owner joins as an observer only")
+    db.session.commit()
     assert audit.impartiality_override == "Owner joins as an observer only"

@@ -216,6 +216,7 @@ def test_ten_answers_two_findings_two_photos_offline_arrive_once(app, live_serve
     lead = make_user("auditor")
     audit = audits.plan_audit(make_user("quality_lead"), checklist_id=walk.id, title="Floor walk",
                               planned_date=date.today(), lead_auditor_id=lead.id)
+    db.session.commit()
     items = list(audit.checklist_version.items)
     context, page = offline_phone
     log_in(page, live_server.url, lead.email, PASSWORD)

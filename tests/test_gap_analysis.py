@@ -32,9 +32,11 @@ def plan_gap(app, walk, make_user):
 
     def make(lead=None, team=(), area=None, checklist=None):
         lead = lead or make_user("auditor")
-        return audits.plan_audit(planner, checklist_id=(checklist or walk).id, title="Readiness gap analysis",
-                                 planned_date=date.today(), lead_auditor_id=lead.id, team_ids=[m.id for m in team],
-                                 area_id=area.id if area else None, kind="gap_analysis")
+        audit = audits.plan_audit(planner, checklist_id=(checklist or walk).id, title="Readiness gap analysis",
+                                  planned_date=date.today(), lead_auditor_id=lead.id, team_ids=[m.id for m in team],
+                                  area_id=area.id if area else None, kind="gap_analysis")
+        db.session.commit()
+        return audit
     return make
 
 

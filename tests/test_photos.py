@@ -120,7 +120,7 @@ def test_photo_removal_until_completion(app, client, plan, make_user):
     photo = db.session.scalar(db.select(Photo))
     page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
     assert 'hx-confirm="Remove this photo from the audit?"' in page
-    response = client.post(f"/photos/{photo.id}/delete", headers=HX)
+    response = client.post(f"/audits/{photo.audit_id}/photos/{photo.id}/delete", headers=HX)
     assert response.status_code == 200 and "size=thumb" not in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0 and photo_files(app) == []
     assert db.session.scalar(db.select(Event).filter_by(entity_type="photo", action="removed")).item_id == item.id
@@ -129,7 +129,7 @@ def test_photo_removal_until_completion(app, client, plan, make_user):
         answer(client, audit, other, "conform")
     client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Done."})
     photo = db.session.scalar(db.select(Photo))
-    assert client.post(f"/photos/{photo.id}/delete", headers=HX).status_code == 409
+    assert client.post(f"/audits/{photo.audit_id}/photos/{photo.id}/delete", headers=HX).status_code == 409
     assert upload(client, audit, item, ("more.jpg", jpeg())).status_code == 409
     assert db.session.scalar(db.select(db.func.count(Photo.id))) == 1
 

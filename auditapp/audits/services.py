@@ -17,8 +17,9 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import Area, Role, User
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
 from ..events import services as events
-from ..core.errors import Conflict, NotAllowed, RecordClosed, RuleError
+from ..core.errors import Conflict, RecordClosed, RuleError
 from ..extensions import db
+from ..photos.models import Photo
 from ..core.numbering import next_number
 from ..core.timeutil import utcnow
 from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
@@ -57,8 +58,8 @@ def auditors() -> list[User]:
 
 def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead_auditor_id: int,
                area_id: int | None = None, criteria: str = "", team_ids=(), auditee: str = "",
-               override_reason: str = "", kind: str = AuditKind.INTERNAL.value, commit: bool = True) -> Audit:
-    """Create an audit pinned to the checklist's latest version; commits unless told not to."""
+               override_reason: str = "", kind: str = AuditKind.INTERNAL.value) -> Audit:
+    """Create an audit pinned to the checklist's latest version. Does not commit."""
     checklist = db.session.get(Checklist, checklist_id)
     if checklist is None or checklist.latest is None:
         raise RuleError("checklist_id", "Choose a checklist from the list.")
@@ -90,8 +91,6 @@ def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead
         "planned_date": planned_date.isoformat(),
         **({"impartiality_override": override_reason} if override_reason else {}),
     }, audit_id=audit.id)
-    if commit:  # the programme plans several audits in one transaction
-        db.session.commit()
     return audit
 
 
@@ -122,6 +121,12 @@ def can_view(user, audit: Audit) -> bool:
     if audit.is_member(user):
         return True
     return user.has_role(Role.SUPERVISOR) and audit.area is not None and audit.area.owner_id == user.id
+
+
+def may_see_photo(user, photo: Photo) -> bool:
+    """Photos taken in an audit: for whoever may see the audit."""
+    audit = db.session.get(Audit, photo.audit_id) if photo.audit_id else None
+    return audit is not None and can_view(user, audit)
 
 
 def can_record(user, audit: Audit) -> bool:
@@ -237,7 +242,9 @@ def _progress(items, results: dict[int, str]) -> Progress:
 # --- answering ---------------------------------------------------------------------------------
 
 def ensure_open(audit: Audit) -> None:
-    """Refuse changes to a completed audit, judged on its committed state under the change lock."""
+    """Refuse changes to a completed audit, judged on its committed state under the change lock.
+
+    Everything recorded in an audit (answers, notes, findings, photos) passes here first."""
     events.begin_change()
     db.session.refresh(audit)
     if audit.is_completed:
@@ -323,73 +330,3 @@ def _mark_started(actor, audit: Audit) -> None:
         audit.status = AuditStatus.IN_PROGRESS.value
         audit.started_at = utcnow()
         events.record(actor, "audit", audit.id, "started", {"status": ["planned", "in_progress"]}, audit_id=audit.id)
-
-
-# --- completing --------------------------------------------------------------------------------
-
-@dataclass
-class CompletionCheck:
-    progress: Progress
-    unanswered: list[ChecklistItem]
-    blockers: list[str]  # what must be fixed before the audit can be completed
-
-
-def completion_check(audit: Audit) -> CompletionCheck:
-    """What completing would record, and what stops it (incomplete findings, missing photos)."""
-    from ..findings.services import incomplete_findings
-    from ..photos.services import items_missing_required_photos
-
-    prog = progress(audit)
-    answered = set(db.session.scalars(
-        select(Response.item_id).where(Response.audit_id == audit.id, Response.result.is_not(None))))
-    unanswered = [i for i in audit.checklist_version.items if i.id not in answered]
-    blockers = [f"Finding on {f.clause} needs {what}." for f, what in incomplete_findings(audit)]
-    blockers += [f"{i.clause} ({i.key}) is a nonconformity that needs a photo." for i in items_missing_required_photos(audit)]
-    return CompletionCheck(prog, unanswered, blockers)
-
-
-def complete_audit(actor, audit: Audit, conclusion: str, confirm_unanswered: bool) -> None:
-    """Close the audit: unanswered items are recorded as not audited. Does not commit."""
-    ensure_open(audit)
-    if actor.id != audit.lead_auditor_id:
-        raise NotAllowed("Only the lead auditor can complete the audit.")
-    check = completion_check(audit)
-    if check.blockers:
-        raise RuleError("_form", "Fix these first: " + " ".join(check.blockers))
-    if check.unanswered and not confirm_unanswered:
-        raise RuleError("confirm_unanswered",
-                        f"{len(check.unanswered)} items are unanswered. Confirm that they were not audited.")
-    existing = responses_by_item(audit)
-    for item in check.unanswered:
-        response = existing.get(item.id)
-        if response is None:
-            response = Response(id=str(uuid.uuid4()), audit_id=audit.id, item_id=item.id, revision=1,
-                                answered_by_id=actor.id, answered_at=utcnow(), result=NOT_AUDITED)
-            db.session.add(response)
-        else:
-            response.result = NOT_AUDITED
-            response.revision += 1
-        db.session.flush()
-        events.record(actor, "response", response.id, "not_audited", {"result": [None, NOT_AUDITED]},
-                      audit_id=audit.id, item_id=item.id)
-    old_status = audit.status
-    audit.status = AuditStatus.COMPLETED.value
-    audit.completed_at = utcnow()
-    audit.conclusion = conclusion
-    events.record(actor, "audit", audit.id, "completed", {
-        "status": [old_status, "completed"], "conclusion": conclusion,
-        "not_audited": len(check.unanswered)}, audit_id=audit.id)
-
-
-def reopen_audit(actor, audit: Audit, reason: str) -> None:
-    """Make a completed audit editable again; only its lead auditor or a quality lead. Does not commit."""
-    events.begin_change()
-    db.session.refresh(audit)
-    if not audit.is_completed:
-        raise Conflict("_form", "The audit is not completed.")
-    if actor.id != audit.lead_auditor_id and not actor.has_role(Role.QUALITY_LEAD):
-        raise NotAllowed("Only the lead auditor or a quality lead can reopen an audit.")
-    audit.status = AuditStatus.IN_PROGRESS.value
-    audit.completed_at = None
-    events.record(actor, "audit", audit.id, "reopened", {"status": ["completed", "in_progress"], "reason": reason},
-                  audit_id=audit.id)

@@ -1,10 +1,8 @@
-"""Audit screens: plan, My audits, the audit screen with one-tap answers, complete, report."""
-from dataclasses import dataclass
+"""Audit screens: plan, My audits, the audit screen, complete, reopen, report. One item's routes: item_views."""
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import Response as HttpResponse
-from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -14,20 +12,18 @@ from ..core.forms import first_errors
 from ..checklists import services as checklists
 from ..checklists.models import RESULT_LABELS, ChecklistItem
 from ..core.errors import RuleError
-from ..events import services as events
 from ..extensions import db
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES, GAP_CATEGORIES
 from ..photos import services as photos
 from ..programme.services import lead_qualification_warning, lead_warning_for_form
 from ..scope.services import current_scope
-from ..core.changes import applies_change
 from ..web.pdf import render_pdf
-from ..web.rendering import render, wants_fragment
+from ..web.rendering import render
 from ..web.security import roles_required
-from . import services
-from .models import NOT_AUDITED, Audit, AuditKind, Response, result_labels
-from .schemas import AnswerSchema, AuditPlanSchema, CompleteSchema, NoteSchema, ReopenSchema, form_with_lists
+from . import completion, services
+from .models import NOT_AUDITED, Audit, AuditKind, result_labels
+from .schemas import AuditPlanSchema, CompleteSchema, ReopenSchema, form_with_lists
 
 bp = Blueprint("audits", __name__)
 
@@ -108,6 +104,7 @@ def plan():
     try:
         data = AuditPlanSchema().load(typed)
         audit = services.plan_audit(current_user, **data)
+        db.session.commit()
     except ValidationError as err:
         return render_template("audits/plan.html", **_plan_context(typed, first_errors(err))), 422
     except RuleError as err:
@@ -152,87 +149,6 @@ def progress(audit_id: int):
     return render("audits/progress_page.html", "audits/_progress.html", audit=audit, progress=services.progress(audit))
 
 
-@dataclass
-class Conflict:
-    """Two saves of one item: the value this auditor sent and the one already stored."""
-    mine: str
-    theirs: Response | None
-    field: str = "result"
-
-
-def render_item(audit: Audit, item: ChecklistItem, status: int = 200, trigger: str | None = None, **extra):
-    """The item's fragment for htmx, or a page around it; used by every item endpoint."""
-    response = services.response_for(audit, item)
-    context = {
-        "audit": audit, "item": item, "response": response, "finding": findings.finding_for_response(response),
-        "item_photos": photos.photos_of_item(audit, item), "can_record": services.can_record(current_user, audit),
-        "errors": {}, "form": None, "conflict": None, "message": None, "edit_finding": False, **extra,
-    }
-    if not wants_fragment() and status < 400 and request.method == "POST":
-        return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
-    result = render("audits/item_page.html", "audits/_item.html", status=status, **context)
-    if trigger:
-        result = htmx_response(result, trigger={trigger: {"item": item.id}})
-    return result
-
-
-@bp.get("/<int:audit_id>/items/<int:item_id>")
-def item(audit_id: int, item_id: int):
-    """One item as it stands now (also: open its finding form with ?edit=finding)."""
-    audit = get_audit(audit_id)
-    return render_item(audit, get_item(audit, item_id), edit_finding=request.args.get("edit") == "finding")
-
-
-@bp.post("/<int:audit_id>/items/<int:item_id>/answer")
-@applies_change
-def answer(audit_id: int, item_id: int):
-    """Record a result with one tap; a stale save is refused with both values shown."""
-    audit = get_audit(audit_id, record=True)
-    item = get_item(audit, item_id)
-    try:
-        data = AnswerSchema().load(request.form)
-        response, previous = services.answer_item(current_user, audit, item, data["result"], data["base_revision"],
-                                                  data["response_id"])
-        findings.follow_result(current_user, response, previous)
-    except ValidationError as err:
-        return render_item(audit, item, 422, errors=first_errors(err))
-    except services.StaleAnswer as stale:
-        return render_item(audit, item, 409, conflict=Conflict(request.form.get("result", ""), stale.current))
-    except RuleError as err:  # the audit or the item's nonconformity is closed, or the result is not allowed
-        return render_item(audit, item, err.status, message=err.message)
-    return render_item(audit, item, trigger="audit:answered")
-
-
-@bp.post("/<int:audit_id>/items/<int:item_id>/note")
-@applies_change
-def note(audit_id: int, item_id: int):
-    """Save an item's note as the auditor types; answers with the small saved-state line."""
-    audit = get_audit(audit_id, record=True)
-    item = get_item(audit, item_id)
-    state = {"audit": audit, "item": item}
-    try:
-        data = NoteSchema().load(request.form)
-        response = services.save_note(current_user, audit, item, data["note"], data["base_revision"], data["response_id"])
-    except ValidationError as err:
-        return render_template("audits/_note_state.html", error=first_errors(err).get("note"), **state), 422
-    except services.StaleAnswer as stale:
-        return render_template("audits/_note_state.html", conflict=stale.current, **state), 409
-    except RuleError as err:
-        return render_template("audits/_note_state.html", error=err.message, **state), err.status
-    if not wants_fragment():
-        return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
-    return render_template("audits/_note_state.html", response=response, **state)
-
-
-@bp.get("/<int:audit_id>/items/<int:item_id>/history")
-def history(audit_id: int, item_id: int):
-    """Every earlier value of an item: results, notes, findings and photos, who and when."""
-    audit = get_audit(audit_id)
-    item = get_item(audit, item_id)
-    return render_template("audits/history.html", audit=audit, item=item,
-                           history=events.item_history(audit.id, item.id))
-
-
 # --- completing and reopening ------------------------------------------------------------------
 
 @bp.route("/<int:audit_id>/complete", methods=["GET", "POST"])
@@ -246,7 +162,7 @@ def complete(audit_id: int):
         form = request.form.to_dict()
         try:
             data = CompleteSchema().load(request.form)
-            services.complete_audit(current_user, audit, data["conclusion"], data["confirm_unanswered"])
+            completion.complete_audit(current_user, audit, data["conclusion"], data["confirm_unanswered"])
             db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
@@ -256,7 +172,7 @@ def complete(audit_id: int):
         else:
             flash(f"{audit.number} is completed. The report is ready.", "success")
             return redirect(url_for("audits.report", audit_id=audit.id))
-    return render_template("audits/complete.html", audit=audit, check=services.completion_check(audit),
+    return render_template("audits/complete.html", audit=audit, check=completion.completion_check(audit),
                            form=form, errors=errors, is_lead=current_user.id == audit.lead_auditor_id), status
 
 
@@ -266,7 +182,7 @@ def reopen(audit_id: int):
     audit = get_audit(audit_id)
     try:
         data = ReopenSchema().load(request.form)
-        services.reopen_audit(current_user, audit, data["reason"])
+        completion.reopen_audit(current_user, audit, data["reason"])
         db.session.commit()
     except ValidationError as err:
         flash(first_errors(err)["reason"], "error")
@@ -303,3 +219,7 @@ def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
                                            or current_user.has_role(Role.QUALITY_LEAD)),
     )
     return context | overrides
+
+
+# One item's routes (answer, note, finding, photos, history) live beside this module, on this blueprint.
+from . import item_views  # noqa: E402, F401

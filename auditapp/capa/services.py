@@ -18,6 +18,7 @@ from ..events.models import Event
 from ..core.errors import Conflict, NotAllowed, RuleError
 from ..extensions import db
 from ..findings.models import NC_GRADES, Finding
+from ..photos.models import Photo
 from ..core.timeutil import utcnow
 from .models import CAUSE_CATEGORIES, CorrectiveAction, Nonconformity, NCStatus
 
@@ -41,14 +42,12 @@ def nc_for_finding(finding: Finding) -> Nonconformity | None:
 def sync_from_finding(actor, finding: Finding) -> Nonconformity | None:
     """Keep exactly one nonconformity per NC-graded finding: raise, regrade, withdraw or reinstate it.
 
-    Observations and OFIs go to the improvement register the same way. Findings of a gap analysis go
-    to neither: before the first certification there is no QMS to be nonconforming; their gaps get
-    tracked actions from the gap analysis report instead.
+    Connected to findings.services.finding_changed. Findings of a gap analysis raise none: before
+    the first certification there is no QMS to be nonconforming; their gaps get tracked actions
+    from the gap analysis report instead.
     """
-    from ..improvements.services import sync_from_finding as sync_improvement
     if finding.audit.is_gap_analysis:
         return None
-    sync_improvement(actor, finding)
     nc = nc_for_finding(finding)
     is_nc = finding.is_open and finding.grade in NC_GRADES
     if nc is None:
@@ -375,3 +374,14 @@ def plan_tracked_action(actor, origin: str, description: str, owner_id: int | No
 
 def assignable_owners() -> list[User]:
     return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+
+
+def may_see_photo(user, photo: Photo) -> bool:
+    """Photos of a corrective action, of a nonconformity raised by hand, or of the finding behind one."""
+    action = db.session.get(CorrectiveAction, photo.action_id) if photo.action_id else None
+    if action is not None and can_view_action(user, action):
+        return True
+    nc_ids = {photo.nonconformity_id} if photo.nonconformity_id else set()
+    if photo.finding_id:
+        nc_ids |= set(db.session.scalars(select(Nonconformity.id).filter_by(finding_id=photo.finding_id)))
+    return any(can_view(user, nc) for nc in (db.session.get(Nonconformity, i) for i in nc_ids) if nc is not None)

@@ -1,15 +1,20 @@
 """Findings: what the auditor saw, against which requirement, on what evidence."""
+from __future__ import annotations
+
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..audits.models import Audit, Response
 from ..checklists.models import ChecklistItem, Result
 from ..extensions import db
 from ..core.timeutil import utcnow
+
+if TYPE_CHECKING:  # annotations only: audits sits above findings (its screen shows them)
+    from ..audits.models import Audit, Response
 
 # Results that are findings (everything but Conform and N/A).
 FINDING_GRADES = (Result.MINOR_NC, Result.MAJOR_NC, Result.OBSERVATION, Result.OFI)
@@ -50,9 +55,9 @@ class Finding(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    audit: Mapped[Audit] = relationship()
+    audit: Mapped[Audit] = relationship("Audit")
     item: Mapped[ChecklistItem | None] = relationship()
-    response: Mapped[Response | None] = relationship()
+    response: Mapped[Response | None] = relationship("Response")
     created_by: Mapped[User | None] = relationship()
 
     @property

@@ -17,7 +17,7 @@ from ..accounts.models import Role
 from ..audits.models import NOT_AUDITED, Audit, Response
 from ..capa import services as capa
 from ..capa.models import CorrectiveAction
-from ..core.errors import Conflict, NotAllowed, RuleError
+from ..core.errors import Conflict, NotAllowed
 from ..checklists.models import ChecklistItem, Result
 from ..events import services as events
 from ..extensions import db
@@ -210,3 +210,15 @@ def plan_every_gap(actor, audit: Audit, owner_id: int | None, due: date | None) 
     events.record(actor, "audit", audit.id, "gap_actions_planned", {
         "actions": [a.id for a in planned], "owner_id": owner_id, "due_date": due.isoformat()}, audit_id=audit.id)
     return planned
+
+
+def cancel_gap_actions(actor, finding: Finding) -> None:
+    """A gap found in place after all (or regraded to an observation): nobody should go on working on it.
+
+    Connected to findings.services.finding_changed."""
+    if not finding.audit.is_gap_analysis or (finding.is_open and finding.is_gap):
+        return
+    for action in db.session.scalars(select(CorrectiveAction).where(
+            CorrectiveAction.finding_id == finding.id, CorrectiveAction.status == "open")):
+        events.record(actor, "corrective_action", action.id, "cancelled",
+                      {"origin": action.origin, **events.apply_changes(action, status="cancelled")})

@@ -19,7 +19,11 @@ KINDS = (Result.OBSERVATION, Result.OFI)
 
 
 def sync_from_finding(actor, finding: Finding) -> Improvement | None:
-    """Observations and OFIs enter the register when saved; a regraded one is withdrawn, kept."""
+    """Observations and OFIs enter the register when saved; a regraded one is withdrawn, kept.
+
+    Connected to findings.services.finding_changed; gap analyses have no register entries."""
+    if finding.audit.is_gap_analysis:
+        return None
     entry = db.session.scalar(select(Improvement).where(Improvement.finding_id == finding.id))
     is_entry = finding.is_open and finding.grade in KINDS
     if entry is None:

@@ -1,13 +1,87 @@
 """The changes an auditor may make offline: queued on the phone, replayed later, each applied once.
 
-This is the one list of them. The service worker and the page script get their URL patterns from
-the app's URL map for these endpoints; the outbox importer dispatches through the same endpoints.
+This table is the one declaration of them: the endpoint (whose URL rule the service worker and the
+page script get from the app's URL map), what kind of change it is, and how the outbox importer
+applies it: with the same schema as the view and the same audits.recording flow.
 """
+from __future__ import annotations
 
-REPLAYABLE_ENDPOINTS = (
-    "audits.answer",
-    "audits.note",
-    "findings.save_for_item",
-    "findings.save_adhoc",
-    "photos.upload",
-)
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from werkzeug.datastructures import MultiDict
+
+from ..accounts.models import User
+from ..audits import recording
+from ..audits import services as audits
+from ..audits.models import Audit
+from ..audits.schemas import AnswerSchema, NoteSchema
+from ..checklists.models import ChecklistItem
+from ..extensions import db
+from ..findings.schemas import AdhocFindingSchema, FindingSchema
+from ..photos.pipeline import process_photo
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Where the importer stores photos, and how large it keeps them."""
+    photo_dir: object
+    max_edge: int
+
+
+Apply = Callable[[User, Audit, "ChecklistItem | None", MultiDict, list[bytes], Upload], str]
+
+
+@dataclass(frozen=True)
+class Replayable:
+    kind: str  # answer | note | finding | photo: what the page shows while the change waits
+    needs_item: bool
+    apply: Apply
+
+
+def _answer(actor, audit, item, form, files, upload) -> str:
+    data = AnswerSchema().load(form)
+    recording.record_answer(actor, audit, item, data["result"], data["base_revision"], data["response_id"])
+    return f"answer {data['result']}"
+
+
+def _note(actor, audit, item, form, files, upload) -> str:
+    data = NoteSchema().load(form)
+    audits.save_note(actor, audit, item, data["note"], data["base_revision"], data["response_id"])
+    return "note"
+
+
+def _item_finding(actor, audit, item, form, files, upload) -> str:
+    grade = recording.graded_response(audit, item).result
+    recording.record_item_finding(actor, audit, item, FindingSchema(grade=grade, gap=audit.is_gap_analysis).load(form))
+    return "finding"
+
+
+def _adhoc_finding(actor, audit, item, form, files, upload) -> str:
+    recording.record_adhoc_finding(actor, audit, AdhocFindingSchema(gap=audit.is_gap_analysis).load(form))
+    return "finding"
+
+
+def _photos(actor, audit, item, form, files, upload) -> str:
+    processed = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for blob in files]
+    recording.add_item_photos(actor, audit, item, processed, upload.photo_dir)
+    return f"{len(files)} photo(s)"
+
+
+REPLAYABLE: dict[str, Replayable] = {
+    "audits.answer": Replayable("answer", True, _answer),
+    "audits.note": Replayable("note", True, _note),
+    "audits.save_item_finding": Replayable("finding", True, _item_finding),
+    "audits.save_adhoc_finding": Replayable("finding", False, _adhoc_finding),
+    "audits.add_photos": Replayable("photo", True, _photos),
+}
+REPLAYABLE_ENDPOINTS = tuple(REPLAYABLE)
+
+
+def item_of(audit: Audit, item_id: int) -> ChecklistItem:
+    """The checklist item of this audit, or LookupError (an item of another checklist is not found)."""
+    item = db.session.get(ChecklistItem, item_id) if 0 < item_id <= 2**31 - 1 else None
+    if item is None or item.version_id != audit.checklist_version_id:
+        raise LookupError("the checklist item is not in this audit")
+    return item

@@ -8,28 +8,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
-import re
 from dataclasses import dataclass
 
+from flask import current_app
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from ..audits import services as audits
 from ..audits.models import Audit
-from ..core.changes import AppliedChange
-from ..checklists.models import ChecklistItem
+from ..core.changes import IMPORTED, already_applied, remember
+from ..core.forms import form_id
 from ..events import services as events
 from ..core.errors import Refused
 from ..extensions import db
-from ..findings import services as findings
-from ..findings.schemas import AdhocFindingSchema, FindingSchema
-from ..photos import services as photos
-from ..photos.pipeline import PhotoRejected, process_photo
+from ..photos.pipeline import PhotoRejected
+from .replay import REPLAYABLE, Upload, item_of
 
-IMPORT_ENDPOINT = "outbox.import"
-PATH = re.compile(r"^/audits/(\d{1,9})/(?:items/(\d{1,9})/(answer|note|finding)|(photos)|(findings))$")
 
 
 class ImportRefused(Exception):
@@ -64,15 +60,14 @@ def import_outbox(actor, data: dict, photo_dir, max_edge: int) -> list[Outcome]:
     outcomes = []
     for entry in data["entries"]:
         change_id = entry["changeId"][:64]
-        if db.session.get(AppliedChange, change_id) is not None:
+        if already_applied(change_id):
             outcomes.append(Outcome(change_id, entry["path"], "already applied"))
             continue
         try:
             detail = _apply(actor, entry, photo_dir, max_edge)
             events.record(actor, "outbox", change_id, "imported",
                           {**source, "path": entry["path"], "queued_at": str(entry.get("queuedAt", ""))[:40]})
-            db.session.add(AppliedChange(id=change_id, user_id=actor.id, endpoint=IMPORT_ENDPOINT, status_code=200,
-                                         body="", headers={}))
+            remember(change_id, actor.id, IMPORTED)
             db.session.commit()
             outcomes.append(Outcome(change_id, entry["path"], "applied", detail))
         except (ValidationError, Refused, PhotoRejected, LookupError, ValueError) as exc:
@@ -82,38 +77,22 @@ def import_outbox(actor, data: dict, photo_dir, max_edge: int) -> list[Outcome]:
 
 
 def _apply(actor, entry: dict, photo_dir, max_edge: int) -> str:
-    match = PATH.match(entry["path"])
-    if not match:
+    """Route the entry's path through the app's URL map to its replayable change, and apply it."""
+    try:
+        endpoint, args = current_app.url_map.bind("replay.invalid").match(entry["path"], method="POST")
+    except HTTPException as exc:
+        raise LookupError("not a change auditapp knows") from exc
+    change = REPLAYABLE.get(endpoint)
+    if change is None:
         raise LookupError("not a change auditapp knows")
-    audit = db.session.get(Audit, int(match.group(1)))
+    audit = db.session.get(Audit, args["audit_id"])
     if audit is None:
         raise LookupError("the audit does not exist")
     form, files = _fields(entry["fields"])
-    if match.group(5):  # an ad-hoc finding
-        findings.save_adhoc_finding(actor, audit, AdhocFindingSchema(gap=audit.is_gap_analysis).load(form))
-        return "finding"
-    item_id = int(match.group(2) or form.get("item_id") or 0)
-    item = db.session.get(ChecklistItem, item_id)
-    if item is None or item.version_id != audit.checklist_version_id:
-        raise LookupError("the checklist item is not in this audit")
-    kind = match.group(3) or "photos"
-    if kind == "answer":
-        result, base = form.get("result", ""), int(form.get("base_revision") or 0)
-        response, previous = audits.answer_item(actor, audit, item, result, base)
-        findings.follow_result(actor, response, previous)
-        return f"answer {result}"
-    if kind == "note":
-        audits.save_note(actor, audit, item, form.get("note", ""), int(form.get("base_revision") or 0))
-        return "note"
-    if kind == "finding":
-        response = audits.response_for(audit, item)
-        if response is None:
-            raise LookupError("the item has no answer to write a finding on")
-        findings.save_item_finding(actor, audit, item, response, FindingSchema(grade=response.result, gap=audit.is_gap_analysis).load(form))
-        return "finding"
-    for blob in files:
-        photos.add_photo(actor, audit, process_photo(io.BytesIO(blob), max_edge=max_edge), photo_dir, item=item)
-    return f"{len(files)} photo(s)"
+    item = None
+    if change.needs_item:
+        item = item_of(audit, args.get("item_id") or form_id(form.get("item_id")) or 0)
+    return change.apply(actor, audit, item, form, files, Upload(photo_dir, max_edge))
 
 
 def _fields(fields: list) -> tuple[MultiDict, list[bytes]]:

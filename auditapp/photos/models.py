@@ -1,14 +1,19 @@
 """Photos as objective evidence; the file lives in the photo folder under its content hash."""
+from __future__ import annotations
+
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..audits.models import Audit
 from ..checklists.models import ChecklistItem
 from ..extensions import db
 from ..core.timeutil import utcnow
+
+if TYPE_CHECKING:  # annotations only: audits sits above photos (its screen shows them)
+    from ..audits.models import Audit
 
 
 class Photo(db.Model):
@@ -34,6 +39,6 @@ class Photo(db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    audit: Mapped[Audit | None] = relationship()
+    audit: Mapped[Audit | None] = relationship("Audit")
     item: Mapped[ChecklistItem | None] = relationship()
     uploaded_by: Mapped[User | None] = relationship()

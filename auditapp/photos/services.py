@@ -1,30 +1,51 @@
-"""Photo rules: what a photo is evidence for, storing it once, removing it before completion.
+"""Photo rules: what a photo is evidence for, storing it once, removing it, who may see it.
 
-Like the audit services, these do not commit; the view commits with the change id.
+Photos are evidence for records of several domains (audits, nonconformities, actions). Those
+domains sit above this one: they check that their record is open before adding or removing a
+photo, and each says who may see its photos through `register_viewer` (wired in the app factory).
+Nothing here commits; the view commits with the change id.
 """
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..audits.models import Audit, Response
-from ..audits.services import ensure_open
-from ..checklists.models import ChecklistItem, PhotoRule
+from ..checklists.models import ChecklistItem
 from ..events import services as events
 from ..extensions import db, on_commit
-from ..findings.models import NC_GRADES, Finding
+from ..findings.models import Finding
 from .models import Photo
 from .pipeline import ProcessedPhoto
 from .storage import delete_photo_files, photo_file, store_photo
 
+if TYPE_CHECKING:  # annotations only: these domains sit above photos
+    from ..accounts.models import User
+    from ..audits.models import Audit
+
+#: Rules "may this user see this photo?", one per domain that keeps photos as evidence.
+Viewer = Callable[["User", Photo], bool]
+_viewers: list[Viewer] = []
+
+
+def register_viewer(rule: Viewer) -> None:
+    """Let a domain say who may see the photos of its records (called once, from the app factory)."""
+    if rule not in _viewers:
+        _viewers.append(rule)
+
+
+def may_see(user: User, photo: Photo) -> bool:
+    """True when any domain that keeps this photo as evidence lets the user see it."""
+    return any(rule(user, photo) for rule in _viewers)
+
 
 def add_photo(actor, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *,
               item: ChecklistItem | None = None, finding: Finding | None = None) -> Photo:
-    """Record a processed photo as evidence and store its file once. Does not commit."""
-    ensure_open(audit)
+    """Record a processed photo as evidence and store its file once; the caller checked the audit is open."""
     store_photo(photo_dir, processed)
     photo = Photo(
         id=str(uuid.uuid4()), sha256=processed.sha256, audit_id=audit.id,
@@ -84,8 +105,7 @@ def photos_of_actions(action_ids: list[int]) -> dict[int, list[Photo]]:
 
 
 def remove_photo(actor, photo: Photo, photo_dir: Path) -> None:
-    """Take a photo off an open audit; the file goes when nothing else uses it. Does not commit."""
-    ensure_open(photo.audit)
+    """Take a photo off its audit (the caller checked it is open); the file goes when nothing else uses it."""
     events.record(actor, "photo", photo.id, "removed", {"sha256": photo.sha256, "finding_id": photo.finding_id},
                   audit_id=photo.audit_id, item_id=photo.item_id)
     sha256 = photo.sha256
@@ -112,19 +132,6 @@ def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
     return db.session.scalars(
         select(Photo).where(Photo.audit_id == audit.id, Photo.item_id == item.id).order_by(Photo.created_at)
     ).all()
-
-
-def items_missing_required_photos(audit: Audit) -> list[ChecklistItem]:
-    """Items answered as a nonconformity whose checklist asks for a photo, with none taken."""
-    if audit.is_gap_analysis:
-        return []  # a gap is something missing: there is nothing to photograph
-    with_photos = set(db.session.scalars(select(Photo.item_id).where(Photo.audit_id == audit.id)))
-    rows = db.session.scalars(
-        select(ChecklistItem).join(Response, Response.item_id == ChecklistItem.id).where(
-            Response.audit_id == audit.id, Response.result.in_([g.value for g in NC_GRADES]),
-            ChecklistItem.photo_rule == PhotoRule.REQUIRED_ON_NC)
-    ).all()
-    return [item for item in rows if item.id not in with_photos]
 
 
 def pdf_fetcher(allowed: list[Photo]):

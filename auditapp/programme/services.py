@@ -342,7 +342,7 @@ def create_audits(actor, entry: ProgrammeEntry, today: date, lead_auditor_id: in
                                       f"audits for {entry.year}, or no working day is left this year.")
     planned = [audits.plan_audit(actor, checklist_id=entry.checklist_id, title=audit_title(entry), planned_date=day,
                                  lead_auditor_id=lead_auditor_id, area_id=entry.area_id,
-                                 override_reason=override_reason, commit=False)
+                                 override_reason=override_reason)
                for day in dates]
     db.session.execute(insert(programme_audits), [{"audit_id": a.id, "entry_id": entry.id} for a in planned])
     events.record(actor, "programme_entry", entry.id, "audits_created", {

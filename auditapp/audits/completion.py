@@ -1,0 +1,123 @@
+"""Completing an audit: what it would record, what stops it, and reopening it with a reason.
+
+The checks read findings and photos (both below audits); the functions do not commit.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..accounts.models import Role
+from ..checklists.models import ChecklistItem, PhotoRule, Result
+from ..core.errors import Conflict, NotAllowed, RuleError
+from ..core.timeutil import utcnow
+from ..events import services as events
+from ..extensions import db
+from ..findings.models import FINDING_GRADES, NC_GRADES, Finding
+from ..photos.models import Photo
+from .models import NOT_AUDITED, Audit, AuditStatus, Response
+from .services import Progress, ensure_open, progress, responses_by_item
+
+
+@dataclass
+class CompletionCheck:
+    progress: Progress
+    unanswered: list[ChecklistItem]
+    blockers: list[str]  # what must be fixed before the audit can be completed
+
+
+def completion_check(audit: Audit) -> CompletionCheck:
+    """What completing would record, and what stops it (incomplete findings, missing photos)."""
+    prog = progress(audit)
+    answered = set(db.session.scalars(
+        select(Response.item_id).where(Response.audit_id == audit.id, Response.result.is_not(None))))
+    unanswered = [i for i in audit.checklist_version.items if i.id not in answered]
+    blockers = [f"Finding on {f.clause} needs {what}." for f, what in incomplete_findings(audit)]
+    blockers += [f"{i.clause} ({i.key}) is a nonconformity that needs a photo." for i in items_missing_required_photos(audit)]
+    return CompletionCheck(prog, unanswered, blockers)
+
+
+def complete_audit(actor, audit: Audit, conclusion: str, confirm_unanswered: bool) -> None:
+    """Close the audit: unanswered items are recorded as not audited. Does not commit."""
+    ensure_open(audit)
+    if actor.id != audit.lead_auditor_id:
+        raise NotAllowed("Only the lead auditor can complete the audit.")
+    check = completion_check(audit)
+    if check.blockers:
+        raise RuleError("_form", "Fix these first: " + " ".join(check.blockers))
+    if check.unanswered and not confirm_unanswered:
+        raise RuleError("confirm_unanswered",
+                        f"{len(check.unanswered)} items are unanswered. Confirm that they were not audited.")
+    existing = responses_by_item(audit)
+    for item in check.unanswered:
+        response = existing.get(item.id)
+        if response is None:
+            response = Response(id=str(uuid.uuid4()), audit_id=audit.id, item_id=item.id, revision=1,
+                                answered_by_id=actor.id, answered_at=utcnow(), result=NOT_AUDITED)
+            db.session.add(response)
+        else:
+            response.result = NOT_AUDITED
+            response.revision += 1
+        db.session.flush()
+        events.record(actor, "response", response.id, "not_audited", {"result": [None, NOT_AUDITED]},
+                      audit_id=audit.id, item_id=item.id)
+    old_status = audit.status
+    audit.status = AuditStatus.COMPLETED.value
+    audit.completed_at = utcnow()
+    audit.conclusion = conclusion
+    events.record(actor, "audit", audit.id, "completed", {
+        "status": [old_status, "completed"], "conclusion": conclusion,
+        "not_audited": len(check.unanswered)}, audit_id=audit.id)
+
+
+def reopen_audit(actor, audit: Audit, reason: str) -> None:
+    """Make a completed audit editable again; only its lead auditor or a quality lead. Does not commit."""
+    events.begin_change()
+    db.session.refresh(audit)
+    if not audit.is_completed:
+        raise Conflict("_form", "The audit is not completed.")
+    if actor.id != audit.lead_auditor_id and not actor.has_role(Role.QUALITY_LEAD):
+        raise NotAllowed("Only the lead auditor or a quality lead can reopen an audit.")
+    audit.status = AuditStatus.IN_PROGRESS.value
+    audit.completed_at = None
+    events.record(actor, "audit", audit.id, "reopened", {"status": ["completed", "in_progress"], "reason": reason},
+                  audit_id=audit.id)
+
+
+def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str]]:
+    """Items graded as findings without a finding written, and findings missing what their grade needs."""
+    problems = []
+    responses = db.session.scalars(select(Response).where(
+        Response.audit_id == audit.id, Response.result.in_([g.value for g in FINDING_GRADES]))).all()
+    written = {f.response_id: f for f in db.session.scalars(select(Finding).where(Finding.audit_id == audit.id))}
+    for response in responses:
+        finding = written.get(response.id)
+        if finding is None:
+            problems.append((response.item, "a written finding"))
+    for finding in written.values():
+        if not finding.is_open:
+            continue
+        if audit.is_gap_analysis:
+            if finding.grade in NC_GRADES and not (finding.statement and finding.gap_category):
+                problems.append((finding, "what is missing and its gap category"))
+            continue
+        if finding.grade in NC_GRADES and not (finding.statement and finding.evidence):
+            problems.append((finding, "a statement and objective evidence"))
+        if finding.grade == Result.MAJOR_NC and not finding.why_major:
+            problems.append((finding, "the reason it is major"))
+    return problems
+
+
+def items_missing_required_photos(audit: Audit) -> list[ChecklistItem]:
+    """Items answered as a nonconformity whose checklist asks for a photo, with none taken."""
+    if audit.is_gap_analysis:
+        return []  # a gap is something missing: there is nothing to photograph
+    with_photos = set(db.session.scalars(select(Photo.item_id).where(Photo.audit_id == audit.id)))
+    rows = db.session.scalars(
+        select(ChecklistItem).join(Response, Response.item_id == ChecklistItem.id).where(
+            Response.audit_id == audit.id, Response.result.in_([g.value for g in NC_GRADES]),
+            ChecklistItem.photo_rule == PhotoRule.REQUIRED_ON_NC)
+    ).all()
+    return [item for item in rows if item.id not in with_photos]

@@ -1,0 +1,217 @@
+"""One checklist item on the audit screen: its answer, note, finding and photos, and its history.
+
+Every route answers with the item's fragment (`render_item`), or the ad-hoc findings block, so
+what the auditor typed stays on screen when a save is refused. The recording itself, and what
+follows from it, is audits.recording's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_htmx import make_response as htmx_response
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from ..checklists.models import ChecklistItem
+from ..core.changes import applies_change
+from ..core.errors import RuleError
+from ..core.forms import first_errors
+from ..events import services as events
+from ..extensions import db
+from ..findings import services as findings
+from ..findings.schemas import AdhocFindingSchema, FindingSchema
+from ..photos import services as photos
+from ..photos.models import Photo
+from ..photos.pipeline import PhotoRejected, process_photo
+from ..web.rendering import render, wants_fragment
+from . import recording, services
+from .models import Audit, Response
+from .schemas import AnswerSchema, NoteSchema
+from .views import bp, get_audit, get_item
+
+
+@dataclass
+class Conflict:
+    """Two saves of one item: the value this auditor sent and the one already stored."""
+    mine: str
+    theirs: Response | None
+    field: str = "result"
+
+
+def render_item(audit: Audit, item: ChecklistItem, status: int = 200, trigger: str | None = None, **extra):
+    """The item's fragment for htmx, or a page around it; used by every item endpoint."""
+    response = services.response_for(audit, item)
+    context = {
+        "audit": audit, "item": item, "response": response, "finding": findings.finding_for_response(response),
+        "item_photos": photos.photos_of_item(audit, item), "can_record": services.can_record(current_user, audit),
+        "errors": {}, "form": None, "conflict": None, "message": None, "edit_finding": False, **extra,
+    }
+    if not wants_fragment() and status < 400 and request.method == "POST":
+        return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
+    result = render("audits/item_page.html", "audits/_item.html", status=status, **context)
+    if trigger:
+        result = htmx_response(result, trigger={trigger: {"item": item.id}})
+    return result
+
+
+@bp.get("/<int:audit_id>/items/<int:item_id>")
+def item(audit_id: int, item_id: int):
+    """One item as it stands now (also: open its finding form with ?edit=finding)."""
+    audit = get_audit(audit_id)
+    return render_item(audit, get_item(audit, item_id), edit_finding=request.args.get("edit") == "finding")
+
+
+@bp.post("/<int:audit_id>/items/<int:item_id>/answer")
+@applies_change
+def answer(audit_id: int, item_id: int):
+    """Record a result with one tap; a stale save is refused with both values shown."""
+    audit = get_audit(audit_id, record=True)
+    item = get_item(audit, item_id)
+    try:
+        data = AnswerSchema().load(request.form)
+        recording.record_answer(current_user, audit, item, data["result"], data["base_revision"], data["response_id"])
+    except ValidationError as err:
+        return render_item(audit, item, 422, errors=first_errors(err))
+    except services.StaleAnswer as stale:
+        return render_item(audit, item, 409, conflict=Conflict(request.form.get("result", ""), stale.current))
+    except RuleError as err:  # the audit or the item's nonconformity is closed, or the result is not allowed
+        return render_item(audit, item, err.status, message=err.message)
+    return render_item(audit, item, trigger="audit:answered")
+
+
+@bp.post("/<int:audit_id>/items/<int:item_id>/note")
+@applies_change
+def note(audit_id: int, item_id: int):
+    """Save an item's note as the auditor types; answers with the small saved-state line."""
+    audit = get_audit(audit_id, record=True)
+    item = get_item(audit, item_id)
+    state = {"audit": audit, "item": item}
+    try:
+        data = NoteSchema().load(request.form)
+        response = services.save_note(current_user, audit, item, data["note"], data["base_revision"], data["response_id"])
+    except ValidationError as err:
+        return render_template("audits/_note_state.html", error=first_errors(err).get("note"), **state), 422
+    except services.StaleAnswer as stale:
+        return render_template("audits/_note_state.html", conflict=stale.current, **state), 409
+    except RuleError as err:
+        return render_template("audits/_note_state.html", error=err.message, **state), err.status
+    if not wants_fragment():
+        return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
+    return render_template("audits/_note_state.html", response=response, **state)
+
+
+@bp.get("/<int:audit_id>/items/<int:item_id>/history")
+def history(audit_id: int, item_id: int):
+    """Every earlier value of an item: results, notes, findings and photos, who and when."""
+    audit = get_audit(audit_id)
+    item = get_item(audit, item_id)
+    return render_template("audits/history.html", audit=audit, item=item,
+                           history=events.item_history(audit.id, item.id))
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+@bp.post("/<int:audit_id>/items/<int:item_id>/finding")
+@applies_change
+def save_item_finding(audit_id: int, item_id: int):
+    """Save the finding of an item answered as a finding; an invalid one comes back with what was typed."""
+    audit = get_audit(audit_id, record=True)
+    item = get_item(audit, item_id)
+    typed = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        grade = recording.graded_response(audit, item).result
+        data = FindingSchema(grade=grade, gap=audit.is_gap_analysis).load(request.form)
+        recording.record_item_finding(current_user, audit, item, data)
+    except ValidationError as err:
+        return render_item(audit, item, 422, errors=first_errors(err), form=typed, edit_finding=True)
+    except RuleError as err:  # not graded as a finding, the audit or the finding's nonconformity is closed
+        return render_item(audit, item, err.status, message=err.message)
+    return render_item(audit, item, trigger="audit:finding-saved")
+
+
+def _adhoc(audit: Audit, status: int = 200, form=None, errors=None, finding=None):
+    context = {"audit": audit, "adhoc_findings": [f for f in findings.audit_findings(audit) if f.item_id is None],
+               "can_record": services.can_record(current_user, audit), "clauses": services.clause_options(audit),
+               "adhoc_form": form or {}, "adhoc_errors": errors or {}, "editing": finding}
+    return render("audits/adhoc_page.html", "audits/_adhoc.html", status=status, **context)
+
+
+@bp.post("/<int:audit_id>/findings")
+@applies_change
+def save_adhoc_finding(audit_id: int):
+    """Add (or, with edit_id of an existing one, edit) a finding not tied to a checklist item."""
+    audit = get_audit(audit_id, record=True)
+    typed = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    existing = None
+    if typed.get("edit_id"):
+        existing = findings.adhoc_finding(audit, typed["edit_id"]) or abort(404)
+    try:
+        data = AdhocFindingSchema(gap=audit.is_gap_analysis).load({k: v for k, v in typed.items() if k != "edit_id"})
+        recording.record_adhoc_finding(current_user, audit, data, existing)
+    except ValidationError as err:
+        return _adhoc(audit, 422, typed, first_errors(err), existing)
+    except RuleError as err:
+        # Re-rendered in place, so what was typed stays on the screen.
+        return _adhoc(audit, err.status, typed, {"_form": err.message}, existing)
+    if not wants_fragment():
+        return redirect(url_for("audits.show", audit_id=audit.id, _anchor="adhoc"))
+    return _adhoc(audit)
+
+
+@bp.get("/<int:audit_id>/findings/<finding_id>/edit")
+def edit_adhoc_finding(audit_id: int, finding_id: str):
+    """The ad-hoc findings block with one finding's form filled in for editing."""
+    audit = get_audit(audit_id, record=True)
+    finding = findings.adhoc_finding(audit, finding_id) or abort(404)
+    form = {k: getattr(finding, k) or "" for k in ("clause", "grade", "gap_category", *findings.FIELDS)}
+    return _adhoc(audit, form=form, finding=finding)
+
+
+# --- photos ------------------------------------------------------------------------------------
+
+def _photo_dir() -> Path:
+    return Path(current_app.config["PHOTO_DIR"])
+
+
+@bp.post("/<int:audit_id>/photos")
+@applies_change
+def add_photos(audit_id: int):
+    """Add photos to an item (and its finding): all files are processed before any is stored."""
+    audit = get_audit(audit_id, record=True)
+    item_id = request.form.get("item_id", type=int) or 0
+    item = get_item(audit, item_id if 0 < item_id < 2**31 else 0)
+    files = [f for f in request.files.getlist("photo") if f and f.filename is not None]
+    if not files:
+        return render_item(audit, item, 422, message="Choose or take a photo first.")
+    if audit.is_completed:
+        return render_item(audit, item, 409, message=services.CLOSED_MESSAGE)
+    processed = []
+    for number, upload_file in enumerate(files, start=1):
+        try:
+            processed.append(process_photo(upload_file.stream, max_edge=current_app.config["PHOTO_MAX_EDGE"]))
+        except PhotoRejected as err:
+            which = f"Photo {number} of {len(files)}: " if len(files) > 1 else ""
+            return render_item(audit, item, err.status, message=f"{which}{err.message} Nothing was saved.")
+    try:
+        recording.add_item_photos(current_user, audit, item, processed, _photo_dir())
+    except RuleError as err:
+        return render_item(audit, item, err.status, message=err.message)
+    return render_item(audit, item, trigger="audit:photo-added")
+
+
+@bp.post("/<int:audit_id>/photos/<photo_id>/delete")
+@applies_change
+def remove_photo(audit_id: int, photo_id: str):
+    """Remove a photo from an open audit (the page asks for confirmation first)."""
+    audit = get_audit(audit_id, record=True)
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.audit_id != audit.id or not photo.item_id:
+        abort(404)
+    item = get_item(audit, photo.item_id)
+    try:
+        recording.remove_photo(current_user, audit, photo, _photo_dir())
+    except RuleError as err:
+        return render_item(audit, item, err.status, message=err.message)
+    return render_item(audit, item, trigger="audit:photo-removed")

@@ -1,0 +1,69 @@
+"""What auditors record in an audit, each as one flow used by the audit screen and the outbox importer.
+
+Every function checks that the audit is open (under the change lock), records, and lets what
+follows follow: a changed answer moves its finding, a saved finding moves the nonconformity log
+and the improvement register (findings.services.finding_changed). Nothing here commits.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..checklists.models import ChecklistItem
+from ..core.errors import Conflict
+from ..extensions import db
+from ..findings import services as findings
+from ..findings.models import FINDING_GRADES, Finding
+from ..photos import services as photos
+from ..photos.models import Photo
+from ..photos.pipeline import ProcessedPhoto
+from .models import Audit, Response
+from .services import answer_item, ensure_open, response_for
+
+NOT_GRADED_AS_FINDING = "Answer the item with a finding grade first."
+
+
+def record_answer(actor: User, audit: Audit, item: ChecklistItem, result: str, base_revision: int,
+                  response_id: str | None = None) -> Response:
+    """An answer changed: record it and let the item's finding follow."""
+    response, previous = answer_item(actor, audit, item, result, base_revision, response_id)
+    findings.follow_result(actor, response, previous)
+    return response
+
+
+def graded_response(audit: Audit, item: ChecklistItem) -> Response:
+    """The item's answer when it is graded as a finding (its grade decides what the finding needs)."""
+    response = response_for(audit, item)
+    if response is None or response.result not in FINDING_GRADES:
+        raise Conflict("_form", NOT_GRADED_AS_FINDING)
+    return response
+
+
+def record_item_finding(actor: User, audit: Audit, item: ChecklistItem, data: dict[str, Any]) -> Finding:
+    """Write the finding of an item answered with a finding grade."""
+    ensure_open(audit)
+    return findings.save_item_finding(actor, audit, item, graded_response(audit, item), data)
+
+
+def record_adhoc_finding(actor: User, audit: Audit, data: dict[str, Any], existing: Finding | None = None) -> Finding:
+    """Write (or edit) a finding against a clause the auditor picks, outside the checklist."""
+    ensure_open(audit)
+    return findings.save_adhoc_finding(actor, audit, data, existing)
+
+
+def add_item_photos(actor: User, audit: Audit, item: ChecklistItem, processed: Sequence[ProcessedPhoto],
+                    photo_dir: Path) -> list[Photo]:
+    """Photos taken on an item become evidence of the item, and of its finding when it has one."""
+    ensure_open(audit)
+    finding = db.session.scalar(select(Finding).filter_by(audit_id=audit.id, item_id=item.id))
+    return [photos.add_photo(actor, audit, photo, photo_dir, item=item, finding=finding) for photo in processed]
+
+
+def remove_photo(actor: User, audit: Audit, photo: Photo, photo_dir: Path) -> None:
+    """Take a photo off an audit that is still open."""
+    ensure_open(audit)
+    photos.remove_photo(actor, photo, photo_dir)
