@@ -8,7 +8,8 @@ from .checklists.models import Checklist, ChecklistItem, ChecklistSection, Check
 from .events.models import Event, EventChainHead  # noqa: F401
 from .findings.models import Finding  # noqa: F401
 from .photos.models import Photo  # noqa: F401
-from .programme.models import AuditorQualification, ProgrammeEntry, programme_audits  # noqa: F401
+from .auditors.models import AuditorQualification  # noqa: F401
+from .programme.models import ProgrammeEntry, programme_audits  # noqa: F401
 from .improvements.models import Improvement  # noqa: F401
 from .scope.models import QmsScope  # noqa: F401
 from .review.models import ManagementReview, ReviewArchive, ReviewDecision  # noqa: F401

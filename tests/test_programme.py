@@ -9,7 +9,9 @@ from auditapp.audits.models import Audit
 from auditapp.events import services as events
 from auditapp.extensions import db
 from auditapp.programme import services
-from auditapp.programme.models import AuditorQualification, ProgrammeEntry
+from auditapp.auditors import services as auditors
+from auditapp.auditors.models import AuditorQualification
+from auditapp.programme.models import ProgrammeEntry
 from auditapp.programme.services import AreaHistory, suggest_frequency
 from auditapp.core.timeutil import utcnow
 
@@ -25,7 +27,7 @@ NEXT_YEAR = date.today().year + 1
 
 
 def qualify(user, kind="lead_auditor_course", completed=date(2020, 1, 10), expires=None, title="Lead auditor"):
-    q = services.add_qualification(None, user, kind=kind, title=title, completed_on=completed, expires_on=expires)
+    q = auditors.add_qualification(None, user, kind=kind, title=title, completed_on=completed, expires_on=expires)
     db.session.commit()
     return q
 
@@ -187,13 +189,13 @@ def test_qualified_to_lead_needs_a_lead_course_valid_on_the_day(app, make_user):
     qualify(expired, completed=date(2020, 3, 1), expires=date(2023, 3, 1))
     qualify(internal, kind="internal_auditor_course", title="Internal auditor")
     ids = [u.id for u in (valid, expired, internal, none)]
-    assert services.qualified_leads(ids, date(2026, 1, 1)) == {valid.id}
-    assert services.qualified_leads(ids, date(2022, 1, 1)) == {expired.id}  # before it expired
-    assert services.qualified_leads(ids, date(2030, 3, 1)) == {valid.id}    # the expiry day still counts
-    assert services.qualified_leads(ids, date(2030, 3, 2)) == set()
-    assert services.qualified_leads(ids, date(2024, 2, 29)) == set()  # neither yet
-    assert services.lead_qualification_warning(valid, date(2026, 1, 1)) is None
-    assert "has no valid lead auditor qualification" in services.lead_qualification_warning(expired, date(2026, 1, 1))
+    assert auditors.qualified_leads(ids, date(2026, 1, 1)) == {valid.id}
+    assert auditors.qualified_leads(ids, date(2022, 1, 1)) == {expired.id}  # before it expired
+    assert auditors.qualified_leads(ids, date(2030, 3, 1)) == {valid.id}    # the expiry day still counts
+    assert auditors.qualified_leads(ids, date(2030, 3, 2)) == set()
+    assert auditors.qualified_leads(ids, date(2024, 2, 29)) == set()  # neither yet
+    assert auditors.lead_qualification_warning(valid, date(2026, 1, 1)) is None
+    assert "has no valid lead auditor qualification" in auditors.lead_qualification_warning(expired, date(2026, 1, 1))
 
 
 def test_register_shows_who_may_lead_and_audits_led_and_joined(client, plan, make_user):

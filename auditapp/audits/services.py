@@ -10,11 +10,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, exists, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, Role, User
+from ..auditors.services import AUDITOR_ROLES
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
 from ..events import services as events
 from ..core.errors import Conflict, RecordClosed, RuleError
@@ -22,9 +23,8 @@ from ..extensions import db
 from ..photos.models import Photo
 from ..core.numbering import next_number
 from ..core.timeutil import utcnow
-from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
+from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response, audit_team
 
-AUDITOR_ROLES = (Role.AUDITOR, Role.QUALITY_LEAD)
 
 
 CLOSED_MESSAGE = "This audit is completed and read-only. Its lead auditor or a quality lead can reopen it."
@@ -114,13 +114,23 @@ def _check_override(actor, owner: User, area: Area, reason: str, is_lead: bool) 
 
 # --- who may do what ---------------------------------------------------------------------------
 
-def can_view(user, audit: Audit) -> bool:
-    """Quality leads and admins see every audit; auditors their own; supervisors their areas'."""
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The one rule of who may see an audit, as SQL: lists filter by it, single audits are checked with it.
+
+    Quality leads and admins see every audit; auditors those they lead or are on the team of;
+    supervisors (while they are supervisors) those of the areas they own."""
     if user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
-        return True
-    if audit.is_member(user):
-        return True
-    return user.has_role(Role.SUPERVISOR) and audit.area is not None and audit.area.owner_id == user.id
+        return true()
+    member = select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id)
+    rule = or_(Audit.lead_auditor_id == user.id, Audit.id.in_(member))
+    if user.has_role(Role.SUPERVISOR):
+        rule = or_(rule, Audit.area_id.in_(select(Area.id).where(Area.owner_id == user.id)))
+    return rule
+
+
+def can_view(user: User, audit: Audit) -> bool:
+    """Whether the user may see this audit, by the same rule as every list of audits."""
+    return bool(db.session.scalar(select(exists().where(Audit.id == audit.id, visible_to(user)))))
 
 
 def may_see_photo(user, photo: Photo) -> bool:
@@ -135,14 +145,10 @@ def can_record(user, audit: Audit) -> bool:
 
 
 def visible_audits(user) -> list[Audit]:
-    query = (select(Audit).options(selectinload(Audit.team), selectinload(Audit.area), selectinload(Audit.lead_auditor))
+    query = (select(Audit).where(visible_to(user))
+             .options(selectinload(Audit.team), selectinload(Audit.area), selectinload(Audit.lead_auditor))
              .order_by(Audit.planned_date.desc().nulls_last(), Audit.id.desc()))
-    if not user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
-        from .models import audit_team
-        member = select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id)
-        owned = select(Area.id).where(Area.owner_id == user.id)
-        query = query.where((Audit.lead_auditor_id == user.id) | Audit.id.in_(member) | Audit.area_id.in_(owned))
-    return db.session.scalars(query).all()
+    return list(db.session.scalars(query).all())
 
 
 @dataclass

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES, GAP_CATEGORIES
 from ..photos import services as photos
-from ..programme.services import lead_qualification_warning, lead_warning_for_form
+from ..auditors.services import lead_qualification_warning, lead_warning_for_form
 from ..scope.services import current_scope
 from ..web.pdf import render_pdf
 from ..web.rendering import render

@@ -13,11 +13,10 @@ from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import Area, Role
-from ..audits.models import Audit, audit_team
+from ..accounts.models import Role
 from ..extensions import db
 from .models import ACTION_ORIGINS, NC_STATUS_LABELS, SEVERITIES, SOURCES, CorrectiveAction, Nonconformity, NCStatus
-from .services import live_action
+from .services import live_action, visible_to
 
 SORTS = {
     "newest": Nonconformity.raised_at.desc(),
@@ -82,26 +81,11 @@ def parse_filters(args) -> dict:
     return LogFilterSchema().load(args.to_dict() if hasattr(args, "to_dict") else dict(args))
 
 
-def visible_to(user):
-    """The condition on nonconformities this user may see; quality leads and admins see all."""
-    if user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
-        return None
-    owned_area = select(Area.id).where(Area.owner_id == user.id)
-    owns_action = exists().where(CorrectiveAction.nonconformity_id == Nonconformity.id,
-                                 CorrectiveAction.owner_id == user.id)
-    in_audit = select(Audit.id).where(or_(Audit.lead_auditor_id == user.id, Audit.id.in_(
-        select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id))))
-    return or_(Nonconformity.area_id.in_(owned_area), owns_action, Nonconformity.raised_by_id == user.id,
-               Nonconformity.audit_id.in_(in_audit))
-
-
 def filtered(user, f: dict, today: date, with_status: bool = True):
     """SELECT of the nonconformities matching the filters (status left out for the per-status counts)."""
     query = select(Nonconformity)
     conditions = []
-    visible = visible_to(user)
-    if visible is not None:
-        conditions.append(visible)
+    conditions.append(visible_to(user))
     if f["q"]:
         like = f"%{f['q'].lower()}%"
         conditions.append(or_(func.lower(Nonconformity.number).like(like), func.lower(Nonconformity.title).like(like),

@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, Role, User
+from ..audits.models import Audit, audit_team
 from ..core.numbering import next_number
 from ..events import services as events
 from ..events.models import Event
@@ -108,14 +109,24 @@ def area_owner_id(nc: Nonconformity) -> int | None:
     return nc.area.owner_id if nc.area else None
 
 
-def can_view(user, nc: Nonconformity) -> bool:
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The one rule of who may see a nonconformity, as SQL: the log, exports, suggestions and the
+    detail page all use it. Quality leads and admins see all; others those of the areas they own,
+    those they own an action of, raised themselves, or raised in an audit they led or joined."""
     if user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
-        return True
-    if area_owner_id(nc) == user.id or any(a.owner_id == user.id for a in nc.actions):
-        return True
-    if nc.raised_by_id == user.id:
-        return True
-    return nc.audit is not None and nc.audit.is_member(user)
+        return true()
+    owned_area = select(Area.id).where(Area.owner_id == user.id)
+    owns_action = exists().where(CorrectiveAction.nonconformity_id == Nonconformity.id,
+                                 CorrectiveAction.owner_id == user.id)
+    in_audit = select(Audit.id).where(or_(Audit.lead_auditor_id == user.id, Audit.id.in_(
+        select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id))))
+    return or_(Nonconformity.area_id.in_(owned_area), owns_action, Nonconformity.raised_by_id == user.id,
+               Nonconformity.audit_id.in_(in_audit))
+
+
+def can_view(user: User, nc: Nonconformity) -> bool:
+    """Whether the user may see this nonconformity, by the same rule as the log."""
+    return bool(db.session.scalar(select(exists().where(Nonconformity.id == nc.id, visible_to(user)))))
 
 
 def can_manage(user, nc: Nonconformity) -> bool:
@@ -294,8 +305,8 @@ def _transition(actor, nc: Nonconformity, status: NCStatus, action: str, **value
 
 # --- reading -----------------------------------------------------------------------------------
 
-def similar(nc: Nonconformity, today: date, limit: int = 5) -> list[Nonconformity]:
-    """Nonconformities of the same clause or area in the last 12 months: is this a recurrence?"""
+def similar(user: User, nc: Nonconformity, today: date, limit: int = 5) -> list[Nonconformity]:
+    """Nonconformities of the same clause or area in the last 12 months that the user may see: a recurrence?"""
     since = today - timedelta(days=365)
     same = [Nonconformity.clause == nc.clause] if nc.clause else []
     if nc.area_id:
@@ -303,7 +314,8 @@ def similar(nc: Nonconformity, today: date, limit: int = 5) -> list[Nonconformit
     if not same:
         return []
     return db.session.scalars(
-        select(Nonconformity).where(Nonconformity.id != nc.id, Nonconformity.raised_at >= since, or_(*same))
+        select(Nonconformity).where(Nonconformity.id != nc.id, Nonconformity.raised_at >= since, or_(*same),
+                                    visible_to(user))
         .order_by(Nonconformity.raised_at.desc()).limit(limit)
     ).all()
 

@@ -108,7 +108,7 @@ def _detail(nc: Nonconformity, status: int = 200, errors=None, form=None, step=N
         "capa/show.html", nc=nc, errors=errors or {}, form=form or {}, step=step, draft_whys=draft_whys,
         draft_category=draft_category,
         photos=photos.evidence_for_nonconformity(nc), action_photos=photos.photos_of_actions([a.id for a in nc.actions]),
-        timeline=services.timeline(nc), similar=services.similar(nc, date.today()),
+        timeline=services.timeline(nc), similar=services.similar(current_user, nc, date.today()),
         can_manage=services.can_manage(current_user, nc), is_quality_lead=current_user.has_role(Role.QUALITY_LEAD),
         owners=services.assignable_owners(), default_due=services.default_due_date(nc, date.today()),
     ), status

@@ -5,7 +5,7 @@ The rules of the house, in the order a newcomer needs them:
 * **Layers.** Imports point down: the app factory → the domains (one package each, in the order
   below) → ``web`` (HTTP helpers) → ``core`` → ``extensions``. A domain may import the domains
   below it, never one above; ``tests/test_architecture.py`` reads the imports and fails on a cycle.
-  Bottom to top: events, accounts, scope, checklists, auditors, photos, findings, audits, capa,
+  Bottom to top: events, accounts, scope, checklists, auditors, findings, photos, audits, capa,
   improvements, gaps, programme, review, reports, outbox, pwa.
 * **A domain package** holds ``models.py`` (tables; no request, no templates), ``schemas.py``
   (marshmallow: the one place input is validated), ``services.py`` (the rules, plain functions

@@ -1,13 +1,17 @@
 """The append-only event log: who changed what, and when; each entry chained to the one before."""
+from __future__ import annotations
+
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..accounts.models import User
 from ..extensions import db
 from ..core.timeutil import utcnow
+
+if TYPE_CHECKING:  # annotations only: accounts sits above the event log (it records its changes there)
+    from ..accounts.models import User
 
 
 class Event(db.Model):
@@ -30,7 +34,7 @@ class Event(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship("User")
 
 
 class EventChainHead(db.Model):

@@ -1,15 +1,12 @@
-"""Auditor qualifications, and the yearly audit programme with the audits planned from it."""
-import enum
-from datetime import date, datetime
+"""The yearly audit programme, with the audits planned from it."""
+from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    Date,
     DateTime,
     ForeignKey,
     Integer,
-    String,
     Table,
     Text,
     UniqueConstraint,
@@ -22,52 +19,6 @@ from ..checklists.models import Checklist
 from ..extensions import db
 from ..core.timeutil import utcnow
 
-
-class QualificationKind(enum.StrEnum):
-    INTERNAL_AUDITOR_COURSE = "internal_auditor_course"
-    LEAD_AUDITOR_COURSE = "lead_auditor_course"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return QUALIFICATION_LABELS[self]
-
-
-QUALIFICATION_LABELS = {
-    QualificationKind.INTERNAL_AUDITOR_COURSE: "Internal auditor course",
-    QualificationKind.LEAD_AUDITOR_COURSE: "Lead auditor course",
-    QualificationKind.OTHER: "Other",
-}
-
-
-class AuditorQualification(db.Model):
-    """Evidence of an auditor's competence (ISO 19011 7.2): a course or other training, with its dates."""
-
-    __tablename__ = "auditor_qualifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))
-    title: Mapped[str] = mapped_column(String(200))
-    provider: Mapped[str] = mapped_column(String(200), default="")
-    completed_on: Mapped[date] = mapped_column(Date)
-    expires_on: Mapped[date | None] = mapped_column(Date)
-    notes: Mapped[str] = mapped_column(Text, default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
-    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-
-    @property
-    def kind_enum(self) -> QualificationKind:
-        return QualificationKind(self.kind)
-
-    def valid_on(self, day: date) -> bool:
-        """Completed by that day and not expired on it."""
-        return self.completed_on <= day and (self.expires_on is None or self.expires_on >= day)
-
-
 # Which audits were planned from which programme entry; an audit comes from at most one entry.
 programme_audits = Table(
     "programme_audits",
@@ -75,7 +26,6 @@ programme_audits = Table(
     Column("audit_id", ForeignKey("audits.id"), primary_key=True),
     Column("entry_id", ForeignKey("programme_entries.id"), nullable=False, index=True),
 )
-
 
 class ProgrammeEntry(db.Model):
     """One line of a year's audit programme: an area audited against a checklist, so many times a year."""
@@ -108,6 +58,5 @@ class ProgrammeEntry(db.Model):
     @property
     def importance_label(self) -> str:
         return IMPORTANCE_LABELS[self.importance]
-
 
 IMPORTANCE_LABELS = {1: "Low", 2: "Medium", 3: "High"}

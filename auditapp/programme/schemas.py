@@ -2,7 +2,7 @@
 from marshmallow import fields, pre_load, validate
 
 from ..core.forms import FormSchema, Id
-from .models import QualificationKind
+from ..auditors.models import QualificationKind
 
 DATE_ERRORS = {"required": "Enter the date.", "invalid": "Enter a date like 2026-12-01."}
 

@@ -18,12 +18,9 @@ from ..core.changes import applies_change
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
-from .models import (
-    IMPORTANCE_LABELS,
-    QUALIFICATION_LABELS,
-    AuditorQualification,
-    ProgrammeEntry,
-)
+from ..auditors import services as register
+from ..auditors.models import QUALIFICATION_LABELS, AuditorQualification
+from .models import IMPORTANCE_LABELS, ProgrammeEntry
 from .schemas import CreateAuditsSchema, EntrySchema, QualificationSchema, RemoveSchema
 
 bp = Blueprint("programme", __name__)
@@ -149,7 +146,7 @@ def create_audits(entry_id: int):
         "programme/create_audits.html", entry=entry, dates=services.dates_to_plan(entry, today)
         if entry.year >= today.year else [], form=form, errors=errors, title=services.audit_title(entry),
         needs_override=needs_override or owns, owns_area=owns,
-        lead_warning=services.lead_qualification_warning(lead, services.judged_on(entry.year, today)),
+        lead_warning=register.lead_qualification_warning(lead, services.judged_on(entry.year, today)),
         auditor_options=[(u.id, f"{u.name} ({u.role_enum.label})") for u in audits.auditors()]), status
 
 
@@ -158,7 +155,7 @@ def create_audits(entry_id: int):
 def lead_warning():
     """The unqualified-lead warning for the audit planning form, as the lead or the date changes."""
     return render("programme/lead_warning_page.html", "programme/_lead_warning.html",
-                  lead_warning=services.lead_warning_for_form(request.args.get("lead_auditor_id"),
+                  lead_warning=register.lead_warning_for_form(request.args.get("lead_auditor_id"),
                                                               request.args.get("planned_date")))
 
 
@@ -169,7 +166,7 @@ def get_auditor(user_id: int) -> User:
     user = db.get_or_404(User, user_id)
     if not current_user.has_role(*EDITORS) and user.id != current_user.id:
         abort(404)
-    if not user.has_role(*audits.AUDITOR_ROLES):
+    if not user.has_role(*register.AUDITOR_ROLES):
         abort(404)
     return user
 
@@ -185,8 +182,8 @@ def auditors():
 
 def _auditor_context(user: User, form: dict | None = None, errors: dict | None = None) -> dict:
     today = date.today()
-    quals = services.qualifications_of([user.id])[user.id]
-    return {"auditor": user, "qualifications": quals, "can_lead": services.can_lead(quals, today), "today": today,
+    quals = register.qualifications_of([user.id])[user.id]
+    return {"auditor": user, "qualifications": quals, "can_lead": register.can_lead(quals, today), "today": today,
             "form": form or {}, "errors": errors or {}, "can_edit": current_user.has_role(*EDITORS),
             "kind_options": list(QUALIFICATION_LABELS.items())}
 
@@ -207,7 +204,7 @@ def add_qualification(user_id: int):
     form = {k: v for k, v in request.form.items() if k not in ("csrf_token", "change_id")}
     try:
         data = QualificationSchema().load(request.form)
-        added = services.add_qualification(current_user, user, **data)
+        added = register.add_qualification(current_user, user, **data)
         db.session.flush()
     except ValidationError as err:
         return render("programme/auditor.html", "programme/_qualifications.html", 422,
@@ -234,7 +231,7 @@ def remove_qualification(qualification_id: int):
         try:
             data = RemoveSchema().load(request.form)
             user_id, title = qualification.user_id, qualification.title
-            services.remove_qualification(current_user, qualification, data["reason"])
+            register.remove_qualification(current_user, qualification, data["reason"])
             db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
