@@ -45,10 +45,12 @@ def demo_command():
         elif not user.check_password(passwords[email]):
             # The credentials file was deleted and made anew: keep what we print true.
             accounts.update_user(None, user, user.name, user.role, True, passwords[email])
+    db.session.commit()
     owner = accounts.find_user("supervisor@example.com")
     for name, description in DEMO_AREAS:
         if db.session.scalar(db.select(Area).filter_by(name=name)) is None:
             accounts.create_area(None, name, description, owner.id)
+    db.session.commit()
     report = checklists.sync_directory(Path(current_app.config["CHECKLIST_DIR"]))
     for problem in report.problems:
         click.echo(str(problem), err=True)

@@ -42,6 +42,7 @@ with app.app_context():
     checklists.sync_directory(Path(app.config["CHECKLIST_DIR"]))
     lead = accounts.create_user(None, "bench@example.com", "Bench Lead", "auditor", "bench password 123")
     planner = accounts.create_user(None, "plan@example.com", "Planner", "quality_lead", "bench password 123")
+    db.session.commit()
     audit = audits.plan_audit(planner, checklist_id=checklists.get_checklist("iso9001-2015").id, title="Bench",
                               planned_date=date.today(), lead_auditor_id=lead.id)
     db.session.commit()

@@ -93,6 +93,7 @@ def main():
             owners = [accounts.create_user(None, f"s{i}@example.com", f"Supervisor {i}", "supervisor", PASSWORD).id
                       for i in range(20)]
             areas = [accounts.create_area(None, f"Area {i}", "", owners[i]).id for i in range(20)]
+            db.session.commit()
             engine = db.engine
         counter: list[str] = []
         event.listen(engine, "before_cursor_execute", lambda *a: counter.append(a[2]))

@@ -123,6 +123,7 @@ def main():
             owners = [accounts.create_user(None, f"s{i}@example.com", f"Supervisor {i}", "supervisor", PASSWORD).id
                       for i in range(20)]
             areas = [accounts.create_area(None, f"Area {i}", "", owners[i]).id for i in range(20)]
+            db.session.commit()
             checklists.sync_directory(ROOT / "checklists")
             version = checklists.get_checklist("iso9001-2015").latest
             items = db.session.execute(select(ChecklistItem.id, ChecklistItem.clause)

@@ -105,6 +105,7 @@ def main():
             checklists.sync_directory(Path(app.config["CHECKLIST_DIR"]))
             lead = accounts.create_user(None, "lead@example.com", "Lead", "auditor", PASSWORD)
             planner = accounts.create_user(None, "plan@example.com", "Planner", "quality_lead", PASSWORD)
+            db.session.commit()
             iso = checklists.get_checklist("iso9001-2015")
             runs = []
             for title in ("online", "outbox"):

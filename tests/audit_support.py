@@ -76,7 +76,9 @@ def items_of(audit):
 
 
 def make_area(name="Machining", owner=None):
-    return accounts.create_area(None, name, "", owner.id if owner else None)
+    area = accounts.create_area(None, name, "", owner.id if owner else None)
+    db.session.commit()
+    return area
 
 
 def reload(obj):

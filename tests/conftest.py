@@ -134,7 +134,10 @@ def make_user(app):
 
     def make(role="auditor", email=None, name=None, password=PASSWORD):
         n = next(counter)
-        return accounts.create_user(None, email or f"{role}{n}@example.com", name or f"{role.title()} {n}", role, password)
+        user = accounts.create_user(None, email or f"{role}{n}@example.com", name or f"{role.title()} {n}", role,
+                                    password)
+        db.session.commit()
+        return user
 
     return make
 

@@ -77,9 +77,11 @@ def test_new_password_or_deactivation_ends_existing_sessions(app, client, make_u
     user = log_in(client, make_user())
     assert client.get("/checklists/").status_code == 200
     services.update_user(None, user, user.name, user.role, True, "a brand new password")
+    db.session.commit()
     assert client.get("/checklists/").status_code == 302
     log_in(client, user, "a brand new password")
     services.update_user(None, user, user.name, user.role, False)
+    db.session.commit()
     assert client.get("/checklists/").status_code == 302
 
 

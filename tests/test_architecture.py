@@ -149,3 +149,29 @@ def test_the_graph_reader_sees_a_cycle():
     tree_imports = _imports(PACKAGE / "outbox" / "replay.py")
     assert any(t.startswith("auditapp.audits") for t, _line, _f in tree_imports)
     assert "audits" in package_graph()["outbox"]
+
+
+# Who commits (core/__init__.py): views, CLI commands, the demo, the change decorator; and the
+# loops that apply batches of independent changes, one commit per unit.
+COMMITTERS = {"views.py", "item_views.py", "cli.py", "demo.py"}
+BATCH_LOOPS = {
+    ("core/changes.py", "applies_change"), ("core/changes.py", "wrapped"), ("checklists/services.py", "sync_directory"),
+    ("outbox/services.py", "import_outbox"), ("capa/reminders.py", "send_reminders"),
+}
+
+
+def test_services_never_commit():
+    found = []
+    for path in _source_files():
+        if path.name in COMMITTERS:
+            continue
+        tree = ast.parse(path.read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "commit":
+                    where = (str(path.relative_to(PACKAGE)), function.name)
+                    if where not in BATCH_LOOPS:
+                        found.append(f"{where[0]}:{node.lineno} in {where[1]}()")
+    assert found == []

@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 from .models import Role
 from .schemas import UserCreateSchema
 from ..core.errors import RuleError
+from ..extensions import db
 from . import services
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -22,6 +23,7 @@ def create(email, role, name, password):
     try:
         data = UserCreateSchema().load(data)
         user = services.create_user(None, **data)
+        db.session.commit()
     except ValidationError as err:
         for field, messages in err.messages.items():
             click.echo(f"{field}: {' '.join(messages)}", err=True)

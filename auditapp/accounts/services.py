@@ -59,15 +59,13 @@ def authenticate(email: str, password: str) -> User | None:
         User(password_hash=_DUMMY_HASH).check_password(password)
     elif user.check_password(password) and user.active:
         events.record(user, "user", user.id, "logged_in")
-        db.session.commit()
         return user
     events.record(user, "login", _login_key(email), "failed")
-    db.session.commit()
     return None
 
 
 def create_user(actor, email: str, name: str, role: str, password: str) -> User:
-    """Add an account; refuses a taken e-mail and roles the actor may not grant. Commits."""
+    """Add an account; refuses a taken e-mail and roles the actor may not grant. Does not commit."""
     email = normalise_email(email)
     _check_may_grant(actor, role)
     if find_user(email):
@@ -77,12 +75,11 @@ def create_user(actor, email: str, name: str, role: str, password: str) -> User:
     db.session.add(user)
     db.session.flush()
     events.record(actor, "user", user.id, "created", {"email": email, "name": name, "role": role})
-    db.session.commit()
     return user
 
 
 def update_user(actor, user: User, name: str, role: str, active: bool, password: str = "") -> User:
-    """Change a user's name, role, status or password, logging each change. Commits."""
+    """Change a user's name, role, status or password, logging each change. Does not commit."""
     _check_may_grant(actor, role)
     _check_may_grant(actor, user.role)  # a quality lead cannot edit an administrator
     if actor is not None and actor.id == user.id and (role != user.role or not active):
@@ -95,7 +92,6 @@ def update_user(actor, user: User, name: str, role: str, active: bool, password:
         user.session_token = new_session_token()  # ends the user's open sessions
     if changes:
         events.record(actor, "user", user.id, "updated", changes)
-    db.session.commit()
     return user
 
 
@@ -121,7 +117,7 @@ def areas() -> list[Area]:
 
 
 def create_area(actor, name: str, description: str = "", owner_id: int | None = None) -> Area:
-    """Add an area; its owner must be an active supervisor. Commits."""
+    """Add an area; its owner must be an active supervisor. Does not commit."""
     if db.session.scalar(db.select(Area).filter(func.lower(Area.name) == name.lower())):
         raise RuleError("name", "An area with this name already exists.")
     _check_owner(owner_id)
@@ -129,7 +125,6 @@ def create_area(actor, name: str, description: str = "", owner_id: int | None = 
     db.session.add(area)
     db.session.flush()
     events.record(actor, "area", area.id, "created", {"name": name, "owner_id": owner_id})
-    db.session.commit()
     return area
 
 
@@ -141,7 +136,6 @@ def update_area(actor, area: Area, name: str, description: str, owner_id: int | 
     changes = events.apply_changes(area, name=name, description=description, owner_id=owner_id)
     if changes:
         events.record(actor, "area", area.id, "updated", changes)
-    db.session.commit()
     return area
 
 

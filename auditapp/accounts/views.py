@@ -45,6 +45,7 @@ def login():
         try:
             form = LoginSchema().load(request.form)
             user = services.authenticate(form["email"], form["password"])
+            db.session.commit()  # the login, or the failed attempt, is on the record either way
         except ValidationError as err:
             errors, status = first_errors(err), 422
             form = {"email": request.form.get("email", "")}
@@ -110,6 +111,7 @@ def create_user():
     try:
         data = UserCreateSchema().load(request.form)
         user = services.create_user(current_user, data["email"], data["name"], data["role"], data["password"])
+        db.session.commit()
     except ValidationError as err:
         return render("admin/users.html", "admin/_users.html", 422, **_users_context(typed, first_errors(err)))
     except RuleError as err:
@@ -132,6 +134,7 @@ def edit_user(user_id: int):
         try:
             data = UserUpdateSchema().load(request.form)
             services.update_user(current_user, user, data["name"], data["role"], data["active"], data["password"])
+            db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
         except RuleError as err:
@@ -169,6 +172,7 @@ def create_area():
     try:
         data = AreaSchema().load(request.form)
         area = services.create_area(current_user, data["name"], data["description"], data["owner_id"])
+        db.session.commit()
     except ValidationError as err:
         return render("admin/areas.html", "admin/_areas.html", 422, **_areas_context(typed, first_errors(err)))
     except RuleError as err:
@@ -190,6 +194,7 @@ def edit_area(area_id: int):
         try:
             data = AreaSchema().load(request.form)
             services.update_area(current_user, area, data["name"], data["description"], data["owner_id"])
+            db.session.commit()
         except ValidationError as err:
             errors, status = first_errors(err), 422
         except RuleError as err:
