@@ -1,5 +1,4 @@
 """People and places: users with a role, and the areas (processes) they own."""
-import enum
 import secrets
 from datetime import datetime
 
@@ -9,26 +8,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
 
 
-class Role(enum.StrEnum):
-    AUDITOR = "auditor"
-    SUPERVISOR = "supervisor"
-    QUALITY_LEAD = "quality_lead"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
+class Role(LabelledEnum):
+    AUDITOR = "auditor", "Internal auditor"
+    SUPERVISOR = "supervisor", "Supervisor"
+    QUALITY_LEAD = "quality_lead", "Quality lead"
+    ADMIN = "admin", "Administrator"
 
 
-ROLE_LABELS = {
-    Role.AUDITOR: "Internal auditor",
-    Role.SUPERVISOR: "Supervisor",
-    Role.QUALITY_LEAD: "Quality lead",
-    Role.ADMIN: "Administrator",
-}
+ROLE_LABELS = Role.labels()
 
 
 def new_session_token() -> str:

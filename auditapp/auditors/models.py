@@ -1,30 +1,22 @@
 """The auditor register's evidence: each auditor's courses and training, with their dates (ISO 19011 7.2)."""
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import Date, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
+from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
 from ..extensions import db
 
 
-class QualificationKind(enum.StrEnum):
-    INTERNAL_AUDITOR_COURSE = "internal_auditor_course"
-    LEAD_AUDITOR_COURSE = "lead_auditor_course"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return QUALIFICATION_LABELS[self]
+class QualificationKind(LabelledEnum):
+    INTERNAL_AUDITOR_COURSE = "internal_auditor_course", "Internal auditor course"
+    LEAD_AUDITOR_COURSE = "lead_auditor_course", "Lead auditor course"
+    OTHER = "other", "Other"
 
 
-QUALIFICATION_LABELS = {
-    QualificationKind.INTERNAL_AUDITOR_COURSE: "Internal auditor course",
-    QualificationKind.LEAD_AUDITOR_COURSE: "Lead auditor course",
-    QualificationKind.OTHER: "Other",
-}
+QUALIFICATION_LABELS = QualificationKind.labels()
 
 
 class AuditorQualification(db.Model):

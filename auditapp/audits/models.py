@@ -1,5 +1,4 @@
 """Audits and the answers recorded against their pinned checklist version."""
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
@@ -8,28 +7,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import Area, User
 from ..checklists.models import RESULT_LABELS, ChecklistItem, ChecklistVersion, Result
 from ..extensions import db
+from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
 
 
-class AuditStatus(enum.StrEnum):
-    PLANNED = "planned"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-
-    @property
-    def label(self) -> str:
-        return {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}[self.value]
+class AuditStatus(LabelledEnum):
+    PLANNED = "planned", "Planned"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
 
 
-class AuditKind(enum.StrEnum):
+class AuditKind(LabelledEnum):
     """An internal audit (9.2), or a gap analysis before the first certification (no QMS to audit yet)."""
 
-    INTERNAL = "internal"
-    GAP_ANALYSIS = "gap_analysis"
-
-    @property
-    def label(self) -> str:
-        return {"internal": "Internal audit", "gap_analysis": "Gap analysis"}[self.value]
+    INTERNAL = "internal", "Internal audit"
+    GAP_ANALYSIS = "gap_analysis", "Gap analysis"
 
 
 # Recorded at completion for items nobody answered; not a result an auditor can choose.

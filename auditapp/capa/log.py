@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Role
 from ..extensions import db
-from .models import ACTION_ORIGINS, NC_STATUS_LABELS, SEVERITIES, SOURCES, CorrectiveAction, Nonconformity, NCStatus
+from .models import ACTION_ORIGINS, ActionStatus, CorrectiveAction, NCStatus, NC_STATUS_LABELS, Nonconformity, SEVERITIES, SOURCES
 from .services import live_action, visible_to
 
 SORTS = {
@@ -106,7 +106,7 @@ def filtered(user, f: dict, today: date, with_status: bool = True):
                                          CorrectiveAction.owner_id == f["owner"]))
     if f["overdue"]:
         conditions.append(exists().where(CorrectiveAction.nonconformity_id == Nonconformity.id,
-                                         CorrectiveAction.status == "open", CorrectiveAction.due_date < today))
+                                         CorrectiveAction.status == ActionStatus.OPEN, CorrectiveAction.due_date < today))
     if f["since"]:
         conditions.append(Nonconformity.raised_at >= f["since"])
     if f["until"]:
@@ -168,9 +168,9 @@ def action_log(user, origin: str, state: str, page: int, today: date) -> ActionL
     if origin in ACTION_ORIGINS:
         conditions.append(CorrectiveAction.origin == origin)
     if state == "open":
-        conditions.append(CorrectiveAction.status == "open")
+        conditions.append(CorrectiveAction.status == ActionStatus.OPEN)
     elif state == "overdue":
-        conditions += [CorrectiveAction.status == "open", CorrectiveAction.due_date < today]
+        conditions += [CorrectiveAction.status == ActionStatus.OPEN, CorrectiveAction.due_date < today]
     elif state in ("done", "cancelled"):
         conditions.append(CorrectiveAction.status == state)
     base = select(CorrectiveAction).outerjoin(Nonconformity).where(*conditions)

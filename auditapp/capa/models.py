@@ -1,5 +1,4 @@
 """Nonconformities and their corrective actions (ISO 9001 10.2)."""
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -9,29 +8,30 @@ from ..accounts.models import Area, User
 from ..audits.models import Audit
 from ..extensions import db
 from ..findings.models import Finding
+from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
 
 
-class NCStatus(enum.StrEnum):
-    OPEN = "open"
-    CONTAINED = "contained"
-    CAUSE_IDENTIFIED = "cause_identified"
-    ACTIONS_PLANNED = "actions_planned"
-    ACTIONS_DONE = "actions_done"
-    VERIFIED_EFFECTIVE = "verified_effective"
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def label(self) -> str:
-        return NC_STATUS_LABELS[self]
+class NCStatus(LabelledEnum):
+    OPEN = "open", "Open"
+    CONTAINED = "contained", "Contained"
+    CAUSE_IDENTIFIED = "cause_identified", "Cause identified"
+    ACTIONS_PLANNED = "actions_planned", "Actions planned"
+    ACTIONS_DONE = "actions_done", "Actions done"
+    VERIFIED_EFFECTIVE = "verified_effective", "Verified effective"
+    CLOSED = "closed", "Closed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
-NC_STATUS_LABELS = {
-    NCStatus.OPEN: "Open", NCStatus.CONTAINED: "Contained", NCStatus.CAUSE_IDENTIFIED: "Cause identified",
-    NCStatus.ACTIONS_PLANNED: "Actions planned", NCStatus.ACTIONS_DONE: "Actions done",
-    NCStatus.VERIFIED_EFFECTIVE: "Verified effective", NCStatus.CLOSED: "Closed", NCStatus.WITHDRAWN: "Withdrawn",
-}
+NC_STATUS_LABELS = NCStatus.labels()
+
+
+class ActionStatus(LabelledEnum):
+    """A tracked action is open until done; cancelled when what it was for went away."""
+
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
 
 SOURCES = {
     "internal_audit": "Internal audit",
@@ -123,7 +123,7 @@ class CorrectiveAction(db.Model):
     description: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     due_date: Mapped[date] = mapped_column(Date, index=True)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
+    status: Mapped[str] = mapped_column(String(20), default=ActionStatus.OPEN.value)
     completion_note: Mapped[str] = mapped_column(Text, default="")
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -139,10 +139,10 @@ class CorrectiveAction(db.Model):
 
     @property
     def is_done(self) -> bool:
-        return self.status == "done"
+        return self.status == ActionStatus.DONE
 
     def is_overdue(self, today: date) -> bool:
-        return self.status == "open" and self.due_date < today
+        return self.status == ActionStatus.OPEN and self.due_date < today
 
 
 class ReminderSent(db.Model):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from .models import CorrectiveAction, Nonconformity, ReminderSent
+from .models import ActionStatus, CorrectiveAction, Nonconformity, ReminderSent
 from .services import live_action
 
 SUBJECTS = {
@@ -57,7 +57,7 @@ def due_reminders(today: date, days_before: int) -> list[Reminder]:
     sent = set(db.session.execute(select(ReminderSent.action_id, ReminderSent.kind)).all())
     actions = db.session.scalars(
         select(CorrectiveAction).outerjoin(Nonconformity)
-        .where(CorrectiveAction.status == "open", live_action())
+        .where(CorrectiveAction.status == ActionStatus.OPEN, live_action())
         .options(selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.nonconformity))
     ).all()
     owed = []

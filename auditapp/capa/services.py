@@ -21,7 +21,7 @@ from ..extensions import db
 from ..findings.models import NC_GRADES, Finding
 from ..photos.models import Photo
 from ..core.timeutil import utcnow
-from .models import CAUSE_CATEGORIES, CorrectiveAction, Nonconformity, NCStatus
+from .models import ActionStatus, CAUSE_CATEGORIES, CorrectiveAction, NCStatus, Nonconformity
 
 SEVERITY_OF_GRADE = {"minor_nc": "minor", "major_nc": "major"}
 
@@ -228,11 +228,11 @@ def complete_action(actor, action: CorrectiveAction, note: str) -> None:
         db.session.refresh(action)  # judged under the lock: a second tap finds it done
     if action.is_done:
         raise Conflict("_form", "This action is already done.")
-    if action.status != "open":  # cancelled: its nonconformity was withdrawn or its gap closed
+    if action.status != ActionStatus.OPEN:  # cancelled: its nonconformity was withdrawn or its gap closed
         raise Conflict("_form", "This action was cancelled; there is nothing left to do.")
     if not note.strip():
         raise RuleError("note", "Say what was done: the completion note is the record.")
-    changes = events.apply_changes(action, status="done", completion_note=note.strip(), completed_at=utcnow())
+    changes = events.apply_changes(action, status=ActionStatus.DONE.value, completion_note=note.strip(), completed_at=utcnow())
     origin = {"nonconformity": nc.number} if nc is not None else {"origin": action.origin}
     events.record(actor, "corrective_action", action.id, "completed", {**origin, **changes})
     if nc is not None and nc.status == NCStatus.ACTIONS_PLANNED and all(a.is_done for a in nc.actions):
@@ -299,7 +299,7 @@ def _transition(actor, nc: Nonconformity, status: NCStatus, action: str, **value
         # Nobody should go on working (or be reminded) on the actions of a withdrawn nonconformity.
         for open_action in [a for a in nc.actions if not a.is_done]:
             events.record(actor, "corrective_action", open_action.id, "cancelled",
-                          events.apply_changes(open_action, status="cancelled"))
+                          events.apply_changes(open_action, status=ActionStatus.CANCELLED.value))
     events.record(actor, "nonconformity", nc.id, action, events.apply_changes(nc, status=status.value, **values))
 
 
@@ -335,7 +335,7 @@ def my_actions(user, today: date) -> list[CorrectiveAction]:
     """Open actions owned by the user: overdue first, then by due date."""
     actions = db.session.scalars(
         select(CorrectiveAction).outerjoin(Nonconformity)
-        .where(CorrectiveAction.owner_id == user.id, CorrectiveAction.status == "open", live_action())
+        .where(CorrectiveAction.owner_id == user.id, CorrectiveAction.status == ActionStatus.OPEN, live_action())
         .options(selectinload(CorrectiveAction.nonconformity).selectinload(Nonconformity.area))
     ).all()
     return sorted(actions, key=lambda a: (not a.is_overdue(today), a.due_date))

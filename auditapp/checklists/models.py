@@ -7,32 +7,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..extensions import db
+from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
 
 
-class Result(enum.StrEnum):
+class Result(LabelledEnum):
     """What an auditor can record for a checklist item (ISO 19011 vocabulary)."""
 
-    CONFORM = "conform"
-    MINOR_NC = "minor_nc"
-    MAJOR_NC = "major_nc"
-    OBSERVATION = "observation"
-    OFI = "ofi"
-    NA = "na"
-
-    @property
-    def label(self) -> str:
-        return RESULT_LABELS[self]
+    CONFORM = "conform", "Conform"
+    MINOR_NC = "minor_nc", "Minor NC"
+    MAJOR_NC = "major_nc", "Major NC"
+    OBSERVATION = "observation", "Observation"
+    OFI = "ofi", "OFI"
+    NA = "na", "N/A"
 
 
-RESULT_LABELS = {
-    Result.CONFORM: "Conform",
-    Result.MINOR_NC: "Minor NC",
-    Result.MAJOR_NC: "Major NC",
-    Result.OBSERVATION: "Observation",
-    Result.OFI: "OFI",
-    Result.NA: "N/A",
-}
+RESULT_LABELS = Result.labels()
 
 
 class PhotoRule(enum.StrEnum):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import Role
 from ..audits.models import NOT_AUDITED, Audit, Response
 from ..capa import services as capa
-from ..capa.models import CorrectiveAction
+from ..capa.models import ActionStatus, CorrectiveAction
 from ..core.errors import Conflict, NotAllowed
 from ..checklists.models import ChecklistItem, Result
 from ..events import services as events
@@ -41,7 +41,7 @@ class Gap:
     @property
     def planned(self) -> bool:
         """At least one action that is not cancelled."""
-        return any(a.status != "cancelled" for a in self.actions)
+        return any(a.status != ActionStatus.CANCELLED for a in self.actions)
 
 
 @dataclass
@@ -161,7 +161,7 @@ def gap_of(audit: Audit, finding_id: str) -> Gap | None:
 
 
 def action_state(action: CorrectiveAction, today: date) -> str:
-    if action.status == "cancelled":
+    if action.status == ActionStatus.CANCELLED:
         return "cancelled"
     if action.is_done:
         return "done"
@@ -219,6 +219,6 @@ def cancel_gap_actions(actor, finding: Finding) -> None:
     if not finding.audit.is_gap_analysis or (finding.is_open and finding.is_gap):
         return
     for action in db.session.scalars(select(CorrectiveAction).where(
-            CorrectiveAction.finding_id == finding.id, CorrectiveAction.status == "open")):
+            CorrectiveAction.finding_id == finding.id, CorrectiveAction.status == ActionStatus.OPEN)):
         events.record(actor, "corrective_action", action.id, "cancelled",
-                      {"origin": action.origin, **events.apply_changes(action, status="cancelled")})
+                      {"origin": action.origin, **events.apply_changes(action, status=ActionStatus.CANCELLED.value)})

@@ -1,5 +1,4 @@
 """The improvement register (ISO 9001 10.3): observations and opportunities for improvement."""
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import Date, DateTime, ForeignKey, String, Text
@@ -10,20 +9,17 @@ from ..audits.models import Audit
 from ..capa.models import Nonconformity
 from ..extensions import db
 from ..findings.models import Finding
+from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
 
 
-class ImprovementStatus(enum.StrEnum):
-    NEW = "new"
-    ACTION_RAISED = "action_raised"
-    ACTION_DONE = "action_done"
-    NC_RAISED = "nc_raised"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"  # its finding was regraded or re-answered
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize().replace("Nc ", "NC ")
+class ImprovementStatus(LabelledEnum):
+    NEW = "new", "New"
+    ACTION_RAISED = "action_raised", "Action raised"
+    ACTION_DONE = "action_done", "Action done"
+    NC_RAISED = "nc_raised", "NC raised"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"  # its finding was regraded or re-answered
 
 
 class Improvement(db.Model):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area
 from ..audits.models import Audit, AuditKind, AuditStatus
-from ..capa.models import CorrectiveAction, Nonconformity, NCStatus
+from ..capa.models import ActionStatus, CorrectiveAction, NCStatus, Nonconformity
 from ..capa.services import live_action
 from ..extensions import db
 from ..findings.models import FINDING_GRADES, Finding, FindingStatus
@@ -193,7 +193,7 @@ def nc_figures(start: date, end: date, today: date) -> NCFigures:
 
     open_nc = Nonconformity.status.not_in(NOT_OPEN)
     late_action = select(CorrectiveAction.id).where(
-        CorrectiveAction.nonconformity_id == Nonconformity.id, CorrectiveAction.status == "open",
+        CorrectiveAction.nonconformity_id == Nonconformity.id, CorrectiveAction.status == ActionStatus.OPEN,
         CorrectiveAction.due_date < today).exists()
     figures.open_now, figures.overdue_now = db.session.execute(
         select(func.count(Nonconformity.id), func.coalesce(func.sum(case((late_action, 1), else_=0)), 0))
@@ -220,7 +220,7 @@ def action_ageing(today: date) -> dict[str, int]:
         else_=3).label("bucket")
     rows = dict(db.session.execute(
         select(buckets, func.count()).select_from(CorrectiveAction).outerjoin(Nonconformity)
-        .where(CorrectiveAction.status == "open", live_action()).group_by(literal_column("bucket"))).all())
+        .where(CorrectiveAction.status == ActionStatus.OPEN, live_action()).group_by(literal_column("bucket"))).all())
     return {label: rows.get(i, 0) for i, label in enumerate(AGEING_BUCKETS)}
 
 
