@@ -11,9 +11,11 @@ from urllib.parse import urlencode
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 from sqlalchemy import and_, exists, func, or_, select
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Role
+from ..core.pages import paginate
 from ..extensions import db
 from .models import ACTION_ORIGINS, ActionStatus, CorrectiveAction, NCStatus, NC_STATUS_LABELS, Nonconformity, SEVERITIES, SOURCES
 from .services import live_action, visible_to
@@ -59,12 +61,20 @@ class LogFilterSchema(_LogFilterFields):
 
 @dataclass
 class LogPage:
-    items: list[Nonconformity]
-    total: int
-    page: int
-    pages: int
+    pager: Pagination
     counts: dict[str, int]
     filters: dict
+
+    @property
+    def items(self) -> list[Nonconformity]:
+        return list(self.pager.items)
+
+    @property
+    def total(self) -> int:
+        return self.pager.total or 0
+
+    def page_url(self, number: int) -> str:
+        return "?" + self.url_args(page=number)
 
     def url_args(self, **changes) -> str:
         """The current filters as a query string, with some values changed (for links and pagers)."""
@@ -116,18 +126,13 @@ def filtered(user, f: dict, today: date, with_status: bool = True):
 
 def log_page(user, f: dict, today: date) -> LogPage:
     """One page of the log, the total, and the count per status: three queries at any size."""
-    query = filtered(user, f, today)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(f["page"], pages)
-    items = db.session.scalars(
-        query.options(selectinload(Nonconformity.area), selectinload(Nonconformity.actions)
-                      .selectinload(CorrectiveAction.owner))
-        .order_by(SORTS[f["sort"]], Nonconformity.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
+    query = filtered(user, f, today).options(
+        selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
+    ).order_by(SORTS[f["sort"]], Nonconformity.id.desc())
+    pager = paginate(query, f["page"], PAGE_SIZE)
     by_status = filtered(user, f, today, with_status=False).order_by(None).subquery()
     counts = dict(db.session.execute(select(by_status.c.status, func.count()).group_by(by_status.c.status)).all())
-    return LogPage(items, total, page, pages, counts, {**f, "page": page})
+    return LogPage(pager, counts, {**f, "page": pager.page})
 
 
 def export_rows(user, f: dict, today: date, batch: int = 1000):
@@ -152,12 +157,20 @@ ACTIONS_PER_PAGE = 50
 
 @dataclass
 class ActionLogPage:
-    actions: list
-    total: int
-    page: int
-    pages: int
+    pager: Pagination
     origin: str
     state: str
+
+    @property
+    def actions(self) -> list[CorrectiveAction]:
+        return list(self.pager.items)
+
+    @property
+    def total(self) -> int:
+        return self.pager.total or 0
+
+    def page_url(self, number: int) -> str:
+        return "?" + urlencode({"origin": self.origin, "state": self.state or "all", "page": number})
 
 
 def action_log(user, origin: str, state: str, page: int, today: date) -> ActionLogPage:
@@ -173,15 +186,10 @@ def action_log(user, origin: str, state: str, page: int, today: date) -> ActionL
         conditions += [CorrectiveAction.status == ActionStatus.OPEN, CorrectiveAction.due_date < today]
     elif state in ("done", "cancelled"):
         conditions.append(CorrectiveAction.status == state)
-    base = select(CorrectiveAction).outerjoin(Nonconformity).where(*conditions)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
-    pages = max(1, -(-total // ACTIONS_PER_PAGE))
-    page = min(max(page, 1), pages)
-    actions = db.session.scalars(
-        base.order_by(CorrectiveAction.status.desc(), CorrectiveAction.due_date, CorrectiveAction.id)
-        .offset((page - 1) * ACTIONS_PER_PAGE).limit(ACTIONS_PER_PAGE)
-        .options(selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.nonconformity),
-                 selectinload(CorrectiveAction.finding))
-    ).all()
-    return ActionLogPage(actions, total, page, pages, origin if origin in ACTION_ORIGINS else "",
+    query = (select(CorrectiveAction).outerjoin(Nonconformity).where(*conditions)
+             .order_by(CorrectiveAction.status.desc(), CorrectiveAction.due_date, CorrectiveAction.id)
+             .options(selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.nonconformity),
+                      selectinload(CorrectiveAction.finding)))
+    pager = paginate(query, page, ACTIONS_PER_PAGE)
+    return ActionLogPage(pager, origin if origin in ACTION_ORIGINS else "",
                          state if state in ACTION_STATES else "")
