@@ -16,8 +16,8 @@ def create_app(config: dict | None = None) -> Flask:
         __name__,
         instance_path=str(instance),
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(settings.app_paths().templates),
+        static_folder=str(settings.app_paths().static),
     )
     app.url_map.converters["int"] = BoundedInt
     instance.mkdir(parents=True, exist_ok=True)  # the SQLite file and photos live here

@@ -3,8 +3,32 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class AppPaths(NamedTuple):
+    templates: Path
+    static: Path
+    checklists: Path  # the shipped checklists: the default checklist folder
+    instance: Path  # the default instance folder
+
+
+def app_paths() -> AppPaths:
+    """Where the templates, static files and shipped checklists are, and the default instance folder.
+
+    In a checkout (or an editable install) templates/, static/ and checklists/ sit next to auditapp/,
+    and so does instance/. The wheel carries them inside the package (see pyproject.toml); it may be
+    installed where nothing should be written, so its instance folder is instance/ in the working
+    directory.
+    """
+    package = Path(__file__).resolve().parent
+    if (package / "templates").is_dir():  # installed from the wheel
+        return AppPaths(package / "templates", package / "static", package / "shipped" / "checklists",
+                        Path.cwd() / "instance")
+    return AppPaths(PROJECT_ROOT / "templates", PROJECT_ROOT / "static", PROJECT_ROOT / "checklists",
+                    PROJECT_ROOT / "instance")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -21,7 +45,7 @@ def _flag(name: str, default: bool = False) -> bool:
 
 def instance_path() -> Path:
     """Folder for the SQLite file, photos and the generated secret key."""
-    return Path(_env("INSTANCE_PATH", str(PROJECT_ROOT / "instance"))).resolve()
+    return Path(_env("INSTANCE_PATH", str(app_paths().instance))).resolve()
 
 
 def settings_from_env(instance: Path) -> dict:
@@ -32,7 +56,7 @@ def settings_from_env(instance: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'auditapp.sqlite3'}"),
         "PHOTO_DIR": _env("PHOTO_DIR", str(instance / "photos")),
         "PHOTO_MAX_EDGE": int(_env("PHOTO_MAX_EDGE", "2048")),
-        "CHECKLIST_DIR": _env("CHECKLIST_DIR", str(PROJECT_ROOT / "checklists")),
+        "CHECKLIST_DIR": _env("CHECKLIST_DIR", str(app_paths().checklists)),
         "SECRET_KEY": _env("SECRET_KEY"),
         # Flask reads no body larger than this; uploads over it get 413 before they are stored.
         "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024,
