@@ -4,7 +4,6 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as settings
-from .config import PROJECT_ROOT
 
 
 def create_app(config: dict | None = None) -> Flask:
