@@ -2,13 +2,11 @@
 import json
 import os
 import secrets
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
 from flask import current_app
-
-from datetime import date, timedelta
-
 from sqlalchemy import func
 
 from .accounts import services as accounts
@@ -20,7 +18,6 @@ from .capa import services as capa
 from .capa.models import Nonconformity
 from .checklists import services as checklists
 from .extensions import db
-
 from .review import services as review
 
 DEMO_USERS = [

@@ -1,5 +1,6 @@
 """Unbound extensions, bound to the app in create_app."""
 import sqlite3
+from pathlib import Path
 
 from flask_htmx import HTMX
 from flask_login import LoginManager
@@ -9,7 +10,6 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
-from pathlib import Path
 
 # Stable constraint names, so migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {

@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import flask_migrate  # noqa: E402
-from sqlalchemy import event, insert, text, update  # noqa: E402
+import flask_migrate
+from sqlalchemy import event, insert, text, update
 
-from auditapp import create_app  # noqa: E402
-from auditapp.accounts import services as accounts  # noqa: E402
-from auditapp.capa.models import CorrectiveAction, Nonconformity  # noqa: E402
-from auditapp.extensions import db  # noqa: E402
+from auditapp import create_app
+from auditapp.accounts import services as accounts
+from auditapp.capa.models import CorrectiveAction, Nonconformity
+from auditapp.extensions import db
 
 PASSWORD = "bench password 123"
 STATUSES = ["open", "contained", "cause_identified", "actions_planned", "actions_done", "closed"]

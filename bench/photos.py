@@ -14,7 +14,7 @@ from PIL import Image, ImageChops, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not a package
 
-from auditapp.photos.pipeline import process_photo  # noqa: E402
+from auditapp.photos.pipeline import process_photo
 
 SIZE = (4000, 3000)
 THUMB_EDGE = 320
@@ -82,10 +82,10 @@ def main(runs: int = 7) -> None:
     for max_edge in MAX_EDGES:
         photo = process_photo(BytesIO(upload), max_edge=max_edge, thumb_edge=THUMB_EDGE, quality=QUALITY)
         ours = median_ms(
-            lambda: process_photo(BytesIO(upload), max_edge=max_edge, thumb_edge=THUMB_EDGE, quality=QUALITY),
+            lambda edge=max_edge: process_photo(BytesIO(upload), max_edge=edge, thumb_edge=THUMB_EDGE, quality=QUALITY),
             runs,
         )
-        baseline = median_ms(lambda: naive(upload, max_edge), runs)
+        baseline = median_ms(lambda edge=max_edge: naive(upload, edge), runs)
         output = f"{photo.width}x{photo.height}"
         print(f"{max_edge:>8} | {output:>9} | {ours:8.0f} | {baseline:8.0f} | {ours / baseline:10.2f}")
 

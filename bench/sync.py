@@ -16,18 +16,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import flask_migrate  # noqa: E402
-from PIL import Image  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+import flask_migrate
+from PIL import Image
+from playwright.sync_api import sync_playwright
 
-from auditapp import create_app  # noqa: E402
-from auditapp.accounts import services as accounts  # noqa: E402
-from auditapp.audits import services as audits  # noqa: E402
-from auditapp.audits.models import Response  # noqa: E402
-from auditapp.checklists import services as checklists  # noqa: E402
-from auditapp.extensions import db  # noqa: E402
-from auditapp.photos.models import Photo  # noqa: E402
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
+from auditapp import create_app
+from auditapp.accounts import services as accounts
+from auditapp.audits import services as audits
+from auditapp.audits.models import Response
+from auditapp.checklists import services as checklists
+from auditapp.extensions import db
+from auditapp.photos.models import Photo
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, LiveServer
 
 PASSWORD = "bench password 123"
 ANSWERS, PHOTOS = 190, 10

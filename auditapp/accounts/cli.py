@@ -3,11 +3,11 @@ import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
-from .models import Role
-from .schemas import UserCreateSchema
 from ..core.errors import RuleError
 from ..extensions import db
 from . import services
+from .models import Role
+from .schemas import UserCreateSchema
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 

@@ -7,9 +7,9 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
+from ..extensions import db
 
 
 class Role(LabelledEnum):

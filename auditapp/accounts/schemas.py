@@ -2,7 +2,6 @@
 from marshmallow import fields, pre_load, validate
 
 from ..core.forms import FormSchema, Id
-
 from .models import Role
 
 ROLES = [r.value for r in Role]

@@ -5,12 +5,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func
 
-from ..events import services as events
-from ..events.models import Event
 from ..core.errors import RuleError
 from ..core.forms import MAX_ID
-from ..extensions import db
 from ..core.timeutil import utcnow
+from ..events import services as events
+from ..events.models import Event
+from ..extensions import db
 from .models import Area, Role, User, new_session_token
 
 # Checked against when the e-mail is unknown, so timing does not reveal which accounts exist.

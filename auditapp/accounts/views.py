@@ -5,8 +5,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 from marshmallow import ValidationError
 
-from ..core.forms import first_errors
 from ..core.errors import RuleError
+from ..core.forms import first_errors
 from ..extensions import db
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required

@@ -6,9 +6,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
 from ..checklists.models import RESULT_LABELS, ChecklistItem, ChecklistVersion, Result
-from ..extensions import db
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
+from ..extensions import db
 
 
 class AuditStatus(LabelledEnum):

@@ -1,8 +1,8 @@
 """Validation of audit planning, answers, notes, completion and reopening."""
 from marshmallow import fields, pre_load, validate
 
-from ..core.forms import FormSchema, Id
 from ..checklists.models import Result
+from ..core.forms import FormSchema, Id
 from .models import AuditKind
 
 

@@ -17,15 +17,13 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
-from ..events import services as events
 from ..core.errors import Conflict, RecordClosed, RuleError
-from ..extensions import db
-from ..photos.models import Photo
 from ..core.numbering import next_number
 from ..core.timeutil import utcnow
+from ..events import services as events
+from ..extensions import db
+from ..photos.models import Photo
 from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response, audit_team
-
-
 
 CLOSED_MESSAGE = "This audit is completed and read-only. Its lead auditor or a quality lead can reopen it."
 

@@ -8,15 +8,15 @@ from marshmallow import ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import Role
-from ..core.forms import first_errors
+from ..auditors.services import lead_qualification_warning, lead_warning_for_form
 from ..checklists import services as checklists
 from ..checklists.models import RESULT_LABELS, ChecklistItem
 from ..core.errors import RuleError
+from ..core.forms import first_errors
 from ..extensions import db
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES, GAP_CATEGORIES
 from ..photos import services as photos
-from ..auditors.services import lead_qualification_warning, lead_warning_for_form
 from ..scope.services import current_scope
 from ..web.pdf import render_pdf
 from ..web.rendering import render
@@ -211,13 +211,13 @@ def report_pdf(audit_id: int):
 
 
 def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
-    context = dict(
-        audit=audit, progress=services.progress(audit), responses=services.responses_by_item(audit),
-        findings=findings.audit_findings(audit), photos=photos_by_item or photos.photos_by_item(audit),
-        qms_scope=current_scope(),
-        can_reopen=audit.is_completed and (current_user.id == audit.lead_auditor_id
-                                           or current_user.has_role(Role.QUALITY_LEAD)),
-    )
+    context = {
+        "audit": audit, "progress": services.progress(audit), "responses": services.responses_by_item(audit),
+        "findings": findings.audit_findings(audit), "photos": photos_by_item or photos.photos_by_item(audit),
+        "qms_scope": current_scope(),
+        "can_reopen": audit.is_completed and (current_user.id == audit.lead_auditor_id
+                                              or current_user.has_role(Role.QUALITY_LEAD)),
+    }
     return context | overrides
 
 

@@ -9,15 +9,24 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
+from flask_sqlalchemy.pagination import Pagination
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 from sqlalchemy import and_, exists, func, or_, select
-from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Role
 from ..core.pages import paginate
 from ..extensions import db
-from .models import ACTION_ORIGINS, ActionStatus, CorrectiveAction, NCStatus, NC_STATUS_LABELS, Nonconformity, SEVERITIES, SOURCES
+from .models import (
+    ACTION_ORIGINS,
+    NC_STATUS_LABELS,
+    SEVERITIES,
+    SOURCES,
+    ActionStatus,
+    CorrectiveAction,
+    NCStatus,
+    Nonconformity,
+)
 from .services import live_action, visible_to
 
 SORTS = {

@@ -6,10 +6,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
 from ..audits.models import Audit
-from ..extensions import db
-from ..findings.models import Finding
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
+from ..extensions import db
+from ..findings.models import Finding
 
 
 class NCStatus(LabelledEnum):

@@ -83,7 +83,7 @@ def send_reminders(today: date, echo=print) -> tuple[int, str]:
     if not reminders:
         return 0, how
     sent = 0
-    with _transport(how) as transport:
+    with _Transport(how) as transport:
         for reminder in reminders:
             transport(reminder.message(config["MAIL_FROM"], config["BASE_URL"]), echo)
             db.session.add(ReminderSent(action_id=reminder.action.id, kind=reminder.kind, sent_to=reminder.to))
@@ -92,7 +92,7 @@ def send_reminders(today: date, echo=print) -> tuple[int, str]:
     return sent, how
 
 
-class _transport:
+class _Transport:
     """A context manager yielding send(message, echo): SMTP, or printing in demo mode."""
 
     def __init__(self, how: str):

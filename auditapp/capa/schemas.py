@@ -1,8 +1,8 @@
 """Validation of the nonconformity forms."""
 from marshmallow import fields, pre_load, validate
 
-from ..core.forms import FormSchema, Id
 from ..checklists.schemas import CLAUSE
+from ..core.forms import FormSchema, Id
 from .models import SEVERITIES, SOURCES
 
 TEXT = validate.Length(max=10000, error="At most 10,000 characters.")

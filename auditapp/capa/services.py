@@ -13,15 +13,15 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, Role, User
 from ..audits.models import Audit, audit_team
+from ..core.errors import Conflict, NotAllowed, RuleError
 from ..core.numbering import next_number
+from ..core.timeutil import utcnow
 from ..events import services as events
 from ..events.models import Event
-from ..core.errors import Conflict, NotAllowed, RuleError
 from ..extensions import db
 from ..findings.models import NC_GRADES, Finding
 from ..photos.models import Photo
-from ..core.timeutil import utcnow
-from .models import ActionStatus, CAUSE_CATEGORIES, CorrectiveAction, NCStatus, Nonconformity
+from .models import CAUSE_CATEGORIES, ActionStatus, CorrectiveAction, NCStatus, Nonconformity
 
 SEVERITY_OF_GRADE = {"minor_nc": "minor", "major_nc": "major"}
 

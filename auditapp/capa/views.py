@@ -7,16 +7,24 @@ from marshmallow import ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import Role
-from ..core.forms import first_errors
+from ..core.changes import applies_change
 from ..core.errors import RuleError
+from ..core.forms import first_errors
 from ..extensions import db
 from ..photos import services as photos
 from ..photos.pipeline import PhotoRejected, process_photo
-from ..core.changes import applies_change
 from ..web.rendering import render
 from ..web.security import roles_required
 from . import export, log, services
-from .models import ACTION_ORIGINS, CAUSE_CATEGORIES, NC_STATUS_LABELS, SEVERITIES, SOURCES, CorrectiveAction, Nonconformity
+from .models import (
+    ACTION_ORIGINS,
+    CAUSE_CATEGORIES,
+    NC_STATUS_LABELS,
+    SEVERITIES,
+    SOURCES,
+    CorrectiveAction,
+    Nonconformity,
+)
 from .schemas import ActionSchema, CompleteActionSchema, ContainSchema, ManualNCSchema, ReasonSchema, VerifySchema
 
 bp = Blueprint("capa", __name__)

@@ -6,9 +6,9 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..extensions import db
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
+from ..extensions import db
 
 
 class Result(LabelledEnum):

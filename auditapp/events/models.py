@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
 from ..core.timeutil import utcnow
+from ..extensions import db
 
 if TYPE_CHECKING:  # annotations only: accounts sits above the event log (it records its changes there)
     from ..accounts.models import User

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ..extensions import db
 from ..core.timeutil import utcnow
+from ..extensions import db
 from .models import Event, EventChainHead
 
 GENESIS = "0" * 64

@@ -5,9 +5,9 @@ which category; evidence is optional.
 """
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from ..core.forms import FormSchema
 from ..checklists.models import Result
 from ..checklists.schemas import CLAUSE
+from ..core.forms import FormSchema
 from .models import FINDING_GRADES, GAP_CATEGORIES, NC_GRADES
 
 LONG_TEXT = validate.Length(max=10000, error="At most 10,000 characters.")

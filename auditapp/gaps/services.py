@@ -17,12 +17,12 @@ from ..accounts.models import Role
 from ..audits.models import NOT_AUDITED, Audit, Response
 from ..capa import services as capa
 from ..capa.models import ActionStatus, CorrectiveAction
-from ..core.errors import Conflict, NotAllowed
+from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 from ..checklists.models import ChecklistItem, Result
+from ..core.errors import Conflict, NotAllowed
 from ..events import services as events
 from ..extensions import db
 from ..findings.models import GAP_CATEGORIES, NC_GRADES, Finding, FindingStatus
-from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 
 ORIGIN = "gap_analysis"
 STATUS_LABELS = {"in_place": "In place", "partly": "Partly in place", "missing": "Missing",

@@ -7,13 +7,13 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from ..accounts.models import User
-from ..core.forms import first_errors
 from ..audits.models import Audit
 from ..audits.views import get_audit
 from ..capa import services as capa
-from ..core.errors import Conflict, RuleError
-from ..extensions import db
 from ..core.changes import applies_change
+from ..core.errors import Conflict, RuleError
+from ..core.forms import first_errors
+from ..extensions import db
 from ..web.rendering import render, wants_fragment
 from . import services
 from .schemas import GapActionSchema, PlanEveryGapSchema

@@ -7,10 +7,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import Area, User
 from ..audits.models import Audit
 from ..capa.models import Nonconformity
-from ..extensions import db
-from ..findings.models import Finding
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
+from ..extensions import db
+from ..findings.models import Finding
 
 
 class ImprovementStatus(LabelledEnum):

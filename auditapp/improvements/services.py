@@ -7,12 +7,12 @@ from sqlalchemy import select
 
 from ..accounts.models import Role, User
 from ..capa import services as capa
-from ..core.errors import Conflict, NotAllowed, RuleError
 from ..checklists.models import Result
+from ..core.errors import Conflict, NotAllowed, RuleError
+from ..core.timeutil import utcnow
 from ..events import services as events
 from ..extensions import db
 from ..findings.models import Finding
-from ..core.timeutil import utcnow
 from .models import Improvement, ImprovementStatus
 
 KINDS = (Result.OBSERVATION, Result.OFI)

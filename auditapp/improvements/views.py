@@ -6,10 +6,10 @@ from flask_login import current_user
 from marshmallow import ValidationError, fields
 
 from ..accounts.models import Role
-from ..core.forms import FormSchema
 from ..capa import services as capa
 from ..capa.schemas import ActionSchema, CompleteActionSchema, ReasonSchema
 from ..core.errors import RuleError
+from ..core.forms import FormSchema
 from ..extensions import db
 from . import services
 from .models import Improvement

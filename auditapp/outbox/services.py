@@ -19,13 +19,12 @@ from werkzeug.exceptions import HTTPException
 from ..audits import services as audits
 from ..audits.models import Audit
 from ..core.changes import IMPORTED, already_applied, remember
+from ..core.errors import Refused
 from ..core.forms import form_id
 from ..events import services as events
-from ..core.errors import Refused
 from ..extensions import db
 from ..photos.pipeline import PhotoRejected
 from .replay import REPLAYABLE, Upload, item_of
-
 
 
 class ImportRefused(Exception):

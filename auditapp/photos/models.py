@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..checklists.models import ChecklistItem
-from ..extensions import db
 from ..core.timeutil import utcnow
+from ..extensions import db
 
 if TYPE_CHECKING:  # annotations only: audits sits above photos (its screen shows them)
     from ..audits.models import Audit

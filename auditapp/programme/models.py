@@ -16,8 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import Area, User
 from ..audits.models import Audit
 from ..checklists.models import Checklist
-from ..extensions import db
 from ..core.timeutil import utcnow
+from ..extensions import db
 
 # Which audits were planned from which programme entry; an audit comes from at most one entry.
 programme_audits = Table(

@@ -1,8 +1,8 @@
 """Validation of qualification, programme entry and audit-creation forms."""
 from marshmallow import fields, pre_load, validate
 
-from ..core.forms import FormSchema, Id
 from ..auditors.models import QualificationKind
+from ..core.forms import FormSchema, Id
 
 DATE_ERRORS = {"required": "Enter the date.", "invalid": "Enter a date like 2026-12-01."}
 

@@ -15,13 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, User
-from ..audits import services as audits
-from ..audits.models import Audit, AuditStatus, audit_team
-from ..capa.models import NCStatus, Nonconformity
-from ..checklists.models import Checklist
-from ..events import services as events
-from ..core.errors import RuleError
-from ..extensions import db
 from ..auditors.models import AuditorQualification
 from ..auditors.services import (
     can_lead,
@@ -30,6 +23,13 @@ from ..auditors.services import (
     qualified_leads,
     unqualified_lead_message,
 )
+from ..audits import services as audits
+from ..audits.models import Audit, AuditStatus, audit_team
+from ..capa.models import NCStatus, Nonconformity
+from ..checklists.models import Checklist
+from ..core.errors import RuleError
+from ..events import services as events
+from ..extensions import db
 from .models import IMPORTANCE_LABELS, ProgrammeEntry, programme_audits
 
 BASE_PER_YEAR = {1: 1, 2: 2, 3: 4}  # importance -> audits a year before history is looked at

@@ -8,18 +8,17 @@ from marshmallow import ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import Area, Role, User
-from ..core.forms import first_errors
+from ..auditors import services as register
+from ..auditors.models import QUALIFICATION_LABELS, AuditorQualification
 from ..audits import services as audits
 from ..checklists import services as checklists
-from ..core.forms import form_id
-from ..core.errors import RuleError
-from ..extensions import db
 from ..core.changes import applies_change
+from ..core.errors import RuleError
+from ..core.forms import first_errors, form_id
+from ..extensions import db
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
-from ..auditors import services as register
-from ..auditors.models import QUALIFICATION_LABELS, AuditorQualification
 from .models import IMPORTANCE_LABELS, ProgrammeEntry
 from .schemas import CreateAuditsSchema, EntrySchema, QualificationSchema, RemoveSchema
 

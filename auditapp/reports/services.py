@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from ..audits.models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
-from ..capa.models import Nonconformity, NCStatus
+from ..capa.models import NCStatus, Nonconformity
+from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 from ..checklists.models import ChecklistItem, Result
 from ..extensions import db
 from ..findings.models import Finding, FindingStatus
 from ..review.services import last_held
 from ..scope.services import current_scope
-from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 
 CYCLE_DAYS = 365
 AUDIT_LINKS = 3  # latest audits linked from each clause of the coverage map

@@ -5,13 +5,12 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 from marshmallow import ValidationError, fields, validate
 
-from ..core.forms import FormSchema, first_errors
-
 from ..accounts.models import Role
+from ..core.forms import FormSchema, first_errors
 from ..core.timeutil import utcnow
-from ..web.security import roles_required
 from ..extensions import db
 from ..scope import services as qms_scope
+from ..web.security import roles_required
 from . import export, services
 
 bp = Blueprint("reports", __name__)

@@ -34,7 +34,7 @@ def stacked_columns(title: str, columns: list[tuple[str, dict[str, int]]], keys:
     slot = plot_w / max(len(columns), 1)
     bar_w = max(min(slot * 0.7, 48), 2)
     parts = [_svg_open(title, width, height), _axis(left, top, plot_w, plot_h, top_value)]
-    for i, ((label, values), total) in enumerate(zip(columns, totals)):
+    for i, ((label, values), total) in enumerate(zip(columns, totals, strict=True)):
         x = left + i * slot + (slot - bar_w) / 2
         y = top + plot_h
         for key in keys:

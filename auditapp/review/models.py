@@ -6,8 +6,8 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..accounts.models import User
 from ..capa.models import CorrectiveAction
-from ..extensions import db
 from ..core.timeutil import utcnow
+from ..extensions import db
 
 # The 9.3.2 inputs auditapp's records cannot answer: the quality lead types them in.
 TYPED_INPUTS = {

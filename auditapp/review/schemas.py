@@ -43,7 +43,7 @@ class DecisionSchema(FormSchema):
                                   "action_owner_id")
 
     def load(self, data, **kwargs):
-        data = {k: v for k, v in data.items()}
+        data = dict(data.items())
         for key in ("action_owner_id", "action_due_date"):
             if data.get(key, "") == "":
                 data[key] = None

@@ -11,14 +11,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ..accounts.models import Role
-from ..core.numbering import next_number
 from ..capa import services as capa
 from ..core.errors import Conflict, NotAllowed, RuleError
+from ..core.numbering import next_number
+from ..core.timeutil import utcnow
 from ..events import services as events
 from ..extensions import db
-from ..core.timeutil import utcnow
 from .models import OUTPUTS, TYPED_INPUTS, ManagementReview, ReviewArchive, ReviewDecision
-
 
 
 def can_prepare(user) -> bool:

@@ -9,17 +9,17 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ..accounts.models import Role
-from ..core.forms import first_errors
 from ..capa.models import ACTION_ORIGINS
 from ..capa.services import assignable_owners
-from ..core.errors import RuleError
-from ..extensions import db
 from ..checklists.models import RESULT_LABELS
+from ..core.changes import applies_change
+from ..core.errors import RuleError
+from ..core.forms import first_errors
+from ..core.timeutil import utcnow
+from ..extensions import db
 from ..findings.models import FINDING_GRADES
 from ..improvements.models import ImprovementStatus
 from ..scope.services import current_scope
-from ..core.timeutil import utcnow
-from ..core.changes import applies_change
 from ..web.pdf import render_pdf
 from ..web.rendering import render
 from ..web.security import roles_required

@@ -5,8 +5,8 @@ from sqlalchemy import DateTime, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..extensions import db
 from ..core.timeutil import utcnow
+from ..extensions import db
 
 
 class QmsScope(db.Model):

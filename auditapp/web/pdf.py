@@ -7,8 +7,8 @@ other URL: a PDF never makes a network request, so a crafted link cannot reach o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import abort, current_app
@@ -22,7 +22,7 @@ def render_pdf(html: str, extra: PdfFetch | None = None) -> bytes:
     """Render the HTML to PDF bytes; `extra` may resolve further paths (e.g. photos the user may see).
 
     `extra(path)` returns (bytes, mime type) or None."""
-    HTML, URLFetcher, URLFetcherResponse = _weasyprint()
+    HTML, URLFetcher, URLFetcherResponse = _weasyprint()  # noqa: N806  (WeasyPrint's class names)
 
     static = Path(current_app.static_folder)
 

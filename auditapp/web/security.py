@@ -2,8 +2,8 @@
 from functools import wraps
 
 from flask import Flask, abort, redirect, request, url_for
-from werkzeug.routing import IntegerConverter
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from ..core.forms import MAX_ID
 from ..extensions import htmx, login_manager
