@@ -4,7 +4,7 @@
    - GET pages and fragments: network first; the last good copy of each audit page is kept, and
      served when the network fails; an uncached page falls back to the offline page;
    - static files: cache first.
-   Changes made offline are not the worker's business: static/js/offline.js keeps them in an
+   Changes made offline are not the worker's business: static/js/offline/ keeps them in an
    IndexedDB outbox and sends them, so a new worker version never strands queued work. */
 "use strict";
 const SHELL_CACHE = "shell-{{ version }}";
@@ -26,8 +26,10 @@ self.addEventListener("activate", (event) => {
 });
 
 // Pages worth keeping for offline use: My audits, audit screens and their item fragments, photos.
+// The patterns come from the app's URL map (auditapp/pwa/routes.py), never copied by hand.
+const KEPT = {{ kept|tojson }}.map((source) => new RegExp(source));
 function keepable(url) {
-  return /^\/(audits\/(mine|\d+(\/items\/\d+)?)|photos\/[0-9a-f-]+)$/.test(url.pathname);
+  return KEPT.some((pattern) => pattern.test(url.pathname));
 }
 
 self.addEventListener("fetch", (event) => {
