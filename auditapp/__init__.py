@@ -107,8 +107,9 @@ def register_template_context(app: Flask) -> None:
     from .capa.views import capa_vocabulary
     from .gaps.views import gap_vocabulary
     from .programme.views import programme_vocabulary
+    from .pwa.views import offline_page
 
-    for vocabulary in (audit_vocabulary, capa_vocabulary, gap_vocabulary, programme_vocabulary):
+    for vocabulary in (audit_vocabulary, capa_vocabulary, gap_vocabulary, programme_vocabulary, offline_page):
         app.context_processor(vocabulary)
 
 

@@ -1,4 +1,5 @@
-"""The installable app: web app manifest and the service worker, served from the root scope."""
+"""The installable app: web app manifest and service worker (served from the root scope), and what
+base.html gives the offline outbox script."""
 import hashlib
 import json
 from functools import lru_cache
@@ -6,11 +7,21 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, url_for
 
+from . import routes
+
 bp = Blueprint("pwa", __name__)
 
+# The offline outbox's scripts, in the order the page runs them (each uses the ones before it).
+OFFLINE_SCRIPTS = ["js/offline/logic.js", "js/offline/store.js", "js/offline/page.js", "js/offline/sync.js",
+                   "js/offline/keep.js", "js/offline/start.js"]
 # The app shell: what every screen needs, cached when the service worker installs.
-SHELL = ["css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", "js/offline.js", "offline.html",
+SHELL = ["css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", *OFFLINE_SCRIPTS, "offline.html",
          "icons/icon-192.png", "icons/icon-512.png"]
+
+
+def offline_page():
+    """What base.html gives the page script: its files, and the changes it may keep offline."""
+    return {"offline_scripts": OFFLINE_SCRIPTS, "outbox_routes": lambda: routes.queueable(current_app.url_map)}
 
 
 @lru_cache(maxsize=8)
@@ -27,7 +38,8 @@ def service_worker():
     """The service worker. Public (it holds no data) so it can update after a logout too."""
     version = shell_version(current_app.static_folder, current_app.config.get("RELEASE", ""))
     body = render_template("pwa/sw.js", version=version, shell=[url_for("static", filename=n) for n in SHELL],
-                           offline_url=url_for("static", filename="offline.html"))
+                           offline_url=url_for("static", filename="offline.html"),
+                           kept=routes.kept_offline(current_app.url_map))
     response = Response(body, mimetype="text/javascript")
     # Browsers must always ask for a new worker; the root path lets it control the whole app.
     response.headers["Cache-Control"] = "no-cache"

@@ -1,10 +1,11 @@
 /* sw.js: owns offline page loads. Version {{ version }} (a hash of the app shell files).
    - install: precache the app shell into a versioned cache;
-   - activate: delete older shells, take control of open pages at once;
+   - activate: delete older shells, take control of open pages at once; after an upgrade, fetch
+     the kept pages again so they match the new scripts;
    - GET pages and fragments: network first; the last good copy of each audit page is kept, and
      served when the network fails; an uncached page falls back to the offline page;
    - static files: cache first.
-   Changes made offline are not the worker's business: static/js/offline.js keeps them in an
+   Changes made offline are not the worker's business: static/js/offline/ keeps them in an
    IndexedDB outbox and sends them, so a new worker version never strands queued work. */
 "use strict";
 const SHELL_CACHE = "shell-{{ version }}";
@@ -18,16 +19,42 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
+    let upgraded = false;
     for (const name of await caches.keys()) {
-      if (name.startsWith("shell-") && name !== SHELL_CACHE) await caches.delete(name);
+      if (name.startsWith("shell-") && name !== SHELL_CACHE) {
+        await caches.delete(name);
+        upgraded = true;
+      }
     }
     await self.clients.claim();
+    // Not awaited: fetch events wait until activation ends, and this takes a request per page.
+    if (upgraded) refreshKeptPages();
   })());
 });
 
+// A page kept by an older version names that version's scripts and carries the markup they
+// expected; opened offline after a release it would run without a working outbox. So once a new
+// version is active (a moment when the network is there), each kept page is fetched again; one
+// the network does not give now keeps its old copy. Photos never change and are left alone.
+async function refreshKeptPages() {
+  const cache = await caches.open(PAGES_CACHE);
+  for (const request of await cache.keys()) {
+    const kept = await cache.match(request);
+    if (!kept || !(kept.headers.get("Content-Type") || "").startsWith("text/html")) continue;
+    try {
+      const response = await fetch(request.url, { headers: request.headers, credentials: "same-origin" });
+      if (response.ok && !response.redirected) await cache.put(request, response);
+    } catch (err) {
+      return;  // offline again: the old copies are better than none
+    }
+  }
+}
+
 // Pages worth keeping for offline use: My audits, audit screens and their item fragments, photos.
+// The patterns come from the app's URL map (auditapp/pwa/routes.py), never copied by hand.
+const KEPT = {{ kept|tojson }}.map((source) => new RegExp(source));
 function keepable(url) {
-  return /^\/(audits\/(mine|\d+(\/items\/\d+)?)|photos\/[0-9a-f-]+)$/.test(url.pathname);
+  return KEPT.some((pattern) => pattern.test(url.pathname));
 }
 
 self.addEventListener("fetch", (event) => {

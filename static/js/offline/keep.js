@@ -1,0 +1,97 @@
+/* offline/keep.js: owns putting changes into the outbox and getting them out by hand.
+   - When a change cannot reach the server (htmx:sendError) and the page's routes say it may be
+     kept, it is kept with its change id (photos downscaled first), shown at once as "saved on
+     this device", counted in the badge, and a sync is asked for.
+   - Answering an item online settles the refused offline change of that item's result.
+   - Logging out with changes waiting is refused; the waiting changes can be exported to a file. */
+(function (ns) {
+  "use strict";
+  var logic = ns.logic, store = ns.store, page = ns.page, sync = ns.sync;
+
+  function formEntries(formData) {
+    var out = [];
+    formData.forEach(function (value, name) { out.push([name, value]); });
+    return out;
+  }
+
+  document.addEventListener("htmx:sendError", function (evt) {
+    var config = evt.detail.requestConfig;
+    if (!config || config.verb !== "post" || !logic.classify(config.path, page.routes)) return;
+    evt.stopImmediatePropagation();  // not an error for the auditor: the change is safe here
+    Promise.all(formEntries(config.formData).map(downscaleField)).then(function (fields) {
+      var entry = {
+        path: config.path, changeId: config.headers["X-Change-Id"], queuedAt: new Date().toISOString(),
+        fields: fields, problem: null,
+      };
+      return store.put(entry).then(function () {
+        page.showLocally(entry);
+        page.refreshBadge();
+        sync.askForBackgroundSync();
+      });
+    });
+  }, true);
+
+  // Photos wait on the device at about the size the server keeps (long edge 2048 px), so a
+  // morning's photos fit the browser's storage and upload quickly; re-encoding also drops the
+  // location data. The server still checks and processes them as any upload.
+  var MAX_EDGE = 2048;
+
+  function downscaleField(f) {
+    var file = f[1];
+    if (!(file instanceof Blob) || !/^image\//.test(file.type) || !window.createImageBitmap) return Promise.resolve(f);
+    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
+      var size = logic.fitWithin(bitmap.width, bitmap.height, MAX_EDGE);
+      var canvas = document.createElement("canvas");
+      canvas.width = size.width;
+      canvas.height = size.height;
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) {
+          resolve([f[0], blob ? new File([blob], logic.jpegName(file.name), { type: "image/jpeg" }) : file]);
+        }, "image/jpeg", 0.85);
+      });
+    }).catch(function () { return f; });  // an image the browser cannot read goes as it is; the server decides
+  }
+
+  // Answering an item online after a conflict is the auditor's decision: the refused offline
+  // change of that item's result has served its purpose and leaves the outbox.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var config = evt.detail.requestConfig;
+    if (!evt.detail.successful || !config || config.verb !== "post") return;
+    if (logic.kindOf({ path: config.path }, page.routes) !== "answer") return;
+    store.all().then(function (entries) {
+      return Promise.all(logic.settledBy(config.path, entries).map(function (e) { return store.remove(e.seq); }));
+    }).then(page.refreshBadge);
+  });
+
+  document.addEventListener("submit", function (evt) {
+    if (!evt.target.matches("[data-outbox-guard]")) return;
+    if (Number(document.body.dataset.outbox || 0) > 0) {
+      evt.preventDefault();
+      alert("Changes made offline are still waiting on this device. Connect to the network and let them " +
+            "sync before logging out, or export them with the badge's Export button.");
+    }
+  }, true);
+
+  function dataUrlOf(blob) {
+    return new Promise(function (resolve) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(reader.result); };
+      reader.readAsDataURL(blob);
+    });
+  }
+
+  function exportOutbox() {
+    store.all().then(function (entries) { return logic.exportEntries(entries, dataUrlOf); }).then(function (entries) {
+      var now = new Date(), payload = logic.exportPayload(entries, document.body.dataset.user, now);
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([JSON.stringify(payload, null, 1)], { type: "application/json" }));
+      a.download = logic.exportFileName(now);
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    });
+  }
+
+  ns.keep = { exportOutbox: exportOutbox };
+})(window.auditappOffline = window.auditappOffline || {});

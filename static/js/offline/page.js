@@ -1,0 +1,124 @@
+/* offline/page.js: owns what the screen shows of the outbox: the badge, a kept change shown on its
+   item as if saved (marked as waiting, also after a reload), a refused one shown beside what the
+   server holds, and items fetched again after a sync. It finds what it needs by the page's data-
+   attributes (data-outbox-routes, data-outbox-badge, data-item, data-change, data-revision,
+   data-photo-strip, data-refusal), not by knowing the templates' ids or classes. */
+(function (ns) {
+  "use strict";
+  var logic = ns.logic, store = ns.store;
+  var routes = logic.parseRoutes(document.body.dataset.outboxRoutes);
+
+  // An item's answer form names the item (data-item) and where to fetch it (data-item-url); the
+  // item's element is the one that form swaps (its hx-target).
+  function markerOf(entry) {
+    var id = logic.itemIdOf(entry, routes);
+    return id ? document.querySelector('[data-item="' + CSS.escape(String(id)) + '"]') : null;
+  }
+
+  function itemOf(entry) {
+    var marker = markerOf(entry), target = marker && marker.getAttribute("hx-target");
+    return target ? document.querySelector(target) : null;
+  }
+
+  function refreshBadge() {
+    return store.all().then(function (entries) {
+      var el = document.querySelector("[data-outbox-badge]");
+      if (!el) return entries;
+      var badge = logic.badge(entries);
+      el.hidden = badge.hidden;
+      el.querySelector("[data-count]").textContent = badge.count;
+      el.querySelector("[data-problems]").textContent = badge.problems;
+      document.body.dataset.outbox = String(entries.length);  // read by the logout guard
+      return entries;
+    });
+  }
+
+  // The item shows a kept change as if saved: its form's revision counter moves on, and the
+  // result, the note or the photos appear; "r-<result>" is the item's class for a result, as in
+  // the server's markup (it opens the finding form offline too).
+  function showLocally(entry) {
+    var item = itemOf(entry);
+    if (!item) return;
+    item.classList.add("queued");
+    var kind = logic.kindOf(entry, routes);
+    var form = kind && item.querySelector('form[data-change="' + kind + '"]');
+    var counter = form && form.querySelector("[data-revision]");
+    if (counter) counter.value = String(logic.nextRevision(counter.value, logic.field(entry, counter.name)));
+    if (kind === "answer" && form) {
+      var buttons = form.querySelectorAll("button[name]");
+      var result = buttons.length ? logic.field(entry, buttons[0].name) : null;
+      buttons.forEach(function (b) { b.setAttribute("aria-pressed", b.value === result ? "true" : "false"); });
+      item.className = item.className.replace(/\br-\S+/g, "") + " answered r-" + result;
+    } else if (kind === "note" && form) {
+      var area = form.querySelector("textarea[name]");
+      if (area && document.activeElement !== area) area.value = logic.field(entry, area.name);
+    } else if (kind === "photo") {
+      var strip = item.querySelector("[data-photo-strip]");
+      entry.fields.forEach(function (f) {
+        if (!strip || !(f[1] instanceof Blob)) return;
+        var img = document.createElement("img");
+        img.src = URL.createObjectURL(f[1]);
+        img.alt = "Photo waiting to sync";
+        img.className = "queued-photo";
+        strip.insertBefore(img, strip.firstChild);
+      });
+    }
+    var state = item.querySelector("[data-offline-state]") || document.createElement("p");
+    state.className = "offline-state";
+    state.dataset.offlineState = "";
+    state.textContent = "Saved on this device; will sync when online.";
+    item.appendChild(state);
+  }
+
+  // A refused change stays in the outbox, shown on its item beside what the server now holds, until
+  // the auditor decides: tap a result to save a choice, or forget the offline change.
+  function showProblems(entries) {
+    logic.problems(entries || []).forEach(function (entry) {
+      var item = itemOf(entry);
+      if (!item || item.querySelector(".sync-problem[data-seq='" + entry.seq + "']")) return;
+      var box = document.createElement("div");
+      box.className = "sync-problem";
+      box.dataset.seq = String(entry.seq);
+      var reason = new DOMParser().parseFromString(entry.problem.html, "text/html").querySelector("[data-refusal]");
+      var p = document.createElement("p");
+      p.textContent = logic.refusalText(reason && reason.textContent, entry.problem.status);
+      var forget = document.createElement("button");
+      forget.type = "button";
+      forget.textContent = "Forget my offline change";
+      forget.addEventListener("click", function () {
+        store.remove(entry.seq).then(function () { box.remove(); refreshBadge(); });
+      });
+      box.appendChild(p);
+      box.appendChild(forget);
+      item.insertBefore(box, item.children[1] || null);
+    });
+  }
+
+  // Each affected item is fetched again (once), so the screen shows what the server holds.
+  function refreshItems(entries) {
+    if (!window.htmx) return Promise.resolve();
+    var seen = {};
+    return Promise.all(entries.map(function (entry) {
+      var marker = markerOf(entry), item = itemOf(entry);
+      if (!item || seen[marker.dataset.item]) return null;
+      seen[marker.dataset.item] = true;
+      return htmx.ajax("GET", marker.dataset.itemUrl, { target: item, swap: "outerHTML" });
+    }));
+  }
+
+  function refreshSynced(entries) {
+    if (!entries.length || !window.htmx) return;
+    refreshItems(entries);
+    htmx.trigger(document.body, "audit:answered", {});
+  }
+
+  // The server's current item replaces the optimistic one, then the refusal is shown on it.
+  function refreshProblems(entries) {
+    return refreshItems(logic.problems(entries)).then(function () { showProblems(entries); });
+  }
+
+  ns.page = {
+    routes: routes, refreshBadge: refreshBadge, showLocally: showLocally, showProblems: showProblems,
+    refreshSynced: refreshSynced, refreshProblems: refreshProblems,
+  };
+})(window.auditappOffline = window.auditappOffline || {});

@@ -1,0 +1,57 @@
+/* offline/start.js: owns starting the outbox on every page, and "Available offline".
+   - Start: register the service worker, show the kept changes on the screen, keep today's audits
+     for offline use, send what waits. Then send again on the online event, when the service
+     worker asks (Background Sync), and every 20 s while online.
+   - "Available offline" fetches an audit's pages through the service worker, which keeps them.
+   - window.auditappOutbox is the outbox for tests and benchmarks: flush, all, refreshBadge. */
+(function (ns) {
+  "use strict";
+  var store = ns.store, page = ns.page, sync = ns.sync, keep = ns.keep;
+
+  function makeAvailable(button) {
+    var urls = JSON.parse(button.dataset.offlineUrls || "[]");
+    var status = button.parentNode.querySelector("[data-offline-status]");
+    status.textContent = "Saving…";
+    Promise.all(urls.map(function (u) { return fetch(u, { credentials: "same-origin" }); }))
+      .then(function () { return navigator.storage && navigator.storage.persist ? navigator.storage.persist() : false; })
+      .then(function (persisted) {
+        return (navigator.storage && navigator.storage.estimate ? navigator.storage.estimate() : Promise.resolve({}))
+          .then(function (est) {
+            var mb = est.usage ? (est.usage / 1048576).toFixed(1) + " MB used on this device" : "";
+            status.textContent = "Available offline. " + mb + (persisted ? "" : " (the browser may clear it if space runs low)");
+            button.dataset.ready = "true";
+          });
+      })
+      .catch(function () { status.textContent = "Could not save it for offline use; try again with a connection."; });
+  }
+
+  document.addEventListener("click", function (evt) {
+    var offline = evt.target.closest("[data-offline-urls]");
+    if (offline) { evt.preventDefault(); makeAvailable(offline); }
+    if (evt.target.closest("[data-export-outbox]")) { evt.preventDefault(); keep.exportOutbox(); }
+  });
+
+  function start() {
+    if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" });
+    page.refreshBadge().then(function (entries) {
+      entries.forEach(function (e) { if (!e.problem) page.showLocally(e); });
+      page.showProblems(entries);
+      // Audits assigned to me for today are kept for offline use without asking.
+      document.querySelectorAll("[data-auto-offline]").forEach(function (el) {
+        JSON.parse(el.dataset.autoOffline).forEach(function (u) { fetch(u, { credentials: "same-origin" }).catch(function () {}); });
+      });
+      sync.flush();
+    });
+  }
+
+  window.addEventListener("online", sync.flush);
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (evt) {
+      if (evt.data && evt.data.type === "flush-outbox") sync.flush();
+    });
+  }
+  setInterval(function () { if (navigator.onLine) sync.flush(); }, 20000);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+  window.auditappOutbox = { flush: sync.flush, all: store.all, refreshBadge: page.refreshBadge };
+})(window.auditappOffline = window.auditappOffline || {});

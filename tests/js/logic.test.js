@@ -1,0 +1,127 @@
+// The offline outbox's rules without a browser (static/js/offline/logic.js): node --test tests/js/
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const logic = require("../../static/js/offline/logic.js");
+
+// Routes in the shape auditapp/pwa/routes.py renders into the page (a JSON attribute); the endpoint
+// names here are samples: tests/test_pwa_routes.py checks the real patterns against the URL map.
+const ROUTES_JSON = JSON.stringify([
+  { endpoint: "sample.answer", kind: "answer", pattern: "^/audits/(\\d+)/items/(\\d+)/answer$", args: ["audit_id", "item_id"] },
+  { endpoint: "sample.note", kind: "note", pattern: "^/audits/(\\d+)/items/(\\d+)/note$", args: ["audit_id", "item_id"] },
+  { endpoint: "sample.finding", kind: "finding", pattern: "^/audits/(\\d+)/items/(\\d+)/finding$", args: ["audit_id", "item_id"] },
+  { endpoint: "sample.adhoc", kind: "finding", pattern: "^/audits/(\\d+)/findings$", args: ["audit_id"] },
+  { endpoint: "sample.photos", kind: "photo", pattern: "^/audits/(\\d+)/photos$", args: ["audit_id"] },
+]);
+const routes = logic.parseRoutes(ROUTES_JSON);
+
+function entry(path, fields, problem) { return { path: path, changeId: "c-" + path, fields: fields || [], problem: problem || null }; }
+
+test("a path is classified by the rendered patterns, with its arguments by name", () => {
+  assert.deepEqual(logic.classify("/audits/3/items/7/answer", routes),
+                   { endpoint: "sample.answer", args: { audit_id: "3", item_id: "7" } });
+  assert.deepEqual(logic.classify("/audits/3/photos", routes), { endpoint: "sample.photos", args: { audit_id: "3" } });
+});
+
+test("paths that are not a change to keep are refused", () => {
+  for (const path of ["/audits/3/items/7", "/audits/3/items/7/answer/", "/audits/x/items/7/answer", "/audits/3/items/7/history",
+                      "/x/audits/3/photos", "/audits/3/photos?x=1", "/photos/abc/delete", "/logout", "", undefined]) {
+    assert.equal(logic.classify(path, routes), null, String(path));
+  }
+});
+
+test("no routes on the page means nothing is kept", () => {
+  assert.deepEqual(logic.parseRoutes(undefined), []);
+  assert.equal(logic.classify("/audits/3/items/7/answer", logic.parseRoutes("")), null);
+});
+
+test("the kind of a change is the one the server declared for its endpoint", () => {
+  assert.equal(logic.kindOf(entry("/audits/9/items/99/answer"), routes), "answer");  // any item, same endpoint
+  assert.equal(logic.kindOf(entry("/audits/9/items/99/note"), routes), "note");
+  assert.equal(logic.kindOf(entry("/audits/9/findings"), routes), "finding");
+  assert.equal(logic.kindOf(entry("/audits/9/photos"), routes), "photo");
+  assert.equal(logic.kindOf(entry("/elsewhere"), routes), null);
+  assert.equal(logic.kindOf(entry("/audits/9/photos"), logic.parseRoutes("[]")), null);  // a page without routes
+});
+
+test("the item of a change is in its URL, or in its fields for photos; ad-hoc findings have none", () => {
+  assert.equal(logic.itemIdOf(entry("/audits/3/items/7/note", [["note", "x"]]), routes), "7");
+  assert.equal(logic.itemIdOf(entry("/audits/3/photos", [["item_id", "8"], ["photo", "…"]]), routes), "8");
+  assert.equal(logic.itemIdOf(entry("/audits/3/findings", [["clause", "7.1.5"]]), routes), null);
+});
+
+test("fields are read by name, the first of a name wins", () => {
+  const e = entry("/audits/3/items/7/answer", [["result", "conform"], ["base_revision", "2"], ["result", "ofi"]]);
+  assert.equal(logic.field(e, "result"), "conform");
+  assert.equal(logic.field(e, "missing"), null);
+});
+
+test("refused changes need the auditor; the others wait", () => {
+  const waiting = entry("/audits/3/items/7/answer"), refused = entry("/audits/3/items/8/answer", [], { status: 409, html: "" });
+  assert.deepEqual(logic.pending([waiting, refused]), [waiting]);
+  assert.deepEqual(logic.problems([waiting, refused]), [refused]);
+  assert.deepEqual(logic.badge([waiting, waiting, refused]), { hidden: false, count: "2", problems: " · 1 need you" });
+  assert.deepEqual(logic.badge([waiting]), { hidden: false, count: "1", problems: "" });
+  assert.deepEqual(logic.badge([]), { hidden: true, count: "0", problems: "" });
+});
+
+test("a server answer means sent, retry later, or refused and shown", () => {
+  for (const status of [200, 201, 204]) assert.equal(logic.outcome(status), "sent", String(status));
+  // No network, logged out, the server away or busy (503 with Retry-After): keep all, try later.
+  for (const status of [0, null, undefined, 401, 500, 502, 503, 504]) assert.equal(logic.outcome(status), "retry", String(status));
+  // Conflict, invalid, forbidden, gone: kept and shown to the auditor, never dropped.
+  for (const status of [400, 403, 404, 409, 413, 422]) assert.equal(logic.outcome(status), "refused", String(status));
+});
+
+test("a successful answer online settles the refused changes to the same URL only", () => {
+  const mine = entry("/audits/3/items/7/answer", [], { status: 409, html: "" });
+  const other = entry("/audits/3/items/8/answer", [], { status: 409, html: "" });
+  const waiting = entry("/audits/3/items/7/answer");
+  assert.deepEqual(logic.settledBy("/audits/3/items/7/answer", [mine, other, waiting]), [mine]);
+});
+
+test("the next revision builds on the kept change", () => {
+  assert.equal(logic.nextRevision("3", "3"), 4);
+  assert.equal(logic.nextRevision("5", "1"), 5);  // the server's newer revision stays
+  assert.equal(logic.nextRevision("", null), 1);
+});
+
+test("photos are downscaled to a 2048 px long edge, keeping the aspect, never enlarged", () => {
+  assert.deepEqual(logic.fitWithin(4000, 3000, 2048), { width: 2048, height: 1536 });
+  assert.deepEqual(logic.fitWithin(3000, 4000, 2048), { width: 1536, height: 2048 });
+  assert.deepEqual(logic.fitWithin(4001, 3001, 2048), { width: 2048, height: 1536 });
+  assert.deepEqual(logic.fitWithin(8000, 10, 2048), { width: 2048, height: 3 });
+  assert.deepEqual(logic.fitWithin(1024, 768, 2048), { width: 1024, height: 768 });
+  assert.deepEqual(logic.fitWithin(2048, 2048, 2048), { width: 2048, height: 2048 });
+  assert.equal(logic.jpegName("IMG_0001.HEIC"), "IMG_0001.jpg");
+  assert.equal(logic.jpegName(""), "photo.jpg");
+  assert.equal(logic.jpegName("archive.tar.gz"), "archive.tar.jpg");
+});
+
+test("an export holds every entry in order, photos as data URLs the importer reads", async () => {
+  const photo = new Blob(["jpeg bytes"], { type: "image/jpeg" });
+  const entries = [
+    Object.assign(entry("/audits/3/items/7/answer", [["result", "conform"], ["base_revision", "0"]]), { seq: 1, queuedAt: "t1" }),
+    Object.assign(entry("/audits/3/photos", [["item_id", "7"], ["photo", photo]], { status: 422, html: "<p>x</p>" }), { seq: 2 }),
+  ];
+  const read = [];
+  const exported = await logic.exportEntries(entries, (blob) => { read.push(blob); return Promise.resolve("data:image/jpeg;base64,QUJD"); });
+  assert.deepEqual(read, [photo]);
+  assert.deepEqual(exported[0], entries[0]);
+  assert.deepEqual(exported[1].fields, [["item_id", "7"], ["photo", { file: "photo.jpg", dataUrl: "data:image/jpeg;base64,QUJD" }]]);
+  assert.equal(exported[1].changeId, entries[1].changeId);
+  assert.equal(entries[1].fields[1][1], photo);  // the outbox itself is left as it is
+  const now = new Date("2026-11-28T07:15:30.123Z");
+  const payload = JSON.parse(JSON.stringify(logic.exportPayload(exported, "ann@example.com", now)));
+  assert.equal(payload.exported, "2026-11-28T07:15:30.123Z");
+  assert.equal(payload.user, "ann@example.com");
+  assert.deepEqual(payload.entries.map((e) => e.path), ["/audits/3/items/7/answer", "/audits/3/photos"]);
+  for (const e of payload.entries) assert.ok(typeof e.path === "string" && typeof e.changeId === "string" && Array.isArray(e.fields));
+  assert.equal(logic.exportPayload([], undefined, now).user, "");
+  assert.equal(logic.exportFileName(now), "auditapp-outbox-2026-11-28T071530.json");
+});
+
+test("a refusal is shown with the server's reason, or its status", () => {
+  assert.equal(logic.refusalText("\n  Mo changed this item\n meanwhile. ", 409), "Not synced: Mo changed this item meanwhile.");
+  assert.equal(logic.refusalText(null, 403), "Not synced: the server refused it (403).");
+});

@@ -1,0 +1,144 @@
+"""The browser's URL patterns come from the app's URL map: the changes the page may keep offline,
+the pages the service worker keeps, and the scripts it caches."""
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from flask import url_for
+
+from auditapp.outbox.replay import REPLAYABLE, REPLAYABLE_ENDPOINTS
+from auditapp.pwa import routes
+from auditapp.pwa.views import OFFLINE_SCRIPTS, SHELL
+
+from .conftest import log_in
+
+
+class Elements(HTMLParser):
+    """Every start tag of a page, as (tag, attributes)."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.found = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+def sample_urls(app):
+    """One URL for every rule of the app (each argument 12, or the first choice of an any()), with its endpoint."""
+    def value(variable):
+        if variable["converter"] == "any":
+            return variable["arguments"].split(",")[0].strip(" '\"")
+        return 12
+    with app.test_request_context():
+        return [(rule.endpoint, url_for(rule.endpoint, **{v["name"]: value(v) for v in routes.VARIABLE.finditer(rule.rule)}))
+                for rule in app.url_map.iter_rules()]
+
+
+def matches(pattern, path):
+    # The patterns use only syntax JavaScript and Python read alike; Python checks them here.
+    assert "(?P" not in pattern and pattern.startswith("^") and pattern.endswith("$")
+    return re.match(pattern, path)
+
+
+@pytest.mark.parametrize("rule, pattern, args", [
+    ("/audits/<int:audit_id>/items/<int:item_id>/answer", r"^/audits/(\d+)/items/(\d+)/answer$", ["audit_id", "item_id"]),
+    ("/photos/<photo_id>", r"^/photos/([^/]+)$", ["photo_id"]),
+    ("/files/<string(length=2):code>.pdf", r"^/files/([^/]+)\.pdf$", ["code"]),
+    ("/audits/mine", r"^/audits/mine$", []),
+    ("/a+b/(c)/<int:n>", r"^/a\+b/\(c\)/(\d+)$", ["n"]),
+])
+def test_a_rule_becomes_an_anchored_pattern_with_a_group_per_argument(rule, pattern, args):
+    assert routes.rule_pattern(rule) == (pattern, args)
+
+
+def test_a_converter_the_browser_has_no_pattern_for_is_refused():
+    with pytest.raises(ValueError, match="path"):
+        routes.rule_pattern("/files/<path:rest>")
+
+
+def test_an_endpoint_missing_from_the_url_map_is_refused_by_name(app):
+    with pytest.raises(LookupError, match="audits.no_such_page"):
+        routes.url_patterns(app.url_map, ["audits.no_such_page"])
+
+
+@pytest.mark.parametrize("endpoints", [REPLAYABLE_ENDPOINTS, routes.KEPT_OFFLINE], ids=["queueable", "kept"])
+def test_patterns_match_their_endpoints_urls_and_refuse_every_other(app, endpoints):
+    patterns = routes.url_patterns(app.url_map, endpoints)
+    assert [p["endpoint"] for p in patterns] == list(endpoints)
+    urls = sample_urls(app)
+    for route in patterns:
+        matched = {endpoint for endpoint, url in urls if matches(route["pattern"], url)}
+        assert matched == {route["endpoint"]}
+        own = next(url for endpoint, url in urls if endpoint == route["endpoint"])
+        assert list(matches(route["pattern"], own).groups()) == ["12"] * len(route["args"])
+        near_misses = [own + "/", own + "/x", "/x" + own, own.rsplit("/", 1)[0]]
+        if route["args"]:
+            near_misses.append(own.replace("/12", "/1/2", 1))
+        for near_miss in near_misses:
+            assert not matches(route["pattern"], near_miss), near_miss
+
+
+def test_the_changes_kept_offline_are_the_replayable_endpoints_with_real_urls(app, plan):
+    audit = plan()
+    item = audit.checklist_version.items[0]
+    queueable = routes.queueable(app.url_map)
+    with app.test_request_context():
+        for endpoint in REPLAYABLE_ENDPOINTS:
+            url = url_for(endpoint, audit_id=audit.id, item_id=item.id)  # extra arguments go to the query
+            path = url.split("?")[0]
+            found = [r for r in queueable if matches(r["pattern"], path)]
+            assert [r["endpoint"] for r in found] == [endpoint]
+            values = dict(zip(found[0]["args"], matches(found[0]["pattern"], path).groups()))
+            assert values == {k: str(v) for k, v in (("audit_id", audit.id), ("item_id", item.id)) if k in values}
+
+
+def test_the_page_gives_its_script_the_queueable_patterns(app, client, make_user):
+    assert "data-outbox-routes" not in client.get("/login").get_data(as_text=True)  # nobody to keep changes for
+    log_in(client, make_user("auditor"))
+    body = next(attrs for tag, attrs in Elements(client.get("/audits/mine").get_data(as_text=True)).found if tag == "body")
+    given = json.loads(body["data-outbox-routes"])
+    assert given == routes.queueable(app.url_map)
+    assert [r["endpoint"] for r in given] == list(REPLAYABLE_ENDPOINTS)
+
+
+def test_the_audit_screen_marks_each_queueable_form_with_the_declared_kind(app, client, plan, make_user):
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    elements = Elements(client.get(f"/audits/{audit.id}").get_data(as_text=True)).found
+    forms = [attrs for tag, attrs in elements if tag == "form" and "data-change" in attrs]
+    seen = set()
+    for form in forms:
+        route = next(r for r in routes.queueable(app.url_map) if matches(r["pattern"], form["action"]))
+        assert form["data-change"] == route["kind"] == REPLAYABLE[route["endpoint"]].kind
+        seen.add(route["endpoint"])
+    assert seen == set(REPLAYABLE_ENDPOINTS)
+    # Each item's answer form names its item, the element it swaps, and where to fetch the item.
+    markers = [attrs for tag, attrs in elements if tag == "form" and "data-item" in attrs]
+    assert [int(m["data-item"]) for m in markers] == [i.id for i in audit.checklist_version.items]
+    item_ids = {attrs["id"] for tag, attrs in elements if tag == "li" and "id" in attrs}
+    with app.test_request_context():
+        for marker in markers:
+            assert marker["hx-target"].removeprefix("#") in item_ids
+            assert marker["data-item-url"] == url_for("audits.item", audit_id=audit.id, item_id=marker["data-item"])
+
+
+def test_the_service_worker_keeps_the_pages_named_once(app, client):
+    sw = client.get("/sw.js").get_data(as_text=True)
+    kept = re.search(r"^const KEPT = (.*)\.map\(", sw, re.M)
+    assert json.loads(kept.group(1)) == routes.kept_offline(app.url_map)
+
+
+def test_every_script_a_page_runs_is_in_the_app_shell(app, client, make_user):
+    log_in(client, make_user("auditor"))
+    elements = Elements(client.get("/audits/mine").get_data(as_text=True)).found
+    scripts = [attrs["src"] for tag, attrs in elements if tag == "script" and "src" in attrs]
+    with app.test_request_context():
+        assert scripts == [url_for("static", filename=name) for name in SHELL if name.endswith(".js")]
+    assert set(OFFLINE_SCRIPTS) <= set(SHELL)
+    offline = sorted(p.relative_to(app.static_folder).as_posix() for p in Path(app.static_folder, "js", "offline").glob("*.js"))
+    assert offline == sorted(OFFLINE_SCRIPTS)
