@@ -5,9 +5,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 from marshmallow import ValidationError
 
-from ..core.errors import RuleError
 from ..core.forms import first_errors
 from ..extensions import db
+from ..web.forms import submit, typed_in
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
@@ -107,15 +107,12 @@ def users():
 @roles_required(*ADMINS)
 def create_user():
     """Add a user; an invalid form comes back with its messages and the typed values."""
-    typed = {k: v for k, v in request.form.items() if k not in ("password", "csrf_token")}
-    try:
-        data = UserCreateSchema().load(request.form)
-        user = services.create_user(current_user, data["email"], data["name"], data["role"], data["password"])
-        db.session.commit()
-    except ValidationError as err:
-        return render("admin/users.html", "admin/_users.html", 422, **_users_context(typed, first_errors(err)))
-    except RuleError as err:
-        return render("admin/users.html", "admin/_users.html", err.status, **_users_context(typed, {err.field: err.message}))
+    typed = typed_in("password")
+    done = submit(UserCreateSchema(), lambda data: services.create_user(
+        current_user, data["email"], data["name"], data["role"], data["password"]))
+    if not done.ok:
+        return render("admin/users.html", "admin/_users.html", done.status, **_users_context(typed, done.errors))
+    user = done.result
     flash(f"{user.name} ({user.email}) can now log in as {user.role_enum.label}.", "success")
     return render("admin/users.html", "admin/_users.html", 201, **_users_context()) if wants_fragment() \
         else redirect(url_for("admin.users"))
@@ -131,15 +128,10 @@ def edit_user(user_id: int):
     if request.method == "POST":
         form = {"name": request.form.get("name", ""), "role": request.form.get("role", ""),
                 "active": bool(request.form.get("active"))}
-        try:
-            data = UserUpdateSchema().load(request.form)
-            services.update_user(current_user, user, data["name"], data["role"], data["active"], data["password"])
-            db.session.commit()
-        except ValidationError as err:
-            errors, status = first_errors(err), 422
-        except RuleError as err:
-            errors, status = {err.field: err.message}, err.status
-        else:
+        done = submit(UserUpdateSchema(), lambda data: services.update_user(
+            current_user, user, data["name"], data["role"], data["active"], data["password"]))
+        errors, status = done.errors, done.status
+        if done.ok:
             flash(f"Saved changes to {user.name}.", "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_edit.html", user=user, form=form, errors=errors,
@@ -168,15 +160,12 @@ def areas():
 @roles_required(*ADMINS)
 def create_area():
     """Add an area (process) with its owner supervisor."""
-    typed = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    try:
-        data = AreaSchema().load(request.form)
-        area = services.create_area(current_user, data["name"], data["description"], data["owner_id"])
-        db.session.commit()
-    except ValidationError as err:
-        return render("admin/areas.html", "admin/_areas.html", 422, **_areas_context(typed, first_errors(err)))
-    except RuleError as err:
-        return render("admin/areas.html", "admin/_areas.html", err.status, **_areas_context(typed, {err.field: err.message}))
+    typed = typed_in()
+    done = submit(AreaSchema(), lambda data: services.create_area(
+        current_user, data["name"], data["description"], data["owner_id"]))
+    if not done.ok:
+        return render("admin/areas.html", "admin/_areas.html", done.status, **_areas_context(typed, done.errors))
+    area = done.result
     flash(f"Area {area.name} added.", "success")
     return render("admin/areas.html", "admin/_areas.html", 201, **_areas_context()) if wants_fragment() \
         else redirect(url_for("admin.areas"))
@@ -190,16 +179,11 @@ def edit_area(area_id: int):
     form = {"name": area.name, "description": area.description, "owner_id": area.owner_id}
     errors, status = {}, 200
     if request.method == "POST":
-        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
-        try:
-            data = AreaSchema().load(request.form)
-            services.update_area(current_user, area, data["name"], data["description"], data["owner_id"])
-            db.session.commit()
-        except ValidationError as err:
-            errors, status = first_errors(err), 422
-        except RuleError as err:
-            errors, status = {err.field: err.message}, err.status
-        else:
+        form = typed_in()
+        done = submit(AreaSchema(), lambda data: services.update_area(
+            current_user, area, data["name"], data["description"], data["owner_id"]))
+        errors, status = done.errors, done.status
+        if done.ok:
             flash(f"Saved changes to {area.name}.", "success")
             return redirect(url_for("admin.areas"))
     return render_template("admin/area_edit.html", area=area, form=form, errors=errors,

@@ -11,13 +11,13 @@ from ..accounts.models import Role
 from ..auditors.services import lead_qualification_warning, lead_warning_for_form
 from ..checklists import services as checklists
 from ..checklists.models import RESULT_LABELS, ChecklistItem
-from ..core.errors import RuleError
 from ..core.forms import first_errors
 from ..extensions import db
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES, GAP_CATEGORIES
 from ..photos import services as photos
 from ..scope.services import current_scope
+from ..web.forms import submit
 from ..web.pdf import render_pdf
 from ..web.rendering import render
 from ..web.security import roles_required
@@ -101,15 +101,11 @@ def plan():
     if request.method == "GET":
         return render_template("audits/plan.html", **_plan_context())
     typed = form_with_lists(request.form)
-    try:
-        data = AuditPlanSchema().load(typed)
-        audit = services.plan_audit(current_user, **data)
-        db.session.commit()
-    except ValidationError as err:
-        return render_template("audits/plan.html", **_plan_context(typed, first_errors(err))), 422
-    except RuleError as err:
-        context = _plan_context(typed, {err.field: err.message}, isinstance(err, services.NeedsOverride))
-        return render_template("audits/plan.html", **context), err.status
+    done = submit(AuditPlanSchema(), lambda data: services.plan_audit(current_user, **data), form=typed)
+    if not done.ok:
+        context = _plan_context(typed, done.errors, isinstance(done.refusal, services.NeedsOverride))
+        return render_template("audits/plan.html", **context), done.status
+    audit = done.result
     kind = " (gap analysis)" if audit.is_gap_analysis else ""
     flash(f"{audit.number}{kind} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success")
     if warning := lead_qualification_warning(audit.lead_auditor, audit.planned_date):
@@ -160,16 +156,10 @@ def complete(audit_id: int):
         abort(409, description=CLOSED_MESSAGE)
     if request.method == "POST":
         form = request.form.to_dict()
-        try:
-            data = CompleteSchema().load(request.form)
-            completion.complete_audit(current_user, audit, data["conclusion"], data["confirm_unanswered"])
-            db.session.commit()
-        except ValidationError as err:
-            errors, status = first_errors(err), 422
-        except RuleError as err:
-            db.session.rollback()
-            errors, status = {err.field: err.message}, err.status
-        else:
+        done = submit(CompleteSchema(), lambda data: completion.complete_audit(
+            current_user, audit, data["conclusion"], data["confirm_unanswered"]))
+        errors, status = done.errors, done.status
+        if done.ok:
             flash(f"{audit.number} is completed. The report is ready.", "success")
             return redirect(url_for("audits.report", audit_id=audit.id))
     return render_template("audits/complete.html", audit=audit, check=completion.completion_check(audit),

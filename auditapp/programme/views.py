@@ -4,7 +4,6 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user
-from marshmallow import ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import Area, Role, User
@@ -13,9 +12,9 @@ from ..auditors.models import QUALIFICATION_LABELS, AuditorQualification
 from ..audits import services as audits
 from ..checklists import services as checklists
 from ..core.changes import applies_change
-from ..core.errors import RuleError
-from ..core.forms import first_errors, form_id
+from ..core.forms import form_id
 from ..extensions import db
+from ..web.forms import submit, typed_in
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
@@ -79,16 +78,11 @@ def _save_entry(entry: ProgrammeEntry | None):
             k: getattr(entry, k) for k in ("year", "area_id", "checklist_id", "importance", "planned_per_year",
                                            "lead_auditor_id", "notes")}
         return render_template(template, **_entry_context(entry, form))
-    form = {k: v for k, v in request.form.items() if k not in ("csrf_token", "change_id")}
-    try:
-        data = EntrySchema().load(request.form)
-        saved = services.save_entry(current_user, entry, **data, today=date.today())
-        db.session.commit()
-    except ValidationError as err:
-        return render_template(template, **_entry_context(entry, form, first_errors(err))), 422
-    except RuleError as err:
-        db.session.rollback()
-        return render_template(template, **_entry_context(entry, form, {err.field: err.message})), err.status
+    form = typed_in()
+    done = submit(EntrySchema(), lambda data: services.save_entry(current_user, entry, **data, today=date.today()))
+    if not done.ok:
+        return render_template(template, **_entry_context(entry, form, done.errors)), done.status
+    saved = done.result
     flash(f"{saved.area.name} is in the {saved.year} programme: {saved.planned_per_year} audits a year.", "success")
     return redirect(url_for("programme.index", year=saved.year, _anchor=f"entry-{saved.id}"))
 
@@ -124,18 +118,12 @@ def create_audits(entry_id: int):
     form = {"lead_auditor_id": entry.lead_auditor_id or ""}
     errors, status, needs_override = {}, 200, False
     if request.method == "POST":
-        form = {k: v for k, v in request.form.items() if k not in ("csrf_token", "change_id")}
-        try:
-            data = CreateAuditsSchema().load(request.form)
-            created = services.create_audits(current_user, entry, today, **data)
-            db.session.commit()
-        except ValidationError as err:
-            errors, status = first_errors(err), 422
-        except RuleError as err:
-            db.session.rollback()
-            errors, status = {err.field: err.message}, err.status
-            needs_override = isinstance(err, audits.NeedsOverride)
-        else:
+        form = typed_in()
+        done = submit(CreateAuditsSchema(), lambda data: services.create_audits(current_user, entry, today, **data))
+        errors, status = done.errors, done.status
+        needs_override = isinstance(done.refusal, audits.NeedsOverride)
+        if done.ok:
+            created = done.result
             flash(f"{len(created)} audits planned: {', '.join(a.number for a in created)}.", "success")
             return redirect(url_for("programme.index", year=entry.year, _anchor=f"entry-{entry.id}"))
     lead_id = form_id(form.get("lead_auditor_id"))
@@ -200,18 +188,13 @@ def auditor(user_id: int):
 def add_qualification(user_id: int):
     """Record a course or training; answers the qualifications list for htmx, else goes back to the page."""
     user = get_auditor(user_id)
-    form = {k: v for k, v in request.form.items() if k not in ("csrf_token", "change_id")}
-    try:
-        data = QualificationSchema().load(request.form)
-        added = register.add_qualification(current_user, user, **data)
-        db.session.flush()
-    except ValidationError as err:
-        return render("programme/auditor.html", "programme/_qualifications.html", 422,
-                      **_auditor_context(user, form, first_errors(err)))
-    except RuleError as err:
-        db.session.rollback()
-        return render("programme/auditor.html", "programme/_qualifications.html", err.status,
-                      **_auditor_context(user, form, {err.field: err.message}))
+    form = typed_in()
+    done = submit(QualificationSchema(), lambda data: register.add_qualification(current_user, user, **data),
+                  commit=False)  # applies_change commits with the change id
+    if not done.ok:
+        return render("programme/auditor.html", "programme/_qualifications.html", done.status,
+                      **_auditor_context(user, form, done.errors))
+    added = done.result
     if not wants_fragment():
         flash(f"{added.title} recorded for {user.name}.", "success")
         return redirect(url_for("programme.auditor", user_id=user.id))
@@ -227,17 +210,11 @@ def remove_qualification(qualification_id: int):
     form, errors, status = {}, {}, 200
     if request.method == "POST":
         form = {"reason": request.form.get("reason", "")}
-        try:
-            data = RemoveSchema().load(request.form)
-            user_id, title = qualification.user_id, qualification.title
-            register.remove_qualification(current_user, qualification, data["reason"])
-            db.session.commit()
-        except ValidationError as err:
-            errors, status = first_errors(err), 422
-        except RuleError as err:
-            db.session.rollback()
-            errors, status = {err.field: err.message}, err.status
-        else:
+        user_id, title = qualification.user_id, qualification.title
+        done = submit(RemoveSchema(), lambda data: register.remove_qualification(current_user, qualification,
+                                                                                  data["reason"]))
+        errors, status = done.errors, done.status
+        if done.ok:
             flash(f"{title} removed; the reason is kept in the event log.", "success")
             return redirect(url_for("programme.auditor", user_id=user_id))
     return render_template("programme/remove_qualification.html", qualification=qualification, form=form,
