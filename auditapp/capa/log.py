@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Role
+from ..core.forms import clean_text
 from ..core.pages import paginate
 from ..extensions import db
 from .models import (
@@ -42,6 +43,10 @@ PAGE_SIZE = 25
 class _LogFilterFields(Schema):
     class Meta:
         unknown = EXCLUDE
+
+    @pre_load
+    def clean(self, data, **kwargs):
+        return {k: clean_text(v) for k, v in data.items()}
 
     q = fields.String(load_default="", validate=validate.Length(max=200))
     status = fields.String(load_default="", validate=validate.OneOf(["", "active", *NC_STATUS_LABELS]))

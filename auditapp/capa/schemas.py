@@ -3,7 +3,7 @@ from marshmallow import fields, pre_load, validate
 
 from ..checklists.schemas import CLAUSE
 from ..core.forms import FormSchema, Id
-from .models import SEVERITIES, SOURCES
+from .models import CAUSE_CATEGORIES, SEVERITIES, SOURCES
 
 TEXT = validate.Length(max=10000, error="At most 10,000 characters.")
 
@@ -23,6 +23,16 @@ class ManualNCSchema(FormSchema):
         if data.get("area_id") == "":
             data["area_id"] = None
         return data
+
+
+class CauseSchema(FormSchema):
+    """The 5-Whys editor: the whys as typed so far, the category, and which button was pressed."""
+
+    why = fields.List(fields.String(validate=validate.Length(max=2000, error="Keep each why under 2,000 characters.")),
+                      load_default=list, validate=validate.Length(max=10, error="At most ten whys."))
+    category = fields.String(load_default="", validate=validate.OneOf(
+        ["", *CAUSE_CATEGORIES], error="Choose the cause category from the list."))
+    op = fields.String(load_default="save", validate=validate.Regexp(r"^(save|add|(up|down|remove):\d{1,2})$"))
 
 
 class ContainSchema(FormSchema):

@@ -9,7 +9,7 @@ from ..accounts import services as accounts
 from ..accounts.models import Role
 from ..core.changes import applies_change
 from ..core.errors import RuleError
-from ..core.forms import first_errors
+from ..core.forms import clean_text, first_errors
 from ..extensions import db
 from ..photos import services as photos
 from ..photos.pipeline import PhotoRejected, process_photo
@@ -25,7 +25,15 @@ from .models import (
     CorrectiveAction,
     Nonconformity,
 )
-from .schemas import ActionSchema, CompleteActionSchema, ContainSchema, ManualNCSchema, ReasonSchema, VerifySchema
+from .schemas import (
+    ActionSchema,
+    CauseSchema,
+    CompleteActionSchema,
+    ContainSchema,
+    ManualNCSchema,
+    ReasonSchema,
+    VerifySchema,
+)
 
 bp = Blueprint("capa", __name__)
 
@@ -158,9 +166,13 @@ def contain(nc_id: int):
 def cause(nc_id: int):
     """The 5-Whys editor: add, move or remove a why (kept as a draft), or save the root cause."""
     nc = get_nc(nc_id)
-    whys = request.form.getlist("why")
-    category = request.form.get("category", "")
-    op = request.form.get("op", "save")
+    whys = [clean_text(w, trim=False) for w in request.form.getlist("why")][:10]
+    category = clean_text(request.form.get("category", ""))
+    try:
+        data = CauseSchema().load({"why": whys, "category": category, "op": request.form.get("op", "save")})
+    except ValidationError as err:
+        return _detail(nc, 422, first_errors(err), step="cause", draft_whys=whys, draft_category="")
+    whys, category, op = data["why"], data["category"], data["op"]
     try:
         if op == "save":
             services.identify_cause(current_user, nc, whys, category)

@@ -13,6 +13,7 @@ from blinker import Namespace
 from sqlalchemy import select
 
 from ..checklists.models import ChecklistItem
+from ..core.errors import Conflict
 from ..core.timeutil import utcnow
 from ..events import services as events
 from ..extensions import db
@@ -60,7 +61,7 @@ def save_item_finding(actor: User, audit: Audit, item: ChecklistItem, response: 
     """Create or update the finding of an answered item. Does not commit."""
     finding = finding_for_response(response)
     if finding is None:
-        finding = Finding(id=str(data.get("finding_id") or uuid.uuid4()), audit_id=audit.id, item_id=item.id,
+        finding = Finding(id=_unused_id(data), audit_id=audit.id, item_id=item.id,
                           response_id=response.id, clause=item.clause, grade=response.result,
                           created_by_id=actor.id, **_values(data))
         db.session.add(finding)
@@ -77,8 +78,11 @@ def save_item_finding(actor: User, audit: Audit, item: ChecklistItem, response: 
 def save_adhoc_finding(actor: User, audit: Audit, data: dict[str, Any], finding: Finding | None = None) -> Finding:
     """A finding not tied to a checklist item, against a clause the auditor picks. Does not commit."""
     values = {"clause": data["clause"], "grade": data["grade"], **_values(data)}
+    if finding is None and data.get("finding_id"):
+        # The same new finding sent twice (two taps, two tabs): the second one edits the first.
+        finding = adhoc_finding(audit, str(data["finding_id"]))
     if finding is None:
-        finding = Finding(id=str(data.get("finding_id") or uuid.uuid4()), audit_id=audit.id,
+        finding = Finding(id=_unused_id(data), audit_id=audit.id,
                           created_by_id=actor.id, **values)
         db.session.add(finding)
         db.session.flush()
@@ -88,6 +92,14 @@ def save_adhoc_finding(actor: User, audit: Audit, data: dict[str, Any], finding:
         _change(actor, finding, "updated", **values)
     finding_changed.send(actor, finding=finding)
     return finding
+
+
+def _unused_id(data: dict[str, Any]) -> str:
+    """The id the phone made for a new finding, or a new one; an id already taken is refused, not reused."""
+    finding_id = str(data.get("finding_id") or uuid.uuid4())
+    if db.session.get(Finding, finding_id) is not None:
+        raise Conflict("_form", "This finding was already saved elsewhere. Reload the page and write it again.")
+    return finding_id
 
 
 def _change(actor: User, finding: Finding, action: str, **values: Any) -> None:

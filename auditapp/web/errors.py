@@ -16,6 +16,8 @@ ADVICE = {
     409: "This record changed or is closed, so the change was not saved.",
     413: "The upload is larger than this server accepts.",
     429: "Too many attempts. Wait a few minutes and try again.",
+    500: "Something went wrong on the server, and nothing was saved. Try again; if it keeps happening, "
+         "tell your quality lead what you were doing.",
 }
 
 
@@ -34,6 +36,9 @@ def handle_csrf(error: CSRFError):
 
 
 def handle_http(error: HTTPException):
+    if (error.code or 500) >= 500:
+        # The failed transaction must not stay open: rendering the page may need the database.
+        db.session.rollback()
     message = error.description if _custom(error) else ADVICE.get(error.code, error.description)
     return _render(error.code or 500, error.name, message)
 
