@@ -12,18 +12,9 @@ from auditapp.core.errors import RuleError
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .audit_support import items_of, make_area, reload
-from .conftest import log_in, run_at_once
-
-HX = {"HX-Request": "true"}
-
-
-def answer(client, audit, item, result, base_revision=None, **headers):
-    if base_revision is None:
-        r = db.session.scalar(db.select(Response).filter_by(audit_id=audit.id, item_id=item.id))
-        base_revision = r.revision if r else 0
-    return client.post(f"/audits/{audit.id}/items/{item.id}/answer",
-                       data={"result": result, "base_revision": base_revision}, headers={**HX, **headers})
+from .support.accounts import log_in, make_area
+from .support.app import run_at_once
+from .support.audits import HX, answer, items_of, reload
 
 
 def response_of(audit, item):

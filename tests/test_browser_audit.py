@@ -10,9 +10,9 @@ from auditapp.extensions import db
 from auditapp.findings.models import Finding
 from auditapp.photos.models import Photo
 
-from .audit_support import items_of
-from .browser_support import fits_screen, log_in, phone_context, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
+from .support.audits import items_of
+from .support.browser import fits_screen, log_in, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -11,10 +11,9 @@ from auditapp.capa.models import Nonconformity
 from auditapp.extensions import db
 from auditapp.photos.models import Photo
 
-from .audit_support import make_area
-from .browser_support import fits_screen, log_in, phone_context, screenshot
-from .capa_support import raise_nc
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD, make_area
+from .support.browser import fits_screen, log_in, phone_context, screenshot
+from .support.capa import raise_nc
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,9 @@ from auditapp.capa.models import CorrectiveAction
 from auditapp.extensions import db
 from auditapp.findings import services as findings
 
-from .audit_support import items_of
-from .browser_support import fits_screen, log_in, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
+from .support.audits import items_of
+from .support.browser import fits_screen, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -3,8 +3,8 @@ import pytest
 
 from auditapp.checklists import services
 
-from .browser_support import fits_screen, log_in, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
+from .support.browser import fits_screen, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -5,9 +5,9 @@ from auditapp.audits.models import Response
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .audit_support import items_of
-from .browser_support import log_in, phone_context, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
+from .support.audits import items_of
+from .support.browser import log_in, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -132,7 +132,7 @@ def test_a_conflict_is_shown_with_both_values_and_resolved_by_the_auditor(app, l
     log_in(page, live_server.url, lead.email, PASSWORD)
     _offline_answers(context, page, live_server, audit, items, ["8.7-segregation"])
     other = app.test_client()  # meanwhile, online, another auditor answers the same item
-    from .conftest import log_in as client_log_in
+    from .support.accounts import log_in as client_log_in
     client_log_in(other, member)
     assert other.post(f"/audits/{audit.id}/items/{item.id}/answer", data={"result": "major_nc", "base_revision": 0},
                       headers={"HX-Request": "true"}).status_code == 200

@@ -9,9 +9,8 @@ from auditapp.extensions import db
 from auditapp.improvements.models import Improvement
 from auditapp.review import services
 
-from .audit_support import make_area
-from .browser_support import fits_screen, log_in, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD, make_area
+from .support.browser import fits_screen, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -9,11 +9,11 @@ from auditapp.capa.models import Nonconformity
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .audit_support import items_of, make_area
-from .capa_support import advance_to_actions_done, raise_nc
-from .conftest import log_in, run_at_once
-from .test_audits import HX, answer
-from .test_findings import NC_TEXT, post_finding
+from .support.accounts import log_in, make_area
+from .support.app import run_at_once
+from .support.audits import HX, answer, items_of
+from .support.capa import advance_to_actions_done, raise_nc
+from .support.findings import NC_TEXT, post_finding
 
 YEAR = date.today().year
 

@@ -14,7 +14,7 @@ from auditapp.accounts.models import Area, User
 from auditapp.checklists.models import ChecklistVersion
 from auditapp.extensions import db
 
-from .conftest import base_config
+from .support.app import base_config
 
 
 def test_migrations_build_exactly_the_models(app):

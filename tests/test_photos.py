@@ -10,9 +10,8 @@ from auditapp.events.models import Event
 from auditapp.extensions import db
 from auditapp.photos.models import Photo
 
-from .audit_support import items_of
-from .conftest import log_in
-from .test_audits import HX, answer
+from .support.accounts import log_in
+from .support.audits import HX, answer, items_of
 
 
 def jpeg(width=800, height=600, color=(200, 40, 40), gps=False) -> bytes:

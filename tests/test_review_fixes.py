@@ -8,11 +8,11 @@ from auditapp.capa.models import CorrectiveAction, Nonconformity
 from auditapp.core.errors import Conflict
 from auditapp.extensions import db
 
-from .audit_support import items_of
-from .capa_support import advance_to_actions_done, raise_nc
-from .conftest import log_in
-from .test_audits import HX, answer
-from .test_findings import NC_TEXT, post_finding
+from .support.accounts import log_in
+from .support.app import count_queries
+from .support.audits import HX, answer, items_of
+from .support.capa import advance_to_actions_done, raise_nc
+from .support.findings import NC_TEXT, post_finding
 
 
 def test_a_closed_nc_is_not_changed_by_regrading_its_finding_in_a_reopened_audit(client, plan, make_user):
@@ -83,28 +83,16 @@ def test_secret_key_from_environment_still_creates_the_instance_folder(tmp_path,
     assert (tmp_path / "fresh").is_dir()
 
 
-def _queries(client, url):
-    from sqlalchemy import event
-    seen = []
-    listener = lambda *args: seen.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return len(seen)
-
-
 @pytest.mark.parametrize("url", ["/audits/", "/audits/mine"])
 def test_audit_lists_take_the_same_queries_for_2_or_8_audits(client, plan, make_user, url):
     me = make_user("quality_lead")
     log_in(client, me)
     for _ in range(2):
         plan(lead=me, team=[make_user("auditor")])
-    few = _queries(client, url)
+    few = count_queries(client, url)
     for _ in range(6):
         plan(lead=me, team=[make_user("auditor")])
-    assert _queries(client, url) == few
+    assert count_queries(client, url) == few
 
 
 def test_an_action_owner_sees_the_photos_of_the_finding_behind_the_nc(app, client, plan, make_user):

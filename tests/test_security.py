@@ -9,7 +9,7 @@ from werkzeug.routing import IntegerConverter
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .conftest import PASSWORD, log_in
+from .support.accounts import PASSWORD, log_in
 
 
 def _example_url(rule) -> str:
@@ -118,7 +118,7 @@ def test_session_cookie_flags(client, make_user):
 
 def test_secure_cookie_flag_follows_configuration(database_url, tmp_path, monkeypatch):
     from auditapp import create_app
-    from .conftest import base_config
+    from .support.app import base_config
     monkeypatch.setenv("AUDITAPP_SECURE_COOKIES", "1")
     app = create_app(base_config(tmp_path, database_url))
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["REMEMBER_COOKIE_SECURE"] is True

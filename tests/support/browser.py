@@ -10,7 +10,7 @@ CHROMIUM = "/usr/bin/chromium"
 # Without these Chromium phones home at start-up, and this network refuses those connections.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 class LiveServer:
