@@ -535,8 +535,7 @@ def test_programme_is_in_the_navigation_of_quality_leads(client, make_user):
 @pytest.mark.browser
 def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, make_user, walk):
     from .support.accounts import PASSWORD
-    from .support.browser import fits_screen, screenshot
-    from .support.browser import log_in as browser_log_in
+    from .support.browser import fits_screen, log_in_page, screenshot
     quality = make_user("quality_lead", name="Quinn Quality")
     una = make_user("auditor", name="Una Unqualified")
     lead = make_user("auditor", name="Lena Lead")
@@ -546,7 +545,7 @@ def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, 
                                 planned_per_year=4, lead_auditor_id=una.id, notes="", today=date.today())
     services.create_audits(quality, entry, date.today(), lead.id)
     db.session.commit()
-    browser_log_in(phone, live_server.url, quality.email, PASSWORD)
+    log_in_page(phone, live_server.url, quality.email, PASSWORD)
     for path in (f"/programme/?year={NEXT_YEAR}", "/programme/auditors", f"/programme/auditors/{una.id}",
                  "/programme/entries/new", f"/programme/entries/{entry.id}/audits"):
         phone.goto(live_server.url + path)

@@ -80,7 +80,8 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def log_in(page, base_url: str, email: str, password: str) -> None:
+def log_in_page(page, base_url: str, email: str, password: str) -> None:
+    """Log in through the login form of a Playwright page; waits until the app has moved on."""
     page.goto(f"{base_url}/login")
     page.fill("#f-email", email)
     page.fill("#f-password", password)
