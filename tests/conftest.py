@@ -1,5 +1,8 @@
 """Fixtures: a migrated database (SQLite, or PostgreSQL when AUDITAPP_TEST_DATABASE_URL is set),
-an app per test, clients per role that send CSRF tokens like the browser does."""
+an app per test, clients per role that send CSRF tokens like the browser does.
+
+Helpers shared by test modules live in tests/support/; the fixtures defined there are registered
+below. Test modules import from tests/support/, never from this file."""
 import os
 import shutil
 from pathlib import Path
@@ -14,28 +17,23 @@ from auditapp import create_app
 from auditapp.accounts import services as accounts
 from auditapp.extensions import db
 
+# Helpers in tests/support/ assert too; rewrite them like test modules for readable failures.
+pytest.register_assert_rewrite("tests.support")
+
+from .support.accounts import PASSWORD, log_in  # noqa: E402
+from .support.app import base_config  # noqa: E402
+
+# Fixtures defined beside their helpers, registered here once for every test module.
+pytest_plugins = ["tests.support.audits", "tests.support.browser"]
+
 ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = Path(__file__).parent / "resources"
 SHIPPED_CHECKLISTS = ROOT / "checklists"
-PASSWORD = "correct horse battery"
 POSTGRES_URL = os.environ.get("AUDITAPP_TEST_DATABASE_URL")
 
 
 def pytest_report_header(config):
     return f"auditapp database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite (temporary file)'}"
-
-
-def base_config(tmp_path: Path, database_url: str) -> dict:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "PHOTO_DIR": str(tmp_path / "photos"),
-        "CHECKLIST_DIR": str(tmp_path / "checklists"),
-        # scrypt costs ~0.1 s a hash; tests create hundreds of users.
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    }
 
 
 @pytest.fixture(scope="session")
@@ -142,12 +140,6 @@ def make_user(app):
     return make
 
 
-def log_in(client, user, password=PASSWORD):
-    response = client.post("/login", data={"email": user.email, "password": password})
-    assert response.status_code == 302, response.data
-    return user
-
-
 @pytest.fixture
 def login(client, make_user):
     """login("quality_lead") -> the logged-in user, on the shared `client`."""
@@ -167,38 +159,3 @@ def shipped_checklists(app, tmp_path):
     for path in SHIPPED_CHECKLISTS.glob("*.yaml"):
         shutil.copy(path, tmp_path / "checklists" / path.name)
     return tmp_path / "checklists"
-
-
-# Fixtures defined beside their helpers, registered here once for every test module.
-from .audit_support import plan, walk  # noqa: E402,F401
-from .browser_support import browser, live_server, phone  # noqa: E402,F401
-
-
-def run_at_once(app, workers: int, work) -> list[Exception]:
-    """Run work(n) for n in range(workers) in threads released together, each with its own app
-    (own connections) on the test's database; return the exceptions they raised."""
-    import threading
-    from pathlib import Path
-    import tempfile
-
-    other = create_app(base_config(Path(tempfile.mkdtemp()), app.config["SQLALCHEMY_DATABASE_URI"]))
-    barrier, errors = threading.Barrier(workers), []
-
-    def run(n):
-        with other.app_context():
-            try:
-                barrier.wait()
-                work(n)
-            except Exception as exc:  # noqa: BLE001  (returned to the test, which asserts on them)
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    with other.app_context():
-        db.engine.dispose()
-    return errors

@@ -5,7 +5,7 @@ from auditapp.accounts.models import Area, User
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .conftest import PASSWORD, log_in
+from .support.accounts import PASSWORD, log_in
 
 
 HOMES = {"auditor": "/audits/mine", "supervisor": "/nc/actions/mine", "quality_lead": "/audits/", "admin": "/audits/"}

@@ -12,18 +12,9 @@ from auditapp.core.errors import RuleError
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .audit_support import items_of, make_area, reload
-from .conftest import log_in, run_at_once
-
-HX = {"HX-Request": "true"}
-
-
-def answer(client, audit, item, result, base_revision=None, **headers):
-    if base_revision is None:
-        r = db.session.scalar(db.select(Response).filter_by(audit_id=audit.id, item_id=item.id))
-        base_revision = r.revision if r else 0
-    return client.post(f"/audits/{audit.id}/items/{item.id}/answer",
-                       data={"result": result, "base_revision": base_revision}, headers={**HX, **headers})
+from .support.accounts import log_in, make_area
+from .support.app import count_queries, run_at_once
+from .support.audits import HX, answer, items_of, reload
 
 
 def response_of(audit, item):
@@ -154,6 +145,18 @@ def test_my_audits_groups_today_in_progress_upcoming_and_completed(client, plan,
 def test_my_audits_empty_state(client, login):
     login("auditor")
     assert b"No audits assigned to you yet" in client.get("/audits/mine").data
+
+
+@pytest.mark.parametrize("url", ["/audits/", "/audits/mine"])
+def test_audit_lists_take_the_same_queries_for_2_or_8_audits(client, plan, make_user, url):
+    me = make_user("quality_lead")
+    log_in(client, me)
+    for _ in range(2):
+        plan(lead=me, team=[make_user("auditor")])
+    few = count_queries(client, url)
+    for _ in range(6):
+        plan(lead=me, team=[make_user("auditor")])
+    assert count_queries(client, url) == few
 
 
 # --- who may see and record --------------------------------------------------------------------

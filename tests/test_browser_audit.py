@@ -10,9 +10,9 @@ from auditapp.extensions import db
 from auditapp.findings.models import Finding
 from auditapp.photos.models import Photo
 
-from .audit_support import items_of
-from .browser_support import fits_screen, log_in, phone_context, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
+from .support.audits import items_of
+from .support.browser import fits_screen, log_in_page, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def test_auditor_records_an_audit_on_a_phone_without_reloading(app, live_server,
     audit = plan(lead=lead)
     items = items_of(audit)
     page = pixel
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     assert page.url.endswith("/audits/mine")
     page.tap(f"#audit-{audit.id} a.audit-link")
     page.wait_for_url(f"**/audits/{audit.id}")
@@ -90,7 +90,7 @@ def test_results_are_big_enough_to_tap(app, live_server, browser, plan, make_use
     audit = plan(lead=lead)
     context = phone_context(browser)
     page = context.new_page()
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
     for button in page.locator(".results button").all():
         box = button.bounding_box()
@@ -105,7 +105,7 @@ def test_report_prints_on_a4(app, live_server, browser, plan, make_user):
     audit = plan(lead=lead)
     context = browser.new_context()
     page = context.new_page()
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}/report")
     page.emulate_media(media="print")
     assert page.locator("nav.mainnav").is_hidden() and page.locator(".topbar").is_hidden()

@@ -11,10 +11,9 @@ from auditapp.capa.models import Nonconformity
 from auditapp.extensions import db
 from auditapp.photos.models import Photo
 
-from .audit_support import make_area
-from .browser_support import fits_screen, log_in, phone_context, screenshot
-from .capa_support import raise_nc
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD, make_area
+from .support.browser import fits_screen, log_in_page, phone_context, screenshot
+from .support.capa import raise_nc
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +33,7 @@ def test_supervisor_completes_an_action_then_a_quality_lead_verifies_and_closes(
     capa.add_action(lead, nc, "Set up a calibration recall", supervisor.id, date.today() - timedelta(days=1))
     db.session.commit()
 
-    log_in(phone, live_server.url, supervisor.email, PASSWORD)
+    log_in_page(phone, live_server.url, supervisor.email, PASSWORD)
     assert phone.url.endswith("/nc/actions/mine")
     card = phone.locator(".action-card").first
     assert "overdue" in card.inner_text()
@@ -50,7 +49,7 @@ def test_supervisor_completes_an_action_then_a_quality_lead_verifies_and_closes(
 
     context = phone_context(browser)
     page = context.new_page()
-    log_in(page, live_server.url, verifier.email, PASSWORD)
+    log_in_page(page, live_server.url, verifier.email, PASSWORD)
     page.goto(f"{live_server.url}/nc/{nc.id}")
     assert page.locator("#actions .photos img").count() == 1
     page.check("input[value=effective]")
@@ -73,7 +72,7 @@ def test_log_is_cards_on_a_phone_and_a_table_on_a_desktop(app, live_server, phon
     lead = make_user("quality_lead")
     for i in range(3):
         raise_nc(lead, description=f"Defect {i}")
-    log_in(phone, live_server.url, lead.email, PASSWORD)
+    log_in_page(phone, live_server.url, lead.email, PASSWORD)
     phone.goto(f"{live_server.url}/nc/")
     assert phone.locator(".nc-table thead").is_hidden()
     assert fits_screen(phone)
@@ -83,7 +82,7 @@ def test_log_is_cards_on_a_phone_and_a_table_on_a_desktop(app, live_server, phon
     screenshot(phone, "nc-log-phone")
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/nc/")
     assert page.locator(".nc-table thead").is_visible()
     context.close()

@@ -8,9 +8,9 @@ from auditapp.capa.models import CorrectiveAction
 from auditapp.extensions import db
 from auditapp.findings import services as findings
 
-from .audit_support import items_of
-from .browser_support import fits_screen, log_in, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
+from .support.audits import items_of
+from .support.browser import fits_screen, log_in_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def test_lead_auditor_plans_an_action_for_a_gap_in_place(app, live_server, phone
         "statement": "Parts carry no work order reference.", "gap_category": "controls"})
     db.session.commit()
 
-    log_in(phone, live_server.url, lead.email, PASSWORD)
+    log_in_page(phone, live_server.url, lead.email, PASSWORD)
     phone.goto(f"{live_server.url}/audits/{audit.id}/gaps")
     assert phone.locator("#clause-8\\.5\\.2").get_attribute("data-status") == "missing"
     phone.evaluate("window.__sameDocument = true")

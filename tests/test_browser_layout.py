@@ -3,8 +3,8 @@ import pytest
 
 from auditapp.checklists import services
 
-from .browser_support import fits_screen, log_in, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
+from .support.browser import fits_screen, log_in_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ def test_pages_fit_a_360px_phone_with_44px_targets(app, live_server, phone, make
     phone.goto(f"{live_server.url}/login")
     assert _no_sideways_scroll(phone)
     screenshot(phone, "login-360")
-    log_in(phone, live_server.url, lead.email, PASSWORD)
+    log_in_page(phone, live_server.url, lead.email, PASSWORD)
     for path in PAGES:
         phone.goto(live_server.url + path)
         assert _no_sideways_scroll(phone), path
@@ -43,7 +43,7 @@ def test_pages_fit_a_360px_phone_with_44px_targets(app, live_server, phone, make
 
 def test_add_user_form_swaps_in_place_and_keeps_typed_values(app, live_server, phone, make_user):
     lead = make_user("quality_lead")
-    log_in(phone, live_server.url, lead.email, PASSWORD)
+    log_in_page(phone, live_server.url, lead.email, PASSWORD)
     phone.goto(f"{live_server.url}/admin/users")
     phone.evaluate("window.__notReloaded = true")
     phone.fill("#f-email", "new.auditor@example.com")
@@ -67,7 +67,7 @@ def test_tablet_and_desktop_show_navigation_at_the_top(app, live_server, browser
     user = make_user("auditor")
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     page = context.new_page()
-    log_in(page, live_server.url, user.email, PASSWORD)
+    log_in_page(page, live_server.url, user.email, PASSWORD)
     box = page.locator("nav.mainnav").bounding_box()
     assert box["y"] < 120
     assert _no_sideways_scroll(page)

@@ -5,9 +5,9 @@ from auditapp.audits.models import Response
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .audit_support import items_of
-from .browser_support import log_in, phone_context, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD, log_in
+from .support.audits import items_of
+from .support.browser import log_in_page, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def test_answers_made_offline_survive_a_reload_and_sync_once(app, live_server, o
     lead = make_user("auditor")
     audit = plan(lead=lead)
     items = items_of(audit)
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
     _controlled(page)
     page.tap("[data-offline-urls]")
@@ -83,7 +83,7 @@ def test_logout_is_refused_while_changes_wait(app, live_server, offline_phone, p
     lead = make_user("auditor")
     audit = plan(lead=lead)
     item = items_of(audit)["8.5.2-traceability"]
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
     _controlled(page)
     context.set_offline(True)
@@ -129,11 +129,10 @@ def test_a_conflict_is_shown_with_both_values_and_resolved_by_the_auditor(app, l
     audit = plan(lead=lead, team=[member])
     items = items_of(audit)
     item = items["8.7-segregation"]
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     _offline_answers(context, page, live_server, audit, items, ["8.7-segregation"])
     other = app.test_client()  # meanwhile, online, another auditor answers the same item
-    from .conftest import log_in as client_log_in
-    client_log_in(other, member)
+    log_in(other, member)
     assert other.post(f"/audits/{audit.id}/items/{item.id}/answer", data={"result": "major_nc", "base_revision": 0},
                       headers={"HX-Request": "true"}).status_code == 200
     context.set_offline(False)
@@ -157,7 +156,7 @@ def test_flapping_network_and_a_server_restart_lose_and_double_nothing(app, live
     audit = plan(lead=lead)
     items = items_of(audit)
     keys = list(items)
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     _offline_answers(context, page, live_server, audit, items, keys)
     for key in keys:  # and change every one again, still offline: 10 changes in order
         page.tap(f"#item-{items[key].id} button[value=ofi]")
@@ -182,7 +181,7 @@ def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server
     lead = make_user("auditor")
     audit = plan(lead=lead)
     items = items_of(audit)
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     _offline_answers(context, page, live_server, audit, items, ["8.5.2-traceability", "8.7-segregation"])
     old_shell = [k for k in page.evaluate("() => caches.keys()") if k.startswith("shell-")]
     app.config["RELEASE"] = "next-release"  # a new version is deployed while changes wait
@@ -219,7 +218,7 @@ def test_ten_answers_two_findings_two_photos_offline_arrive_once(app, live_serve
     db.session.commit()
     items = list(audit.checklist_version.items)
     context, page = offline_phone
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
     _controlled(page)
     page.tap("[data-offline-urls]")

@@ -9,9 +9,8 @@ from auditapp.extensions import db
 from auditapp.improvements.models import Improvement
 from auditapp.review import services
 
-from .audit_support import make_area
-from .browser_support import fits_screen, log_in, screenshot
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD, make_area
+from .support.browser import fits_screen, log_in_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +29,7 @@ def test_review_pack_on_a_phone(app, live_server, phone, make_user):
                                status="new"))
     review = services.prepare(lead, date.today() - timedelta(days=365), date.today())
     db.session.commit()
-    log_in(phone, live_server.url, lead.email, PASSWORD)
+    log_in_page(phone, live_server.url, lead.email, PASSWORD)
     phone.goto(f"{live_server.url}/reviews/{review.id}")
     assert "Order four calibrated torque wrenches" in phone.inner_text("#previous")
     assert "Shadow boards" in phone.inner_text("#improvement")

@@ -5,15 +5,16 @@ import pytest
 
 from auditapp.accounts.models import User
 from auditapp.capa import services as capa
-from auditapp.capa.models import Nonconformity
+from auditapp.capa.models import CorrectiveAction, Nonconformity
+from auditapp.core.errors import Conflict
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .audit_support import items_of, make_area
-from .capa_support import advance_to_actions_done, raise_nc
-from .conftest import log_in, run_at_once
-from .test_audits import HX, answer
-from .test_findings import NC_TEXT, post_finding
+from .support.accounts import log_in, make_area
+from .support.app import run_at_once
+from .support.audits import HX, answer, items_of
+from .support.capa import advance_to_actions_done, raise_nc
+from .support.findings import NC_TEXT, post_finding
 
 YEAR = date.today().year
 
@@ -65,6 +66,27 @@ def test_regrading_updates_severity_or_withdraws_and_reinstates(client, plan, ma
     answer(client, audit, item, "minor_nc")
     [nc] = ncs()
     assert nc.status == "open" and nc.severity == "minor"  # the same record, reinstated, never a second one
+
+
+def test_a_closed_nc_is_not_changed_by_regrading_its_finding_in_a_reopened_audit(client, plan, make_user):
+    lead, verifier = make_user("auditor"), make_user("quality_lead")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    item = items_of(audit)["8.5.2-traceability"]
+    answer(client, audit, item, "minor_nc")
+    post_finding(client, audit, item, NC_TEXT)
+    nc = db.session.scalar(db.select(Nonconformity))
+    advance_to_actions_done(verifier, nc, owner=verifier)
+    other = make_user("quality_lead")
+    capa.verify(other, nc, True, "Clean since", date.today())
+    capa.close(other, nc)
+    db.session.commit()
+    refused = answer(client, audit, item, "conform")
+    assert refused.status_code == 409 and b"is closed; a quality lead must reopen it" in refused.data
+    refused = post_finding(client, audit, item, {**NC_TEXT, "statement": "Reworded"})
+    assert refused.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Nonconformity, nc.id).status == "closed"
 
 
 def test_adhoc_nc_finding_is_raised_too(client, plan, make_user):
@@ -170,6 +192,22 @@ def test_default_due_dates_follow_severity(app, make_user):
     assert capa.default_due_date(major, today) == date(2026, 1, 8)
 
 
+def test_a_double_submitted_action_is_planned_once(client, make_user):
+    lead = make_user("quality_lead")
+    nc = raise_nc(lead)
+    capa.record_containment(lead, nc, "Held")
+    capa.identify_cause(lead, nc, ["Why"], "people")
+    db.session.commit()
+    log_in(client, lead)
+    page = client.get(f"/nc/{nc.id}").get_data(as_text=True)
+    assert 'name="change_id" value="' in page
+    form = {"description": "Train", "owner_id": lead.id, "due_date": "2026-12-31", "change_id": "double-submit-0001"}
+    first = client.post(f"/nc/{nc.id}/actions", data=form)
+    second = client.post(f"/nc/{nc.id}/actions", data=form)
+    assert first.status_code == second.status_code == 302 and second.headers["X-Change-Replayed"] == "true"
+    assert db.session.scalar(db.select(db.func.count(CorrectiveAction.id))) == 1
+
+
 def test_only_the_owner_completes_an_action_and_the_last_one_moves_the_nc(client, make_user):
     lead, supervisor, other = make_user("quality_lead"), make_user("supervisor"), make_user("supervisor")
     nc = raise_nc(lead, make_area("Assembly", supervisor))
@@ -220,6 +258,16 @@ def test_verify_requires_every_action_done(client, make_user):
     assert refused.status_code == 409 and b"Every corrective action must be done" in refused.data
 
 
+def test_actions_cannot_be_added_after_verification_and_close_needs_all_done(app, make_user):
+    lead, verifier = make_user("quality_lead"), make_user("quality_lead")
+    nc = raise_nc(lead)
+    advance_to_actions_done(lead, nc, owner=lead)
+    capa.verify(verifier, nc, True, "ok", date.today())
+    with pytest.raises(Conflict, match="verified effective"):
+        capa.add_action(lead, nc, "One more", lead.id, date.today())
+    db.session.rollback()
+
+
 def test_close_makes_it_read_only_until_a_quality_lead_reopens_it(client, make_user):
     lead, verifier, supervisor = make_user("quality_lead"), make_user("quality_lead"), make_user("supervisor")
     nc = raise_nc(lead, make_area("Assembly", supervisor))
@@ -264,6 +312,19 @@ def test_manual_withdraw_with_reason_but_not_for_audit_findings(client, plan, ma
     log_in(client, lead)
     assert client.post(f"/nc/{nc.id}/withdraw", data={"reason": "Duplicate of NC-2026-0003"}).status_code == 302
     assert ncs()[0].status == "withdrawn" and ncs()[0].withdrawn_reason == "Duplicate of NC-2026-0003"
+
+
+def test_withdrawing_cancels_open_actions_and_they_leave_my_actions(client, make_user):
+    lead, supervisor = make_user("quality_lead"), make_user("supervisor")
+    nc = raise_nc(lead)
+    capa.record_containment(lead, nc, "Held")
+    capa.identify_cause(lead, nc, ["Why"], "people")
+    capa.add_action(lead, nc, "Train the team", supervisor.id, date.today() - timedelta(days=1))
+    capa.withdraw(lead, nc, "Raised twice")
+    db.session.commit()
+    assert db.session.scalar(db.select(CorrectiveAction)).status == "cancelled"
+    log_in(client, supervisor)
+    assert b"Train the team" not in client.get("/nc/actions/mine").data
 
 
 # --- who may see and do what -------------------------------------------------------------------

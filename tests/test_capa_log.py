@@ -8,9 +8,8 @@ from openpyxl import load_workbook
 from auditapp.capa import services as capa
 from auditapp.extensions import db
 
-from .audit_support import make_area
-from .capa_support import raise_nc
-from .conftest import log_in
+from .support.accounts import log_in, make_area
+from .support.capa import raise_nc
 
 HX = {"HX-Request": "true"}
 

@@ -6,27 +6,7 @@ import pytest
 
 from auditapp.checklists.loader import MAX_FILE_BYTES, load_checklist_file
 
-VALID = """\
-id: floor
-title: Floor walk
-version: 1
-standard: ISO 9001:2015
-description: A short walk.
-sections:
-  - clause: "8.5"
-    title: Production and service provision
-    items:
-      - id: 8.5.2-traceability
-        clause: "8.5.2"
-        question: Are outputs traceable to their work order?
-        guidance: Sample three parts.
-        evidence: [part label, routing card]
-        photo: required_on_nc
-        results: [conform, minor_nc, major_nc, observation, ofi, na]
-      - id: 8.5.1-instructions
-        clause: "8.5.1"
-        question: Are work instructions at the point of use?
-"""
+from .support.checklists import VALID
 
 
 def load(tmp_path: Path, text: str, name: str = "floor.yaml"):

@@ -6,7 +6,7 @@ from auditapp.checklists.models import Checklist, ChecklistItem, ChecklistVersio
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .test_checklist_format import VALID
+from .support.checklists import VALID
 
 
 def write(folder: Path, text: str, name="floor.yaml") -> Path:

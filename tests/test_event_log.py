@@ -9,9 +9,9 @@ from auditapp.events import services as events
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .audit_support import items_of
-from .conftest import log_in, run_at_once
-from .test_audits import answer
+from .support.accounts import log_in
+from .support.app import run_at_once
+from .support.audits import answer, items_of
 
 
 def _log_a_few(make_user):

@@ -5,17 +5,9 @@ from auditapp.events.models import Event
 from auditapp.extensions import db
 from auditapp.findings.models import Finding
 
-from .audit_support import items_of
-from .conftest import log_in
-from .test_audits import HX, answer
-
-NC_TEXT = {"statement": "Gauge G-17 is past its calibration date.", "requirement": "7.1.5: gauges calibrated",
-           "evidence": "Label on G-17 shows due 2026-10-01; calibration log page 12."}
-
-
-def finding_of(audit, item):
-    db.session.expire_all()
-    return db.session.scalar(db.select(Finding).filter_by(audit_id=audit.id, item_id=item.id))
+from .support.accounts import log_in
+from .support.audits import HX, answer, items_of
+from .support.findings import NC_TEXT, finding_of, post_finding
 
 
 def setup_item(client, plan, make_user, key="8.5.2-traceability", result="minor_nc"):
@@ -25,10 +17,6 @@ def setup_item(client, plan, make_user, key="8.5.2-traceability", result="minor_
     item = items_of(audit)[key]
     response = answer(client, audit, item, result)
     return audit, item, response
-
-
-def post_finding(client, audit, item, data):
-    return client.post(f"/audits/{audit.id}/items/{item.id}/finding", data=data, headers=HX)
 
 
 def test_a_finding_grade_opens_the_finding_form_in_place(client, plan, make_user):

@@ -14,7 +14,7 @@ from auditapp.accounts.models import Area, User
 from auditapp.checklists.models import ChecklistVersion
 from auditapp.extensions import db
 
-from .conftest import base_config
+from .support.app import base_config
 
 
 def test_migrations_build_exactly_the_models(app):
@@ -55,6 +55,14 @@ def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == key_file.read_text()
     assert len(first.config["SECRET_KEY"]) == 64
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+
+
+def test_secret_key_from_environment_still_creates_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDITAPP_INSTANCE_PATH", str(tmp_path / "fresh"))
+    monkeypatch.setenv("AUDITAPP_SECRET_KEY", "given")
+    monkeypatch.delenv("AUDITAPP_DATABASE_URL", raising=False)
+    create_app()
+    assert (tmp_path / "fresh").is_dir()
 
 
 def test_environment_settings_and_defaults(tmp_path, monkeypatch):

@@ -16,10 +16,9 @@ from auditapp.findings.models import Finding
 from auditapp.improvements.models import Improvement
 from auditapp.review.pack import audit_figures
 
-from .audit_support import items_of, make_area
-from .conftest import log_in
-from .test_audits import HX, answer
-from .test_findings import NC_TEXT, finding_of, post_finding
+from .support.accounts import log_in, make_area
+from .support.audits import HX, answer, items_of
+from .support.findings import NC_TEXT, finding_of, post_finding
 
 GAP = {"statement": "No calibration procedure; gauges are not listed anywhere.", "requirement": "",
        "evidence": "", "gap_category": "documents"}

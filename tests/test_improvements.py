@@ -5,10 +5,9 @@ from auditapp.capa.models import Nonconformity
 from auditapp.extensions import db
 from auditapp.improvements.models import Improvement
 
-from .audit_support import items_of
-from .conftest import log_in
-from .test_audits import answer
-from .test_findings import post_finding
+from .support.accounts import log_in
+from .support.audits import answer, items_of
+from .support.findings import post_finding
 
 
 def entries():

@@ -11,8 +11,8 @@ from auditapp.extensions import db
 from auditapp.findings.models import Finding
 from auditapp.photos.models import Photo
 
-from .audit_support import items_of
-from .conftest import log_in
+from .support.accounts import log_in
+from .support.audits import items_of
 
 
 def export_file(audit, items, user="auditor@example.com") -> bytes:

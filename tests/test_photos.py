@@ -1,4 +1,5 @@
 """Photo evidence through the app: upload in place, bad photos leave nothing, removal, serving."""
+from datetime import date
 from io import BytesIO
 from pathlib import Path
 
@@ -6,13 +7,15 @@ import pytest
 
 from PIL import Image
 
+from auditapp.capa import services as capa
+from auditapp.capa.models import Nonconformity
 from auditapp.events.models import Event
 from auditapp.extensions import db
 from auditapp.photos.models import Photo
 
-from .audit_support import items_of
-from .conftest import log_in
-from .test_audits import HX, answer
+from .support.accounts import log_in
+from .support.audits import HX, answer, items_of
+from .support.findings import NC_TEXT, post_finding
 
 
 def jpeg(width=800, height=600, color=(200, 40, 40), gps=False) -> bytes:
@@ -112,6 +115,36 @@ def test_photo_is_served_only_to_people_who_may_see_the_audit(app, client, plan,
     log_in(client, make_user("auditor"))
     assert client.get(f"/photos/{photo.id}").status_code == 404
     assert client.get("/photos/../../etc/passwd").status_code == 404
+
+
+def test_an_action_owner_sees_the_photos_of_the_finding_behind_the_nc(app, client, plan, make_user):
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    item = items_of(audit)["7.1.5-gauges"]
+    answer(client, audit, item, "minor_nc")
+    post_finding(client, audit, item, NC_TEXT)
+    jpeg = BytesIO()
+    Image.new("RGB", (300, 200), (10, 20, 30)).save(jpeg, "JPEG")
+    jpeg.seek(0)
+    uploaded = client.post(f"/audits/{audit.id}/photos", headers=HX, content_type="multipart/form-data",
+                           data={"item_id": str(item.id), "photo": [(jpeg, "g.jpg")]})
+    assert uploaded.status_code == 200, uploaded.data[:500]
+    client.post("/logout")
+    nc = db.session.scalar(db.select(Nonconformity))
+    assert nc is not None
+    owner, quality = make_user("supervisor"), make_user("quality_lead")
+    capa.record_containment(quality, nc, "Held")
+    capa.identify_cause(quality, nc, ["Why"], "machine")
+    capa.add_action(quality, nc, "Recalibrate", owner.id, date.today())
+    db.session.commit()
+    photo = db.session.scalar(db.select(Photo))
+    log_in(client, owner)  # neither on the audit team nor owner of its area
+    assert client.get(f"/nc/{nc.id}").status_code == 200
+    served = client.get(f"/photos/{photo.id}?size=thumb")
+    assert served.status_code == 200
+    served.close()
+    assert client.get(f"/audits/{audit.id}").status_code == 404  # the audit itself stays private
 
 
 def test_photo_removal_until_completion(app, client, plan, make_user):

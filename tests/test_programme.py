@@ -15,11 +15,10 @@ from auditapp.programme.models import ProgrammeEntry
 from auditapp.programme.services import AreaHistory, suggest_frequency
 from auditapp.core.timeutil import utcnow
 
-from .audit_support import items_of, make_area
-from .capa_support import raise_nc
-from .conftest import log_in
-from .test_audits import answer
-from .test_review_fixes import _queries
+from .support.accounts import log_in, make_area
+from .support.app import count_queries
+from .support.audits import answer, items_of
+from .support.capa import raise_nc
 
 HX = {"HX-Request": "true"}
 TODAY = date(2030, 6, 15)
@@ -232,9 +231,9 @@ def test_register_takes_the_same_queries_for_3_or_20_auditors(client, plan, make
             qualify(auditor)
             plan(lead=auditor, team=[make_user("auditor")])
     add_auditors(3)
-    few = _queries(client, "/programme/auditors")
+    few = count_queries(client, "/programme/auditors")
     add_auditors(17)
-    assert _queries(client, "/programme/auditors") == few
+    assert count_queries(client, "/programme/auditors") == few
 
 
 def test_recording_a_qualification_as_page_and_as_fragment(client, make_user):
@@ -423,9 +422,9 @@ def test_programme_page_takes_the_same_queries_for_2_or_8_entries(client, make_u
             raise_nc(quality, area=entry.area)
             db.session.commit()
     add_entries(["A1", "A2"])
-    few = _queries(client, f"/programme/?year={NEXT_YEAR}")
+    few = count_queries(client, f"/programme/?year={NEXT_YEAR}")
     add_entries(["B1", "B2", "B3", "B4", "B5", "B6"])
-    assert _queries(client, f"/programme/?year={NEXT_YEAR}") == few
+    assert count_queries(client, f"/programme/?year={NEXT_YEAR}") == few
 
 
 def test_an_audit_whose_date_passed_shows_as_overdue(client, plan, make_user):
@@ -535,9 +534,8 @@ def test_programme_is_in_the_navigation_of_quality_leads(client, make_user):
 
 @pytest.mark.browser
 def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, make_user, walk):
-    from .browser_support import fits_screen, screenshot
-    from .browser_support import log_in as browser_log_in
-    from .conftest import PASSWORD
+    from .support.accounts import PASSWORD
+    from .support.browser import fits_screen, log_in_page, screenshot
     quality = make_user("quality_lead", name="Quinn Quality")
     una = make_user("auditor", name="Una Unqualified")
     lead = make_user("auditor", name="Lena Lead")
@@ -547,7 +545,7 @@ def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, 
                                 planned_per_year=4, lead_auditor_id=una.id, notes="", today=date.today())
     services.create_audits(quality, entry, date.today(), lead.id)
     db.session.commit()
-    browser_log_in(phone, live_server.url, quality.email, PASSWORD)
+    log_in_page(phone, live_server.url, quality.email, PASSWORD)
     for path in (f"/programme/?year={NEXT_YEAR}", "/programme/auditors", f"/programme/auditors/{una.id}",
                  "/programme/entries/new", f"/programme/entries/{entry.id}/audits"):
         phone.goto(live_server.url + path)

@@ -10,11 +10,10 @@ from auditapp.extensions import db
 from auditapp.scope.models import QmsScope
 from auditapp.core.timeutil import utcnow
 
-from .audit_support import items_of
-from .capa_support import raise_nc
-from .conftest import log_in
-from .test_audits import answer
-from .test_findings import NC_TEXT, post_finding
+from .support.accounts import log_in
+from .support.audits import answer, items_of
+from .support.capa import raise_nc
+from .support.findings import NC_TEXT, post_finding
 
 
 def completed_walk(client, plan, make_user, results: dict[str, str], days_ago: int = 0):

@@ -10,7 +10,7 @@ from auditapp.capa import services as capa
 from auditapp.capa.models import ReminderSent
 from auditapp.extensions import db
 
-from .capa_support import raise_nc
+from .support.capa import raise_nc
 
 
 class Inbox:

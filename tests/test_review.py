@@ -17,11 +17,10 @@ from auditapp.review.models import ManagementReview
 from auditapp.review.pack import build_pack, clause_group, months_between
 from auditapp.core.timeutil import utcnow
 
-from .audit_support import items_of, make_area
-from .capa_support import advance_to_actions_done, raise_nc
-from .conftest import log_in
-from .test_audits import answer
-from .test_findings import NC_TEXT, post_finding
+from .support.accounts import log_in, make_area
+from .support.audits import answer, items_of
+from .support.capa import advance_to_actions_done, raise_nc
+from .support.findings import NC_TEXT, post_finding
 
 TODAY = date.today()
 

@@ -9,7 +9,7 @@ from werkzeug.routing import IntegerConverter
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
-from .conftest import PASSWORD, log_in
+from .support.accounts import PASSWORD, log_in
 
 
 def _example_url(rule) -> str:
@@ -118,7 +118,7 @@ def test_session_cookie_flags(client, make_user):
 
 def test_secure_cookie_flag_follows_configuration(database_url, tmp_path, monkeypatch):
     from auditapp import create_app
-    from .conftest import base_config
+    from .support.app import base_config
     monkeypatch.setenv("AUDITAPP_SECURE_COOKIES", "1")
     app = create_app(base_config(tmp_path, database_url))
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["REMEMBER_COOKIE_SECURE"] is True
@@ -170,3 +170,18 @@ def test_long_email_addresses_are_throttled_too(client):
     statuses = [client.post("/login", data={"email": email, "password": "guess number x"}).status_code
                 for _ in range(6)]
     assert statuses == [401] * 5 + [429]
+
+
+@pytest.mark.parametrize("url", ["/audits/99999999999999999999999", "/nc/99999999999999999999",
+                                 "/audits/1/items/99999999999999999999/history"])
+def test_huge_ids_are_not_found_not_server_errors(client, login, url):
+    login("quality_lead")
+    assert client.get(url).status_code == 404
+
+
+def test_huge_ids_in_forms_and_filters_are_answered_calmly(client, login, walk):
+    login("quality_lead")
+    response = client.post("/audits/new", data={"checklist_id": walk.id, "title": "x", "planned_date": "2026-12-01",
+                                                "lead_auditor_id": "99999999999999999999999"})
+    assert response.status_code == 422 and b"Choose from the list." in response.data
+    assert client.get("/nc/?area=99999999999999999999&owner=-5").status_code == 200

@@ -3,9 +3,8 @@ from auditapp.audits import services as audits
 from auditapp.capa import services as capa
 from auditapp.extensions import db
 
-from .audit_support import make_area
-from .capa_support import raise_nc
-from .conftest import log_in
+from .support.accounts import log_in, make_area
+from .support.capa import raise_nc
 
 
 def test_a_former_supervisor_sees_the_same_audits_listed_as_opened(client, plan, make_user):

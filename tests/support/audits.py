@@ -1,14 +1,16 @@
-"""Building audits for tests: a small checklist, people, an area, a planned audit."""
+"""Building audits for tests: a small checklist, a planned audit, answering its items (fixtures: walk, plan)."""
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from auditapp.accounts import services as accounts
 from auditapp.audits import services as audits
+from auditapp.audits.models import Response
 from auditapp.checklists import services as checklists
 from auditapp.checklists.models import Checklist
 from auditapp.extensions import db
+
+HX = {"HX-Request": "true"}
 
 WALK = """\
 id: walk
@@ -75,12 +77,14 @@ def items_of(audit):
     return {i.key: i for i in audit.checklist_version.items}
 
 
-def make_area(name="Machining", owner=None):
-    area = accounts.create_area(None, name, "", owner.id if owner else None)
-    db.session.commit()
-    return area
-
-
 def reload(obj):
     db.session.refresh(obj)
     return obj
+
+
+def answer(client, audit, item, result, base_revision=None, **headers):
+    if base_revision is None:
+        r = db.session.scalar(db.select(Response).filter_by(audit_id=audit.id, item_id=item.id))
+        base_revision = r.revision if r else 0
+    return client.post(f"/audits/{audit.id}/items/{item.id}/answer",
+                       data={"result": result, "base_revision": base_revision}, headers={**HX, **headers})

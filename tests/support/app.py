@@ -1,0 +1,60 @@
+"""The app under test: its configuration, work run in threads at once, the queries a page takes."""
+import tempfile
+import threading
+from pathlib import Path
+
+from sqlalchemy import event
+
+from auditapp import create_app
+from auditapp.extensions import db
+
+
+def base_config(tmp_path: Path, database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "PHOTO_DIR": str(tmp_path / "photos"),
+        "CHECKLIST_DIR": str(tmp_path / "checklists"),
+        # scrypt costs ~0.1 s a hash; tests create hundreds of users.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
+
+
+def run_at_once(app, workers: int, work) -> list[Exception]:
+    """Run work(n) for n in range(workers) in threads released together, each with its own app
+    (own connections) on the test's database; return the exceptions they raised."""
+    other = create_app(base_config(Path(tempfile.mkdtemp()), app.config["SQLALCHEMY_DATABASE_URI"]))
+    barrier, errors = threading.Barrier(workers), []
+
+    def run(n):
+        with other.app_context():
+            try:
+                barrier.wait()
+                work(n)
+            except Exception as exc:  # noqa: BLE001  (returned to the test, which asserts on them)
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with other.app_context():
+        db.engine.dispose()
+    return errors
+
+
+def count_queries(client, url):
+    """The number of SQL statements a GET of `url` runs (it must answer 200)."""
+    seen = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return len(seen)
