@@ -27,7 +27,7 @@ from auditapp.audits.models import Response
 from auditapp.checklists import services as checklists
 from auditapp.extensions import db
 from auditapp.photos.models import Photo
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
 
 PASSWORD = "bench password 123"
 ANSWERS, PHOTOS = 190, 10

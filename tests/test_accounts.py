@@ -7,7 +7,6 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD, log_in
 
-
 HOMES = {"auditor": "/audits/mine", "supervisor": "/nc/actions/mine", "quality_lead": "/audits/", "admin": "/audits/"}
 
 

@@ -7,7 +7,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD, log_in
 from .support.audits import items_of
-from .support.browser import log_in_page, phone_context, screenshot
+from .support.browser import controlled, log_in_page, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -18,14 +18,6 @@ def offline_phone(browser):
     page = context.new_page()
     yield context, page
     context.close()
-
-
-def _controlled(page):
-    """Wait until the service worker is active and controls the page (a first visit needs a reload)."""
-    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-    if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def _answers(audit):
@@ -40,7 +32,7 @@ def test_answers_made_offline_survive_a_reload_and_sync_once(app, live_server, o
     items = items_of(audit)
     log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
-    _controlled(page)
+    controlled(page)
     page.tap("[data-offline-urls]")
     page.wait_for_selector("[data-offline-urls][data-ready=true]")
     assert "Available offline" in page.inner_text(".offline-status")
@@ -85,7 +77,7 @@ def test_logout_is_refused_while_changes_wait(app, live_server, offline_phone, p
     item = items_of(audit)["8.5.2-traceability"]
     log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
-    _controlled(page)
+    controlled(page)
     context.set_offline(True)
     page.tap(f"#item-{item.id} button[value=conform]")
     page.wait_for_selector(f"#item-{item.id}.queued")
@@ -115,7 +107,7 @@ def _badge(page):
 
 def _offline_answers(context, page, live_server, audit, items, keys, result="conform"):
     page.goto(f"{live_server.url}/audits/{audit.id}")
-    _controlled(page)
+    controlled(page)
     context.set_offline(True)
     for key in keys:
         page.tap(f"#item-{items[key].id} button[value={result}]")
@@ -220,7 +212,7 @@ def test_ten_answers_two_findings_two_photos_offline_arrive_once(app, live_serve
     context, page = offline_phone
     log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
-    _controlled(page)
+    controlled(page)
     page.tap("[data-offline-urls]")
     page.wait_for_selector("[data-offline-urls][data-ready=true]")
     context.set_offline(True)

@@ -3,9 +3,8 @@ import time
 
 import pytest
 
-from .browser_support import log_in, phone_context
-from .conftest import PASSWORD
-from .test_browser_offline import _controlled
+from .support.accounts import PASSWORD
+from .support.browser import controlled, log_in_page, phone_context
 
 pytestmark = pytest.mark.browser
 
@@ -25,9 +24,9 @@ def test_pages_kept_by_an_older_version_are_fetched_again_after_an_upgrade(app, 
     page = context.new_page()
     lead = make_user("auditor")
     audit = plan(lead=lead)
-    log_in(page, live_server.url, lead.email, PASSWORD)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
-    _controlled(page)
+    controlled(page)
     # clients.claim() may take control without a reload; a page is kept only when the worker fetched it.
     page.reload()
     _kept_page_becomes(page, "data-outbox-routes")

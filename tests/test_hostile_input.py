@@ -14,9 +14,13 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from auditapp.accounts import services as accounts
+from auditapp.capa import services as capa
 from auditapp.extensions import db
 
-from .conftest import PASSWORD, log_in
+from .support.accounts import PASSWORD, log_in
+from .support.audits import answer, items_of
+from .support.capa import raise_nc
+from .support.findings import finding_of, post_finding
 
 ROLES = ["auditor@example.com", "supervisor@example.com", "quality@example.com", "admin@example.com"]
 SKIP = re.compile(r"^/(logout|static/|sw\.js|manifest|photos/|.*\.(pdf|csv|xlsx)$|.*/source$)")
@@ -134,10 +138,10 @@ def test_a_finding_id_already_used_is_refused_not_a_500(client, plan, make_user)
     log_in(client, lead)
     for item in (gauges, trace):
         answer(client, audit, item, "minor_nc")
-    first = post_finding(client, audit, gauges)
+    first = post_finding(client, audit, gauges, {"statement": "Gauge overdue", "evidence": "Label"})
     taken = finding_of(audit, gauges).id
     assert first.status_code == 200
-    reused = post_finding(client, audit, trace, finding_id=taken)
+    reused = post_finding(client, audit, trace, {"statement": "Other", "evidence": "Label", "finding_id": taken})
     assert reused.status_code == 409 and b"already saved elsewhere" in reused.data
     adhoc = client.post(f"/audits/{audit.id}/findings", data={
         "clause": "7.5", "grade": "observation", "statement": "Reused id", "finding_id": taken})

@@ -6,7 +6,7 @@ from auditapp.capa import services as capa
 from auditapp.core.pages import paginate
 from auditapp.extensions import db
 
-from .capa_support import raise_nc
+from .support.capa import raise_nc
 
 
 def test_a_page_past_the_end_shows_the_last_page(app, make_user):

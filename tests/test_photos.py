@@ -4,7 +4,6 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-
 from PIL import Image
 
 from auditapp.capa import services as capa

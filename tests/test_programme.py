@@ -5,15 +5,15 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
+from auditapp.auditors import services as auditors
+from auditapp.auditors.models import AuditorQualification
 from auditapp.audits.models import Audit
+from auditapp.core.timeutil import utcnow
 from auditapp.events import services as events
 from auditapp.extensions import db
 from auditapp.programme import services
-from auditapp.auditors import services as auditors
-from auditapp.auditors.models import AuditorQualification
 from auditapp.programme.models import ProgrammeEntry
 from auditapp.programme.services import AreaHistory, suggest_frequency
-from auditapp.core.timeutil import utcnow
 
 from .support.accounts import log_in, make_area
 from .support.app import count_queries

@@ -12,7 +12,7 @@ from auditapp.outbox.replay import REPLAYABLE, REPLAYABLE_ENDPOINTS
 from auditapp.pwa import routes
 from auditapp.pwa.views import OFFLINE_SCRIPTS, SHELL
 
-from .conftest import log_in
+from .support.accounts import log_in
 
 
 class Elements(HTMLParser):

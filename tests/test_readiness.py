@@ -6,9 +6,9 @@ import pytest
 
 from auditapp.capa import services as capa
 from auditapp.checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
+from auditapp.core.timeutil import utcnow
 from auditapp.extensions import db
 from auditapp.scope.models import QmsScope
-from auditapp.core.timeutil import utcnow
 
 from .support.accounts import log_in
 from .support.audits import answer, items_of

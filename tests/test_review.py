@@ -10,12 +10,12 @@ from sqlalchemy import text
 
 from auditapp.capa import services as capa
 from auditapp.capa.models import CorrectiveAction
+from auditapp.core.timeutil import utcnow
 from auditapp.extensions import db
 from auditapp.review import charts
 from auditapp.review import services as review_services
 from auditapp.review.models import ManagementReview
 from auditapp.review.pack import build_pack, clause_group, months_between
-from auditapp.core.timeutil import utcnow
 
 from .support.accounts import log_in, make_area
 from .support.audits import answer, items_of

@@ -2,7 +2,6 @@
 import hashlib
 import re
 
-
 import pytest
 from werkzeug.routing import IntegerConverter
 
@@ -118,6 +117,7 @@ def test_session_cookie_flags(client, make_user):
 
 def test_secure_cookie_flag_follows_configuration(database_url, tmp_path, monkeypatch):
     from auditapp import create_app
+
     from .support.app import base_config
     monkeypatch.setenv("AUDITAPP_SECURE_COOKIES", "1")
     app = create_app(base_config(tmp_path, database_url))

@@ -95,3 +95,11 @@ def fits_screen(page) -> bool:
     Compared with the context's viewport, not window.innerWidth: a mobile browser zooms out to
     show wide content, and innerWidth grows with it, so that check could never fail on a phone."""
     return page.evaluate("() => document.documentElement.scrollWidth") <= page.viewport_size["width"]
+
+
+def controlled(page) -> None:
+    """Wait until the service worker is active and controls the page (a first visit needs a reload)."""
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
+        page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
