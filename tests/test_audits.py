@@ -1,8 +1,11 @@
 """Field audits: planning, My audits, one-tap answers, notes, conflicts, replays, completion, report."""
+import threading
 import uuid
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from flask import current_app
 
 from auditapp.accounts.models import User
 from auditapp.audits import services as audits
@@ -462,3 +465,29 @@ def test_area_owner_on_the_team_needs_an_override_too(app, walk, make_user):
                               override_reason="Owner joins as an observer only")
     db.session.commit()
     assert audit.impartiality_override == "Owner joins as an observer only"
+
+
+def test_a_change_resent_while_its_original_runs_gets_the_original_answer(app, client, plan, make_user):
+    """Ten copies of one change id at once: one applies, nine replay it; none is a conflict with itself."""
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    item = items_of(audit)["7.1.5-gauges"]
+    log_in(client, lead)
+    token = client.csrf_token()  # puts the CSRF secret in the session first
+    cookie = client.get_cookie("session").value
+    url = f"/audits/{audit.id}/items/{item.id}/answer"  # read here: the test's objects stay in its thread
+    statuses, lock = [], threading.Lock()
+
+    def resend(n):
+        copy = current_app.test_client()
+        copy.set_cookie("session", cookie)
+        response = copy.post(url, data={"result": "minor_nc",
+                             "base_revision": 0}, headers={**HX, "X-Change-Id": "same-change-0001", "X-CSRFToken": token})
+        with lock:
+            statuses.append((response.status_code, response.headers.get("X-Change-Replayed")))
+
+    assert run_at_once(app, 10, resend) == []
+    assert Counter(statuses) == {(200, None): 1, (200, "true"): 9}
+    assert response_of(audit, item).revision == 1
+    answered = db.session.scalars(db.select(Event).filter_by(entity_type="response", action="answered")).all()
+    assert len(answered) == 1

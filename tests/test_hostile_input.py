@@ -169,3 +169,9 @@ def test_a_cause_category_that_is_not_on_the_list_is_refused(client, make_user):
 def test_hostile_query_strings_are_not_a_500(client, login, query):
     login("quality_lead")
     assert client.get(query).status_code < 500
+
+
+@pytest.mark.parametrize("url", ["/nc/export.csv", "/reports/audit-results.csv"])
+def test_csv_downloads_name_their_charset_once(client, login, url):
+    login("quality_lead")
+    assert client.get(url).headers["Content-Type"] == "text/csv; charset=utf-8"

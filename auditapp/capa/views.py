@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import Role
+from ..core import tabular
 from ..core.changes import applies_change
 from ..core.errors import RuleError
 from ..core.forms import clean_text, first_errors
@@ -77,12 +78,8 @@ def export_log(fmt: str):
     kind = "actions" if request.args.get("kind") == "actions" else "nonconformities"
     rows = log.export_rows(current_user, filters, date.today())
     name = f"{kind}-{date.today().isoformat()}.{fmt}"
-    if fmt == "csv":
-        body, mimetype = export.to_csv(kind, rows, date.today()), "text/csv; charset=utf-8"
-    else:
-        body = export.to_xlsx(kind, rows, date.today())
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    body = export.to_csv(kind, rows, date.today()) if fmt == "csv" else export.to_xlsx(kind, rows, date.today())
+    return Response(body, mimetype=tabular.MIMETYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --- raising by hand ---------------------------------------------------------------------------

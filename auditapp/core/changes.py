@@ -80,7 +80,10 @@ def applies_change(view: Callable[..., Any]) -> Callable[..., Any]:
         response = make_response(view(*args, **kwargs))
         if response.status_code >= 400:
             db.session.rollback()  # a refused change leaves nothing behind
-            return response
+            # A resend that waited on the change lock while its original ran sees the original's work
+            # as someone else's ("changed meanwhile"): once the original is committed, answer as it did.
+            stored = db.session.get(AppliedChange, change_id)
+            return _replay(stored) if stored is not None else response
         remember(change_id, current_user.id, request.endpoint or "", response)
         try:
             db.session.commit()

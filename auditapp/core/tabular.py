@@ -9,6 +9,9 @@ from typing import Any
 
 from openpyxl import Workbook
 
+# Flask adds "; charset=utf-8" to text types itself.
+MIMETYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
 
 def safe_cell(value: Any) -> Any:
     """Text a spreadsheet will not run as a formula (OWASP CSV injection)."""

@@ -6,6 +6,7 @@ from flask_login import current_user
 from marshmallow import ValidationError, fields, validate
 
 from ..accounts.models import Role
+from ..core import tabular
 from ..core.forms import FormSchema, first_errors
 from ..core.timeutil import utcnow
 from ..extensions import db
@@ -76,10 +77,8 @@ def audit_results(fmt: str):
     since = _date_arg("since") or until - timedelta(days=365)
     kind = "findings" if request.args.get("kind") == "findings" else "results"
     body = export.export(kind, fmt, since, until)
-    mimetype = "text/csv; charset=utf-8" if fmt == "csv" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     name = f"audit-{kind}-{since.isoformat()}-{until.isoformat()}.{fmt}"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(body, mimetype=tabular.MIMETYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _date_arg(name: str) -> date | None:
