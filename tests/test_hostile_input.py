@@ -7,9 +7,7 @@ SQLite and on PostgreSQL (which refuses NUL bytes in text and over-long values o
 from __future__ import annotations
 
 import re
-from collections import deque
-from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -20,10 +18,10 @@ from auditapp.extensions import db
 from .support.accounts import PASSWORD, log_in
 from .support.audits import answer, items_of
 from .support.capa import raise_nc
+from .support.crawl import crawl
 from .support.findings import finding_of, post_finding
 
 ROLES = ["auditor@example.com", "supervisor@example.com", "quality@example.com", "admin@example.com"]
-SKIP = re.compile(r"^/(logout|static/|sw\.js|manifest|photos/|.*\.(pdf|csv|xlsx)$|.*/source$)")
 MAX_PAGES = 120
 SAME_SHAPE = 2  # forms posted per shape (action with numbers folded, and its field names)
 VARIANTS = {
@@ -31,28 +29,6 @@ VARIANTS = {
     "long": lambda name, value: "x" * 20_000,
     "wrong type": lambda name, value: ["abc", "-1", "99999999999999999999"][len(name) % 3],
 }
-
-
-class Page(HTMLParser):
-    """The links and POST forms of a page: [(action, [(name, type, value)])]."""
-
-    def __init__(self):
-        super().__init__()
-        self.links, self.forms, self._form = [], [], None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "a" and a.get("href"):
-            self.links.append(a["href"])
-        elif tag == "form" and (a.get("method") or "").lower() == "post":
-            self._form = (a.get("action") or "", [])
-            self.forms.append(self._form)
-        elif tag in ("input", "select", "textarea") and self._form is not None and a.get("name"):
-            self._form[1].append((a["name"], a.get("type", tag), a.get("value") or ""))
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._form = None
 
 
 @pytest.fixture
@@ -65,28 +41,6 @@ def demo(app, shipped_checklists):
     db.session.commit()
 
 
-def _crawl(client):
-    """Every page reachable from the home screen and the menu, and the POST forms on them."""
-    seen, queue, forms = set(), deque(["/", "/menu"]), []
-    while queue and len(seen) < MAX_PAGES:
-        path = queue.popleft()
-        if path in seen:
-            continue
-        seen.add(path)
-        response = client.get(path, follow_redirects=True)
-        if response.status_code != 200 or "text/html" not in response.content_type:
-            continue
-        page = Page()
-        page.feed(response.get_data(as_text=True))
-        here = response.request.path
-        forms += [(urljoin(here, action) if action else here, fields) for action, fields in page.forms]
-        for href in page.links:
-            target = urlsplit(urljoin(here, href))
-            if not target.netloc and not SKIP.match(target.path):
-                queue.append(target.path + (f"?{target.query}" if target.query else ""))
-    return seen, forms
-
-
 def _shape(action, fields):
     return re.sub(r"\d+|[0-9a-f-]{36}", "N", action), tuple(sorted(n for n, _t, _v in fields))
 
@@ -94,7 +48,7 @@ def _shape(action, fields):
 @pytest.mark.parametrize("email", ROLES)
 def test_no_form_answers_hostile_input_with_a_500(client, demo, email):
     log_in(client, accounts.find_user(email))
-    pages, forms = _crawl(client)
+    pages, forms = crawl(client, MAX_PAGES)
     assert len(pages) > 5 and forms, "the crawl found nothing to post to"
     shapes, failures, posted = {}, [], 0
     for action, fields in forms:

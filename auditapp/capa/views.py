@@ -67,7 +67,7 @@ def index():
     filters = log.parse_filters(request.args)
     page = log.log_page(current_user, filters, date.today())
     sees_all = current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN)
-    return render("capa/index.html", "capa/_results.html", page=page, areas=accounts.areas(),
+    return render("capa/index.html", "capa/_results.html", page=page, areas=log.areas_in_view(current_user),
                   owners=services.assignable_owners() if sees_all else [current_user], can_raise=sees_all)
 
 
