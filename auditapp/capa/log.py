@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
-from flask_sqlalchemy.pagination import Pagination
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, Role
 from ..core.forms import clean_text
-from ..core.pages import paginate
+from ..core.pages import Paged, paginate
 from ..extensions import db
 from .models import (
     ACTION_ORIGINS,
@@ -74,18 +73,9 @@ class LogFilterSchema(_LogFilterFields):
 
 
 @dataclass
-class LogPage:
-    pager: Pagination
+class LogPage(Paged):
     counts: dict[str, int]
     filters: dict
-
-    @property
-    def items(self) -> list[Nonconformity]:
-        return list(self.pager.items)
-
-    @property
-    def total(self) -> int:
-        return self.pager.total or 0
 
     def page_url(self, number: int) -> str:
         return "?" + self.url_args(page=number)
@@ -176,18 +166,13 @@ ACTIONS_PER_PAGE = 50
 
 
 @dataclass
-class ActionLogPage:
-    pager: Pagination
+class ActionLogPage(Paged):
     origin: str
     state: str
 
     @property
     def actions(self) -> list[CorrectiveAction]:
-        return list(self.pager.items)
-
-    @property
-    def total(self) -> int:
-        return self.pager.total or 0
+        return self.items
 
     def page_url(self, number: int) -> str:
         return "?" + urlencode({"origin": self.origin, "state": self.state or "all", "page": number})
