@@ -14,7 +14,7 @@ from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import Role
+from ..accounts.models import Role, User
 from ..core.pages import paginate
 from ..extensions import db
 from .models import (
@@ -100,7 +100,7 @@ def parse_filters(args) -> dict:
     return LogFilterSchema().load(args.to_dict() if hasattr(args, "to_dict") else dict(args))
 
 
-def filtered(user, f: dict, today: date, with_status: bool = True):
+def filtered(user: User, f: dict, today: date, with_status: bool = True):
     """SELECT of the nonconformities matching the filters (status left out for the per-status counts)."""
     query = select(Nonconformity)
     conditions = []
@@ -133,18 +133,19 @@ def filtered(user, f: dict, today: date, with_status: bool = True):
     return query.where(and_(*conditions)) if conditions else query
 
 
-def log_page(user, f: dict, today: date) -> LogPage:
+def log_page(user: User, f: dict, today: date) -> LogPage:
     """One page of the log, the total, and the count per status: three queries at any size."""
     query = filtered(user, f, today).options(
         selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
     ).order_by(SORTS[f["sort"]], Nonconformity.id.desc())
     pager = paginate(query, f["page"], PAGE_SIZE)
     by_status = filtered(user, f, today, with_status=False).order_by(None).subquery()
-    counts = dict(db.session.execute(select(by_status.c.status, func.count()).group_by(by_status.c.status)).all())
+    counts: dict[str, int] = dict(db.session.execute(
+        select(by_status.c.status, func.count()).group_by(by_status.c.status)).all())
     return LogPage(pager, counts, {**f, "page": pager.page})
 
 
-def export_rows(user, f: dict, today: date, batch: int = 1000):
+def export_rows(user: User, f: dict, today: date, batch: int = 1000):
     """Every matching nonconformity (not only one page), in the chosen order, loaded in batches."""
     query = filtered(user, f, today).options(
         selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
@@ -182,7 +183,7 @@ class ActionLogPage:
         return "?" + urlencode({"origin": self.origin, "state": self.state or "all", "page": number})
 
 
-def action_log(user, origin: str, state: str, page: int, today: date) -> ActionLogPage:
+def action_log(user: User, origin: str, state: str, page: int, today: date) -> ActionLogPage:
     """Actions the user may see: quality leads and admins all, others the ones they own; two queries."""
     conditions = [live_action()] if state in ("open", "overdue") else []
     if not user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
