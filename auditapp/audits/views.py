@@ -112,7 +112,7 @@ def plan():
         return render_template("audits/plan.html", **context), err.status
     kind = " (gap analysis)" if audit.is_gap_analysis else ""
     flash(f"{audit.number}{kind} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success")
-    if warning := lead_qualification_warning(audit.lead_auditor, audit.planned_date):
+    if warning := lead_qualification_warning(audit.lead_auditor, data["planned_date"]):
         flash(warning, "warning")
     return redirect(url_for("audits.show", audit_id=audit.id))
 

@@ -54,11 +54,11 @@ def index():
 
 
 def _entry_context(entry: ProgrammeEntry | None, form: dict, errors: dict | None = None) -> dict:
-    lists = [c for c in checklists.all_checklists() if c.latest]
+    lists = [(c.id, latest) for c in checklists.all_checklists() if (latest := c.latest) is not None]
     return {
         "entry": entry, "form": form, "errors": errors or {},
         "area_options": [(a.id, f"{a.name} · owner {a.owner.name}" if a.owner else a.name) for a in accounts.areas()],
-        "checklist_options": [(c.id, f"{c.latest.title} (now v{c.latest.number})") for c in lists],
+        "checklist_options": [(checklist_id, f"{v.title} (now v{v.number})") for checklist_id, v in lists],
         "importance_options": list(IMPORTANCE_LABELS.items()),
         "auditor_options": [(u.id, f"{u.name} ({u.role_enum.label})") for u in audits.auditors()],
         "suggestion": _suggestion_from(form),
