@@ -3,7 +3,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, overload
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +31,10 @@ def app_paths() -> AppPaths:
                     PROJECT_ROOT / "instance")
 
 
+@overload
+def _env(name: str, default: str) -> str: ...
+@overload
+def _env(name: str, default: None = None) -> str | None: ...
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(f"AUDITAPP_{name}")
     return value if value not in (None, "") else default
@@ -48,7 +52,7 @@ def instance_path() -> Path:
     return Path(_env("INSTANCE_PATH", str(app_paths().instance))).resolve()
 
 
-def settings_from_env(instance: Path) -> dict:
+def settings_from_env(instance: Path) -> dict[str, Any]:
     """Flask config keys built from the environment; see the README's configuration table."""
     max_upload_mb = int(_env("MAX_UPLOAD_MB", "25"))
     secure = _flag("SECURE_COOKIES")

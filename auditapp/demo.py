@@ -44,6 +44,7 @@ def demo_command():
             accounts.update_user(None, user, user.name, user.role, True, passwords[email])
     db.session.commit()
     owner = accounts.find_user("supervisor@example.com")
+    assert owner is not None  # made above
     for name, description in DEMO_AREAS:
         if db.session.scalar(db.select(Area).filter_by(name=name)) is None:
             accounts.create_area(None, name, description, owner.id)
@@ -62,6 +63,7 @@ def _demo_audits() -> None:
     nonconformity is being worked on. Made through the same services as real use, so it is logged."""
     auditor, quality = accounts.find_user("auditor@example.com"), accounts.find_user("quality@example.com")
     supervisor = accounts.find_user("supervisor@example.com")
+    assert auditor and quality and supervisor  # demo_command made them first
     walk = checklists.get_checklist("production-floor-walk")
     if walk is None or walk.latest is None:
         return

@@ -1,6 +1,8 @@
 """Unbound extensions, bound to the app in create_app."""
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from flask_htmx import HTMX
 from flask_login import LoginManager
@@ -26,6 +28,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+
+    class Model(_FlaskModel, Base):
+        """``db.Model`` as a class mypy can subclass: it cannot take an attribute as a base (python/mypy#8603)."""
+else:
+    Model = db.Model
 migrate = Migrate(directory=str(Path(__file__).parent / "migrations"))
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -33,7 +42,7 @@ htmx = HTMX()
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_conn, _record):
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     """WAL for concurrent readers, a busy timeout instead of instant 'locked', and real foreign keys."""
     if not isinstance(dbapi_conn, sqlite3.Connection):
         return
@@ -43,17 +52,17 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.close()
 
 
-def on_commit(fn) -> None:
+def on_commit(fn: Callable[[], object]) -> None:
     """Run fn after the current transaction commits (never if it rolls back): for file clean-up."""
     db.session.info.setdefault("on_commit", []).append(fn)
 
 
 @event.listens_for(Session, "after_commit")
-def _run_on_commit(session):
+def _run_on_commit(session: Session) -> None:
     for fn in session.info.pop("on_commit", []):
         fn()
 
 
 @event.listens_for(Session, "after_rollback")
-def _drop_on_commit(session):
+def _drop_on_commit(session: Session) -> None:
     session.info.pop("on_commit", None)

@@ -25,7 +25,7 @@ def create(email, role, name, password):
         user = services.create_user(None, **data)
         db.session.commit()
     except ValidationError as err:
-        for field, messages in err.messages.items():
+        for field, messages in err.messages_dict.items():
             click.echo(f"{field}: {' '.join(messages)}", err=True)
         raise SystemExit(1)
     except RuleError as err:

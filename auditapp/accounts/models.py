@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
 class Role(LabelledEnum):
@@ -26,7 +26,7 @@ def new_session_token() -> str:
     return secrets.token_hex(8)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in Role)})", name="role_known"),
@@ -69,7 +69,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class Area(db.Model):
+class Area(Model):
     """A production area or process in the audit scope, owned by a supervisor."""
 
     __tablename__ = "areas"

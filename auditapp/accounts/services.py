@@ -64,7 +64,7 @@ def authenticate(email: str, password: str) -> User | None:
     return None
 
 
-def create_user(actor, email: str, name: str, role: str, password: str) -> User:
+def create_user(actor: User | None, email: str, name: str, role: str, password: str) -> User:
     """Add an account; refuses a taken e-mail and roles the actor may not grant. Does not commit."""
     email = normalise_email(email)
     _check_may_grant(actor, role)
@@ -78,7 +78,7 @@ def create_user(actor, email: str, name: str, role: str, password: str) -> User:
     return user
 
 
-def update_user(actor, user: User, name: str, role: str, active: bool, password: str = "") -> User:
+def update_user(actor: User | None, user: User, name: str, role: str, active: bool, password: str = "") -> User:
     """Change a user's name, role, status or password, logging each change. Does not commit."""
     _check_may_grant(actor, role)
     _check_may_grant(actor, user.role)  # a quality lead cannot edit an administrator
@@ -95,7 +95,7 @@ def update_user(actor, user: User, name: str, role: str, active: bool, password:
     return user
 
 
-def _check_may_grant(actor, role: str) -> None:
+def _check_may_grant(actor: User | None, role: str) -> None:
     if actor is None:  # the command line is trusted (it has the database anyway)
         return
     if role == Role.ADMIN and not actor.has_role(Role.ADMIN):
@@ -103,20 +103,20 @@ def _check_may_grant(actor, role: str) -> None:
 
 
 def users() -> list[User]:
-    return db.session.scalars(db.select(User).order_by(User.active.desc(), User.name)).all()
+    return list(db.session.scalars(db.select(User).order_by(User.active.desc(), User.name)).all())
 
 
 def supervisors() -> list[User]:
-    return db.session.scalars(
+    return list(db.session.scalars(
         db.select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.name)
-    ).all()
+    ).all())
 
 
 def areas() -> list[Area]:
-    return db.session.scalars(db.select(Area).order_by(Area.name)).all()
+    return list(db.session.scalars(db.select(Area).order_by(Area.name)).all())
 
 
-def create_area(actor, name: str, description: str = "", owner_id: int | None = None) -> Area:
+def create_area(actor: User | None, name: str, description: str = "", owner_id: int | None = None) -> Area:
     """Add an area; its owner must be an active supervisor. Does not commit."""
     if db.session.scalar(db.select(Area).filter(func.lower(Area.name) == name.lower())):
         raise RuleError("name", "An area with this name already exists.")
@@ -128,7 +128,7 @@ def create_area(actor, name: str, description: str = "", owner_id: int | None = 
     return area
 
 
-def update_area(actor, area: Area, name: str, description: str, owner_id: int | None) -> Area:
+def update_area(actor: User, area: Area, name: str, description: str, owner_id: int | None) -> Area:
     clash = db.session.scalar(db.select(Area).filter(func.lower(Area.name) == name.lower(), Area.id != area.id))
     if clash:
         raise RuleError("name", "An area with this name already exists.")

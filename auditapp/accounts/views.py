@@ -1,4 +1,5 @@
 """Sign-in, sign-out, and the small admin area for users and areas."""
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -176,7 +177,7 @@ def create_area():
 def edit_area(area_id: int):
     """Rename an area, describe it, or change its owner."""
     area = db.get_or_404(Area, area_id)
-    form = {"name": area.name, "description": area.description, "owner_id": area.owner_id}
+    form: dict[str, Any] = {"name": area.name, "description": area.description, "owner_id": area.owner_id}
     errors, status = {}, 200
     if request.method == "POST":
         form = typed_in()

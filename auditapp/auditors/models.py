@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import User
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
 class QualificationKind(LabelledEnum):
@@ -19,7 +19,7 @@ class QualificationKind(LabelledEnum):
 QUALIFICATION_LABELS = QualificationKind.labels()
 
 
-class AuditorQualification(db.Model):
+class AuditorQualification(Model):
     """Evidence of an auditor's competence (ISO 19011 7.2): a course or other training, with its dates."""
 
     __tablename__ = "auditor_qualifications"

@@ -6,6 +6,7 @@ that planning an audit can warn about an unqualified lead auditor.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -22,7 +23,7 @@ from .models import AuditorQualification, QualificationKind
 AUDITOR_ROLES = (Role.AUDITOR, Role.QUALITY_LEAD)
 
 
-def qualifications_of(user_ids) -> dict[int, list[AuditorQualification]]:
+def qualifications_of(user_ids: Iterable[int]) -> dict[int, list[AuditorQualification]]:
     """Each user's qualifications, newest first, in one query."""
     found: dict[int, list[AuditorQualification]] = defaultdict(list)
     for q in db.session.scalars(select(AuditorQualification).where(AuditorQualification.user_id.in_(list(user_ids)))
@@ -31,12 +32,12 @@ def qualifications_of(user_ids) -> dict[int, list[AuditorQualification]]:
     return found
 
 
-def can_lead(qualifications, on_date: date) -> bool:
+def can_lead(qualifications: Iterable[AuditorQualification], on_date: date) -> bool:
     """A lead auditor course completed by that day and not expired on it."""
     return any(q.kind == QualificationKind.LEAD_AUDITOR_COURSE and q.valid_on(on_date) for q in qualifications)
 
 
-def qualified_leads(user_ids, on_date: date) -> set[int]:
+def qualified_leads(user_ids: Iterable[int], on_date: date) -> set[int]:
     """Which of these users may lead on that day, in one query."""
     return set(db.session.scalars(select(AuditorQualification.user_id).distinct().where(
         AuditorQualification.user_id.in_(list(user_ids)),
@@ -57,7 +58,7 @@ def lead_qualification_warning(user: User | None, on_date: date) -> str | None:
     return unqualified_lead_message(user, on_date)
 
 
-def lead_warning_for_form(lead_auditor_id, planned_date) -> str | None:
+def lead_warning_for_form(lead_auditor_id: object, planned_date: object) -> str | None:
     """The same warning from a form's raw values; None while either is missing or invalid."""
     lead_id = form_id(lead_auditor_id)
     try:
@@ -74,7 +75,7 @@ def may_audit(user: User) -> bool:
     return user.active and user.has_role(*AUDITOR_ROLES)
 
 
-def add_qualification(actor, user: User, *, kind: str, title: str, completed_on: date, provider: str = "",
+def add_qualification(actor: User | None, user: User, *, kind: str, title: str, completed_on: date, provider: str = "",
                       expires_on: date | None = None, notes: str = "") -> AuditorQualification:
     """Record a course or training of an auditor. Does not commit."""
     events.begin_change()
@@ -91,7 +92,7 @@ def add_qualification(actor, user: User, *, kind: str, title: str, completed_on:
     return qualification
 
 
-def remove_qualification(actor, qualification: AuditorQualification, reason: str) -> None:
+def remove_qualification(actor: User, qualification: AuditorQualification, reason: str) -> None:
     """Remove a qualification recorded in error; the log keeps what it said and why it went. Does not commit."""
     events.begin_change()
     if not reason.strip():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..accounts.models import Role
+from ..accounts.models import Role, User
 from ..checklists.models import ChecklistItem, PhotoRule, Result
 from ..core.errors import Conflict, NotAllowed, RuleError
 from ..core.timeutil import utcnow
@@ -39,7 +39,7 @@ def completion_check(audit: Audit) -> CompletionCheck:
     return CompletionCheck(prog, unanswered, blockers)
 
 
-def complete_audit(actor, audit: Audit, conclusion: str, confirm_unanswered: bool) -> None:
+def complete_audit(actor: User, audit: Audit, conclusion: str, confirm_unanswered: bool) -> None:
     """Close the audit: unanswered items are recorded as not audited. Does not commit."""
     ensure_open(audit)
     if actor.id != audit.lead_auditor_id:
@@ -72,7 +72,7 @@ def complete_audit(actor, audit: Audit, conclusion: str, confirm_unanswered: boo
         "not_audited": len(check.unanswered)}, audit_id=audit.id)
 
 
-def reopen_audit(actor, audit: Audit, reason: str) -> None:
+def reopen_audit(actor: User, audit: Audit, reason: str) -> None:
     """Make a completed audit editable again; only its lead auditor or a quality lead. Does not commit."""
     events.begin_change()
     db.session.refresh(audit)
@@ -88,7 +88,7 @@ def reopen_audit(actor, audit: Audit, reason: str) -> None:
 
 def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str]]:
     """Items graded as findings without a finding written, and findings missing what their grade needs."""
-    problems = []
+    problems: list[tuple[Finding | ChecklistItem, str]] = []
     responses = db.session.scalars(select(Response).where(
         Response.audit_id == audit.id, Response.result.in_([g.value for g in FINDING_GRADES]))).all()
     written = {f.response_id: f for f in db.session.scalars(select(Finding).where(Finding.audit_id == audit.id))}

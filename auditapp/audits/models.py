@@ -8,7 +8,7 @@ from ..accounts.models import Area, User
 from ..checklists.models import RESULT_LABELS, ChecklistItem, ChecklistVersion, Result
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model, db
 
 
 class AuditStatus(LabelledEnum):
@@ -29,7 +29,7 @@ NOT_AUDITED = "not_audited"
 
 # The same result codes, in the words of a gap analysis: there is no QMS to conform to yet, only
 # requirements that are in place, partly in place or missing.
-GAP_RESULT_LABELS = {
+GAP_RESULT_LABELS: dict[str, str] = {
     Result.CONFORM: "In place", Result.MINOR_NC: "Partly in place", Result.MAJOR_NC: "Missing",
     Result.NA: "Not applicable",
 }
@@ -50,7 +50,7 @@ audit_team = Table(
 )
 
 
-class Audit(db.Model):
+class Audit(Model):
     __tablename__ = "audits"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,12 +97,12 @@ class Audit(db.Model):
     def is_completed(self) -> bool:
         return self.status == AuditStatus.COMPLETED
 
-    def is_member(self, user) -> bool:
+    def is_member(self, user: User) -> bool:
         """Lead auditor or audit team member: the people who record answers."""
         return user.id == self.lead_auditor_id or any(m.id == user.id for m in self.team)
 
 
-class Response(db.Model):
+class Response(Model):
     """An auditor's answer to one checklist item; the id may be generated on the phone."""
 
     __tablename__ = "responses"

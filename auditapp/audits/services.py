@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, exists, or_, select, true, update
+from sqlalchemy import ColumnElement, CursorResult, exists, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -49,13 +51,13 @@ def default_criteria(version: ChecklistVersion) -> str:
 
 def auditors() -> list[User]:
     """People who can be lead auditor or audit team member."""
-    return db.session.scalars(
+    return list(db.session.scalars(
         select(User).where(User.role.in_([r.value for r in AUDITOR_ROLES]), User.active.is_(True)).order_by(User.name)
-    ).all()
+    ).all())
 
 
-def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead_auditor_id: int,
-               area_id: int | None = None, criteria: str = "", team_ids=(), auditee: str = "",
+def plan_audit(actor: User, *, checklist_id: int, title: str, planned_date: date, lead_auditor_id: int,
+               area_id: int | None = None, criteria: str = "", team_ids: Iterable[int] = (), auditee: str = "",
                override_reason: str = "", kind: str = AuditKind.INTERNAL.value) -> Audit:
     """Create an audit pinned to the checklist's latest version. Does not commit."""
     checklist = db.session.get(Checklist, checklist_id)
@@ -69,7 +71,7 @@ def plan_audit(actor, *, checklist_id: int, title: str, planned_date: date, lead
         raise RuleError("area_id", "Choose an area from the list.")
     override_reason = override_reason.strip()
     own_work = [u for u in [lead, *team] if area is not None and area.owner_id == u.id]
-    if own_work:
+    if own_work and area is not None:  # own_work is empty without an area
         _check_override(actor, own_work[0], area, override_reason, is_lead=own_work[0] is lead)
     else:
         override_reason = ""
@@ -99,7 +101,7 @@ def _auditor(user_id: int, field_name: str) -> User:
     return user
 
 
-def _check_override(actor, owner: User, area: Area, reason: str, is_lead: bool) -> None:
+def _check_override(actor: User, owner: User, area: Area, reason: str, is_lead: bool) -> None:
     """ISO 9001 9.2.2 c: auditors do not audit their own work, unless a quality lead says why."""
     if not reason:
         role, field = ("lead its audit", "lead_auditor_id") if is_lead else ("be on its audit team", "team_ids")
@@ -131,18 +133,18 @@ def can_view(user: User, audit: Audit) -> bool:
     return bool(db.session.scalar(select(exists().where(Audit.id == audit.id, visible_to(user)))))
 
 
-def may_see_photo(user, photo: Photo) -> bool:
+def may_see_photo(user: User, photo: Photo) -> bool:
     """Photos taken in an audit: for whoever may see the audit."""
     audit = db.session.get(Audit, photo.audit_id) if photo.audit_id else None
     return audit is not None and can_view(user, audit)
 
 
-def can_record(user, audit: Audit) -> bool:
+def can_record(user: User, audit: Audit) -> bool:
     """Only the lead auditor and the audit team record answers, findings and photos."""
     return audit.is_member(user)
 
 
-def visible_audits(user) -> list[Audit]:
+def visible_audits(user: User) -> list[Audit]:
     query = (select(Audit).where(visible_to(user))
              .options(selectinload(Audit.team), selectinload(Audit.area), selectinload(Audit.lead_auditor))
              .order_by(Audit.planned_date.desc().nulls_last(), Audit.id.desc()))
@@ -162,7 +164,7 @@ class MyAudits:
         return not (self.today or self.in_progress or self.upcoming or self.overdue or self.completed)
 
 
-def my_audits(user, today: date, recent: int = 5) -> MyAudits:
+def my_audits(user: User, today: date, recent: int = 5) -> MyAudits:
     """The auditor's home screen, grouped the way a working day is."""
     mine = MyAudits()
     for audit in visible_audits(user):
@@ -179,7 +181,7 @@ def my_audits(user, today: date, recent: int = 5) -> MyAudits:
         else:
             mine.upcoming.append(audit)
     mine.upcoming.sort(key=lambda a: a.planned_date or date.max)
-    mine.completed.sort(key=lambda a: a.completed_at, reverse=True)
+    mine.completed.sort(key=lambda a: a.completed_at or datetime.min, reverse=True)  # completed: it has completed_at
     mine.completed = mine.completed[:recent]
     return mine
 
@@ -215,18 +217,18 @@ def progress(audit: Audit) -> Progress:
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
     """Progress of each audit, in two queries however many audits (list pages)."""
     version_ids = {a.checklist_version_id for a in audits}
-    items_by_version: dict[int, list] = defaultdict(list)
+    items_by_version: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for row in db.session.execute(select(ChecklistItem.version_id, ChecklistItem.id, ChecklistItem.section_id)
                                   .where(ChecklistItem.version_id.in_(version_ids))):
         items_by_version[row.version_id].append((row.id, row.section_id))
     results: dict[int, dict[int, str]] = defaultdict(dict)
-    for row in db.session.execute(select(Response.audit_id, Response.item_id, Response.result).where(
+    for answer in db.session.execute(select(Response.audit_id, Response.item_id, Response.result).where(
             Response.audit_id.in_([a.id for a in audits]), Response.result.is_not(None))):
-        results[row.audit_id][row.item_id] = row.result
+        results[answer.audit_id][answer.item_id] = answer.result
     return {a.id: _progress(items_by_version[a.checklist_version_id], results[a.id]) for a in audits}
 
 
-def _progress(items, results: dict[int, str]) -> Progress:
+def _progress(items: list[tuple[int, int]], results: dict[int, str]) -> Progress:
     sections: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     counts = Counter(results.values())
     answered = not_applicable = 0
@@ -268,7 +270,7 @@ def response_for(audit: Audit, item: ChecklistItem) -> Response | None:
     return db.session.scalar(select(Response).where(Response.audit_id == audit.id, Response.item_id == item.id))
 
 
-def answer_item(actor, audit: Audit, item: ChecklistItem, result: str, base_revision: int,
+def answer_item(actor: User, audit: Audit, item: ChecklistItem, result: str, base_revision: int,
                 response_id: str | None = None) -> tuple[Response, str | None]:
     """Record a result for an item; returns (response, previous result). Does not commit."""
     ensure_open(audit)
@@ -285,7 +287,7 @@ def answer_item(actor, audit: Audit, item: ChecklistItem, result: str, base_revi
     return response, previous
 
 
-def save_note(actor, audit: Audit, item: ChecklistItem, note: str, base_revision: int,
+def save_note(actor: User, audit: Audit, item: ChecklistItem, note: str, base_revision: int,
               response_id: str | None = None) -> Response:
     """Save the auditor's note for an item. Does not commit."""
     ensure_open(audit)
@@ -300,7 +302,8 @@ def save_note(actor, audit: Audit, item: ChecklistItem, note: str, base_revision
     return response
 
 
-def _write_response(actor, audit, item, response, counter: str, base_revision, response_id, **values) -> Response:
+def _write_response(actor: User, audit: Audit, item: ChecklistItem, response: Response | None, counter: str,
+                    base_revision: int, response_id: str | None, **values: Any) -> Response:
     """Insert or compare-and-set update of one field's counter, so nobody overwrites another unseen."""
     if response is None:
         if base_revision:
@@ -318,18 +321,18 @@ def _write_response(actor, audit, item, response, counter: str, base_revision, r
     column = getattr(Response, counter)
     if getattr(response, counter) != base_revision:
         raise StaleAnswer(response)
-    changed = db.session.execute(
+    changed = cast(CursorResult[Any], db.session.execute(  # an UPDATE without RETURNING: a CursorResult
         update(Response).where(Response.id == response.id, column == base_revision)
         .values({counter: column + 1, "answered_by_id": actor.id, "answered_at": utcnow(), **values})
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     db.session.refresh(response)
     if changed != 1:
         raise StaleAnswer(response)
     return response
 
 
-def _mark_started(actor, audit: Audit) -> None:
+def _mark_started(actor: User, audit: Audit) -> None:
     if audit.status == AuditStatus.PLANNED:
         audit.status = AuditStatus.IN_PROGRESS.value
         audit.started_at = utcnow()

@@ -108,7 +108,7 @@ def plan():
     audit = done.result
     kind = " (gap analysis)" if audit.is_gap_analysis else ""
     flash(f"{audit.number}{kind} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success")
-    if warning := lead_qualification_warning(audit.lead_auditor, audit.planned_date):
+    if warning := lead_qualification_warning(audit.lead_auditor, audit.planned_date or date.today()):
         flash(warning, "warning")
     return redirect(url_for("audits.show", audit_id=audit.id))
 

@@ -13,7 +13,7 @@ from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import Area, Role
+from ..accounts.models import Area, Role, User
 from ..core.forms import clean_text
 from ..core.pages import Paged, paginate
 from ..extensions import db
@@ -95,7 +95,7 @@ def parse_filters(args) -> dict:
     return LogFilterSchema().load(args.to_dict() if hasattr(args, "to_dict") else dict(args))
 
 
-def filtered(user, f: dict, today: date, with_status: bool = True):
+def filtered(user: User, f: dict, today: date, with_status: bool = True):
     """SELECT of the nonconformities matching the filters (status left out for the per-status counts)."""
     query = select(Nonconformity)
     conditions = []
@@ -128,24 +128,25 @@ def filtered(user, f: dict, today: date, with_status: bool = True):
     return query.where(and_(*conditions)) if conditions else query
 
 
-def log_page(user, f: dict, today: date) -> LogPage:
+def log_page(user: User, f: dict, today: date) -> LogPage:
     """One page of the log, the total, and the count per status: three queries at any size."""
     query = filtered(user, f, today).options(
         selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
     ).order_by(SORTS[f["sort"]], Nonconformity.id.desc())
     pager = paginate(query, f["page"], PAGE_SIZE)
     by_status = filtered(user, f, today, with_status=False).order_by(None).subquery()
-    counts = dict(db.session.execute(select(by_status.c.status, func.count()).group_by(by_status.c.status)).all())
+    counts: dict[str, int] = dict(db.session.execute(
+        select(by_status.c.status, func.count()).group_by(by_status.c.status)).all())
     return LogPage(pager, counts, {**f, "page": pager.page})
 
 
-def areas_in_view(user) -> list[Area]:
+def areas_in_view(user: User) -> list[Area]:
     """The areas of the nonconformities this user may see, for the log's area filter (one query)."""
     seen = select(Nonconformity.area_id).where(visible_to(user), Nonconformity.area_id.is_not(None))
     return list(db.session.scalars(select(Area).where(Area.id.in_(seen)).order_by(Area.name)))
 
 
-def export_rows(user, f: dict, today: date, batch: int = 1000):
+def export_rows(user: User, f: dict, today: date, batch: int = 1000):
     """Every matching nonconformity (not only one page), in the chosen order, loaded in batches."""
     query = filtered(user, f, today).options(
         selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
@@ -178,7 +179,7 @@ class ActionLogPage(Paged):
         return "?" + urlencode({"origin": self.origin, "state": self.state or "all", "page": number})
 
 
-def action_log(user, origin: str, state: str, page: int, today: date) -> ActionLogPage:
+def action_log(user: User, origin: str, state: str, page: int, today: date) -> ActionLogPage:
     """Actions the user may see: quality leads and admins all, others the ones they own; two queries."""
     conditions = [live_action()] if state in ("open", "overdue") else []
     if not user.has_role(Role.QUALITY_LEAD, Role.ADMIN):

@@ -8,7 +8,7 @@ from ..accounts.models import Area, User
 from ..audits.models import Audit
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 from ..findings.models import Finding
 
 
@@ -62,7 +62,7 @@ ACTION_ORIGINS = {
 }
 
 
-class Nonconformity(db.Model):
+class Nonconformity(Model):
     __tablename__ = "nonconformities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,7 +110,7 @@ class Nonconformity(db.Model):
         return self.status in (NCStatus.CLOSED, NCStatus.WITHDRAWN)
 
 
-class CorrectiveAction(db.Model):
+class CorrectiveAction(Model):
     __tablename__ = "corrective_actions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,7 +145,7 @@ class CorrectiveAction(db.Model):
         return self.status == ActionStatus.OPEN and self.due_date < today
 
 
-class ReminderSent(db.Model):
+class ReminderSent(Model):
     """One reminder e-mail per action and kind (assigned, due_soon, overdue): never sent twice."""
 
     __tablename__ = "reminders_sent"

@@ -97,7 +97,7 @@ class _Transport:
 
     def __init__(self, how: str):
         self.how = how
-        self.smtp = None
+        self.smtp: smtplib.SMTP | None = None
 
     def __enter__(self):
         if self.how == "console":

@@ -6,6 +6,7 @@ commit; the view does, so each change and its event log entries land together.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, exists, or_, select, true
@@ -40,7 +41,7 @@ def nc_for_finding(finding: Finding) -> Nonconformity | None:
     return db.session.scalar(select(Nonconformity).where(Nonconformity.finding_id == finding.id))
 
 
-def sync_from_finding(actor, finding: Finding) -> Nonconformity | None:
+def sync_from_finding(actor: User, finding: Finding) -> Nonconformity | None:
     """Keep exactly one nonconformity per NC-graded finding: raise, regrade, withdraw or reinstate it.
 
     Connected to findings.services.finding_changed. Findings of a gap analysis raise none: before
@@ -87,7 +88,7 @@ def _title(statement: str) -> str:
     return first if len(first) <= 120 else first[:117] + "…"
 
 
-def raise_manually(actor, *, source: str, clause: str, area_id: int | None, severity: str,
+def raise_manually(actor: User, *, source: str, clause: str, area_id: int | None, severity: str,
                    description: str) -> Nonconformity:
     """A quality lead records a nonconformity from another source (external audit, complaint...)."""
     if not actor.has_role(Role.QUALITY_LEAD, Role.ADMIN):
@@ -129,7 +130,7 @@ def can_view(user: User, nc: Nonconformity) -> bool:
     return bool(db.session.scalar(select(exists().where(Nonconformity.id == nc.id, visible_to(user)))))
 
 
-def can_manage(user, nc: Nonconformity) -> bool:
+def can_manage(user: User, nc: Nonconformity) -> bool:
     """Contain, analyse the cause and plan actions: the area's supervisor, or a quality lead."""
     return user.has_role(Role.QUALITY_LEAD) or (user.has_role(Role.SUPERVISOR) and area_owner_id(nc) == user.id)
 
@@ -149,7 +150,7 @@ def _open_for_changes(nc: Nonconformity) -> None:
 
 # --- the 10.2 steps ----------------------------------------------------------------------------
 
-def record_containment(actor, nc: Nonconformity, containment: str) -> None:
+def record_containment(actor: User, nc: Nonconformity, containment: str) -> None:
     """What was done at once to contain the problem and correct it (10.2.1 a)."""
     _require(can_manage(actor, nc))
     _open_for_changes(nc)
@@ -162,7 +163,7 @@ def record_containment(actor, nc: Nonconformity, containment: str) -> None:
         events.record(actor, "nonconformity", nc.id, "contained", changes)
 
 
-def save_cause_draft(actor, nc: Nonconformity, why_steps: list[str], category: str) -> None:
+def save_cause_draft(actor: User, nc: Nonconformity, why_steps: list[str], category: str) -> None:
     """Keep the 5-Whys as they are being written; no status change."""
     _require(can_manage(actor, nc))
     _open_for_changes(nc)
@@ -171,7 +172,7 @@ def save_cause_draft(actor, nc: Nonconformity, why_steps: list[str], category: s
         events.record(actor, "nonconformity", nc.id, "cause_drafted", changes)
 
 
-def identify_cause(actor, nc: Nonconformity, why_steps: list[str], category: str) -> None:
+def identify_cause(actor: User, nc: Nonconformity, why_steps: list[str], category: str) -> None:
     """Record the root cause (10.2.1 b): after containment, at least one why and a category."""
     _require(can_manage(actor, nc))
     _open_for_changes(nc)
@@ -194,7 +195,8 @@ def default_due_date(nc: Nonconformity, today: date) -> date:
     return today + timedelta(days=days)
 
 
-def add_action(actor, nc: Nonconformity, description: str, owner_id: int | None, due: date | None) -> CorrectiveAction:
+def add_action(actor: User, nc: Nonconformity, description: str, owner_id: int | None, due: date | None
+               ) -> CorrectiveAction:
     """Plan a corrective action with an owner and a due date (10.2.1 c)."""
     _require(can_manage(actor, nc))
     _open_for_changes(nc)
@@ -202,12 +204,12 @@ def add_action(actor, nc: Nonconformity, description: str, owner_id: int | None,
         raise Conflict("_form", "Identify the root cause before planning actions, so they remove the cause.")
     if nc.status == NCStatus.VERIFIED_EFFECTIVE:
         raise Conflict("_form", "It was verified effective; close it, or reopen it if more needs doing.")
-    owner = _check_action(description, owner_id, due)
+    owner, due = _check_action(description, owner_id, due)
     action = CorrectiveAction(nonconformity=nc, description=description.strip(), owner_id=owner.id, due_date=due,
                               created_by_id=actor.id)
     db.session.add(action)
     db.session.flush()
-    changes = {}
+    changes: dict[str, list[Any]] = {}
     if nc.status in (NCStatus.CAUSE_IDENTIFIED, NCStatus.ACTIONS_DONE):
         changes = events.apply_changes(nc, status=NCStatus.ACTIONS_PLANNED.value)
     events.record(actor, "corrective_action", action.id, "planned", {
@@ -216,7 +218,7 @@ def add_action(actor, nc: Nonconformity, description: str, owner_id: int | None,
     return action
 
 
-def complete_action(actor, action: CorrectiveAction, note: str) -> None:
+def complete_action(actor: User, action: CorrectiveAction, note: str) -> None:
     """The owner marks the action done with a note; the last one moves the NC to Actions done."""
     nc = action.nonconformity
     _require(actor.id == action.owner_id or actor.has_role(Role.QUALITY_LEAD),
@@ -240,7 +242,7 @@ def complete_action(actor, action: CorrectiveAction, note: str) -> None:
                       events.apply_changes(nc, status=NCStatus.ACTIONS_DONE.value))
 
 
-def verify(actor, nc: Nonconformity, effective: bool, evidence: str, on: date) -> None:
+def verify(actor: User, nc: Nonconformity, effective: bool, evidence: str, on: date) -> None:
     """A quality lead who owns none of its actions judges effectiveness (10.2.1 d)."""
     _require(actor.has_role(Role.QUALITY_LEAD))
     _open_for_changes(nc)
@@ -259,7 +261,7 @@ def verify(actor, nc: Nonconformity, effective: bool, evidence: str, on: date) -
     events.record(actor, "nonconformity", nc.id, "verified", changes)
 
 
-def close(actor, nc: Nonconformity) -> None:
+def close(actor: User, nc: Nonconformity) -> None:
     _require(actor.has_role(Role.QUALITY_LEAD))
     _open_for_changes(nc)
     if nc.status != NCStatus.VERIFIED_EFFECTIVE:
@@ -270,7 +272,7 @@ def close(actor, nc: Nonconformity) -> None:
                   events.apply_changes(nc, status=NCStatus.CLOSED.value, closed_at=utcnow()))
 
 
-def reopen(actor, nc: Nonconformity, reason: str) -> None:
+def reopen(actor: User, nc: Nonconformity, reason: str) -> None:
     """A quality lead reopens a closed nonconformity with a reason; it returns to cause analysis."""
     _require(actor.has_role(Role.QUALITY_LEAD))
     events.begin_change()
@@ -283,7 +285,7 @@ def reopen(actor, nc: Nonconformity, reason: str) -> None:
     events.record(actor, "nonconformity", nc.id, "reopened", {**changes, "reason": reason.strip()})
 
 
-def withdraw(actor, nc: Nonconformity, reason: str) -> None:
+def withdraw(actor: User, nc: Nonconformity, reason: str) -> None:
     """A quality lead withdraws a nonconformity raised in error; it is kept, marked withdrawn."""
     _require(actor.has_role(Role.QUALITY_LEAD))
     _open_for_changes(nc)
@@ -294,7 +296,7 @@ def withdraw(actor, nc: Nonconformity, reason: str) -> None:
     _transition(actor, nc, NCStatus.WITHDRAWN, "withdrawn", withdrawn_reason=reason.strip())
 
 
-def _transition(actor, nc: Nonconformity, status: NCStatus, action: str, **values) -> None:
+def _transition(actor: User, nc: Nonconformity, status: NCStatus, action: str, **values: Any) -> None:
     if status == NCStatus.WITHDRAWN:
         # Nobody should go on working (or be reminded) on the actions of a withdrawn nonconformity.
         for open_action in [a for a in nc.actions if not a.is_done]:
@@ -313,25 +315,25 @@ def similar(user: User, nc: Nonconformity, today: date, limit: int = 5) -> list[
         same.append(Nonconformity.area_id == nc.area_id)
     if not same:
         return []
-    return db.session.scalars(
+    return list(db.session.scalars(
         select(Nonconformity).where(Nonconformity.id != nc.id, Nonconformity.raised_at >= since, or_(*same),
                                     visible_to(user))
         .order_by(Nonconformity.raised_at.desc()).limit(limit)
-    ).all()
+    ).all())
 
 
 def timeline(nc: Nonconformity) -> list[Event]:
     """Every event of the nonconformity and its actions, in the order they happened."""
     action_ids = [str(a.id) for a in nc.actions]
-    return db.session.scalars(
+    return list(db.session.scalars(
         select(Event).where(or_(
             (Event.entity_type == "nonconformity") & (Event.entity_id == str(nc.id)),
             (Event.entity_type == "corrective_action") & Event.entity_id.in_(action_ids),
         )).order_by(Event.seq)
-    ).all()
+    ).all())
 
 
-def my_actions(user, today: date) -> list[CorrectiveAction]:
+def my_actions(user: User, today: date) -> list[CorrectiveAction]:
     """Open actions owned by the user: overdue first, then by due date."""
     actions = db.session.scalars(
         select(CorrectiveAction).outerjoin(Nonconformity)
@@ -341,8 +343,8 @@ def my_actions(user, today: date) -> list[CorrectiveAction]:
     return sorted(actions, key=lambda a: (not a.is_overdue(today), a.due_date))
 
 
-def _check_action(description: str, owner_id: int | None, due: date | None) -> User:
-    """What every tracked action needs: what, who (an active user), by when. Returns the owner."""
+def _check_action(description: str, owner_id: int | None, due: date | None) -> tuple[User, date]:
+    """What every tracked action needs: what, who (an active user), by when. Returns the owner and the date."""
     if not description.strip():
         raise RuleError("description", "Describe the action.")
     owner = db.session.get(User, owner_id) if owner_id else None
@@ -350,10 +352,10 @@ def _check_action(description: str, owner_id: int | None, due: date | None) -> U
         raise RuleError("owner_id", "Choose who owns the action.")
     if due is None:
         raise RuleError("due_date", "Choose the due date.")
-    return owner
+    return owner, due
 
 
-def live_action():
+def live_action() -> ColumnElement[bool]:
     """An action still to be worked on: its nonconformity (if it has one) is neither closed nor withdrawn.
 
     Needs Nonconformity outer-joined to CorrectiveAction."""
@@ -361,19 +363,19 @@ def live_action():
                Nonconformity.status.not_in([NCStatus.CLOSED, NCStatus.WITHDRAWN]))
 
 
-def can_view_action(user, action: CorrectiveAction) -> bool:
+def can_view_action(user: User, action: CorrectiveAction) -> bool:
     """An NC's action: whoever may see the NC. Other actions: their owner and quality leads."""
     if action.nonconformity is not None:
         return can_view(user, action.nonconformity)
     return user.has_role(Role.QUALITY_LEAD, Role.ADMIN) or action.owner_id == user.id
 
 
-def plan_tracked_action(actor, origin: str, description: str, owner_id: int | None, due: date | None,
-                        **link) -> CorrectiveAction:
+def plan_tracked_action(actor: User, origin: str, description: str, owner_id: int | None, due: date | None,
+                        **link: int | str | None) -> CorrectiveAction:
     """An action outside a nonconformity (a review decision, a gap to close), in the same action log.
 
     The caller checks who may plan it and links it (review_decision_id=..., finding_id=...). Does not commit."""
-    owner = _check_action(description, owner_id, due)
+    owner, due = _check_action(description, owner_id, due)
     action = CorrectiveAction(origin=origin, description=description.strip(), owner_id=owner.id, due_date=due,
                               created_by_id=actor.id, **link)
     db.session.add(action)
@@ -385,10 +387,10 @@ def plan_tracked_action(actor, origin: str, description: str, owner_id: int | No
 
 
 def assignable_owners() -> list[User]:
-    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all())
 
 
-def may_see_photo(user, photo: Photo) -> bool:
+def may_see_photo(user: User, photo: Photo) -> bool:
     """Photos of a corrective action, of a nonconformity raised by hand, or of the finding behind one."""
     action = db.session.get(CorrectiveAction, photo.action_id) if photo.action_id else None
     if action is not None and can_view_action(user, action):

@@ -1,5 +1,6 @@
 """The nonconformity log, its detail page with the 10.2 steps, My actions, and exports."""
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -79,7 +80,8 @@ def export_log(fmt: str):
     rows = log.export_rows(current_user, filters, date.today())
     name = f"{kind}-{date.today().isoformat()}.{fmt}"
     body = export.to_csv(kind, rows, date.today()) if fmt == "csv" else export.to_xlsx(kind, rows, date.today())
-    return Response(body, mimetype=tabular.MIMETYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(body, mimetype=tabular.MIMETYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --- raising by hand ---------------------------------------------------------------------------
@@ -263,7 +265,7 @@ def action_log():
 def complete_action(action_id: int):
     """Complete an action with a note and optional photo evidence, in place."""
     action = get_action(action_id)
-    context = {"action": action, "errors": {}, "form": {"note": request.form.get("note", "")}}
+    context: dict[str, Any] = {"action": action, "errors": {}, "form": {"note": request.form.get("note", "")}}
     try:
         data = CompleteActionSchema().load(request.form)
         files = [f for f in request.files.getlist("photo") if f and f.filename]

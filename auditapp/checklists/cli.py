@@ -16,7 +16,7 @@ def check(paths):
     """Validate checklist files (default: the checklist folder); exit 1 if any is invalid."""
     if not paths:
         paths = (Path(current_app.config["CHECKLIST_DIR"]),)
-    files = []
+    files: list[Path] = []
     for path in paths:
         files.extend(services.checklist_files(path) if path.is_dir() else [path])
     if not files:
@@ -24,7 +24,7 @@ def check(paths):
     results = services.check_files(files)
     invalid = 0
     for loaded in results:
-        if loaded.ok:
+        if loaded.ok and loaded.data is not None:
             click.echo(f"{loaded.display_path}: ok, version {loaded.data['version']}, {loaded.item_count} items")
         else:
             invalid += 1

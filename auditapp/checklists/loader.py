@@ -17,7 +17,6 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
-    CollectionStartEvent,
     DocumentStartEvent,
     MappingEndEvent,
     MappingStartEvent,
@@ -162,8 +161,9 @@ def _scan_events(text: str) -> list[tuple[int, str]]:
             elif isinstance(ev, NodeEvent):
                 if ev.anchor:
                     problems.append((line, f"anchors (&{ev.anchor}) are not allowed; write the value out"))
-                if getattr(ev, "tag", None) and not _implicit(ev):
-                    problems.append((line, f"YAML tags ({ev.tag}) are not allowed"))
+                tag = getattr(ev, "tag", None)
+                if tag and not _implicit(ev):
+                    problems.append((line, f"YAML tags ({tag}) are not allowed"))
             if stack and stack[-1][0] and isinstance(ev, NodeEvent):
                 frame = stack[-1]
                 if frame[1]:  # this node is a key
@@ -186,11 +186,10 @@ def _scan_events(text: str) -> list[tuple[int, str]]:
     return problems
 
 
-def _implicit(ev) -> bool:
-    implicit = getattr(ev, "implicit", True)
-    if isinstance(ev, CollectionStartEvent):
-        return bool(implicit)
-    return bool(implicit and implicit[0])
+def _implicit(ev: NodeEvent) -> bool:
+    if isinstance(ev, ScalarEvent):  # (plain, quoted): the tag is implicit when plain
+        return bool(ev.implicit and ev.implicit[0])
+    return bool(getattr(ev, "implicit", True))
 
 
 def _mark_line(exc: MarkedYAMLError) -> int:
@@ -253,6 +252,8 @@ def _line_of(doc, path, message: str) -> int:
     node = doc
     for i, part in enumerate(path):
         lc = getattr(node, "lc", None)
+        if lc is None:  # not a round-trip node: it carries no lines
+            break
         try:
             if isinstance(node, dict) and part in node:
                 last = i == len(path) - 1
@@ -290,8 +291,11 @@ def _explain(doc, path, message: str, text: str) -> str:
 
 def _source_token(container, key, text: str) -> str | None:
     """The value exactly as typed in the file (e.g. '7.10'), from its recorded position."""
+    lc = getattr(container, "lc", None)
+    if lc is None:  # not a round-trip node: it carries no positions
+        return None
     try:
-        line, col = container.lc.value(key) if isinstance(container, dict) else container.lc.item(key)
+        line, col = lc.value(key) if isinstance(container, dict) else lc.item(key)
     except (AttributeError, KeyError, TypeError, IndexError):
         return None
     rest = text.splitlines()[line][col:]
@@ -307,10 +311,10 @@ def _source_token(container, key, text: str) -> str | None:
 
 def _cross_checks(doc, expected_id):
     """Problems no single field shows: duplicates, clause nesting, rename targets, file name."""
-    problems = []
+    problems: list[tuple[tuple[str | int, ...], str]] = []
     if expected_id and isinstance(doc.get("id"), str) and doc["id"] != expected_id:
         problems.append((("id",), f'"{doc["id"]}" must match the file name "{expected_id}.yaml"'))
-    seen_ids: dict[str, int] = {}
+    seen_ids: dict[str, tuple[str | int, ...]] = {}  # item id -> where it is first used
     seen_questions: dict[tuple, str] = {}
     seen_sections: dict[str, int] = {}
     sections = doc.get("sections")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import User
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
 class Result(LabelledEnum):
@@ -31,7 +31,7 @@ class PhotoRule(enum.StrEnum):
     REQUIRED_ON_NC = "required_on_nc"
 
 
-class Checklist(db.Model):
+class Checklist(Model):
     __tablename__ = "checklists"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,7 +47,7 @@ class Checklist(db.Model):
         return self.versions[-1] if self.versions else None
 
 
-class ChecklistVersion(db.Model):
+class ChecklistVersion(Model):
     """One imported version of a checklist file; audits pin to it for good."""
 
     __tablename__ = "checklist_versions"
@@ -78,7 +78,7 @@ class ChecklistVersion(db.Model):
     )
 
 
-class ChecklistSection(db.Model):
+class ChecklistSection(Model):
     __tablename__ = "checklist_sections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,7 +93,7 @@ class ChecklistSection(db.Model):
     )
 
 
-class ChecklistItem(db.Model):
+class ChecklistItem(Model):
     __tablename__ = "checklist_items"
     __table_args__ = (UniqueConstraint("version_id", "key"),)
 

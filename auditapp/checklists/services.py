@@ -1,11 +1,13 @@
 """Checklist rules: import YAML files as versions, and compare versions."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..accounts.models import User
 from ..events import services as events
 from ..extensions import db
 from .loader import LoadedChecklist, Problem, line_of, load_checklist_file
@@ -25,13 +27,14 @@ def shown_in_folder(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-def check_files(paths: list[Path], shown=None) -> list[LoadedChecklist]:
+def check_files(paths: list[Path], shown: Callable[[Path], str] | None = None) -> list[LoadedChecklist]:
     """Load and validate each file, plus the checks across files (one id, one file)."""
     loaded = [load_checklist_file(p, shown(p) if shown else None) for p in paths]
     owner: dict[str, LoadedChecklist] = {}
     for item in loaded:
         if not item.ok:
             continue
+        assert item.data is not None  # ok: the file validated
         key = item.data["id"]
         if key in owner:
             item.problems.append(Problem(item.display_path, line_of(item, "id"), "id",
@@ -49,7 +52,7 @@ class SyncReport:
     skipped_files: list[str] = field(default_factory=list)
 
 
-def sync_directory(directory: Path, actor=None) -> SyncReport:
+def sync_directory(directory: Path, actor: User | None = None) -> SyncReport:
     """Import every valid file; each file imports whole or not at all, invalid ones are skipped."""
     report = SyncReport()
     for loaded in check_files(checklist_files(directory), shown_in_folder):
@@ -70,13 +73,16 @@ def sync_directory(directory: Path, actor=None) -> SyncReport:
             report.problems.append(Problem(loaded.display_path, None, "", f"not imported: {exc.__class__.__name__}"))
             report.skipped_files.append(loaded.display_path)
             continue
+        assert version is not None  # only a refusal comes without a version, and it has problems
         (report.imported if outcome == "imported" else report.unchanged).append(version)
     return report
 
 
-def import_checklist(loaded: LoadedChecklist, actor=None):
+def import_checklist(loaded: LoadedChecklist, actor: User | None = None
+                     ) -> tuple[str, ChecklistVersion | None, list[Problem]]:
     """Add a new version for changed content; return (outcome, version, problems). Does not commit."""
     data = loaded.data
+    assert data is not None  # only valid files are imported
     checklist = db.session.scalar(db.select(Checklist).filter_by(key=data["id"]))
     latest = checklist.latest if checklist else None
     if latest and latest.content_hash == loaded.content_hash:
@@ -98,8 +104,9 @@ def import_checklist(loaded: LoadedChecklist, actor=None):
     return "imported", version, []
 
 
-def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor) -> ChecklistVersion:
+def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | None) -> ChecklistVersion:
     data = loaded.data
+    assert data is not None  # only valid files are imported
     version = ChecklistVersion(
         checklist=checklist, number=data["version"], content_hash=loaded.content_hash,
         title=data["title"], standard=data["standard"], description=data["description"],
@@ -129,7 +136,7 @@ def get_version(key: str, number: int) -> ChecklistVersion | None:
 
 
 def all_checklists() -> list[Checklist]:
-    return db.session.scalars(db.select(Checklist).order_by(Checklist.key)).all()
+    return list(db.session.scalars(db.select(Checklist).order_by(Checklist.key)).all())
 
 
 # --- comparing versions ------------------------------------------------------------------------
@@ -209,6 +216,7 @@ def folder_status(directory: Path) -> list[FileStatus]:
         if not item.ok:
             statuses.append(FileStatus(item, "invalid"))
             continue
+        assert item.data is not None  # ok: the file validated
         checklist = get_checklist(item.data["id"])
         latest = checklist.latest if checklist else None
         if latest is None:

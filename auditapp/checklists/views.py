@@ -62,8 +62,8 @@ def compare(key: str):
         abort(404, description=f"{checklist.key} has versions {', '.join(map(str, numbers))} only.")
     if older >= newer:
         older, newer = min(older, newer), max(older, newer)
-    diff = services.compare_versions(services.get_version(key, older), services.get_version(key, newer)) \
-        if older != newer else None
+    diff = services.compare_versions(services.get_version(key, older) or abort(404),
+                                     services.get_version(key, newer) or abort(404)) if older != newer else None
     return render_template("checklists/compare.html", checklist=checklist, diff=diff, numbers=numbers,
                            older=older, newer=newer)
 

@@ -25,7 +25,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model, db
 from .timeutil import utcnow
 
 CHANGE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -34,7 +34,7 @@ REPLAYED_HEADERS = ("HX-Trigger", "Location", "Content-Type")
 IMPORTED = "outbox.import"
 
 
-class AppliedChange(db.Model):
+class AppliedChange(Model):
     """A change request applied once, by its client-made id; a replay gets the stored answer."""
 
     __tablename__ = "applied_changes"

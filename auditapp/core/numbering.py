@@ -5,10 +5,10 @@ from sqlalchemy import Integer, String, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model, db
 
 
-class NumberSequence(db.Model):
+class NumberSequence(Model):
     """Per-year counters for human-facing numbers."""
 
     __tablename__ = "number_sequences"

@@ -8,13 +8,13 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 if TYPE_CHECKING:  # annotations only: accounts sits above the event log (it records its changes there)
     from ..accounts.models import User
 
 
-class Event(db.Model):
+class Event(Model):
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_entity", "entity_type", "entity_id"),)
 
@@ -37,7 +37,7 @@ class Event(db.Model):
     actor: Mapped[User | None] = relationship("User")
 
 
-class EventChainHead(db.Model):
+class EventChainHead(Model):
     """One row: the last entry of the chain. Updating it first serialises writers of the log."""
 
     __tablename__ = "event_chain_head"

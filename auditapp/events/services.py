@@ -9,19 +9,22 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from ..core.timeutil import utcnow
 from ..extensions import db
 from .models import Event, EventChainHead
 
+if TYPE_CHECKING:  # annotations only: accounts sits above the event log (it records its changes there)
+    from ..accounts.models import User
+
 GENESIS = "0" * 64
 
 
-def record(actor, entity_type: str, entity_id, action: str, changes: dict[str, Any] | None = None,
-           audit_id: int | None = None, item_id: int | None = None) -> Event:
+def record(actor: User | None, entity_type: str, entity_id: int | str, action: str,
+           changes: dict[str, Any] | None = None, audit_id: int | None = None, item_id: int | None = None) -> Event:
     """Append one event to the session, chained to the last one; it commits with its change."""
     # A JSON round trip, so what is hashed is exactly what the database gives back later.
     changes = json.loads(json.dumps(changes or {}, default=str))
@@ -50,8 +53,9 @@ def _take_chain_head() -> tuple[int, str]:
     """Lock the chain head for this transaction and return (next seq, previous hash)."""
     # The no-op UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) before the
     # read, so two transactions can never both chain onto the same entry.
-    locked = db.session.execute(update(EventChainHead).where(EventChainHead.id == 1)
-                                .values(last_seq=EventChainHead.last_seq)).rowcount
+    # An UPDATE without RETURNING answers a CursorResult; Session.execute is typed for any statement.
+    locked = cast(CursorResult[Any], db.session.execute(update(EventChainHead).where(EventChainHead.id == 1)
+                                                        .values(last_seq=EventChainHead.last_seq))).rowcount
     if not locked:
         db.session.add(EventChainHead(id=1, last_seq=0, last_hash=GENESIS))
         db.session.flush()
@@ -107,9 +111,9 @@ def verify_chain(batch: int = 5000) -> tuple[int, ChainBreak | None]:
     return checked, None
 
 
-def apply_changes(obj, **values) -> dict[str, list]:
+def apply_changes(obj: object, **values: Any) -> dict[str, list[Any]]:
     """Set the attributes that differ and return them as {"field": [old, new]} for the log."""
-    changes = {}
+    changes: dict[str, list[Any]] = {}
     for field, new in values.items():
         old = getattr(obj, field)
         if old != new:
@@ -118,17 +122,17 @@ def apply_changes(obj, **values) -> dict[str, list]:
     return changes
 
 
-def history(entity_type: str, entity_id) -> list[Event]:
+def history(entity_type: str, entity_id: int | str) -> list[Event]:
     """Every event of one record, oldest first."""
-    return db.session.scalars(
+    return list(db.session.scalars(
         db.select(Event)
         .where(Event.entity_type == entity_type, Event.entity_id == str(entity_id))
         .order_by(Event.seq)
-    ).all()
+    ).all())
 
 
 def item_history(audit_id: int, item_id: int) -> list[Event]:
     """Every event about one checklist item of one audit: answers, notes, findings, photos."""
-    return db.session.scalars(
+    return list(db.session.scalars(
         db.select(Event).where(Event.audit_id == audit_id, Event.item_id == item_id).order_by(Event.seq)
-    ).all()
+    ).all())

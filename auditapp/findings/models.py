@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import User
 from ..checklists.models import ChecklistItem, Result
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 if TYPE_CHECKING:  # annotations only: audits sits above findings (its screen shows them)
     from ..audits.models import Audit, Response
@@ -33,7 +33,7 @@ class FindingStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Finding(db.Model):
+class Finding(Model):
     __tablename__ = "findings"
 
     # Generated on the phone, so a finding written offline keeps its identity when it syncs.

@@ -22,9 +22,10 @@ class FindingSchema(FormSchema):
         list(GAP_CATEGORIES), error="Choose documents, records, responsibilities or controls."))
     finding_id = fields.UUID(load_default=None)
 
-    def __init__(self, grade: str, gap: bool = False, **kwargs):
+    def __init__(self, grade: str | None, gap: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.grade = grade
+        # The grade the finding is written for (None: not graded). Not `grade`: that is a field of AdhocFindingSchema.
+        self.finding_grade = grade
         self.gap = gap  # the audit is a gap analysis
 
     @pre_load
@@ -36,14 +37,14 @@ class FindingSchema(FormSchema):
 
     @post_load
     def category_only_on_gaps(self, data, **kwargs):
-        if not (self.gap and self.grade in NC_GRADES):
+        if not (self.gap and self.finding_grade in NC_GRADES):
             data["gap_category"] = None
         return data
 
     @validates_schema
     def required_by_grade(self, data, **kwargs):
         errors = {}
-        if self.gap and self.grade in NC_GRADES:
+        if self.gap and self.finding_grade in NC_GRADES:
             if not data.get("statement"):
                 errors["statement"] = ["Say what is missing: documents, records, responsibilities or controls."]
             if not data.get("gap_category"):
@@ -51,14 +52,14 @@ class FindingSchema(FormSchema):
             if errors:
                 raise ValidationError(errors)
             return
-        if self.grade in NC_GRADES:
+        if self.finding_grade in NC_GRADES:
             if not data.get("statement"):
                 errors["statement"] = ["Say what was found: a nonconformity needs a statement."]
             if not data.get("evidence"):
                 errors["evidence"] = ["Record the objective evidence: what you saw, documents and records sampled."]
         elif not data.get("statement"):
             errors["statement"] = ["Say what was found."]
-        if self.grade == Result.MAJOR_NC and not data.get("why_major"):
+        if self.finding_grade == Result.MAJOR_NC and not data.get("why_major"):
             errors["why_major"] = ["Say why this is a major nonconformity (e.g. a systemic failure or a risk to product)."]
         if errors:
             raise ValidationError(errors)
@@ -75,5 +76,5 @@ class AdhocFindingSchema(FindingSchema):
 
     @validates_schema
     def required_by_grade(self, data, **kwargs):
-        self.grade = data.get("grade", "")
+        self.finding_grade = data.get("grade", "")
         super().required_by_grade(data, **kwargs)

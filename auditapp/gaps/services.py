@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import Role
+from ..accounts.models import Role, User
 from ..audits.models import NOT_AUDITED, Audit, Response
 from ..capa import services as capa
 from ..capa.models import ActionStatus, CorrectiveAction
@@ -28,7 +28,7 @@ ORIGIN = "gap_analysis"
 STATUS_LABELS = {"in_place": "In place", "partly": "Partly in place", "missing": "Missing",
                  "not_applicable": "Not applicable", "not_assessed": "Not assessed"}
 # What an answer (or an ad-hoc finding's grade) says about the requirement it covers.
-STANDING = {Result.CONFORM: "in_place", Result.OBSERVATION: "in_place", Result.OFI: "in_place",
+STANDING: dict[str, str] = {Result.CONFORM: "in_place", Result.OBSERVATION: "in_place", Result.OFI: "in_place",
             Result.MINOR_NC: "partly", Result.MAJOR_NC: "missing"}
 OTHER = "other"  # checklist clauses outside 4.1 to 10.3
 
@@ -132,7 +132,7 @@ def gap_report(audit: Audit) -> GapReport:
         select(Finding).where(Finding.audit_id == audit.id, Finding.status == FindingStatus.OPEN)
         .order_by(Finding.clause, Finding.created_at)
     ).all()
-    actions: dict[str, list[CorrectiveAction]] = defaultdict(list)
+    actions: dict[str | None, list[CorrectiveAction]] = defaultdict(list)
     for action in db.session.scalars(
         select(CorrectiveAction).where(CorrectiveAction.finding_id.in_([f.id for f in findings]),
                                        CorrectiveAction.origin == ORIGIN)
@@ -170,7 +170,7 @@ def action_state(action: CorrectiveAction, today: date) -> str:
 
 # --- the action plan ---------------------------------------------------------------------------
 
-def can_plan(user, audit: Audit) -> bool:
+def can_plan(user: User, audit: Audit) -> bool:
     """Quality leads and the audit's lead auditor turn gaps into actions."""
     return audit.is_gap_analysis and (user.has_role(Role.QUALITY_LEAD) or user.id == audit.lead_auditor_id)
 
@@ -183,7 +183,7 @@ def _open_gap(finding: Finding) -> None:
         raise Conflict("_form", "This gap is no longer open: its item was re-answered.")
 
 
-def plan_gap_action(actor, audit: Audit, finding: Finding, description: str, owner_id: int | None,
+def plan_gap_action(actor: User, audit: Audit, finding: Finding, description: str, owner_id: int | None,
                     due: date | None) -> CorrectiveAction:
     """One tracked action, with owner and due date, to close one gap. Does not commit."""
     if not can_plan(actor, audit):
@@ -197,7 +197,7 @@ def action_for_every_gap(finding: Finding) -> str:
     return f"Close the gap at {finding.clause}: {finding.statement}"
 
 
-def plan_every_gap(actor, audit: Audit, owner_id: int | None, due: date | None) -> list[CorrectiveAction]:
+def plan_every_gap(actor: User, audit: Audit, owner_id: int | None, due: date | None) -> list[CorrectiveAction]:
     """One action, same owner and due date, for every open gap that has none yet. Does not commit."""
     if not can_plan(actor, audit):
         raise NotAllowed("Only quality leads and the lead auditor plan the actions of a gap analysis.")
@@ -207,12 +207,13 @@ def plan_every_gap(actor, audit: Audit, owner_id: int | None, due: date | None) 
         raise Conflict("_form", "Every gap already has an action.")
     planned = [capa.plan_tracked_action(actor, ORIGIN, action_for_every_gap(f), owner_id, due, finding_id=f.id)
                for f in pending]
+    assert due is not None  # plan_tracked_action refused a missing due date
     events.record(actor, "audit", audit.id, "gap_actions_planned", {
         "actions": [a.id for a in planned], "owner_id": owner_id, "due_date": due.isoformat()}, audit_id=audit.id)
     return planned
 
 
-def cancel_gap_actions(actor, finding: Finding) -> None:
+def cancel_gap_actions(actor: User, finding: Finding) -> None:
     """A gap found in place after all (or regraded to an observation): nobody should go on working on it.
 
     Connected to findings.services.finding_changed."""

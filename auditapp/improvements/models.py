@@ -9,7 +9,7 @@ from ..audits.models import Audit
 from ..capa.models import Nonconformity
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 from ..findings.models import Finding
 
 
@@ -22,7 +22,7 @@ class ImprovementStatus(LabelledEnum):
     WITHDRAWN = "withdrawn", "Withdrawn"  # its finding was regraded or re-answered
 
 
-class Improvement(db.Model):
+class Improvement(Model):
     __tablename__ = "improvements"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..accounts.models import Role, User
 from ..capa import services as capa
+from ..capa.models import Nonconformity
 from ..checklists.models import Result
 from ..core.errors import Conflict, NotAllowed, RuleError
 from ..core.timeutil import utcnow
@@ -18,7 +19,7 @@ from .models import Improvement, ImprovementStatus
 KINDS = (Result.OBSERVATION, Result.OFI)
 
 
-def sync_from_finding(actor, finding: Finding) -> Improvement | None:
+def sync_from_finding(actor: User, finding: Finding) -> Improvement | None:
     """Observations and OFIs enter the register when saved; a regraded one is withdrawn, kept.
 
     Connected to findings.services.finding_changed; gap analyses have no register entries."""
@@ -50,14 +51,14 @@ def sync_from_finding(actor, finding: Finding) -> Improvement | None:
     return entry
 
 
-def visible(user) -> list[Improvement]:
-    entries = db.session.scalars(select(Improvement).order_by(Improvement.created_at.desc())).all()
+def visible(user: User) -> list[Improvement]:
+    entries = list(db.session.scalars(select(Improvement).order_by(Improvement.created_at.desc())).all())
     if user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
         return entries
     return [e for e in entries if can_view(user, e)]
 
 
-def can_view(user, entry: Improvement) -> bool:
+def can_view(user: User, entry: Improvement) -> bool:
     if user.has_role(Role.QUALITY_LEAD, Role.ADMIN) or entry.action_owner_id == user.id:
         return True
     if entry.area is not None and entry.area.owner_id == user.id:
@@ -65,14 +66,14 @@ def can_view(user, entry: Improvement) -> bool:
     return entry.audit is not None and entry.audit.is_member(user)
 
 
-def _decidable(actor, entry: Improvement) -> None:
+def _decidable(actor: User, entry: Improvement) -> None:
     if not actor.has_role(Role.QUALITY_LEAD):
         raise NotAllowed("Only a quality lead decides on register entries; owners complete their actions.")
     if entry.status != ImprovementStatus.NEW:
         raise Conflict("_form", "A decision was already taken on this entry.")
 
 
-def raise_action(actor, entry: Improvement, description: str, owner_id: int | None, due: date | None) -> None:
+def raise_action(actor: User, entry: Improvement, description: str, owner_id: int | None, due: date | None) -> None:
     """A quality lead decides to act on an observation or OFI."""
     _decidable(actor, entry)
     owner = db.session.get(User, owner_id) if owner_id else None
@@ -87,7 +88,7 @@ def raise_action(actor, entry: Improvement, description: str, owner_id: int | No
         status=ImprovementStatus.ACTION_RAISED.value))
 
 
-def complete_action(actor, entry: Improvement, note: str) -> None:
+def complete_action(actor: User, entry: Improvement, note: str) -> None:
     if entry.status != ImprovementStatus.ACTION_RAISED:
         raise Conflict("_form", "There is no open action on this entry.")
     if actor.id != entry.action_owner_id and not actor.has_role(Role.QUALITY_LEAD):
@@ -98,7 +99,7 @@ def complete_action(actor, entry: Improvement, note: str) -> None:
         entry, action_note=note.strip(), action_done_at=utcnow(), status=ImprovementStatus.ACTION_DONE.value))
 
 
-def raise_nonconformity(actor, entry: Improvement, severity: str):
+def raise_nonconformity(actor: User, entry: Improvement, severity: str) -> Nonconformity:
     """On reflection it is a nonconformity: raise one in the log, linked to this entry."""
     _decidable(actor, entry)
     if severity not in ("minor", "major"):
@@ -110,7 +111,7 @@ def raise_nonconformity(actor, entry: Improvement, severity: str):
     return nc
 
 
-def decline(actor, entry: Improvement, reason: str) -> None:
+def decline(actor: User, entry: Improvement, reason: str) -> None:
     _decidable(actor, entry)
     if not reason.strip():
         raise RuleError("reason", "Say why no action is taken.")

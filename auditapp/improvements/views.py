@@ -64,7 +64,7 @@ def decide(entry_id: int, step: str):
     except (ValidationError, RuleError) as err:
         db.session.rollback()
         message = err.message if isinstance(err, RuleError) else \
-            " ".join(m for msgs in err.messages.values() for m in msgs)
+            " ".join(m for msgs in err.messages_dict.values() for m in msgs)
         typed = {k: v for k, v in request.form.items() if k not in ("csrf_token", "change_id")}
         return _page({"id": entry.id, "step": step, "form": typed, "error": message}, 422)
     flash(message, "success")

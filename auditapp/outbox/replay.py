@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from werkzeug.datastructures import MultiDict
 
@@ -26,7 +27,7 @@ from ..photos.pipeline import process_photo
 @dataclass(frozen=True)
 class Upload:
     """Where the importer stores photos, and how large it keeps them."""
-    photo_dir: object
+    photo_dir: Path
     max_edge: int
 
 
@@ -40,30 +41,30 @@ class Replayable:
     apply: Apply
 
 
-def _answer(actor, audit, item, form, files, upload) -> str:
+def _answer(actor: User, audit, item, form, files, upload) -> str:
     data = AnswerSchema().load(form)
     recording.record_answer(actor, audit, item, data["result"], data["base_revision"], data["response_id"])
     return f"answer {data['result']}"
 
 
-def _note(actor, audit, item, form, files, upload) -> str:
+def _note(actor: User, audit, item, form, files, upload) -> str:
     data = NoteSchema().load(form)
     audits.save_note(actor, audit, item, data["note"], data["base_revision"], data["response_id"])
     return "note"
 
 
-def _item_finding(actor, audit, item, form, files, upload) -> str:
+def _item_finding(actor: User, audit, item, form, files, upload) -> str:
     grade = recording.graded_response(audit, item).result
     recording.record_item_finding(actor, audit, item, FindingSchema(grade=grade, gap=audit.is_gap_analysis).load(form))
     return "finding"
 
 
-def _adhoc_finding(actor, audit, item, form, files, upload) -> str:
+def _adhoc_finding(actor: User, audit, item, form, files, upload) -> str:
     recording.record_adhoc_finding(actor, audit, AdhocFindingSchema(gap=audit.is_gap_analysis).load(form))
     return "finding"
 
 
-def _photos(actor, audit, item, form, files, upload) -> str:
+def _photos(actor: User, audit, item, form, files, upload) -> str:
     processed = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for blob in files]
     recording.add_item_photos(actor, audit, item, processed, upload.photo_dir)
     return f"{len(files)} photo(s)"

@@ -10,12 +10,15 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from ..accounts.models import User
 from ..audits import services as audits
 from ..audits.models import Audit
 from ..core.changes import IMPORTED, already_applied, remember
@@ -39,7 +42,7 @@ class Outcome:
     detail: str = ""
 
 
-def read_export(raw: bytes) -> dict:
+def read_export(raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -53,7 +56,7 @@ def read_export(raw: bytes) -> dict:
     return data
 
 
-def import_outbox(actor, data: dict, photo_dir, max_edge: int) -> list[Outcome]:
+def import_outbox(actor: User, data: dict[str, Any], photo_dir: Path, max_edge: int) -> list[Outcome]:
     """Apply each entry in order; each commits alone, so one refusal never undoes the others."""
     source = {"exported_by": str(data.get("user", ""))[:254], "exported_at": str(data.get("exported", ""))[:40]}
     outcomes = []
@@ -75,7 +78,7 @@ def import_outbox(actor, data: dict, photo_dir, max_edge: int) -> list[Outcome]:
     return outcomes
 
 
-def _apply(actor, entry: dict, photo_dir, max_edge: int) -> str:
+def _apply(actor: User, entry: dict[str, Any], photo_dir: Path, max_edge: int) -> str:
     """Route the entry's path through the app's URL map to its replayable change, and apply it."""
     try:
         endpoint, args = current_app.url_map.bind("replay.invalid").match(entry["path"], method="POST")
@@ -94,9 +97,10 @@ def _apply(actor, entry: dict, photo_dir, max_edge: int) -> str:
     return change.apply(actor, audit, item, form, files, Upload(photo_dir, max_edge))
 
 
-def _fields(fields: list) -> tuple[MultiDict, list[bytes]]:
+def _fields(fields: list[Any]) -> tuple[MultiDict[str, str], list[bytes]]:
     """The entry's form fields, and its photos decoded from the export's data URLs."""
-    form, files = MultiDict(), []
+    form: MultiDict[str, str] = MultiDict()
+    files: list[bytes] = []
     for pair in fields:
         if not isinstance(pair, list) or len(pair) != 2:
             raise ValueError("a damaged field")
@@ -113,7 +117,7 @@ def _fields(fields: list) -> tuple[MultiDict, list[bytes]]:
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in exc.messages.items())
+        return "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in exc.messages_dict.items())
     if isinstance(exc, audits.StaleAnswer):
         return "the item changed after the change was queued (a conflict): answer it again on the audit screen"
     return getattr(exc, "message", None) or str(exc) or exc.__class__.__name__

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import User
 from ..checklists.models import ChecklistItem
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 if TYPE_CHECKING:  # annotations only: audits sits above photos (its screen shows them)
     from ..audits.models import Audit
 
 
-class Photo(db.Model):
+class Photo(Model):
     __tablename__ = "photos"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -10,7 +10,7 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
-from typing import BinaryIO
+from typing import IO
 
 import pillow_heif
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -82,7 +82,7 @@ DRAFT_SLACK = 0.95
 
 
 def process_photo(
-    stream: BinaryIO,
+    stream: IO[bytes],
     *,
     max_edge: int = 2048,
     thumb_edge: int = 320,
@@ -96,6 +96,7 @@ def process_photo(
     # All work happens inside `with`: `image` may be the file image itself, unusable once closed.
     with _open_photo(upload, max_pixels) as im:
         _check_pixels(im.size, max_pixels)
+        assert im.format is not None  # Image.open names the format it opened
         source_format = _SOURCE_FORMATS[im.format]
         stored_size = im.size
         if source_format == "JPEG":

@@ -26,6 +26,7 @@ from .storage import delete_photo_files, photo_file, store_photo
 if TYPE_CHECKING:  # annotations only: these domains sit above photos
     from ..accounts.models import User
     from ..audits.models import Audit
+    from ..capa.models import CorrectiveAction, Nonconformity
 
 #: Rules "may this user see this photo?", one per domain that keeps photos as evidence.
 Viewer = Callable[["User", Photo], bool]
@@ -43,7 +44,7 @@ def may_see(user: User, photo: Photo) -> bool:
     return any(rule(user, photo) for rule in _viewers)
 
 
-def add_photo(actor, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *,
+def add_photo(actor: User, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *,
               item: ChecklistItem | None = None, finding: Finding | None = None) -> Photo:
     """Record a processed photo as evidence and store its file once; the caller checked the audit is open."""
     store_photo(photo_dir, processed)
@@ -63,21 +64,22 @@ def add_photo(actor, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *
     return photo
 
 
-def add_action_photo(actor, action, processed: ProcessedPhoto) -> Photo:
+def add_action_photo(actor: User, action: CorrectiveAction, processed: ProcessedPhoto) -> Photo:
     """Photo evidence that a corrective action was done. Does not commit."""
     photo = _nc_photo(actor, processed, action.nonconformity_id, action_id=action.id)
     events.record(actor, "corrective_action", action.id, "photo_added", {"photo_id": photo.id, "sha256": photo.sha256})
     return photo
 
 
-def add_nonconformity_photo(actor, nc, processed: ProcessedPhoto) -> Photo:
+def add_nonconformity_photo(actor: User, nc: Nonconformity, processed: ProcessedPhoto) -> Photo:
     """Photo evidence of a nonconformity raised by hand. Does not commit."""
     photo = _nc_photo(actor, processed, nc.id)
     events.record(actor, "nonconformity", nc.id, "photo_added", {"photo_id": photo.id, "sha256": photo.sha256})
     return photo
 
 
-def _nc_photo(actor, processed: ProcessedPhoto, nonconformity_id: int, action_id: int | None = None) -> Photo:
+def _nc_photo(actor: User, processed: ProcessedPhoto, nonconformity_id: int | None, action_id: int | None = None
+              ) -> Photo:
     store_photo(Path(current_app.config["PHOTO_DIR"]), processed)
     photo = Photo(
         id=str(uuid.uuid4()), sha256=processed.sha256, action_id=action_id, nonconformity_id=nonconformity_id,
@@ -90,21 +92,22 @@ def _nc_photo(actor, processed: ProcessedPhoto, nonconformity_id: int, action_id
     return photo
 
 
-def evidence_for_nonconformity(nc) -> list[Photo]:
+def evidence_for_nonconformity(nc: Nonconformity) -> list[Photo]:
     """The photos behind a nonconformity: its finding's, or those attached when raised by hand."""
     condition = (Photo.finding_id == nc.finding_id) if nc.finding_id else (
         (Photo.nonconformity_id == nc.id) & Photo.action_id.is_(None))
-    return db.session.scalars(select(Photo).where(condition).order_by(Photo.created_at)).all()
+    return list(db.session.scalars(select(Photo).where(condition).order_by(Photo.created_at)).all())
 
 
 def photos_of_actions(action_ids: list[int]) -> dict[int, list[Photo]]:
     grouped: dict[int, list[Photo]] = {}
     for photo in db.session.scalars(select(Photo).where(Photo.action_id.in_(action_ids)).order_by(Photo.created_at)):
+        assert photo.action_id is not None  # selected by its action
         grouped.setdefault(photo.action_id, []).append(photo)
     return grouped
 
 
-def remove_photo(actor, photo: Photo, photo_dir: Path) -> None:
+def remove_photo(actor: User, photo: Photo, photo_dir: Path) -> None:
     """Take a photo off its audit (the caller checked it is open); the file goes when nothing else uses it."""
     events.record(actor, "photo", photo.id, "removed", {"sha256": photo.sha256, "finding_id": photo.finding_id},
                   audit_id=photo.audit_id, item_id=photo.item_id)
@@ -129,17 +132,17 @@ def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
 
 
 def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
-    return db.session.scalars(
+    return list(db.session.scalars(
         select(Photo).where(Photo.audit_id == audit.id, Photo.item_id == item.id).order_by(Photo.created_at)
-    ).all()
+    ).all())
 
 
-def pdf_fetcher(allowed: list[Photo]):
+def pdf_fetcher(allowed: list[Photo]) -> Callable[[str], tuple[bytes, str] | None]:
     """For a PDF: resolve /photos/<id> to the stored file, for the photos the caller already allowed."""
     by_id = {p.id: p for p in allowed}
     photo_dir = Path(current_app.config["PHOTO_DIR"])
 
-    def fetch(path: str):
+    def fetch(path: str) -> tuple[bytes, str] | None:
         photo = by_id.get(path.removeprefix("/photos/").split("?", 1)[0]) if path.startswith("/photos/") else None
         if photo is None:
             return None

@@ -17,7 +17,7 @@ from ..accounts.models import Area, User
 from ..audits.models import Audit
 from ..checklists.models import Checklist
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model, db
 
 # Which audits were planned from which programme entry; an audit comes from at most one entry.
 programme_audits = Table(
@@ -27,7 +27,7 @@ programme_audits = Table(
     Column("entry_id", ForeignKey("programme_entries.id"), nullable=False, index=True),
 )
 
-class ProgrammeEntry(db.Model):
+class ProgrammeEntry(Model):
     """One line of a year's audit programme: an area audited against a checklist, so many times a year."""
 
     __tablename__ = "programme_entries"

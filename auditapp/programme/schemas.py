@@ -1,10 +1,11 @@
 """Validation of qualification, programme entry and audit-creation forms."""
 from marshmallow import fields, pre_load, validate
+from marshmallow.types import ErrorMessages
 
 from ..auditors.models import QualificationKind
 from ..core.forms import FormSchema, Id
 
-DATE_ERRORS = {"required": "Enter the date.", "invalid": "Enter a date like 2026-12-01."}
+DATE_ERRORS: ErrorMessages = {"required": "Enter the date.", "invalid": "Enter a date like 2026-12-01."}
 
 
 def _blanks_to_none(data: dict, *names: str) -> dict:

@@ -56,7 +56,7 @@ def register(on_date: date, only: User | None = None) -> list[RegisterRow]:
     quals = qualifications_of(ids)
     led = dict(db.session.execute(select(Audit.lead_auditor_id, func.count(Audit.id))
                                   .where(Audit.lead_auditor_id.in_(ids)).group_by(Audit.lead_auditor_id)).all())
-    joined = dict(db.session.execute(select(audit_team.c.user_id, func.count(audit_team.c.audit_id))
+    joined: dict[int, int] = dict(db.session.execute(select(audit_team.c.user_id, func.count(audit_team.c.audit_id))
                                      .where(audit_team.c.user_id.in_(ids)).group_by(audit_team.c.user_id)).all())
     return [RegisterRow(u, quals[u.id], can_lead(quals[u.id], on_date), led.get(u.id, 0), joined.get(u.id, 0))
             for u in people]
@@ -116,8 +116,8 @@ def area_histories(today: date) -> dict[int, AreaHistory]:
         .group_by(Audit.area_id)).all())
     return {area_id: AreaHistory(ncs=ncs[area_id].ncs if area_id in ncs else 0,
                                  majors=int(ncs[area_id].majors or 0) if area_id in ncs else 0,
-                                 last_audited=last[area_id].date() if last.get(area_id) else None)
-            for area_id in set(ncs) | set(last)}
+                                 last_audited=completed.date() if (completed := last.get(area_id)) else None)
+            for area_id in set(ncs) | set(last) if area_id is not None}  # both queries skip rows without an area
 
 
 def suggestion_for(area_id: int, importance: int, today: date) -> Suggestion:
@@ -126,8 +126,9 @@ def suggestion_for(area_id: int, importance: int, today: date) -> Suggestion:
 
 # --- programme entries ---------------------------------------------------------------------------------
 
-def save_entry(actor, entry: ProgrammeEntry | None, *, year: int, area_id: int, checklist_id: int, importance: int,
-               planned_per_year: int | None, lead_auditor_id: int | None, notes: str, today: date) -> ProgrammeEntry:
+def save_entry(actor: User, entry: ProgrammeEntry | None, *, year: int, area_id: int, checklist_id: int,
+               importance: int, planned_per_year: int | None, lead_auditor_id: int | None, notes: str,
+               today: date) -> ProgrammeEntry:
     """Add an entry to a year's programme, or change one; an empty frequency takes the suggestion. Does not commit."""
     events.begin_change()
     if db.session.get(Area, area_id) is None:
@@ -170,12 +171,12 @@ def _flush_unique(year: int) -> None:
 
 def entries(year: int) -> list[ProgrammeEntry]:
     """A year's programme, by area name, with what each line needs loaded up front."""
-    return db.session.scalars(
+    return list(db.session.scalars(
         select(ProgrammeEntry).join(Area, Area.id == ProgrammeEntry.area_id).where(ProgrammeEntry.year == year)
         .options(selectinload(ProgrammeEntry.area).selectinload(Area.owner),
                  selectinload(ProgrammeEntry.checklist).selectinload(Checklist.versions),
                  selectinload(ProgrammeEntry.lead_auditor), selectinload(ProgrammeEntry.audits))
-        .order_by(Area.name, ProgrammeEntry.id)).all()
+        .order_by(Area.name, ProgrammeEntry.id)).all())
 
 
 # --- when audits are due, and their status in the programme ------------------------------------------------
@@ -240,10 +241,12 @@ def dates_to_plan(entry: ProgrammeEntry, today: date) -> list[date]:
 
 
 def audit_title(entry: ProgrammeEntry) -> str:
-    return f"{entry.area.name}: {entry.checklist.latest.title}"[:200]
+    latest = entry.checklist.latest
+    assert latest is not None  # an entry is saved only for a checklist with a version
+    return f"{entry.area.name}: {latest.title}"[:200]
 
 
-def create_audits(actor, entry: ProgrammeEntry, today: date, lead_auditor_id: int | None,
+def create_audits(actor: User, entry: ProgrammeEntry, today: date, lead_auditor_id: int | None,
                   override_reason: str = "") -> list[Audit]:
     """Plan the entry's missing audits for the year through audits.plan_audit (numbering, impartiality).
     Does not commit: all of them or none."""
@@ -263,7 +266,7 @@ def create_audits(actor, entry: ProgrammeEntry, today: date, lead_auditor_id: in
     db.session.execute(insert(programme_audits), [{"audit_id": a.id, "entry_id": entry.id} for a in planned])
     events.record(actor, "programme_entry", entry.id, "audits_created", {
         "audits": [a.number for a in planned], "audit_ids": [a.id for a in planned],
-        "planned_dates": [a.planned_date.isoformat() for a in planned], "lead_auditor_id": lead_auditor_id,
+        "planned_dates": [day.isoformat() for day in dates], "lead_auditor_id": lead_auditor_id,
         **({"impartiality_override": planned[0].impartiality_override} if planned[0].impartiality_override else {}),
     })
     db.session.expire(entry, ["audits"])
@@ -319,5 +322,6 @@ def programme(year: int, today: date) -> Programme:
     for audit in db.session.scalars(select(Audit).options(selectinload(Audit.area))
                                     .where(Audit.planned_date >= date(year, 1, 1), Audit.planned_date <= date(year, 12, 31))
                                     .order_by(Audit.planned_date, Audit.id)):
+        assert audit.planned_date is not None  # selected by its date
         by_month[audit.planned_date.month].append((audit, schedule_status(audit, today)))
     return Programme(year, rows, [(calendar.month_name[m], by_month[m]) for m in range(1, 13)])

@@ -1,5 +1,6 @@
 """Audit programme screens: the year's programme and calendar, its entries, the auditor register."""
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_htmx import make_response as htmx_response
@@ -53,11 +54,11 @@ def index():
 
 
 def _entry_context(entry: ProgrammeEntry | None, form: dict, errors: dict | None = None) -> dict:
-    lists = [c for c in checklists.all_checklists() if c.latest]
+    lists = [(c.id, latest) for c in checklists.all_checklists() if (latest := c.latest) is not None]
     return {
         "entry": entry, "form": form, "errors": errors or {},
         "area_options": [(a.id, f"{a.name} · owner {a.owner.name}" if a.owner else a.name) for a in accounts.areas()],
-        "checklist_options": [(c.id, f"{c.latest.title} (now v{c.latest.number})") for c in lists],
+        "checklist_options": [(checklist_id, f"{v.title} (now v{v.number})") for checklist_id, v in lists],
         "importance_options": list(IMPORTANCE_LABELS.items()),
         "auditor_options": [(u.id, f"{u.name} ({u.role_enum.label})") for u in audits.auditors()],
         "suggestion": _suggestion_from(form),
@@ -115,7 +116,7 @@ def create_audits(entry_id: int):
     """Show the audits an entry still needs this year, then plan them on confirmation."""
     entry = db.get_or_404(ProgrammeEntry, entry_id)
     today = date.today()
-    form = {"lead_auditor_id": entry.lead_auditor_id or ""}
+    form: dict[str, Any] = {"lead_auditor_id": entry.lead_auditor_id or ""}
     errors, status, needs_override = {}, 200, False
     if request.method == "POST":
         form = typed_in()

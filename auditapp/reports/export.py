@@ -34,8 +34,8 @@ def result_rows(since: date, until: date):
     for r in responses:
         a = r.audit
         yield [a.number, a.title, a.area.name if a.area else "", a.checklist_version.title, a.checklist_version.number,
-               a.completed_at.date(), r.item.clause, r.item.key, r.item.question,
-               result_labels(a.kind).get(r.result, r.result or ""),
+               a.completed_at.date() if a.completed_at else None, r.item.clause, r.item.key, r.item.question,
+               result_labels(a.kind).get(r.result or "", r.result or ""),
                r.note, r.answered_by.name if r.answered_by else "", r.answered_at]
 
 
@@ -46,7 +46,8 @@ def finding_rows(since: date, until: date):
         .order_by(Finding.audit_id, Finding.clause)
     ).all()
     for f in found:
-        yield [f.audit.number, f.audit.area.name if f.audit.area else "", f.audit.completed_at.date(), f.clause,
+        completed = f.audit.completed_at.date() if f.audit.completed_at else None
+        yield [f.audit.number, f.audit.area.name if f.audit.area else "", completed, f.clause,
                result_labels(f.audit.kind).get(f.grade, f.grade), f.status, f.statement, f.requirement, f.evidence, f.why_major,
                f.created_by.name if f.created_by else "", f.created_at]
 

@@ -63,7 +63,7 @@ def clause_coverage(now: datetime) -> list[ClauseCoverage]:
     ).all()
     for clause, result, count, last in rows:
         entry = coverage.get(auditable_clause_of(clause) or "")
-        if entry is None:
+        if entry is None or result is None:  # the query selects answered items only
             continue
         entry.answered += count
         entry.results[result] = entry.results.get(result, 0) + count
@@ -136,7 +136,8 @@ def readiness(now: datetime) -> list[ReadinessLine]:
 
 def _review_line(now: datetime) -> ReadinessLine:
     held = last_held(now.date())
-    ok = held is not None and held.meeting_date >= now.date() - timedelta(days=CYCLE_DAYS)
+    ok = (held is not None and held.meeting_date is not None  # a held review has its meeting date
+          and held.meeting_date >= now.date() - timedelta(days=CYCLE_DAYS))
     if held is None:
         detail = "no management review recorded as held yet"
     elif ok:

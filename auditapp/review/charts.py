@@ -36,7 +36,7 @@ def stacked_columns(title: str, columns: list[tuple[str, dict[str, int]]], keys:
     parts = [_svg_open(title, width, height), _axis(left, top, plot_w, plot_h, top_value)]
     for i, ((label, values), total) in enumerate(zip(columns, totals, strict=True)):
         x = left + i * slot + (slot - bar_w) / 2
-        y = top + plot_h
+        y: float = top + plot_h
         for key in keys:
             value = values.get(key, 0)
             if not value:

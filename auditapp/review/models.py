@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 from ..accounts.models import User
 from ..capa.models import CorrectiveAction
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 # The 9.3.2 inputs auditapp's records cannot answer: the quality lead types them in.
 TYPED_INPUTS = {
@@ -29,7 +29,7 @@ OUTPUTS = {
 }
 
 
-class ManagementReview(db.Model):
+class ManagementReview(Model):
     """One review: the period its pack covers, then the meeting that was held on it."""
 
     __tablename__ = "management_reviews"
@@ -58,7 +58,7 @@ class ManagementReview(db.Model):
         return self.status == "held"
 
 
-class ReviewDecision(db.Model):
+class ReviewDecision(Model):
     """A decision or output of the review; it may be carried out by tracked actions."""
 
     __tablename__ = "review_decisions"
@@ -83,7 +83,7 @@ class ReviewDecision(db.Model):
         return OUTPUTS.get(self.output, self.output)
 
 
-class ReviewArchive(db.Model):
+class ReviewArchive(Model):
     """The pack as a PDF, exactly as it stood when the meeting was recorded; never changed."""
 
     __tablename__ = "review_archives"

@@ -137,7 +137,8 @@ def audit_figures(start: date, end: date, today: date) -> AuditFigures:
                func.coalesce(func.sum(case((and_(~completed, Audit.planned_date < today), 1), else_=0)), 0))
         .where(internal, Audit.planned_date >= start, Audit.planned_date <= end)).one()
     figures.completed = db.session.scalar(
-        select(func.count(Audit.id)).where(internal, completed, Audit.completed_at >= since, Audit.completed_at < until))
+        select(func.count(Audit.id)).where(internal, completed, Audit.completed_at >= since, Audit.completed_at < until)
+    ) or 0  # a COUNT is never NULL; scalar() is typed Optional
     month = _month_of(Audit.completed_at).label("month")
     rows = db.session.execute(
         select(Finding.grade, Finding.clause, Area.name, month, func.count())
@@ -145,8 +146,10 @@ def audit_figures(start: date, end: date, today: date) -> AuditFigures:
         .where(internal, completed, Audit.completed_at >= since, Audit.completed_at < until,
                Finding.status == FindingStatus.OPEN, Finding.grade.in_(FINDING_GRADES))
         .group_by(Finding.grade, Finding.clause, Area.name, literal_column("month"))).all()
-    by_clause, by_area, by_month = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
-    by_result = Counter()
+    by_clause: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    by_area: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    by_month: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    by_result: Counter[str] = Counter()
     for grade, clause, area, month_key, count in rows:
         by_result[grade] += count
         by_clause[clause_group(clause)][grade] += count
@@ -168,7 +171,9 @@ def nc_figures(start: date, end: date, today: date) -> NCFigures:
         select(Nonconformity.clause, Nonconformity.severity, Area.name, func.count())
         .outerjoin(Area, Area.id == Nonconformity.area_id).where(*opened_in)
         .group_by(Nonconformity.clause, Nonconformity.severity, Area.name)).all()
-    by_clause, by_area, by_severity = Counter(), Counter(), Counter()
+    by_clause: Counter[str] = Counter()
+    by_area: Counter[str] = Counter()
+    by_severity: Counter[str] = Counter()
     for clause, severity, area, count in clause_rows:
         by_clause[clause_group(clause)] += count
         by_severity[severity] += count
@@ -218,7 +223,7 @@ def action_ageing(today: date) -> dict[str, int]:
         (due >= today - timedelta(days=30), 1),
         (due >= today - timedelta(days=90), 2),
         else_=3).label("bucket")
-    rows = dict(db.session.execute(
+    rows: dict[int, int] = dict(db.session.execute(
         select(buckets, func.count()).select_from(CorrectiveAction).outerjoin(Nonconformity)
         .where(CorrectiveAction.status == ActionStatus.OPEN, live_action()).group_by(literal_column("bucket"))).all())
     return {label: rows.get(i, 0) for i, label in enumerate(AGEING_BUCKETS)}
@@ -234,9 +239,9 @@ def improvement_figures(start: date, end: date, latest: int = 15) -> Improvement
             .group_by(Improvement.kind, Improvement.status)).all():
         figures.by_kind[kind] = figures.by_kind.get(kind, 0) + count
         figures.by_status[status] = figures.by_status.get(status, 0) + count
-    figures.latest = db.session.scalars(
+    figures.latest = list(db.session.scalars(
         select(Improvement).where(*in_period).order_by(Improvement.created_at.desc()).limit(latest)
-        .options(selectinload(Improvement.area))).all()
+        .options(selectinload(Improvement.area))).all())
     return figures
 
 

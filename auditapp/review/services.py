@@ -6,11 +6,12 @@ the minutes of the meeting (9.3.3 documented information): it is read-only from 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
-from ..accounts.models import Role
+from ..accounts.models import Role, User
 from ..capa import services as capa
 from ..core.errors import Conflict, NotAllowed, RuleError
 from ..core.numbering import next_number
@@ -20,17 +21,17 @@ from ..extensions import db
 from .models import OUTPUTS, TYPED_INPUTS, ManagementReview, ReviewArchive, ReviewDecision
 
 
-def can_prepare(user) -> bool:
+def can_prepare(user: User) -> bool:
     return user.has_role(Role.QUALITY_LEAD)
 
 
-def can_view(user) -> bool:
+def can_view(user: User) -> bool:
     return user.has_role(Role.QUALITY_LEAD, Role.ADMIN)
 
 
 def reviews() -> list[ManagementReview]:
-    return db.session.scalars(select(ManagementReview).order_by(ManagementReview.period_end.desc(),
-                                                                ManagementReview.id.desc())).all()
+    return list(db.session.scalars(select(ManagementReview).order_by(ManagementReview.period_end.desc(),
+                                                                     ManagementReview.id.desc())).all())
 
 
 def last_held(on: date) -> ManagementReview | None:
@@ -47,7 +48,7 @@ def default_period(today: date) -> tuple[date, date]:
     return start, today
 
 
-def _require_preparer(actor) -> None:
+def _require_preparer(actor: User) -> None:
     if not can_prepare(actor):
         raise NotAllowed("Only a quality lead prepares and records management reviews.")
 
@@ -60,7 +61,7 @@ def _editable(review: ManagementReview) -> None:
         raise Conflict("_form", "This review was recorded as held; its record is read-only.")
 
 
-def prepare(actor, start: date, end: date) -> ManagementReview:
+def prepare(actor: User, start: date, end: date) -> ManagementReview:
     """Open a review (draft) for a period; its pack is computed from live data until it is held."""
     _require_preparer(actor)
     if end < start:
@@ -75,7 +76,7 @@ def prepare(actor, start: date, end: date) -> ManagementReview:
     return review
 
 
-def save_inputs(actor, review: ManagementReview, inputs: dict[str, str]) -> None:
+def save_inputs(actor: User, review: ManagementReview, inputs: dict[str, str]) -> None:
     """The inputs auditapp cannot answer, typed in by the quality lead; inputs not sent stay as they were."""
     _require_preparer(actor)
     _editable(review)
@@ -90,7 +91,7 @@ def merged_inputs(review: ManagementReview, sent: dict[str, str]) -> dict[str, s
     return {k: v for k, v in merged.items() if v}
 
 
-def add_decision(actor, review: ManagementReview, output: str, text: str, action: dict | None = None
+def add_decision(actor: User, review: ManagementReview, output: str, text: str, action: dict[str, Any] | None = None
                  ) -> ReviewDecision:
     """A decision or output (9.3.3); with an owner and due date it becomes a tracked action."""
     _require_preparer(actor)
@@ -121,8 +122,8 @@ def check_meeting(meeting_date: date, attendees: str, conclusions: str, today: d
                             "effectiveness (9.3.1).")
 
 
-def record_meeting(actor, review: ManagementReview, meeting_date: date, attendees: str, conclusions: str,
-                   today: date, at=None) -> None:
+def record_meeting(actor: User, review: ManagementReview, meeting_date: date, attendees: str, conclusions: str,
+                   today: date, at: datetime | None = None) -> None:
     """The meeting was held: its date, who attended, its conclusions. From now on it is read-only."""
     _require_preparer(actor)
     _editable(review)
@@ -132,7 +133,7 @@ def record_meeting(actor, review: ManagementReview, meeting_date: date, attendee
         conclusions=conclusions.strip(), recorded_by_id=actor.id, recorded_at=at or utcnow()))
 
 
-def archive_pack(actor, review: ManagementReview, pdf: bytes) -> ReviewArchive:
+def archive_pack(actor: User, review: ManagementReview, pdf: bytes) -> ReviewArchive:
     """Keep the pack's PDF as presented at the meeting; its hash goes into the chained event log."""
     if not review.is_held:
         raise Conflict("_form", "Only the pack of a held review is archived.")

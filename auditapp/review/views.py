@@ -69,7 +69,7 @@ def _context(review: ManagementReview, **overrides) -> dict:
     """Everything the pack page and its PDF show: the figures, charts, the meeting record and forms."""
     # Open items of a held review are judged as of its meeting; the other figures are recomputed from
     # today's records. The record of the meeting itself is the archived PDF.
-    as_of = review.meeting_date if review.is_held else date.today()
+    as_of = review.meeting_date if review.is_held and review.meeting_date is not None else date.today()
     pack = build_pack(review.period_start, review.period_end, as_of, review)
     grade_labels = {g.value: RESULT_LABELS[g] for g in FINDING_GRADES}
     context = {

@@ -6,10 +6,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class QmsScope(db.Model):
+class QmsScope(Model):
     """One revision of the scope; a change adds a revision, earlier ones stay as they were."""
 
     __tablename__ = "qms_scopes"

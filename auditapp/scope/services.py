@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..accounts.models import User
 from ..events import services as events
 from ..extensions import db
 from .models import QmsScope
@@ -13,10 +14,10 @@ def current_scope() -> QmsScope | None:
 
 
 def scope_revisions() -> list[QmsScope]:
-    return db.session.scalars(select(QmsScope).order_by(QmsScope.revision.desc())).all()
+    return list(db.session.scalars(select(QmsScope).order_by(QmsScope.revision.desc())).all())
 
 
-def revise_scope(actor, activities: str, sites: str, products_services: str, exclusions: str,
+def revise_scope(actor: User, activities: str, sites: str, products_services: str, exclusions: str,
                  change_note: str) -> QmsScope:
     """Add a revision of the scope; the earlier revisions stay as they were. Does not commit."""
     events.begin_change()

@@ -30,20 +30,21 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Refused, handle_refused)
 
 
-def handle_csrf(error: CSRFError):
+def handle_csrf(error: CSRFError) -> tuple[str, int]:
     message = "Your form expired or came from another site, so it was not saved. Reload the page and try again."
     return _render(400, "Security check failed", message)
 
 
-def handle_http(error: HTTPException):
-    if (error.code or 500) >= 500:
+def handle_http(error: HTTPException) -> tuple[str, int]:
+    status = error.code or 500  # Flask passes only exceptions with a code to this handler
+    if status >= 500:
         # The failed transaction must not stay open: rendering the page may need the database.
         db.session.rollback()
-    message = error.description if _custom(error) else ADVICE.get(error.code, error.description)
-    return _render(error.code or 500, error.name, message)
+    message = error.description if _custom(error) else ADVICE.get(status, error.description)
+    return _render(status, error.name, message)
 
 
-def handle_refused(error: Refused):
+def handle_refused(error: Refused) -> tuple[str, int]:
     """A rule refused a change and no view showed it beside a form: its class says the status."""
     db.session.rollback()  # nothing of the refused change may be committed later in this request
     return _render(error.status, TITLES.get(error.status, "Not saved"), error.message)
@@ -54,7 +55,7 @@ def _custom(error: HTTPException) -> bool:
     return error.description != type(error).description
 
 
-def _render(status: int, title: str, message: str):
+def _render(status: int, title: str, message: str | None) -> tuple[str, int]:
     template = "errors/_message.html" if wants_fragment() else "errors/page.html"
     response = render_template(template, status=status, title=title, message=message), status
     return response

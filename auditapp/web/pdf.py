@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, current_app
@@ -22,12 +23,14 @@ def render_pdf(html: str, extra: PdfFetch | None = None) -> bytes:
     """Render the HTML to PDF bytes; `extra` may resolve further paths (e.g. photos the user may see).
 
     `extra(path)` returns (bytes, mime type) or None."""
+    URLFetcher: Any  # noqa: N806  (WeasyPrint has no types: its fetcher class is our base)
     HTML, URLFetcher, URLFetcherResponse = _weasyprint()  # noqa: N806  (WeasyPrint's class names)
 
+    assert current_app.static_folder is not None  # create_app always sets one
     static = Path(current_app.static_folder)
 
     class OwnFilesOnly(URLFetcher):
-        def fetch(self, url, headers=None):
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
             parts = urlsplit(url)
             found = None
             if parts.scheme == "https" and parts.netloc == "auditapp.invalid":
@@ -45,7 +48,7 @@ def render_pdf(html: str, extra: PdfFetch | None = None) -> bytes:
     return HTML(string=html, base_url=BASE_URL, url_fetcher=OwnFilesOnly()).write_pdf()
 
 
-def _weasyprint():
+def _weasyprint() -> tuple[Any, Any, Any]:
     """Import WeasyPrint on first use (it loads Pango, which only PDF requests need)...
 
     ...and undo its import-time `ImageFile.LOAD_TRUNCATED_IMAGES = True`: that switch is global to

@@ -1,7 +1,8 @@
 """One source for pages and fragments: htmx asks for the partial, everyone else gets the page."""
 import uuid
+from typing import Any
 
-from flask import make_response, render_template
+from flask import Flask, Response, make_response, render_template
 
 from ..extensions import htmx
 
@@ -11,7 +12,7 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(page_template: str, fragment_template: str, status: int = 200, **context):
+def render(page_template: str, fragment_template: str, status: int = 200, **context: Any) -> Response:
     """Render the partial for htmx or the page that includes it, and say the answer varies."""
     template = fragment_template if wants_fragment() else page_template
     response = make_response(render_template(template, **context), status)
@@ -19,9 +20,9 @@ def render(page_template: str, fragment_template: str, status: int = 200, **cont
     return response
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     @app.context_processor
-    def fragment_flag():
+    def fragment_flag() -> dict[str, bool]:
         # Partials show their own flash messages only when swapped in alone.
         return {"is_fragment": wants_fragment()}
 

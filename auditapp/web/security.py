@@ -1,9 +1,12 @@
 """Security by default: login on every page, role checks, and response headers."""
+from collections.abc import Callable
 from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, Response, abort, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 from ..core.forms import MAX_ID
 from ..extensions import htmx, login_manager
@@ -25,11 +28,14 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
 ])
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 class BoundedInt(IntegerConverter):
     """<int:...> that stops at the database's integer range: a huge id is a 404, not a 500."""
 
-    def __init__(self, map, *args, **kwargs):
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
@@ -43,7 +49,7 @@ def init_app(app: Flask) -> None:
     app.after_request(set_security_headers)
 
 
-def require_login():
+def require_login() -> ResponseReturnValue | None:
     """Refuse every request of an anonymous user, except the login page and static files."""
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
@@ -60,11 +66,11 @@ def _local_next() -> str | None:
     return request.full_path.rstrip("?") if request.method == "GET" else None
 
 
-def roles_required(*roles):
-    """View decorator: 403 unless the current user has one of the roles."""
-    def decorator(view):
+def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """View decorator: 403 unless the current user has one of the roles (``accounts.models.Role``)."""
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
             if not current_user.is_authenticated:
                 abort(401)
             if not current_user.has_role(*roles):
@@ -74,7 +80,7 @@ def roles_required(*roles):
     return decorator
 
 
-def set_security_headers(response):
+def set_security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -5,12 +5,12 @@ bp = Blueprint("home", __name__)
 
 
 @bp.get("/health")
-def health():
+def health() -> tuple[str, int, dict[str, str]]:
     """A trivial answer (behind login like every page): the baseline bench/answer.py compares with."""
     return "ok", 200, {"Content-Type": "text/plain"}
 
 
 @bp.get("/menu")
-def menu():
+def menu() -> str:
     """Everything the bottom bar has no room for on a phone."""
     return render_template("menu.html")
