@@ -5,9 +5,11 @@ temporary SQLite instance), logs in as the lead auditor of a seeded audit, then 
 number of requests from a few client threads, keep-alive, and reports requests per second for:
   - GET /health            (trivial: routing, session, login check)
   - POST .../answer        (a real save: compare-and-set update, event, change id, fragment)
-Each answer changes the result, so every save writes. Nothing leaves 127.0.0.1.
+Each answer changes the result, so every save writes. With --flood, the saves run once more while
+an attacker's threads post wrong passwords for random e-mails to /login as fast as they are
+answered, and the ratio flooded/quiet is printed. Nothing leaves 127.0.0.1.
 
-    .venv/bin/python bench/answer.py [--requests 600] [--clients 4]
+    .venv/bin/python bench/answer.py [--requests 600] [--clients 4] [--flood 2]
 """
 import argparse
 import http.client
@@ -120,10 +122,23 @@ def run(port, n_requests, n_clients, make_request):
     return per_client * n_clients / elapsed
 
 
+def flood_login(port, stop, statuses):
+    """An attacker: wrong passwords for random e-mails, one after the other, until told to stop."""
+    client = Client(port)
+    while not stop.is_set():
+        _status, page = client.request("GET", "/login")
+        found = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+        body = {"csrf_token": found.group(1).decode() if found else "", "email": f"{uuid.uuid4().hex[:8]}@example.com",
+                "password": "wrong password 123"}
+        status, _ = client.request("POST", "/login", urlencode(body))
+        statuses[status] = statuses.get(status, 0) + 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--flood", type=int, default=0, help="attacker threads posting failed logins")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "AUDITAPP_INSTANCE_PATH": tmp, "AUDITAPP_SECRET_KEY": "bench"}
@@ -163,6 +178,18 @@ def main():
             run(port, 100, args.clients, health)  # warm-up
             trivial = run(port, args.requests, args.clients, health)
             saves = run(port, args.requests, args.clients, answer)
+            flooded, flood_statuses = None, {}
+            if args.flood:
+                stop = threading.Event()
+                attackers = [threading.Thread(target=flood_login, args=(port, stop, flood_statuses))
+                             for _ in range(args.flood)]
+                for t in attackers:
+                    t.start()
+                time.sleep(1)  # the flood is running before the saves start
+                flooded = run(port, args.requests, args.clients, answer)
+                stop.set()
+                for t in attackers:
+                    t.join()
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -172,6 +199,10 @@ def main():
     print(f"{'GET /health (trivial)':<28}{trivial:>10.0f}")
     print(f"{'POST .../answer (save)':<28}{saves:>10.0f}")
     print(f"ratio save/trivial: {saves / trivial:.2f}")
+    if flooded is not None:
+        print(f"{'POST .../answer, login flood':<28}{flooded:>10.0f}   (flood answers: "
+              + ", ".join(f"HTTP {k} x{v}" for k, v in sorted(flood_statuses.items())) + ")")
+        print(f"ratio flooded/quiet saves: {flooded / saves:.2f}")
 
 
 if __name__ == "__main__":
