@@ -34,6 +34,8 @@ def handle_csrf(error: CSRFError):
 
 
 def handle_http(error: HTTPException):
+    if error.response is not None:  # an answer built for this refusal (the login form when throttled)
+        return error.response
     message = error.description if _custom(error) else ADVICE.get(error.code, error.description)
     return _render(error.code or 500, error.name, message)
 
