@@ -38,13 +38,14 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table known to the metadata and to migrations)
     from .accounts.services import user_for_session
-    from .extensions import csrf, db, htmx, login_manager, migrate
+    from .extensions import csrf, db, htmx, limiter, login_manager, migrate
     from .web import rendering, security
 
     db.init_app(app)
     migrate.init_app(app, db)
     csrf.init_app(app)
     htmx.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(user_for_session)
     security.init_app(app)

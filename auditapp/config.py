@@ -92,8 +92,18 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
         "REMIND_DAYS_BEFORE": int(_env("REMIND_DAYS_BEFORE", "3")),
         # Stored answers of applied change ids are kept this long for replays (flask changes prune).
         "CHANGE_RETENTION_DAYS": int(_env("CHANGE_RETENTION_DAYS", "30")),
+        # Failed logins for one e-mail from one client address before that pair waits; other addresses
+        # (the real user's) are not held up by it.
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(_env("LOGIN_LOCKOUT_MINUTES", "15")),
+        # Failed logins from one client address, whatever the e-mails (Flask-Limiter's notation, ";" between).
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
+        # Where the counters live: memory:// is this process only (the embedded single-process default);
+        # several processes or hosts share redis://host:6379 or memcached://host:11211.
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": "auditapp",
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed; 0: none (direct clients).
+        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
     }
 
 

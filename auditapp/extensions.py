@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -39,6 +41,9 @@ migrate = Migrate(directory=str(Path(__file__).parent / "migrations"))
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+# Keyed by the client address (the proxy's, unless AUDITAPP_TRUSTED_PROXIES says how many to look behind);
+# counters live where RATELIMIT_STORAGE_URI says (memory:// is one process only).
+limiter = Limiter(get_remote_address)
 
 
 @event.listens_for(Engine, "connect")

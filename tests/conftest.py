@@ -9,8 +9,6 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
-from flask.testing import FlaskClient
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, text
 
 from auditapp import create_app
@@ -21,7 +19,7 @@ from auditapp.extensions import db
 pytest.register_assert_rewrite("tests.support")
 
 from .support.accounts import PASSWORD, log_in  # noqa: E402
-from .support.app import base_config  # noqa: E402
+from .support.app import CSRFClient, base_config  # noqa: E402
 
 # Fixtures defined beside their helpers, registered here once for every test module.
 pytest_plugins = ["tests.support.audits", "tests.support.browser"]
@@ -77,31 +75,6 @@ def _empty_postgresql(url):
         conn.execute(text("INSERT INTO event_chain_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
                      {"genesis": "0" * 64})
     engine.dispose()
-
-
-class CSRFClient(FlaskClient):
-    """Sends X-CSRFToken on every unsafe request, as base.html's hx-headers makes browsers do.
-
-    Pass csrf=False to send a request without it.
-    """
-
-    def open(self, *args, csrf=True, **kwargs):
-        method = (kwargs.get("method") or "GET").upper()
-        if csrf and method not in ("GET", "HEAD", "OPTIONS"):
-            headers = dict(kwargs.pop("headers", None) or {})
-            headers.setdefault("X-CSRFToken", self.csrf_token())
-            kwargs["headers"] = headers
-        # Each request gets its own app context (fresh `g`, own database session), as in
-        # production; without this it would reuse the test's context and Flask-Login's cache.
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.expire_all()  # the test's objects reload what the request committed
-        return response
-
-    def csrf_token(self) -> str:
-        with self.session_transaction() as sess:
-            raw = sess.setdefault("csrf_token", "0" * 40)
-        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
 
 @pytest.fixture

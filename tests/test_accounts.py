@@ -1,11 +1,17 @@
 """Logging in and out, roles' landing pages, and the admin pages for users and areas."""
+from datetime import timedelta
+
 import pytest
 
-from auditapp.accounts.models import Area, User
+from auditapp import create_app
+from auditapp.accounts import services
+from auditapp.accounts.models import Area, LoginSession, User
+from auditapp.core.timeutil import utcnow
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
 from .support.accounts import PASSWORD, log_in
+from .support.app import CSRFClient, base_config
 
 HOMES = {"auditor": "/audits/mine", "supervisor": "/nc/actions/mine", "quality_lead": "/audits/", "admin": "/audits/"}
 
@@ -58,6 +64,57 @@ def test_repeated_failures_lock_the_account_for_a_while(client, make_user):
     assert response.status_code == 429 and b"Too many failed attempts" in response.data
 
 
+ATTACKER, VICTIM = {"REMOTE_ADDR": "203.0.113.66"}, {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def test_failures_from_an_attacker_never_lock_the_user_out_from_another_address(client, make_user):
+    user = make_user()
+    for _ in range(5):
+        response = client.post("/login", data={"email": user.email, "password": "bad guess 123"},
+                               environ_base=ATTACKER)
+        assert response.status_code == 401
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD}, environ_base=ATTACKER)
+    assert response.status_code == 429 and b"Too many failed attempts" in response.data
+    assert 0 < int(response.headers["Retry-After"]) <= 15 * 60
+    again = client.post("/login", data={"email": user.email, "password": "bad guess 456"}, environ_base=ATTACKER)
+    assert again.status_code == 429  # refused again, but noted once a minute only
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD}, environ_base=VICTIM)
+    assert response.status_code == 302 and response.location == "/audits/mine"
+    throttled = services.security_events("login_throttled")
+    assert [(e.account_key, e.address) for e in throttled] == [(services.account_key(user.email), "203.0.113.66")]
+
+
+def test_a_spray_over_many_emails_from_one_address_is_throttled(client, make_user):
+    users = [make_user() for _ in range(4)]
+    emails = [u.email for u in users] + [f"guess{n}@example.com" for n in range(8)]
+    statuses = [client.post("/login", data={"email": email, "password": "Summer2026!"}, environ_base=ATTACKER)
+                .status_code for email in emails]
+    assert statuses == [401] * 10 + [429] * 2
+    # The limit is the attacker's address: others still log in, and may still mistype.
+    assert client.post("/login", data={"email": "typo@example.com", "password": "x" * 12},
+                       environ_base=VICTIM).status_code == 401
+    log_in(client, users[0])
+
+
+def test_x_forwarded_for_counts_only_behind_a_configured_proxy(app, client, tmp_path):
+    def spray(some_client, count):
+        return [some_client.post("/login", data={"email": f"spray{n}@example.com", "password": "x" * 12},
+                                 headers={"X-Forwarded-For": f"192.0.2.{n}"}).status_code for n in range(count)]
+
+    assert spray(client, 11) == [401] * 10 + [429]  # a forged header buys nothing
+    assert {e.address for e in services.security_events("login_failed")} == {"127.0.0.1"}
+
+    proxied = create_app({**base_config(tmp_path / "proxied", app.config["SQLALCHEMY_DATABASE_URI"]),
+                          "TRUSTED_PROXIES": 1})
+    proxied.test_client_class = CSRFClient
+    with proxied.app_context():
+        assert spray(proxied.test_client(), 12) == [401] * 12  # twelve clients behind the proxy, one try each
+        addresses = {e.address for e in services.security_events("login_failed")}
+        db.session.remove()
+        db.engine.dispose()
+    assert {f"192.0.2.{n}" for n in range(12)} <= addresses
+
+
 def test_inactive_user_cannot_log_in(client, make_user):
     user = make_user()
     user.active = False
@@ -71,8 +128,70 @@ def test_logout_ends_the_session(client, login):
     assert client.get("/checklists/").status_code == 302
 
 
+def test_a_copy_of_the_cookie_opens_nothing_after_logout(app, client, login):
+    login("quality_lead")
+    copied = client.get_cookie("session").value
+    client.post("/logout")
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/checklists/").status_code == 302
+    assert thief.post("/admin/areas", data={"name": "Made with a logged-out cookie"}).status_code == 401
+    assert db.session.scalar(db.select(Area).filter_by(name="Made with a logged-out cookie")) is None
+
+
+def test_each_login_is_its_own_session_on_the_server(app, client, make_user):
+    user = make_user()
+    phone, laptop = app.test_client(), app.test_client()
+    log_in(phone, user)
+    laptop.post("/login", data={"email": user.email, "password": PASSWORD}, headers={"User-Agent": "Laptop browser"})
+    logins = db.session.scalars(db.select(LoginSession).filter_by(user_id=user.id)).all()
+    assert len(logins) == 2 and len({login.token_hash for login in logins}) == 2
+    assert logins[1].user_agent == "Laptop browser"
+    phone.post("/logout")  # ends the phone's login only
+    assert phone.get("/checklists/").status_code == 302 and laptop.get("/checklists/").status_code == 200
+    assert [login.ended_at is not None for login in logins] == [True, False]
+
+
+def test_log_out_everywhere_ends_every_session_of_the_user_only(app, client, make_user):
+    user, other = make_user(), make_user()
+    phone, bystander = app.test_client(), app.test_client()
+    log_in(client, user)
+    log_in(phone, user)
+    log_in(bystander, other)
+    assert 'href="/account"' in client.get("/menu").get_data(as_text=True)
+    page = client.get("/account").get_data(as_text=True)
+    assert page.count('<li class="row">') == 2 and page.count("this device") == 1
+    assert "data-outbox-guard" in page  # refused by the page script while offline changes wait
+    response = client.post("/account/logout-everywhere")
+    assert response.status_code == 302 and response.location == "/login"
+    assert client.get("/checklists/").status_code == 302 and phone.get("/checklists/").status_code == 302
+    assert bystander.get("/checklists/").status_code == 200
+    assert [e.kind for e in services.security_events()] == ["logged_out_everywhere"]
+
+
+def test_last_seen_moves_at_most_once_a_minute(app, client, make_user):
+    user = log_in(client, make_user())
+    login = db.session.scalar(db.select(LoginSession).filter_by(user_id=user.id))
+    half_a_minute_ago, two_minutes_ago = utcnow() - timedelta(seconds=30), utcnow() - timedelta(minutes=2)
+    login.last_seen_at = half_a_minute_ago
+    db.session.commit()
+    client.get("/checklists/")
+    assert login.last_seen_at == half_a_minute_ago
+    login.last_seen_at = two_minutes_ago
+    db.session.commit()
+    client.get("/checklists/")
+    assert login.last_seen_at > utcnow() - timedelta(seconds=10)
+
+
+def test_a_login_unseen_for_longer_than_the_cookie_lives_is_over(app, client, make_user):
+    user = log_in(client, make_user())
+    login = db.session.scalar(db.select(LoginSession).filter_by(user_id=user.id))
+    login.last_seen_at = utcnow() - app.config["PERMANENT_SESSION_LIFETIME"] - timedelta(minutes=1)
+    db.session.commit()
+    assert client.get("/checklists/").status_code == 302
+
+
 def test_new_password_or_deactivation_ends_existing_sessions(app, client, make_user):
-    from auditapp.accounts import services
     user = log_in(client, make_user())
     assert client.get("/checklists/").status_code == 200
     services.update_user(None, user, user.name, user.role, True, "a brand new password")

@@ -158,11 +158,17 @@ def test_default_upload_limit_is_25_mb(app):
     assert app.config["MAX_CONTENT_LENGTH"] == 25 * 1024 * 1024
 
 
-def test_failed_logins_are_logged(client, make_user):
+def test_failed_logins_are_security_events_not_evidence(client, make_user):
+    from auditapp.accounts.models import SecurityEvent
     user = make_user()
-    client.post("/login", data={"email": user.email, "password": "wrong password"})
-    event = db.session.scalar(db.select(Event).filter_by(entity_type="login", action="failed"))
-    assert event.entity_id == hashlib.sha256(user.email.encode()).hexdigest()
+    before = db.session.scalar(db.select(db.func.count(Event.id)))
+    for email in (user.email, "nobody@example.com"):
+        assert client.post("/login", data={"email": email, "password": "wrong password"}).status_code == 401
+    assert db.session.scalar(db.select(db.func.count(Event.id))) == before  # no row, no chain lock
+    rows = db.session.scalars(db.select(SecurityEvent).order_by(SecurityEvent.id)).all()
+    assert [(row.kind, row.address) for row in rows] == [("login_failed", "127.0.0.1")] * 2
+    assert rows[0].account_key == hashlib.sha256(user.email.encode()).hexdigest()
+    assert "wrong password" not in repr([vars(row) for row in rows])
 
 
 def test_long_email_addresses_are_throttled_too(client):

@@ -1,24 +1,25 @@
-"""Account rules: sign-in with throttling, creating and changing users and areas."""
+"""Account rules: sign-in, login sessions, security events, creating and changing users and areas."""
 import hashlib
-from datetime import timedelta
+import secrets
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func
+from sqlalchemy import func, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core.errors import RuleError
 from ..core.forms import MAX_ID
 from ..core.timeutil import utcnow
 from ..events import services as events
-from ..events.models import Event
 from ..extensions import db
-from .models import Area, Role, User, new_session_token
+from .models import Area, LoginSession, Role, SecurityEvent, User, token_digest
 
 # Checked against when the e-mail is unknown, so timing does not reveal which accounts exist.
 _DUMMY_HASH = None
 
 
-class LoginThrottled(Exception):
-    pass
+# The most often a login's "last seen" is written: reads commit nothing, so each write is its own transaction.
+SEEN_EVERY = timedelta(minutes=1)
 
 
 def normalise_email(email: str) -> str:
@@ -29,27 +30,16 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(db.select(User).filter_by(email=normalise_email(email)))
 
 
-def _login_key(email: str) -> str:
-    """The key failed logins are recorded and counted under (fits the log's 64-character id)."""
+def account_key(email: str) -> str:
+    """The key failed logins are recorded and throttled under: a hash of the e-mail typed, known or not."""
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
-def recent_failures(email: str) -> int:
-    since = utcnow() - timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-    return db.session.scalar(
-        db.select(func.count(Event.id)).where(
-            Event.entity_type == "login", Event.entity_id == _login_key(email),
-            Event.action == "failed", Event.occurred_at >= since,
-        )
-    )
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """The user for these credentials, or None; raises LoginThrottled after repeated failures."""
+def authenticate(email: str, password: str, address: str = "") -> User | None:
+    """The user for these credentials, or None. A failure is a security event, not evidence: it goes to
+    security_events, never to the hash-chained event log (anonymous clients must not write there)."""
     global _DUMMY_HASH
     email = normalise_email(email)
-    if recent_failures(email) >= current_app.config["LOGIN_MAX_FAILURES"]:
-        raise LoginThrottled()
     user = find_user(email)
     if user is None:
         if _DUMMY_HASH is None:
@@ -60,8 +50,84 @@ def authenticate(email: str, password: str) -> User | None:
     elif user.check_password(password) and user.active:
         events.record(user, "user", user.id, "logged_in")
         return user
-    events.record(user, "login", _login_key(email), "failed")
+    record_security_event("login_failed", email, address)
     return None
+
+
+def record_security_event(kind: str, email: str, address: str) -> SecurityEvent:
+    """Add a security event (failed login, throttled, logged out everywhere). Does not commit."""
+    entry = SecurityEvent(kind=kind, account_key=account_key(email), address=(address or "")[:45])
+    db.session.add(entry)
+    return entry
+
+
+def security_events(kind: str | None = None) -> list[SecurityEvent]:
+    query = db.select(SecurityEvent).order_by(SecurityEvent.id)
+    return list(db.session.scalars(query.filter_by(kind=kind) if kind else query))
+
+
+# --- login sessions ----------------------------------------------------------------------------
+
+def start_session(user: User, user_agent: str = "") -> LoginSession:
+    """A new server-side login for user; its token goes into the cookie through user.get_id(). Does not commit."""
+    token = secrets.token_urlsafe(32)
+    login = LoginSession(token_hash=token_digest(token), user_id=user.id, user_agent=(user_agent or "")[:200])
+    db.session.add(login)
+    db.session.flush()
+    user.login_token = token
+    return login
+
+
+def current_login(user: User) -> LoginSession | None:
+    """The login a loaded user object belongs to (None for a user not loaded from a cookie)."""
+    if not user.login_token:
+        return None
+    return db.session.scalar(db.select(LoginSession).filter_by(token_hash=token_digest(user.login_token)))
+
+
+def end_session(user: User) -> None:
+    """Log out: end the login this user object was loaded for. Does not commit."""
+    login = current_login(user)
+    if login is not None and login.ended_at is None:
+        login.ended_at = utcnow()
+
+
+def end_sessions(user: User) -> int:
+    """End every open login of user (log out everywhere, new password, deactivation); how many. Does not commit."""
+    result = db.session.execute(
+        update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+    return result.rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
+
+
+def log_out_everywhere(user: User, address: str) -> int:
+    ended = end_sessions(user)
+    record_security_event("logged_out_everywhere", user.email, address)
+    return ended
+
+
+def active_sessions(user: User) -> list[LoginSession]:
+    """The user's logins that still open pages, most recently seen first."""
+    return list(db.session.scalars(
+        db.select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None),
+                                      LoginSession.last_seen_at >= _oldest_live())
+        .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
+    ))
+
+
+def _oldest_live() -> datetime:
+    """A login unseen for longer than the cookie lives is over, even if nobody logged it out."""
+    return utcnow() - current_app.config["PERMANENT_SESSION_LIFETIME"]
+
+
+def _note_seen(login: LoginSession) -> None:
+    """Move "last seen" on, in its own short transaction on its own connection: the user loader runs on
+    every request, reads included (which commit nothing), and a view that rolls back keeps this."""
+    now = utcnow()
+    with db.engine.begin() as conn:
+        conn.execute(update(LoginSession).where(LoginSession.id == login.id).values(last_seen_at=now))
+    set_committed_value(login, "last_seen_at", now)  # as loaded: the request's session has nothing to flush
 
 
 def create_user(actor: User | None, email: str, name: str, role: str, password: str) -> User:
@@ -88,8 +154,8 @@ def update_user(actor: User | None, user: User, name: str, role: str, active: bo
     if password:
         user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
         changes["password"] = ["(hidden)", "(changed)"]
-    if not active and "active" in changes:
-        user.session_token = new_session_token()  # ends the user's open sessions
+    if password or (not active and "active" in changes):
+        end_sessions(user)  # a new password or a deactivation ends the user's open sessions
     if changes:
         events.record(actor, "user", user.id, "updated", changes)
     return user
@@ -148,12 +214,18 @@ def _check_owner(owner_id: int | None) -> None:
 
 
 def user_for_session(cookie_id: str) -> User | None:
-    """The user of a session (Flask-Login's user loader); a stale token (password changed,
-    deactivated, logged out everywhere) finds nobody."""
+    """The user of a session (Flask-Login's user loader): "<user id>:<login token>" of a login that has not
+    ended (logout, log out everywhere, new password, deactivation) of an active user; else nobody."""
     user_id, _, token = cookie_id.partition(":")
     if not user_id.isdigit() or not token or int(user_id) > MAX_ID:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_token != token or not user.active:
+    login = db.session.scalar(db.select(LoginSession).filter_by(token_hash=token_digest(token)))
+    if login is None or login.user_id != int(user_id) or login.ended_at is not None:
         return None
+    if login.last_seen_at < _oldest_live() or not login.user.active:
+        return None
+    if utcnow() - login.last_seen_at >= SEEN_EVERY:
+        _note_seen(login)
+    user = login.user
+    user.login_token = token
     return user

@@ -1,13 +1,18 @@
-"""Sign-in, sign-out, and the small admin area for users and areas."""
+"""Sign-in (throttled), sign-out, the user's own account page, and the small admin area for users and areas."""
+import time
+from math import ceil
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask_limiter import RequestLimit
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
+from limits import parse as parse_limit
 from marshmallow import ValidationError
 
 from ..core.forms import first_errors
-from ..extensions import db
+from ..extensions import db, limiter
 from ..web.forms import submit, typed_in
 from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
@@ -36,7 +41,43 @@ def home_url(user: User) -> str:
     return url_for("audits.index")
 
 
+THROTTLE_NOTED = parse_limit("1 per minute")
+
+
+def _login_failed(response) -> bool:
+    """Only wrong credentials count toward the login limits: a successful login or an empty form does not."""
+    return response.status_code == 401
+
+
+def _account_and_address() -> str:
+    return f"{services.account_key(request.form.get('email', ''))}@{get_remote_address()}"
+
+
+def _login_throttled(limit: RequestLimit):
+    """The login form again, 429 with Retry-After; the refusal is a security event (never a password), noted
+    once a minute for each limit and client, so a flood of refused requests is not a flood of writes."""
+    if limiter.limiter.hit(THROTTLE_NOTED, "login-throttled-noted", limit.key):
+        services.record_security_event("login_throttled", request.form.get("email", ""), get_remote_address())
+        db.session.commit()
+    wait = max(1, ceil(limit.window.reset_time - time.time()))
+    message = f"Too many failed attempts. Wait {ceil(wait / 60)} minute{'s' if wait > 60 else ''} and try again."
+    form = {"email": request.form.get("email", "")}
+    response = make_response(render_template("auth/login.html", form=form, errors={"_form": message}), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _account_limit() -> str:
+    return f"{current_app.config['LOGIN_MAX_FAILURES']} per {current_app.config['LOGIN_LOCKOUT_MINUTES']} minutes"
+
+
 @auth_bp.route("/login", methods=["GET", "POST"])
+# Per client address, whatever the e-mails (a spray); and per (e-mail, address), which slows guessing one
+# account without locking its owner out: failures from one address never refuse the password from another.
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_login_failed,
+               on_breach=_login_throttled)
+@limiter.limit(_account_limit, key_func=_account_and_address, methods=["POST"], deduct_when=_login_failed,
+               on_breach=_login_throttled)
 def login():
     """Show the login form, or sign in and go to the user's home screen."""
     if current_user.is_authenticated:
@@ -45,20 +86,18 @@ def login():
     if request.method == "POST":
         try:
             form = LoginSchema().load(request.form)
-            user = services.authenticate(form["email"], form["password"])
+            user = services.authenticate(form["email"], form["password"], get_remote_address())
+            if user:
+                services.start_session(user, request.headers.get("User-Agent", ""))
             db.session.commit()  # the login, or the failed attempt, is on the record either way
         except ValidationError as err:
             errors, status = first_errors(err), 422
             form = {"email": request.form.get("email", "")}
-        except services.LoginThrottled:
-            minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
-            errors, status = {"_form": f"Too many failed attempts for this account. Wait {minutes} minutes "
-                                       "and try again."}, 429
         else:
             if user:
                 session.clear()  # a fresh session (and CSRF token) for the new login
                 session.permanent = True  # survives closing the app; see PERMANENT_SESSION_LIFETIME
-                login_user(user)
+                login_user(user)  # the cookie holds "<user id>:<login token>" (User.get_id)
                 return redirect(_safe_next(request.args.get("next")) or home_url(user))
             errors, status = {"_form": "E-mail or password is not right."}, 401
         form.pop("password", None)
@@ -77,10 +116,33 @@ def _safe_next(target: str | None) -> str | None:
 
 @auth_bp.post("/logout")
 def logout():
-    """End the session."""
+    """End the session: on the server too, so a copy of the cookie opens nothing afterwards."""
+    services.end_session(current_user)
+    db.session.commit()
+    _forget_login("You are logged out.")
+    return redirect(url_for("auth.login"))
+
+
+def _forget_login(message: str) -> None:
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(message, "info")
+
+
+@auth_bp.get("/account")
+def account():
+    """The user's own account: where they are logged in, and "log out everywhere"."""
+    this = services.current_login(current_user)
+    return render_template("auth/account.html", logins=services.active_sessions(current_user),
+                           this_login_id=this.id if this else None)
+
+
+@auth_bp.post("/account/logout-everywhere")
+def logout_everywhere():
+    """End every login of this user, this device's included (a lost phone, a shared password)."""
+    ended = services.log_out_everywhere(current_user, get_remote_address())
+    db.session.commit()
+    _forget_login(f"You are logged out everywhere ({ended} session{'s' if ended != 1 else ''} ended).")
     return redirect(url_for("auth.login"))
 
 

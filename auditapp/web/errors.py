@@ -1,5 +1,6 @@
 """Error pages that say what happened and what to do, as pages or as htmx fragments."""
 from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -35,7 +36,9 @@ def handle_csrf(error: CSRFError) -> tuple[str, int]:
     return _render(400, "Security check failed", message)
 
 
-def handle_http(error: HTTPException) -> tuple[str, int]:
+def handle_http(error: HTTPException) -> ResponseReturnValue:
+    if error.response is not None:  # an answer built for this refusal (the login form when throttled)
+        return error.response
     status = error.code or 500  # Flask passes only exceptions with a code to this handler
     if status >= 500:
         # The failed transaction must not stay open: rendering the page may need the database.

@@ -6,6 +6,7 @@ from typing import Any, ParamSpec, TypeVar
 from flask import Flask, Response, abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from ..core.forms import MAX_ID
@@ -47,6 +48,11 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     app.before_request(require_login)
     app.after_request(set_security_headers)
+    trusted = app.config.get("TRUSTED_PROXIES", 0)
+    if trusted:
+        # Only then is the client address (login throttling, security events) read from X-Forwarded-For;
+        # without a proxy anyone could write any address there.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)  # type: ignore[method-assign]
 
 
 def require_login() -> ResponseReturnValue | None:

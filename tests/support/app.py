@@ -3,6 +3,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event
 
 from auditapp import create_app
@@ -58,3 +60,28 @@ def count_queries(client, url):
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     return len(seen)
+
+
+class CSRFClient(FlaskClient):
+    """Sends X-CSRFToken on every unsafe request, as base.html's hx-headers makes browsers do.
+
+    Pass csrf=False to send a request without it.
+    """
+
+    def open(self, *args, csrf=True, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        if csrf and method not in ("GET", "HEAD", "OPTIONS"):
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        # Each request gets its own app context (fresh `g`, own database session), as in
+        # production; without this it would reuse the test's context and Flask-Login's cache.
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()  # the test's objects reload what the request committed
+        return response
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as sess:
+            raw = sess.setdefault("csrf_token", "0" * 40)
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
