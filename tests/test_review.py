@@ -83,7 +83,7 @@ def records(client, plan, make_user):
     old = audited(client, plan, make_user, paint, {"8.5.2-traceability": "minor_nc"},
                   planned=TODAY - timedelta(days=300))
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE audits SET status='in_progress' WHERE id=:i"), {"i": old.id})
+        conn.execute(text("UPDATE audits SET status='in_progress', completed_at=NULL WHERE id=:i"), {"i": old.id})
         conn.execute(text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
                      {"i": old.id, "t": utcnow() - timedelta(days=300)})
         conn.execute(text("UPDATE nonconformities SET raised_at=:t WHERE audit_id=:i"),
