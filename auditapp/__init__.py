@@ -87,19 +87,27 @@ def register_flows() -> None:
     """Who follows whom across domains, in one place (the receivers are idempotent to connect).
 
     A changed finding moves the improvement register, the nonconformity log and gap actions, side by
-    side; photo evidence is shown to whoever may see an audit or a nonconformity it belongs to."""
+    side; photo evidence is shown to whoever may see an audit or a nonconformity it belongs to; closed
+    records are replayed against their history by `flask events verify --records`."""
+    from .audits.integrity import check_completed_audits
     from .audits.services import may_see_photo as audit_photo
+    from .capa.integrity import check_closed_nonconformities
     from .capa.services import may_see_photo as nonconformity_photo
     from .capa.services import sync_from_finding as sync_nonconformity
+    from .events.replay import register_record_check
     from .findings.services import finding_changed
     from .gaps.services import cancel_gap_actions
     from .improvements.services import sync_from_finding as sync_register
     from .photos.services import register_viewer
+    from .review.integrity import check_held_reviews
 
     for receiver in (sync_register, sync_nonconformity, cancel_gap_actions):
         finding_changed.connect(receiver)
     register_viewer(audit_photo)
     register_viewer(nonconformity_photo)
+    # `flask events verify --records`: each domain replays the history of its closed records.
+    for check in (check_completed_audits, check_closed_nonconformities, check_held_reviews):
+        register_record_check(check)
 
 
 def register_template_context(app: Flask) -> None:

@@ -62,6 +62,9 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
         "PHOTO_MAX_EDGE": int(_env("PHOTO_MAX_EDGE", "2048")),
         "CHECKLIST_DIR": _env("CHECKLIST_DIR", str(app_paths().checklists)),
         "SECRET_KEY": _env("SECRET_KEY"),
+        # The event log's chain key and where its checkpoints go: both outside the database (README).
+        "EVENT_KEY": _env("EVENT_KEY"),
+        "CHECKPOINT_FILE": _env("CHECKPOINT_FILE", str(instance / "checkpoints.jsonl")),
         # Flask reads no body larger than this; uploads over it get 413 before they are stored.
         "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -122,3 +125,24 @@ def load_or_create_secret_key(instance: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def load_or_create_event_key(instance: Path) -> str:
+    """Read the key of the event log's chain, creating it (0600) on first use; keep a copy off the server."""
+    path = instance / "event_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    # Written whole to a private file, then linked into place: a concurrent first use reads the winner's
+    # complete key, never an empty file.
+    draft = instance / f".event_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()

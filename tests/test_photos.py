@@ -15,22 +15,7 @@ from auditapp.photos.models import Photo
 from .support.accounts import log_in
 from .support.audits import HX, answer, items_of
 from .support.findings import NC_TEXT, post_finding
-
-
-def jpeg(width=800, height=600, color=(200, 40, 40), gps=False) -> bytes:
-    image = Image.new("RGB", (width, height), color)
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotated on the phone
-    if gps:
-        exif[0x8825] = {1: "N", 2: (52.0, 22.0, 7.0), 3: "E", 4: (4.0, 53.0, 9.0)}
-    out = BytesIO()
-    image.save(out, "JPEG", exif=exif)
-    return out.getvalue()
-
-
-def upload(client, audit, item, *files):
-    data = {"item_id": str(item.id), "photo": [(BytesIO(content), name) for name, content in files]}
-    return client.post(f"/audits/{audit.id}/photos", data=data, headers=HX, content_type="multipart/form-data")
+from .support.photos import jpeg, upload
 
 
 def photo_files(app) -> list[Path]:

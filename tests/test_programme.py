@@ -102,7 +102,7 @@ def test_programme_suggests_from_nonconformities_and_last_audits_in_the_records(
     long_ago = plan(area=store)
     complete(client, long_ago)
     with db.engine.begin() as conn:  # backdate through the one allowed path: reopen, then complete earlier
-        conn.execute(text("UPDATE audits SET status='in_progress' WHERE id=:i"), {"i": long_ago.id})
+        conn.execute(text("UPDATE audits SET status='in_progress', completed_at=NULL WHERE id=:i"), {"i": long_ago.id})
         conn.execute(text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
                      {"t": utcnow() - timedelta(days=400), "i": long_ago.id})
 

@@ -33,7 +33,7 @@ def completed_walk(client, plan, make_user, results: dict[str, str], days_ago: i
         from sqlalchemy import text
         # Backdate through the one allowed path: reopen, set the date, complete again.
         with db.engine.begin() as conn:
-            conn.execute(text("UPDATE audits SET status='in_progress' WHERE id=:i"), {"i": audit.id})
+            conn.execute(text("UPDATE audits SET status='in_progress', completed_at=NULL WHERE id=:i"), {"i": audit.id})
             conn.execute(text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
                          {"i": audit.id, "t": utcnow() - timedelta(days=days_ago)})
     return audit

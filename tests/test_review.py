@@ -19,7 +19,7 @@ from auditapp.review.pack import build_pack, clause_group, months_between
 
 from .support.accounts import log_in, make_area
 from .support.audits import answer, items_of
-from .support.capa import advance_to_actions_done, raise_nc
+from .support.capa import close_nc, raise_nc
 from .support.findings import NC_TEXT, post_finding
 
 TODAY = date.today()
@@ -31,20 +31,6 @@ def backdate_nc(nc, days: int) -> None:
         conn.execute(text("UPDATE nonconformities SET raised_at=:t WHERE id=:i"),
                      {"i": nc.id, "t": utcnow() - timedelta(days=days)})
     db.session.expire_all()
-
-
-def close_nc(quality, verifier, nc, owner, first_check_effective=True):
-    """Through the 10.2 workflow to closed; not effective at first means a second round of actions."""
-    advance_to_actions_done(quality, nc, owner)
-    if not first_check_effective:
-        capa.verify(verifier, nc, False, "Came back after a week", TODAY)
-        capa.identify_cause(quality, nc, ["Printer jammed"], "machine")
-        action = capa.add_action(quality, nc, "Service the printer", owner.id, TODAY)
-        db.session.commit()
-        capa.complete_action(owner, action, "Serviced")
-    capa.verify(verifier, nc, True, "Clean for four weeks", TODAY)
-    capa.close(verifier, nc)
-    db.session.commit()
 
 
 def audited(client, plan, make_user, area, results: dict, planned: date):
@@ -82,7 +68,7 @@ def records(client, plan, make_user):
     old = audited(client, plan, make_user, paint, {"8.5.2-traceability": "minor_nc"},
                   planned=TODAY - timedelta(days=300))
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE audits SET status='in_progress' WHERE id=:i"), {"i": old.id})
+        conn.execute(text("UPDATE audits SET status='in_progress', completed_at=NULL WHERE id=:i"), {"i": old.id})
         conn.execute(text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
                      {"i": old.id, "t": utcnow() - timedelta(days=300)})
         conn.execute(text("UPDATE nonconformities SET raised_at=:t WHERE audit_id=:i"),

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..core.timeutil import utcnow
 from ..extensions import Model
 
+# How an entry's hash was made: plain SHA-256 before the log had a key, HMAC-SHA256 with the key since.
+SCHEME_SHA256 = "sha256"
+SCHEME_HMAC = "hmac-sha256-v1"
+
 if TYPE_CHECKING:  # annotations only: accounts sits above the event log (it records its changes there)
     from ..accounts.models import User
 
@@ -33,6 +37,7 @@ class Event(Model):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    hash_scheme: Mapped[str] = mapped_column(String(20), default=SCHEME_HMAC, server_default=SCHEME_SHA256)
 
     actor: Mapped[User | None] = relationship("User")
 

@@ -1,26 +1,43 @@
 """Writing to and checking the event log. Nothing here updates or deletes an entry.
 
-Each entry stores the SHA-256 of its own content and of the entry before it, so changing,
-removing or inserting an entry anywhere breaks the chain at that point (`flask events verify`).
+Each entry stores an HMAC-SHA256 of its own content and of the entry before it, keyed with a secret
+kept outside the database (``instance/event_key`` or ``AUDITAPP_EVENT_KEY``): changing, removing or
+inserting an entry anywhere breaks the chain at that point (`flask events verify`), and whoever holds
+only the database cannot recompute it. Entries written before the key existed carry a plain SHA-256
+(``hash_scheme`` 'sha256') and stay verifiable; none may follow a keyed entry.
 The database refuses UPDATE and DELETE on the table as well (triggers in the migrations).
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from flask import current_app
+from sqlalchemy import CursorResult, func, select, update
 
+from ..config import load_or_create_event_key
 from ..core.timeutil import utcnow
 from ..extensions import db
-from .models import Event, EventChainHead
+from .models import SCHEME_HMAC, SCHEME_SHA256, Event, EventChainHead
 
 if TYPE_CHECKING:  # annotations only: accounts sits above the event log (it records its changes there)
     from ..accounts.models import User
 
 GENESIS = "0" * 64
+
+
+def event_key() -> bytes:
+    """The key of the chain: AUDITAPP_EVENT_KEY (config EVENT_KEY), else instance/event_key, made on first use."""
+    key = current_app.extensions.get("auditapp_event_key")
+    if key is None:
+        configured = current_app.config.get("EVENT_KEY")
+        key = (configured or load_or_create_event_key(Path(current_app.instance_path))).encode()
+        current_app.extensions["auditapp_event_key"] = key
+    return key
 
 
 def record(actor: User | None, entity_type: str, entity_id: int | str, action: str,
@@ -31,7 +48,7 @@ def record(actor: User | None, entity_type: str, entity_id: int | str, action: s
     seq, prev_hash = _take_chain_head()
     event = Event(seq=seq, occurred_at=utcnow(), actor_id=getattr(actor, "id", None), entity_type=entity_type,
                   entity_id=str(entity_id), action=action, changes=changes, audit_id=audit_id, item_id=item_id,
-                  prev_hash=prev_hash)
+                  prev_hash=prev_hash, hash_scheme=SCHEME_HMAC)
     event.hash = entry_hash(event)
     db.session.execute(update(EventChainHead).where(EventChainHead.id == 1)
                        .values(last_seq=seq, last_hash=event.hash))
@@ -64,15 +81,20 @@ def _take_chain_head() -> tuple[int, str]:
     return head.last_seq + 1, head.last_hash
 
 
-def entry_hash(event: Event) -> str:
-    """SHA-256 over the previous hash and every recorded field of the entry."""
+def entry_hash(event: Event, key: bytes | None = None) -> str:
+    """HMAC-SHA256 (or, for entries made before the key, SHA-256) over the previous hash and every field."""
     content = {
         "seq": event.seq, "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
         "actor_id": event.actor_id, "entity_type": event.entity_type, "entity_id": event.entity_id,
         "action": event.action, "changes": event.changes, "audit_id": event.audit_id, "item_id": event.item_id,
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
+    message = (event.prev_hash + canonical).encode()
+    if event.hash_scheme == SCHEME_SHA256:
+        return hashlib.sha256(message).hexdigest()
+    if event.hash_scheme != SCHEME_HMAC:
+        raise ValueError(f"unknown hash scheme {event.hash_scheme!r}")
+    return hmac.new(key if key is not None else event_key(), message, hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -88,7 +110,7 @@ class ChainBreak:
 def verify_chain(batch: int = 5000) -> tuple[int, ChainBreak | None]:
     """Walk the log in chain order; return (entries checked, the first broken link or None)."""
     expected_prev, expected_seq, checked = GENESIS, 1, 0
-    last_seq = 0
+    last_seq, keyed_seen, key = 0, False, event_key()
     while True:
         # populate_existing: check what the database holds now, not entries cached in this session.
         rows = db.session.scalars(select(Event).where(Event.seq > last_seq).order_by(Event.seq).limit(batch)
@@ -100,8 +122,11 @@ def verify_chain(batch: int = 5000) -> tuple[int, ChainBreak | None]:
                 return checked, ChainBreak(expected_seq, None, f"missing: the next entry found is {event.seq}")
             if event.prev_hash != expected_prev:
                 return checked, ChainBreak(event.seq, event.id, "does not follow the entry before it")
-            if entry_hash(event) != event.hash:
+            if event.hash_scheme == SCHEME_SHA256 and keyed_seen:
+                return checked, ChainBreak(event.seq, event.id, "an unkeyed entry after keyed ones: it was rewritten")
+            if event.hash_scheme not in (SCHEME_SHA256, SCHEME_HMAC) or entry_hash(event, key) != event.hash:
                 return checked, ChainBreak(event.seq, event.id, "its content was changed after it was written")
+            keyed_seen = keyed_seen or event.hash_scheme == SCHEME_HMAC
             expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
             last_seq = event.seq
             db.session.expunge(event)  # keep memory flat on a long log
@@ -109,6 +134,11 @@ def verify_chain(batch: int = 5000) -> tuple[int, ChainBreak | None]:
     if head is not None and (head.last_seq != checked or head.last_hash != expected_prev):
         return checked, ChainBreak(checked + 1, None, f"the log ends early: {head.last_seq} entries were written")
     return checked, None
+
+
+def unkeyed_entries() -> int:
+    """How many entries were written before the log had a key (plain SHA-256: only the chain protects them)."""
+    return db.session.scalar(select(func.count(Event.id)).where(Event.hash_scheme == SCHEME_SHA256)) or 0
 
 
 def apply_changes(obj: object, **values: Any) -> dict[str, list[Any]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -16,7 +16,8 @@ from ..core.changes import applies_change
 from ..core.errors import RuleError
 from ..core.forms import first_errors
 from ..core.timeutil import utcnow
-from ..extensions import db
+from ..events.checkpoints import write_checkpoint
+from ..extensions import db, on_commit
 from ..findings.models import FINDING_GRADES
 from ..improvements.models import ImprovementStatus
 from ..scope.services import current_scope
@@ -191,6 +192,7 @@ def record_meeting(review_id: int):
                                 data["conclusions"], date.today(), at)
         if pdf is not None:
             services.archive_pack(current_user, review, pdf)
+        on_commit(_checkpoint_the_log)
     except ValidationError as err:
         _keep_typed_inputs(review)
         return _refused(review, 422, errors=first_errors(err), meeting_form=form)
@@ -202,6 +204,14 @@ def record_meeting(review_id: int):
         flash("The pack could not be archived as a PDF: this server has no PDF library (see the README).",
               "warning")
     return redirect(url_for("review.show", review_id=review.id))
+
+
+def _checkpoint_the_log() -> None:
+    """Once the held review (and its pack's hash) is committed, a checkpoint of the log outside the database."""
+    try:
+        write_checkpoint()
+    except OSError:  # the meeting is recorded; a missed checkpoint is logged, the next one covers it
+        current_app.logger.exception("event log checkpoint after a held review could not be written")
 
 
 def _pdf_as_held(review: ManagementReview, inputs: dict, data: dict, at) -> bytes | None:

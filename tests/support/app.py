@@ -15,6 +15,7 @@ def base_config(tmp_path: Path, database_url: str) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
+        "EVENT_KEY": "test-event-key",  # as AUDITAPP_EVENT_KEY; test_event_log checks instance/event_key
         "SQLALCHEMY_DATABASE_URI": database_url,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "PHOTO_DIR": str(tmp_path / "photos"),
