@@ -15,7 +15,7 @@ from datetime import datetime
 from io import BytesIO
 
 import pytest
-from PIL import Image, ImageCms, ImageFile, ImageOps, JpegImagePlugin
+from PIL import Image, ImageCms, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin
 
 from auditapp.photos.pipeline import (
     DRAFT_SLACK,
@@ -514,3 +514,59 @@ def test_delete_photo_files_removes_both_and_tolerates_absence(tmp_path):
     delete_photo_files(tmp_path, photo.sha256)
     assert _stored_files(tmp_path) == []
     delete_photo_files(tmp_path, photo.sha256)  # already gone: no error
+
+
+# --- nothing but pixels --------------------------------------------------------------------
+
+HTML = b"<html><body><script>alert('com')</script>"
+
+
+def _jpeg_segments(data: bytes) -> tuple[list[int], bytes]:
+    """The markers before the scan data, and whatever follows the end-of-image marker."""
+    assert data[:2] == b"\xff\xd8"
+    markers, at = [], 2
+    while True:
+        assert data[at] == 0xFF
+        marker = data[at + 1]
+        markers.append(marker)
+        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        if marker == 0xDA:  # start of scan: entropy-coded data follows up to EOI
+            return markers, data[data.rindex(b"\xff\xd9") + 2:]
+        at += 2 + length
+
+
+def _png_text() -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", SECRET)  # Pillow reads a PNG "comment" as im.info["comment"]
+    info.add_text("Description", SECRET, zip=True)  # zTXt
+    info.add_itxt("XML:com.adobe.xmp", SECRET, lang="en", tkey="xmp")  # iTXt
+    return info
+
+
+def _metadata_uploads():
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/">{SECRET}</x:xmpmeta>'.encode()
+    exif = _exif(taken="2024:05:06 07:08:09")
+    return {
+        "jpeg-comment": _save(_corners(), "JPEG", comment=f"GPS 52.37N 4.89E {SECRET}".encode()),
+        "jpeg-polyglot": _save(_corners(), "JPEG", comment=HTML + SECRET.encode()) + HTML + SECRET.encode(),
+        "jpeg-exif-icc-xmp": _save(_corners(), "JPEG", exif=exif, icc_profile=srgb, xmp=xmp),
+        "png-text": _save(_corners(), "PNG", pnginfo=_png_text()),
+        "png-exif-icc": _save(_corners(), "PNG", exif=exif, icc_profile=srgb) + SECRET.encode(),
+        "webp-exif-icc-xmp": _save(_corners(), "WEBP", exif=exif, icc_profile=srgb, xmp=xmp),
+        "heic-exif-xmp": _save(_corners(), "HEIF", exif=exif.tobytes(), xmp=xmp),
+    }
+
+
+@pytest.mark.parametrize("name", list(_metadata_uploads()))
+def test_stored_photo_and_thumbnail_carry_pixels_and_nothing_else(name):
+    upload = _metadata_uploads()[name]
+    assert SECRET.encode() in upload  # the input really carries the payload
+    photo = _process(upload)
+    for data in (photo.data, photo.thumbnail):
+        markers, trailing = _jpeg_segments(data)
+        # APP0 is the JFIF header Pillow writes itself; APP1-APP15 (EXIF, XMP, ICC, ...) and COM (0xFE) never.
+        assert [m for m in markers if 0xE1 <= m <= 0xEF or m == 0xFE] == [], name
+        assert trailing == b"", name
+        assert SECRET.encode() not in data and b"GPS" not in data and b"<html" not in data, name
+        assert not {"comment", "exif", "icc_profile", "xmp"} & _open(data).info.keys(), name

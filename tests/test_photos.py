@@ -183,3 +183,15 @@ def test_making_a_pdf_does_not_make_the_pipeline_accept_truncated_photos(app):
     good = jpeg()
     with pytest.raises(PhotoRejected):
         process_photo(BytesIO(good[: len(good) // 2]))
+
+
+def test_a_jpeg_comment_never_reaches_the_stored_photo_or_its_thumbnail(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    out = BytesIO()
+    Image.new("RGB", (4000, 3000), (90, 90, 90)).save(out, "JPEG", comment=b"GPS 52.3702N 4.8952E taken at home")
+    assert upload(client, audit, item, ("home.jpg", out.getvalue())).status_code == 200
+    stored = photo_files(app)
+    assert len(stored) == 2
+    for path in stored:
+        data = path.read_bytes()
+        assert b"GPS 52" not in data and b"\xff\xfe" not in data.split(b"\xff\xda", 1)[0], path.name

@@ -2,7 +2,8 @@
 
 The upload is untrusted: its type is decided by decoding, its pixel count is checked from the
 header before any pixels are decoded, and the stored image is always a fresh JPEG without any of
-the original metadata (EXIF, GPS, XMP, ICC), so nothing from the phone leaks through.
+the original metadata (EXIF, GPS, XMP, ICC, comments, text chunks, trailing bytes), so nothing from the phone
+leaks through.
 """
 import hashlib
 import math
@@ -273,7 +274,9 @@ def _upright(im: Image.Image, orientation: int) -> Image.Image:
 
 
 def _encode_jpeg(im: Image.Image, quality: int) -> bytes:
-    """A fresh JPEG; no exif/icc_profile/xmp is passed, so none of the upload's metadata survives."""
+    """A fresh JPEG of the pixels only: no exif/icc_profile/xmp is passed and no comment is taken over."""
     out = BytesIO()
-    im.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+    # Pillow writes im.info["comment"] (a JPEG COM segment or a PNG "comment" text) unless told otherwise,
+    # and resize/transpose copy .info: an empty comment writes no COM segment.
+    im.save(out, "JPEG", quality=quality, optimize=True, progressive=True, comment=b"")
     return out.getvalue()
