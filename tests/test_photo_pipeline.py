@@ -570,3 +570,18 @@ def test_stored_photo_and_thumbnail_carry_pixels_and_nothing_else(name):
         assert trailing == b"", name
         assert SECRET.encode() not in data and b"GPS" not in data and b"<html" not in data, name
         assert not {"comment", "exif", "icc_profile", "xmp"} & _open(data).info.keys(), name
+
+
+def test_png_webp_and_heic_have_a_lower_pixel_budget_than_jpeg_because_they_are_decoded_whole():
+    png = _greyscale_png(5000, 5000, rows=1)  # 25 MP from a header: refused before decoding
+    rejected = _rejection(png)
+    assert rejected.status == 422
+    assert rejected.message == (
+        "This PNG photo is too large (25 megapixels; PNG, WebP and HEIC photos may have at most 24, "
+        "JPEG photos 50). Please send it as a JPEG or at a lower resolution.")
+    small = Image.new("RGB", (400, 300))
+    for fmt, name in (("PNG", "PNG"), ("WEBP", "WebP"), ("HEIF", "HEIC")):
+        assert _rejection(_save(small, fmt), max_pixels_full_decode=119_999).message.startswith(
+            f"This {name} photo is too large (0.2 megapixels;"), fmt
+        assert _process(_save(small, fmt), max_pixels_full_decode=120_000).width == 400
+    assert _process(_save(small, "JPEG"), max_pixels_full_decode=119_999).width == 400  # JPEG keeps its budget
