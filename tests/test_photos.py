@@ -8,6 +8,7 @@ from PIL import Image
 
 from auditapp.events.models import Event
 from auditapp.extensions import db
+from auditapp.photos import intake
 from auditapp.photos.models import Photo
 
 from .audit_support import items_of
@@ -195,3 +196,30 @@ def test_a_jpeg_comment_never_reaches_the_stored_photo_or_its_thumbnail(app, cli
     for path in stored:
         data = path.read_bytes()
         assert b"GPS 52" not in data and b"\xff\xfe" not in data.split(b"\xff\xda", 1)[0], path.name
+
+
+def test_more_photos_than_one_request_may_carry_are_refused_and_nothing_is_stored(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    eleven = [(f"p{n}.jpg", jpeg(40, 30, color=(n, 0, 0))) for n in range(11)]  # the default limit is 10
+    response = upload(client, audit, item, *eleven)
+    assert response.status_code == 413
+    assert "11 photos were sent at once; at most 10 can be added in one go." in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0 and photo_files(app) == []
+    app.config["PHOTO_MAX_PER_REQUEST"] = 2  # AUDITAPP_MAX_PHOTOS_PER_REQUEST
+    assert upload(client, audit, item, *eleven[:3]).status_code == 413
+    assert upload(client, audit, item, *eleven[:2]).status_code == 200
+
+
+def test_when_no_photo_processing_turn_is_free_the_upload_gets_503_with_retry_after(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    app.config.update(PHOTO_WORKERS=1, PHOTO_WAIT_SECONDS=0.2)
+    turns = intake.processing_slots()
+    assert turns.acquire(timeout=1)  # another request is decoding a photo
+    try:
+        response = upload(client, audit, item, ("gauge.jpg", jpeg()))
+    finally:
+        turns.release()
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert "busy" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0 and photo_files(app) == []
+    assert upload(client, audit, item, ("gauge.jpg", jpeg())).status_code == 200  # the turn is given back

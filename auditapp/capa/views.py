@@ -1,7 +1,7 @@
 """The nonconformity log, its detail page with the 10.2 steps, My actions, and exports."""
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -11,8 +11,9 @@ from ..core.changes import applies_change
 from ..core.errors import RuleError
 from ..core.forms import first_errors
 from ..extensions import db
+from ..photos import intake
 from ..photos import services as photos
-from ..photos.pipeline import PhotoRejected, process_photo
+from ..photos.pipeline import PhotoRejected
 from ..web.rendering import render
 from ..web.security import roles_required
 from . import export, log, services
@@ -89,8 +90,7 @@ def raise_nc():
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         try:
             data = ManualNCSchema().load(request.form)
-            processed = [process_photo(f.stream, max_edge=current_app.config["PHOTO_MAX_EDGE"])
-                         for f in request.files.getlist("photo") if f and f.filename]
+            processed = intake.process_uploads([f for f in request.files.getlist("photo") if f and f.filename])
             nc = services.raise_manually(current_user, **data)
             for photo in processed:
                 photos.add_nonconformity_photo(current_user, nc, photo)
@@ -258,7 +258,7 @@ def complete_action(action_id: int):
     try:
         data = CompleteActionSchema().load(request.form)
         files = [f for f in request.files.getlist("photo") if f and f.filename]
-        processed = [process_photo(f.stream, max_edge=current_app.config["PHOTO_MAX_EDGE"]) for f in files]
+        processed = intake.process_uploads(files)
         services.complete_action(current_user, action, data["note"])
         for photo in processed:
             photos.add_action_photo(current_user, action, photo)
