@@ -1,8 +1,10 @@
 """Photo evidence through the app: upload in place, bad photos leave nothing, removal, serving."""
+import sqlite3
 from io import BytesIO
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from PIL import Image
 
@@ -223,3 +225,38 @@ def test_when_no_photo_processing_turn_is_free_the_upload_gets_503_with_retry_af
     assert "busy" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0 and photo_files(app) == []
     assert upload(client, audit, item, ("gauge.jpg", jpeg())).status_code == 200  # the turn is given back
+
+
+def test_photo_files_are_written_before_the_change_lock_is_taken(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    files_when_locked = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE EVENT_CHAIN_HEAD") and not files_when_locked:
+            files_when_locked.append(len(photo_files(app)))
+
+    sqlalchemy.event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        response = upload(client, audit, item, ("a.jpg", jpeg()), ("b.jpg", jpeg(color=(0, 90, 200))))
+    finally:
+        sqlalchemy.event.remove(db.engine, "before_cursor_execute", on_execute)
+    assert response.status_code == 200
+    assert files_when_locked == [4]  # both photos and both thumbnails were on disk before the first lock
+
+
+def test_a_database_locked_by_another_writer_answers_503_with_retry_after(app, client, plan, make_user):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite's database-wide write lock")
+    audit, item = start(client, plan, make_user)
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another request holds the write lock past the 5 s busy timeout
+        response = upload(client, audit, item, ("gauge.jpg", jpeg()))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert "busy" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0
+    assert upload(client, audit, item, ("gauge.jpg", jpeg())).status_code == 200
