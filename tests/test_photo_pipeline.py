@@ -8,6 +8,8 @@ import hashlib
 import os
 import random
 import struct
+import subprocess
+import sys
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -585,3 +587,27 @@ def test_png_webp_and_heic_have_a_lower_pixel_budget_than_jpeg_because_they_are_
             f"This {name} photo is too large (0.2 megapixels;"), fmt
         assert _process(_save(small, fmt), max_pixels_full_decode=120_000).width == 400
     assert _process(_save(small, "JPEG"), max_pixels_full_decode=119_999).width == 400  # JPEG keeps its budget
+
+
+_PEAK_CHILD = """
+import sys
+from io import BytesIO
+from auditapp.photos.pipeline import process_photo
+def status(key):
+    return int(next(line for line in open("/proc/self/status") if line.startswith(key + ":")).split()[1]) // 1024
+data = open(sys.argv[1], "rb").read()
+before = status("VmRSS")
+process_photo(BytesIO(data))
+print(status("VmHWM") - before, status("VmRSS") - before)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM from Linux /proc")
+def test_the_largest_accepted_transparent_png_costs_one_copy_not_four(tmp_path):
+    # 24 MP RGBA from 91 KB: decoded whole it is 96 MB; flattening used to take three more full copies.
+    path = tmp_path / "clear.png"
+    Image.new("RGBA", (4898, 4898), (0, 0, 0, 0)).save(path)
+    out = subprocess.run([sys.executable, "-c", _PEAK_CHILD, str(path)], capture_output=True, text=True, check=True)
+    peak, left = (int(value) for value in out.stdout.split())
+    assert peak < 250, f"peak +{peak} MB"  # measured +184 MB; +367 MB before
+    assert left < 60, f"+{left} MB kept after the photo"
