@@ -2,7 +2,8 @@
 
 Run from the repository root: `.venv/bin/python bench/photo_memory.py`. Each case runs in a fresh
 interpreter that first reads the file, then processes it once; the figure is the growth of the peak
-RSS (VmHWM, Linux) over the RSS just before processing, and the RSS left afterwards. Never fails.
+RSS (VmHWM, Linux) over the RSS just before processing, and the RSS left afterwards (after
+intake.release_memory, as the server does). Never fails.
 """
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 
+import pillow_heif
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not a package
@@ -17,11 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not
 from auditapp.photos.pipeline import MAX_PIXELS, MAX_PIXELS_FULL_DECODE
 
 ROOT = Path(__file__).resolve().parent.parent
+pillow_heif.register_heif_opener()  # HEIF saving as well as opening
 
 CHILD = """
 import os, sys, time
 from io import BytesIO
 sys.path.insert(0, sys.argv[2])
+from auditapp.photos.intake import release_memory
 from auditapp.photos.pipeline import PhotoRejected, process_photo
 data = open(sys.argv[1], "rb").read()
 def status(key):  # VmHWM is this process's own peak; ru_maxrss would carry the parent's across exec
@@ -36,6 +40,7 @@ try:
     outcome = "accepted"
 except PhotoRejected as err:
     outcome = "refused"
+release_memory()  # as the server does after each photo
 seconds = time.perf_counter() - started
 peak = status("VmHWM")
 print(f"{outcome} {peak - before:.0f} {rss() - before:.0f} {seconds:.2f}")
@@ -59,6 +64,7 @@ def cases() -> dict[str, bytes]:
         "small: 1200x900 RGB JPEG": save(Image.new("RGB", (1200, 900), (90, 120, 150)), "JPEG"),
         f"PNG RGBA {full[0]}x{full[1]} (transparent)": save(Image.new("RGBA", full, (0, 0, 0, 0)), "PNG"),
         f"WebP RGBA {full[0]}x{full[1]}": save(Image.new("RGBA", full, (10, 20, 30, 128)), "WEBP"),
+        f"HEIC RGB {full[0]}x{full[1]} (encoding it takes ~20 s)": save(Image.new("RGB", full, (10, 20, 30)), "HEIF"),
         f"JPEG CMYK {jpeg[0]}x{jpeg[1]}": save(Image.new("CMYK", jpeg, (10, 20, 30, 40)), "JPEG"),
         f"JPEG RGB {jpeg[0]}x{jpeg[1]}": save(Image.new("RGB", jpeg, (10, 20, 30)), "JPEG"),
         "PNG RGBA 7000x7000 (the report's 878 MB file)": save(Image.new("RGBA", (7000, 7000), (0, 0, 0, 0)), "PNG"),

@@ -611,3 +611,26 @@ def test_the_largest_accepted_transparent_png_costs_one_copy_not_four(tmp_path):
     peak, left = (int(value) for value in out.stdout.split())
     assert peak < 250, f"peak +{peak} MB"  # measured +184 MB; +367 MB before
     assert left < 60, f"+{left} MB kept after the photo"
+
+
+_RELEASE_CHILD = """
+import sys
+from io import BytesIO
+from auditapp.photos.intake import release_memory
+from auditapp.photos.pipeline import process_photo
+def rss():
+    return int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS:")).split()[1]) // 1024
+data = open(sys.argv[1], "rb").read()
+before = rss()
+process_photo(BytesIO(data))
+release_memory()
+print(rss() - before)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmRSS from Linux /proc")
+def test_memory_of_a_large_photo_is_given_back_once_processed(tmp_path):
+    path = tmp_path / "large.webp"
+    Image.new("RGBA", (4898, 4898), (10, 20, 30, 128)).save(path)  # 24 MP, decoded whole: +370 MB at its peak
+    out = subprocess.run([sys.executable, "-c", _RELEASE_CHILD, str(path)], capture_output=True, text=True, check=True)
+    assert int(out.stdout) < 40, f"+{out.stdout.strip()} MB kept after the photo"  # +96 MB kept before

@@ -6,6 +6,8 @@ PHOTO_WAIT_SECONDS is answered 503 with Retry-After, which the offline outbox tr
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +20,9 @@ from .pipeline import PhotoRejected, ProcessedPhoto, process_photo
 
 BUSY = "The server is busy processing other photos; your photos were not saved. They will be sent again shortly."
 RETRY_AFTER_SECONDS = 10
+# glibc keeps freed image buffers in its heaps (one per thread) instead of giving them back to the system.
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
+_MALLOC_TRIM = getattr(_LIBC, "malloc_trim", None)
 
 
 def process_uploads(files: Sequence[FileStorage]) -> list[ProcessedPhoto]:
@@ -56,4 +61,12 @@ def processing_turn() -> Iterator[None]:
     try:
         yield
     finally:
+        release_memory()
         slots.release()
+
+
+def release_memory() -> None:
+    """Give the freed buffers of a decoded photo back to the system (glibc; a no-op elsewhere)."""
+    # Measured: a 24 MP WebP left +96 MB of RSS after processing, +4 MB after this (bench/photo_memory.py).
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
