@@ -135,6 +135,7 @@ def register_commands(app: Flask) -> None:
     from .core.cli import changes_cli
     from .demo import demo_command
     from .events.cli import events_cli
+    from .photos.cli import photos_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(checklists_cli)
@@ -142,3 +143,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(events_cli)
     app.cli.add_command(actions_cli)
     app.cli.add_command(changes_cli)
+    app.cli.add_command(photos_cli)

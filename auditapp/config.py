@@ -60,6 +60,13 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'auditapp.sqlite3'}"),
         "PHOTO_DIR": _env("PHOTO_DIR", str(instance / "photos")),
         "PHOTO_MAX_EDGE": int(_env("PHOTO_MAX_EDGE", "2048")),
+        # Pixel budgets: JPEG is decoded at reduced scale, PNG/WebP/HEIC whole (bench/photo_memory.py).
+        "PHOTO_MAX_PIXELS": int(_env("PHOTO_MAX_PIXELS", "50000000")),
+        "PHOTO_MAX_PIXELS_FULL_DECODE": int(_env("PHOTO_MAX_PIXELS_FULL_DECODE", "24000000")),
+        "PHOTO_MAX_PER_REQUEST": int(_env("MAX_PHOTOS_PER_REQUEST", "10")),
+        # Photos decoded at once per server process, and how long a request waits for a turn before a 503.
+        "PHOTO_WORKERS": int(_env("PHOTO_WORKERS", "2")),
+        "PHOTO_WAIT_SECONDS": float(_env("PHOTO_WAIT_SECONDS", "5")),
         "CHECKLIST_DIR": _env("CHECKLIST_DIR", str(app_paths().checklists)),
         "SECRET_KEY": _env("SECRET_KEY"),
         # The event log's chain key and where its checkpoints go: both outside the database (README).

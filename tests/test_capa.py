@@ -403,3 +403,39 @@ def test_manual_nc_keeps_its_photos_and_refuses_a_bad_one_whole(app, client, log
     served = client.get(f"/photos/{photo.id}?size=thumb")
     assert served.status_code == 200
     served.close()
+
+
+def test_manual_nc_photos_obey_the_per_request_limit_and_are_stored_before_the_change_lock(app, client, login):
+    from io import BytesIO
+    from pathlib import Path
+
+    import sqlalchemy
+    from PIL import Image
+
+    from auditapp.photos.models import Photo
+    login("quality_lead")
+    photos = []
+    for n in range(11):
+        out = BytesIO()
+        Image.new("RGB", (40, 30), (n * 20, 0, 0)).save(out, "JPEG")
+        photos.append(out.getvalue())
+    form = {"source": "customer_complaint", "clause": "8.2.1", "severity": "minor", "description": "Scratched lids"}
+    refused = client.post("/nc/new", content_type="multipart/form-data",
+                          data={**form, "photo": [(BytesIO(p), f"{n}.jpg") for n, p in enumerate(photos)]})
+    assert refused.status_code == 413 and b"at most 10 can be added in one go" in refused.data
+    assert ncs() == [] and db.session.scalar(db.select(db.func.count(Photo.id))) == 0
+    folder = Path(app.config["PHOTO_DIR"])
+    files_when_locked = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE EVENT_CHAIN_HEAD") and not files_when_locked:
+            files_when_locked.append(len(list(folder.rglob("*.jpg"))) if folder.exists() else 0)
+
+    sqlalchemy.event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        ok = client.post("/nc/new", content_type="multipart/form-data",
+                         data={**form, "photo": [(BytesIO(p), f"{n}.jpg") for n, p in enumerate(photos[:2])]})
+    finally:
+        sqlalchemy.event.remove(db.engine, "before_cursor_execute", on_execute)
+    assert ok.status_code == 302
+    assert files_when_locked == [4]  # two photos and their thumbnails before the first lock

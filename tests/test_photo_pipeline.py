@@ -8,6 +8,8 @@ import hashlib
 import os
 import random
 import struct
+import subprocess
+import sys
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +17,7 @@ from datetime import datetime
 from io import BytesIO
 
 import pytest
-from PIL import Image, ImageCms, ImageFile, ImageOps, JpegImagePlugin
+from PIL import Image, ImageCms, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin
 
 from auditapp.photos.pipeline import (
     DRAFT_SLACK,
@@ -514,3 +516,121 @@ def test_delete_photo_files_removes_both_and_tolerates_absence(tmp_path):
     delete_photo_files(tmp_path, photo.sha256)
     assert _stored_files(tmp_path) == []
     delete_photo_files(tmp_path, photo.sha256)  # already gone: no error
+
+
+# --- nothing but pixels --------------------------------------------------------------------
+
+HTML = b"<html><body><script>alert('com')</script>"
+
+
+def _jpeg_segments(data: bytes) -> tuple[list[int], bytes]:
+    """The markers before the scan data, and whatever follows the end-of-image marker."""
+    assert data[:2] == b"\xff\xd8"
+    markers, at = [], 2
+    while True:
+        assert data[at] == 0xFF
+        marker = data[at + 1]
+        markers.append(marker)
+        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        if marker == 0xDA:  # start of scan: entropy-coded data follows up to EOI
+            return markers, data[data.rindex(b"\xff\xd9") + 2:]
+        at += 2 + length
+
+
+def _png_text() -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", SECRET)  # Pillow reads a PNG "comment" as im.info["comment"]
+    info.add_text("Description", SECRET, zip=True)  # zTXt
+    info.add_itxt("XML:com.adobe.xmp", SECRET, lang="en", tkey="xmp")  # iTXt
+    return info
+
+
+def _metadata_uploads():
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/">{SECRET}</x:xmpmeta>'.encode()
+    exif = _exif(taken="2024:05:06 07:08:09")
+    return {
+        "jpeg-comment": _save(_corners(), "JPEG", comment=f"GPS 52.37N 4.89E {SECRET}".encode()),
+        "jpeg-polyglot": _save(_corners(), "JPEG", comment=HTML + SECRET.encode()) + HTML + SECRET.encode(),
+        "jpeg-exif-icc-xmp": _save(_corners(), "JPEG", exif=exif, icc_profile=srgb, xmp=xmp),
+        "png-text": _save(_corners(), "PNG", pnginfo=_png_text()),
+        "png-exif-icc": _save(_corners(), "PNG", exif=exif, icc_profile=srgb) + SECRET.encode(),
+        "webp-exif-icc-xmp": _save(_corners(), "WEBP", exif=exif, icc_profile=srgb, xmp=xmp),
+        "heic-exif-xmp": _save(_corners(), "HEIF", exif=exif.tobytes(), xmp=xmp),
+    }
+
+
+@pytest.mark.parametrize("name", list(_metadata_uploads()))
+def test_stored_photo_and_thumbnail_carry_pixels_and_nothing_else(name):
+    upload = _metadata_uploads()[name]
+    assert SECRET.encode() in upload  # the input really carries the payload
+    photo = _process(upload)
+    for data in (photo.data, photo.thumbnail):
+        markers, trailing = _jpeg_segments(data)
+        # APP0 is the JFIF header Pillow writes itself; APP1-APP15 (EXIF, XMP, ICC, ...) and COM (0xFE) never.
+        assert [m for m in markers if 0xE1 <= m <= 0xEF or m == 0xFE] == [], name
+        assert trailing == b"", name
+        assert SECRET.encode() not in data and b"GPS" not in data and b"<html" not in data, name
+        assert not {"comment", "exif", "icc_profile", "xmp"} & _open(data).info.keys(), name
+
+
+def test_png_webp_and_heic_have_a_lower_pixel_budget_than_jpeg_because_they_are_decoded_whole():
+    png = _greyscale_png(5000, 5000, rows=1)  # 25 MP from a header: refused before decoding
+    rejected = _rejection(png)
+    assert rejected.status == 422
+    assert rejected.message == (
+        "This PNG photo is too large (25 megapixels; PNG, WebP and HEIC photos may have at most 24, "
+        "JPEG photos 50). Please send it as a JPEG or at a lower resolution.")
+    small = Image.new("RGB", (400, 300))
+    for fmt, name in (("PNG", "PNG"), ("WEBP", "WebP"), ("HEIF", "HEIC")):
+        assert _rejection(_save(small, fmt), max_pixels_full_decode=119_999).message.startswith(
+            f"This {name} photo is too large (0.2 megapixels;"), fmt
+        assert _process(_save(small, fmt), max_pixels_full_decode=120_000).width == 400
+    assert _process(_save(small, "JPEG"), max_pixels_full_decode=119_999).width == 400  # JPEG keeps its budget
+
+
+_PEAK_CHILD = """
+import sys
+from io import BytesIO
+from auditapp.photos.pipeline import process_photo
+def status(key):
+    return int(next(line for line in open("/proc/self/status") if line.startswith(key + ":")).split()[1]) // 1024
+data = open(sys.argv[1], "rb").read()
+before = status("VmRSS")
+process_photo(BytesIO(data))
+print(status("VmHWM") - before, status("VmRSS") - before)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM from Linux /proc")
+def test_the_largest_accepted_transparent_png_costs_one_copy_not_four(tmp_path):
+    # 24 MP RGBA from 91 KB: decoded whole it is 96 MB; flattening used to take three more full copies.
+    path = tmp_path / "clear.png"
+    Image.new("RGBA", (4898, 4898), (0, 0, 0, 0)).save(path)
+    out = subprocess.run([sys.executable, "-c", _PEAK_CHILD, str(path)], capture_output=True, text=True, check=True)
+    peak, left = (int(value) for value in out.stdout.split())
+    assert peak < 250, f"peak +{peak} MB"  # measured +184 MB; +367 MB before
+    assert left < 60, f"+{left} MB kept after the photo"
+
+
+_RELEASE_CHILD = """
+import sys
+from io import BytesIO
+from auditapp.photos.intake import release_memory
+from auditapp.photos.pipeline import process_photo
+def rss():
+    return int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS:")).split()[1]) // 1024
+data = open(sys.argv[1], "rb").read()
+before = rss()
+process_photo(BytesIO(data))
+release_memory()
+print(rss() - before)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmRSS from Linux /proc")
+def test_memory_of_a_large_photo_is_given_back_once_processed(tmp_path):
+    path = tmp_path / "large.webp"
+    Image.new("RGBA", (4898, 4898), (10, 20, 30, 128)).save(path)  # 24 MP, decoded whole: +370 MB at its peak
+    out = subprocess.run([sys.executable, "-c", _RELEASE_CHILD, str(path)], capture_output=True, text=True, check=True)
+    assert int(out.stdout) < 40, f"+{out.stdout.strip()} MB kept after the photo"  # +96 MB kept before

@@ -1,33 +1,29 @@
 """Photo evidence through the app: upload in place, bad photos leave nothing, removal, serving."""
+import sqlite3
 from datetime import date
 from io import BytesIO
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from PIL import Image
 
 from auditapp.capa import services as capa
 from auditapp.capa.models import Nonconformity
 from auditapp.events.models import Event
 from auditapp.extensions import db
+from auditapp.photos import intake
 from auditapp.photos.models import Photo
 
 from .support.accounts import log_in
 from .support.audits import HX, answer, items_of
 from .support.findings import NC_TEXT, post_finding
-from .support.photos import jpeg, upload
+from .support.photos import jpeg, start, upload
 
 
 def photo_files(app) -> list[Path]:
     folder = Path(app.config["PHOTO_DIR"])
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
-
-
-def start(client, plan, make_user):
-    lead = make_user("auditor")
-    audit = plan(lead=lead)
-    log_in(client, lead)
-    return audit, items_of(audit)["7.1.5-gauges"]
 
 
 def test_upload_shows_thumbnails_in_place_and_stores_no_metadata(app, client, plan, make_user):
@@ -200,3 +196,77 @@ def test_making_a_pdf_does_not_make_the_pipeline_accept_truncated_photos(app):
     good = jpeg()
     with pytest.raises(PhotoRejected):
         process_photo(BytesIO(good[: len(good) // 2]))
+
+
+def test_a_jpeg_comment_never_reaches_the_stored_photo_or_its_thumbnail(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    out = BytesIO()
+    Image.new("RGB", (4000, 3000), (90, 90, 90)).save(out, "JPEG", comment=b"GPS 52.3702N 4.8952E taken at home")
+    assert upload(client, audit, item, ("home.jpg", out.getvalue())).status_code == 200
+    stored = photo_files(app)
+    assert len(stored) == 2
+    for path in stored:
+        data = path.read_bytes()
+        assert b"GPS 52" not in data and b"\xff\xfe" not in data.split(b"\xff\xda", 1)[0], path.name
+
+
+def test_more_photos_than_one_request_may_carry_are_refused_and_nothing_is_stored(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    eleven = [(f"p{n}.jpg", jpeg(40, 30, color=(n, 0, 0))) for n in range(11)]  # the default limit is 10
+    response = upload(client, audit, item, *eleven)
+    assert response.status_code == 413
+    assert "11 photos were sent at once; at most 10 can be added in one go." in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0 and photo_files(app) == []
+    app.config["PHOTO_MAX_PER_REQUEST"] = 2  # AUDITAPP_MAX_PHOTOS_PER_REQUEST
+    assert upload(client, audit, item, *eleven[:3]).status_code == 413
+    assert upload(client, audit, item, *eleven[:2]).status_code == 200
+
+
+def test_when_no_photo_processing_turn_is_free_the_upload_gets_503_with_retry_after(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    app.config.update(PHOTO_WORKERS=1, PHOTO_WAIT_SECONDS=0.2)
+    turns = intake.processing_slots()
+    assert turns.acquire(timeout=1)  # another request is decoding a photo
+    try:
+        response = upload(client, audit, item, ("gauge.jpg", jpeg()))
+    finally:
+        turns.release()
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert "busy" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0 and photo_files(app) == []
+    assert upload(client, audit, item, ("gauge.jpg", jpeg())).status_code == 200  # the turn is given back
+
+
+def test_photo_files_are_written_before_the_change_lock_is_taken(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    files_when_locked = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE EVENT_CHAIN_HEAD") and not files_when_locked:
+            files_when_locked.append(len(photo_files(app)))
+
+    sqlalchemy.event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        response = upload(client, audit, item, ("a.jpg", jpeg()), ("b.jpg", jpeg(color=(0, 90, 200))))
+    finally:
+        sqlalchemy.event.remove(db.engine, "before_cursor_execute", on_execute)
+    assert response.status_code == 200
+    assert files_when_locked == [4]  # both photos and both thumbnails were on disk before the first lock
+
+
+def test_a_database_locked_by_another_writer_answers_503_with_retry_after(app, client, plan, make_user):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite's database-wide write lock")
+    audit, item = start(client, plan, make_user)
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another request holds the write lock past the 5 s busy timeout
+        response = upload(client, audit, item, ("gauge.jpg", jpeg()))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert "busy" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Photo.id))) == 0
+    assert upload(client, audit, item, ("gauge.jpg", jpeg())).status_code == 200

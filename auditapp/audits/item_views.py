@@ -22,9 +22,10 @@ from ..events import services as events
 from ..extensions import db
 from ..findings import services as findings
 from ..findings.schemas import AdhocFindingSchema, FindingSchema
+from ..photos import intake
 from ..photos import services as photos
 from ..photos.models import Photo
-from ..photos.pipeline import PhotoRejected, process_photo
+from ..photos.pipeline import PhotoRejected
 from ..web.rendering import render, wants_fragment
 from . import recording, services
 from .models import Audit, Response
@@ -187,13 +188,10 @@ def add_photos(audit_id: int):
         return render_item(audit, item, 422, message="Choose or take a photo first.")
     if audit.is_completed:
         return render_item(audit, item, 409, message=services.CLOSED_MESSAGE)
-    processed = []
-    for number, upload_file in enumerate(files, start=1):
-        try:
-            processed.append(process_photo(upload_file.stream, max_edge=current_app.config["PHOTO_MAX_EDGE"]))
-        except PhotoRejected as err:
-            which = f"Photo {number} of {len(files)}: " if len(files) > 1 else ""
-            return render_item(audit, item, err.status, message=f"{which}{err.message} Nothing was saved.")
+    try:
+        processed = intake.process_uploads(files)
+    except PhotoRejected as err:
+        return render_item(audit, item, err.status, message=f"{err.message} Nothing was saved.")
     try:
         recording.add_item_photos(current_user, audit, item, processed, _photo_dir())
     except RuleError as err:

@@ -57,7 +57,10 @@ def record_adhoc_finding(actor: User, audit: Audit, data: dict[str, Any], existi
 
 def add_item_photos(actor: User, audit: Audit, item: ChecklistItem, processed: Sequence[ProcessedPhoto],
                     photo_dir: Path) -> list[Photo]:
-    """Photos taken on an item become evidence of the item, and of its finding when it has one."""
+    """Photos taken on an item become evidence of the item, and of its finding when it has one.
+
+    The files are written before the change lock is taken: the lock is held for the rows only."""
+    photos.store_files(photo_dir, processed)
     ensure_open(audit)
     finding = db.session.scalar(select(Finding).filter_by(audit_id=audit.id, item_id=item.id))
     return [photos.add_photo(actor, audit, photo, photo_dir, item=item, finding=finding) for photo in processed]

@@ -1,5 +1,6 @@
 """The nonconformity log, its detail page with the 10.2 steps, My actions, and exports."""
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -13,8 +14,9 @@ from ..core.changes import applies_change
 from ..core.errors import RuleError
 from ..core.forms import clean_text, first_errors
 from ..extensions import db
+from ..photos import intake
 from ..photos import services as photos
-from ..photos.pipeline import PhotoRejected, process_photo
+from ..photos.pipeline import PhotoRejected
 from ..web.rendering import render
 from ..web.security import roles_required
 from . import export, log, services
@@ -96,8 +98,8 @@ def raise_nc():
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         try:
             data = ManualNCSchema().load(request.form)
-            processed = [process_photo(f.stream, max_edge=current_app.config["PHOTO_MAX_EDGE"])
-                         for f in request.files.getlist("photo") if f and f.filename]
+            processed = intake.process_uploads([f for f in request.files.getlist("photo") if f and f.filename])
+            photos.store_files(Path(current_app.config["PHOTO_DIR"]), processed)  # before the change lock
             nc = services.raise_manually(current_user, **data)
             for photo in processed:
                 photos.add_nonconformity_photo(current_user, nc, photo)
@@ -269,7 +271,8 @@ def complete_action(action_id: int):
     try:
         data = CompleteActionSchema().load(request.form)
         files = [f for f in request.files.getlist("photo") if f and f.filename]
-        processed = [process_photo(f.stream, max_edge=current_app.config["PHOTO_MAX_EDGE"]) for f in files]
+        processed = intake.process_uploads(files)
+        photos.store_files(Path(current_app.config["PHOTO_DIR"]), processed)  # before the change lock
         services.complete_action(current_user, action, data["note"])
         for photo in processed:
             photos.add_action_photo(current_user, action, photo)

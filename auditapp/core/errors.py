@@ -45,3 +45,13 @@ class NotAllowed(Refused):
 
     def __init__(self, message: str = "Your role does not allow this.", field: str = "_form"):
         super().__init__(field, message)
+
+
+class ServerBusy(Refused):
+    """The server cannot take the change right now; the client sends it again after ``retry_after`` seconds."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 10, field: str = "_form"):
+        super().__init__(field, message)
+        self.retry_after = retry_after

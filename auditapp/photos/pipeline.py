@@ -2,7 +2,8 @@
 
 The upload is untrusted: its type is decided by decoding, its pixel count is checked from the
 header before any pixels are decoded, and the stored image is always a fresh JPEG without any of
-the original metadata (EXIF, GPS, XMP, ICC), so nothing from the phone leaks through.
+the original metadata (EXIF, GPS, XMP, ICC, comments, text chunks, trailing bytes), so nothing from the phone
+leaks through.
 """
 import hashlib
 import math
@@ -79,6 +80,10 @@ class ProcessedPhoto:
 
 # JPEGs may come out up to this much under max_edge when that lets the decoder skip 3/4 of the pixels.
 DRAFT_SLACK = 0.95
+# Pixel budgets by decoder. A JPEG is decoded at 1/2 to 1/8 scale (draft), so 50 MP cost ~40 MB; PNG, WebP
+# and HEIC are always decoded whole (4 bytes a pixel with alpha), so a 190 KB PNG of 49 MP cost ~900 MB.
+MAX_PIXELS = 50_000_000
+MAX_PIXELS_FULL_DECODE = 24_000_000
 
 
 def process_photo(
@@ -86,18 +91,25 @@ def process_photo(
     *,
     max_edge: int = 2048,
     thumb_edge: int = 320,
-    max_pixels: int = 50_000_000,
+    max_pixels: int = MAX_PIXELS,
+    max_pixels_full_decode: int = MAX_PIXELS_FULL_DECODE,
     quality: int = 85,
 ) -> ProcessedPhoto:
-    """Validate, decode, orient, downscale and re-encode an upload; raise PhotoRejected if unusable."""
+    """Validate, decode, orient, downscale and re-encode an upload; raise PhotoRejected if unusable.
+
+    `max_pixels` bounds JPEGs (decoded at reduced scale), `max_pixels_full_decode` the formats that
+    can only be decoded whole (PNG, WebP, HEIC)."""
     upload = stream.read()
     if not upload:
         raise PhotoRejected(EMPTY_FILE)
     # All work happens inside `with`: `image` may be the file image itself, unusable once closed.
     with _open_photo(upload, max_pixels) as im:
+        del upload  # the decoder keeps its own reference as long as it needs one
         _check_pixels(im.size, max_pixels)
         assert im.format is not None  # Image.open names the format it opened
         source_format = _SOURCE_FORMATS[im.format]
+        if source_format != "JPEG":
+            _check_full_decode(im.size, source_format, max_pixels_full_decode, max_pixels)
         stored_size = im.size
         if source_format == "JPEG":
             # Decode at 1/2, 1/4 or 1/8 scale when that still covers the box. The box must keep
@@ -110,10 +122,16 @@ def process_photo(
         # After load(): PNG may keep its EXIF after the pixel data.
         exif = _read_exif(im)
         orientation = _orientation(exif)
-        image = _upright(_resize(_to_rgb_or_l(im), target), orientation)
+        flat = _to_rgb_or_l(im)
+        if flat is not im:
+            im.close()  # a whole PNG/WebP/HEIC is the largest buffer: freed as soon as it is converted
+        image = _upright(_resize(flat, target), orientation)
+        del flat
         thumb = _resize(image, _fit(image.size, thumb_edge))
         data = _encode_jpeg(image, quality)
         thumbnail = _encode_jpeg(thumb, quality)
+        image.close()
+        thumb.close()
     original_width, original_height = _upright_size(stored_size, orientation)
     return ProcessedPhoto(
         data=data,
@@ -173,6 +191,18 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
         raise PhotoRejected(
             f"This photo is too large ({_megapixels(pixels)} megapixels; "
             f"the limit is {_megapixels(max_pixels, round_up=False)})."
+        )
+
+
+def _check_full_decode(size: tuple[int, int], source_format: str, limit: int, jpeg_limit: int) -> None:
+    """Refuse formats decoded whole above their lower budget, saying that a JPEG of that size would do."""
+    pixels = size[0] * size[1]
+    if pixels > limit:
+        name = "HEIC" if source_format == "HEIF" else ("WebP" if source_format == "WEBP" else source_format)
+        raise PhotoRejected(
+            f"This {name} photo is too large ({_megapixels(pixels)} megapixels; PNG, WebP and HEIC photos may have "
+            f"at most {_megapixels(limit, round_up=False)}, JPEG photos {_megapixels(jpeg_limit, round_up=False)}). "
+            "Please send it as a JPEG or at a lower resolution."
         )
 
 
@@ -244,9 +274,12 @@ def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 def _to_rgb_or_l(im: Image.Image) -> Image.Image:
     """A mode JPEG can store faithfully: transparency onto white, CMYK and palettes to RGB, 16-bit to 8."""
     if im.has_transparency_data:
-        # White, not black: transparent screenshots and scans must stay readable.
-        rgba = im.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", im.size, "white"), rgba).convert("RGB")
+        # White, not black: transparent screenshots and scans must stay readable. Pasting through the
+        # alpha onto an RGB canvas needs one RGB copy; alpha_composite needed three full RGBA ones.
+        rgba = im if im.mode == "RGBA" else im.convert("RGBA")
+        flat = Image.new("RGB", im.size, "white")
+        flat.paste(rgba, (0, 0), rgba)
+        return flat
     if im.mode in ("RGB", "L"):
         return im
     if im.mode.startswith("I"):
@@ -274,7 +307,9 @@ def _upright(im: Image.Image, orientation: int) -> Image.Image:
 
 
 def _encode_jpeg(im: Image.Image, quality: int) -> bytes:
-    """A fresh JPEG; no exif/icc_profile/xmp is passed, so none of the upload's metadata survives."""
+    """A fresh JPEG of the pixels only: no exif/icc_profile/xmp is passed and no comment is taken over."""
     out = BytesIO()
-    im.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+    # Pillow writes im.info["comment"] (a JPEG COM segment or a PNG "comment" text) unless told otherwise,
+    # and resize/transpose copy .info: an empty comment writes no COM segment.
+    im.save(out, "JPEG", quality=quality, optimize=True, progressive=True, comment=b"")
     return out.getvalue()

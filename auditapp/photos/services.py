@@ -3,12 +3,14 @@
 Photos are evidence for records of several domains (audits, nonconformities, actions). Those
 domains sit above this one: they check that their record is open before adding or removing a
 photo, and each says who may see its photos through `register_viewer` (wired in the app factory).
-Nothing here commits; the view commits with the change id.
+Nothing here commits; the view commits with the change id. Files are stored (`store_files`) before
+the change lock is taken, so decoding and writing photos never holds up other users' saves; a crash
+in between leaves unreferenced files, which `flask photos sweep` removes.
 """
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,10 +46,15 @@ def may_see(user: User, photo: Photo) -> bool:
     return any(rule(user, photo) for rule in _viewers)
 
 
+def store_files(photo_dir: Path, processed: Sequence[ProcessedPhoto]) -> None:
+    """Write the photos' files (once per content); call before taking the change lock, then add the rows."""
+    for photo in processed:
+        store_photo(photo_dir, photo)
+
+
 def add_photo(actor: User, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *,
               item: ChecklistItem | None = None, finding: Finding | None = None) -> Photo:
-    """Record a processed photo as evidence and store its file once; the caller checked the audit is open."""
-    store_photo(photo_dir, processed)
+    """Record a processed photo as evidence; the caller stored its file and checked the audit is open."""
     photo = Photo(
         id=str(uuid.uuid4()), sha256=processed.sha256, audit_id=audit.id,
         item_id=item.id if item else (finding.item_id if finding else None),
@@ -80,7 +87,6 @@ def add_nonconformity_photo(actor: User, nc: Nonconformity, processed: Processed
 
 def _nc_photo(actor: User, processed: ProcessedPhoto, nonconformity_id: int | None, action_id: int | None = None
               ) -> Photo:
-    store_photo(Path(current_app.config["PHOTO_DIR"]), processed)
     photo = Photo(
         id=str(uuid.uuid4()), sha256=processed.sha256, action_id=action_id, nonconformity_id=nonconformity_id,
         content_type=processed.content_type, width=processed.width, height=processed.height,

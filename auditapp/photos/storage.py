@@ -7,11 +7,14 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from .pipeline import ProcessedPhoto
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# What store_photo writes: <sha>.jpg, <sha>.thumb.jpg, and .<name>.<random>.tmp while writing.
+_STORED_NAME = re.compile(r"(?P<sha>[0-9a-f]{64})(\.thumb)?\.jpg|\.(?P<temp>[0-9a-f]{64})(\.thumb)?\.jpg\..+\.tmp")
 
 
 def photo_file(photo_dir: Path, sha256: str, thumbnail: bool = False) -> Path:
@@ -42,9 +45,20 @@ def delete_photo_files(photo_dir: Path, sha256: str) -> None:
     # The shard folder stays: removing it could race with a concurrent store_photo.
 
 
+def unreferenced_files(photo_dir: Path, referenced: Collection[str]) -> Iterator[Path]:
+    """Files store_photo wrote (or began) whose hash is not in `referenced`; anything else is left alone."""
+    for path in sorted(Path(photo_dir).glob("??/*")):
+        match = _STORED_NAME.fullmatch(path.name)
+        if match and path.is_file() and path.parent.name == (match["sha"] or match["temp"])[:2]:
+            if match["temp"] or match["sha"] not in referenced:
+                yield path
+
+
 def _write_once(path: Path, data: bytes) -> bool:
     """Atomically create `path` with `data` unless it exists; True if written."""
     if path.exists():
+        # Used again: a fresh mtime keeps `flask photos sweep` off it until the new row is committed.
+        os.utime(path)
         return False
     # Same folder, so os.replace is a rename on one file system: readers see all or nothing.
     # Two concurrent writers of one hash both succeed harmlessly: the bytes are identical.

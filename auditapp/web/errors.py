@@ -2,9 +2,10 @@
 from flask import Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..core.errors import Refused
+from ..core.errors import Refused, ServerBusy
 from ..extensions import db
 from .rendering import wants_fragment
 
@@ -20,18 +21,21 @@ ADVICE = {
     500: "Something went wrong on the server, and nothing was saved. Try again; if it keeps happening, "
          "tell your quality lead what you were doing.",
 }
+BUSY = "The server is busy saving other changes, so this one was not saved. It will be sent again shortly."
+BUSY_RETRY_AFTER = 5
 
 
-TITLES = {403: "Forbidden", 409: "Conflict", 422: "Not saved"}
+TITLES = {403: "Forbidden", 409: "Conflict", 422: "Not saved", 503: "Busy"}
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(Refused, handle_refused)
+    app.register_error_handler(OperationalError, handle_database_busy)
 
 
-def handle_csrf(error: CSRFError) -> tuple[str, int]:
+def handle_csrf(error: CSRFError) -> ResponseReturnValue:
     message = "Your form expired or came from another site, so it was not saved. Reload the page and try again."
     return _render(400, "Security check failed", message)
 
@@ -47,10 +51,21 @@ def handle_http(error: HTTPException) -> ResponseReturnValue:
     return _render(status, error.name, message)
 
 
-def handle_refused(error: Refused) -> tuple[str, int]:
+def handle_refused(error: Refused) -> ResponseReturnValue:
     """A rule refused a change and no view showed it beside a form: its class says the status."""
     db.session.rollback()  # nothing of the refused change may be committed later in this request
-    return _render(error.status, TITLES.get(error.status, "Not saved"), error.message)
+    status, title = error.status, TITLES.get(error.status, "Not saved")
+    if isinstance(error, ServerBusy):
+        return _render(status, title, error.message, {"Retry-After": str(error.retry_after)})
+    return _render(status, title, error.message)
+
+
+def handle_database_busy(error: OperationalError) -> ResponseReturnValue:
+    """The database's write lock stayed taken past its busy timeout: 503 + Retry-After, the outbox sends later."""
+    if not any(word in str(error.orig).lower() for word in ("locked", "busy", "lock timeout")):
+        raise error  # any other database failure stays a 500
+    db.session.rollback()
+    return _render(503, TITLES[503], BUSY, {"Retry-After": str(BUSY_RETRY_AFTER)})
 
 
 def _custom(error: HTTPException) -> bool:
@@ -58,7 +73,8 @@ def _custom(error: HTTPException) -> bool:
     return error.description != type(error).description
 
 
-def _render(status: int, title: str, message: str | None) -> tuple[str, int]:
+def _render(status: int, title: str, message: str | None, headers: dict[str, str] | None = None
+            ) -> ResponseReturnValue:
     template = "errors/_message.html" if wants_fragment() else "errors/page.html"
-    response = render_template(template, status=status, title=title, message=message), status
+    response = render_template(template, status=status, title=title, message=message), status, headers or {}
     return response

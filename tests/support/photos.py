@@ -3,7 +3,8 @@ from io import BytesIO
 
 from PIL import Image
 
-from .audits import HX
+from .accounts import log_in
+from .audits import HX, items_of
 
 
 def jpeg(width=800, height=600, color=(200, 40, 40), gps=False) -> bytes:
@@ -20,3 +21,10 @@ def jpeg(width=800, height=600, color=(200, 40, 40), gps=False) -> bytes:
 def upload(client, audit, item, *files):
     data = {"item_id": str(item.id), "photo": [(BytesIO(content), name) for name, content in files]}
     return client.post(f"/audits/{audit.id}/photos", data=data, headers=HX, content_type="multipart/form-data")
+
+
+def start(client, plan, make_user):
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    return audit, items_of(audit)["7.1.5-gauges"]
