@@ -1,4 +1,5 @@
 """auditapp: the internal-audit field tool. create_app only wires the parts together."""
+
 from pathlib import Path
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """Settings from AUDITAPP_* environment variables, with the documented defaults."""
+
 import os
 import secrets
 from datetime import timedelta
@@ -25,10 +26,12 @@ def app_paths() -> AppPaths:
     """
     package = Path(__file__).resolve().parent
     if (package / "templates").is_dir():  # installed from the wheel
-        return AppPaths(package / "templates", package / "static", package / "shipped" / "checklists",
-                        Path.cwd() / "instance")
-    return AppPaths(PROJECT_ROOT / "templates", PROJECT_ROOT / "static", PROJECT_ROOT / "checklists",
-                    PROJECT_ROOT / "instance")
+        return AppPaths(
+            package / "templates", package / "static", package / "shipped" / "checklists", Path.cwd() / "instance"
+        )
+    return AppPaths(
+        PROJECT_ROOT / "templates", PROJECT_ROOT / "static", PROJECT_ROOT / "checklists", PROJECT_ROOT / "instance"
+    )
 
 
 @overload
@@ -88,8 +91,10 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
         # Werkzeug's default (scrypt) costs ~0.1 s a hash here: right for production.
         "PASSWORD_HASH_METHOD": "scrypt",
         # Default time to complete a corrective action, by severity.
-        "CAPA_DUE_DAYS": {"major": int(_env("CAPA_DUE_DAYS_MAJOR", "30")),
-                          "minor": int(_env("CAPA_DUE_DAYS_MINOR", "90"))},
+        "CAPA_DUE_DAYS": {
+            "major": int(_env("CAPA_DUE_DAYS_MAJOR", "30")),
+            "minor": int(_env("CAPA_DUE_DAYS_MINOR", "90")),
+        },
         # Reminder e-mail: off unless an SMTP host is set; printed to the console in demo mode.
         "SMTP_HOST": _env("SMTP_HOST", ""),
         "SMTP_PORT": int(_env("SMTP_PORT", "25")),

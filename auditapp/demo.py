@@ -1,4 +1,5 @@
 """flask demo: a ready-to-try instance. Only ever runs when asked for."""
+
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ DEMO_AREAS = [
     ("Final assembly", "Assembly, final inspection and packing of pumps."),
 ]
 
+
 @click.command("demo")
 def demo_command():
     """Create demo users (one per role), two areas and the shipped checklists; print the logins."""
@@ -58,6 +60,7 @@ def demo_command():
     for email, _, role in DEMO_USERS:
         click.echo(f"  {role.label:<17} {email:<24} {passwords[email]}")
 
+
 def _demo_audits() -> None:
     """Something to look at: today's walk for the auditor, and a completed audit whose
     nonconformity is being worked on. Made through the same services as real use, so it is logged."""
@@ -68,11 +71,24 @@ def _demo_audits() -> None:
     if walk is None or walk.latest is None:
         return
     cell, assembly = (db.session.scalar(db.select(Area).filter_by(name=n)) for n, _ in DEMO_AREAS)
-    audits.plan_audit(quality, checklist_id=walk.id, title="Machining cell 3 floor walk", planned_date=date.today(),
-                      lead_auditor_id=auditor.id, area_id=cell.id, auditee="Cell 3 team leader")
-    done = audits.plan_audit(quality, checklist_id=walk.id, title="Final assembly floor walk",
-                             planned_date=date.today() - timedelta(days=7), lead_auditor_id=auditor.id,
-                             area_id=assembly.id, auditee="Assembly shift lead")
+    audits.plan_audit(
+        quality,
+        checklist_id=walk.id,
+        title="Machining cell 3 floor walk",
+        planned_date=date.today(),
+        lead_auditor_id=auditor.id,
+        area_id=cell.id,
+        auditee="Cell 3 team leader",
+    )
+    done = audits.plan_audit(
+        quality,
+        checklist_id=walk.id,
+        title="Final assembly floor walk",
+        planned_date=date.today() - timedelta(days=7),
+        lead_auditor_id=auditor.id,
+        area_id=assembly.id,
+        auditee="Assembly shift lead",
+    )
     db.session.commit()
     items = done.checklist_version.items
     # A demo NC on an item that does not insist on a photo (the demo has no camera).
@@ -82,27 +98,39 @@ def _demo_audits() -> None:
         result = "minor_nc" if item is nc_item else "ofi" if item is ofi_item else "conform"
         recording.record_answer(auditor, done, item, result, 0)
         if result != "conform":
-            data = {"statement": "Two torque wrenches past their calibration date at station 4."
-                                 if result == "minor_nc" else "Shadow boards would show missing tools at a glance.",
-                    "requirement": f"{item.clause}: {item.question}",
-                    "evidence": "Wrench labels T-114 and T-117, due 2026-10-01; calibration log p. 12."
-                                if result == "minor_nc" else ""}
+            data = {
+                "statement": "Two torque wrenches past their calibration date at station 4."
+                if result == "minor_nc"
+                else "Shadow boards would show missing tools at a glance.",
+                "requirement": f"{item.clause}: {item.question}",
+                "evidence": "Wrench labels T-114 and T-117, due 2026-10-01; calibration log p. 12."
+                if result == "minor_nc"
+                else "",
+            }
             recording.record_item_finding(auditor, done, item, data)
     db.session.commit()
-    completion.complete_audit(auditor, done, "The area is well run; one minor nonconformity on measuring equipment.",
-                          confirm_unanswered=True)
+    completion.complete_audit(
+        auditor, done, "The area is well run; one minor nonconformity on measuring equipment.", confirm_unanswered=True
+    )
     db.session.commit()
     nc = db.session.scalar(db.select(Nonconformity).filter_by(audit_id=done.id))
     if nc is not None:
         capa.record_containment(supervisor, nc, "Both wrenches quarantined; parts torqued since 1 October re-checked.")
-        capa.identify_cause(supervisor, nc, ["The recall list was kept on paper", "Nobody owned the paper list"],
-                            "method")
-        capa.add_action(supervisor, nc, "Put gauge recall dates in the maintenance system with reminders",
-                        supervisor.id, date.today() + timedelta(days=20))
+        capa.identify_cause(
+            supervisor, nc, ["The recall list was kept on paper", "Nobody owned the paper list"], "method"
+        )
+        capa.add_action(
+            supervisor,
+            nc,
+            "Put gauge recall dates in the maintenance system with reminders",
+            supervisor.id,
+            date.today() + timedelta(days=20),
+        )
         db.session.commit()
     # A management review being prepared for the last twelve months: its pack fills itself.
     review.prepare(quality, date.today() - timedelta(days=365), date.today())
     db.session.commit()
+
 
 def _demo_passwords(instance: Path) -> dict[str, str]:
     """Random passwords made once per instance and kept beside it, so they can be printed again."""

@@ -1,4 +1,5 @@
 """Imports every domain's models so the metadata (and Alembic) sees all tables."""
+
 from .accounts.models import Area, Role, User  # noqa: F401
 from .auditors.models import AuditorQualification  # noqa: F401
 from .audits.models import Audit, Response, audit_team  # noqa: F401

@@ -11,6 +11,7 @@ answered, and the ratio flooded/quiet is printed. Nothing leaves 127.0.0.1.
 
     .venv/bin/python bench/answer.py [--requests 600] [--clients 4] [--flood 2]
 """
+
 import argparse
 import http.client
 import json
@@ -28,7 +29,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-SEED = r'''
+SEED = r"""
 import json, sys
 from datetime import date
 from pathlib import Path
@@ -49,13 +50,13 @@ with app.app_context():
                               planned_date=date.today(), lead_auditor_id=lead.id)
     db.session.commit()
     print(json.dumps({"audit": audit.id, "items": [i.id for i in audit.checklist_version.items]}))
-'''
-SERVE = r'''
+"""
+SERVE = r"""
 import sys
 from werkzeug.serving import run_simple
 from auditapp import create_app
 run_simple("127.0.0.1", int(sys.argv[1]), create_app(), threaded=True)
-'''
+"""
 
 
 def free_port() -> int:
@@ -87,7 +88,9 @@ class Client:
     def login(self, email, password):
         status, page = self.request("GET", "/login")
         token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
-        status, _ = self.request("POST", "/login", urlencode({"csrf_token": token, "email": email, "password": password}))
+        status, _ = self.request(
+            "POST", "/login", urlencode({"csrf_token": token, "email": email, "password": password})
+        )
         assert status == 302, status
         status, page = self.request("GET", "/health")
         status, page = self.request("GET", "/audits/mine")
@@ -128,8 +131,11 @@ def flood_login(port, stop, statuses):
     while not stop.is_set():
         _status, page = client.request("GET", "/login")
         found = re.search(rb'name="csrf_token" value="([^"]+)"', page)
-        body = {"csrf_token": found.group(1).decode() if found else "", "email": f"{uuid.uuid4().hex[:8]}@example.com",
-                "password": "wrong password 123"}
+        body = {
+            "csrf_token": found.group(1).decode() if found else "",
+            "email": f"{uuid.uuid4().hex[:8]}@example.com",
+            "password": "wrong password 123",
+        }
         status, _ = client.request("POST", "/login", urlencode(body))
         statuses[status] = statuses.get(status, 0) + 1
 
@@ -143,11 +149,15 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "AUDITAPP_INSTANCE_PATH": tmp, "AUDITAPP_SECRET_KEY": "bench"}
         env.pop("AUDITAPP_DATABASE_URL", None)
-        seeded = json.loads(subprocess.run([PYTHON, "-c", SEED], env=env, cwd=ROOT, check=True,
-                                           capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        seeded = json.loads(
+            subprocess.run([PYTHON, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         port = free_port()
-        server = subprocess.Popen([PYTHON, "-c", SERVE, str(port)], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [PYTHON, "-c", SERVE, str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             deadline = time.time() + 20
             while time.time() < deadline:
@@ -164,14 +174,16 @@ def main():
 
             def answer(client, k, i):
                 # Each client works its own slice of items, so saves never conflict; results alternate.
-                own = items[k::args.clients]
+                own = items[k :: args.clients]
                 item = own[i % len(own)]
                 base = revisions.get(item, 0)
                 result = "conform" if base % 2 == 0 else "observation"
                 status, _ = client.request(
-                    "POST", f"/audits/{audit}/items/{item}/answer",
+                    "POST",
+                    f"/audits/{audit}/items/{item}/answer",
                     urlencode({"result": result, "base_revision": base}),
-                    {"HX-Request": "true", "X-CSRFToken": client.csrf, "X-Change-Id": str(uuid.uuid4())})
+                    {"HX-Request": "true", "X-CSRFToken": client.csrf, "X-Change-Id": str(uuid.uuid4())},
+                )
                 revisions[item] = base + 1
                 return status
 
@@ -181,8 +193,9 @@ def main():
             flooded, flood_statuses = None, {}
             if args.flood:
                 stop = threading.Event()
-                attackers = [threading.Thread(target=flood_login, args=(port, stop, flood_statuses))
-                             for _ in range(args.flood)]
+                attackers = [
+                    threading.Thread(target=flood_login, args=(port, stop, flood_statuses)) for _ in range(args.flood)
+                ]
                 for t in attackers:
                     t.start()
                 time.sleep(1)  # the flood is running before the saves start
@@ -193,15 +206,20 @@ def main():
         finally:
             server.terminate()
             server.wait(timeout=10)
-    print(f"auditapp answer-save benchmark: {args.requests} requests per run, {args.clients} client threads, "
-          "Werkzeug threaded server, SQLite WAL, loopback")
+    print(
+        f"auditapp answer-save benchmark: {args.requests} requests per run, {args.clients} client threads, "
+        "Werkzeug threaded server, SQLite WAL, loopback"
+    )
     print(f"{'endpoint':<28}{'req/s':>10}")
     print(f"{'GET /health (trivial)':<28}{trivial:>10.0f}")
     print(f"{'POST .../answer (save)':<28}{saves:>10.0f}")
     print(f"ratio save/trivial: {saves / trivial:.2f}")
     if flooded is not None:
-        print(f"{'POST .../answer, login flood':<28}{flooded:>10.0f}   (flood answers: "
-              + ", ".join(f"HTTP {k} x{v}" for k, v in sorted(flood_statuses.items())) + ")")
+        print(
+            f"{'POST .../answer, login flood':<28}{flooded:>10.0f}   (flood answers: "
+            + ", ".join(f"HTTP {k} x{v}" for k, v in sorted(flood_statuses.items()))
+            + ")"
+        )
         print(f"ratio flooded/quiet saves: {flooded / saves:.2f}")
 
 

@@ -7,6 +7,7 @@ logged-in endpoint (/health), so the ratios survive a noisy machine.
 
     .venv/bin/python bench/nc_log.py [--sizes 1000 10000] [--repeat 15]
 """
+
 import argparse
 import os
 import statistics
@@ -35,26 +36,49 @@ def seed(total: int, start: int, lead, owners, areas) -> None:
     rng_base = datetime(2026, 1, 1)
     ncs, actions = [], []
     for i in range(start, total):
-        ncs.append({"id": i + 1, "number": f"NC-2026-{i + 1:05d}", "source": "internal_audit",
-                    "clause": f"8.{i % 7 + 1}.{i % 5 + 1}", "area_id": areas[i % len(areas)],
-                    "severity": "major" if i % 9 == 0 else "minor", "status": "open",
-                    "title": f"Finding {i} on the line", "description": f"Finding {i}: labels missing on rack {i % 40}",
-                    "containment": "", "why_steps": [], "cause_category": "", "verification_result": "",
-                    "verification_evidence": "", "verification_count": 0, "withdrawn_reason": "",
-                    "raised_by_id": lead, "raised_at": rng_base + timedelta(minutes=i)})
+        ncs.append(
+            {
+                "id": i + 1,
+                "number": f"NC-2026-{i + 1:05d}",
+                "source": "internal_audit",
+                "clause": f"8.{i % 7 + 1}.{i % 5 + 1}",
+                "area_id": areas[i % len(areas)],
+                "severity": "major" if i % 9 == 0 else "minor",
+                "status": "open",
+                "title": f"Finding {i} on the line",
+                "description": f"Finding {i}: labels missing on rack {i % 40}",
+                "containment": "",
+                "why_steps": [],
+                "cause_category": "",
+                "verification_result": "",
+                "verification_evidence": "",
+                "verification_count": 0,
+                "withdrawn_reason": "",
+                "raised_by_id": lead,
+                "raised_at": rng_base + timedelta(minutes=i),
+            }
+        )
         for k in range(3):
-            actions.append({"nonconformity_id": i + 1, "description": f"Action {k} for {i}",
-                            "owner_id": owners[(i + k) % len(owners)], "status": "done" if k == 0 else "open",
-                            "due_date": date(2026, 1, 1) + timedelta(days=i % 400), "completion_note": "",
-                            "completed_at": rng_base if k == 0 else None,
-                            "created_at": rng_base})
+            actions.append(
+                {
+                    "nonconformity_id": i + 1,
+                    "description": f"Action {k} for {i}",
+                    "owner_id": owners[(i + k) % len(owners)],
+                    "status": "done" if k == 0 else "open",
+                    "due_date": date(2026, 1, 1) + timedelta(days=i % 400),
+                    "completion_note": "",
+                    "completed_at": rng_base if k == 0 else None,
+                    "created_at": rng_base,
+                }
+            )
     for chunk in range(0, len(ncs), 2000):
-        db.session.execute(insert(Nonconformity), ncs[chunk:chunk + 2000])
+        db.session.execute(insert(Nonconformity), ncs[chunk : chunk + 2000])
     for chunk in range(0, len(actions), 6000):
-        db.session.execute(insert(CorrectiveAction), actions[chunk:chunk + 6000])
+        db.session.execute(insert(CorrectiveAction), actions[chunk : chunk + 6000])
     # Statuses last: the database refuses actions on a closed nonconformity.
-    db.session.execute(update(Nonconformity), [{"id": nc["id"], "status": STATUSES[(nc["id"] - 1) % len(STATUSES)]}
-                                              for nc in ncs])
+    db.session.execute(
+        update(Nonconformity), [{"id": nc["id"], "status": STATUSES[(nc["id"] - 1) % len(STATUSES)]} for nc in ncs]
+    )
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -82,16 +106,25 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("AUDITAPP_DATABASE_URL") or f"sqlite:///{tmp}/bench.sqlite3"
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": tmp,
-                          "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SECRET_KEY": "bench",
+                "INSTANCE_PATH": tmp,
+                "WTF_CSRF_ENABLED": False,
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            }
+        )
         with app.app_context():
             if url.startswith("postgresql"):
                 with db.engine.begin() as conn:
                     conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             flask_migrate.upgrade()
             lead = accounts.create_user(None, "lead@example.com", "Lead", "quality_lead", PASSWORD).id
-            owners = [accounts.create_user(None, f"s{i}@example.com", f"Supervisor {i}", "supervisor", PASSWORD).id
-                      for i in range(20)]
+            owners = [
+                accounts.create_user(None, f"s{i}@example.com", f"Supervisor {i}", "supervisor", PASSWORD).id
+                for i in range(20)
+            ]
             areas = [accounts.create_area(None, f"Area {i}", "", owners[i]).id for i in range(20)]
             db.session.commit()
             engine = db.engine
@@ -118,8 +151,10 @@ def main():
         with app.app_context():
             db.engine.dispose()
     base = {size: next(ms for s, n, ms, _ in rows if s == size and n.startswith("trivial")) for size in args.sizes}
-    print(f"nonconformity log benchmark ({'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}), "
-          f"3 actions per nonconformity, median of {args.repeat}")
+    print(
+        f"nonconformity log benchmark ({'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}), "
+        f"3 actions per nonconformity, median of {args.repeat}"
+    )
     print(f"{'NCs':>7} {'page':<26}{'ms':>8}{'x trivial':>11}{'queries':>9}")
     for size, name, ms, queries in rows:
         print(f"{size:>7} {name:<26}{ms:>8.1f}{ms / base[size]:>11.1f}{queries:>9}")

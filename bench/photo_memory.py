@@ -5,6 +5,7 @@ interpreter that first reads the file, then processes it once; the figure is the
 RSS (VmHWM, Linux) over the RSS just before processing, and the RSS left afterwards (after
 intake.release_memory, as the server does). Never fails.
 """
+
 import subprocess
 import sys
 import tempfile
@@ -48,16 +49,18 @@ print(f"{outcome} {peak - before:.0f} {rss() - before:.0f} {seconds:.2f}")
 
 
 def _side(pixels: int) -> tuple[int, int]:
-    side = int(pixels ** 0.5)
+    side = int(pixels**0.5)
     return side, side
 
 
 def cases() -> dict[str, bytes]:
     """Small files that decode to as many pixels as each format may have, plus a phone photo for scale."""
+
     def save(im: Image.Image, fmt: str) -> bytes:
         out = BytesIO()
         im.save(out, fmt)
         return out.getvalue()
+
     full = _side(MAX_PIXELS_FULL_DECODE)
     jpeg = _side(MAX_PIXELS)
     return {
@@ -77,12 +80,15 @@ def main() -> None:
         for name, data in cases().items():
             path = Path(folder) / "upload"
             path.write_bytes(data)
-            out = subprocess.run([sys.executable, "-c", CHILD, str(path), str(ROOT)], capture_output=True, text=True,
-                                 check=True).stdout.split()
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(path), str(ROOT)], capture_output=True, text=True, check=True
+            ).stdout.split()
             outcome, peak, left, seconds = out[0], float(out[1]), float(out[2]), float(out[3])
             results[name] = peak
-            print(f"{name:48} {len(data) // 1024:6} KB  {outcome:8}  peak +{peak:5.0f} MB  "
-                  f"left +{left:4.0f} MB  {seconds:5.2f} s")
+            print(
+                f"{name:48} {len(data) // 1024:6} KB  {outcome:8}  peak +{peak:5.0f} MB  "
+                f"left +{left:4.0f} MB  {seconds:5.2f} s"
+            )
     small = max(results["small: 1200x900 RGB JPEG"], 1.0)
     worst = max(peak for name, peak in results.items() if "7000x7000" not in name)
     print(f"worst accepted file: peak +{worst:.0f} MB, {worst / small:.0f}x the small photo (+{small:.0f} MB)")

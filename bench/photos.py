@@ -2,6 +2,7 @@
 
 Run from the repository root: `.venv/bin/python bench/photos.py [runs]`. Prints medians; never fails.
 """
+
 import statistics
 import sys
 import time
@@ -29,9 +30,7 @@ def phone_jpeg() -> bytes:
     down = across.transpose(Image.Transpose.ROTATE_90).resize(SIZE)
     # Half-resolution noise, upscaled: grainy like a sensor, ~4 MB like a real 12 MP photo.
     noise = Image.effect_noise((width // 2, height // 2), 40).resize(SIZE, Image.Resampling.BILINEAR)
-    rgb = Image.merge(
-        "RGB", (ImageChops.add(across, noise, 2, -64), ImageChops.add(down, noise, 2, -64), noise)
-    )
+    rgb = Image.merge("RGB", (ImageChops.add(across, noise, 2, -64), ImageChops.add(down, noise, 2, -64), noise))
     exif = Image.Exif()
     exif[0x0112] = 6
     exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)})

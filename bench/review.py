@@ -8,6 +8,7 @@ logged-in endpoint (/health), so the ratios survive a noisy machine.
 
     .venv/bin/python bench/review.py [--responses 100000] [--repeat 7]
 """
+
 import argparse
 import os
 import sys
@@ -42,61 +43,151 @@ GRADES = (["minor_nc", "observation", "minor_nc", "ofi", "major_nc", "observatio
 NC_STATUSES = ["open", "contained", "cause_identified", "actions_planned", "actions_done", "closed"]
 
 
-def seed(first: int, last: int, version_id: int, items: list, lead: int, owners: list, areas: list,
-         now: datetime) -> None:
+def seed(
+    first: int, last: int, version_id: int, items: list, lead: int, owners: list, areas: list, now: datetime
+) -> None:
     """Bulk-insert completed audits first..last-1, every item answered (benchmark data, no events)."""
     audits, responses, findings, ncs, actions, improvements = [], [], [], [], [], []
     for a in range(first, last):
         completed = now - timedelta(days=a % 360, hours=a % 7)
-        audits.append({"id": a + 1, "number": f"AUD-B-{a + 1:05d}", "title": f"Audit {a}",
-                       "checklist_version_id": version_id, "area_id": areas[a % len(areas)], "criteria": "",
-                       "planned_date": completed.date(), "lead_auditor_id": owners[a % len(owners)],
-                       "auditee": "", "status": "in_progress", "impartiality_override": "", "conclusion": "Done",
-                       "created_by_id": lead, "created_at": completed, "started_at": completed})
+        audits.append(
+            {
+                "id": a + 1,
+                "number": f"AUD-B-{a + 1:05d}",
+                "title": f"Audit {a}",
+                "checklist_version_id": version_id,
+                "area_id": areas[a % len(areas)],
+                "criteria": "",
+                "planned_date": completed.date(),
+                "lead_auditor_id": owners[a % len(owners)],
+                "auditee": "",
+                "status": "in_progress",
+                "impartiality_override": "",
+                "conclusion": "Done",
+                "created_by_id": lead,
+                "created_at": completed,
+                "started_at": completed,
+            }
+        )
         for i, item in enumerate(items):
             grade = GRADES[i] if i < len(GRADES) else None
             rid = str(uuid.UUID(int=a * 1000 + i))
-            responses.append({"id": rid, "audit_id": a + 1, "item_id": item.id, "result": grade or "conform",
-                              "note": "", "revision": 1, "note_revision": 0, "answered_by_id": lead,
-                              "answered_at": completed})
+            responses.append(
+                {
+                    "id": rid,
+                    "audit_id": a + 1,
+                    "item_id": item.id,
+                    "result": grade or "conform",
+                    "note": "",
+                    "revision": 1,
+                    "note_revision": 0,
+                    "answered_by_id": lead,
+                    "answered_at": completed,
+                }
+            )
             if grade is None:
                 continue
             fid = str(uuid.UUID(int=10**12 + a * 1000 + i))
-            findings.append({"id": fid, "audit_id": a + 1, "item_id": item.id, "response_id": rid,
-                             "clause": item.clause, "grade": grade, "status": "open", "statement": "Found",
-                             "requirement": "", "evidence": "Seen", "why_major": "", "created_by_id": lead,
-                             "created_at": completed, "updated_at": completed})
+            findings.append(
+                {
+                    "id": fid,
+                    "audit_id": a + 1,
+                    "item_id": item.id,
+                    "response_id": rid,
+                    "clause": item.clause,
+                    "grade": grade,
+                    "status": "open",
+                    "statement": "Found",
+                    "requirement": "",
+                    "evidence": "Seen",
+                    "why_major": "",
+                    "created_by_id": lead,
+                    "created_at": completed,
+                    "updated_at": completed,
+                }
+            )
             if grade in ("minor_nc", "major_nc"):
                 nc_id = len(ncs) + first * 10 + 1
-                ncs.append({"id": nc_id, "number": f"NC-B-{nc_id:06d}", "finding_id": fid, "audit_id": a + 1,
-                            "source": "internal_audit", "clause": item.clause, "area_id": areas[a % len(areas)],
-                            "severity": grade.removesuffix("_nc"), "status": "open", "title": "Found",
-                            "description": "Found", "containment": "", "why_steps": [], "cause_category": "",
-                            "verification_result": "", "verification_evidence": "",
-                            "verification_count": 1 + (nc_id % 4 == 0), "withdrawn_reason": "",
-                            "raised_by_id": lead, "raised_at": completed})
+                ncs.append(
+                    {
+                        "id": nc_id,
+                        "number": f"NC-B-{nc_id:06d}",
+                        "finding_id": fid,
+                        "audit_id": a + 1,
+                        "source": "internal_audit",
+                        "clause": item.clause,
+                        "area_id": areas[a % len(areas)],
+                        "severity": grade.removesuffix("_nc"),
+                        "status": "open",
+                        "title": "Found",
+                        "description": "Found",
+                        "containment": "",
+                        "why_steps": [],
+                        "cause_category": "",
+                        "verification_result": "",
+                        "verification_evidence": "",
+                        "verification_count": 1 + (nc_id % 4 == 0),
+                        "withdrawn_reason": "",
+                        "raised_by_id": lead,
+                        "raised_at": completed,
+                    }
+                )
                 for k in range(2):
-                    actions.append({"nonconformity_id": nc_id, "origin": "nonconformity", "description": "Fix",
-                                    "owner_id": owners[(nc_id + k) % len(owners)],
-                                    "status": "done" if k == 0 else "open", "completion_note": "",
-                                    "due_date": completed.date() + timedelta(days=30 + nc_id % 90),
-                                    "created_at": completed})
+                    actions.append(
+                        {
+                            "nonconformity_id": nc_id,
+                            "origin": "nonconformity",
+                            "description": "Fix",
+                            "owner_id": owners[(nc_id + k) % len(owners)],
+                            "status": "done" if k == 0 else "open",
+                            "completion_note": "",
+                            "due_date": completed.date() + timedelta(days=30 + nc_id % 90),
+                            "created_at": completed,
+                        }
+                    )
             else:
-                improvements.append({"finding_id": fid, "audit_id": a + 1, "kind": grade, "clause": item.clause,
-                                     "area_id": areas[a % len(areas)], "description": "Could be better",
-                                     "status": "new", "action_description": "", "action_note": "",
-                                     "decision_note": "", "created_at": completed})
-    for model, rows in ((Audit, audits), (Response, responses), (Finding, findings), (Nonconformity, ncs),
-                        (CorrectiveAction, actions), (Improvement, improvements)):
+                improvements.append(
+                    {
+                        "finding_id": fid,
+                        "audit_id": a + 1,
+                        "kind": grade,
+                        "clause": item.clause,
+                        "area_id": areas[a % len(areas)],
+                        "description": "Could be better",
+                        "status": "new",
+                        "action_description": "",
+                        "action_note": "",
+                        "decision_note": "",
+                        "created_at": completed,
+                    }
+                )
+    for model, rows in (
+        (Audit, audits),
+        (Response, responses),
+        (Finding, findings),
+        (Nonconformity, ncs),
+        (CorrectiveAction, actions),
+        (Improvement, improvements),
+    ):
         for chunk in range(0, len(rows), 5000):
-            db.session.execute(insert(model), rows[chunk:chunk + 5000])
+            db.session.execute(insert(model), rows[chunk : chunk + 5000])
     # Completed and closed last: the database refuses changes under a completed audit or closed NC.
-    db.session.execute(update(Audit), [{"id": a["id"], "status": "completed", "completed_at": a["started_at"]}
-                                       for a in audits])
-    db.session.execute(update(Nonconformity), [
-        {"id": nc["id"], "status": NC_STATUSES[nc["id"] % len(NC_STATUSES)],
-         "closed_at": nc["raised_at"] + timedelta(days=nc["id"] % 60 + 1)
-         if NC_STATUSES[nc["id"] % len(NC_STATUSES)] == "closed" else None} for nc in ncs])
+    db.session.execute(
+        update(Audit), [{"id": a["id"], "status": "completed", "completed_at": a["started_at"]} for a in audits]
+    )
+    db.session.execute(
+        update(Nonconformity),
+        [
+            {
+                "id": nc["id"],
+                "status": NC_STATUSES[nc["id"] % len(NC_STATUSES)],
+                "closed_at": nc["raised_at"] + timedelta(days=nc["id"] % 60 + 1)
+                if NC_STATUSES[nc["id"] % len(NC_STATUSES)] == "closed"
+                else None,
+            }
+            for nc in ncs
+        ],
+    )
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -110,9 +201,16 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("AUDITAPP_DATABASE_URL") or f"sqlite:///{tmp}/bench.sqlite3"
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": tmp,
-                          "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                          "CHECKLIST_DIR": str(ROOT / "checklists")})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "SECRET_KEY": "bench",
+                "INSTANCE_PATH": tmp,
+                "WTF_CSRF_ENABLED": False,
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                "CHECKLIST_DIR": str(ROOT / "checklists"),
+            }
+        )
         now = datetime.now().replace(microsecond=0)
         with app.app_context():
             if url.startswith("postgresql"):
@@ -120,15 +218,19 @@ def main():
                     conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             flask_migrate.upgrade()
             lead_user = accounts.create_user(None, "lead@example.com", "Lead", "quality_lead", PASSWORD)
-            owners = [accounts.create_user(None, f"s{i}@example.com", f"Supervisor {i}", "supervisor", PASSWORD).id
-                      for i in range(20)]
+            owners = [
+                accounts.create_user(None, f"s{i}@example.com", f"Supervisor {i}", "supervisor", PASSWORD).id
+                for i in range(20)
+            ]
             areas = [accounts.create_area(None, f"Area {i}", "", owners[i]).id for i in range(20)]
             db.session.commit()
             checklists.sync_directory(ROOT / "checklists")
             version = checklists.get_checklist("iso9001-2015").latest
-            items = db.session.execute(select(ChecklistItem.id, ChecklistItem.clause)
-                                       .where(ChecklistItem.version_id == version.id)
-                                       .order_by(ChecklistItem.position)).all()
+            items = db.session.execute(
+                select(ChecklistItem.id, ChecklistItem.clause)
+                .where(ChecklistItem.version_id == version.id)
+                .order_by(ChecklistItem.position)
+            ).all()
             pack = review.prepare(lead_user, (now - timedelta(days=365)).date(), now.date())
             db.session.commit()
             pack_id, lead, version_id = pack.id, lead_user.id, version.id
@@ -137,8 +239,11 @@ def main():
         event.listen(engine, "before_cursor_execute", lambda *a: counter.append(a[2]))
         client = app.test_client()
         client.post("/login", data={"email": "lead@example.com", "password": PASSWORD})
-        pages = {"trivial /health": "/health", "management review pack": f"/reviews/{pack_id}",
-                 "clause coverage map": "/reports/coverage"}
+        pages = {
+            "trivial /health": "/health",
+            "management review pack": f"/reviews/{pack_id}",
+            "clause coverage map": "/reports/coverage",
+        }
         total_audits = -(-args.responses // len(items))
         sizes = [total_audits // 10, total_audits]
         rows, seeded = [], 0
@@ -146,10 +251,15 @@ def main():
             t = time.perf_counter()
             with app.app_context():
                 seed(seeded, size, version_id, items, lead, owners, areas, now)
-                counts = {m.__tablename__: db.session.scalar(select(db.func.count()).select_from(m))
-                          for m in (Response, Finding, Nonconformity, CorrectiveAction)}
-            print(f"seeded {size:,} audits in {time.perf_counter() - t:.1f} s: "
-                  + ", ".join(f"{n:,} {name}" for name, n in counts.items()), flush=True)
+                counts = {
+                    m.__tablename__: db.session.scalar(select(db.func.count()).select_from(m))
+                    for m in (Response, Finding, Nonconformity, CorrectiveAction)
+                }
+            print(
+                f"seeded {size:,} audits in {time.perf_counter() - t:.1f} s: "
+                + ", ".join(f"{n:,} {name}" for name, n in counts.items()),
+                flush=True,
+            )
             seeded = size
             for name, page in pages.items():
                 ms, queries = timed(client, page, args.repeat, counter)
@@ -157,8 +267,10 @@ def main():
         with app.app_context():
             db.engine.dispose()
     base = {r: ms for r, n, ms, _ in rows if n.startswith("trivial")}
-    print(f"\nmanagement review benchmark ({'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}), "
-          f"median of {args.repeat}, pack period 12 months, as of {date.today()}")
+    print(
+        f"\nmanagement review benchmark ({'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}), "
+        f"median of {args.repeat}, pack period 12 months, as of {date.today()}"
+    )
     print(f"{'responses':>10} {'page':<26}{'ms':>9}{'x trivial':>11}{'queries':>9}")
     for responses, name, ms, queries in rows:
         print(f"{responses:>10,} {name:<26}{ms:>9.1f}{ms / base[responses]:>11.1f}{queries:>9}")

@@ -7,6 +7,7 @@ acknowledgement per change. Loopback only; bounded.
 
     .venv/bin/python bench/sync.py
 """
+
 import base64
 import io
 import sys
@@ -47,8 +48,12 @@ def changes_for(audit_id: int, item_ids: list[int]) -> list[dict]:
     for n in range(ANSWERS):
         item = item_ids[n % len(item_ids)]
         base = revisions.get(item, 0)
-        out.append({"path": f"/audits/{audit_id}/items/{item}/answer",
-                    "fields": [["result", "conform" if base % 2 == 0 else "ofi"], ["base_revision", str(base)]]})
+        out.append(
+            {
+                "path": f"/audits/{audit_id}/items/{item}/answer",
+                "fields": [["result", "conform" if base % 2 == 0 else "ofi"], ["base_revision", str(base)]],
+            }
+        )
         revisions[item] = base + 1
     for n in range(PHOTOS):
         out.append({"path": f"/audits/{audit_id}/photos", "fields": [["item_id", str(item_ids[n])]], "photo": n})
@@ -96,10 +101,16 @@ DRAIN = """async () => {
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3", "SECRET_KEY": "bench",
-                          "INSTANCE_PATH": tmp, "PHOTO_DIR": f"{tmp}/photos",
-                          "CHECKLIST_DIR": str(Path(__file__).resolve().parent.parent / "checklists"),
-                          "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
+                "SECRET_KEY": "bench",
+                "INSTANCE_PATH": tmp,
+                "PHOTO_DIR": f"{tmp}/photos",
+                "CHECKLIST_DIR": str(Path(__file__).resolve().parent.parent / "checklists"),
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            }
+        )
         with app.app_context():
             flask_migrate.upgrade()
             checklists.sync_directory(Path(app.config["CHECKLIST_DIR"]))
@@ -109,8 +120,9 @@ def main():
             iso = checklists.get_checklist("iso9001-2015")
             runs = []
             for title in ("online", "outbox"):
-                audit = audits.plan_audit(planner, checklist_id=iso.id, title=title, planned_date=date.today(),
-                                          lead_auditor_id=lead.id)
+                audit = audits.plan_audit(
+                    planner, checklist_id=iso.id, title=title, planned_date=date.today(), lead_auditor_id=lead.id
+                )
                 db.session.commit()
                 runs.append((audit.id, [i.id for i in audit.checklist_version.items]))
         photos = [photo_b64(n) for n in range(PHOTOS)]
@@ -127,17 +139,26 @@ def main():
             outbox_ms, left = page.evaluate(DRAIN)
             browser.close()
         with app.app_context():
-            counts = [(db.session.scalar(db.select(db.func.count(Response.id)).filter_by(audit_id=a)),
-                       db.session.scalar(db.select(db.func.count(Photo.id)).filter_by(audit_id=a))) for a, _ in runs]
+            counts = [
+                (
+                    db.session.scalar(db.select(db.func.count(Response.id)).filter_by(audit_id=a)),
+                    db.session.scalar(db.select(db.func.count(Photo.id)).filter_by(audit_id=a)),
+                )
+                for a, _ in runs
+            ]
             db.engine.dispose()
     total = ANSWERS + PHOTOS
-    print(f"sync benchmark: {total} changes ({ANSWERS} answers, {PHOTOS} photos of ~1600x1200), Chromium, "
-          "Werkzeug threaded server, SQLite, loopback")
+    print(
+        f"sync benchmark: {total} changes ({ANSWERS} answers, {PHOTOS} photos of ~1600x1200), Chromium, "
+        "Werkzeug threaded server, SQLite, loopback"
+    )
     print(f"{'run':<34}{'seconds':>9}{'changes/s':>11}")
     print(f"{'online, one by one (baseline)':<34}{online_ms / 1000:>9.2f}{total / (online_ms / 1000):>11.0f}")
     print(f"{'outbox drained after reconnect':<34}{outbox_ms / 1000:>9.2f}{total / (outbox_ms / 1000):>11.0f}")
-    print(f"ratio outbox/online: {outbox_ms / online_ms:.2f}; left in the outbox: {left}; "
-          f"stored (responses, photos) online={counts[0]} outbox={counts[1]}")
+    print(
+        f"ratio outbox/online: {outbox_ms / online_ms:.2f}; left in the outbox: {left}; "
+        f"stored (responses, photos) online={counts[0]} outbox={counts[1]}"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ an app per test, clients per role that send CSRF tokens like the browser does.
 
 Helpers shared by test modules live in tests/support/; the fixtures defined there are registered
 below. Test modules import from tests/support/, never from this file."""
+
 import os
 import shutil
 from pathlib import Path
@@ -72,8 +73,10 @@ def _empty_postgresql(url):
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO event_chain_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
-                     {"genesis": "0" * 64})
+        conn.execute(
+            text("INSERT INTO event_chain_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
+            {"genesis": "0" * 64},
+        )
     engine.dispose()
 
 
@@ -105,8 +108,9 @@ def make_user(app):
 
     def make(role="auditor", email=None, name=None, password=PASSWORD):
         n = next(counter)
-        user = accounts.create_user(None, email or f"{role}{n}@example.com", name or f"{role.title()} {n}", role,
-                                    password)
+        user = accounts.create_user(
+            None, email or f"{role}{n}@example.com", name or f"{role.title()} {n}", role, password
+        )
         db.session.commit()
         return user
 
@@ -116,8 +120,10 @@ def make_user(app):
 @pytest.fixture
 def login(client, make_user):
     """login("quality_lead") -> the logged-in user, on the shared `client`."""
+
     def do(role="auditor"):
         return log_in(client, make_user(role))
+
     return do
 
 

@@ -1,4 +1,5 @@
 """Logging in and out, roles' landing pages, and the admin pages for users and areas."""
+
 from datetime import timedelta
 
 import pytest
@@ -70,8 +71,7 @@ ATTACKER, VICTIM = {"REMOTE_ADDR": "203.0.113.66"}, {"REMOTE_ADDR": "198.51.100.
 def test_failures_from_an_attacker_never_lock_the_user_out_from_another_address(client, make_user):
     user = make_user()
     for _ in range(5):
-        response = client.post("/login", data={"email": user.email, "password": "bad guess 123"},
-                               environ_base=ATTACKER)
+        response = client.post("/login", data={"email": user.email, "password": "bad guess 123"}, environ_base=ATTACKER)
         assert response.status_code == 401
     response = client.post("/login", data={"email": user.email, "password": PASSWORD}, environ_base=ATTACKER)
     assert response.status_code == 429 and b"Too many failed attempts" in response.data
@@ -87,25 +87,36 @@ def test_failures_from_an_attacker_never_lock_the_user_out_from_another_address(
 def test_a_spray_over_many_emails_from_one_address_is_throttled(client, make_user):
     users = [make_user() for _ in range(4)]
     emails = [u.email for u in users] + [f"guess{n}@example.com" for n in range(8)]
-    statuses = [client.post("/login", data={"email": email, "password": "Summer2026!"}, environ_base=ATTACKER)
-                .status_code for email in emails]
+    statuses = [
+        client.post("/login", data={"email": email, "password": "Summer2026!"}, environ_base=ATTACKER).status_code
+        for email in emails
+    ]
     assert statuses == [401] * 10 + [429] * 2
     # The limit is the attacker's address: others still log in, and may still mistype.
-    assert client.post("/login", data={"email": "typo@example.com", "password": "x" * 12},
-                       environ_base=VICTIM).status_code == 401
+    assert (
+        client.post("/login", data={"email": "typo@example.com", "password": "x" * 12}, environ_base=VICTIM).status_code
+        == 401
+    )
     log_in(client, users[0])
 
 
 def test_x_forwarded_for_counts_only_behind_a_configured_proxy(app, client, tmp_path):
     def spray(some_client, count):
-        return [some_client.post("/login", data={"email": f"spray{n}@example.com", "password": "x" * 12},
-                                 headers={"X-Forwarded-For": f"192.0.2.{n}"}).status_code for n in range(count)]
+        return [
+            some_client.post(
+                "/login",
+                data={"email": f"spray{n}@example.com", "password": "x" * 12},
+                headers={"X-Forwarded-For": f"192.0.2.{n}"},
+            ).status_code
+            for n in range(count)
+        ]
 
     assert spray(client, 11) == [401] * 10 + [429]  # a forged header buys nothing
     assert {e.address for e in services.security_events("login_failed")} == {"127.0.0.1"}
 
-    proxied = create_app({**base_config(tmp_path / "proxied", app.config["SQLALCHEMY_DATABASE_URI"]),
-                          "TRUSTED_PROXIES": 1})
+    proxied = create_app(
+        {**base_config(tmp_path / "proxied", app.config["SQLALCHEMY_DATABASE_URI"]), "TRUSTED_PROXIES": 1}
+    )
     proxied.test_client_class = CSRFClient
     with proxied.app_context():
         assert spray(proxied.test_client(), 12) == [401] * 12  # twelve clients behind the proxy, one try each
@@ -210,15 +221,25 @@ def test_passwords_are_hashed(app, make_user):
 
 def test_production_hash_is_scrypt(database_url, tmp_path):
     from auditapp.config import settings_from_env
+
     assert settings_from_env(tmp_path)["PASSWORD_HASH_METHOD"] == "scrypt"
 
 
 # --- users admin -------------------------------------------------------------------------------
 
+
 def test_quality_lead_adds_a_user_with_htmx(client, login, htmx_headers):
     lead = login("quality_lead")
-    response = client.post("/admin/users", headers=htmx_headers, data={
-        "email": " New.Auditor@Example.com ", "name": "Nia New", "role": "auditor", "password": "long enough password"})
+    response = client.post(
+        "/admin/users",
+        headers=htmx_headers,
+        data={
+            "email": " New.Auditor@Example.com ",
+            "name": "Nia New",
+            "role": "auditor",
+            "password": "long enough password",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 201
     assert html.lstrip().startswith('<div id="user-admin"') and "<html" not in html
@@ -232,39 +253,50 @@ def test_quality_lead_adds_a_user_with_htmx(client, login, htmx_headers):
 
 def test_add_user_page_without_javascript(client, login):
     login("quality_lead")
-    response = client.post("/admin/users", data={
-        "email": "x@example.com", "name": "X", "role": "supervisor", "password": "long enough password"})
+    response = client.post(
+        "/admin/users",
+        data={"email": "x@example.com", "name": "X", "role": "supervisor", "password": "long enough password"},
+    )
     assert response.status_code == 302 and response.location == "/admin/users"
     assert "can now log in as Supervisor" in client.get("/admin/users").get_data(as_text=True)
 
 
 def test_invalid_user_form_comes_back_in_place_with_what_was_typed(client, login, htmx_headers):
     login("quality_lead")
-    response = client.post("/admin/users", headers=htmx_headers, data={
-        "email": "not-an-email", "name": "Typed Name", "role": "auditor", "password": "short"})
+    response = client.post(
+        "/admin/users",
+        headers=htmx_headers,
+        data={"email": "not-an-email", "name": "Typed Name", "role": "auditor", "password": "short"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter an e-mail address like name@example.com." in html
     assert "Use 12 to 128 characters" in html
     assert 'value="Typed Name"' in html and 'value="not-an-email"' in html
     assert "<html" not in html
-    full = client.post("/admin/users", data={"email": "not-an-email", "name": "Typed Name", "role": "auditor", "password": "short"})
+    full = client.post(
+        "/admin/users", data={"email": "not-an-email", "name": "Typed Name", "role": "auditor", "password": "short"}
+    )
     assert full.status_code == 422 and "<html" in full.get_data(as_text=True)
 
 
 def test_duplicate_email_is_refused(client, login, make_user):
     existing = make_user()
     login("quality_lead")
-    response = client.post("/admin/users", data={
-        "email": existing.email, "name": "Again", "role": "auditor", "password": "long enough password"})
+    response = client.post(
+        "/admin/users",
+        data={"email": existing.email, "name": "Again", "role": "auditor", "password": "long enough password"},
+    )
     assert response.status_code == 422 and b"A user with this e-mail already exists." in response.data
 
 
 def test_quality_lead_cannot_create_or_edit_administrators(client, login, make_user):
     admin = make_user("admin")
     login("quality_lead")
-    response = client.post("/admin/users", data={
-        "email": "boss@example.com", "name": "Boss", "role": "admin", "password": "long enough password"})
+    response = client.post(
+        "/admin/users",
+        data={"email": "boss@example.com", "name": "Boss", "role": "admin", "password": "long enough password"},
+    )
     assert response.status_code == 422 and b"Only an administrator" in response.data
     response = client.post(f"/admin/users/{admin.id}", data={"name": "Renamed", "role": "admin", "active": "on"})
     assert response.status_code == 422
@@ -273,8 +305,10 @@ def test_quality_lead_cannot_create_or_edit_administrators(client, login, make_u
 
 def test_admin_can_create_administrators(client, login):
     login("admin")
-    response = client.post("/admin/users", data={
-        "email": "boss@example.com", "name": "Boss", "role": "admin", "password": "long enough password"})
+    response = client.post(
+        "/admin/users",
+        data={"email": "boss@example.com", "name": "Boss", "role": "admin", "password": "long enough password"},
+    )
     assert response.status_code == 302
 
 
@@ -302,11 +336,15 @@ def test_edit_unknown_user_is_404(client, login):
 
 # --- areas admin -------------------------------------------------------------------------------
 
+
 def test_add_area_with_a_supervisor_owner(client, login, make_user, htmx_headers):
     login("quality_lead")
     sup = make_user("supervisor", name="Sam Super")
-    response = client.post("/admin/areas", headers=htmx_headers,
-                           data={"name": "Paint shop", "description": "Powder coating", "owner_id": str(sup.id)})
+    response = client.post(
+        "/admin/areas",
+        headers=htmx_headers,
+        data={"name": "Paint shop", "description": "Powder coating", "owner_id": str(sup.id)},
+    )
     assert response.status_code == 201
     html = response.get_data(as_text=True)
     assert "Paint shop" in html and "Sam Super" in html
@@ -329,7 +367,9 @@ def test_edit_area_logs_the_change(client, login, make_user):
     client.post("/admin/areas", data={"name": "Paint shop"})
     area = db.session.scalar(db.select(Area))
     sup = make_user("supervisor")
-    assert client.post(f"/admin/areas/{area.id}", data={"name": "Paint line", "owner_id": str(sup.id)}).status_code == 302
+    assert (
+        client.post(f"/admin/areas/{area.id}", data={"name": "Paint line", "owner_id": str(sup.id)}).status_code == 302
+    )
     event = db.session.scalar(db.select(Event).filter_by(entity_type="area", action="updated"))
     assert event.changes["name"] == ["Paint shop", "Paint line"] and event.changes["owner_id"] == [None, sup.id]
 

@@ -5,6 +5,7 @@ Imports inside `if TYPE_CHECKING:` are left out: they are never executed, and th
 class of an argument or a relationship that a domain above passes down (for example a Finding's
 audit). Everything else counts, function-level imports included.
 """
+
 from __future__ import annotations
 
 import ast
@@ -16,8 +17,24 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "auditapp"
 # The layers of auditapp/core/__init__.py, bottom to top. A package may import those before it.
 LAYERS = [
-    "core", "web", "events", "accounts", "scope", "checklists", "auditors", "findings", "photos", "audits",
-    "capa", "improvements", "gaps", "programme", "review", "reports", "outbox", "pwa",
+    "core",
+    "web",
+    "events",
+    "accounts",
+    "scope",
+    "checklists",
+    "auditors",
+    "findings",
+    "photos",
+    "audits",
+    "capa",
+    "improvements",
+    "gaps",
+    "programme",
+    "review",
+    "reports",
+    "outbox",
+    "pwa",
 ]
 # Modules of the package root: leaves everyone may import, and the top that wires everything.
 LEAVES = {"extensions", "config"}
@@ -120,7 +137,7 @@ def test_there_is_no_cycle_between_packages():
 
     def visit(node, path):
         if node in visiting:
-            cycles.append(path[path.index(node):] + [node])
+            cycles.append(path[path.index(node) :] + [node])
             return
         if node in done:
             return
@@ -138,9 +155,13 @@ def test_there_is_no_cycle_between_packages():
 
 def test_only_the_factory_imports_inside_functions():
     """Function-level imports dodge cycles; only create_app's steps (which load every domain) may."""
-    inside = sorted(f"{path.relative_to(PACKAGE.parent)}:{line} imports {target}"
-                    for path in _source_files() if path != PACKAGE / "__init__.py"
-                    for target, line, in_function in _imports(path) if in_function)
+    inside = sorted(
+        f"{path.relative_to(PACKAGE.parent)}:{line} imports {target}"
+        for path in _source_files()
+        if path != PACKAGE / "__init__.py"
+        for target, line, in_function in _imports(path)
+        if in_function
+    )
     assert inside == []
 
 
@@ -155,8 +176,11 @@ def test_the_graph_reader_sees_a_cycle():
 # loops that apply batches of independent changes, one commit per unit.
 COMMITTERS = {"views.py", "item_views.py", "cli.py", "demo.py"}
 BATCH_LOOPS = {
-    ("core/changes.py", "applies_change"), ("core/changes.py", "wrapped"), ("web/forms.py", "submit"),
-    ("checklists/services.py", "sync_directory"), ("outbox/services.py", "import_outbox"),
+    ("core/changes.py", "applies_change"),
+    ("core/changes.py", "wrapped"),
+    ("web/forms.py", "submit"),
+    ("checklists/services.py", "sync_directory"),
+    ("outbox/services.py", "import_outbox"),
     ("capa/reminders.py", "send_reminders"),
 }
 

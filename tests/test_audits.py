@@ -1,4 +1,5 @@
 """Field audits: planning, My audits, one-tap answers, notes, conflicts, replays, completion, report."""
+
 import threading
 import uuid
 from collections import Counter
@@ -27,14 +28,24 @@ def response_of(audit, item):
 
 # --- planning ----------------------------------------------------------------------------------
 
+
 def test_quality_lead_plans_an_audit_pinned_to_the_latest_version(client, login, walk, make_user):
     lead = login("quality_lead")
     auditor, member = make_user("auditor"), make_user("auditor")
     area = make_area("Machining")
-    response = client.post("/audits/new", data={
-        "checklist_id": walk.id, "title": "Cell 3 walk", "area_id": area.id, "criteria": "",
-        "planned_date": "2026-12-03", "lead_auditor_id": auditor.id, "team_ids": [member.id, auditor.id],
-        "auditee": "Pat Operator"})
+    response = client.post(
+        "/audits/new",
+        data={
+            "checklist_id": walk.id,
+            "title": "Cell 3 walk",
+            "area_id": area.id,
+            "criteria": "",
+            "planned_date": "2026-12-03",
+            "lead_auditor_id": auditor.id,
+            "team_ids": [member.id, auditor.id],
+            "auditee": "Pat Operator",
+        },
+    )
     assert response.status_code == 302
     audit = db.session.scalar(db.select(Audit))
     assert audit.number == f"AUD-{date.today().year}-001"
@@ -42,7 +53,10 @@ def test_quality_lead_plans_an_audit_pinned_to_the_latest_version(client, login,
     assert audit.criteria == "Floor walk, checklist version 1; ISO 9001:2015"
     assert [m.id for m in audit.team] == [member.id]  # the lead is not also a team member
     assert audit.created_by_id == lead.id and audit.status == "planned"
-    assert db.session.scalar(db.select(Event).filter_by(entity_type="audit", action="planned")).changes["number"] == audit.number
+    assert (
+        db.session.scalar(db.select(Event).filter_by(entity_type="audit", action="planned")).changes["number"]
+        == audit.number
+    )
 
 
 def test_audit_numbers_count_up(plan):
@@ -53,8 +67,10 @@ def test_audit_numbers_count_up(plan):
 
 def test_invalid_plan_comes_back_with_messages_and_typed_values(client, login, walk):
     login("quality_lead")
-    response = client.post("/audits/new", data={"checklist_id": walk.id, "title": "Kept title", "planned_date": "soon",
-                                                "lead_auditor_id": ""})
+    response = client.post(
+        "/audits/new",
+        data={"checklist_id": walk.id, "title": "Kept title", "planned_date": "soon", "lead_auditor_id": ""},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter a date like 2026-12-01." in html and "Choose the lead auditor." in html
@@ -69,8 +85,13 @@ def test_owner_of_the_area_cannot_lead_its_audit(client, login, walk, make_user)
     area = make_area("Paint", owner)
     owner.role = "auditor"  # later became an auditor but still owns the area
     db.session.commit()
-    form = {"checklist_id": walk.id, "title": "Paint walk", "area_id": area.id, "planned_date": "2026-12-03",
-            "lead_auditor_id": owner.id}
+    form = {
+        "checklist_id": walk.id,
+        "title": "Paint walk",
+        "area_id": area.id,
+        "planned_date": "2026-12-03",
+        "lead_auditor_id": owner.id,
+    }
     response = client.post("/audits/new", data=form)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -91,8 +112,15 @@ def test_only_quality_leads_may_override_impartiality(app, walk, make_user):
     owner.role = "auditor"
     db.session.commit()
     with pytest.raises(RuleError, match="Only a quality lead"):
-        audits.plan_audit(admin, checklist_id=walk.id, title="x", planned_date=date.today(),
-                          lead_auditor_id=owner.id, area_id=area.id, override_reason="because")
+        audits.plan_audit(
+            admin,
+            checklist_id=walk.id,
+            title="x",
+            planned_date=date.today(),
+            lead_auditor_id=owner.id,
+            area_id=area.id,
+            override_reason="because",
+        )
 
 
 @pytest.mark.parametrize("role", ["auditor", "supervisor"])
@@ -112,8 +140,13 @@ def test_numbers_stay_unique_when_audits_are_planned_at_once(app, walk, make_use
     planner_id, lead_id, checklist_id = make_user("quality_lead").id, make_user("auditor").id, walk.id
 
     def plan_one(i):
-        audits.plan_audit(db.session.get(User, planner_id), checklist_id=checklist_id, title=f"t{i}",
-                          planned_date=date.today(), lead_auditor_id=lead_id)
+        audits.plan_audit(
+            db.session.get(User, planner_id),
+            checklist_id=checklist_id,
+            title=f"t{i}",
+            planned_date=date.today(),
+            lead_auditor_id=lead_id,
+        )
         db.session.commit()
 
     assert run_at_once(app, 8, plan_one) == []
@@ -123,6 +156,7 @@ def test_numbers_stay_unique_when_audits_are_planned_at_once(app, walk, make_use
 
 
 # --- My audits ---------------------------------------------------------------------------------
+
 
 def test_my_audits_groups_today_in_progress_upcoming_and_completed(client, plan, make_user):
     me = make_user("auditor", name="Me Myself")
@@ -137,8 +171,10 @@ def test_my_audits_groups_today_in_progress_upcoming_and_completed(client, plan,
     db.session.commit()
     log_in(client, me)
     html = client.get("/audits/mine").get_data(as_text=True)
-    sections = {key: html.split(f'id="group-{key}"')[1].split("</section>")[0]
-                for key in ("today", "in-progress", "upcoming", "completed")}
+    sections = {
+        key: html.split(f'id="group-{key}"')[1].split("</section>")[0]
+        for key in ("today", "in-progress", "upcoming", "completed")
+    }
     assert "Today walk" in sections["today"] and "Started walk" in sections["in-progress"]
     assert "Next week walk" in sections["upcoming"] and "Done walk" in sections["completed"]
     assert "Somebody else" not in html
@@ -164,6 +200,7 @@ def test_audit_lists_take_the_same_queries_for_2_or_8_audits(client, plan, make_
 
 # --- who may see and record --------------------------------------------------------------------
 
+
 def test_audit_visibility_by_role(client, plan, make_user):
     supervisor = make_user("supervisor")
     area = make_area("Machining", supervisor)
@@ -172,8 +209,13 @@ def test_audit_visibility_by_role(client, plan, make_user):
     stranger = make_user("auditor")
     other_supervisor = make_user("supervisor")
     item = items_of(audit)["7.2-training"]
-    for user, view, record in ((member, 200, 200), (supervisor, 200, 403), (stranger, 404, 404),
-                               (other_supervisor, 404, 404), (make_user("quality_lead"), 200, 403)):
+    for user, view, record in (
+        (member, 200, 200),
+        (supervisor, 200, 403),
+        (stranger, 404, 404),
+        (other_supervisor, 404, 404),
+        (make_user("quality_lead"), 200, 403),
+    ):
         log_in(client, user)
         assert client.get(f"/audits/{audit.id}").status_code == view, user.role
         assert answer(client, audit, item, "conform").status_code == record, user.role
@@ -189,6 +231,7 @@ def test_items_of_another_checklist_are_not_found(client, plan, make_user):
 
 
 # --- answering ---------------------------------------------------------------------------------
+
 
 def test_one_tap_saves_and_swaps_only_that_item(client, plan, make_user):
     lead = make_user("auditor")
@@ -242,8 +285,12 @@ def test_changing_a_result_keeps_every_earlier_value(client, plan, make_user):
     item = items_of(audit)["8.5.2-traceability"]
     for result in ("conform", "observation", "conform"):
         assert answer(client, audit, item, result).status_code == 200
-    changes = [e.changes["result"] for e in db.session.scalars(
-        db.select(Event).filter_by(entity_type="response", action="answered").order_by(Event.id))]
+    changes = [
+        e.changes["result"]
+        for e in db.session.scalars(
+            db.select(Event).filter_by(entity_type="response", action="answered").order_by(Event.id)
+        )
+    ]
     assert changes == [[None, "conform"], ["conform", "observation"], ["observation", "conform"]]
     history = client.get(f"/audits/{audit.id}/items/{item.id}/history").get_data(as_text=True)
     assert history.count("response answered") == 3 and "<del>Observation</del>" in history
@@ -314,8 +361,11 @@ def test_note_saves_itself_and_updates_its_revision_out_of_band(client, plan, ma
     audit = plan(lead=lead)
     log_in(client, lead)
     item = items_of(audit)["8.5.2-traceability"]
-    response = client.post(f"/audits/{audit.id}/items/{item.id}/note",
-                           data={"note": "Labels faded on rack B", "base_revision": 0}, headers=HX)
+    response = client.post(
+        f"/audits/{audit.id}/items/{item.id}/note",
+        data={"note": "Labels faded on rack B", "base_revision": 0},
+        headers=HX,
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'class="save-state saved">Saved' in html
     assert f'value="1" id="rev-n-{item.id}" hx-swap-oob="true"' in html
@@ -324,7 +374,9 @@ def test_note_saves_itself_and_updates_its_revision_out_of_band(client, plan, ma
     # A tap right after typing is not a conflict: result and note have their own revisions.
     assert answer(client, audit, item, "conform", 0).status_code == 200
     assert response_of(audit, item).note == "Labels faded on rack B"
-    stale = client.post(f"/audits/{audit.id}/items/{item.id}/note", data={"note": "mine", "base_revision": 0}, headers=HX)
+    stale = client.post(
+        f"/audits/{audit.id}/items/{item.id}/note", data={"note": "mine", "base_revision": 0}, headers=HX
+    )
     assert stale.status_code == 409 and "Labels faded on rack B" in stale.get_data(as_text=True)
     assert response_of(audit, item).note == "Labels faded on rack B"
 
@@ -349,6 +401,7 @@ def test_item_fragment_and_page(client, plan, make_user):
 
 
 # --- completing --------------------------------------------------------------------------------
+
 
 def _answer_all(client, audit, result="conform"):
     for item in audit.checklist_version.items:
@@ -399,8 +452,12 @@ def test_completed_audit_is_read_only(client, plan, make_user):
     item = items_of(audit)["8.5.2-traceability"]
     refused = answer(client, audit, item, "minor_nc")
     assert refused.status_code == 409 and b"completed and read-only" in refused.data
-    assert client.post(f"/audits/{audit.id}/items/{item.id}/note", data={"note": "x", "base_revision": 1},
-                       headers=HX).status_code == 409
+    assert (
+        client.post(
+            f"/audits/{audit.id}/items/{item.id}/note", data={"note": "x", "base_revision": 1}, headers=HX
+        ).status_code
+        == 409
+    )
     assert client.get(f"/audits/{audit.id}/complete").status_code == 409
     assert response_of(audit, item).result == "conform"
     html = client.get(f"/audits/{audit.id}").get_data(as_text=True)
@@ -435,16 +492,33 @@ def test_report_shows_scope_criteria_team_results_findings_conclusion(client, pl
     items = items_of(audit)
     for key, result in (("7.2-training", "minor_nc"), ("8.5.2-traceability", "conform")):
         answer(client, audit, items[key], result)
-    client.post(f"/audits/{audit.id}/items/{items['7.2-training'].id}/finding", headers=HX, data={
-        "statement": "Two operators lack the press training record.", "requirement": "7.2",
-        "evidence": "Training matrix rev 4; badges 117 and 203."})
-    client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Effective with one minor NC.", "confirm_unanswered": "on"})
+    client.post(
+        f"/audits/{audit.id}/items/{items['7.2-training'].id}/finding",
+        headers=HX,
+        data={
+            "statement": "Two operators lack the press training record.",
+            "requirement": "7.2",
+            "evidence": "Training matrix rev 4; badges 117 and 203.",
+        },
+    )
+    client.post(
+        f"/audits/{audit.id}/complete", data={"conclusion": "Effective with one minor NC.", "confirm_unanswered": "on"}
+    )
     html = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
-    for text in ("Internal audit report " + audit.number, "Machining", "Floor walk, checklist version 1",
-                 "Lee Lead", "Mo Member", "Two operators lack the press training record.",
-                 "Training matrix rev 4; badges 117 and 203.", "Effective with one minor NC.", "Not audited"):
+    for text in (
+        "Internal audit report " + audit.number,
+        "Machining",
+        "Floor walk, checklist version 1",
+        "Lee Lead",
+        "Mo Member",
+        "Two operators lack the press training record.",
+        "Training matrix rev 4; badges 117 and 203.",
+        "Effective with one minor NC.",
+        "Not audited",
+    ):
         assert text in html, text
     from pathlib import Path
+
     assert "@page" in (Path(__file__).resolve().parent.parent / "static/css/app.css").read_text()
 
 
@@ -457,12 +531,26 @@ def test_area_owner_on_the_team_needs_an_override_too(app, walk, make_user):
     owner.role = "quality_lead"
     db.session.commit()
     with pytest.raises(audits.NeedsOverride, match="cannot be on its audit team"):
-        audits.plan_audit(quality, checklist_id=walk.id, title="x", planned_date=date.today(),
-                          lead_auditor_id=make_user("auditor").id, team_ids=[owner.id], area_id=area.id)
+        audits.plan_audit(
+            quality,
+            checklist_id=walk.id,
+            title="x",
+            planned_date=date.today(),
+            lead_auditor_id=make_user("auditor").id,
+            team_ids=[owner.id],
+            area_id=area.id,
+        )
     db.session.rollback()
-    audit = audits.plan_audit(quality, checklist_id=walk.id, title="x", planned_date=date.today(),
-                              lead_auditor_id=make_user("auditor").id, team_ids=[owner.id], area_id=area.id,
-                              override_reason="Owner joins as an observer only")
+    audit = audits.plan_audit(
+        quality,
+        checklist_id=walk.id,
+        title="x",
+        planned_date=date.today(),
+        lead_auditor_id=make_user("auditor").id,
+        team_ids=[owner.id],
+        area_id=area.id,
+        override_reason="Owner joins as an observer only",
+    )
     db.session.commit()
     assert audit.impartiality_override == "Owner joins as an observer only"
 
@@ -481,8 +569,11 @@ def test_a_change_resent_while_its_original_runs_gets_the_original_answer(app, c
     def resend(n):
         copy = current_app.test_client()
         copy.set_cookie("session", cookie)
-        response = copy.post(url, data={"result": "minor_nc",
-                             "base_revision": 0}, headers={**HX, "X-Change-Id": "same-change-0001", "X-CSRFToken": token})
+        response = copy.post(
+            url,
+            data={"result": "minor_nc", "base_revision": 0},
+            headers={**HX, "X-Change-Id": "same-change-0001", "X-CSRFToken": token},
+        )
         with lock:
             statuses.append((response.status_code, response.headers.get("X-Change-Replayed")))
 

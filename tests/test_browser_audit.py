@@ -1,4 +1,5 @@
 """The field audit on a phone, in real Chromium: taps, a finding and a photo, with no page reload."""
+
 import re
 from io import BytesIO
 
@@ -60,8 +61,10 @@ def test_auditor_records_an_audit_on_a_phone_without_reloading(app, live_server,
     page.tap(f"#item-{gauges.id} .finding-form button[type=submit]")
     page.wait_for_selector(f"#item-{gauges.id} >> text=Edit finding")
 
-    page.set_input_files(f"#item-{gauges.id} input[type=file]",
-                         files=[{"name": "gauge.jpg", "mimeType": "image/jpeg", "buffer": _photo_bytes()}])
+    page.set_input_files(
+        f"#item-{gauges.id} input[type=file]",
+        files=[{"name": "gauge.jpg", "mimeType": "image/jpeg", "buffer": _photo_bytes()}],
+    )
     thumb = page.wait_for_selector(f"#item-{gauges.id} .photos img")
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb)
     page.wait_for_function("() => document.querySelector('#progress').innerText.includes('4/5')")
@@ -76,8 +79,12 @@ def test_auditor_records_an_audit_on_a_phone_without_reloading(app, live_server,
 
     db.session.expire_all()
     results = {r.item.key: r.result for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))}
-    assert results == {"8.5.2-traceability": "conform", "8.5.4-storage": "conform", "8.7-segregation": "conform",
-                       "7.1.5-gauges": "minor_nc"}
+    assert results == {
+        "8.5.2-traceability": "conform",
+        "8.5.4-storage": "conform",
+        "8.7-segregation": "conform",
+        "7.1.5-gauges": "minor_nc",
+    }
     finding = db.session.scalar(db.select(Finding).filter_by(audit_id=audit.id))
     assert finding.evidence == "Label on G-17 shows due 2026-10-01."
     assert db.session.scalar(db.select(db.func.count(Photo.id))) == 1

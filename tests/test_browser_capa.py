@@ -1,5 +1,6 @@
 """The corrective-action loop on a phone: a supervisor completes an action with a photo;
 a quality lead verifies effectiveness and closes the nonconformity."""
+
 from datetime import date, timedelta
 from io import BytesIO
 
@@ -24,7 +25,9 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def test_supervisor_completes_an_action_then_a_quality_lead_verifies_and_closes(app, live_server, phone, browser, make_user):
+def test_supervisor_completes_an_action_then_a_quality_lead_verifies_and_closes(
+    app, live_server, phone, browser, make_user
+):
     lead, verifier = make_user("quality_lead"), make_user("quality_lead", name="Vera Verifier")
     supervisor = make_user("supervisor", name="Sam Supervisor")
     nc = raise_nc(lead, make_area("Assembly", supervisor), description="Torque wrench out of calibration")
@@ -40,7 +43,8 @@ def test_supervisor_completes_an_action_then_a_quality_lead_verifies_and_closes(
     phone.evaluate("window.__sameDocument = true")
     card.locator("textarea").fill("Recall list in the ERP; wrench recalibrated, cert 4411")
     card.locator("input[type=file]").set_input_files(
-        files=[{"name": "cert.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}])
+        files=[{"name": "cert.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
     card.locator("button[type=submit]").tap()
     phone.wait_for_selector(".action-card >> text=Done")
     assert phone.evaluate("window.__sameDocument") is True

@@ -1,4 +1,5 @@
 """A gap analysis's action plan on a phone: a refused action comes back in place, then one is planned."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -17,12 +18,19 @@ pytestmark = pytest.mark.browser
 
 def test_lead_auditor_plans_an_action_for_a_gap_in_place(app, live_server, phone, walk, make_user):
     quality, lead = make_user("quality_lead"), make_user("auditor", name="Lee Lead")
-    audit = audits.plan_audit(quality, checklist_id=walk.id, title="Stage 0", planned_date=date.today(),
-                              lead_auditor_id=lead.id, kind="gap_analysis")
+    audit = audits.plan_audit(
+        quality,
+        checklist_id=walk.id,
+        title="Stage 0",
+        planned_date=date.today(),
+        lead_auditor_id=lead.id,
+        kind="gap_analysis",
+    )
     item = items_of(audit)["8.5.2-traceability"]
     response, _ = audits.answer_item(lead, audit, item, "major_nc", 0)
-    finding = findings.save_item_finding(lead, audit, item, response, {
-        "statement": "Parts carry no work order reference.", "gap_category": "controls"})
+    finding = findings.save_item_finding(
+        lead, audit, item, response, {"statement": "Parts carry no work order reference.", "gap_category": "controls"}
+    )
     db.session.commit()
 
     log_in_page(phone, live_server.url, lead.email, PASSWORD)

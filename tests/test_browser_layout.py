@@ -1,4 +1,5 @@
 """In a real phone-sized Chromium: no sideways scrolling, thumb-reachable navigation, htmx swaps."""
+
 import pytest
 
 from auditapp.checklists import services
@@ -8,10 +9,26 @@ from .support.browser import fits_screen, log_in_page, screenshot
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/checklists/", "/checklists/iso9001-2015/v1", "/checklists/iso9001-2015/compare", "/menu", "/nc/",
-         "/reports/coverage", "/reports/readiness", "/reports/scope", "/improvements/", "/outbox/import",
-         "/nc/new", "/audits/", "/audits/new", "/nc/actions/mine",
-         "/admin/users", "/admin/areas", "/reviews/", "/nc/actions"]
+PAGES = [
+    "/checklists/",
+    "/checklists/iso9001-2015/v1",
+    "/checklists/iso9001-2015/compare",
+    "/menu",
+    "/nc/",
+    "/reports/coverage",
+    "/reports/readiness",
+    "/reports/scope",
+    "/improvements/",
+    "/outbox/import",
+    "/nc/new",
+    "/audits/",
+    "/audits/new",
+    "/nc/actions/mine",
+    "/admin/users",
+    "/admin/areas",
+    "/reviews/",
+    "/nc/actions",
+]
 
 
 def _no_sideways_scroll(page) -> bool:

@@ -1,4 +1,5 @@
 """Offline on the shop floor, in real Chromium with its service worker: nothing lost, nothing doubled."""
+
 import pytest
 
 from auditapp.audits.models import Response
@@ -22,7 +23,9 @@ def offline_phone(browser):
 
 def _answers(audit):
     db.session.expire_all()
-    return {r.item.key: (r.result, r.note) for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))}
+    return {
+        r.item.key: (r.result, r.note) for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))
+    }
 
 
 def test_answers_made_offline_survive_a_reload_and_sync_once(app, live_server, offline_phone, plan, make_user):
@@ -61,13 +64,18 @@ def test_answers_made_offline_survive_a_reload_and_sync_once(app, live_server, o
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
     assert _answers(audit) == {
-        "8.5.2-traceability": ("conform", ""), "8.5.4-storage": ("conform", "Pallets off the floor"),
+        "8.5.2-traceability": ("conform", ""),
+        "8.5.4-storage": ("conform", "Pallets off the floor"),
         "8.7-segregation": ("observation", ""),
     }
-    answered = db.session.scalar(db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered"))
+    answered = db.session.scalar(
+        db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered")
+    )
     assert answered == 4  # each queued change applied exactly once, in order
     page.evaluate("() => window.auditappOutbox.flush()")  # a second sender finds nothing left to send
-    assert db.session.scalar(db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered")) == 4
+    assert (
+        db.session.scalar(db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered")) == 4
+    )
 
 
 def test_logout_is_refused_while_changes_wait(app, live_server, offline_phone, plan, make_user):
@@ -97,12 +105,14 @@ def test_manifest_and_service_worker_are_served_for_installing(client):
     sw = client.get("/sw.js")
     assert sw.status_code == 200 and sw.mimetype == "text/javascript"
     assert sw.headers["Cache-Control"] == "no-cache" and sw.headers["Service-Worker-Allowed"] == "/"
-    assert b"const SHELL_CACHE = \"shell-" in sw.data
+    assert b'const SHELL_CACHE = "shell-' in sw.data
 
 
 def _badge(page):
-    return page.evaluate("() => document.getElementById('sync-badge').hidden ? 0 : "
-                         "Number(document.querySelector('#sync-badge [data-count]').textContent)")
+    return page.evaluate(
+        "() => document.getElementById('sync-badge').hidden ? 0 : "
+        "Number(document.querySelector('#sync-badge [data-count]').textContent)"
+    )
 
 
 def _offline_answers(context, page, live_server, audit, items, keys, result="conform"):
@@ -114,8 +124,9 @@ def _offline_answers(context, page, live_server, audit, items, keys, result="con
         page.wait_for_selector(f"#item-{items[key].id}.queued")
 
 
-def test_a_conflict_is_shown_with_both_values_and_resolved_by_the_auditor(app, live_server, offline_phone, plan,
-                                                                         make_user):
+def test_a_conflict_is_shown_with_both_values_and_resolved_by_the_auditor(
+    app, live_server, offline_phone, plan, make_user
+):
     context, page = offline_phone
     lead, member = make_user("auditor"), make_user("auditor", name="Mo Member")
     audit = plan(lead=lead, team=[member])
@@ -125,8 +136,14 @@ def test_a_conflict_is_shown_with_both_values_and_resolved_by_the_auditor(app, l
     _offline_answers(context, page, live_server, audit, items, ["8.7-segregation"])
     other = app.test_client()  # meanwhile, online, another auditor answers the same item
     log_in(other, member)
-    assert other.post(f"/audits/{audit.id}/items/{item.id}/answer", data={"result": "major_nc", "base_revision": 0},
-                      headers={"HX-Request": "true"}).status_code == 200
+    assert (
+        other.post(
+            f"/audits/{audit.id}/items/{item.id}/answer",
+            data={"result": "major_nc", "base_revision": 0},
+            headers={"HX-Request": "true"},
+        ).status_code
+        == 200
+    )
     context.set_offline(False)
     page.evaluate("() => window.auditappOutbox.flush()")
     problem = page.wait_for_selector(f"#item-{item.id} .sync-problem", timeout=20000)
@@ -135,14 +152,16 @@ def test_a_conflict_is_shown_with_both_values_and_resolved_by_the_auditor(app, l
     assert page.get_attribute(f"#item-{item.id} button[value=major_nc]", "aria-pressed") == "true"  # theirs shown
     assert _answers(audit)["8.7-segregation"][0] == "major_nc"  # nothing overwritten silently
     page.tap(f"#item-{item.id} button[value=conform]")  # the auditor decides: mine, knowingly
-    page.wait_for_function(f"() => document.querySelector('#item-{item.id} button[value=conform]')"
-                           ".getAttribute('aria-pressed') === 'true'")
+    page.wait_for_function(
+        f"() => document.querySelector('#item-{item.id} button[value=conform]').getAttribute('aria-pressed') === 'true'"
+    )
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true")
     assert _answers(audit)["8.7-segregation"][0] == "conform"
 
 
-def test_flapping_network_and_a_server_restart_lose_and_double_nothing(app, live_server, offline_phone, plan,
-                                                                       make_user):
+def test_flapping_network_and_a_server_restart_lose_and_double_nothing(
+    app, live_server, offline_phone, plan, make_user
+):
     context, page = offline_phone
     lead = make_user("auditor")
     audit = plan(lead=lead)
@@ -163,8 +182,10 @@ def test_flapping_network_and_a_server_restart_lose_and_double_nothing(app, live
     context.set_offline(False)
     page.evaluate("() => window.auditappOutbox.flush()")
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
-    assert {k: v[0] for k, v in _answers(audit).items()} == {k: "ofi" for k in keys}
-    answered = db.session.scalar(db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered"))
+    assert {k: v[0] for k, v in _answers(audit).items()} == dict.fromkeys(keys, "ofi")
+    answered = db.session.scalar(
+        db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered")
+    )
     assert answered == 10
 
 
@@ -180,18 +201,24 @@ def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server
     page.route("**/answer", lambda route: route.abort())  # the changes cannot get through yet
     context.set_offline(False)
     page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
-    page.wait_for_function(f"() => caches.keys().then((keys) => keys.some((k) => k.startsWith('shell-') "
-                           f"&& k !== {old_shell[0]!r}) && !keys.includes({old_shell[0]!r}))", timeout=20000)
+    page.wait_for_function(
+        f"() => caches.keys().then((keys) => keys.some((k) => k.startsWith('shell-') "
+        f"&& k !== {old_shell[0]!r}) && !keys.includes({old_shell[0]!r}))",
+        timeout=20000,
+    )
     assert _badge(page) == 2
     page.unroute("**/answer")
     page.evaluate("() => window.auditappOutbox.flush()")
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
-    assert {k: v[0] for k, v in _answers(audit).items()} == {"8.5.2-traceability": "conform",
-                                                               "8.7-segregation": "conform"}
+    assert {k: v[0] for k, v in _answers(audit).items()} == {
+        "8.5.2-traceability": "conform",
+        "8.7-segregation": "conform",
+    }
 
 
-def test_ten_answers_two_findings_two_photos_offline_arrive_once(app, live_server, offline_phone, make_user,
-                                                                 shipped_checklists):
+def test_ten_answers_two_findings_two_photos_offline_arrive_once(
+    app, live_server, offline_phone, make_user, shipped_checklists
+):
     """Issue scenario 1 on the shipped floor-walk checklist: everything made offline arrives, once."""
     from datetime import date
     from io import BytesIO
@@ -202,11 +229,17 @@ def test_ten_answers_two_findings_two_photos_offline_arrive_once(app, live_serve
     from auditapp.checklists import services as checklists
     from auditapp.findings.models import Finding
     from auditapp.photos.models import Photo
+
     checklists.sync_directory(shipped_checklists)
     walk = checklists.get_checklist("production-floor-walk")
     lead = make_user("auditor")
-    audit = audits.plan_audit(make_user("quality_lead"), checklist_id=walk.id, title="Floor walk",
-                              planned_date=date.today(), lead_auditor_id=lead.id)
+    audit = audits.plan_audit(
+        make_user("quality_lead"),
+        checklist_id=walk.id,
+        title="Floor walk",
+        planned_date=date.today(),
+        lead_auditor_id=lead.id,
+    )
     db.session.commit()
     items = list(audit.checklist_version.items)
     context, page = offline_phone
@@ -229,8 +262,10 @@ def test_ten_answers_two_findings_two_photos_offline_arrive_once(app, live_serve
         page.tap(f"#item-{item.id} .finding-form button[type=submit]")
         out = BytesIO()
         Image.new("RGB", (4000, 3000), (n * 90, 40, 40)).save(out, "JPEG")  # a 12 MP phone photo
-        page.set_input_files(f"#item-{item.id} input[type=file]",
-                             files=[{"name": f"p{n}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}])
+        page.set_input_files(
+            f"#item-{item.id} input[type=file]",
+            files=[{"name": f"p{n}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}],
+        )
         page.wait_for_selector(f"#item-{item.id} img.queued-photo")
     page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '14'")
     sizes = page.evaluate("""() => window.auditappOutbox.all().then((entries) => Promise.all(entries

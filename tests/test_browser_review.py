@@ -1,5 +1,6 @@
 """The management review pack in a real phone-sized Chromium: it fits, its charts draw, and a
 decision recorded with a tracked action swaps in place without losing the typed-in inputs."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -19,14 +20,29 @@ def test_review_pack_on_a_phone(app, live_server, phone, make_user):
     lead, owner = make_user("quality_lead"), make_user("supervisor", name="Sam Supervisor")
     # Wide content the pack must still fit: a previous review's actions and register entries.
     earlier = services.prepare(lead, date.today() - timedelta(days=730), date.today() - timedelta(days=366))
-    services.add_decision(lead, earlier, "resource_need", "Replace the worn torque wrenches on line 2",
-                          {"description": "Order four calibrated torque wrenches for line 2", "owner_id": owner.id,
-                           "due_date": date.today() - timedelta(days=10)})
-    services.record_meeting(lead, earlier, date.today() - timedelta(days=360), "CEO, quality lead",
-                            "Effective", date.today())
-    db.session.add(Improvement(kind="ofi", clause="7.1.5.1", area=make_area("Final assembly and packing"),
-                               description="Shadow boards at every station would show missing tools at a glance",
-                               status="new"))
+    services.add_decision(
+        lead,
+        earlier,
+        "resource_need",
+        "Replace the worn torque wrenches on line 2",
+        {
+            "description": "Order four calibrated torque wrenches for line 2",
+            "owner_id": owner.id,
+            "due_date": date.today() - timedelta(days=10),
+        },
+    )
+    services.record_meeting(
+        lead, earlier, date.today() - timedelta(days=360), "CEO, quality lead", "Effective", date.today()
+    )
+    db.session.add(
+        Improvement(
+            kind="ofi",
+            clause="7.1.5.1",
+            area=make_area("Final assembly and packing"),
+            description="Shadow boards at every station would show missing tools at a glance",
+            status="new",
+        )
+    )
     review = services.prepare(lead, date.today() - timedelta(days=365), date.today())
     db.session.commit()
     log_in_page(phone, live_server.url, lead.email, PASSWORD)

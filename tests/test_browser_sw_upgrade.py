@@ -1,4 +1,5 @@
 """A new release's service worker fetches the kept audit pages again, so they match its scripts."""
+
 import time
 
 import pytest

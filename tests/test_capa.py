@@ -1,4 +1,5 @@
 """The nonconformity and corrective-action log: sync from findings, the 10.2 workflow, permissions."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -25,6 +26,7 @@ def ncs():
 
 
 # --- findings sync in --------------------------------------------------------------------------
+
 
 def test_an_nc_finding_becomes_exactly_one_nonconformity_when_saved(client, plan, make_user):
     supervisor = make_user("supervisor")
@@ -93,8 +95,11 @@ def test_adhoc_nc_finding_is_raised_too(client, plan, make_user):
     lead = make_user("auditor")
     audit = plan(lead=lead)
     log_in(client, lead)
-    client.post(f"/audits/{audit.id}/findings", headers=HX,
-                data={"clause": "7.5.3", "grade": "major_nc", "why_major": "No control at all", **NC_TEXT})
+    client.post(
+        f"/audits/{audit.id}/findings",
+        headers=HX,
+        data={"clause": "7.5.3", "grade": "major_nc", "why_major": "No control at all", **NC_TEXT},
+    )
     [nc] = ncs()
     assert nc.clause == "7.5.3" and nc.severity == "major"
 
@@ -103,8 +108,14 @@ def test_nc_numbers_stay_unique_and_gap_free_under_concurrent_saves(app, make_us
     lead_id = make_user("quality_lead").id
 
     def raise_one(i):
-        capa.raise_manually(db.session.get(User, lead_id), source="supplier", clause="8.4", area_id=None,
-                            severity="minor", description=f"Batch {i}")
+        capa.raise_manually(
+            db.session.get(User, lead_id),
+            source="supplier",
+            clause="8.4",
+            area_id=None,
+            severity="minor",
+            description=f"Batch {i}",
+        )
         db.session.commit()
 
     assert run_at_once(app, 8, raise_one) == []
@@ -113,11 +124,20 @@ def test_nc_numbers_stay_unique_and_gap_free_under_concurrent_saves(app, make_us
 
 # --- raising by hand ---------------------------------------------------------------------------
 
+
 def test_quality_lead_raises_from_another_source(client, login, make_user):
     login("quality_lead")
     area = make_area("Paint")
-    response = client.post("/nc/new", data={"source": "certification_stage2", "clause": "9.2.2", "area_id": area.id,
-                                            "severity": "major", "description": "No audit programme for 2026."})
+    response = client.post(
+        "/nc/new",
+        data={
+            "source": "certification_stage2",
+            "clause": "9.2.2",
+            "area_id": area.id,
+            "severity": "major",
+            "description": "No audit programme for 2026.",
+        },
+    )
     assert response.status_code == 302
     [nc] = ncs()
     assert (nc.source, nc.clause, nc.severity, nc.area_id) == ("certification_stage2", "9.2.2", "major", area.id)
@@ -129,12 +149,17 @@ def test_quality_lead_raises_from_another_source(client, login, make_user):
 @pytest.mark.parametrize("role", ["auditor", "supervisor"])
 def test_only_quality_leads_raise_by_hand(client, make_user, role):
     log_in(client, make_user(role))
-    assert client.post("/nc/new", data={"source": "supplier", "clause": "8.4", "severity": "minor",
-                                        "description": "x"}).status_code == 403
+    assert (
+        client.post(
+            "/nc/new", data={"source": "supplier", "clause": "8.4", "severity": "minor", "description": "x"}
+        ).status_code
+        == 403
+    )
     assert ncs() == []
 
 
 # --- the 10.2 workflow -------------------------------------------------------------------------
+
 
 def test_each_step_is_guarded_and_explains_why(client, make_user):
     lead = make_user("quality_lead")
@@ -145,19 +170,28 @@ def test_each_step_is_guarded_and_explains_why(client, make_user):
     refused = client.post(f"{url}/cause", data={"why": ["Printer broke"], "category": "machine", "op": "save"})
     assert refused.status_code == 409 and b"Record the containment or correction first" in refused.data
     assert b">Printer broke</textarea>" in refused.data  # what was typed comes back
-    refused = client.post(f"{url}/actions", data={"description": "Fix", "owner_id": supervisor.id,
-                                                  "due_date": "2026-12-31"})
+    refused = client.post(
+        f"{url}/actions", data={"description": "Fix", "owner_id": supervisor.id, "due_date": "2026-12-31"}
+    )
     assert refused.status_code == 409 and b"Identify the root cause before planning actions" in refused.data
     assert client.post(f"{url}/contain", data={"containment": ""}).status_code == 422
     assert client.post(f"{url}/contain", data={"containment": "Quarantined rack B"}).status_code == 302
     missing = client.post(f"{url}/cause", data={"why": ["Printer broke"], "category": "", "op": "save"})
     assert missing.status_code == 422 and b"Choose the cause category." in missing.data
-    assert client.post(f"{url}/cause", data={"why": ["Printer broke", "No spare"], "category": "machine",
-                                             "op": "save"}).status_code == 302
+    assert (
+        client.post(
+            f"{url}/cause", data={"why": ["Printer broke", "No spare"], "category": "machine", "op": "save"}
+        ).status_code
+        == 302
+    )
     no_owner = client.post(f"{url}/actions", data={"description": "Buy a spare", "owner_id": "", "due_date": ""})
     assert no_owner.status_code == 422 and b"Choose who owns the action." in no_owner.data
-    assert client.post(f"{url}/actions", data={"description": "Buy a spare", "owner_id": supervisor.id,
-                                               "due_date": "2026-12-31"}).status_code == 302
+    assert (
+        client.post(
+            f"{url}/actions", data={"description": "Buy a spare", "owner_id": supervisor.id, "due_date": "2026-12-31"}
+        ).status_code
+        == 302
+    )
     db.session.refresh(nc)
     assert nc.status == "actions_planned" and nc.why_steps == ["Printer broke", "No spare"]
     statuses = [e.changes["status"][1] for e in capa.timeline(nc) if "status" in e.changes]
@@ -240,8 +274,12 @@ def test_verification_is_impartial_and_not_effective_returns_to_cause_analysis(c
     assert refused.status_code == 409 and b"another quality lead must verify it" in refused.data
     client.post("/logout")
     log_in(client, other_lead)
-    assert client.post(f"/nc/{nc.id}/verify", data={**data, "result": "not_effective",
-                                                   "evidence": "Defects found again"}).status_code == 302
+    assert (
+        client.post(
+            f"/nc/{nc.id}/verify", data={**data, "result": "not_effective", "evidence": "Defects found again"}
+        ).status_code
+        == 302
+    )
     nc = ncs()[0]
     assert nc.status == "contained" and nc.verification_result == "not_effective" and nc.verification_count == 1
 
@@ -254,7 +292,9 @@ def test_verify_requires_every_action_done(client, make_user):
     capa.add_action(lead, nc, "Train", supervisor.id, date.today())
     db.session.commit()
     log_in(client, make_user("quality_lead"))
-    refused = client.post(f"/nc/{nc.id}/verify", data={"result": "effective", "evidence": "x", "verified_on": "2026-12-01"})
+    refused = client.post(
+        f"/nc/{nc.id}/verify", data={"result": "effective", "evidence": "x", "verified_on": "2026-12-01"}
+    )
     assert refused.status_code == 409 and b"Every corrective action must be done" in refused.data
 
 
@@ -273,8 +313,10 @@ def test_close_makes_it_read_only_until_a_quality_lead_reopens_it(client, make_u
     nc = raise_nc(lead, make_area("Assembly", supervisor))
     advance_to_actions_done(lead, nc, owner=supervisor)
     log_in(client, verifier)
-    client.post(f"/nc/{nc.id}/verify", data={"result": "effective", "evidence": "Clean for 4 weeks",
-                                            "verified_on": "2026-12-01"})
+    client.post(
+        f"/nc/{nc.id}/verify",
+        data={"result": "effective", "evidence": "Clean for 4 weeks", "verified_on": "2026-12-01"},
+    )
     assert client.post(f"/nc/{nc.id}/close").status_code == 302
     assert ncs()[0].status == "closed" and ncs()[0].closed_at is not None
     client.post("/logout")
@@ -292,15 +334,18 @@ def test_close_makes_it_read_only_until_a_quality_lead_reopens_it(client, make_u
 def test_a_closed_nonconformity_cannot_be_rewritten_even_by_sql(app, make_user):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
+
     lead, verifier = make_user("quality_lead"), make_user("quality_lead")
     nc = raise_nc(lead)
     action = advance_to_actions_done(lead, nc, owner=lead)
     capa.verify(verifier, nc, True, "ok", date.today())
     capa.close(verifier, nc)
     db.session.commit()
-    for statement in (f"UPDATE nonconformities SET description = 'rewritten' WHERE id = {nc.id}",
-                      f"DELETE FROM nonconformities WHERE id = {nc.id}",
-                      f"UPDATE corrective_actions SET completion_note = 'x' WHERE id = {action.id}"):
+    for statement in (
+        f"UPDATE nonconformities SET description = 'rewritten' WHERE id = {nc.id}",
+        f"DELETE FROM nonconformities WHERE id = {nc.id}",
+        f"UPDATE corrective_actions SET completion_note = 'x' WHERE id = {action.id}",
+    ):
         with pytest.raises(DBAPIError):
             db.session.execute(text(statement))
         db.session.rollback()
@@ -329,6 +374,7 @@ def test_withdrawing_cancels_open_actions_and_they_leave_my_actions(client, make
 
 # --- who may see and do what -------------------------------------------------------------------
 
+
 def test_permissions_by_role_and_area(client, plan, make_user):
     lead = make_user("quality_lead")
     owner, stranger = make_user("supervisor"), make_user("supervisor")
@@ -353,11 +399,16 @@ def test_permissions_by_role_and_area(client, plan, make_user):
     client.post("/logout")
     log_in(client, owner)
     assert client.post(f"/nc/{nc.id}/contain", data={"containment": "Held the batch"}).status_code == 302
-    assert client.post(f"/nc/{nc.id}/verify", data={"result": "effective", "evidence": "x",
-                                                   "verified_on": "2026-12-01"}).status_code == 403
+    assert (
+        client.post(
+            f"/nc/{nc.id}/verify", data={"result": "effective", "evidence": "x", "verified_on": "2026-12-01"}
+        ).status_code
+        == 403
+    )
 
 
 # --- My actions --------------------------------------------------------------------------------
+
 
 def test_my_actions_lists_mine_overdue_first(client, make_user):
     lead, supervisor = make_user("quality_lead"), make_user("supervisor")
@@ -385,16 +436,21 @@ def test_manual_nc_keeps_its_photos_and_refuses_a_bad_one_whole(app, client, log
     from PIL import Image
 
     from auditapp.photos.models import Photo
+
     login("quality_lead")
     good = BytesIO()
     Image.new("RGB", (640, 480), (200, 0, 0)).save(good, "JPEG")
     form = {"source": "customer_complaint", "clause": "8.2.1", "severity": "minor", "description": "Scratched lids"}
-    bad = client.post("/nc/new", content_type="multipart/form-data", data={
-        **form, "photo": [(BytesIO(good.getvalue()), "a.jpg"), (BytesIO(b"not an image"), "b.jpg")]})
+    bad = client.post(
+        "/nc/new",
+        content_type="multipart/form-data",
+        data={**form, "photo": [(BytesIO(good.getvalue()), "a.jpg"), (BytesIO(b"not an image"), "b.jpg")]},
+    )
     assert bad.status_code == 422 and b"Nothing was saved" in bad.data and b"Scratched lids" in bad.data
     assert ncs() == [] and db.session.scalar(db.select(db.func.count(Photo.id))) == 0
-    ok = client.post("/nc/new", content_type="multipart/form-data",
-                     data={**form, "photo": [(BytesIO(good.getvalue()), "a.jpg")]})
+    ok = client.post(
+        "/nc/new", content_type="multipart/form-data", data={**form, "photo": [(BytesIO(good.getvalue()), "a.jpg")]}
+    )
     assert ok.status_code == 302
     [nc] = ncs()
     photo = db.session.scalar(db.select(Photo))
@@ -413,6 +469,7 @@ def test_manual_nc_photos_obey_the_per_request_limit_and_are_stored_before_the_c
     from PIL import Image
 
     from auditapp.photos.models import Photo
+
     login("quality_lead")
     photos = []
     for n in range(11):
@@ -420,8 +477,11 @@ def test_manual_nc_photos_obey_the_per_request_limit_and_are_stored_before_the_c
         Image.new("RGB", (40, 30), (n * 20, 0, 0)).save(out, "JPEG")
         photos.append(out.getvalue())
     form = {"source": "customer_complaint", "clause": "8.2.1", "severity": "minor", "description": "Scratched lids"}
-    refused = client.post("/nc/new", content_type="multipart/form-data",
-                          data={**form, "photo": [(BytesIO(p), f"{n}.jpg") for n, p in enumerate(photos)]})
+    refused = client.post(
+        "/nc/new",
+        content_type="multipart/form-data",
+        data={**form, "photo": [(BytesIO(p), f"{n}.jpg") for n, p in enumerate(photos)]},
+    )
     assert refused.status_code == 413 and b"at most 10 can be added in one go" in refused.data
     assert ncs() == [] and db.session.scalar(db.select(db.func.count(Photo.id))) == 0
     folder = Path(app.config["PHOTO_DIR"])
@@ -433,8 +493,11 @@ def test_manual_nc_photos_obey_the_per_request_limit_and_are_stored_before_the_c
 
     sqlalchemy.event.listen(db.engine, "before_cursor_execute", on_execute)
     try:
-        ok = client.post("/nc/new", content_type="multipart/form-data",
-                         data={**form, "photo": [(BytesIO(p), f"{n}.jpg") for n, p in enumerate(photos[:2])]})
+        ok = client.post(
+            "/nc/new",
+            content_type="multipart/form-data",
+            data={**form, "photo": [(BytesIO(p), f"{n}.jpg") for n, p in enumerate(photos[:2])]},
+        )
     finally:
         sqlalchemy.event.remove(db.engine, "before_cursor_execute", on_execute)
     assert ok.status_code == 302

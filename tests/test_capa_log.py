@@ -1,4 +1,5 @@
 """The nonconformity log: filters in the URL, active search, sorting, pages, counts, exports."""
+
 import csv
 import io
 from datetime import date, timedelta
@@ -16,6 +17,7 @@ HX = {"HX-Request": "true"}
 
 def numbers_in(html: str) -> list[str]:
     import re
+
     return re.findall(r"<strong>(NC-\d{4}-\d{4})</strong>", html)
 
 
@@ -24,7 +26,7 @@ def seed(make_user):
     paint, assembly = make_area("Paint"), make_area("Assembly", supervisor)
     a = raise_nc(lead, paint, "major", "8.5.2", "Paint runs on housings")
     b = raise_nc(lead, assembly, "minor", "7.1.5", "Torque wrench out of calibration", source="process_monitoring")
-    c = raise_nc(lead, assembly, "minor", "8.5.1", "=HYPERLINK(\"http://evil\") work instruction outdated")
+    c = raise_nc(lead, assembly, "minor", "8.5.1", '=HYPERLINK("http://evil") work instruction outdated')
     capa.record_containment(lead, b, "Wrench quarantined")
     capa.identify_cause(lead, b, ["No recall system"], "measurement")
     capa.add_action(lead, b, "Set up a calibration recall", supervisor.id, date.today() - timedelta(days=3))

@@ -1,4 +1,5 @@
 """The YAML checklist format: every problem named with file, line and field, all at once."""
+
 import textwrap
 from pathlib import Path
 
@@ -32,7 +33,11 @@ def test_valid_file_loads_with_defaults_and_hash(tmp_path):
 
 def test_comments_and_layout_do_not_change_the_content_hash(tmp_path):
     first = load(tmp_path, VALID)
-    second = load(tmp_path, "# a new comment\n" + VALID.replace("[part label, routing card]", "\n          - part label\n          - routing card"))
+    second = load(
+        tmp_path,
+        "# a new comment\n"
+        + VALID.replace("[part label, routing card]", "\n          - part label\n          - routing card"),
+    )
     assert second.ok, messages(second)
     assert first.content_hash == second.content_hash
     third = load(tmp_path, VALID.replace("Sample three parts.", "Sample five parts."))
@@ -47,14 +52,18 @@ def test_unknown_key_names_line_field_and_suggestion(tmp_path):
 
 
 def test_missing_required_fields_are_each_reported(tmp_path):
-    text = VALID.replace("title: Floor walk\n", "").replace("        question: Are work instructions at the point of use?\n", "")
+    text = VALID.replace("title: Floor walk\n", "").replace(
+        "        question: Are work instructions at the point of use?\n", ""
+    )
     result = load(tmp_path, text)
     assert "checklists/floor.yaml:1: title: required field is missing" in messages(result)
     assert "checklists/floor.yaml:16: sections[0].items[1].question: required field is missing" in messages(result)
 
 
 def test_wrong_types_are_reported(tmp_path):
-    text = VALID.replace("version: 1", "version: one").replace("evidence: [part label, routing card]", "evidence: part label")
+    text = VALID.replace("version: 1", "version: one").replace(
+        "evidence: [part label, routing card]", "evidence: part label"
+    )
     result = load(tmp_path, text)
     msgs = messages(result)
     assert any(m.startswith("checklists/floor.yaml:3: version: expected a whole number") for m in msgs), msgs
@@ -76,13 +85,20 @@ def test_unquoted_clause_is_refused_with_the_exact_token_and_a_hint(tmp_path):
 def test_unquoted_integer_clause_and_numeric_id_are_refused(tmp_path):
     text = VALID.replace('  - clause: "8.5"', "  - clause: 8").replace("id: 8.5.1-instructions", "id: 42")
     msgs = messages(load(tmp_path, text))
-    assert any('sections[0].clause: expected text, but YAML read the number 8; put it in quotes: "8"' in m for m in msgs), msgs
-    assert any('sections[0].items[1].id: expected text, but YAML read the number 42; put it in quotes: "42"' in m for m in msgs), msgs
+    assert any(
+        'sections[0].clause: expected text, but YAML read the number 8; put it in quotes: "8"' in m for m in msgs
+    ), msgs
+    assert any(
+        'sections[0].items[1].id: expected text, but YAML read the number 42; put it in quotes: "42"' in m for m in msgs
+    ), msgs
 
 
 def test_yaml_booleans_never_pass_as_text(tmp_path):
     result = load(tmp_path, VALID.replace("title: Floor walk", "title: true"))
-    assert "checklists/floor.yaml:2: title: expected text, but YAML read the boolean true; put it in quotes" in messages(result)
+    assert (
+        "checklists/floor.yaml:2: title: expected text, but YAML read the boolean true; put it in quotes"
+        in messages(result)
+    )
 
 
 def test_no_stays_text_in_yaml_1_2(tmp_path):
@@ -101,27 +117,37 @@ def test_unknown_result_code_suggests_the_closest(tmp_path):
 def test_result_listed_twice_and_empty_results(tmp_path):
     msgs = messages(load(tmp_path, VALID.replace("ofi, na]", "ofi, conform]")))
     assert any('results[5]: "conform" is listed twice' in m for m in msgs), msgs
-    msgs = messages(load(tmp_path, VALID.replace("results: [conform, minor_nc, major_nc, observation, ofi, na]", "results: []")))
+    msgs = messages(
+        load(tmp_path, VALID.replace("results: [conform, minor_nc, major_nc, observation, ofi, na]", "results: []"))
+    )
     assert any("results: must list at least one result" in m for m in msgs), msgs
 
 
 def test_unknown_photo_rule(tmp_path):
     msgs = messages(load(tmp_path, VALID.replace("photo: required_on_nc", "photo: always")))
-    assert msgs == ['checklists/floor.yaml:15: sections[0].items[0].photo: "always" is not a photo rule; '
-                    "use one of: never, optional, required_on_nc"]
+    assert msgs == [
+        'checklists/floor.yaml:15: sections[0].items[0].photo: "always" is not a photo rule; '
+        "use one of: never, optional, required_on_nc"
+    ]
 
 
 def test_duplicate_item_ids_point_at_both_lines(tmp_path):
     msgs = messages(load(tmp_path, VALID.replace("id: 8.5.1-instructions", "id: 8.5.2-traceability")))
-    assert msgs == ['checklists/floor.yaml:17: sections[0].items[1].id: duplicate item id "8.5.2-traceability" (first used at line 10)']
+    assert msgs == [
+        'checklists/floor.yaml:17: sections[0].items[1].id: duplicate item id "8.5.2-traceability" (first used at line 10)'
+    ]
 
 
 def test_duplicate_clause_and_question_is_refused(tmp_path):
-    text = VALID.replace('clause: "8.5.1"\n        question: Are work instructions at the point of use?',
-                         'clause: "8.5.2"\n        question: Are outputs  traceable to their work order?')
+    text = VALID.replace(
+        'clause: "8.5.1"\n        question: Are work instructions at the point of use?',
+        'clause: "8.5.2"\n        question: Are outputs  traceable to their work order?',
+    )
     msgs = messages(load(tmp_path, text))
-    assert msgs == ['checklists/floor.yaml:19: sections[0].items[1].question: clause 8.5.2 already asks this question '
-                    '(item "8.5.2-traceability")']
+    assert msgs == [
+        "checklists/floor.yaml:19: sections[0].items[1].question: clause 8.5.2 already asks this question "
+        '(item "8.5.2-traceability")'
+    ]
 
 
 def test_duplicate_section_clause_and_item_outside_section(tmp_path):
@@ -135,14 +161,22 @@ def test_duplicate_section_clause_and_item_outside_section(tmp_path):
     )
     msgs = messages(load(tmp_path, text))
     assert any('sections[1].clause: clause "8.5" already has a section (sections[0])' in m for m in msgs), msgs
-    assert any('sections[1].items[0].clause: clause "7.1" is outside its section\'s clause "8.5"' in m for m in msgs), msgs
+    assert any('sections[1].items[0].clause: clause "7.1" is outside its section\'s clause "8.5"' in m for m in msgs), (
+        msgs
+    )
 
 
 def test_renamed_targets_must_exist_and_old_ids_must_be_gone(tmp_path):
-    text = VALID.replace("sections:", 'renamed: {"8.5.2-01": "8.5.2-traceability", "old": "missing-id", "8.5.1-instructions": "8.5.2-traceability"}\nsections:')
+    text = VALID.replace(
+        "sections:",
+        'renamed: {"8.5.2-01": "8.5.2-traceability", "old": "missing-id", "8.5.1-instructions": "8.5.2-traceability"}\nsections:',
+    )
     msgs = messages(load(tmp_path, text))
     assert 'checklists/floor.yaml:6: renamed.old: renamed target "missing-id" is not an item in this file' in msgs
-    assert 'checklists/floor.yaml:6: renamed.8.5.1-instructions: "8.5.1-instructions" is renamed but still used as an item id' in msgs
+    assert (
+        'checklists/floor.yaml:6: renamed.8.5.1-instructions: "8.5.1-instructions" is renamed but still used as an item id'
+        in msgs
+    )
     assert len(msgs) == 2
 
 
@@ -152,9 +186,13 @@ def test_renamed_values_must_be_text(tmp_path):
 
 
 def test_every_problem_is_reported_at_once_in_line_order(tmp_path):
-    text = (VALID.replace("version: 1", "version: 0").replace("guidance: Sample", "guidnce: Sample")
-            .replace("majr", "x").replace("major_nc, observation", "majr_nc, observation")
-            .replace('clause: "8.5.1"', "clause: 8.10"))
+    text = (
+        VALID.replace("version: 1", "version: 0")
+        .replace("guidance: Sample", "guidnce: Sample")
+        .replace("majr", "x")
+        .replace("major_nc, observation", "majr_nc, observation")
+        .replace('clause: "8.5.1"', "clause: 8.10")
+    )
     result = load(tmp_path, text)
     lines = [p.line for p in result.problems]
     assert len(result.problems) == 4, messages(result)
@@ -183,7 +221,9 @@ def test_tags_never_execute(tmp_path, monkeypatch):
     monkeypatch.setattr("os.system", lambda *a: called.append(a))
     text = VALID.replace("title: Floor walk", 'title: !!python/object/apply:os.system ["echo pwned"]')
     msgs = messages(load(tmp_path, text))
-    assert msgs == ["checklists/floor.yaml:2: YAML tags (tag:yaml.org,2002:python/object/apply:os.system) are not allowed"]
+    assert msgs == [
+        "checklists/floor.yaml:2: YAML tags (tag:yaml.org,2002:python/object/apply:os.system) are not allowed"
+    ]
     assert called == []
 
 
@@ -204,12 +244,15 @@ def test_file_over_one_megabyte_is_refused_unread(tmp_path):
     assert len(msgs) == 1 and msgs[0].startswith("checklists/floor.yaml: is ") and "limited to 1 MB" in msgs[0]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("id: [unclosed\n", "checklists/floor.yaml:2: not valid YAML"),
-    ("- just\n- a list\n", "checklists/floor.yaml:1: the file must be a mapping"),
-    ("", "checklists/floor.yaml:1: the file must be a mapping"),
-    (VALID + "---\nid: second\n", "checklists/floor.yaml:20: a checklist file holds one YAML document"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("id: [unclosed\n", "checklists/floor.yaml:2: not valid YAML"),
+        ("- just\n- a list\n", "checklists/floor.yaml:1: the file must be a mapping"),
+        ("", "checklists/floor.yaml:1: the file must be a mapping"),
+        (VALID + "---\nid: second\n", "checklists/floor.yaml:20: a checklist file holds one YAML document"),
+    ],
+)
 def test_structural_problems(tmp_path, text, expected):
     msgs = messages(load(tmp_path, text))
     assert msgs and msgs[0].startswith(expected), msgs

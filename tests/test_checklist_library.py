@@ -1,4 +1,5 @@
 """Importing checklists as versions (flask checklists check|sync) and the library pages."""
+
 from pathlib import Path
 
 from auditapp.checklists import services
@@ -29,8 +30,12 @@ def test_check_command_passes_shipped_checklists(runner, shipped_checklists):
 
 
 def test_check_command_prints_every_error_and_exits_1(runner, tmp_path):
-    bad = write(tmp_path, VALID.replace("majr", "").replace("major_nc, observation", "majr_nc, observation")
-                .replace("guidance: Sample", "guidnce: Sample"))
+    bad = write(
+        tmp_path,
+        VALID.replace("majr", "")
+        .replace("major_nc, observation", "majr_nc, observation")
+        .replace("guidance: Sample", "guidnce: Sample"),
+    )
     good = write(tmp_path, VALID.replace("id: floor", "id: good"), "good.yaml")
     result = runner.invoke(args=["checklists", "check", str(bad), str(good)])
     assert result.exit_code == 1
@@ -48,13 +53,20 @@ def test_check_command_with_empty_folder_fails_clearly(runner, tmp_path):
 def test_sync_imports_and_an_unchanged_file_adds_nothing(runner, shipped_checklists):
     result = runner.invoke(args=["checklists", "sync"])
     assert result.exit_code == 0, result.output
-    assert "imported iso9001-2015 version 1 (94 items)" in result.output or "imported iso9001-2015 version 1" in result.output
-    counts = (db.session.scalar(db.select(db.func.count(ChecklistVersion.id))),
-              db.session.scalar(db.select(db.func.count(ChecklistItem.id))))
+    assert (
+        "imported iso9001-2015 version 1 (94 items)" in result.output
+        or "imported iso9001-2015 version 1" in result.output
+    )
+    counts = (
+        db.session.scalar(db.select(db.func.count(ChecklistVersion.id))),
+        db.session.scalar(db.select(db.func.count(ChecklistItem.id))),
+    )
     again = runner.invoke(args=["checklists", "sync"])
     assert "unchanged iso9001-2015 version 1" in again.output
-    assert (db.session.scalar(db.select(db.func.count(ChecklistVersion.id))),
-            db.session.scalar(db.select(db.func.count(ChecklistItem.id)))) == counts
+    assert (
+        db.session.scalar(db.select(db.func.count(ChecklistVersion.id))),
+        db.session.scalar(db.select(db.func.count(ChecklistItem.id))),
+    ) == counts
     assert counts[0] == 2 and counts[1] >= 90
 
 
@@ -81,7 +93,8 @@ def test_changed_content_without_a_new_version_number_is_refused(app):
     write(folder, VALID.replace("Sample three parts.", "Sample five parts."))
     report = services.sync_directory(folder)
     assert [str(p) for p in report.problems] == [
-        f"{report.problems[0].path}:3: version: the content changed since version 1 was imported; raise version to 2"]
+        f"{report.problems[0].path}:3: version: the content changed since version 1 was imported; raise version to 2"
+    ]
     assert len(versions()) == 1
 
 
@@ -103,9 +116,12 @@ def test_a_failing_import_leaves_nothing_half_stored(app, monkeypatch):
     def fail_after_items(*args, **kwargs):
         db.session.flush()  # items are written by now
         raise_integrity()
+
     def raise_integrity():
         from sqlalchemy.exc import IntegrityError
+
         raise IntegrityError("INSERT", {}, Exception("disk full"))
+
     monkeypatch.setattr(services.events, "record", fail_after_items)
     report = services.sync_directory(folder)
     assert report.imported == [] and report.skipped_files
@@ -123,11 +139,14 @@ def test_sync_command_exits_1_when_a_file_was_skipped(runner, app):
 
 # --- pages -------------------------------------------------------------------------------------
 
+
 def test_library_page_lists_checklists_and_invalid_files(app, client, login):
     folder = Path(app.config["CHECKLIST_DIR"])
     write(folder, VALID)
     services.sync_directory(folder)
-    write(folder, VALID.replace("id: floor", "id: broken").replace("guidance: Sample", "guidnce: Sample"), "broken.yaml")
+    write(
+        folder, VALID.replace("id: floor", "id: broken").replace("guidance: Sample", "guidnce: Sample"), "broken.yaml"
+    )
     write(folder, VALID.replace("id: floor", "id: fresh"), "fresh.yaml")
     login()
     html = client.get("/checklists/").get_data(as_text=True)
@@ -154,8 +173,10 @@ def test_quality_lead_imports_from_the_page(app, client, login):
 
 
 def test_preview_shows_items_as_an_auditor_sees_them(app, client, login):
-    write(Path(app.config["CHECKLIST_DIR"]), VALID.replace("results: [conform, minor_nc, major_nc, observation, ofi, na]",
-                                                            "results: [conform, minor_nc]"))
+    write(
+        Path(app.config["CHECKLIST_DIR"]),
+        VALID.replace("results: [conform, minor_nc, major_nc, observation, ofi, na]", "results: [conform, minor_nc]"),
+    )
     services.sync_directory(Path(app.config["CHECKLIST_DIR"]))
     login()
     html = client.get("/checklists/floor/v1").get_data(as_text=True)
@@ -172,12 +193,16 @@ def test_compare_shows_added_removed_renamed_and_reworded(app, client, login):
     folder = Path(app.config["CHECKLIST_DIR"])
     write(folder, VALID)
     services.sync_directory(folder)
-    v2 = (VALID.replace("version: 1", "version: 2")
-          .replace("sections:", 'renamed: {"8.5.2-traceability": "8.5.2-trace"}\nsections:')
-          .replace("id: 8.5.2-traceability", "id: 8.5.2-trace")
-          .replace("Are outputs traceable to their work order?", "Is every output traceable to its work order?")
-          .replace("      - id: 8.5.1-instructions\n        clause: \"8.5.1\"\n        question: Are work instructions at the point of use?\n",
-                   "      - id: 8.5.1-gauges\n        clause: \"8.5.1\"\n        question: Are gauges calibrated?\n"))
+    v2 = (
+        VALID.replace("version: 1", "version: 2")
+        .replace("sections:", 'renamed: {"8.5.2-traceability": "8.5.2-trace"}\nsections:')
+        .replace("id: 8.5.2-traceability", "id: 8.5.2-trace")
+        .replace("Are outputs traceable to their work order?", "Is every output traceable to its work order?")
+        .replace(
+            '      - id: 8.5.1-instructions\n        clause: "8.5.1"\n        question: Are work instructions at the point of use?\n',
+            '      - id: 8.5.1-gauges\n        clause: "8.5.1"\n        question: Are gauges calibrated?\n',
+        )
+    )
     write(folder, v2)
     report = services.sync_directory(folder)
     assert report.problems == []
@@ -202,11 +227,19 @@ def test_compare_follows_renames_across_several_versions(app):
     folder = Path(app.config["CHECKLIST_DIR"])
     write(folder, VALID)
     services.sync_directory(folder)
-    write(folder, VALID.replace("version: 1", "version: 2").replace("id: 8.5.2-traceability", "id: step-a")
-          .replace("sections:", 'renamed: {"8.5.2-traceability": "step-a"}\nsections:'))
+    write(
+        folder,
+        VALID.replace("version: 1", "version: 2")
+        .replace("id: 8.5.2-traceability", "id: step-a")
+        .replace("sections:", 'renamed: {"8.5.2-traceability": "step-a"}\nsections:'),
+    )
     services.sync_directory(folder)
-    write(folder, VALID.replace("version: 1", "version: 3").replace("id: 8.5.2-traceability", "id: step-b")
-          .replace("sections:", 'renamed: {"step-a": "step-b"}\nsections:'))
+    write(
+        folder,
+        VALID.replace("version: 1", "version: 3")
+        .replace("id: 8.5.2-traceability", "id: step-b")
+        .replace("sections:", 'renamed: {"step-a": "step-b"}\nsections:'),
+    )
     services.sync_directory(folder)
     v1, _, v3 = versions()
     diff = services.compare_versions(v1, v3)

@@ -1,4 +1,5 @@
 """Labelled enums: the code stored in the database and the words people read, declared together."""
+
 import pytest
 
 from auditapp.accounts.models import ROLE_LABELS, Role

@@ -1,5 +1,6 @@
 """Records are evidence: an append-only, hash-chained event log, and read-only completed audits,
 enforced by the database itself."""
+
 import hashlib
 import json
 import stat
@@ -37,16 +38,19 @@ def test_entries_are_chained_in_order(app, make_user):
     _log_a_few(make_user)
     rows = db.session.scalars(db.select(Event).order_by(Event.seq)).all()
     assert [e.seq for e in rows] == list(range(1, len(rows) + 1))
-    for before, after in zip(rows, rows[1:]):
+    for before, after in zip(rows, rows[1:], strict=False):
         assert after.prev_hash == before.hash
     assert events.verify_chain() == (len(rows), None)
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE events SET action = 'edited'",
-    "UPDATE events SET actor_id = NULL",
-    "DELETE FROM events",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET action = 'edited'",
+        "UPDATE events SET actor_id = NULL",
+        "DELETE FROM events",
+    ],
+)
 def test_the_database_refuses_to_change_or_delete_entries(app, make_user, statement):
     _log_a_few(make_user)
     with pytest.raises(DBAPIError, match="append-only"):
@@ -70,7 +74,7 @@ def test_verify_reports_the_first_changed_entry(app, runner, make_user):
     _log_a_few(make_user)
     assert runner.invoke(args=["events", "verify"]).exit_code == 0
     target = db.session.scalar(db.select(Event).filter_by(entity_type="test", entity_id="1"))
-    _tamper(f"UPDATE events SET changes = '{{\"n\": 99, \"when\": \"now\"}}' WHERE id = {target.id}")
+    _tamper(f'UPDATE events SET changes = \'{{"n": 99, "when": "now"}}\' WHERE id = {target.id}')
     result = runner.invoke(args=["events", "verify"])
     assert result.exit_code == 1
     assert f"BROKEN at entry {target.seq} (event id {target.id}): its content was changed" in result.output
@@ -113,9 +117,11 @@ def test_a_completed_audit_cannot_be_rewritten_even_by_sql(app, client, plan, ma
         answer(client, audit, item, "conform")
     client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Done."})
     item = items_of(audit)["8.5.2-traceability"]
-    for statement in (f"UPDATE responses SET result = 'major_nc' WHERE audit_id = {audit.id}",
-                      f"DELETE FROM responses WHERE audit_id = {audit.id}",
-                      f"UPDATE audits SET conclusion = 'rewritten' WHERE id = {audit.id}"):
+    for statement in (
+        f"UPDATE responses SET result = 'major_nc' WHERE audit_id = {audit.id}",
+        f"DELETE FROM responses WHERE audit_id = {audit.id}",
+        f"UPDATE audits SET conclusion = 'rewritten' WHERE id = {audit.id}",
+    ):
         with pytest.raises(DBAPIError, match="read-only"):
             db.session.execute(text(statement))
         db.session.rollback()
@@ -148,9 +154,15 @@ def _completed_audit(client, plan, make_user, result="conform"):
 def _unkeyed_hash(event, prev_hash: str) -> str:
     """The published SHA-256 scheme: anyone can compute it, so a forger does."""
     content = {
-        "seq": event.seq, "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
-        "actor_id": event.actor_id, "entity_type": event.entity_type, "entity_id": event.entity_id,
-        "action": event.action, "changes": event.changes, "audit_id": event.audit_id, "item_id": event.item_id,
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "action": event.action,
+        "changes": event.changes,
+        "audit_id": event.audit_id,
+        "item_id": event.item_id,
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
@@ -171,8 +183,9 @@ def _chain() -> list[Event]:
 def test_a_status_flip_to_change_an_answer_is_reported_by_the_record_replay(app, runner, client, plan, make_user):
     """(a) No trigger dropped: in progress, change an answer, completed again."""
     audit = _completed_audit(client, plan, make_user)
-    response = db.session.scalar(db.select(Response).filter_by(audit_id=audit.id,
-                                                               item_id=items_of(audit)["7.1.5-gauges"].id))
+    response = db.session.scalar(
+        db.select(Response).filter_by(audit_id=audit.id, item_id=items_of(audit)["7.1.5-gauges"].id)
+    )
     assert runner.invoke(args=["events", "verify", "--records"]).exit_code == 0
     with pytest.raises(DBAPIError, match="reopened only by the app"):
         db.session.execute(text(f"UPDATE audits SET status = 'in_progress' WHERE id = {audit.id}"))
@@ -180,8 +193,10 @@ def test_a_status_flip_to_change_an_answer_is_reported_by_the_record_replay(app,
     with db.engine.begin() as conn:  # the flip as the app's reopen does it, without its event
         conn.execute(text(f"UPDATE audits SET status = 'in_progress', completed_at = NULL WHERE id = {audit.id}"))
         conn.execute(text(f"UPDATE responses SET result = 'major_nc', note = 'forged' WHERE id = '{response.id}'"))
-        conn.execute(text("UPDATE audits SET status = 'completed', completed_at = :at WHERE id = :id"),
-                     {"at": audit.completed_at, "id": audit.id})
+        conn.execute(
+            text("UPDATE audits SET status = 'completed', completed_at = :at WHERE id = :id"),
+            {"at": audit.completed_at, "id": audit.id},
+        )
     result = runner.invoke(args=["events", "verify", "--records"])
     assert result.exit_code == 1, result.output
     assert f"{audit.number} item 7.1.5-gauges: row says major_nc, history says conform" in result.output
@@ -192,14 +207,25 @@ def test_a_photo_cannot_be_moved_or_added_into_a_completed_audit(app, runner, cl
     """(b) The triggers refuse it; with them dropped, the record replay reports it."""
     audit = _completed_audit(client, plan, make_user)
     other = plan(title="Open audit")
-    photo = Photo(id=str(uuid.uuid4()), sha256="ab" * 32, audit_id=other.id, content_type="image/jpeg", width=1,
-                  height=1, original_width=1, original_height=1, byte_size=1)
+    photo = Photo(
+        id=str(uuid.uuid4()),
+        sha256="ab" * 32,
+        audit_id=other.id,
+        content_type="image/jpeg",
+        width=1,
+        height=1,
+        original_width=1,
+        original_height=1,
+        byte_size=1,
+    )
     db.session.add(photo)
     db.session.commit()
-    for statement in (f"UPDATE photos SET audit_id = {audit.id} WHERE id = '{photo.id}'",
-                      "INSERT INTO photos (id, sha256, audit_id, content_type, width, height, original_width, "
-                      f"original_height, byte_size, created_at) VALUES ('p2', '{'cd' * 32}', {audit.id}, "
-                      "'image/jpeg', 1, 1, 1, 1, 1, CURRENT_TIMESTAMP)"):
+    for statement in (
+        f"UPDATE photos SET audit_id = {audit.id} WHERE id = '{photo.id}'",
+        "INSERT INTO photos (id, sha256, audit_id, content_type, width, height, original_width, "
+        f"original_height, byte_size, created_at) VALUES ('p2', '{'cd' * 32}', {audit.id}, "
+        "'image/jpeg', 1, 1, 1, 1, 1, CURRENT_TIMESTAMP)",
+    ):
         with pytest.raises(DBAPIError, match="read-only"):
             db.session.execute(text(statement))
         db.session.rollback()
@@ -215,9 +241,16 @@ def test_a_forged_event_with_a_recomputed_hash_is_reported(app, runner, make_use
     """(c) No trigger dropped: append an entry whose SHA-256 is right, and move the chain head onto it."""
     _log_a_few(make_user)
     head = db.session.get(EventChainHead, 1)
-    forged = Event(seq=head.last_seq + 1, occurred_at=datetime(2026, 12, 1, 9, 30), actor_id=None,
-                   entity_type="response", entity_id="x", action="answered",
-                   changes={"result": ["minor_nc", "conform"]}, prev_hash=head.last_hash)
+    forged = Event(
+        seq=head.last_seq + 1,
+        occurred_at=datetime(2026, 12, 1, 9, 30),
+        actor_id=None,
+        entity_type="response",
+        entity_id="x",
+        action="answered",
+        changes={"result": ["minor_nc", "conform"]},
+        prev_hash=head.last_hash,
+    )
     forged.hash = _unkeyed_hash(forged, head.last_hash)
     db.session.add(forged)
     head.last_seq, head.last_hash = forged.seq, forged.hash
@@ -236,8 +269,9 @@ def test_a_trimmed_tail_with_the_head_rewound_is_reported_against_the_checkpoint
     with db.engine.begin() as conn:
         _drop_triggers(conn)
         conn.execute(text(f"DELETE FROM events WHERE seq > {keep.seq}"))
-        conn.execute(text("UPDATE event_chain_head SET last_seq = :seq, last_hash = :hash"),
-                     {"seq": keep.seq, "hash": keep.hash})
+        conn.execute(
+            text("UPDATE event_chain_head SET last_seq = :seq, last_hash = :hash"), {"seq": keep.seq, "hash": keep.hash}
+        )
     result = runner.invoke(args=["events", "verify"])
     assert result.exit_code == 1, result.output
     assert f"the log ends at entry {keep.seq} but a checkpoint saw entry {rows[-1].seq}" in result.output
@@ -250,18 +284,22 @@ def test_a_rewritten_and_rechained_log_is_reported(app, runner, make_user, mark_
     target = db.session.scalar(db.select(Event).filter_by(entity_type="test", entity_id="1"))
     with db.engine.begin() as conn:
         _drop_triggers(conn)
-        conn.execute(text("UPDATE events SET changes = :changes WHERE id = :id"),
-                     {"changes": json.dumps({"n": 99, "when": "now"}), "id": target.id})
+        conn.execute(
+            text("UPDATE events SET changes = :changes WHERE id = :id"),
+            {"changes": json.dumps({"n": 99, "when": "now"}), "id": target.id},
+        )
         if mark_unkeyed:  # claim the entries were written before the log had a key
             conn.execute(text("UPDATE events SET hash_scheme = 'sha256' WHERE seq >= :seq"), {"seq": target.seq})
     rows = _chain()
     prev = rows[target.seq - 2].hash if target.seq > 1 else events.GENESIS
     with db.engine.begin() as conn:
         _drop_triggers(conn)
-        for row in rows[target.seq - 1:]:
+        for row in rows[target.seq - 1 :]:
             new_hash = _unkeyed_hash(row, prev)
-            conn.execute(text("UPDATE events SET prev_hash = :prev, hash = :hash WHERE id = :id"),
-                         {"prev": prev, "hash": new_hash, "id": row.id})
+            conn.execute(
+                text("UPDATE events SET prev_hash = :prev, hash = :hash WHERE id = :id"),
+                {"prev": prev, "hash": new_hash, "id": row.id},
+            )
             prev = new_hash
         conn.execute(text("UPDATE event_chain_head SET last_hash = :hash"), {"hash": prev})
     result = runner.invoke(args=["events", "verify"])
@@ -291,8 +329,9 @@ def test_records_worked_through_the_app_match_their_history(app, runner, client,
     # ...and the same closed nonconformity rewritten behind the log's back is reported.
     with db.engine.begin() as conn:
         _drop_triggers(conn)
-        conn.execute(text("UPDATE nonconformities SET verification_result = 'not_effective' WHERE id = :id"),
-                     {"id": nc.id})
+        conn.execute(
+            text("UPDATE nonconformities SET verification_result = 'not_effective' WHERE id = :id"), {"id": nc.id}
+        )
     result = runner.invoke(args=["events", "verify", "--records"])
     assert result.exit_code == 1 and f"{nc.number} verification_result: row says not_effective" in result.output
 
@@ -300,8 +339,16 @@ def test_records_worked_through_the_app_match_their_history(app, runner, client,
 def test_entries_made_before_the_key_still_verify_and_are_counted(app, runner, make_user):
     prev = events.GENESIS
     for seq in (1, 2):  # as 0012 leaves the entries written before it
-        old = Event(seq=seq, occurred_at=datetime(2026, 11, 1, 8, seq), entity_type="test", entity_id=str(seq),
-                    action="noted", changes={}, prev_hash=prev, hash_scheme="sha256")
+        old = Event(
+            seq=seq,
+            occurred_at=datetime(2026, 11, 1, 8, seq),
+            entity_type="test",
+            entity_id=str(seq),
+            action="noted",
+            changes={},
+            prev_hash=prev,
+            hash_scheme="sha256",
+        )
         old.hash = prev = _unkeyed_hash(old, prev)
         db.session.add(old)
     db.session.execute(db.update(EventChainHead).values(last_seq=2, last_hash=prev))
@@ -330,8 +377,13 @@ def test_holding_a_review_writes_a_signed_checkpoint_and_a_forged_one_is_reporte
     quality = make_user("quality_lead")
     log_in(client, quality)
     created = client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-06-30"})
-    assert client.post(created.headers["Location"] + "/held", data={
-        "meeting_date": "2026-07-10", "attendees": "CEO", "conclusions": "Fine", "confirm": "1"}).status_code == 302
+    assert (
+        client.post(
+            created.headers["Location"] + "/held",
+            data={"meeting_date": "2026-07-10", "attendees": "CEO", "conclusions": "Fine", "confirm": "1"},
+        ).status_code
+        == 302
+    )
     checkpoint_file = Path(app.config["CHECKPOINT_FILE"])
     written = json.loads(checkpoint_file.read_text().splitlines()[-1])
     head = db.session.get(EventChainHead, 1, populate_existing=True)

@@ -1,4 +1,5 @@
 """Findings: opened in place by a finding grade, validated on the server, kept in step with the result."""
+
 from pathlib import Path
 
 from auditapp.events.models import Event
@@ -44,7 +45,9 @@ def test_major_nc_asks_why_it_is_major(client, plan, make_user):
 
 def test_invalid_finding_comes_back_with_messages_and_everything_typed(client, plan, make_user):
     audit, item, _ = setup_item(client, plan, make_user)
-    response = post_finding(client, audit, item, {"statement": "Half a thought", "requirement": "8.5.2", "evidence": ""})
+    response = post_finding(
+        client, audit, item, {"statement": "Half a thought", "requirement": "8.5.2", "evidence": ""}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Record the objective evidence" in html and ">Half a thought</textarea>" in html
@@ -81,7 +84,9 @@ def test_regrading_updates_the_finding_and_conform_withdraws_it(client, plan, ma
     assert finding.status == "withdrawn"  # kept as evidence, not deleted
     answer(client, audit, item, "minor_nc")
     assert finding_of(audit, item).status == "open"
-    actions = [e.action for e in db.session.scalars(db.select(Event).filter_by(entity_type="finding").order_by(Event.id))]
+    actions = [
+        e.action for e in db.session.scalars(db.select(Event).filter_by(entity_type="finding").order_by(Event.id))
+    ]
     assert actions == ["created", "regraded", "withdrawn", "regraded"]
 
 
@@ -109,16 +114,22 @@ def test_adhoc_finding_with_a_clause_picker(client, plan, make_user):
     url = f"/audits/{audit.id}/findings"
     refused = client.post(url, data={"clause": "7.10.x", "grade": "minor_nc", "statement": "Typed"}, headers=HX)
     html = refused.get_data(as_text=True)
-    assert refused.status_code == 422 and 'Enter a clause number such as 8.5.2.' in html and ">Typed</textarea>" in html
-    ok = client.post(url, data={"clause": "9.1.3", "grade": "ofi", "statement": "Trend charts could show scrap by shift."},
-                     headers=HX)
+    assert refused.status_code == 422 and "Enter a clause number such as 8.5.2." in html and ">Typed</textarea>" in html
+    ok = client.post(
+        url,
+        data={"clause": "9.1.3", "grade": "ofi", "statement": "Trend charts could show scrap by shift."},
+        headers=HX,
+    )
     assert ok.status_code == 200 and "Trend charts could show scrap by shift." in ok.get_data(as_text=True)
     finding = db.session.scalar(db.select(Finding).filter_by(audit_id=audit.id))
     assert finding.item_id is None and finding.clause == "9.1.3" and finding.grade == "ofi"
     edit = client.get(f"/audits/{audit.id}/findings/{finding.id}/edit", headers=HX).get_data(as_text=True)
     assert f'name="edit_id" value="{finding.id}"' in edit
-    client.post(url, data={"edit_id": finding.id, "clause": "9.1.3", "grade": "observation", "statement": "Reworded."},
-                headers=HX)
+    client.post(
+        url,
+        data={"edit_id": finding.id, "clause": "9.1.3", "grade": "observation", "statement": "Reworded."},
+        headers=HX,
+    )
     db.session.refresh(finding)
     assert finding.grade == "observation" and finding.statement == "Reworded."
     report = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)

@@ -1,4 +1,5 @@
 """The factory, configuration, migrations and command-line tools."""
+
 import json
 import os
 import stat
@@ -81,8 +82,10 @@ def test_environment_settings_and_defaults(tmp_path, monkeypatch):
 
 
 def test_users_create_command_prompts_for_the_password(runner, app):
-    result = runner.invoke(args=["users", "create", "Lead@Example.com", "--role", "quality_lead"],
-                           input="a long password here\na long password here\n")
+    result = runner.invoke(
+        args=["users", "create", "Lead@Example.com", "--role", "quality_lead"],
+        input="a long password here\na long password here\n",
+    )
     assert result.exit_code == 0, result.output
     assert "created lead@example.com (Quality lead)" in result.output
     user = db.session.scalar(db.select(User).filter_by(email="lead@example.com"))
@@ -92,10 +95,14 @@ def test_users_create_command_prompts_for_the_password(runner, app):
 def test_users_create_command_refuses_bad_input(runner, app):
     result = runner.invoke(args=["users", "create", "x@example.com", "--role", "auditor", "--password", "short"])
     assert result.exit_code == 1 and "password" in result.output
-    result = runner.invoke(args=["users", "create", "x@example.com", "--role", "boss", "--password", "long enough pass"])
+    result = runner.invoke(
+        args=["users", "create", "x@example.com", "--role", "boss", "--password", "long enough pass"]
+    )
     assert result.exit_code == 2
     runner.invoke(args=["users", "create", "x@example.com", "--role", "auditor", "--password", "long enough pass"])
-    result = runner.invoke(args=["users", "create", "x@example.com", "--role", "auditor", "--password", "long enough pass"])
+    result = runner.invoke(
+        args=["users", "create", "x@example.com", "--role", "auditor", "--password", "long enough pass"]
+    )
     assert result.exit_code == 1 and "already exists" in result.output
 
 
@@ -117,6 +124,7 @@ def test_demo_is_idempotent_and_prints_working_passwords(runner, app, shipped_ch
     from auditapp.audits.models import Audit
     from auditapp.capa.models import Nonconformity
     from auditapp.events.services import verify_chain
+
     assert sorted(a.status for a in db.session.scalars(db.select(Audit))) == ["completed", "planned"]
     assert db.session.scalar(db.select(Nonconformity)).status == "actions_planned"
     assert verify_chain()[1] is None
@@ -136,6 +144,7 @@ def test_nothing_runs_at_import_time(tmp_path):
     import importlib
 
     import auditapp
+
     before = set(os.listdir(tmp_path))
     importlib.reload(auditapp)
     assert set(os.listdir(tmp_path)) == before

@@ -4,6 +4,7 @@ The demo data gives every screen something to show; each role crawls the pages i
 its home screen, reads every POST form on them, and posts three hostile variants of each. Runs on
 SQLite and on PostgreSQL (which refuses NUL bytes in text and over-long values outright).
 """
+
 from __future__ import annotations
 
 import re
@@ -71,6 +72,7 @@ def test_no_form_answers_hostile_input_with_a_500(client, demo, email):
 
 def test_an_unexpected_error_page_carries_the_security_headers(app, client, login):
     """A 500 (here: a view that fails) still answers with CSP, nosniff and frame DENY, and rolls back."""
+
     @app.get("/boom")
     def boom():
         db.session.execute(db.text("SELECT no_such_column FROM users"))
@@ -97,8 +99,10 @@ def test_a_finding_id_already_used_is_refused_not_a_500(client, plan, make_user)
     assert first.status_code == 200
     reused = post_finding(client, audit, trace, {"statement": "Other", "evidence": "Label", "finding_id": taken})
     assert reused.status_code == 409 and b"already saved elsewhere" in reused.data
-    adhoc = client.post(f"/audits/{audit.id}/findings", data={
-        "clause": "7.5", "grade": "observation", "statement": "Reused id", "finding_id": taken})
+    adhoc = client.post(
+        f"/audits/{audit.id}/findings",
+        data={"clause": "7.5", "grade": "observation", "statement": "Reused id", "finding_id": taken},
+    )
     assert adhoc.status_code == 409
     assert finding_of(audit, trace) is None
 
@@ -115,11 +119,17 @@ def test_a_cause_category_that_is_not_on_the_list_is_refused(client, make_user):
     assert client.post(f"/nc/{nc.id}/cause", data={"op": "drop table", "why": ["x"]}).status_code == 422
 
 
-@pytest.mark.parametrize("query", [
-    "/nc/?clause=a%00b&q=%00&owner=abc&since=yesterday", "/nc/actions?origin=%00&state=%00&page=x",
-    "/nc/export.csv?clause=%00", "/reports/audit-results.csv?since=%00&until=99999-1-1",
-    "/programme/?year=%00", "/audits/?page=%00",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/nc/?clause=a%00b&q=%00&owner=abc&since=yesterday",
+        "/nc/actions?origin=%00&state=%00&page=x",
+        "/nc/export.csv?clause=%00",
+        "/reports/audit-results.csv?since=%00&until=99999-1-1",
+        "/programme/?year=%00",
+        "/audits/?page=%00",
+    ],
+)
 def test_hostile_query_strings_are_not_a_500(client, login, query):
     login("quality_lead")
     assert client.get(query).status_code < 500

@@ -1,4 +1,5 @@
 """The improvement register: observations and OFIs sync in; a quality lead acts, raises an NC, or declines."""
+
 from datetime import date, timedelta
 
 from auditapp.capa.models import Nonconformity
@@ -48,8 +49,13 @@ def test_quality_lead_raises_an_action_and_its_owner_completes_it(client, plan, 
     page = client.get("/improvements/").get_data(as_text=True)
     assert "Racks could be labelled by lane." in page and "Raise an action" in page
     due = (date.today() + timedelta(days=14)).isoformat()
-    assert client.post(f"/improvements/{entry.id}/action", data={"description": "Lane labels", "owner_id": owner.id,
-                                                                "due_date": due}).status_code == 302
+    assert (
+        client.post(
+            f"/improvements/{entry.id}/action",
+            data={"description": "Lane labels", "owner_id": owner.id, "due_date": due},
+        ).status_code
+        == 302
+    )
     assert entries()[0].status == "action_raised"
     client.post("/logout")
     log_in(client, owner)

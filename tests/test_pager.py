@@ -1,4 +1,5 @@
 """The one pager: Flask-SQLAlchemy's paginate, clamped to the last page, and its links."""
+
 from datetime import date
 
 from auditapp.accounts.models import User

@@ -2,6 +2,7 @@
 
 Every image is generated here with Pillow; no binary fixtures.
 """
+
 import dataclasses
 import functools
 import hashlib
@@ -531,9 +532,9 @@ def _jpeg_segments(data: bytes) -> tuple[list[int], bytes]:
         assert data[at] == 0xFF
         marker = data[at + 1]
         markers.append(marker)
-        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        length = struct.unpack(">H", data[at + 2 : at + 4])[0]
         if marker == 0xDA:  # start of scan: entropy-coded data follows up to EOI
-            return markers, data[data.rindex(b"\xff\xd9") + 2:]
+            return markers, data[data.rindex(b"\xff\xd9") + 2 :]
         at += 2 + length
 
 
@@ -580,11 +581,13 @@ def test_png_webp_and_heic_have_a_lower_pixel_budget_than_jpeg_because_they_are_
     assert rejected.status == 422
     assert rejected.message == (
         "This PNG photo is too large (25 megapixels; PNG, WebP and HEIC photos may have at most 24, "
-        "JPEG photos 50). Please send it as a JPEG or at a lower resolution.")
+        "JPEG photos 50). Please send it as a JPEG or at a lower resolution."
+    )
     small = Image.new("RGB", (400, 300))
     for fmt, name in (("PNG", "PNG"), ("WEBP", "WebP"), ("HEIF", "HEIC")):
         assert _rejection(_save(small, fmt), max_pixels_full_decode=119_999).message.startswith(
-            f"This {name} photo is too large (0.2 megapixels;"), fmt
+            f"This {name} photo is too large (0.2 megapixels;"
+        ), fmt
         assert _process(_save(small, fmt), max_pixels_full_decode=120_000).width == 400
     assert _process(_save(small, "JPEG"), max_pixels_full_decode=119_999).width == 400  # JPEG keeps its budget
 

@@ -1,4 +1,5 @@
 """`flask photos sweep`: files a crash left without a photo row, listed by default, removed with --delete."""
+
 import os
 import time
 from io import BytesIO
@@ -43,7 +44,8 @@ def test_sweep_lists_then_removes_only_old_files_no_photo_row_refers_to(app, cli
     assert dry.exit_code == 0, dry.output
     listed = [line for line in dry.output.splitlines() if line.startswith("would remove ")]
     assert sorted(line.split()[2] for line in listed) == sorted(
-        str(p.relative_to(photo_dir)) for p in (*old_files, crashed_write))
+        str(p.relative_to(photo_dir)) for p in (*old_files, crashed_write)
+    )
     assert all(line.endswith(" KB)") for line in listed)
     assert "Would remove 3 files" in dry.output and "dry run" in dry.output
     assert all(p.exists() for p in (*kept, *old_files, crashed_write))

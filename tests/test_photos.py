@@ -1,4 +1,5 @@
 """Photo evidence through the app: upload in place, bad photos leave nothing, removal, serving."""
+
 import sqlite3
 from datetime import date
 from io import BytesIO
@@ -56,8 +57,10 @@ def test_the_same_photo_twice_is_stored_once(app, client, plan, make_user):
 def test_a_bad_photo_is_refused_in_place_and_nothing_is_kept(app, client, plan, make_user):
     audit, item = start(client, plan, make_user)
     good = jpeg()
-    for name, content, status in (("notes.jpg", b"<html>not a photo</html>", 422),
-                                  ("half.jpg", good[: len(good) // 2], 422)):
+    for name, content, status in (
+        ("notes.jpg", b"<html>not a photo</html>", 422),
+        ("half.jpg", good[: len(good) // 2], 422),
+    ):
         response = upload(client, audit, item, ("fine.jpg", jpeg(color=(1, 2, 3))), (name, content))
         html = response.get_data(as_text=True)
         assert response.status_code == status, name
@@ -107,8 +110,12 @@ def test_an_action_owner_sees_the_photos_of_the_finding_behind_the_nc(app, clien
     jpeg = BytesIO()
     Image.new("RGB", (300, 200), (10, 20, 30)).save(jpeg, "JPEG")
     jpeg.seek(0)
-    uploaded = client.post(f"/audits/{audit.id}/photos", headers=HX, content_type="multipart/form-data",
-                           data={"item_id": str(item.id), "photo": [(jpeg, "g.jpg")]})
+    uploaded = client.post(
+        f"/audits/{audit.id}/photos",
+        headers=HX,
+        content_type="multipart/form-data",
+        data={"item_id": str(item.id), "photo": [(jpeg, "g.jpg")]},
+    )
     assert uploaded.status_code == 200, uploaded.data[:500]
     client.post("/logout")
     nc = db.session.scalar(db.select(Nonconformity))
@@ -150,8 +157,11 @@ def test_photo_removal_until_completion(app, client, plan, make_user):
 def test_photos_attach_to_the_items_finding_and_show_in_the_report(app, client, plan, make_user):
     audit, item = start(client, plan, make_user)
     answer(client, audit, item, "minor_nc")
-    client.post(f"/audits/{audit.id}/items/{item.id}/finding", headers=HX, data={
-        "statement": "Gauge overdue", "evidence": "Label due 2026-10"})
+    client.post(
+        f"/audits/{audit.id}/items/{item.id}/finding",
+        headers=HX,
+        data={"statement": "Gauge overdue", "evidence": "Label due 2026-10"},
+    )
     upload(client, audit, item, ("gauge.jpg", jpeg()))
     photo = db.session.scalar(db.select(Photo))
     assert photo.finding_id is not None
@@ -168,10 +178,14 @@ def test_only_members_upload(client, plan, make_user):
 
 def test_report_pdf_carries_the_findings_and_their_photos(app, client, plan, make_user):
     from pypdf import PdfReader
+
     audit, item = start(client, plan, make_user)
     answer(client, audit, item, "minor_nc")
-    client.post(f"/audits/{audit.id}/items/{item.id}/finding", headers=HX, data={
-        "statement": "Gauge overdue", "evidence": "Label due 2026-10"})
+    client.post(
+        f"/audits/{audit.id}/items/{item.id}/finding",
+        headers=HX,
+        data={"statement": "Gauge overdue", "evidence": "Label due 2026-10"},
+    )
     upload(client, audit, item, ("gauge.jpg", jpeg(1200, 900)))
     response = client.get(f"/audits/{audit.id}/report.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
@@ -191,6 +205,7 @@ def test_making_a_pdf_does_not_make_the_pipeline_accept_truncated_photos(app):
     """WeasyPrint switches Pillow's global LOAD_TRUNCATED_IMAGES on when imported; we switch it off."""
     from auditapp.photos.pipeline import PhotoRejected, process_photo
     from auditapp.web.pdf import render_pdf
+
     with app.test_request_context():
         render_pdf("<p>x</p>")
     good = jpeg()

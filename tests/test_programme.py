@@ -1,5 +1,6 @@
 """The audit programme (ISO 9001 9.2.2) and the auditor register (ISO 19011 7): figures checked
 against data built in the test."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -62,17 +63,36 @@ def complete(client, audit):
 
 # --- suggested frequency ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("importance, history, per_year, reasons", [
-    (1, AreaHistory(last_audited=date(2030, 1, 5)), 1, ["Low importance: 1 a year"]),
-    (2, AreaHistory(), 3, ["Medium importance: 2 a year", "Never audited: +1"]),
-    (3, AreaHistory(ncs=2, majors=2, last_audited=date(2029, 3, 1)), 6,
-     ["High importance: 4 a year", "2 major nonconformities in the last 12 months: +1",
-      "Last audited 01 Mar 2029, more than 12 months ago: +1"]),
-    (3, AreaHistory(ncs=4, majors=1), 7,
-     ["High importance: 4 a year", "1 major nonconformity in the last 12 months: +1",
-      "4 nonconformities in the last 12 months: +1", "Never audited: +1"]),
-    (1, AreaHistory(ncs=2, last_audited=date(2029, 6, 16)), 1, ["Low importance: 1 a year"]),  # 364 days ago
-])
+
+@pytest.mark.parametrize(
+    "importance, history, per_year, reasons",
+    [
+        (1, AreaHistory(last_audited=date(2030, 1, 5)), 1, ["Low importance: 1 a year"]),
+        (2, AreaHistory(), 3, ["Medium importance: 2 a year", "Never audited: +1"]),
+        (
+            3,
+            AreaHistory(ncs=2, majors=2, last_audited=date(2029, 3, 1)),
+            6,
+            [
+                "High importance: 4 a year",
+                "2 major nonconformities in the last 12 months: +1",
+                "Last audited 01 Mar 2029, more than 12 months ago: +1",
+            ],
+        ),
+        (
+            3,
+            AreaHistory(ncs=4, majors=1),
+            7,
+            [
+                "High importance: 4 a year",
+                "1 major nonconformity in the last 12 months: +1",
+                "4 nonconformities in the last 12 months: +1",
+                "Never audited: +1",
+            ],
+        ),
+        (1, AreaHistory(ncs=2, last_audited=date(2029, 6, 16)), 1, ["Low importance: 1 a year"]),  # 364 days ago
+    ],
+)
 def test_suggested_frequency_and_its_reasons(importance, history, per_year, reasons):
     suggestion = suggest_frequency(importance, history, TODAY)
     assert suggestion.per_year == per_year and suggestion.reasons == reasons
@@ -94,8 +114,10 @@ def test_programme_suggests_from_nonconformities_and_last_audits_in_the_records(
     for _ in range(3):
         raise_nc(quality, area=paint)
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE nonconformities SET raised_at=:t WHERE id=:i"),
-                     {"t": utcnow() - timedelta(days=400), "i": old.id})
+        conn.execute(
+            text("UPDATE nonconformities SET raised_at=:t WHERE id=:i"),
+            {"t": utcnow() - timedelta(days=400), "i": old.id},
+        )
         conn.execute(text("UPDATE nonconformities SET status='withdrawn' WHERE id=:i"), {"i": withdrawn.id})
     recent = plan(area=paint)
     complete(client, recent)
@@ -103,8 +125,10 @@ def test_programme_suggests_from_nonconformities_and_last_audits_in_the_records(
     complete(client, long_ago)
     with db.engine.begin() as conn:  # backdate through the one allowed path: reopen, then complete earlier
         conn.execute(text("UPDATE audits SET status='in_progress', completed_at=NULL WHERE id=:i"), {"i": long_ago.id})
-        conn.execute(text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
-                     {"t": utcnow() - timedelta(days=400), "i": long_ago.id})
+        conn.execute(
+            text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
+            {"t": utcnow() - timedelta(days=400), "i": long_ago.id},
+        )
 
     histories = services.area_histories(date.today())
     assert histories[press.id] == AreaHistory(ncs=3, majors=2, last_audited=None)
@@ -120,7 +144,10 @@ def test_programme_suggests_from_nonconformities_and_last_audits_in_the_records(
     assert "3 nonconformities in the last 12 months: +1" in press_html and "Never audited: +1" in press_html
     # an empty frequency takes the suggestion: high 4 + majors 1 + three NCs 1 + never audited 1
     assert {e.area_id: e.planned_per_year for e in db.session.scalars(db.select(ProgrammeEntry))} == {
-        press.id: 7, paint.id: 3, store.id: 2}
+        press.id: 7,
+        paint.id: 3,
+        store.id: 2,
+    }
     assert "Medium importance: 2 a year" in html and "3 nonconformities in the last 12 months: +1" in html
     assert "more than 12 months ago: +1" in html
 
@@ -131,6 +158,7 @@ def _entry(area):
 
 def test_areas_histories_take_two_queries_however_many_areas(app, make_user):
     from sqlalchemy import event
+
     quality = make_user("quality_lead")
     for n in range(5):
         raise_nc(quality, area=make_area(f"Area {n}"), severity="major")
@@ -138,6 +166,7 @@ def test_areas_histories_take_two_queries_however_many_areas(app, make_user):
 
     def listener(*args):
         seen.append(args[2])
+
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
         assert len(services.area_histories(date.today())) == 5
@@ -151,7 +180,9 @@ def test_entry_form_shows_the_suggestion_as_page_and_fragment(client, make_user)
     area = make_area("Press")
     fragment = client.get(f"/programme/suggestion?area_id={area.id}&importance=3", headers=HX)
     assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
-    assert 'data-suggested>5<' in fragment.get_data(as_text=True) and "Never audited: +1" in fragment.get_data(as_text=True)
+    assert "data-suggested>5<" in fragment.get_data(as_text=True) and "Never audited: +1" in fragment.get_data(
+        as_text=True
+    )
     assert "HX-Request" in fragment.headers["Vary"]
     page = client.get(f"/programme/suggestion?area_id={area.id}&importance=1").get_data(as_text=True)
     assert "<html" in page and "data-suggested>2<" in page
@@ -171,8 +202,10 @@ def test_one_entry_per_year_area_and_checklist_and_edits_are_logged(client, make
     bad = add_entry(client, area_id=area.id, checklist_id=walk.id, planned_per_year=13, year=NEXT_YEAR + 1)
     assert bad.status_code == 422 and "Choose 0 to 12 audits a year." in bad.get_data(as_text=True)
     entry = _entry(area)
-    response = client.post(f"/programme/entries/{entry.id}/edit", data={
-        "year": NEXT_YEAR, "area_id": area.id, "checklist_id": walk.id, "importance": 3, "planned_per_year": 6})
+    response = client.post(
+        f"/programme/entries/{entry.id}/edit",
+        data={"year": NEXT_YEAR, "area_id": area.id, "checklist_id": walk.id, "importance": 3, "planned_per_year": 6},
+    )
     assert response.status_code == 302
     db.session.refresh(entry)
     assert (entry.importance, entry.planned_per_year) == (3, 6)
@@ -182,6 +215,7 @@ def test_one_entry_per_year_area_and_checklist_and_edits_are_logged(client, make
 
 # --- the auditor register ------------------------------------------------------------------------------
 
+
 def test_qualified_to_lead_needs_a_lead_course_valid_on_the_day(app, make_user):
     valid, expired, internal, none = (make_user("auditor") for _ in range(4))
     qualify(valid, completed=date(2024, 3, 1), expires=date(2030, 3, 1))
@@ -190,7 +224,7 @@ def test_qualified_to_lead_needs_a_lead_course_valid_on_the_day(app, make_user):
     ids = [u.id for u in (valid, expired, internal, none)]
     assert auditors.qualified_leads(ids, date(2026, 1, 1)) == {valid.id}
     assert auditors.qualified_leads(ids, date(2022, 1, 1)) == {expired.id}  # before it expired
-    assert auditors.qualified_leads(ids, date(2030, 3, 1)) == {valid.id}    # the expiry day still counts
+    assert auditors.qualified_leads(ids, date(2030, 3, 1)) == {valid.id}  # the expiry day still counts
     assert auditors.qualified_leads(ids, date(2030, 3, 2)) == set()
     assert auditors.qualified_leads(ids, date(2024, 2, 29)) == set()  # neither yet
     assert auditors.lead_qualification_warning(valid, date(2026, 1, 1)) is None
@@ -216,10 +250,16 @@ def test_register_shows_who_may_lead_and_audits_led_and_joined(client, plan, mak
     assert 'data-can-lead="yes"' in rows["Ann Valid"]
     assert 'data-can-lead="no"' in rows["Bob Expired"] and "expired" in rows["Bob Expired"]
     assert 'data-can-lead="no"' in rows["Cat Internal"] and "Internal auditor course" in rows["Cat Internal"]
-    counts = {name: (row.split("data-led>")[1].split("<")[0], row.split("data-joined>")[1].split("<")[0])
-              for name, row in rows.items()}
-    assert counts == {"Ann Valid": ("2", "1"), "Bob Expired": ("1", "1"), "Cat Internal": ("1", "2"),
-                      "Quinn Quality": ("0", "0")}
+    counts = {
+        name: (row.split("data-led>")[1].split("<")[0], row.split("data-joined>")[1].split("<")[0])
+        for name, row in rows.items()
+    }
+    assert counts == {
+        "Ann Valid": ("2", "1"),
+        "Bob Expired": ("1", "1"),
+        "Cat Internal": ("1", "2"),
+        "Quinn Quality": ("0", "0"),
+    }
 
 
 def test_register_takes_the_same_queries_for_3_or_20_auditors(client, plan, make_user):
@@ -230,6 +270,7 @@ def test_register_takes_the_same_queries_for_3_or_20_auditors(client, plan, make
             auditor = make_user("auditor")
             qualify(auditor)
             plan(lead=auditor, team=[make_user("auditor")])
+
     add_auditors(3)
     few = count_queries(client, "/programme/auditors")
     add_auditors(17)
@@ -239,25 +280,37 @@ def test_register_takes_the_same_queries_for_3_or_20_auditors(client, plan, make
 def test_recording_a_qualification_as_page_and_as_fragment(client, make_user):
     quality = log_in(client, make_user("quality_lead"))
     auditor = make_user("auditor", name="Ann Auditor")
-    form = {"kind": "lead_auditor_course", "title": "ISO 9001 lead auditor", "provider": "IRCA",
-            "completed_on": "2025-05-02", "expires_on": "", "notes": ""}
+    form = {
+        "kind": "lead_auditor_course",
+        "title": "ISO 9001 lead auditor",
+        "provider": "IRCA",
+        "completed_on": "2025-05-02",
+        "expires_on": "",
+        "notes": "",
+    }
     fragment = client.post(f"/programme/auditors/{auditor.id}/qualifications", data=form, headers=HX)
     body = fragment.get_data(as_text=True)
     assert fragment.status_code == 200 and "<html" not in body and 'id="qualifications"' in body
     assert "ISO 9001 lead auditor" in body and 'data-can-lead="yes"' in body
     assert "programme:qualified" in fragment.headers["HX-Trigger"]
-    invalid = client.post(f"/programme/auditors/{auditor.id}/qualifications", headers=HX,
-                          data={**form, "title": "Internal course", "expires_on": "2024-01-01"})
+    invalid = client.post(
+        f"/programme/auditors/{auditor.id}/qualifications",
+        headers=HX,
+        data={**form, "title": "Internal course", "expires_on": "2024-01-01"},
+    )
     assert invalid.status_code == 422 and "<html" not in invalid.get_data(as_text=True)
     assert "cannot be before the completion date" in invalid.get_data(as_text=True)
     assert 'value="Internal course"' in invalid.get_data(as_text=True)
-    page = client.post(f"/programme/auditors/{auditor.id}/qualifications",
-                       data={**form, "kind": "internal_auditor_course", "title": "Internal auditor 2-day"})
+    page = client.post(
+        f"/programme/auditors/{auditor.id}/qualifications",
+        data={**form, "kind": "internal_auditor_course", "title": "Internal auditor 2-day"},
+    )
     assert page.status_code == 302 and page.location.endswith(f"/programme/auditors/{auditor.id}")
     saved = db.session.scalars(db.select(AuditorQualification).order_by(AuditorQualification.id)).all()
     assert [(q.user_id, q.kind, q.title, q.completed_on, q.created_by_id) for q in saved] == [
         (auditor.id, "lead_auditor_course", "ISO 9001 lead auditor", date(2025, 5, 2), quality.id),
-        (auditor.id, "internal_auditor_course", "Internal auditor 2-day", date(2025, 5, 2), quality.id)]
+        (auditor.id, "internal_auditor_course", "Internal auditor 2-day", date(2025, 5, 2), quality.id),
+    ]
     assert events.history("auditor_qualification", saved[0].id)[0].changes["title"] == "ISO 9001 lead auditor"
     assert "<html" in client.get(f"/programme/auditors/{auditor.id}").get_data(as_text=True)
 
@@ -270,8 +323,12 @@ def test_removing_a_qualification_is_confirmed_with_a_reason_and_logged(client, 
     assert confirm.status_code == 200 and "Remove this qualification?" in confirm.get_data(as_text=True)
     refused = client.post(f"/programme/qualifications/{q.id}/remove", data={"reason": ""})
     assert refused.status_code == 422 and db.session.get(AuditorQualification, q.id) is not None
-    assert client.post(f"/programme/qualifications/{q.id}/remove",
-                       data={"reason": "Certificate belongs to another person"}).status_code == 302
+    assert (
+        client.post(
+            f"/programme/qualifications/{q.id}/remove", data={"reason": "Certificate belongs to another person"}
+        ).status_code
+        == 302
+    )
     assert db.session.get(AuditorQualification, q_id) is None
     removed = events.history("auditor_qualification", q_id)[-1]
     assert removed.action == "removed" and removed.changes["reason"] == "Certificate belongs to another person"
@@ -291,15 +348,25 @@ def test_auditors_see_only_their_own_register_entry(client, make_user):
 
 # --- creating a year's audits from an entry ------------------------------------------------------------
 
+
 def test_audit_dates_spread_over_the_rest_of_the_year():
     assert services.spread_dates(2030, 4, date(2029, 6, 1)) == [
-        date(2030, 1, 1), date(2030, 4, 1), date(2030, 7, 1), date(2030, 10, 1)]
+        date(2030, 1, 1),
+        date(2030, 4, 1),
+        date(2030, 7, 1),
+        date(2030, 10, 1),
+    ]
     # from a Sunday in September: the next working day, then November's first
     assert services.spread_dates(2030, 2, date(2030, 9, 15)) == [date(2030, 9, 16), date(2030, 11, 1)]
     # more audits than months left: evenly spaced working days
     assert services.spread_dates(2030, 6, date(2030, 11, 20)) == [
-        date(2030, 11, 20), date(2030, 11, 27), date(2030, 12, 4), date(2030, 12, 11), date(2030, 12, 18),
-        date(2030, 12, 25)]
+        date(2030, 11, 20),
+        date(2030, 11, 27),
+        date(2030, 12, 4),
+        date(2030, 12, 11),
+        date(2030, 12, 18),
+        date(2030, 12, 25),
+    ]
     assert services.spread_dates(2030, 12, date(2030, 1, 1))[5] == date(2030, 6, 3)  # 1 June is a Saturday
     assert services.spread_dates(2030, 1, date(2031, 1, 1)) == []
 
@@ -324,7 +391,8 @@ def test_creating_the_audits_of_an_entry(client, make_user, walk):
     assert [a.planned_date for a in created] == expected
     assert [a.number for a in created] == [f"AUD-{year}-{n:03d}" for n in range(1, 5)]
     assert {(a.area_id, a.lead_auditor_id, a.checklist_version_id, a.created_by_id) for a in created} == {
-        (area.id, lead.id, walk.latest.id, quality.id)}
+        (area.id, lead.id, walk.latest.id, quality.id)
+    }
     db.session.refresh(entry)
     assert [a.id for a in entry.audits] == [a.id for a in created]
     logged = events.history("programme_entry", entry.id)[-1]
@@ -357,8 +425,12 @@ def test_creating_audits_led_by_the_area_owner_needs_a_recorded_reason(client, m
     assert 'name="override_reason"' in html and audit_count() == 0
 
     reason = "Only trained auditor on site; an outside auditor reviews the report"
-    assert client.post(f"/programme/entries/{entry.id}/audits",
-                       data={"lead_auditor_id": owner.id, "override_reason": reason}).status_code == 302
+    assert (
+        client.post(
+            f"/programme/entries/{entry.id}/audits", data={"lead_auditor_id": owner.id, "override_reason": reason}
+        ).status_code
+        == 302
+    )
     created = db.session.scalars(db.select(Audit)).all()
     assert len(created) == 2 and {a.impartiality_override for a in created} == {reason}
     assert events.history("programme_entry", entry.id)[-1].changes["impartiality_override"] == reason
@@ -369,21 +441,33 @@ def test_only_a_quality_lead_overrides_impartiality_for_the_programme(client, ma
     log_in(client, make_user("admin"))
     area, owner = owned_area(make_user)
     add_entry(client, area_id=area.id, checklist_id=walk.id, planned_per_year=1, lead_auditor_id=owner.id)
-    response = client.post(f"/programme/entries/{_entry(area).id}/audits",
-                           data={"lead_auditor_id": owner.id, "override_reason": "Because"})
+    response = client.post(
+        f"/programme/entries/{_entry(area).id}/audits", data={"lead_auditor_id": owner.id, "override_reason": "Because"}
+    )
     assert response.status_code == 422 and "Only a quality lead can override" in response.get_data(as_text=True)
     assert audit_count() == 0
 
 
 # --- the overview: counts and calendar -------------------------------------------------------------------
 
+
 def test_programme_counts_and_calendar_by_status(client, make_user, walk):
     quality = make_user("quality_lead")
     lead = make_user("auditor")
     qualify(lead)
     area = make_area("Press")
-    entry = services.save_entry(quality, None, year=NEXT_YEAR, area_id=area.id, checklist_id=walk.id, importance=3,
-                                planned_per_year=4, lead_auditor_id=lead.id, notes="", today=date.today())
+    entry = services.save_entry(
+        quality,
+        None,
+        year=NEXT_YEAR,
+        area_id=area.id,
+        checklist_id=walk.id,
+        importance=3,
+        planned_per_year=4,
+        lead_auditor_id=lead.id,
+        notes="",
+        today=date.today(),
+    )
     db.session.commit()
     jan, apr, jul, oct_ = services.create_audits(quality, entry, date(NEXT_YEAR, 1, 1), lead.id)
     db.session.commit()
@@ -396,8 +480,12 @@ def test_programme_counts_and_calendar_by_status(client, make_user, walk):
     [row] = overview.rows
     assert dict(row.counts) == {"completed": 1, "in_progress": 1, "overdue": 1, "planned": 1}
     statuses = {month: [(a.id, s) for a, s in audits] for month, audits in overview.months if audits}
-    assert statuses == {"January": [(jan.id, "completed")], "April": [(apr.id, "in_progress")],
-                        "July": [(jul.id, "overdue")], "October": [(oct_.id, "planned")]}
+    assert statuses == {
+        "January": [(jan.id, "completed")],
+        "April": [(apr.id, "in_progress")],
+        "July": [(jul.id, "overdue")],
+        "October": [(oct_.id, "planned")],
+    }
 
     log_in(client, quality)
     html = client.get(f"/programme/?year={NEXT_YEAR}").get_data(as_text=True)  # seen from this year: none overdue yet
@@ -415,12 +503,22 @@ def test_programme_page_takes_the_same_queries_for_2_or_8_entries(client, make_u
     def add_entries(names):
         for name in names:
             owner = make_user("supervisor")
-            entry = services.save_entry(quality, None, year=NEXT_YEAR, area_id=make_area(name, owner).id,
-                                        checklist_id=walk.id, importance=2, planned_per_year=1,
-                                        lead_auditor_id=lead.id, notes="", today=date.today())
+            entry = services.save_entry(
+                quality,
+                None,
+                year=NEXT_YEAR,
+                area_id=make_area(name, owner).id,
+                checklist_id=walk.id,
+                importance=2,
+                planned_per_year=1,
+                lead_auditor_id=lead.id,
+                notes="",
+                today=date.today(),
+            )
             services.create_audits(quality, entry, date.today(), lead.id)
             raise_nc(quality, area=entry.area)
             db.session.commit()
+
     add_entries(["A1", "A2"])
     few = count_queries(client, f"/programme/?year={NEXT_YEAR}")
     add_entries(["B1", "B2", "B3", "B4", "B5", "B6"])
@@ -445,6 +543,7 @@ def test_empty_programme_explains_how_to_start(client, make_user):
 
 # --- warnings about unqualified leads ------------------------------------------------------------------
 
+
 def test_plan_form_warns_when_the_lead_has_no_lead_auditor_course(client, make_user, walk):
     log_in(client, make_user("quality_lead"))
     unqualified, qualified = make_user("auditor", name="Una Unqualified"), make_user("auditor", name="Quincy Qualified")
@@ -454,12 +553,18 @@ def test_plan_form_warns_when_the_lead_has_no_lead_auditor_course(client, make_u
     assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
     assert "Una Unqualified has no valid lead auditor qualification" in fragment.get_data(as_text=True)
     assert "<html" in client.get(url).get_data(as_text=True)
-    ok = client.get(f"/programme/lead-warning?lead_auditor_id={qualified.id}&planned_date={NEXT_YEAR}-03-02",
-                    headers=HX).get_data(as_text=True)
+    ok = client.get(
+        f"/programme/lead-warning?lead_auditor_id={qualified.id}&planned_date={NEXT_YEAR}-03-02", headers=HX
+    ).get_data(as_text=True)
     assert "no valid lead auditor" not in ok
     assert 'hx-get="/programme/lead-warning"' in client.get("/audits/new").get_data(as_text=True)
 
-    form = {"checklist_id": walk.id, "title": "", "planned_date": f"{NEXT_YEAR}-03-02", "lead_auditor_id": unqualified.id}
+    form = {
+        "checklist_id": walk.id,
+        "title": "",
+        "planned_date": f"{NEXT_YEAR}-03-02",
+        "lead_auditor_id": unqualified.id,
+    }
     invalid = client.post("/audits/new", data=form)
     assert invalid.status_code == 422 and "Una Unqualified has no valid lead auditor" in invalid.get_data(as_text=True)
     planned = client.post("/audits/new", data={**form, "title": "Press walk"}, follow_redirects=True)
@@ -486,11 +591,19 @@ def test_programme_warns_about_an_unqualified_proposed_lead(client, make_user, w
 
 # --- who may do what -------------------------------------------------------------------------------------
 
-EDITING = [("GET", "/programme/"), ("GET", "/programme/entries/new"), ("POST", "/programme/entries/new"),
-           ("GET", "/programme/entries/{entry}/edit"), ("POST", "/programme/entries/{entry}/edit"),
-           ("GET", "/programme/entries/{entry}/audits"), ("POST", "/programme/entries/{entry}/audits"),
-           ("POST", "/programme/auditors/{user}/qualifications"), ("GET", "/programme/qualifications/{q}/remove"),
-           ("POST", "/programme/qualifications/{q}/remove"), ("GET", "/programme/lead-warning")]
+EDITING = [
+    ("GET", "/programme/"),
+    ("GET", "/programme/entries/new"),
+    ("POST", "/programme/entries/new"),
+    ("GET", "/programme/entries/{entry}/edit"),
+    ("POST", "/programme/entries/{entry}/edit"),
+    ("GET", "/programme/entries/{entry}/audits"),
+    ("POST", "/programme/entries/{entry}/audits"),
+    ("POST", "/programme/auditors/{user}/qualifications"),
+    ("GET", "/programme/qualifications/{q}/remove"),
+    ("POST", "/programme/qualifications/{q}/remove"),
+    ("GET", "/programme/lead-warning"),
+]
 
 
 @pytest.mark.parametrize("role", ["auditor", "supervisor"])
@@ -500,12 +613,25 @@ def test_auditors_and_supervisors_cannot_edit_the_programme(client, make_user, w
     auditor = make_user("auditor")
     q = qualify(auditor)
     area = make_area("Press")
-    entry = services.save_entry(quality, None, year=NEXT_YEAR, area_id=area.id, checklist_id=walk.id, importance=2,
-                                planned_per_year=1, lead_auditor_id=auditor.id, notes="", today=date.today())
+    entry = services.save_entry(
+        quality,
+        None,
+        year=NEXT_YEAR,
+        area_id=area.id,
+        checklist_id=walk.id,
+        importance=2,
+        planned_per_year=1,
+        lead_auditor_id=auditor.id,
+        notes="",
+        today=date.today(),
+    )
     db.session.commit()
     log_in(client, auditor if role == "auditor" else make_user(role))
-    response = client.open(url.format(entry=entry.id, user=auditor.id, q=q.id), method=method,
-                           data={"lead_auditor_id": auditor.id, "reason": "Because I can", "title": "x"})
+    response = client.open(
+        url.format(entry=entry.id, user=auditor.id, q=q.id),
+        method=method,
+        data={"lead_auditor_id": auditor.id, "reason": "Because I can", "title": "x"},
+    )
     assert response.status_code == 403
     assert audit_count() == 0 and db.session.get(AuditorQualification, q.id) is not None
 
@@ -532,22 +658,39 @@ def test_programme_is_in_the_navigation_of_quality_leads(client, make_user):
 
 # --- in a phone-sized Chromium ----------------------------------------------------------------------------
 
+
 @pytest.mark.browser
 def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, make_user, walk):
     from .support.accounts import PASSWORD
     from .support.browser import fits_screen, log_in_page, screenshot
+
     quality = make_user("quality_lead", name="Quinn Quality")
     una = make_user("auditor", name="Una Unqualified")
     lead = make_user("auditor", name="Lena Lead")
     qualify(lead)
     area, _ = owned_area(make_user)
-    entry = services.save_entry(quality, None, year=NEXT_YEAR, area_id=area.id, checklist_id=walk.id, importance=3,
-                                planned_per_year=4, lead_auditor_id=una.id, notes="", today=date.today())
+    entry = services.save_entry(
+        quality,
+        None,
+        year=NEXT_YEAR,
+        area_id=area.id,
+        checklist_id=walk.id,
+        importance=3,
+        planned_per_year=4,
+        lead_auditor_id=una.id,
+        notes="",
+        today=date.today(),
+    )
     services.create_audits(quality, entry, date.today(), lead.id)
     db.session.commit()
     log_in_page(phone, live_server.url, quality.email, PASSWORD)
-    for path in (f"/programme/?year={NEXT_YEAR}", "/programme/auditors", f"/programme/auditors/{una.id}",
-                 "/programme/entries/new", f"/programme/entries/{entry.id}/audits"):
+    for path in (
+        f"/programme/?year={NEXT_YEAR}",
+        "/programme/auditors",
+        f"/programme/auditors/{una.id}",
+        "/programme/entries/new",
+        f"/programme/entries/{entry.id}/audits",
+    ):
         phone.goto(live_server.url + path)
         assert fits_screen(phone), path
         for control in phone.locator("main button:visible, .cal-audit a:visible").all():
@@ -579,8 +722,15 @@ def test_programme_pages_fit_a_phone_and_swap_in_place(app, live_server, phone, 
 def test_a_qualification_sent_twice_is_recorded_once(client, make_user):
     log_in(client, make_user("quality_lead"))
     auditor = make_user("auditor")
-    form = {"kind": "lead_auditor_course", "title": "ISO 9001 lead auditor", "provider": "IRCA",
-            "completed_on": "2025-05-02", "expires_on": "", "notes": "", "change_id": "qual-0001-double-tap"}
+    form = {
+        "kind": "lead_auditor_course",
+        "title": "ISO 9001 lead auditor",
+        "provider": "IRCA",
+        "completed_on": "2025-05-02",
+        "expires_on": "",
+        "notes": "",
+        "change_id": "qual-0001-double-tap",
+    }
     first = client.post(f"/programme/auditors/{auditor.id}/qualifications", data=form, headers=HX)
     again = client.post(f"/programme/auditors/{auditor.id}/qualifications", data=form, headers=HX)
     assert first.status_code == again.status_code == 200 and again.headers.get("X-Change-Replayed") == "true"

@@ -1,5 +1,6 @@
 """The browser's URL patterns come from the app's URL map: the changes the page may keep offline,
 the pages the service worker keeps, and the scripts it caches."""
+
 import json
 import re
 from html.parser import HTMLParser
@@ -29,13 +30,20 @@ class Elements(HTMLParser):
 
 def sample_urls(app):
     """One URL for every rule of the app (each argument 12, or the first choice of an any()), with its endpoint."""
+
     def value(variable):
         if variable["converter"] == "any":
             return variable["arguments"].split(",")[0].strip(" '\"")
         return 12
+
     with app.test_request_context():
-        return [(rule.endpoint, url_for(rule.endpoint, **{v["name"]: value(v) for v in routes.VARIABLE.finditer(rule.rule)}))
-                for rule in app.url_map.iter_rules()]
+        return [
+            (
+                rule.endpoint,
+                url_for(rule.endpoint, **{v["name"]: value(v) for v in routes.VARIABLE.finditer(rule.rule)}),
+            )
+            for rule in app.url_map.iter_rules()
+        ]
 
 
 def matches(pattern, path):
@@ -44,13 +52,20 @@ def matches(pattern, path):
     return re.match(pattern, path)
 
 
-@pytest.mark.parametrize("rule, pattern, args", [
-    ("/audits/<int:audit_id>/items/<int:item_id>/answer", r"^/audits/(\d+)/items/(\d+)/answer$", ["audit_id", "item_id"]),
-    ("/photos/<photo_id>", r"^/photos/([^/]+)$", ["photo_id"]),
-    ("/files/<string(length=2):code>.pdf", r"^/files/([^/]+)\.pdf$", ["code"]),
-    ("/audits/mine", r"^/audits/mine$", []),
-    ("/a+b/(c)/<int:n>", r"^/a\+b/\(c\)/(\d+)$", ["n"]),
-])
+@pytest.mark.parametrize(
+    "rule, pattern, args",
+    [
+        (
+            "/audits/<int:audit_id>/items/<int:item_id>/answer",
+            r"^/audits/(\d+)/items/(\d+)/answer$",
+            ["audit_id", "item_id"],
+        ),
+        ("/photos/<photo_id>", r"^/photos/([^/]+)$", ["photo_id"]),
+        ("/files/<string(length=2):code>.pdf", r"^/files/([^/]+)\.pdf$", ["code"]),
+        ("/audits/mine", r"^/audits/mine$", []),
+        ("/a+b/(c)/<int:n>", r"^/a\+b/\(c\)/(\d+)$", ["n"]),
+    ],
+)
 def test_a_rule_becomes_an_anchored_pattern_with_a_group_per_argument(rule, pattern, args):
     assert routes.rule_pattern(rule) == (pattern, args)
 
@@ -92,14 +107,16 @@ def test_the_changes_kept_offline_are_the_replayable_endpoints_with_real_urls(ap
             path = url.split("?")[0]
             found = [r for r in queueable if matches(r["pattern"], path)]
             assert [r["endpoint"] for r in found] == [endpoint]
-            values = dict(zip(found[0]["args"], matches(found[0]["pattern"], path).groups()))
+            values = dict(zip(found[0]["args"], matches(found[0]["pattern"], path).groups(), strict=True))
             assert values == {k: str(v) for k, v in (("audit_id", audit.id), ("item_id", item.id)) if k in values}
 
 
 def test_the_page_gives_its_script_the_queueable_patterns(app, client, make_user):
     assert "data-outbox-routes" not in client.get("/login").get_data(as_text=True)  # nobody to keep changes for
     log_in(client, make_user("auditor"))
-    body = next(attrs for tag, attrs in Elements(client.get("/audits/mine").get_data(as_text=True)).found if tag == "body")
+    body = next(
+        attrs for tag, attrs in Elements(client.get("/audits/mine").get_data(as_text=True)).found if tag == "body"
+    )
     given = json.loads(body["data-outbox-routes"])
     assert given == routes.queueable(app.url_map)
     assert [r["endpoint"] for r in given] == list(REPLAYABLE_ENDPOINTS)
@@ -140,5 +157,7 @@ def test_every_script_a_page_runs_is_in_the_app_shell(app, client, make_user):
     with app.test_request_context():
         assert scripts == [url_for("static", filename=name) for name in SHELL if name.endswith(".js")]
     assert set(OFFLINE_SCRIPTS) <= set(SHELL)
-    offline = sorted(p.relative_to(app.static_folder).as_posix() for p in Path(app.static_folder, "js", "offline").glob("*.js"))
+    offline = sorted(
+        p.relative_to(app.static_folder).as_posix() for p in Path(app.static_folder, "js", "offline").glob("*.js")
+    )
     assert offline == sorted(OFFLINE_SCRIPTS)

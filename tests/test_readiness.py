@@ -1,5 +1,6 @@
 """Certification readiness: clause coverage and the readiness checklist, checked against data
 built in the test (not against themselves)."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -26,16 +27,23 @@ def completed_walk(client, plan, make_user, results: dict[str, str], days_ago: i
         answer(client, audit, items[key], result)
         if result in ("minor_nc", "major_nc"):
             post_finding(client, audit, items[key], {**NC_TEXT, "why_major": "Systemic"})
-    assert client.post(f"/audits/{audit.id}/complete",
-                       data={"conclusion": "Done.", "confirm_unanswered": "on"}).status_code == 302
+    assert (
+        client.post(
+            f"/audits/{audit.id}/complete", data={"conclusion": "Done.", "confirm_unanswered": "on"}
+        ).status_code
+        == 302
+    )
     client.post("/logout")
     if days_ago:
         from sqlalchemy import text
+
         # Backdate through the one allowed path: reopen, set the date, complete again.
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE audits SET status='in_progress', completed_at=NULL WHERE id=:i"), {"i": audit.id})
-            conn.execute(text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
-                         {"i": audit.id, "t": utcnow() - timedelta(days=days_ago)})
+            conn.execute(
+                text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
+                {"i": audit.id, "t": utcnow() - timedelta(days=days_ago)},
+            )
     return audit
 
 
@@ -55,8 +63,9 @@ def test_clause_mapping():
 
 
 def test_coverage_counts_completed_audits_of_the_last_12_months(client, plan, make_user):
-    completed_walk(client, plan, make_user, {"7.1.5-gauges": "conform", "8.5.2-traceability": "minor_nc",
-                                             "8.7-segregation": "na"})
+    completed_walk(
+        client, plan, make_user, {"7.1.5-gauges": "conform", "8.5.2-traceability": "minor_nc", "8.7-segregation": "na"}
+    )
     completed_walk(client, plan, make_user, {"7.2-training": "conform"}, days_ago=400)  # outside the cycle
     open_audit = plan()  # in progress: does not count yet
     log_in(client, open_audit.lead_auditor)
@@ -65,8 +74,8 @@ def test_coverage_counts_completed_audits_of_the_last_12_months(client, plan, ma
     log_in(client, make_user("quality_lead"))
     html, rows = coverage_of(client)
     assert rows["7.1.5"] == "conform" and rows["8.5.2"] == "minor_nc"
-    assert rows["8.7"] == "not_audited"    # N/A is not audited
-    assert rows["7.2"] == "not_audited"    # 400 days ago
+    assert rows["8.7"] == "not_audited"  # N/A is not audited
+    assert rows["7.2"] == "not_audited"  # 400 days ago
     assert rows["8.5.4"] == "not_audited"  # audit not completed
     assert 'id="coverage-count">2 of 54<' in html
     assert "AUD-" in html.split('id="clause-8.5.2"')[1].split("</li>")[0]
@@ -98,9 +107,13 @@ def test_readiness_pages_are_for_quality_leads(client, make_user, role):
     assert client.get("/reports/readiness").status_code == 403
 
 
-SCOPE = {"activities": "Machining and assembly of centrifugal pumps", "sites": "Plant 1, Industrieweg 4",
-         "products_services": "Pumps up to 90 kW; repair service",
-         "exclusions": "8.3 design: pumps are built to customer drawings", "change_note": ""}
+SCOPE = {
+    "activities": "Machining and assembly of centrifugal pumps",
+    "sites": "Plant 1, Industrieweg 4",
+    "products_services": "Pumps up to 90 kW; repair service",
+    "exclusions": "8.3 design: pumps are built to customer drawings",
+    "change_note": "",
+}
 
 
 def test_scope_is_kept_with_every_revision_and_shown_on_reports(client, plan, make_user):
@@ -110,8 +123,12 @@ def test_scope_is_kept_with_every_revision_and_shown_on_reports(client, plan, ma
     bad = client.post("/reports/scope", data={**SCOPE, "sites": ""})
     assert bad.status_code == 422 and b"Fill this in" in bad.data and b"Machining and assembly" in bad.data
     assert client.post("/reports/scope", data=SCOPE).status_code == 302
-    assert client.post("/reports/scope", data={**SCOPE, "sites": "Plants 1 and 2",
-                                               "change_note": "Plant 2 joins"}).status_code == 302
+    assert (
+        client.post(
+            "/reports/scope", data={**SCOPE, "sites": "Plants 1 and 2", "change_note": "Plant 2 joins"}
+        ).status_code
+        == 302
+    )
     page = client.get("/reports/scope").get_data(as_text=True)
     assert "Revision 2" in page and "Plants 1 and 2" in page and "Revision 1 · " in page
     first = db.session.scalar(db.select(QmsScope).filter_by(revision=1))
@@ -132,6 +149,7 @@ def test_audit_results_and_findings_export_for_a_period(client, plan, make_user)
     import io
 
     from openpyxl import load_workbook
+
     audit = completed_walk(client, plan, make_user, {"7.1.5-gauges": "conform", "8.5.2-traceability": "minor_nc"})
     completed_walk(client, plan, make_user, {"7.2-training": "conform"}, days_ago=400)
     log_in(client, make_user("quality_lead"))
@@ -142,11 +160,19 @@ def test_audit_results_and_findings_export_for_a_period(client, plan, make_user)
     assert (audit.number, "8.5.2-traceability", "Minor NC") in answered
     assert (audit.number, "7.2-training", "Not audited") in answered
     assert len({r[0] for r in rows[1:]}) == 1  # the audit from 400 days ago is outside the default period
-    old = list(csv.reader(io.StringIO(client.get(
-        f"/reports/audit-results.csv?since={(date.today() - timedelta(days=800)).isoformat()}").get_data(as_text=True))))
+    old = list(
+        csv.reader(
+            io.StringIO(
+                client.get(
+                    f"/reports/audit-results.csv?since={(date.today() - timedelta(days=800)).isoformat()}"
+                ).get_data(as_text=True)
+            )
+        )
+    )
     assert len({r[0] for r in old[1:]}) == 2
     book = load_workbook(io.BytesIO(client.get("/reports/audit-results.xlsx?kind=findings").data), read_only=True)
     findings = list(book.active.iter_rows(values_only=True))
     assert findings[0][0] == "Audit" and [(f[3], f[4], f[6]) for f in findings[1:]] == [
-        ("8.5.2", "Minor NC", NC_TEXT["statement"])]
+        ("8.5.2", "Minor NC", NC_TEXT["statement"])
+    ]
     book.close()

@@ -1,4 +1,5 @@
 """Reminder e-mails to action owners, through a real SMTP server started by the test (aiosmtpd)."""
+
 import socket
 from datetime import date, timedelta
 from email import message_from_bytes, policy
@@ -17,7 +18,7 @@ class Inbox:
     def __init__(self):
         self.messages = []
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's handler name)
         self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
         return "250 Message accepted for delivery"
 
@@ -30,8 +31,9 @@ def smtp_server(app):
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM="quality@example.com",
-                      BASE_URL="https://audit.example.com")
+    app.config.update(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM="quality@example.com", BASE_URL="https://audit.example.com"
+    )
     yield inbox
     controller.stop()
 
@@ -54,8 +56,10 @@ def test_owners_hear_on_assignment_due_soon_and_overdue_once(runner, smtp_server
     result = runner.invoke(args=["actions", "remind"])
     assert result.exit_code == 0 and "5 reminders sent (smtp)" in result.output
     subjects = sorted(msg["Subject"] for _, msg in smtp_server.messages)
-    assert subjects == sorted([f"[auditapp] New corrective action for you: {nc.number}"] * 3 + [
-        f"[auditapp] Corrective action due soon: {nc.number}", f"[auditapp] Corrective action OVERDUE: {nc.number}"])
+    assert subjects == sorted(
+        [f"[auditapp] New corrective action for you: {nc.number}"] * 3
+        + [f"[auditapp] Corrective action due soon: {nc.number}", f"[auditapp] Corrective action OVERDUE: {nc.number}"]
+    )
     rcpt, overdue = next((r, m) for r, m in smtp_server.messages if "OVERDUE" in m["Subject"])
     assert rcpt == ["sam@example.com"] and overdue["From"] == "quality@example.com"
     body = overdue.get_content()

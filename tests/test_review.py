@@ -1,5 +1,6 @@
 """Management review: every figure of the pack checked against records built here, the meeting
 record, decisions that become tracked actions, the next pack listing their status, and the PDF."""
+
 import io
 import re
 from datetime import date, timedelta
@@ -28,8 +29,10 @@ TODAY = date.today()
 def backdate_nc(nc, days: int) -> None:
     """Raised `days` ago (allowed while the nonconformity is open)."""
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE nonconformities SET raised_at=:t WHERE id=:i"),
-                     {"i": nc.id, "t": utcnow() - timedelta(days=days)})
+        conn.execute(
+            text("UPDATE nonconformities SET raised_at=:t WHERE id=:i"),
+            {"i": nc.id, "t": utcnow() - timedelta(days=days)},
+        )
     db.session.expire_all()
 
 
@@ -43,8 +46,12 @@ def audited(client, plan, make_user, area, results: dict, planned: date):
         assert answer(client, audit, items[key], result).status_code == 200
         if result != "conform":
             post_finding(client, audit, items[key], {**NC_TEXT, "why_major": "Systemic"})
-    assert client.post(f"/audits/{audit.id}/complete",
-                       data={"conclusion": "Done.", "confirm_unanswered": "on"}).status_code == 302
+    assert (
+        client.post(
+            f"/audits/{audit.id}/complete", data={"conclusion": "Done.", "confirm_unanswered": "on"}
+        ).status_code
+        == 302
+    )
     client.post("/logout")
     return audit
 
@@ -60,19 +67,35 @@ def records(client, plan, make_user):
     assembly, paint = make_area("Assembly", supervisor), make_area("Paint shop")
     # Audits: three planned in the period (one completed, one overdue, one still to come), one completed
     # long before the period (its findings must not count).
-    audited(client, plan, make_user, assembly, {"8.5.4-storage": "major_nc", "8.5.2-traceability": "minor_nc",
-                                                "8.7-segregation": "observation", "7.2-training": "ofi",
-                                                "7.1.5-gauges": "conform"}, planned=TODAY - timedelta(days=20))
-    plan(area=paint, planned=TODAY - timedelta(days=5))   # overdue
-    plan(area=paint, planned=TODAY + timedelta(days=5))   # upcoming, still inside the period
-    old = audited(client, plan, make_user, paint, {"8.5.2-traceability": "minor_nc"},
-                  planned=TODAY - timedelta(days=300))
+    audited(
+        client,
+        plan,
+        make_user,
+        assembly,
+        {
+            "8.5.4-storage": "major_nc",
+            "8.5.2-traceability": "minor_nc",
+            "8.7-segregation": "observation",
+            "7.2-training": "ofi",
+            "7.1.5-gauges": "conform",
+        },
+        planned=TODAY - timedelta(days=20),
+    )
+    plan(area=paint, planned=TODAY - timedelta(days=5))  # overdue
+    plan(area=paint, planned=TODAY + timedelta(days=5))  # upcoming, still inside the period
+    old = audited(
+        client, plan, make_user, paint, {"8.5.2-traceability": "minor_nc"}, planned=TODAY - timedelta(days=300)
+    )
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE audits SET status='in_progress', completed_at=NULL WHERE id=:i"), {"i": old.id})
-        conn.execute(text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
-                     {"i": old.id, "t": utcnow() - timedelta(days=300)})
-        conn.execute(text("UPDATE nonconformities SET raised_at=:t WHERE audit_id=:i"),
-                     {"i": old.id, "t": utcnow() - timedelta(days=300)})
+        conn.execute(
+            text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
+            {"i": old.id, "t": utcnow() - timedelta(days=300)},
+        )
+        conn.execute(
+            text("UPDATE nonconformities SET raised_at=:t WHERE audit_id=:i"),
+            {"i": old.id, "t": utcnow() - timedelta(days=300)},
+        )
     # Nonconformities raised by hand: three closed (10, 20 and 40 days to close; one needed a second
     # round), one open with an overdue action, one withdrawn (never counted).
     for days, first_time in ((10, True), (20, False), (40, True)):
@@ -93,8 +116,9 @@ def records(client, plan, make_user):
 def test_pack_figures_match_the_records_built(client, records):
     log_in(client, records["quality"])
     start = TODAY - timedelta(days=90)
-    response = client.post("/reviews/", data={"period_start": start.isoformat(),
-                                              "period_end": (TODAY + timedelta(days=10)).isoformat()})
+    response = client.post(
+        "/reviews/", data={"period_start": start.isoformat(), "period_end": (TODAY + timedelta(days=10)).isoformat()}
+    )
     assert response.status_code == 302
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     # Audit results (9.3.2 c 6)
@@ -106,10 +130,10 @@ def test_pack_figures_match_the_records_built(client, records):
     # Nonconformities: 2 from the audit + 3 closed + 1 late (the withdrawn one and the old audit's do not count)
     assert figure(html, "nc-opened") == "6"
     assert figure(html, "nc-closed") == "3"
-    assert figure(html, "nc-open") == "4"    # 2 from the audit, the late one, and the old audit's
+    assert figure(html, "nc-open") == "4"  # 2 from the audit, the late one, and the old audit's
     assert figure(html, "nc-overdue") == "1"
     assert figure(html, "nc-mean") == "23.3"  # (10 + 20 + 40) / 3
-    assert figure(html, "nc-p90") == "40.0"   # nearest rank: the 3rd of 3
+    assert figure(html, "nc-p90") == "40.0"  # nearest rank: the 3rd of 3
     assert figure(html, "nc-first") == "67%"  # 2 of 3 effective at the first check
     assert "Clause 8.5: 5 nonconformities" in html  # 8.5.4 and 8.5.2 from the audit + three 8.5.1
     assert "Assembly: 5 nonconformities" in html
@@ -121,15 +145,23 @@ def test_pack_figures_match_the_records_built(client, records):
 
 def test_pack_service_figures_in_detail(app, records):
     pack = build_pack(TODAY - timedelta(days=90), TODAY, TODAY)
-    assert pack.audits.by_clause == {"7.2": {"ofi": 1}, "8.5": {"major_nc": 1, "minor_nc": 1}, "8.7": {"observation": 1}}
+    assert pack.audits.by_clause == {
+        "7.2": {"ofi": 1},
+        "8.5": {"major_nc": 1, "minor_nc": 1},
+        "8.7": {"observation": 1},
+    }
     assert pack.audits.by_area == {"Assembly": {"major_nc": 1, "minor_nc": 1, "observation": 1, "ofi": 1}}
     assert pack.audits.by_month == {TODAY.strftime("%Y-%m"): {"major_nc": 1, "minor_nc": 1, "observation": 1, "ofi": 1}}
     assert pack.ncs.opened_by_severity == {"major": 2, "minor": 4}
     assert pack.ncs.by_clause == {"8.5": 5, "9.1": 1}
     assert pack.ncs.recurring_areas == {"Assembly": 5}
     # Open actions: the late NC's two (3 and 45 days late); the audit NCs have none yet.
-    assert pack.ncs.action_ageing == {"Not yet due": 0, "1–30 days late": 1, "31–90 days late": 1,
-                                      "Over 90 days late": 0}
+    assert pack.ncs.action_ageing == {
+        "Not yet due": 0,
+        "1–30 days late": 1,
+        "31–90 days late": 1,
+        "Over 90 days late": 0,
+    }
     assert pack.months[-1] == TODAY.strftime("%Y-%m") and len(pack.months) in (4, 5)
 
 
@@ -149,15 +181,27 @@ def test_meeting_record_decisions_become_tracked_actions_listed_by_the_next_pack
     url = f"/reviews/{review_id}"
     assert client.post(f"{url}/inputs", data={"customer": "Complaints down 30 %", "hack": "x"}).status_code == 302
     # An action needs both owner and due date; what was typed comes back
-    refused = client.post(f"{url}/decisions", data={"output": "resource_need", "text": "Buy a second gauge",
-                                                    "action_owner_id": owner.id}, headers={"HX-Request": "true"})
+    refused = client.post(
+        f"{url}/decisions",
+        data={"output": "resource_need", "text": "Buy a second gauge", "action_owner_id": owner.id},
+        headers={"HX-Request": "true"},
+    )
     assert refused.status_code == 422 and "needs both an owner and a due date" in refused.get_data(as_text=True)
     assert "Buy a second gauge" in refused.get_data(as_text=True)
     due = TODAY + timedelta(days=30)
-    added = client.post(f"{url}/decisions", data={"output": "resource_need", "text": "Buy a second gauge",
-                                                  "action_owner_id": owner.id, "action_due_date": due.isoformat()},
-                        headers={"HX-Request": "true"})
-    assert added.status_code == 200 and added.get_data(as_text=True).strip().startswith('<section class="review-section" id="decisions">')
+    added = client.post(
+        f"{url}/decisions",
+        data={
+            "output": "resource_need",
+            "text": "Buy a second gauge",
+            "action_owner_id": owner.id,
+            "action_due_date": due.isoformat(),
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert added.status_code == 200 and added.get_data(as_text=True).strip().startswith(
+        '<section class="review-section" id="decisions">'
+    )
     client.post(f"{url}/decisions", data={"output": "qms_change", "text": "Merge the two inspection procedures"})
     action = db.session.scalar(db.select(CorrectiveAction).where(CorrectiveAction.origin == "management_review"))
     assert action.owner_id == owner.id and action.due_date == due and action.nonconformity_id is None
@@ -170,7 +214,11 @@ def test_meeting_record_decisions_become_tracked_actions_listed_by_the_next_pack
     assert client.post(f"{url}/held", data={**held, "confirm": "1"}).status_code == 302
     review = db.session.get(ManagementReview, review_id)
     db.session.refresh(review)
-    assert review.is_held and review.meeting_date == date(2026, 7, 10) and review.inputs == {"customer": "Complaints down 30 %"}
+    assert (
+        review.is_held
+        and review.meeting_date == date(2026, 7, 10)
+        and review.inputs == {"customer": "Complaints down 30 %"}
+    )
     assert client.post(f"{url}/decisions", data={"output": "improvement", "text": "late"}).status_code == 409
     assert client.post(f"{url}/inputs", data={"customer": "rewritten"}).status_code == 409
     client.post("/logout")
@@ -190,12 +238,18 @@ def test_meeting_record_decisions_become_tracked_actions_listed_by_the_next_pack
 def test_readiness_turns_green_once_a_review_is_held(client, make_user):
     quality = make_user("quality_lead")
     log_in(client, quality)
-    line = lambda: client.get("/reports/readiness").get_data(as_text=True).split("Management review held")[0].rsplit("<li", 1)[1]  # noqa: E731
+
+    def line():
+        page = client.get("/reports/readiness").get_data(as_text=True)
+        return page.split("Management review held")[0].rsplit("<li", 1)[1]
+
     assert "ready-todo" in line()
     created = client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-06-30"})
     assert "ready-todo" in line()  # prepared is not held
-    client.post(created.headers["Location"] + "/held", data={"meeting_date": TODAY.isoformat(), "attendees": "CEO",
-                                                              "conclusions": "Fine", "confirm": "1"})
+    client.post(
+        created.headers["Location"] + "/held",
+        data={"meeting_date": TODAY.isoformat(), "attendees": "CEO", "conclusions": "Fine", "confirm": "1"},
+    )
     assert "ready-ok" in line()
 
 
@@ -207,8 +261,14 @@ def test_only_quality_leads_prepare_and_only_they_and_admins_see_reviews(client,
         log_in(client, make_user(role))
         assert client.get(f"/reviews/{review.id}").status_code == read
         assert client.get(f"/reviews/{review.id}.pdf").status_code == read
-        assert client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-02-01"}).status_code == write
-        assert client.post(f"/reviews/{review.id}/decisions", data={"output": "improvement", "text": "x"}).status_code == write
+        assert (
+            client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-02-01"}).status_code
+            == write
+        )
+        assert (
+            client.post(f"/reviews/{review.id}/decisions", data={"output": "improvement", "text": "x"}).status_code
+            == write
+        )
         client.post("/logout")
     assert db.session.scalar(db.select(db.func.count(ManagementReview.id))) == 1
 
@@ -221,8 +281,9 @@ def test_period_must_be_ordered(client, make_user):
 
 def test_pdf_of_the_pack_reads_back_with_its_figures(client, records):
     log_in(client, records["quality"])
-    created = client.post("/reviews/", data={"period_start": (TODAY - timedelta(days=90)).isoformat(),
-                                             "period_end": TODAY.isoformat()})
+    created = client.post(
+        "/reviews/", data={"period_start": (TODAY - timedelta(days=90)).isoformat(), "period_end": TODAY.isoformat()}
+    )
     url = created.headers["Location"]
     client.post(f"{url}/inputs", data={"providers": "Supplier on-time delivery 96 %"})
     response = client.get(f"{url}.pdf")
@@ -240,7 +301,9 @@ def test_pdf_of_the_pack_reads_back_with_its_figures(client, records):
 def test_charts_escape_labels_and_scale():
     svg = charts.horizontal_bars("t", [("<script>x</script>", 3), ("b", 7)])
     assert "<script>" not in svg and "&lt;script&gt;" in svg and ">7<" in svg
-    columns = charts.stacked_columns("t", [("01", {"minor_nc": 2, "major_nc": 1})], {"major_nc": "Major", "minor_nc": "Minor"})
+    columns = charts.stacked_columns(
+        "t", [("01", {"minor_nc": 2, "major_nc": 1})], {"major_nc": "Major", "minor_nc": "Minor"}
+    )
     assert ">3<" in columns  # the total is written above the column
 
 
@@ -255,6 +318,7 @@ def test_pdf_rendering_never_fetches_other_urls(app):
     import threading
 
     from auditapp.web.pdf import render_pdf
+
     hits = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -271,8 +335,10 @@ def test_pdf_rendering_never_fetches_other_urls(app):
     try:
         url = f"http://127.0.0.1:{server.server_port}"
         with app.test_request_context():
-            pdf = render_pdf(f'<p>x</p><img src="{url}/a.png"><link rel="stylesheet" href="{url}/b.css">'
-                             f'<img src="file:///etc/passwd"><img src="/static/../../etc/passwd">')
+            pdf = render_pdf(
+                f'<p>x</p><img src="{url}/a.png"><link rel="stylesheet" href="{url}/b.css">'
+                f'<img src="file:///etc/passwd"><img src="/static/../../etc/passwd">'
+            )
     finally:
         server.shutdown()
         server.server_close()
@@ -281,8 +347,13 @@ def test_pdf_rendering_never_fetches_other_urls(app):
 
 def _decided_action(quality, owner, due):
     review = review_services.prepare(quality, date(2026, 1, 1), date(2026, 6, 30))
-    review_services.add_decision(quality, review, "resource_need", "Buy a second gauge",
-                                 {"description": "", "owner_id": owner.id, "due_date": due})
+    review_services.add_decision(
+        quality,
+        review,
+        "resource_need",
+        "Buy a second gauge",
+        {"description": "", "owner_id": owner.id, "due_date": due},
+    )
     db.session.commit()
     return db.session.scalar(db.select(CorrectiveAction).filter_by(origin="management_review"))
 
@@ -315,6 +386,7 @@ def test_action_log_lists_every_origin_and_each_user_sees_their_own(client, make
 
 def test_review_actions_get_reminders_and_complete_once(app, client, make_user):
     from auditapp.capa.reminders import due_reminders
+
     quality, owner = make_user("quality_lead"), make_user("supervisor")
     action = _decided_action(quality, owner, TODAY - timedelta(days=1))
     reminders = [r for r in due_reminders(TODAY, 3) if r.action.id == action.id]
@@ -332,30 +404,41 @@ def test_a_held_review_is_archived_as_a_pdf_and_read_only_in_the_database(client
     from sqlalchemy.exc import DBAPIError
 
     from auditapp.events.models import Event
+
     quality = make_user("quality_lead")
     log_in(client, quality)
     created = client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-06-30"})
     url = created.headers["Location"]
     client.post(f"{url}/decisions", data={"output": "qms_change", "text": "Merge the inspection procedures"})
     assert client.get(f"{url}/archived.pdf").status_code == 404  # not held yet
-    client.post(f"{url}/held", data={"meeting_date": "2026-07-10", "attendees": "CEO, quality lead",
-                                     "conclusions": "The QMS is effective.", "confirm": "1"})
+    client.post(
+        f"{url}/held",
+        data={
+            "meeting_date": "2026-07-10",
+            "attendees": "CEO, quality lead",
+            "conclusions": "The QMS is effective.",
+            "confirm": "1",
+        },
+    )
     archived = client.get(f"{url}/archived.pdf")
     assert archived.status_code == 200 and archived.mimetype == "application/pdf"
     text_of_pdf = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(archived.data)).pages)
     assert "Held on 10 Jul 2026" in text_of_pdf and "Merge the inspection procedures" in text_of_pdf
     assert "Record the meeting as held" not in text_of_pdf  # no forms in the record
     import hashlib
+
     logged = db.session.scalar(db.select(Event).filter_by(entity_type="management_review", action="pack_archived"))
     assert logged.changes["sha256"] == hashlib.sha256(archived.data).hexdigest()
     assert "PDF as presented at the meeting" in client.get(url).get_data(as_text=True)
     review_id = int(url.rsplit("/", 1)[1])
-    for statement in (f"UPDATE management_reviews SET conclusions = 'rewritten' WHERE id = {review_id}",
-                      f"DELETE FROM management_reviews WHERE id = {review_id}",
-                      f"UPDATE review_decisions SET text = 'rewritten' WHERE review_id = {review_id}",
-                      f"INSERT INTO review_decisions (review_id, output, text, created_at) "
-                      f"VALUES ({review_id}, 'improvement', 'late', '2026-07-11')",
-                      f"UPDATE review_archives SET sha256 = 'x' WHERE review_id = {review_id}"):
+    for statement in (
+        f"UPDATE management_reviews SET conclusions = 'rewritten' WHERE id = {review_id}",
+        f"DELETE FROM management_reviews WHERE id = {review_id}",
+        f"UPDATE review_decisions SET text = 'rewritten' WHERE review_id = {review_id}",
+        f"INSERT INTO review_decisions (review_id, output, text, created_at) "
+        f"VALUES ({review_id}, 'improvement', 'late', '2026-07-11')",
+        f"UPDATE review_archives SET sha256 = 'x' WHERE review_id = {review_id}",
+    ):
         with pytest.raises(DBAPIError):
             db.session.execute(text(statement))
         db.session.rollback()
@@ -365,15 +448,28 @@ def test_recording_the_meeting_saves_the_typed_inputs_and_a_refusal_keeps_them(c
     log_in(client, make_user("quality_lead"))
     url = client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-06-30"}).headers["Location"]
     typed = {"customer": "Complaints down 30 %", "resources": "One more inspector needed"}
-    refused = client.post(f"{url}/held", data={**typed, "meeting_date": "2026-07-10", "attendees": "",
-                                               "conclusions": "Effective", "confirm": "1"})
+    refused = client.post(
+        f"{url}/held",
+        data={**typed, "meeting_date": "2026-07-10", "attendees": "", "conclusions": "Effective", "confirm": "1"},
+    )
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "List who attended" in html
     assert "Complaints down 30 %" in html and "One more inspector needed" in html and "Effective" in html
     review = db.session.scalar(db.select(ManagementReview))
     assert review.inputs == {} and not review.is_held  # nothing half-saved
-    assert client.post(f"{url}/held", data={**typed, "meeting_date": "2026-07-10", "attendees": "CEO",
-                                            "conclusions": "Effective", "confirm": "1"}).status_code == 302
+    assert (
+        client.post(
+            f"{url}/held",
+            data={
+                **typed,
+                "meeting_date": "2026-07-10",
+                "attendees": "CEO",
+                "conclusions": "Effective",
+                "confirm": "1",
+            },
+        ).status_code
+        == 302
+    )
     db.session.expire_all()
     review = db.session.get(ManagementReview, review.id)
     assert review.is_held and review.inputs == typed
@@ -385,20 +481,31 @@ def test_recording_the_meeting_saves_the_typed_inputs_and_a_refusal_keeps_them(c
 def test_an_action_described_without_an_owner_is_refused_not_dropped(client, make_user):
     log_in(client, make_user("quality_lead"))
     url = client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-06-30"}).headers["Location"]
-    refused = client.post(f"{url}/decisions", data={"output": "improvement", "text": "Shorten the audit cycle",
-                                                    "action_description": "Draft the new programme"},
-                          headers={"HX-Request": "true"})
+    refused = client.post(
+        f"{url}/decisions",
+        data={
+            "output": "improvement",
+            "text": "Shorten the audit cycle",
+            "action_description": "Draft the new programme",
+        },
+        headers={"HX-Request": "true"},
+    )
     assert refused.status_code == 422 and "Choose who owns this action" in refused.get_data(as_text=True)
     assert "Draft the new programme" in refused.get_data(as_text=True)
-    assert db.session.scalar(db.select(db.func.count()).select_from(ManagementReview).join(
-        ManagementReview.decisions)) == 0
+    assert (
+        db.session.scalar(db.select(db.func.count()).select_from(ManagementReview).join(ManagementReview.decisions))
+        == 0
+    )
 
 
 def test_a_cancelled_action_cannot_be_completed(app, client, make_user):
     from auditapp.events import services as events
+
     quality, owner = make_user("quality_lead"), make_user("supervisor")
     action = _decided_action(quality, owner, TODAY)
-    events.record(quality, "corrective_action", action.id, "cancelled", events.apply_changes(action, status="cancelled"))
+    events.record(
+        quality, "corrective_action", action.id, "cancelled", events.apply_changes(action, status="cancelled")
+    )
     db.session.commit()
     log_in(client, owner)
     refused = client.post(f"/nc/actions/{action.id}/complete", data={"note": "Done anyway"})

@@ -1,4 +1,5 @@
 """Security by default: login everywhere, CSRF on every change, roles on the server, safe cookies."""
+
 import hashlib
 import re
 
@@ -13,12 +14,14 @@ from .support.accounts import PASSWORD, log_in
 
 def _example_url(rule) -> str:
     """The rule's URL with 1 for numeric parts and "x" for the others."""
+
     def example(conv):
         if isinstance(conv, IntegerConverter):
             return 1
         if type(conv).__name__ == "AnyConverter":
             return sorted(conv.items)[0]
         return "x"
+
     values = {arg: example(conv) for arg, conv in rule._converters.items()}
     return rule.build(values, append_unknown=False)[1]
 
@@ -54,6 +57,7 @@ def test_htmx_request_of_anonymous_user_is_sent_to_login(client):
 
 def test_only_login_and_static_are_public(app):
     from auditapp.web.security import PUBLIC_ENDPOINTS
+
     assert PUBLIC_ENDPOINTS == {"auth.login", "static", "pwa.service_worker", "pwa.manifest"}
 
 
@@ -71,6 +75,7 @@ def test_state_change_without_csrf_token_is_refused(app, client, login):
     response = client.post("/admin/areas", data={"name": "Press shop"}, headers={"HX-Request": "true"}, csrf=False)
     assert response.status_code == 400
     from auditapp.accounts.models import Area
+
     assert db.session.scalars(db.select(Area)).all() == []
 
 
@@ -92,9 +97,17 @@ def test_page_carries_csrf_token_for_htmx_in_body_headers(client, login):
     assert re.search(r"<body hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'[ >]", html)
 
 
-ADMIN_ONLY = [("GET", "/admin/users"), ("POST", "/admin/users"), ("GET", "/admin/users/1"), ("POST", "/admin/users/1"),
-              ("GET", "/admin/areas"), ("POST", "/admin/areas"), ("GET", "/admin/areas/1"), ("POST", "/admin/areas/1"),
-              ("POST", "/checklists/sync")]
+ADMIN_ONLY = [
+    ("GET", "/admin/users"),
+    ("POST", "/admin/users"),
+    ("GET", "/admin/users/1"),
+    ("POST", "/admin/users/1"),
+    ("GET", "/admin/areas"),
+    ("POST", "/admin/areas"),
+    ("GET", "/admin/areas/1"),
+    ("POST", "/admin/areas/1"),
+    ("POST", "/checklists/sync"),
+]
 
 
 @pytest.mark.parametrize("role", ["auditor", "supervisor"])
@@ -119,6 +132,7 @@ def test_secure_cookie_flag_follows_configuration(database_url, tmp_path, monkey
     from auditapp import create_app
 
     from .support.app import base_config
+
     monkeypatch.setenv("AUDITAPP_SECURE_COOKIES", "1")
     app = create_app(base_config(tmp_path, database_url))
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["REMEMBER_COOKIE_SECURE"] is True
@@ -160,6 +174,7 @@ def test_default_upload_limit_is_25_mb(app):
 
 def test_failed_logins_are_security_events_not_evidence(client, make_user):
     from auditapp.accounts.models import SecurityEvent
+
     user = make_user()
     before = db.session.scalar(db.select(db.func.count(Event.id)))
     for email in (user.email, "nobody@example.com"):
@@ -173,13 +188,16 @@ def test_failed_logins_are_security_events_not_evidence(client, make_user):
 
 def test_long_email_addresses_are_throttled_too(client):
     email = "a" * 70 + "@example.com"
-    statuses = [client.post("/login", data={"email": email, "password": "guess number x"}).status_code
-                for _ in range(6)]
+    statuses = [
+        client.post("/login", data={"email": email, "password": "guess number x"}).status_code for _ in range(6)
+    ]
     assert statuses == [401] * 5 + [429]
 
 
-@pytest.mark.parametrize("url", ["/audits/99999999999999999999999", "/nc/99999999999999999999",
-                                 "/audits/1/items/99999999999999999999/history"])
+@pytest.mark.parametrize(
+    "url",
+    ["/audits/99999999999999999999999", "/nc/99999999999999999999", "/audits/1/items/99999999999999999999/history"],
+)
 def test_huge_ids_are_not_found_not_server_errors(client, login, url):
     login("quality_lead")
     assert client.get(url).status_code == 404
@@ -187,7 +205,14 @@ def test_huge_ids_are_not_found_not_server_errors(client, login, url):
 
 def test_huge_ids_in_forms_and_filters_are_answered_calmly(client, login, walk):
     login("quality_lead")
-    response = client.post("/audits/new", data={"checklist_id": walk.id, "title": "x", "planned_date": "2026-12-01",
-                                                "lead_auditor_id": "99999999999999999999999"})
+    response = client.post(
+        "/audits/new",
+        data={
+            "checklist_id": walk.id,
+            "title": "x",
+            "planned_date": "2026-12-01",
+            "lead_auditor_id": "99999999999999999999999",
+        },
+    )
     assert response.status_code == 422 and b"Choose from the list." in response.data
     assert client.get("/nc/?area=99999999999999999999&owner=-5").status_code == 200

@@ -1,5 +1,6 @@
 """The test suite's own layout: helpers shared between test modules live in tests/support/, fixtures
 reach test modules through conftest.py, so no module imports from a test module or from conftest."""
+
 import ast
 from pathlib import Path
 
@@ -18,7 +19,7 @@ def _imported_modules(node: ast.AST, package: list[str]) -> list[list[str]]:
     if not isinstance(node, ast.ImportFrom):
         return []
     if node.level:
-        base = package[:len(package) - (node.level - 1)] if node.level > 1 else list(package)
+        base = package[: len(package) - (node.level - 1)] if node.level > 1 else list(package)
     else:
         base = []
     module = base + (node.module.split(".") if node.module else [])
@@ -44,4 +45,5 @@ def test_no_module_imports_from_a_test_module_or_from_conftest():
                     offenders.append(f"{path.relative_to(TESTS.parent)}:{node.lineno} imports {'.'.join(parts)}")
                     break
     assert offenders == [], "share helpers through tests/support/ and fixtures through conftest.py:\n" + "\n".join(
-        offenders)
+        offenders
+    )

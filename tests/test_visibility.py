@@ -1,4 +1,5 @@
 """Who may see an audit or a nonconformity is one SQL rule per domain, used by lists and details alike."""
+
 from datetime import date
 
 from auditapp.audits import recording
@@ -57,8 +58,10 @@ def test_a_user_of_one_area_finds_nothing_of_another_area_on_any_page(client, pl
     paint_auditor, assembly_auditor = make_user("auditor"), make_user("auditor")
     paint, assembly = make_area("Paint shop", paint_owner), make_area("Assembly hall", assembly_owner)
     secrets = []
-    for area, auditor, owner, word in ((paint, paint_auditor, paint_owner, "Vermilion"),
-                                       (assembly, assembly_auditor, assembly_owner, "Zanzibar")):
+    for area, auditor, owner, word in (
+        (paint, paint_auditor, paint_owner, "Vermilion"),
+        (assembly, assembly_auditor, assembly_owner, "Zanzibar"),
+    ):
         audit = plan(lead=auditor, area=area, title=f"{word} walk")
         item = items_of(audit)["7.1.5-gauges"]
         recording.record_answer(auditor, audit, item, "minor_nc", 0)

@@ -4,6 +4,7 @@ migrates, loads the shipped checklists and serves pages with their stylesheet.
 Slow (a wheel build and an install, ~1 min with a warm pip cache) and needs the package index for
 the dependencies: deselect with `-m "not slow_install"`.
 """
+
 import json
 import os
 import re
@@ -26,8 +27,19 @@ pytestmark = pytest.mark.slow_install
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 # Not part of the source: left out of the copy the wheel is built from.
-NOT_SOURCE = (".git", ".venv", "build", "dist", "instance", "*.egg-info", "__pycache__", "*.pyc",
-              ".pytest_cache", "test-artifacts", "node_modules")
+NOT_SOURCE = (
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "instance",
+    "*.egg-info",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    "test-artifacts",
+    "node_modules",
+)
 # Where the wheel carries the folders that sit next to auditapp/ in the checkout.
 IN_WHEEL = {"templates": "auditapp/templates", "static": "auditapp/static", "checklists": "auditapp/shipped/checklists"}
 
@@ -35,8 +47,7 @@ IN_WHEEL = {"templates": "auditapp/templates", "static": "auditapp/static", "che
 def run(args, cwd, env=None, timeout=300):
     """Run a command; fail the test with its output if it fails or takes longer than timeout."""
     try:
-        done = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        done = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"{' '.join(map(str, args))} took over {timeout} s:\n{exc.stdout}\n{exc.stderr}")
     assert done.returncode == 0, f"{' '.join(map(str, args))} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
@@ -65,8 +76,7 @@ def free_port() -> int:
 
 def clean_env(venv: Path) -> dict[str, str]:
     """The environment of a fresh shell: no settings, no checkout on the path, the venv's bin first."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AUDITAPP_", "FLASK_", "PYTHON", "VIRTUAL_ENV"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUDITAPP_", "FLASK_", "PYTHON", "VIRTUAL_ENV"))}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -76,8 +86,11 @@ def test_built_wheel_installs_and_serves(tmp_path):
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     dist = tmp_path / "dist"
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", dist, source],
-        cwd=tmp_path, timeout=300)
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", dist, source],
+        cwd=tmp_path,
+        timeout=300,
+    )
     (wheel,) = dist.glob("auditapp-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         held = set(archive.namelist())
@@ -92,8 +105,9 @@ def test_built_wheel_installs_and_serves(tmp_path):
 
     work = tmp_path / "work"  # a working directory outside the checkout, as on a server
     work.mkdir()
-    package = Path(run([python, "-c", "import auditapp; print(auditapp.__file__)"], cwd=work, env=env,
-                       timeout=60).strip()).parent
+    package = Path(
+        run([python, "-c", "import auditapp; print(auditapp.__file__)"], cwd=work, env=env, timeout=60).strip()
+    ).parent
     assert package.is_relative_to(venv), f"auditapp imported from {package}, not from the installed wheel"
 
     run([flask, "--app", "auditapp", "db", "upgrade"], cwd=work, env=env, timeout=120)
@@ -108,8 +122,13 @@ def test_built_wheel_installs_and_serves(tmp_path):
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
-        server = subprocess.Popen([str(flask), "--app", "auditapp", "run", "--host", "127.0.0.1", "--port", str(port)],
-                                  cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(flask), "--app", "auditapp", "run", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=work,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
@@ -140,8 +159,9 @@ def test_built_wheel_installs_and_serves(tmp_path):
         assert css == (ROOT / "static" / "css" / "app.css").read_text()
 
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        status, _, home = get("/login", {"csrf_token": token, "email": "quality@example.com",
-                                         "password": logins["quality@example.com"]})
+        status, _, home = get(
+            "/login", {"csrf_token": token, "email": "quality@example.com", "password": logins["quality@example.com"]}
+        )
         assert status == 200 and "Log out" in home, home
         status, _, library = get("/checklists/")
         assert status == 200, library

@@ -1,4 +1,5 @@
 """flask users create"""
+
 import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError

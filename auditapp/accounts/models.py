@@ -1,4 +1,5 @@
 """People and places: users with a role, and the areas (processes) they own."""
+
 import hashlib
 import secrets
 from datetime import datetime
@@ -29,9 +30,7 @@ def new_session_token() -> str:
 
 class User(UserMixin, Model):
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in Role)})", name="role_known"),
-    )
+    __table_args__ = (CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in Role)})", name="role_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -1,4 +1,5 @@
 """Validation of account and area forms."""
+
 from marshmallow import fields, pre_load, validate
 
 from ..core.forms import FormSchema, Id
@@ -15,13 +16,17 @@ class LoginSchema(FormSchema):
 
 class UserCreateSchema(FormSchema):
     email = fields.Email(required=True, error_messages={"invalid": "Enter an e-mail address like name@example.com."})
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120, error="Enter a name (at most 120 characters)."))
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=120, error="Enter a name (at most 120 characters).")
+    )
     role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Choose a role from the list."))
     password = fields.String(required=True, validate=PASSWORD_RULE)
 
 
 class UserUpdateSchema(FormSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120, error="Enter a name (at most 120 characters)."))
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=120, error="Enter a name (at most 120 characters).")
+    )
     role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Choose a role from the list."))
     active = fields.Boolean(load_default=False, truthy={"on", "1", "true", "yes"}, falsy={"", "0", "off", "false"})
     password = fields.String(load_default="", validate=lambda p: p == "" or _check_password(p))
@@ -33,7 +38,9 @@ def _check_password(value: str) -> bool:
 
 
 class AreaSchema(FormSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120, error="Enter a name (at most 120 characters)."))
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=120, error="Enter a name (at most 120 characters).")
+    )
     description = fields.String(load_default="", validate=validate.Length(max=2000))
     owner_id = Id(load_default=None, allow_none=True)
 

@@ -1,4 +1,5 @@
 """Account rules: sign-in, login sessions, security events, creating and changing users and areas."""
+
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -68,6 +69,7 @@ def security_events(kind: str | None = None) -> list[SecurityEvent]:
 
 # --- login sessions ----------------------------------------------------------------------------
 
+
 def start_session(user: User, user_agent: str = "") -> LoginSession:
     """A new server-side login for user; its token goes into the cookie through user.get_id(). Does not commit."""
     token = secrets.token_urlsafe(32)
@@ -95,7 +97,8 @@ def end_session(user: User) -> None:
 def end_sessions(user: User) -> int:
     """End every open login of user (log out everywhere, new password, deactivation); how many. Does not commit."""
     result = db.session.execute(
-        update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
     return result.rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
@@ -109,11 +112,17 @@ def log_out_everywhere(user: User, address: str) -> int:
 
 def active_sessions(user: User) -> list[LoginSession]:
     """The user's logins that still open pages, most recently seen first."""
-    return list(db.session.scalars(
-        db.select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None),
-                                      LoginSession.last_seen_at >= _oldest_live())
-        .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            db.select(LoginSession)
+            .where(
+                LoginSession.user_id == user.id,
+                LoginSession.ended_at.is_(None),
+                LoginSession.last_seen_at >= _oldest_live(),
+            )
+            .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
+        )
+    )
 
 
 def _oldest_live() -> datetime:
@@ -173,9 +182,11 @@ def users() -> list[User]:
 
 
 def supervisors() -> list[User]:
-    return list(db.session.scalars(
-        db.select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.name)
-    ).all())
+    return list(
+        db.session.scalars(
+            db.select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.name)
+        ).all()
+    )
 
 
 def areas() -> list[Area]:

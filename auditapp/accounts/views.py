@@ -1,4 +1,5 @@
 """Sign-in (throttled), sign-out, the user's own account page, and the small admin area for users and areas."""
+
 import time
 from math import ceil
 from typing import Any
@@ -74,10 +75,19 @@ def _account_limit() -> str:
 @auth_bp.route("/login", methods=["GET", "POST"])
 # Per client address, whatever the e-mails (a spray); and per (e-mail, address), which slows guessing one
 # account without locking its owner out: failures from one address never refuse the password from another.
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_login_failed,
-               on_breach=_login_throttled)
-@limiter.limit(_account_limit, key_func=_account_and_address, methods=["POST"], deduct_when=_login_failed,
-               on_breach=_login_throttled)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    deduct_when=_login_failed,
+    on_breach=_login_throttled,
+)
+@limiter.limit(
+    _account_limit,
+    key_func=_account_and_address,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    on_breach=_login_throttled,
+)
 def login():
     """Show the login form, or sign in and go to the user's home screen."""
     if current_user.is_authenticated:
@@ -133,8 +143,9 @@ def _forget_login(message: str) -> None:
 def account():
     """The user's own account: where they are logged in, and "log out everywhere"."""
     this = services.current_login(current_user)
-    return render_template("auth/account.html", logins=services.active_sessions(current_user),
-                           this_login_id=this.id if this else None)
+    return render_template(
+        "auth/account.html", logins=services.active_sessions(current_user), this_login_id=this.id if this else None
+    )
 
 
 @auth_bp.post("/account/logout-everywhere")
@@ -148,10 +159,14 @@ def logout_everywhere():
 
 # --- users -------------------------------------------------------------------------------------
 
+
 def _users_context(form=None, errors=None):
     return {
-        "users": services.users(), "roles": ROLE_LABELS, "form": form or {"role": Role.AUDITOR.value},
-        "errors": errors or {}, "assignable": _assignable_roles(),
+        "users": services.users(),
+        "roles": ROLE_LABELS,
+        "form": form or {"role": Role.AUDITOR.value},
+        "errors": errors or {},
+        "assignable": _assignable_roles(),
     }
 
 
@@ -171,14 +186,19 @@ def users():
 def create_user():
     """Add a user; an invalid form comes back with its messages and the typed values."""
     typed = typed_in("password")
-    done = submit(UserCreateSchema(), lambda data: services.create_user(
-        current_user, data["email"], data["name"], data["role"], data["password"]))
+    done = submit(
+        UserCreateSchema(),
+        lambda data: services.create_user(current_user, data["email"], data["name"], data["role"], data["password"]),
+    )
     if not done.ok:
         return render("admin/users.html", "admin/_users.html", done.status, **_users_context(typed, done.errors))
     user = done.result
     flash(f"{user.name} ({user.email}) can now log in as {user.role_enum.label}.", "success")
-    return render("admin/users.html", "admin/_users.html", 201, **_users_context()) if wants_fragment() \
+    return (
+        render("admin/users.html", "admin/_users.html", 201, **_users_context())
+        if wants_fragment()
         else redirect(url_for("admin.users"))
+    )
 
 
 @admin_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -189,23 +209,31 @@ def edit_user(user_id: int):
     form = {"name": user.name, "role": user.role, "active": user.active}
     errors, status = {}, 200
     if request.method == "POST":
-        form = {"name": request.form.get("name", ""), "role": request.form.get("role", ""),
-                "active": bool(request.form.get("active"))}
-        done = submit(UserUpdateSchema(), lambda data: services.update_user(
-            current_user, user, data["name"], data["role"], data["active"], data["password"]))
+        form = {
+            "name": request.form.get("name", ""),
+            "role": request.form.get("role", ""),
+            "active": bool(request.form.get("active")),
+        }
+        done = submit(
+            UserUpdateSchema(),
+            lambda data: services.update_user(
+                current_user, user, data["name"], data["role"], data["active"], data["password"]
+            ),
+        )
         errors, status = done.errors, done.status
         if done.ok:
             flash(f"Saved changes to {user.name}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_edit.html", user=user, form=form, errors=errors,
-                           roles=_assignable_roles()), status
+    return render_template(
+        "admin/user_edit.html", user=user, form=form, errors=errors, roles=_assignable_roles()
+    ), status
 
 
 # --- areas -------------------------------------------------------------------------------------
 
+
 def _areas_context(form=None, errors=None):
-    return {"areas": services.areas(), "owner_options": _owner_options(),
-            "form": form or {}, "errors": errors or {}}
+    return {"areas": services.areas(), "owner_options": _owner_options(), "form": form or {}, "errors": errors or {}}
 
 
 def _owner_options():
@@ -224,14 +252,19 @@ def areas():
 def create_area():
     """Add an area (process) with its owner supervisor."""
     typed = typed_in()
-    done = submit(AreaSchema(), lambda data: services.create_area(
-        current_user, data["name"], data["description"], data["owner_id"]))
+    done = submit(
+        AreaSchema(),
+        lambda data: services.create_area(current_user, data["name"], data["description"], data["owner_id"]),
+    )
     if not done.ok:
         return render("admin/areas.html", "admin/_areas.html", done.status, **_areas_context(typed, done.errors))
     area = done.result
     flash(f"Area {area.name} added.", "success")
-    return render("admin/areas.html", "admin/_areas.html", 201, **_areas_context()) if wants_fragment() \
+    return (
+        render("admin/areas.html", "admin/_areas.html", 201, **_areas_context())
+        if wants_fragment()
         else redirect(url_for("admin.areas"))
+    )
 
 
 @admin_bp.route("/areas/<int:area_id>", methods=["GET", "POST"])
@@ -243,11 +276,14 @@ def edit_area(area_id: int):
     errors, status = {}, 200
     if request.method == "POST":
         form = typed_in()
-        done = submit(AreaSchema(), lambda data: services.update_area(
-            current_user, area, data["name"], data["description"], data["owner_id"]))
+        done = submit(
+            AreaSchema(),
+            lambda data: services.update_area(current_user, area, data["name"], data["description"], data["owner_id"]),
+        )
         errors, status = done.errors, done.status
         if done.ok:
             flash(f"Saved changes to {area.name}.", "success")
             return redirect(url_for("admin.areas"))
-    return render_template("admin/area_edit.html", area=area, form=form, errors=errors,
-                           owner_options=_owner_options()), status
+    return render_template(
+        "admin/area_edit.html", area=area, form=form, errors=errors, owner_options=_owner_options()
+    ), status

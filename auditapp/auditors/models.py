@@ -1,4 +1,5 @@
 """The auditor register's evidence: each auditor's courses and training, with their dates (ISO 19011 7.2)."""
+
 from datetime import date, datetime
 
 from sqlalchemy import Date, DateTime, ForeignKey, String, Text

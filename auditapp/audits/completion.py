@@ -2,6 +2,7 @@
 
 The checks read findings and photos (both below audits); the functions do not commit.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -31,11 +32,14 @@ class CompletionCheck:
 def completion_check(audit: Audit) -> CompletionCheck:
     """What completing would record, and what stops it (incomplete findings, missing photos)."""
     prog = progress(audit)
-    answered = set(db.session.scalars(
-        select(Response.item_id).where(Response.audit_id == audit.id, Response.result.is_not(None))))
+    answered = set(
+        db.session.scalars(select(Response.item_id).where(Response.audit_id == audit.id, Response.result.is_not(None)))
+    )
     unanswered = [i for i in audit.checklist_version.items if i.id not in answered]
     blockers = [f"Finding on {f.clause} needs {what}." for f, what in incomplete_findings(audit)]
-    blockers += [f"{i.clause} ({i.key}) is a nonconformity that needs a photo." for i in items_missing_required_photos(audit)]
+    blockers += [
+        f"{i.clause} ({i.key}) is a nonconformity that needs a photo." for i in items_missing_required_photos(audit)
+    ]
     return CompletionCheck(prog, unanswered, blockers)
 
 
@@ -48,28 +52,48 @@ def complete_audit(actor: User, audit: Audit, conclusion: str, confirm_unanswere
     if check.blockers:
         raise RuleError("_form", "Fix these first: " + " ".join(check.blockers))
     if check.unanswered and not confirm_unanswered:
-        raise RuleError("confirm_unanswered",
-                        f"{len(check.unanswered)} items are unanswered. Confirm that they were not audited.")
+        raise RuleError(
+            "confirm_unanswered", f"{len(check.unanswered)} items are unanswered. Confirm that they were not audited."
+        )
     existing = responses_by_item(audit)
     for item in check.unanswered:
         response = existing.get(item.id)
         if response is None:
-            response = Response(id=str(uuid.uuid4()), audit_id=audit.id, item_id=item.id, revision=1,
-                                answered_by_id=actor.id, answered_at=utcnow(), result=NOT_AUDITED)
+            response = Response(
+                id=str(uuid.uuid4()),
+                audit_id=audit.id,
+                item_id=item.id,
+                revision=1,
+                answered_by_id=actor.id,
+                answered_at=utcnow(),
+                result=NOT_AUDITED,
+            )
             db.session.add(response)
         else:
             response.result = NOT_AUDITED
             response.revision += 1
         db.session.flush()
-        events.record(actor, "response", response.id, "not_audited", {"result": [None, NOT_AUDITED]},
-                      audit_id=audit.id, item_id=item.id)
+        events.record(
+            actor,
+            "response",
+            response.id,
+            "not_audited",
+            {"result": [None, NOT_AUDITED]},
+            audit_id=audit.id,
+            item_id=item.id,
+        )
     old_status = audit.status
     audit.status = AuditStatus.COMPLETED.value
     audit.completed_at = utcnow()
     audit.conclusion = conclusion
-    events.record(actor, "audit", audit.id, "completed", {
-        "status": [old_status, "completed"], "conclusion": conclusion,
-        "not_audited": len(check.unanswered)}, audit_id=audit.id)
+    events.record(
+        actor,
+        "audit",
+        audit.id,
+        "completed",
+        {"status": [old_status, "completed"], "conclusion": conclusion, "not_audited": len(check.unanswered)},
+        audit_id=audit.id,
+    )
 
 
 def reopen_audit(actor: User, audit: Audit, reason: str) -> None:
@@ -82,15 +106,22 @@ def reopen_audit(actor: User, audit: Audit, reason: str) -> None:
         raise NotAllowed("Only the lead auditor or a quality lead can reopen an audit.")
     audit.status = AuditStatus.IN_PROGRESS.value
     audit.completed_at = None
-    events.record(actor, "audit", audit.id, "reopened", {"status": ["completed", "in_progress"], "reason": reason},
-                  audit_id=audit.id)
+    events.record(
+        actor,
+        "audit",
+        audit.id,
+        "reopened",
+        {"status": ["completed", "in_progress"], "reason": reason},
+        audit_id=audit.id,
+    )
 
 
 def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str]]:
     """Items graded as findings without a finding written, and findings missing what their grade needs."""
     problems: list[tuple[Finding | ChecklistItem, str]] = []
-    responses = db.session.scalars(select(Response).where(
-        Response.audit_id == audit.id, Response.result.in_([g.value for g in FINDING_GRADES]))).all()
+    responses = db.session.scalars(
+        select(Response).where(Response.audit_id == audit.id, Response.result.in_([g.value for g in FINDING_GRADES]))
+    ).all()
     written = {f.response_id: f for f in db.session.scalars(select(Finding).where(Finding.audit_id == audit.id))}
     for response in responses:
         finding = written.get(response.id)
@@ -116,8 +147,12 @@ def items_missing_required_photos(audit: Audit) -> list[ChecklistItem]:
         return []  # a gap is something missing: there is nothing to photograph
     with_photos = set(db.session.scalars(select(Photo.item_id).where(Photo.audit_id == audit.id)))
     rows = db.session.scalars(
-        select(ChecklistItem).join(Response, Response.item_id == ChecklistItem.id).where(
-            Response.audit_id == audit.id, Response.result.in_([g.value for g in NC_GRADES]),
-            ChecklistItem.photo_rule == PhotoRule.REQUIRED_ON_NC)
+        select(ChecklistItem)
+        .join(Response, Response.item_id == ChecklistItem.id)
+        .where(
+            Response.audit_id == audit.id,
+            Response.result.in_([g.value for g in NC_GRADES]),
+            ChecklistItem.photo_rule == PhotoRule.REQUIRED_ON_NC,
+        )
     ).all()
     return [item for item in rows if item.id not in with_photos]

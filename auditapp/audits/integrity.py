@@ -1,4 +1,5 @@
 """Completed audits against their history: answers and notes per item, photos, status (events.replay)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -12,8 +13,9 @@ from .models import Audit, AuditStatus, Response
 
 
 def check_completed_audits(report: RecordReport) -> None:
-    for audit in db.session.scalars(select(Audit).where(Audit.status == AuditStatus.COMPLETED.value)
-                                    .order_by(Audit.id)):
+    for audit in db.session.scalars(
+        select(Audit).where(Audit.status == AuditStatus.COMPLETED.value).order_by(Audit.id)
+    ):
         history = list(db.session.scalars(select(Event).where(Event.audit_id == audit.id).order_by(Event.seq)))
         if not any(e.entity_type == "audit" and e.action == "completed" for e in history):
             report.skipped.append(f"{audit.number}: its completion predates the event log; not compared")
@@ -41,9 +43,16 @@ def _compare(report: RecordReport, audit: Audit, history: list[Event]) -> None:
     if status != audit.status:
         report.differences.append(f"{audit.number}: row says {audit.status}, history says {status}")
     rows: dict[int | None, Response] = {
-        r.item_id: r for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id))}
-    keys: dict[int | None, str] = {row.id: row.key for row in db.session.execute(
-        select(ChecklistItem.id, ChecklistItem.key).where(ChecklistItem.id.in_(set(rows) | set(results) | set(notes))))}
+        r.item_id: r for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id))
+    }
+    keys: dict[int | None, str] = {
+        row.id: row.key
+        for row in db.session.execute(
+            select(ChecklistItem.id, ChecklistItem.key).where(
+                ChecklistItem.id.in_(set(rows) | set(results) | set(notes))
+            )
+        )
+    }
     for item_id in sorted(set(rows) | set(results) | set(notes), key=lambda i: keys.get(i, "")):
         label = f"{audit.number} item {keys.get(item_id, str(item_id))}"
         row = rows.get(item_id)
@@ -58,7 +67,9 @@ def _compare(report: RecordReport, audit: Audit, history: list[Event]) -> None:
     for photo_id in sorted(present | set(photos)):
         logged = photos.get(photo_id)
         if photo_id in present and logged != "added":
-            report.differences.append(f"{audit.number} photo {photo_id}: row says in the audit, history says "
-                                      f"{'removed' if logged else 'never added'}")
+            report.differences.append(
+                f"{audit.number} photo {photo_id}: row says in the audit, history says "
+                f"{'removed' if logged else 'never added'}"
+            )
         elif photo_id not in present and logged == "added":
             report.differences.append(f"{audit.number} photo {photo_id}: no row, history says added")

@@ -4,6 +4,7 @@ Every route answers with the item's fragment (`render_item`), or the ad-hoc find
 what the auditor typed stays on screen when a save is refused. The recording itself, and what
 follows from it, is audits.recording's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from .views import bp, get_audit, get_item
 @dataclass
 class Conflict:
     """Two saves of one item: the value this auditor sent and the one already stored."""
+
     mine: str
     theirs: Response | None
     field: str = "result"
@@ -45,9 +47,18 @@ def render_item(audit: Audit, item: ChecklistItem, status: int = 200, trigger: s
     """The item's fragment for htmx, or a page around it; used by every item endpoint."""
     response = services.response_for(audit, item)
     context = {
-        "audit": audit, "item": item, "response": response, "finding": findings.finding_for_response(response),
-        "item_photos": photos.photos_of_item(audit, item), "can_record": services.can_record(current_user, audit),
-        "errors": {}, "form": None, "conflict": None, "message": None, "edit_finding": False, **extra,
+        "audit": audit,
+        "item": item,
+        "response": response,
+        "finding": findings.finding_for_response(response),
+        "item_photos": photos.photos_of_item(audit, item),
+        "can_record": services.can_record(current_user, audit),
+        "errors": {},
+        "form": None,
+        "conflict": None,
+        "message": None,
+        "edit_finding": False,
+        **extra,
     }
     if not wants_fragment() and status < 400 and request.method == "POST":
         return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
@@ -91,7 +102,9 @@ def note(audit_id: int, item_id: int):
     state = {"audit": audit, "item": item}
     try:
         data = NoteSchema().load(request.form)
-        response = services.save_note(current_user, audit, item, data["note"], data["base_revision"], data["response_id"])
+        response = services.save_note(
+            current_user, audit, item, data["note"], data["base_revision"], data["response_id"]
+        )
     except ValidationError as err:
         return render_template("audits/_note_state.html", error=first_errors(err).get("note"), **state), 422
     except services.StaleAnswer as stale:
@@ -108,11 +121,13 @@ def history(audit_id: int, item_id: int):
     """Every earlier value of an item: results, notes, findings and photos, who and when."""
     audit = get_audit(audit_id)
     item = get_item(audit, item_id)
-    return render_template("audits/history.html", audit=audit, item=item,
-                           history=events.item_history(audit.id, item.id))
+    return render_template(
+        "audits/history.html", audit=audit, item=item, history=events.item_history(audit.id, item.id)
+    )
 
 
 # --- findings ----------------------------------------------------------------------------------
+
 
 @bp.post("/<int:audit_id>/items/<int:item_id>/finding")
 @applies_change
@@ -133,9 +148,15 @@ def save_item_finding(audit_id: int, item_id: int):
 
 
 def _adhoc(audit: Audit, status: int = 200, form=None, errors=None, finding=None):
-    context = {"audit": audit, "adhoc_findings": [f for f in findings.audit_findings(audit) if f.item_id is None],
-               "can_record": services.can_record(current_user, audit), "clauses": services.clause_options(audit),
-               "adhoc_form": form or {}, "adhoc_errors": errors or {}, "editing": finding}
+    context = {
+        "audit": audit,
+        "adhoc_findings": [f for f in findings.audit_findings(audit) if f.item_id is None],
+        "can_record": services.can_record(current_user, audit),
+        "clauses": services.clause_options(audit),
+        "adhoc_form": form or {},
+        "adhoc_errors": errors or {},
+        "editing": finding,
+    }
     return render("audits/adhoc_page.html", "audits/_adhoc.html", status=status, **context)
 
 
@@ -171,6 +192,7 @@ def edit_adhoc_finding(audit_id: int, finding_id: str):
 
 
 # --- photos ------------------------------------------------------------------------------------
+
 
 def _photo_dir() -> Path:
     return Path(current_app.config["PHOTO_DIR"])

@@ -1,4 +1,5 @@
 """Audits and the answers recorded against their pinned checklist version."""
+
 from datetime import date, datetime
 
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
@@ -30,7 +31,9 @@ NOT_AUDITED = "not_audited"
 # The same result codes, in the words of a gap analysis: there is no QMS to conform to yet, only
 # requirements that are in place, partly in place or missing.
 GAP_RESULT_LABELS: dict[str, str] = {
-    Result.CONFORM: "In place", Result.MINOR_NC: "Partly in place", Result.MAJOR_NC: "Missing",
+    Result.CONFORM: "In place",
+    Result.MINOR_NC: "Partly in place",
+    Result.MAJOR_NC: "Missing",
     Result.NA: "Not applicable",
 }
 
@@ -41,6 +44,7 @@ def result_labels(kind: str) -> dict[str, str]:
     if kind == AuditKind.GAP_ANALYSIS:
         labels |= {**GAP_RESULT_LABELS, NOT_AUDITED: "Not assessed"}
     return {str(k): v for k, v in labels.items()}
+
 
 audit_team = Table(
     "audit_team",
@@ -64,8 +68,9 @@ class Audit(Model):
     lead_auditor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     auditee: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default=AuditStatus.PLANNED.value)
-    kind: Mapped[str] = mapped_column(String(20), default=AuditKind.INTERNAL.value,
-                                      server_default=AuditKind.INTERNAL.value)
+    kind: Mapped[str] = mapped_column(
+        String(20), default=AuditKind.INTERNAL.value, server_default=AuditKind.INTERNAL.value
+    )
     # Why a quality lead let the owner of the audited area lead it anyway (ISO 9001 9.2.2 c).
     impartiality_override: Mapped[str] = mapped_column(Text, default="")
     conclusion: Mapped[str] = mapped_column(Text, default="")

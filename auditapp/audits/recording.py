@@ -4,6 +4,7 @@ Every function checks that the audit is open (under the change lock), records, a
 follows follow: a changed answer moves its finding, a saved finding moves the nonconformity log
 and the improvement register (findings.services.finding_changed). Nothing here commits.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,8 +28,9 @@ from .services import answer_item, ensure_open, response_for
 NOT_GRADED_AS_FINDING = "Answer the item with a finding grade first."
 
 
-def record_answer(actor: User, audit: Audit, item: ChecklistItem, result: str, base_revision: int,
-                  response_id: str | None = None) -> Response:
+def record_answer(
+    actor: User, audit: Audit, item: ChecklistItem, result: str, base_revision: int, response_id: str | None = None
+) -> Response:
     """An answer changed: record it and let the item's finding follow."""
     response, previous = answer_item(actor, audit, item, result, base_revision, response_id)
     findings.follow_result(actor, response, previous)
@@ -55,8 +57,9 @@ def record_adhoc_finding(actor: User, audit: Audit, data: dict[str, Any], existi
     return findings.save_adhoc_finding(actor, audit, data, existing)
 
 
-def add_item_photos(actor: User, audit: Audit, item: ChecklistItem, processed: Sequence[ProcessedPhoto],
-                    photo_dir: Path) -> list[Photo]:
+def add_item_photos(
+    actor: User, audit: Audit, item: ChecklistItem, processed: Sequence[ProcessedPhoto], photo_dir: Path
+) -> list[Photo]:
     """Photos taken on an item become evidence of the item, and of its finding when it has one.
 
     The files are written before the change lock is taken: the lock is held for the rows only."""

@@ -1,4 +1,5 @@
 """Validation of audit planning, answers, notes, completion and reopening."""
+
 from marshmallow import fields, pre_load, validate
 
 from ..checklists.models import Result
@@ -7,17 +8,23 @@ from .models import AuditKind
 
 
 class AuditPlanSchema(FormSchema):
-    checklist_id = Id(required=True, error_messages={"required": "Choose a checklist.",
-                                                                 "invalid": "Choose a checklist."})
-    kind = fields.String(load_default=AuditKind.INTERNAL.value, validate=validate.OneOf(
-        [k.value for k in AuditKind], error="Choose internal audit or gap analysis."))
+    checklist_id = Id(
+        required=True, error_messages={"required": "Choose a checklist.", "invalid": "Choose a checklist."}
+    )
+    kind = fields.String(
+        load_default=AuditKind.INTERNAL.value,
+        validate=validate.OneOf([k.value for k in AuditKind], error="Choose internal audit or gap analysis."),
+    )
     title = fields.String(required=True, validate=validate.Length(min=1, max=200, error="Give the audit a title."))
     area_id = Id(load_default=None, allow_none=True)
     criteria = fields.String(load_default="", validate=validate.Length(max=4000))
-    planned_date = fields.Date(required=True, error_messages={"required": "Choose the planned date.",
-                                                              "invalid": "Enter a date like 2026-12-01."})
-    lead_auditor_id = Id(required=True, error_messages={"required": "Choose the lead auditor.",
-                                                                    "invalid": "Choose the lead auditor."})
+    planned_date = fields.Date(
+        required=True,
+        error_messages={"required": "Choose the planned date.", "invalid": "Enter a date like 2026-12-01."},
+    )
+    lead_auditor_id = Id(
+        required=True, error_messages={"required": "Choose the lead auditor.", "invalid": "Choose the lead auditor."}
+    )
     team_ids = fields.List(Id(), load_default=list)
     auditee = fields.String(load_default="", validate=validate.Length(max=200))
     override_reason = fields.String(load_default="", validate=validate.Length(max=2000))
@@ -32,27 +39,32 @@ class AuditPlanSchema(FormSchema):
 
 
 class AnswerSchema(FormSchema):
-    result = fields.String(required=True, validate=validate.OneOf([r.value for r in Result],
-                                                                  error="That is not a result."))
+    result = fields.String(
+        required=True, validate=validate.OneOf([r.value for r in Result], error="That is not a result.")
+    )
     base_revision = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     response_id = fields.UUID(load_default=None)
 
 
 class NoteSchema(FormSchema):
-    note = fields.String(load_default="", validate=validate.Length(max=10000, error="Notes are limited to 10,000 characters."))
+    note = fields.String(
+        load_default="", validate=validate.Length(max=10000, error="Notes are limited to 10,000 characters.")
+    )
     base_revision = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     response_id = fields.UUID(load_default=None)
 
 
 class CompleteSchema(FormSchema):
-    conclusion = fields.String(required=True, validate=validate.Length(
-        min=1, max=20000, error="Write the audit conclusion before completing."))
+    conclusion = fields.String(
+        required=True, validate=validate.Length(min=1, max=20000, error="Write the audit conclusion before completing.")
+    )
     confirm_unanswered = fields.Boolean(load_default=False, truthy={"on", "1", "true", "yes"})
 
 
 class ReopenSchema(FormSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=5, max=2000,
-                                                                   error="Say why the audit is reopened."))
+    reason = fields.String(
+        required=True, validate=validate.Length(min=5, max=2000, error="Say why the audit is reopened.")
+    )
 
 
 def form_with_lists(form) -> dict:
@@ -60,4 +72,3 @@ def form_with_lists(form) -> dict:
     data = form.to_dict()
     data["team_ids"] = [v for v in form.getlist("team_ids") if v]
     return data
-

@@ -3,6 +3,7 @@
 Functions that change an audit's records do not commit: the view commits them together with the
 change id (web/changes.py), so a replayed request can never apply twice.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -44,6 +45,7 @@ class StaleAnswer(Conflict):
 
 # --- planning ----------------------------------------------------------------------------------
 
+
 def default_criteria(version: ChecklistVersion) -> str:
     standard = f"; {version.standard}" if version.standard else ""
     return f"{version.title}, checklist version {version.number}{standard}"
@@ -51,14 +53,29 @@ def default_criteria(version: ChecklistVersion) -> str:
 
 def auditors() -> list[User]:
     """People who can be lead auditor or audit team member."""
-    return list(db.session.scalars(
-        select(User).where(User.role.in_([r.value for r in AUDITOR_ROLES]), User.active.is_(True)).order_by(User.name)
-    ).all())
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role.in_([r.value for r in AUDITOR_ROLES]), User.active.is_(True))
+            .order_by(User.name)
+        ).all()
+    )
 
 
-def plan_audit(actor: User, *, checklist_id: int, title: str, planned_date: date, lead_auditor_id: int,
-               area_id: int | None = None, criteria: str = "", team_ids: Iterable[int] = (), auditee: str = "",
-               override_reason: str = "", kind: str = AuditKind.INTERNAL.value) -> Audit:
+def plan_audit(
+    actor: User,
+    *,
+    checklist_id: int,
+    title: str,
+    planned_date: date,
+    lead_auditor_id: int,
+    area_id: int | None = None,
+    criteria: str = "",
+    team_ids: Iterable[int] = (),
+    auditee: str = "",
+    override_reason: str = "",
+    kind: str = AuditKind.INTERNAL.value,
+) -> Audit:
     """Create an audit pinned to the checklist's latest version. Does not commit."""
     checklist = db.session.get(Checklist, checklist_id)
     if checklist is None or checklist.latest is None:
@@ -76,21 +93,41 @@ def plan_audit(actor: User, *, checklist_id: int, title: str, planned_date: date
     else:
         override_reason = ""
     audit = Audit(
-        number="", title=title, checklist_version_id=version.id, area=area,
-        criteria=criteria.strip() or default_criteria(version), planned_date=planned_date,
-        lead_auditor=lead, team=team, auditee=auditee, impartiality_override=override_reason,
-        created_by_id=actor.id, kind=AuditKind(kind).value,
+        number="",
+        title=title,
+        checklist_version_id=version.id,
+        area=area,
+        criteria=criteria.strip() or default_criteria(version),
+        planned_date=planned_date,
+        lead_auditor=lead,
+        team=team,
+        auditee=auditee,
+        impartiality_override=override_reason,
+        created_by_id=actor.id,
+        kind=AuditKind(kind).value,
     )
     db.session.add(audit)
     year = utcnow().year
     audit.number = f"AUD-{year}-{next_number('AUD', year):03d}"
     db.session.flush()
-    events.record(actor, "audit", audit.id, "planned", {
-        "number": audit.number, "kind": audit.kind, "title": title, "checklist_version_id": version.id,
-        "lead_auditor_id": lead.id, "team": [m.id for m in team], "area_id": area_id,
-        "planned_date": planned_date.isoformat(),
-        **({"impartiality_override": override_reason} if override_reason else {}),
-    }, audit_id=audit.id)
+    events.record(
+        actor,
+        "audit",
+        audit.id,
+        "planned",
+        {
+            "number": audit.number,
+            "kind": audit.kind,
+            "title": title,
+            "checklist_version_id": version.id,
+            "lead_auditor_id": lead.id,
+            "team": [m.id for m in team],
+            "area_id": area_id,
+            "planned_date": planned_date.isoformat(),
+            **({"impartiality_override": override_reason} if override_reason else {}),
+        },
+        audit_id=audit.id,
+    )
     return audit
 
 
@@ -105,14 +142,18 @@ def _check_override(actor: User, owner: User, area: Area, reason: str, is_lead: 
     """ISO 9001 9.2.2 c: auditors do not audit their own work, unless a quality lead says why."""
     if not reason:
         role, field = ("lead its audit", "lead_auditor_id") if is_lead else ("be on its audit team", "team_ids")
-        raise NeedsOverride(field, f"{owner.name} owns {area.name}, so cannot {role} (auditors must not audit their "
-                            "own work, ISO 9001 9.2.2 c). Choose someone else, or a quality lead can record why it "
-                            "is acceptable.")
+        raise NeedsOverride(
+            field,
+            f"{owner.name} owns {area.name}, so cannot {role} (auditors must not audit their "
+            "own work, ISO 9001 9.2.2 c). Choose someone else, or a quality lead can record why it "
+            "is acceptable.",
+        )
     if not actor.has_role(Role.QUALITY_LEAD):
         raise RuleError("override_reason", "Only a quality lead can override the impartiality rule.")
 
 
 # --- who may do what ---------------------------------------------------------------------------
+
 
 def visible_to(user: User) -> ColumnElement[bool]:
     """The one rule of who may see an audit, as SQL: lists filter by it, single audits are checked with it.
@@ -145,9 +186,12 @@ def can_record(user: User, audit: Audit) -> bool:
 
 
 def visible_audits(user: User) -> list[Audit]:
-    query = (select(Audit).where(visible_to(user))
-             .options(selectinload(Audit.team), selectinload(Audit.area), selectinload(Audit.lead_auditor))
-             .order_by(Audit.planned_date.desc().nulls_last(), Audit.id.desc()))
+    query = (
+        select(Audit)
+        .where(visible_to(user))
+        .options(selectinload(Audit.team), selectinload(Audit.area), selectinload(Audit.lead_auditor))
+        .order_by(Audit.planned_date.desc().nulls_last(), Audit.id.desc())
+    )
     return list(db.session.scalars(query).all())
 
 
@@ -188,6 +232,7 @@ def my_audits(user: User, today: date, recent: int = 5) -> MyAudits:
 
 # --- progress ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Progress:
     total: int
@@ -218,12 +263,18 @@ def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
     """Progress of each audit, in two queries however many audits (list pages)."""
     version_ids = {a.checklist_version_id for a in audits}
     items_by_version: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for row in db.session.execute(select(ChecklistItem.version_id, ChecklistItem.id, ChecklistItem.section_id)
-                                  .where(ChecklistItem.version_id.in_(version_ids))):
+    for row in db.session.execute(
+        select(ChecklistItem.version_id, ChecklistItem.id, ChecklistItem.section_id).where(
+            ChecklistItem.version_id.in_(version_ids)
+        )
+    ):
         items_by_version[row.version_id].append((row.id, row.section_id))
     results: dict[int, dict[int, str]] = defaultdict(dict)
-    for answer in db.session.execute(select(Response.audit_id, Response.item_id, Response.result).where(
-            Response.audit_id.in_([a.id for a in audits]), Response.result.is_not(None))):
+    for answer in db.session.execute(
+        select(Response.audit_id, Response.item_id, Response.result).where(
+            Response.audit_id.in_([a.id for a in audits]), Response.result.is_not(None)
+        )
+    ):
         results[answer.audit_id][answer.item_id] = answer.result
     return {a.id: _progress(items_by_version[a.checklist_version_id], results[a.id]) for a in audits}
 
@@ -241,11 +292,17 @@ def _progress(items: list[tuple[int, int]], results: dict[int, str]) -> Progress
         if result is not None and result != NOT_AUDITED:
             answered += 1
             sections[section_id][0] += 1
-    return Progress(total=len(items), answered=answered, not_applicable=not_applicable,
-                    by_section={k: (v[0], v[1]) for k, v in sections.items()}, counts=counts)
+    return Progress(
+        total=len(items),
+        answered=answered,
+        not_applicable=not_applicable,
+        by_section={k: (v[0], v[1]) for k, v in sections.items()},
+        counts=counts,
+    )
 
 
 # --- answering ---------------------------------------------------------------------------------
+
 
 def ensure_open(audit: Audit) -> None:
     """Refuse changes to a completed audit, judged on its committed state under the change lock.
@@ -270,8 +327,9 @@ def response_for(audit: Audit, item: ChecklistItem) -> Response | None:
     return db.session.scalar(select(Response).where(Response.audit_id == audit.id, Response.item_id == item.id))
 
 
-def answer_item(actor: User, audit: Audit, item: ChecklistItem, result: str, base_revision: int,
-                response_id: str | None = None) -> tuple[Response, str | None]:
+def answer_item(
+    actor: User, audit: Audit, item: ChecklistItem, result: str, base_revision: int, response_id: str | None = None
+) -> tuple[Response, str | None]:
     """Record a result for an item; returns (response, previous result). Does not commit."""
     ensure_open(audit)
     if result not in item.results:
@@ -281,14 +339,16 @@ def answer_item(actor: User, audit: Audit, item: ChecklistItem, result: str, bas
     if response is not None and previous == result and response.revision == base_revision:
         return response, previous  # tapping the same button again changes nothing
     response = _write_response(actor, audit, item, response, "revision", base_revision, response_id, result=result)
-    events.record(actor, "response", response.id, "answered", {"result": [previous, result]},
-                  audit_id=audit.id, item_id=item.id)
+    events.record(
+        actor, "response", response.id, "answered", {"result": [previous, result]}, audit_id=audit.id, item_id=item.id
+    )
     _mark_started(actor, audit)
     return response, previous
 
 
-def save_note(actor: User, audit: Audit, item: ChecklistItem, note: str, base_revision: int,
-              response_id: str | None = None) -> Response:
+def save_note(
+    actor: User, audit: Audit, item: ChecklistItem, note: str, base_revision: int, response_id: str | None = None
+) -> Response:
     """Save the auditor's note for an item. Does not commit."""
     ensure_open(audit)
     response = response_for(audit, item)
@@ -296,21 +356,37 @@ def save_note(actor: User, audit: Audit, item: ChecklistItem, note: str, base_re
     if response is not None and previous == note:
         return response
     response = _write_response(actor, audit, item, response, "note_revision", base_revision, response_id, note=note)
-    events.record(actor, "response", response.id, "note_saved", {"note": [previous, note]},
-                  audit_id=audit.id, item_id=item.id)
+    events.record(
+        actor, "response", response.id, "note_saved", {"note": [previous, note]}, audit_id=audit.id, item_id=item.id
+    )
     _mark_started(actor, audit)
     return response
 
 
-def _write_response(actor: User, audit: Audit, item: ChecklistItem, response: Response | None, counter: str,
-                    base_revision: int, response_id: str | None, **values: Any) -> Response:
+def _write_response(
+    actor: User,
+    audit: Audit,
+    item: ChecklistItem,
+    response: Response | None,
+    counter: str,
+    base_revision: int,
+    response_id: str | None,
+    **values: Any,
+) -> Response:
     """Insert or compare-and-set update of one field's counter, so nobody overwrites another unseen."""
     if response is None:
         if base_revision:
             raise StaleAnswer(None)
-        response = Response(id=str(response_id or uuid.uuid4()), audit_id=audit.id, item_id=item.id,
-                            revision=1 if "result" in values else 0, note_revision=1 if "note" in values else 0,
-                            answered_by_id=actor.id, answered_at=utcnow(), **values)
+        response = Response(
+            id=str(response_id or uuid.uuid4()),
+            audit_id=audit.id,
+            item_id=item.id,
+            revision=1 if "result" in values else 0,
+            note_revision=1 if "note" in values else 0,
+            answered_by_id=actor.id,
+            answered_at=utcnow(),
+            **values,
+        )
         db.session.add(response)
         try:
             db.session.flush()
@@ -321,11 +397,15 @@ def _write_response(actor: User, audit: Audit, item: ChecklistItem, response: Re
     column = getattr(Response, counter)
     if getattr(response, counter) != base_revision:
         raise StaleAnswer(response)
-    changed = cast(CursorResult[Any], db.session.execute(  # an UPDATE without RETURNING: a CursorResult
-        update(Response).where(Response.id == response.id, column == base_revision)
-        .values({counter: column + 1, "answered_by_id": actor.id, "answered_at": utcnow(), **values})
-        .execution_options(synchronize_session=False)
-    )).rowcount
+    changed = cast(
+        CursorResult[Any],
+        db.session.execute(  # an UPDATE without RETURNING: a CursorResult
+            update(Response)
+            .where(Response.id == response.id, column == base_revision)
+            .values({counter: column + 1, "answered_by_id": actor.id, "answered_at": utcnow(), **values})
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
     db.session.refresh(response)
     if changed != 1:
         raise StaleAnswer(response)

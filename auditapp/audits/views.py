@@ -1,4 +1,5 @@
 """Audit screens: plan, My audits, the audit screen, complete, reopen, report. One item's routes: item_views."""
+
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -33,12 +34,17 @@ LABELS = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
 
 
 def audit_vocabulary():
-    return {"result_labels": LABELS, "finding_grades": [g.value for g in FINDING_GRADES],
-            "labels_of": lambda audit: result_labels(audit.kind), "gap_categories": GAP_CATEGORIES,
-            "audit_kinds": {k.value: k.label for k in AuditKind}}
+    return {
+        "result_labels": LABELS,
+        "finding_grades": [g.value for g in FINDING_GRADES],
+        "labels_of": lambda audit: result_labels(audit.kind),
+        "gap_categories": GAP_CATEGORIES,
+        "audit_kinds": {k.value: k.label for k in AuditKind},
+    }
 
 
 # --- lookups that enforce who may see and change what -------------------------------------------
+
 
 def get_audit(audit_id: int, record: bool = False) -> Audit:
     """The audit, or 404 for people who may not see it and 403 for those who may not record in it."""
@@ -59,12 +65,17 @@ def get_item(audit: Audit, item_id: int) -> ChecklistItem:
 
 # --- planning and lists ------------------------------------------------------------------------
 
+
 @bp.get("/")
 def index():
     """Every audit the user may see, newest plan first."""
     audits = services.visible_audits(current_user)
-    return render_template("audits/index.html", audits=audits, progress=services.progress_of_many(audits),
-                           can_plan=current_user.has_role(*PLANNERS))
+    return render_template(
+        "audits/index.html",
+        audits=audits,
+        progress=services.progress_of_many(audits),
+        can_plan=current_user.has_role(*PLANNERS),
+    )
 
 
 @bp.get("/mine")
@@ -73,15 +84,17 @@ def mine():
     groups = services.my_audits(current_user, date.today())
     shown = groups.today + groups.in_progress + groups.overdue + groups.upcoming + groups.completed
     auto_offline = [url_for("audits.show", audit_id=a.id) for a in groups.today if services.can_record(current_user, a)]
-    return render_template("audits/mine.html", groups=groups, progress=services.progress_of_many(shown),
-                           auto_offline=auto_offline)
+    return render_template(
+        "audits/mine.html", groups=groups, progress=services.progress_of_many(shown), auto_offline=auto_offline
+    )
 
 
 def _plan_context(form=None, errors=None, needs_override=False):
     lists = checklists.all_checklists()
     auditors = services.auditors()
     return {
-        "checklists": [c for c in lists if c.latest], "auditors": auditors,
+        "checklists": [c for c in lists if c.latest],
+        "auditors": auditors,
         "checklist_options": [(c.id, f"{c.latest.title} (v{c.latest.number})") for c in lists if c.latest],
         "area_options": [(a.id, f"{a.name} · owner {a.owner.name}" if a.owner else a.name) for a in accounts.areas()],
         "auditor_options": [(u.id, f"{u.name} ({u.role_enum.label})") for u in auditors],
@@ -107,13 +120,16 @@ def plan():
         return render_template("audits/plan.html", **context), done.status
     audit = done.result
     kind = " (gap analysis)" if audit.is_gap_analysis else ""
-    flash(f"{audit.number}{kind} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success")
+    flash(
+        f"{audit.number}{kind} planned for {audit.planned_date:%d %b %Y}, led by {audit.lead_auditor.name}.", "success"
+    )
     if warning := lead_qualification_warning(audit.lead_auditor, audit.planned_date or date.today()):
         flash(warning, "warning")
     return redirect(url_for("audits.show", audit_id=audit.id))
 
 
 # --- the audit screen --------------------------------------------------------------------------
+
 
 @bp.get("/<int:audit_id>")
 def show(audit_id: int):
@@ -122,11 +138,18 @@ def show(audit_id: int):
     responses = services.responses_by_item(audit)
     item_findings = {f.item_id: f for f in findings.audit_findings(audit) if f.item_id}
     return render_template(
-        "audits/show.html", audit=audit, progress=services.progress(audit), responses=responses,
-        item_findings=item_findings, photos=photos.photos_by_item(audit),
+        "audits/show.html",
+        audit=audit,
+        progress=services.progress(audit),
+        responses=responses,
+        item_findings=item_findings,
+        photos=photos.photos_by_item(audit),
         adhoc_findings=[f for f in findings.audit_findings(audit) if f.item_id is None],
-        can_record=services.can_record(current_user, audit), clauses=services.clause_options(audit),
-        adhoc_form={}, adhoc_errors={}, offline_urls=_offline_urls(audit),
+        can_record=services.can_record(current_user, audit),
+        clauses=services.clause_options(audit),
+        adhoc_form={},
+        adhoc_errors={},
+        offline_urls=_offline_urls(audit),
     )
 
 
@@ -147,6 +170,7 @@ def progress(audit_id: int):
 
 # --- completing and reopening ------------------------------------------------------------------
 
+
 @bp.route("/<int:audit_id>/complete", methods=["GET", "POST"])
 def complete(audit_id: int):
     """A summary first; then the lead auditor's conclusion closes the audit for good."""
@@ -156,14 +180,22 @@ def complete(audit_id: int):
         abort(409, description=CLOSED_MESSAGE)
     if request.method == "POST":
         form = request.form.to_dict()
-        done = submit(CompleteSchema(), lambda data: completion.complete_audit(
-            current_user, audit, data["conclusion"], data["confirm_unanswered"]))
+        done = submit(
+            CompleteSchema(),
+            lambda data: completion.complete_audit(current_user, audit, data["conclusion"], data["confirm_unanswered"]),
+        )
         errors, status = done.errors, done.status
         if done.ok:
             flash(f"{audit.number} is completed. The report is ready.", "success")
             return redirect(url_for("audits.report", audit_id=audit.id))
-    return render_template("audits/complete.html", audit=audit, check=completion.completion_check(audit),
-                           form=form, errors=errors, is_lead=current_user.id == audit.lead_auditor_id), status
+    return render_template(
+        "audits/complete.html",
+        audit=audit,
+        check=completion.completion_check(audit),
+        form=form,
+        errors=errors,
+        is_lead=current_user.id == audit.lead_auditor_id,
+    ), status
 
 
 @bp.post("/<int:audit_id>/reopen")
@@ -193,20 +225,26 @@ def report_pdf(audit_id: int):
     """The same report as a PDF rendered on the server, with its photos."""
     audit = get_audit(audit_id)
     by_item = photos.photos_by_item(audit)
-    html = render_template("audits/report.html", layout="pdf_base.html",
-                           **_report_context(audit, photos_by_item=by_item, can_reopen=False))
-    return HttpResponse(render_pdf(html, photos.pdf_fetcher([p for ph in by_item.values() for p in ph])),
-                    mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{audit.number}.pdf"'})
+    html = render_template(
+        "audits/report.html", layout="pdf_base.html", **_report_context(audit, photos_by_item=by_item, can_reopen=False)
+    )
+    return HttpResponse(
+        render_pdf(html, photos.pdf_fetcher([p for ph in by_item.values() for p in ph])),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{audit.number}.pdf"'},
+    )
 
 
 def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
     context = {
-        "audit": audit, "progress": services.progress(audit), "responses": services.responses_by_item(audit),
-        "findings": findings.audit_findings(audit), "photos": photos_by_item or photos.photos_by_item(audit),
+        "audit": audit,
+        "progress": services.progress(audit),
+        "responses": services.responses_by_item(audit),
+        "findings": findings.audit_findings(audit),
+        "photos": photos_by_item or photos.photos_by_item(audit),
         "qms_scope": current_scope(),
-        "can_reopen": audit.is_completed and (current_user.id == audit.lead_auditor_id
-                                              or current_user.has_role(Role.QUALITY_LEAD)),
+        "can_reopen": audit.is_completed
+        and (current_user.id == audit.lead_auditor_id or current_user.has_role(Role.QUALITY_LEAD)),
     }
     return context | overrides
 

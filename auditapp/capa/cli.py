@@ -1,4 +1,5 @@
 """flask actions remind"""
+
 from datetime import date
 
 import click

@@ -1,4 +1,5 @@
 """CSV and XLSX of the filtered log and of its corrective actions."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,26 +7,62 @@ from datetime import date
 from ..core import tabular
 from .models import NC_STATUS_LABELS, SOURCES, Nonconformity
 
-NC_COLUMNS = ["Number", "Raised", "Source", "Clause", "Area", "Severity", "Status", "Title", "Containment",
-              "Root cause", "Cause category", "Actions", "Open actions", "Overdue actions", "Verification",
-              "Verified on", "Closed"]
+NC_COLUMNS = [
+    "Number",
+    "Raised",
+    "Source",
+    "Clause",
+    "Area",
+    "Severity",
+    "Status",
+    "Title",
+    "Containment",
+    "Root cause",
+    "Cause category",
+    "Actions",
+    "Open actions",
+    "Overdue actions",
+    "Verification",
+    "Verified on",
+    "Closed",
+]
 ACTION_COLUMNS = ["Nonconformity", "Action", "Owner", "Due", "Status", "Overdue", "Completed", "Completion note"]
 
 
 def nc_row(nc: Nonconformity, today: date) -> list:
     return [
-        nc.number, nc.raised_at.date(), SOURCES.get(nc.source, nc.source), nc.clause,
-        nc.area.name if nc.area else "", nc.severity, NC_STATUS_LABELS.get(nc.status, nc.status), nc.title,
-        nc.containment, " → ".join(nc.why_steps or []), nc.cause_category, len(nc.actions),
-        sum(1 for a in nc.actions if not a.is_done), sum(1 for a in nc.actions if a.is_overdue(today)),
-        nc.verification_result, nc.verified_on, nc.closed_at.date() if nc.closed_at else None,
+        nc.number,
+        nc.raised_at.date(),
+        SOURCES.get(nc.source, nc.source),
+        nc.clause,
+        nc.area.name if nc.area else "",
+        nc.severity,
+        NC_STATUS_LABELS.get(nc.status, nc.status),
+        nc.title,
+        nc.containment,
+        " → ".join(nc.why_steps or []),
+        nc.cause_category,
+        len(nc.actions),
+        sum(1 for a in nc.actions if not a.is_done),
+        sum(1 for a in nc.actions if a.is_overdue(today)),
+        nc.verification_result,
+        nc.verified_on,
+        nc.closed_at.date() if nc.closed_at else None,
     ]
 
 
 def action_rows(nc: Nonconformity, today: date):
     for a in nc.actions:
-        yield [nc.number, a.description, a.owner.name, a.due_date, a.status, "yes" if a.is_overdue(today) else "",
-               a.completed_at.date() if a.completed_at else None, a.completion_note]
+        yield [
+            nc.number,
+            a.description,
+            a.owner.name,
+            a.due_date,
+            a.status,
+            "yes" if a.is_overdue(today) else "",
+            a.completed_at.date() if a.completed_at else None,
+            a.completion_note,
+        ]
 
 
 def rows_for(kind: str, ncs, today: date):

@@ -3,6 +3,7 @@
 The same filters serve the page, the htmx fragment and the CSV/XLSX exports, so a bookmarked or
 shared view and its export always show the same records.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,7 +62,6 @@ class _LogFilterFields(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
 
 
-
 class LogFilterSchema(_LogFilterFields):
     """What the URL may say; anything it does not understand is ignored, never an error page."""
 
@@ -102,25 +102,41 @@ def filtered(user: User, f: dict, today: date, with_status: bool = True):
     conditions.append(visible_to(user))
     if f["q"]:
         like = f"%{f['q'].lower()}%"
-        conditions.append(or_(func.lower(Nonconformity.number).like(like), func.lower(Nonconformity.title).like(like),
-                              func.lower(Nonconformity.description).like(like)))
+        conditions.append(
+            or_(
+                func.lower(Nonconformity.number).like(like),
+                func.lower(Nonconformity.title).like(like),
+                func.lower(Nonconformity.description).like(like),
+            )
+        )
     if with_status and f["status"]:
         if f["status"] == "active":
             conditions.append(Nonconformity.status.not_in([NCStatus.CLOSED, NCStatus.WITHDRAWN]))
         else:
             conditions.append(Nonconformity.status == f["status"])
-    for key, column in (("severity", Nonconformity.severity), ("source", Nonconformity.source),
-                        ("area", Nonconformity.area_id)):
+    for key, column in (
+        ("severity", Nonconformity.severity),
+        ("source", Nonconformity.source),
+        ("area", Nonconformity.area_id),
+    ):
         if f[key] not in ("", None):
             conditions.append(column == f[key])
     if f["clause"]:
         conditions.append(or_(Nonconformity.clause == f["clause"], Nonconformity.clause.like(f["clause"] + ".%")))
     if f["owner"]:
-        conditions.append(exists().where(CorrectiveAction.nonconformity_id == Nonconformity.id,
-                                         CorrectiveAction.owner_id == f["owner"]))
+        conditions.append(
+            exists().where(
+                CorrectiveAction.nonconformity_id == Nonconformity.id, CorrectiveAction.owner_id == f["owner"]
+            )
+        )
     if f["overdue"]:
-        conditions.append(exists().where(CorrectiveAction.nonconformity_id == Nonconformity.id,
-                                         CorrectiveAction.status == ActionStatus.OPEN, CorrectiveAction.due_date < today))
+        conditions.append(
+            exists().where(
+                CorrectiveAction.nonconformity_id == Nonconformity.id,
+                CorrectiveAction.status == ActionStatus.OPEN,
+                CorrectiveAction.due_date < today,
+            )
+        )
     if f["since"]:
         conditions.append(Nonconformity.raised_at >= f["since"])
     if f["until"]:
@@ -130,13 +146,18 @@ def filtered(user: User, f: dict, today: date, with_status: bool = True):
 
 def log_page(user: User, f: dict, today: date) -> LogPage:
     """One page of the log, the total, and the count per status: three queries at any size."""
-    query = filtered(user, f, today).options(
-        selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
-    ).order_by(SORTS[f["sort"]], Nonconformity.id.desc())
+    query = (
+        filtered(user, f, today)
+        .options(
+            selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
+        )
+        .order_by(SORTS[f["sort"]], Nonconformity.id.desc())
+    )
     pager = paginate(query, f["page"], PAGE_SIZE)
     by_status = filtered(user, f, today, with_status=False).order_by(None).subquery()
-    counts: dict[str, int] = dict(db.session.execute(
-        select(by_status.c.status, func.count()).group_by(by_status.c.status)).all())
+    counts: dict[str, int] = dict(
+        db.session.execute(select(by_status.c.status, func.count()).group_by(by_status.c.status)).all()
+    )
     return LogPage(pager, counts, {**f, "page": pager.page})
 
 
@@ -148,9 +169,13 @@ def areas_in_view(user: User) -> list[Area]:
 
 def export_rows(user: User, f: dict, today: date, batch: int = 1000):
     """Every matching nonconformity (not only one page), in the chosen order, loaded in batches."""
-    query = filtered(user, f, today).options(
-        selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
-    ).order_by(SORTS[f["sort"]], Nonconformity.id.desc())
+    query = (
+        filtered(user, f, today)
+        .options(
+            selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
+        )
+        .order_by(SORTS[f["sort"]], Nonconformity.id.desc())
+    )
     offset = 0
     while True:
         rows = db.session.scalars(query.limit(batch).offset(offset)).all()
@@ -192,10 +217,16 @@ def action_log(user: User, origin: str, state: str, page: int, today: date) -> A
         conditions += [CorrectiveAction.status == ActionStatus.OPEN, CorrectiveAction.due_date < today]
     elif state in ("done", "cancelled"):
         conditions.append(CorrectiveAction.status == state)
-    query = (select(CorrectiveAction).outerjoin(Nonconformity).where(*conditions)
-             .order_by(CorrectiveAction.status.desc(), CorrectiveAction.due_date, CorrectiveAction.id)
-             .options(selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.nonconformity),
-                      selectinload(CorrectiveAction.finding)))
+    query = (
+        select(CorrectiveAction)
+        .outerjoin(Nonconformity)
+        .where(*conditions)
+        .order_by(CorrectiveAction.status.desc(), CorrectiveAction.due_date, CorrectiveAction.id)
+        .options(
+            selectinload(CorrectiveAction.owner),
+            selectinload(CorrectiveAction.nonconformity),
+            selectinload(CorrectiveAction.finding),
+        )
+    )
     pager = paginate(query, page, ACTIONS_PER_PAGE)
-    return ActionLogPage(pager, origin if origin in ACTION_ORIGINS else "",
-                         state if state in ACTION_STATES else "")
+    return ActionLogPage(pager, origin if origin in ACTION_ORIGINS else "", state if state in ACTION_STATES else "")

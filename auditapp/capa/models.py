@@ -1,4 +1,5 @@
 """Nonconformities and their corrective actions (ISO 9001 10.2)."""
+
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -33,6 +34,7 @@ class ActionStatus(LabelledEnum):
     DONE = "done", "Done"
     CANCELLED = "cancelled", "Cancelled"
 
+
 SOURCES = {
     "internal_audit": "Internal audit",
     "certification_stage1": "Certification body: Stage 1",
@@ -47,8 +49,12 @@ SOURCES = {
 }
 
 CAUSE_CATEGORIES = {
-    "people": "People", "machine": "Machine", "method": "Method",
-    "material": "Material", "measurement": "Measurement", "environment": "Environment",
+    "people": "People",
+    "machine": "Machine",
+    "method": "Method",
+    "material": "Material",
+    "measurement": "Measurement",
+    "environment": "Environment",
 }
 
 SEVERITIES = {"minor": "Minor", "major": "Major"}
@@ -98,8 +104,9 @@ class Nonconformity(Model):
     area: Mapped[Area | None] = relationship()
     raised_by: Mapped[User | None] = relationship(foreign_keys=[raised_by_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
-    actions: Mapped[list["CorrectiveAction"]] = relationship(back_populates="nonconformity",
-                                                             order_by="CorrectiveAction.id")
+    actions: Mapped[list["CorrectiveAction"]] = relationship(
+        back_populates="nonconformity", order_by="CorrectiveAction.id"
+    )
 
     @property
     def status_enum(self) -> NCStatus:
@@ -115,8 +122,7 @@ class CorrectiveAction(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
-    origin: Mapped[str] = mapped_column(String(20), default="nonconformity", server_default="nonconformity",
-                                        index=True)
+    origin: Mapped[str] = mapped_column(String(20), default="nonconformity", server_default="nonconformity", index=True)
     # Set for actions decided at a management review, or planned to close a gap-analysis finding.
     review_decision_id: Mapped[int | None] = mapped_column(ForeignKey("review_decisions.id"), index=True)
     finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"), index=True)

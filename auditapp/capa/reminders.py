@@ -3,6 +3,7 @@
 `flask actions remind` is meant for cron. Each (action, kind) is sent at most once: the record is
 written only after the mail server accepted the message, so a failed run is simply retried.
 """
+
 from __future__ import annotations
 
 import smtplib
@@ -56,7 +57,8 @@ def due_reminders(today: date, days_before: int) -> list[Reminder]:
     """Reminders owed for open actions that were not sent yet."""
     sent = set(db.session.execute(select(ReminderSent.action_id, ReminderSent.kind)).all())
     actions = db.session.scalars(
-        select(CorrectiveAction).outerjoin(Nonconformity)
+        select(CorrectiveAction)
+        .outerjoin(Nonconformity)
         .where(CorrectiveAction.status == ActionStatus.OPEN, live_action())
         .options(selectinload(CorrectiveAction.owner), selectinload(CorrectiveAction.nonconformity))
     ).all()

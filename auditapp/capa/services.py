@@ -3,6 +3,7 @@
 Each step checks what must be true before it and says why when it refuses. Functions here do not
 commit; the view does, so each change and its event log entries land together.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -32,6 +33,7 @@ STEP_NOT_ALLOWED = "Your role or area does not allow this step."
 
 # --- raising -----------------------------------------------------------------------------------
 
+
 def _new_number() -> str:
     year = utcnow().year
     return f"NC-{year}-{next_number('NC', year):04d}"
@@ -56,26 +58,49 @@ def sync_from_finding(actor: User, finding: Finding) -> Nonconformity | None:
         if not is_nc:
             return None
         nc = Nonconformity(
-            number=_new_number(), finding_id=finding.id, audit_id=finding.audit_id, source="internal_audit",
-            clause=finding.clause, area_id=finding.audit.area_id, severity=SEVERITY_OF_GRADE[finding.grade],
-            title=_title(finding.statement), description=finding.statement, raised_by_id=actor.id,
+            number=_new_number(),
+            finding_id=finding.id,
+            audit_id=finding.audit_id,
+            source="internal_audit",
+            clause=finding.clause,
+            area_id=finding.audit.area_id,
+            severity=SEVERITY_OF_GRADE[finding.grade],
+            title=_title(finding.statement),
+            description=finding.statement,
+            raised_by_id=actor.id,
         )
         db.session.add(nc)
         db.session.flush()
-        events.record(actor, "nonconformity", nc.id, "raised", {
-            "number": nc.number, "finding_id": finding.id, "severity": nc.severity, "clause": nc.clause})
+        events.record(
+            actor,
+            "nonconformity",
+            nc.id,
+            "raised",
+            {"number": nc.number, "finding_id": finding.id, "severity": nc.severity, "clause": nc.clause},
+        )
         return nc
     if nc.status == NCStatus.CLOSED:
-        raise Conflict("_form", f"{nc.number}, raised from this finding, is closed; a quality lead must reopen it "
-                            "before the finding can change.")
+        raise Conflict(
+            "_form",
+            f"{nc.number}, raised from this finding, is closed; a quality lead must reopen it "
+            "before the finding can change.",
+        )
     if not is_nc:
         if nc.status != NCStatus.WITHDRAWN:
-            reason = (f"finding regraded to {finding.grade.replace('_', ' ')}" if finding.is_open
-                      else "finding withdrawn: the item was re-answered")
+            reason = (
+                f"finding regraded to {finding.grade.replace('_', ' ')}"
+                if finding.is_open
+                else "finding withdrawn: the item was re-answered"
+            )
             _transition(actor, nc, NCStatus.WITHDRAWN, "withdrawn", withdrawn_reason=reason)
         return nc
-    changes = events.apply_changes(nc, severity=SEVERITY_OF_GRADE[finding.grade], clause=finding.clause,
-                                   description=finding.statement, title=_title(finding.statement))
+    changes = events.apply_changes(
+        nc,
+        severity=SEVERITY_OF_GRADE[finding.grade],
+        clause=finding.clause,
+        description=finding.statement,
+        title=_title(finding.statement),
+    )
     if nc.status == NCStatus.WITHDRAWN:
         changes |= events.apply_changes(nc, status=NCStatus.OPEN.value, withdrawn_reason="")
     if changes:
@@ -88,23 +113,38 @@ def _title(statement: str) -> str:
     return first if len(first) <= 120 else first[:117] + "…"
 
 
-def raise_manually(actor: User, *, source: str, clause: str, area_id: int | None, severity: str,
-                   description: str) -> Nonconformity:
+def raise_manually(
+    actor: User, *, source: str, clause: str, area_id: int | None, severity: str, description: str
+) -> Nonconformity:
     """A quality lead records a nonconformity from another source (external audit, complaint...)."""
     if not actor.has_role(Role.QUALITY_LEAD, Role.ADMIN):
         raise NotAllowed("Only a quality lead records nonconformities from other sources.")
     if area_id is not None and db.session.get(Area, area_id) is None:
         raise RuleError("area_id", "Choose an area from the list.")
-    nc = Nonconformity(number=_new_number(), source=source, clause=clause, area_id=area_id, severity=severity,
-                       title=_title(description), description=description, raised_by_id=actor.id)
+    nc = Nonconformity(
+        number=_new_number(),
+        source=source,
+        clause=clause,
+        area_id=area_id,
+        severity=severity,
+        title=_title(description),
+        description=description,
+        raised_by_id=actor.id,
+    )
     db.session.add(nc)
     db.session.flush()
-    events.record(actor, "nonconformity", nc.id, "raised", {
-        "number": nc.number, "source": source, "severity": severity, "clause": clause, "area_id": area_id})
+    events.record(
+        actor,
+        "nonconformity",
+        nc.id,
+        "raised",
+        {"number": nc.number, "source": source, "severity": severity, "clause": clause, "area_id": area_id},
+    )
     return nc
 
 
 # --- who may do what ---------------------------------------------------------------------------
+
 
 def area_owner_id(nc: Nonconformity) -> int | None:
     return nc.area.owner_id if nc.area else None
@@ -117,12 +157,21 @@ def visible_to(user: User) -> ColumnElement[bool]:
     if user.has_role(Role.QUALITY_LEAD, Role.ADMIN):
         return true()
     owned_area = select(Area.id).where(Area.owner_id == user.id)
-    owns_action = exists().where(CorrectiveAction.nonconformity_id == Nonconformity.id,
-                                 CorrectiveAction.owner_id == user.id)
-    in_audit = select(Audit.id).where(or_(Audit.lead_auditor_id == user.id, Audit.id.in_(
-        select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id))))
-    return or_(Nonconformity.area_id.in_(owned_area), owns_action, Nonconformity.raised_by_id == user.id,
-               Nonconformity.audit_id.in_(in_audit))
+    owns_action = exists().where(
+        CorrectiveAction.nonconformity_id == Nonconformity.id, CorrectiveAction.owner_id == user.id
+    )
+    in_audit = select(Audit.id).where(
+        or_(
+            Audit.lead_auditor_id == user.id,
+            Audit.id.in_(select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id)),
+        )
+    )
+    return or_(
+        Nonconformity.area_id.in_(owned_area),
+        owns_action,
+        Nonconformity.raised_by_id == user.id,
+        Nonconformity.audit_id.in_(in_audit),
+    )
 
 
 def can_view(user: User, nc: Nonconformity) -> bool:
@@ -149,6 +198,7 @@ def _open_for_changes(nc: Nonconformity) -> None:
 
 
 # --- the 10.2 steps ----------------------------------------------------------------------------
+
 
 def record_containment(actor: User, nc: Nonconformity, containment: str) -> None:
     """What was done at once to contain the problem and correct it (10.2.1 a)."""
@@ -195,8 +245,9 @@ def default_due_date(nc: Nonconformity, today: date) -> date:
     return today + timedelta(days=days)
 
 
-def add_action(actor: User, nc: Nonconformity, description: str, owner_id: int | None, due: date | None
-               ) -> CorrectiveAction:
+def add_action(
+    actor: User, nc: Nonconformity, description: str, owner_id: int | None, due: date | None
+) -> CorrectiveAction:
     """Plan a corrective action with an owner and a due date (10.2.1 c)."""
     _require(can_manage(actor, nc))
     _open_for_changes(nc)
@@ -205,24 +256,37 @@ def add_action(actor: User, nc: Nonconformity, description: str, owner_id: int |
     if nc.status == NCStatus.VERIFIED_EFFECTIVE:
         raise Conflict("_form", "It was verified effective; close it, or reopen it if more needs doing.")
     owner, due = _check_action(description, owner_id, due)
-    action = CorrectiveAction(nonconformity=nc, description=description.strip(), owner_id=owner.id, due_date=due,
-                              created_by_id=actor.id)
+    action = CorrectiveAction(
+        nonconformity=nc, description=description.strip(), owner_id=owner.id, due_date=due, created_by_id=actor.id
+    )
     db.session.add(action)
     db.session.flush()
     changes: dict[str, list[Any]] = {}
     if nc.status in (NCStatus.CAUSE_IDENTIFIED, NCStatus.ACTIONS_DONE):
         changes = events.apply_changes(nc, status=NCStatus.ACTIONS_PLANNED.value)
-    events.record(actor, "corrective_action", action.id, "planned", {
-        "nonconformity": nc.number, "description": action.description, "owner_id": owner.id,
-        "due_date": due.isoformat(), **changes})
+    events.record(
+        actor,
+        "corrective_action",
+        action.id,
+        "planned",
+        {
+            "nonconformity": nc.number,
+            "description": action.description,
+            "owner_id": owner.id,
+            "due_date": due.isoformat(),
+            **changes,
+        },
+    )
     return action
 
 
 def complete_action(actor: User, action: CorrectiveAction, note: str) -> None:
     """The owner marks the action done with a note; the last one moves the NC to Actions done."""
     nc = action.nonconformity
-    _require(actor.id == action.owner_id or actor.has_role(Role.QUALITY_LEAD),
-             "Only the action's owner or a quality lead can complete it.")
+    _require(
+        actor.id == action.owner_id or actor.has_role(Role.QUALITY_LEAD),
+        "Only the action's owner or a quality lead can complete it.",
+    )
     if nc is not None:
         _open_for_changes(nc)
     else:
@@ -234,12 +298,15 @@ def complete_action(actor: User, action: CorrectiveAction, note: str) -> None:
         raise Conflict("_form", "This action was cancelled; there is nothing left to do.")
     if not note.strip():
         raise RuleError("note", "Say what was done: the completion note is the record.")
-    changes = events.apply_changes(action, status=ActionStatus.DONE.value, completion_note=note.strip(), completed_at=utcnow())
+    changes = events.apply_changes(
+        action, status=ActionStatus.DONE.value, completion_note=note.strip(), completed_at=utcnow()
+    )
     origin = {"nonconformity": nc.number} if nc is not None else {"origin": action.origin}
     events.record(actor, "corrective_action", action.id, "completed", {**origin, **changes})
     if nc is not None and nc.status == NCStatus.ACTIONS_PLANNED and all(a.is_done for a in nc.actions):
-        events.record(actor, "nonconformity", nc.id, "actions_done",
-                      events.apply_changes(nc, status=NCStatus.ACTIONS_DONE.value))
+        events.record(
+            actor, "nonconformity", nc.id, "actions_done", events.apply_changes(nc, status=NCStatus.ACTIONS_DONE.value)
+        )
 
 
 def verify(actor: User, nc: Nonconformity, effective: bool, evidence: str, on: date) -> None:
@@ -252,9 +319,14 @@ def verify(actor: User, nc: Nonconformity, effective: bool, evidence: str, on: d
         raise Conflict("_form", "You own one of its actions; another quality lead must verify it (impartiality).")
     if not evidence.strip():
         raise RuleError("evidence", "Record the evidence that the actions worked (or did not).")
-    changes = events.apply_changes(nc, verification_result="effective" if effective else "not_effective",
-                                   verification_evidence=evidence.strip(), verified_on=on,
-                                   verified_by_id=actor.id, verification_count=nc.verification_count + 1)
+    changes = events.apply_changes(
+        nc,
+        verification_result="effective" if effective else "not_effective",
+        verification_evidence=evidence.strip(),
+        verified_on=on,
+        verified_by_id=actor.id,
+        verification_count=nc.verification_count + 1,
+    )
     # Not effective: back to cause analysis; the done actions stay on record.
     status = NCStatus.VERIFIED_EFFECTIVE if effective else NCStatus.CONTAINED
     changes |= events.apply_changes(nc, status=status.value)
@@ -268,8 +340,13 @@ def close(actor: User, nc: Nonconformity) -> None:
         raise Conflict("_form", "Only a nonconformity verified effective can be closed.")
     if any(not a.is_done for a in nc.actions):
         raise Conflict("_form", "Every corrective action must be done before it is closed.")
-    events.record(actor, "nonconformity", nc.id, "closed",
-                  events.apply_changes(nc, status=NCStatus.CLOSED.value, closed_at=utcnow()))
+    events.record(
+        actor,
+        "nonconformity",
+        nc.id,
+        "closed",
+        events.apply_changes(nc, status=NCStatus.CLOSED.value, closed_at=utcnow()),
+    )
 
 
 def reopen(actor: User, nc: Nonconformity, reason: str) -> None:
@@ -300,12 +377,18 @@ def _transition(actor: User, nc: Nonconformity, status: NCStatus, action: str, *
     if status == NCStatus.WITHDRAWN:
         # Nobody should go on working (or be reminded) on the actions of a withdrawn nonconformity.
         for open_action in [a for a in nc.actions if not a.is_done]:
-            events.record(actor, "corrective_action", open_action.id, "cancelled",
-                          events.apply_changes(open_action, status=ActionStatus.CANCELLED.value))
+            events.record(
+                actor,
+                "corrective_action",
+                open_action.id,
+                "cancelled",
+                events.apply_changes(open_action, status=ActionStatus.CANCELLED.value),
+            )
     events.record(actor, "nonconformity", nc.id, action, events.apply_changes(nc, status=status.value, **values))
 
 
 # --- reading -----------------------------------------------------------------------------------
+
 
 def similar(user: User, nc: Nonconformity, today: date, limit: int = 5) -> list[Nonconformity]:
     """Nonconformities of the same clause or area in the last 12 months that the user may see: a recurrence?"""
@@ -315,28 +398,38 @@ def similar(user: User, nc: Nonconformity, today: date, limit: int = 5) -> list[
         same.append(Nonconformity.area_id == nc.area_id)
     if not same:
         return []
-    return list(db.session.scalars(
-        select(Nonconformity).where(Nonconformity.id != nc.id, Nonconformity.raised_at >= since, or_(*same),
-                                    visible_to(user))
-        .order_by(Nonconformity.raised_at.desc()).limit(limit)
-    ).all())
+    return list(
+        db.session.scalars(
+            select(Nonconformity)
+            .where(Nonconformity.id != nc.id, Nonconformity.raised_at >= since, or_(*same), visible_to(user))
+            .order_by(Nonconformity.raised_at.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def timeline(nc: Nonconformity) -> list[Event]:
     """Every event of the nonconformity and its actions, in the order they happened."""
     action_ids = [str(a.id) for a in nc.actions]
-    return list(db.session.scalars(
-        select(Event).where(or_(
-            (Event.entity_type == "nonconformity") & (Event.entity_id == str(nc.id)),
-            (Event.entity_type == "corrective_action") & Event.entity_id.in_(action_ids),
-        )).order_by(Event.seq)
-    ).all())
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(
+                or_(
+                    (Event.entity_type == "nonconformity") & (Event.entity_id == str(nc.id)),
+                    (Event.entity_type == "corrective_action") & Event.entity_id.in_(action_ids),
+                )
+            )
+            .order_by(Event.seq)
+        ).all()
+    )
 
 
 def my_actions(user: User, today: date) -> list[CorrectiveAction]:
     """Open actions owned by the user: overdue first, then by due date."""
     actions = db.session.scalars(
-        select(CorrectiveAction).outerjoin(Nonconformity)
+        select(CorrectiveAction)
+        .outerjoin(Nonconformity)
         .where(CorrectiveAction.owner_id == user.id, CorrectiveAction.status == ActionStatus.OPEN, live_action())
         .options(selectinload(CorrectiveAction.nonconformity).selectinload(Nonconformity.area))
     ).all()
@@ -359,8 +452,9 @@ def live_action() -> ColumnElement[bool]:
     """An action still to be worked on: its nonconformity (if it has one) is neither closed nor withdrawn.
 
     Needs Nonconformity outer-joined to CorrectiveAction."""
-    return or_(CorrectiveAction.nonconformity_id.is_(None),
-               Nonconformity.status.not_in([NCStatus.CLOSED, NCStatus.WITHDRAWN]))
+    return or_(
+        CorrectiveAction.nonconformity_id.is_(None), Nonconformity.status.not_in([NCStatus.CLOSED, NCStatus.WITHDRAWN])
+    )
 
 
 def can_view_action(user: User, action: CorrectiveAction) -> bool:
@@ -370,19 +464,31 @@ def can_view_action(user: User, action: CorrectiveAction) -> bool:
     return user.has_role(Role.QUALITY_LEAD, Role.ADMIN) or action.owner_id == user.id
 
 
-def plan_tracked_action(actor: User, origin: str, description: str, owner_id: int | None, due: date | None,
-                        **link: int | str | None) -> CorrectiveAction:
+def plan_tracked_action(
+    actor: User, origin: str, description: str, owner_id: int | None, due: date | None, **link: int | str | None
+) -> CorrectiveAction:
     """An action outside a nonconformity (a review decision, a gap to close), in the same action log.
 
     The caller checks who may plan it and links it (review_decision_id=..., finding_id=...). Does not commit."""
     owner, due = _check_action(description, owner_id, due)
-    action = CorrectiveAction(origin=origin, description=description.strip(), owner_id=owner.id, due_date=due,
-                              created_by_id=actor.id, **link)
+    action = CorrectiveAction(
+        origin=origin, description=description.strip(), owner_id=owner.id, due_date=due, created_by_id=actor.id, **link
+    )
     db.session.add(action)
     db.session.flush()
-    events.record(actor, "corrective_action", action.id, "planned", {
-        "origin": origin, "description": action.description, "owner_id": owner.id, "due_date": due.isoformat(),
-        **{k: v for k, v in link.items() if v is not None}})
+    events.record(
+        actor,
+        "corrective_action",
+        action.id,
+        "planned",
+        {
+            "origin": origin,
+            "description": action.description,
+            "owner_id": owner.id,
+            "due_date": due.isoformat(),
+            **{k: v for k, v in link.items() if v is not None},
+        },
+    )
     return action
 
 

@@ -1,4 +1,5 @@
 """The nonconformity log, its detail page with the 10.2 steps, My actions, and exports."""
+
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,13 @@ bp = Blueprint("capa", __name__)
 
 
 def capa_vocabulary():
-    return {"nc_status_labels": NC_STATUS_LABELS, "nc_sources": SOURCES, "cause_categories": CAUSE_CATEGORIES,
-            "severities": SEVERITIES, "today": date.today()}
+    return {
+        "nc_status_labels": NC_STATUS_LABELS,
+        "nc_sources": SOURCES,
+        "cause_categories": CAUSE_CATEGORIES,
+        "severities": SEVERITIES,
+        "today": date.today(),
+    }
 
 
 def get_nc(nc_id: int) -> Nonconformity:
@@ -64,14 +70,21 @@ def get_action(action_id: int) -> CorrectiveAction:
 
 # --- the log -----------------------------------------------------------------------------------
 
+
 @bp.get("/")
 def index():
     """All nonconformities the user may see, filtered, searched, sorted and paged from the URL."""
     filters = log.parse_filters(request.args)
     page = log.log_page(current_user, filters, date.today())
     sees_all = current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN)
-    return render("capa/index.html", "capa/_results.html", page=page, areas=log.areas_in_view(current_user),
-                  owners=services.assignable_owners() if sees_all else [current_user], can_raise=sees_all)
+    return render(
+        "capa/index.html",
+        "capa/_results.html",
+        page=page,
+        areas=log.areas_in_view(current_user),
+        owners=services.assignable_owners() if sees_all else [current_user],
+        can_raise=sees_all,
+    )
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
@@ -82,11 +95,13 @@ def export_log(fmt: str):
     rows = log.export_rows(current_user, filters, date.today())
     name = f"{kind}-{date.today().isoformat()}.{fmt}"
     body = export.to_csv(kind, rows, date.today()) if fmt == "csv" else export.to_xlsx(kind, rows, date.today())
-    return Response(body, mimetype=tabular.MIMETYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body, mimetype=tabular.MIMETYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 # --- raising by hand ---------------------------------------------------------------------------
+
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(Role.QUALITY_LEAD, Role.ADMIN)
@@ -119,15 +134,26 @@ def raise_nc():
 
 # --- one nonconformity -------------------------------------------------------------------------
 
-def _detail(nc: Nonconformity, status: int = 200, errors=None, form=None, step=None, draft_whys=None,
-            draft_category=None):
+
+def _detail(
+    nc: Nonconformity, status: int = 200, errors=None, form=None, step=None, draft_whys=None, draft_category=None
+):
     return render_template(
-        "capa/show.html", nc=nc, errors=errors or {}, form=form or {}, step=step, draft_whys=draft_whys,
+        "capa/show.html",
+        nc=nc,
+        errors=errors or {},
+        form=form or {},
+        step=step,
+        draft_whys=draft_whys,
         draft_category=draft_category,
-        photos=photos.evidence_for_nonconformity(nc), action_photos=photos.photos_of_actions([a.id for a in nc.actions]),
-        timeline=services.timeline(nc), similar=services.similar(current_user, nc, date.today()),
-        can_manage=services.can_manage(current_user, nc), is_quality_lead=current_user.has_role(Role.QUALITY_LEAD),
-        owners=services.assignable_owners(), default_due=services.default_due_date(nc, date.today()),
+        photos=photos.evidence_for_nonconformity(nc),
+        action_photos=photos.photos_of_actions([a.id for a in nc.actions]),
+        timeline=services.timeline(nc),
+        similar=services.similar(current_user, nc, date.today()),
+        can_manage=services.can_manage(current_user, nc),
+        is_quality_lead=current_user.has_role(Role.QUALITY_LEAD),
+        owners=services.assignable_owners(),
+        default_due=services.default_due_date(nc, date.today()),
     ), status
 
 
@@ -158,8 +184,13 @@ def _step(nc_id: int, schema, apply, step: str, success: str):
 @applies_change
 def contain(nc_id: int):
     """Record containment and correction."""
-    return _step(nc_id, ContainSchema(), lambda nc, d: services.record_containment(current_user, nc, d["containment"]),
-                 "containment", "Containment recorded for {nc.number}.")
+    return _step(
+        nc_id,
+        ContainSchema(),
+        lambda nc, d: services.record_containment(current_user, nc, d["containment"]),
+        "containment",
+        "Containment recorded for {nc.number}.",
+    )
 
 
 @bp.post("/<int:nc_id>/cause")
@@ -182,8 +213,7 @@ def cause(nc_id: int):
     except RuleError as err:
         db.session.rollback()
         # Everything typed comes back, with the reason beside the field.
-        return _detail(nc, err.status, {err.field: err.message}, step="cause", draft_whys=whys,
-                       draft_category=category)
+        return _detail(nc, err.status, {err.field: err.message}, step="cause", draft_whys=whys, draft_category=category)
     if op != "save":
         return _detail(nc, step="cause")
     flash(f"Root cause recorded for {nc.number}.", "success")
@@ -210,18 +240,26 @@ def _edit_whys(whys: list[str], op: str) -> list[str]:
 @applies_change
 def add_action(nc_id: int):
     """Plan a corrective action with owner and due date."""
-    return _step(nc_id, ActionSchema(),
-                 lambda nc, d: services.add_action(current_user, nc, d["description"], d["owner_id"], d["due_date"]),
-                 "actions", "Action planned for {nc.number}.")
+    return _step(
+        nc_id,
+        ActionSchema(),
+        lambda nc, d: services.add_action(current_user, nc, d["description"], d["owner_id"], d["due_date"]),
+        "actions",
+        "Action planned for {nc.number}.",
+    )
 
 
 @bp.post("/<int:nc_id>/verify")
 @applies_change
 def verify(nc_id: int):
     """A quality lead records whether the actions were effective."""
-    return _step(nc_id, VerifySchema(), lambda nc, d: services.verify(
-        current_user, nc, d["result"] == "effective", d["evidence"], d["verified_on"]),
-        "verification", "Verification recorded for {nc.number}.")
+    return _step(
+        nc_id,
+        VerifySchema(),
+        lambda nc, d: services.verify(current_user, nc, d["result"] == "effective", d["evidence"], d["verified_on"]),
+        "verification",
+        "Verification recorded for {nc.number}.",
+    )
 
 
 @bp.post("/<int:nc_id>/close")
@@ -233,18 +271,29 @@ def close(nc_id: int):
 @bp.post("/<int:nc_id>/reopen")
 @applies_change
 def reopen(nc_id: int):
-    return _step(nc_id, ReasonSchema(), lambda nc, d: services.reopen(current_user, nc, d["reason"]),
-                 "status", "{nc.number} is reopened for cause analysis.")
+    return _step(
+        nc_id,
+        ReasonSchema(),
+        lambda nc, d: services.reopen(current_user, nc, d["reason"]),
+        "status",
+        "{nc.number} is reopened for cause analysis.",
+    )
 
 
 @bp.post("/<int:nc_id>/withdraw")
 @applies_change
 def withdraw(nc_id: int):
-    return _step(nc_id, ReasonSchema(), lambda nc, d: services.withdraw(current_user, nc, d["reason"]),
-                 "status", "{nc.number} is withdrawn.")
+    return _step(
+        nc_id,
+        ReasonSchema(),
+        lambda nc, d: services.withdraw(current_user, nc, d["reason"]),
+        "status",
+        "{nc.number} is withdrawn.",
+    )
 
 
 # --- actions -----------------------------------------------------------------------------------
+
 
 @bp.get("/actions/mine")
 def my_actions():
@@ -256,10 +305,16 @@ def my_actions():
 @bp.get("/actions")
 def action_log():
     """Every tracked action (nonconformities, management reviews, gap analyses), filtered by origin and state."""
-    page = log.action_log(current_user, request.args.get("origin", ""), request.args.get("state", "open"),
-                          request.args.get("page", 1, type=int), date.today())
-    return render("capa/actions.html", "capa/_action_rows.html", page=page, origins=ACTION_ORIGINS,
-                  states=log.ACTION_STATES)
+    page = log.action_log(
+        current_user,
+        request.args.get("origin", ""),
+        request.args.get("state", "open"),
+        request.args.get("page", 1, type=int),
+        date.today(),
+    )
+    return render(
+        "capa/actions.html", "capa/_action_rows.html", page=page, origins=ACTION_ORIGINS, states=log.ACTION_STATES
+    )
 
 
 @bp.post("/actions/<int:action_id>/complete")
@@ -279,9 +334,14 @@ def complete_action(action_id: int):
     except ValidationError as err:
         return render("capa/action_page.html", "capa/_action.html", 422, **{**context, "errors": first_errors(err)})
     except PhotoRejected as err:
-        return render("capa/action_page.html", "capa/_action.html", err.status,
-                      **{**context, "errors": {"photo": err.message + " Nothing was saved."}})
+        return render(
+            "capa/action_page.html",
+            "capa/_action.html",
+            err.status,
+            **{**context, "errors": {"photo": err.message + " Nothing was saved."}},
+        )
     except RuleError as err:
-        return render("capa/action_page.html", "capa/_action.html", err.status,
-                      **{**context, "errors": {err.field: err.message}})
+        return render(
+            "capa/action_page.html", "capa/_action.html", err.status, **{**context, "errors": {err.field: err.message}}
+        )
     return render("capa/action_page.html", "capa/_action.html", **context)

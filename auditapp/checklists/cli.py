@@ -1,4 +1,5 @@
 """flask checklists check|sync"""
+
 from pathlib import Path
 
 import click

@@ -5,6 +5,7 @@ anchors, aliases and duplicate keys before anything is built) -> round-trip load
 (keeps each node's line) -> marshmallow schema -> cross-item checks. Every problem
 found is reported at once as ``path:line: field: message``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -124,7 +125,7 @@ def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = 
     for path, message in _cross_checks(doc, expected_id):
         problem(_line_of(doc, path, message), _format_path(path), message)
     if result.problems:
-        result.problems.sort(key=lambda p: (p.line or 0))
+        result.problems.sort(key=lambda p: p.line or 0)
         return
     result.doc = doc
     result.data = data
@@ -138,6 +139,7 @@ def content_hash(data: dict) -> str:
 
 
 # --- raw event scan --------------------------------------------------------------------------
+
 
 def _scan_events(text: str) -> list[tuple[int, str]]:
     """Refuse tags, anchors, aliases, extra documents and duplicate keys, from the event stream.
@@ -203,6 +205,7 @@ def _yaml_message(exc: MarkedYAMLError) -> str:
 
 
 # --- schema errors -> lines ------------------------------------------------------------------
+
 
 def _flatten(messages, path=()):
     """Yield (path tuple, message) for marshmallow's nested error dicts."""
@@ -274,7 +277,7 @@ def _explain(doc, path, message: str, text: str) -> str:
     """Turn marshmallow's generic messages into an author's language."""
     if message == "Unknown field.":
         level = "item" if "items" in path[:-1] else "section" if "sections" in path[:-1] else "checklist"
-        return f'unknown field{did_you_mean(str(path[-1]), KEYS_BY_LEVEL[level])}'
+        return f"unknown field{did_you_mean(str(path[-1]), KEYS_BY_LEVEL[level])}"
     if message == "Missing data for required field.":
         return "required field is missing"
     if message.startswith("expected text, but YAML read the number"):
@@ -309,6 +312,7 @@ def _source_token(container, key, text: str) -> str | None:
 
 # --- checks across fields --------------------------------------------------------------------
 
+
 def _cross_checks(doc, expected_id):
     """Problems no single field shows: duplicates, clause nesting, rename targets, file name."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
@@ -324,8 +328,12 @@ def _cross_checks(doc, expected_id):
         sclause = section.get("clause")
         if isinstance(sclause, str):
             if sclause in seen_sections:
-                problems.append((("sections", s, "clause"),
-                                 f'clause "{sclause}" already has a section (sections[{seen_sections[sclause]}])'))
+                problems.append(
+                    (
+                        ("sections", s, "clause"),
+                        f'clause "{sclause}" already has a section (sections[{seen_sections[sclause]}])',
+                    )
+                )
             seen_sections.setdefault(sclause, s)
         items = section.get("items")
         for i, item in enumerate(items if isinstance(items, list) else []):
@@ -341,13 +349,19 @@ def _cross_checks(doc, expected_id):
                     seen_ids[item_id] = where + ("id",)
             if isinstance(clause, str) and isinstance(sclause, str):
                 if clause != sclause and not clause.startswith(sclause + "."):
-                    problems.append((where + ("clause",), f'clause "{clause}" is outside its section\'s clause "{sclause}"'))
+                    problems.append(
+                        (where + ("clause",), f'clause "{clause}" is outside its section\'s clause "{sclause}"')
+                    )
             question = item.get("question")
             if isinstance(clause, str) and isinstance(question, str):
                 ref = (clause, " ".join(question.lower().split()))
                 if ref in seen_questions:
-                    problems.append((where + ("question",),
-                                     f'clause {clause} already asks this question (item "{seen_questions[ref]}")'))
+                    problems.append(
+                        (
+                            where + ("question",),
+                            f'clause {clause} already asks this question (item "{seen_questions[ref]}")',
+                        )
+                    )
                 else:
                     seen_questions[ref] = item_id if isinstance(item_id, str) else f"sections[{s}].items[{i}]"
             results = item.get("results")
@@ -372,4 +386,5 @@ def _cross_checks(doc, expected_id):
 def _problem_factory(result: LoadedChecklist):
     def add(line, field_path, message):
         result.problems.append(Problem(result.display_path, line, field_path, message))
+
     return add

@@ -1,4 +1,5 @@
 """Checklists as imported from YAML: every version kept, items frozen per version."""
+
 import enum
 from datetime import datetime
 
@@ -73,7 +74,9 @@ class ChecklistVersion(Model):
         back_populates="version", order_by="ChecklistSection.position", cascade="all, delete-orphan"
     )
     items: Mapped[list["ChecklistItem"]] = relationship(
-        back_populates="version", order_by="ChecklistItem.position", cascade="all, delete-orphan",
+        back_populates="version",
+        order_by="ChecklistItem.position",
+        cascade="all, delete-orphan",
         overlaps="section,items",
     )
 

@@ -1,4 +1,5 @@
 """The checklist file format, as marshmallow schemas: the one place its fields are validated."""
+
 import difflib
 import re
 
@@ -112,34 +113,51 @@ class StrictSchema(Schema):
 
 
 class ItemSchema(StrictSchema):
-    id = Text(required=True, validate=validate.Regexp(
-        ITEM_ID, error="must be letters, digits, '.', '_' or '-' (at most 64), e.g. 8.5.2-traceability"))
+    id = Text(
+        required=True,
+        validate=validate.Regexp(
+            ITEM_ID, error="must be letters, digits, '.', '_' or '-' (at most 64), e.g. 8.5.2-traceability"
+        ),
+    )
     clause = Clause(required=True)
     question = Text(required=True, validate=validate.Length(min=3, max=1000, error="must be 3 to 1000 characters"))
     guidance = Text(load_default="", validate=validate.Length(max=4000, error="must be at most 4000 characters"))
-    evidence = TextList(Text(validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters")), load_default=list)
+    evidence = TextList(
+        Text(validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters")), load_default=list
+    )
     photo = Choice(PHOTO_RULES, "a photo rule", load_default=PhotoRule.OPTIONAL.value)
-    results = TextList(Choice(RESULT_CODES, "a result"), load_default=None,
-                       validate=validate.Length(min=1, error="must list at least one result"))
+    results = TextList(
+        Choice(RESULT_CODES, "a result"),
+        load_default=None,
+        validate=validate.Length(min=1, error="must list at least one result"),
+    )
 
 
 class SectionSchema(StrictSchema):
     clause = Clause(load_default=None)
     title = Text(required=True, validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
-    items = TextList(fields.Nested(ItemSchema), required=True,
-                     validate=validate.Length(min=1, error="a section needs at least one item"))
+    items = TextList(
+        fields.Nested(ItemSchema),
+        required=True,
+        validate=validate.Length(min=1, error="a section needs at least one item"),
+    )
 
 
 class ChecklistSchema(StrictSchema):
-    id = Text(required=True, validate=validate.Regexp(
-        CHECKLIST_ID, error="must be lowercase letters, digits and '-', e.g. iso9001-2015"))
+    id = Text(
+        required=True,
+        validate=validate.Regexp(CHECKLIST_ID, error="must be lowercase letters, digits and '-', e.g. iso9001-2015"),
+    )
     title = Text(required=True, validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
     version = StrictInteger(required=True, validate=validate.Range(min=1, error="must be 1 or more"))
     standard = Text(load_default="", validate=validate.Length(max=120, error="must be at most 120 characters"))
     description = Text(load_default="", validate=validate.Length(max=4000, error="must be at most 4000 characters"))
     renamed = RenameMap(load_default=dict)
-    sections = TextList(fields.Nested(SectionSchema), required=True,
-                        validate=validate.Length(min=1, error="a checklist needs at least one section"))
+    sections = TextList(
+        fields.Nested(SectionSchema),
+        required=True,
+        validate=validate.Length(min=1, error="a checklist needs at least one section"),
+    )
 
 
 # Allowed keys by nesting level, for "did you mean" on unknown keys.

@@ -1,4 +1,5 @@
 """Checklist rules: import YAML files as versions, and compare versions."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,8 +38,14 @@ def check_files(paths: list[Path], shown: Callable[[Path], str] | None = None) -
         assert item.data is not None  # ok: the file validated
         key = item.data["id"]
         if key in owner:
-            item.problems.append(Problem(item.display_path, line_of(item, "id"), "id",
-                                         f'"{key}" is already the id of {owner[key].display_path}'))
+            item.problems.append(
+                Problem(
+                    item.display_path,
+                    line_of(item, "id"),
+                    "id",
+                    f'"{key}" is already the id of {owner[key].display_path}',
+                )
+            )
         else:
             owner[key] = item
     return loaded
@@ -78,8 +85,9 @@ def sync_directory(directory: Path, actor: User | None = None) -> SyncReport:
     return report
 
 
-def import_checklist(loaded: LoadedChecklist, actor: User | None = None
-                     ) -> tuple[str, ChecklistVersion | None, list[Problem]]:
+def import_checklist(
+    loaded: LoadedChecklist, actor: User | None = None
+) -> tuple[str, ChecklistVersion | None, list[Problem]]:
     """Add a new version for changed content; return (outcome, version, problems). Does not commit."""
     data = loaded.data
     assert data is not None  # only valid files are imported
@@ -88,19 +96,30 @@ def import_checklist(loaded: LoadedChecklist, actor: User | None = None
     if latest and latest.content_hash == loaded.content_hash:
         return "unchanged", latest, []
     if latest and data["version"] <= latest.number:
-        hint = (f"the content changed since version {latest.number} was imported; raise version to {latest.number + 1}"
-                if data["version"] == latest.number
-                else f"version {data['version']} is older than the imported version {latest.number}")
+        hint = (
+            f"the content changed since version {latest.number} was imported; raise version to {latest.number + 1}"
+            if data["version"] == latest.number
+            else f"version {data['version']} is older than the imported version {latest.number}"
+        )
         return "refused", None, [Problem(loaded.display_path, line_of(loaded, "version"), "version", hint)]
     if checklist is None:
         checklist = Checklist(key=data["id"])
         db.session.add(checklist)
     version = _build_version(checklist, loaded, actor)
     db.session.flush()
-    events.record(actor, "checklist_version", version.id, "imported", {
-        "checklist": data["id"], "version": version.number, "content_hash": version.content_hash,
-        "items": len(version.items), "source": loaded.display_path,
-    })
+    events.record(
+        actor,
+        "checklist_version",
+        version.id,
+        "imported",
+        {
+            "checklist": data["id"],
+            "version": version.number,
+            "content_hash": version.content_hash,
+            "items": len(version.items),
+            "source": loaded.display_path,
+        },
+    )
     return "imported", version, []
 
 
@@ -108,9 +127,15 @@ def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | 
     data = loaded.data
     assert data is not None  # only valid files are imported
     version = ChecklistVersion(
-        checklist=checklist, number=data["version"], content_hash=loaded.content_hash,
-        title=data["title"], standard=data["standard"], description=data["description"],
-        renamed=data["renamed"], source_path=loaded.display_path, source_text=loaded.source_text,
+        checklist=checklist,
+        number=data["version"],
+        content_hash=loaded.content_hash,
+        title=data["title"],
+        standard=data["standard"],
+        description=data["description"],
+        renamed=data["renamed"],
+        source_path=loaded.display_path,
+        source_text=loaded.source_text,
         imported_by_id=getattr(actor, "id", None),
     )
     db.session.add(version)
@@ -119,19 +144,27 @@ def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | 
         section = ChecklistSection(version=version, position=s, clause=sec["clause"], title=sec["title"])
         db.session.add(section)  # SQLAlchemy 2 does not cascade along backrefs
         for item in sec["items"]:
-            db.session.add(ChecklistItem(
-                version=version, section=section, position=position, key=item["id"], clause=item["clause"],
-                question=item["question"], guidance=item["guidance"], evidence=item["evidence"],
-                photo_rule=item["photo"], results=item["results"] or [r.value for r in Result],
-            ))
+            db.session.add(
+                ChecklistItem(
+                    version=version,
+                    section=section,
+                    position=position,
+                    key=item["id"],
+                    clause=item["clause"],
+                    question=item["question"],
+                    guidance=item["guidance"],
+                    evidence=item["evidence"],
+                    photo_rule=item["photo"],
+                    results=item["results"] or [r.value for r in Result],
+                )
+            )
             position += 1
     return version
 
 
 def get_version(key: str, number: int) -> ChecklistVersion | None:
     return db.session.scalar(
-        db.select(ChecklistVersion).join(Checklist)
-        .where(Checklist.key == key, ChecklistVersion.number == number)
+        db.select(ChecklistVersion).join(Checklist).where(Checklist.key == key, ChecklistVersion.number == number)
     )
 
 
@@ -186,6 +219,7 @@ def compare_versions(older: ChecklistVersion, newer: ChecklistVersion) -> Versio
 
 
 # --- the folder as the library page shows it ----------------------------------------------------
+
 
 @dataclass
 class FileStatus:

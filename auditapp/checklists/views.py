@@ -1,4 +1,5 @@
 """The checklist library: what is imported, what is wrong on disk, previews and comparisons."""
+
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -16,8 +17,12 @@ bp = Blueprint("checklists", __name__)
 def index():
     """Every checklist with its versions, and the state of each file in the checklist folder."""
     files = services.folder_status(Path(current_app.config["CHECKLIST_DIR"]))
-    return render_template("checklists/index.html", checklists=services.all_checklists(), files=files,
-                           can_sync=current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN))
+    return render_template(
+        "checklists/index.html",
+        checklists=services.all_checklists(),
+        files=files,
+        can_sync=current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN),
+    )
 
 
 @bp.post("/sync")
@@ -38,8 +43,9 @@ def sync():
 def show(key: str, number: int):
     """A version as an auditor will see it on the audit screen."""
     version = _version_or_404(key, number)
-    return render_template("checklists/show.html", version=version, result_labels=RESULT_LABELS,
-                           all_results=[r.value for r in Result])
+    return render_template(
+        "checklists/show.html", version=version, result_labels=RESULT_LABELS, all_results=[r.value for r in Result]
+    )
 
 
 @bp.get("/<key>/v<int:number>/source")
@@ -62,10 +68,16 @@ def compare(key: str):
         abort(404, description=f"{checklist.key} has versions {', '.join(map(str, numbers))} only.")
     if older >= newer:
         older, newer = min(older, newer), max(older, newer)
-    diff = services.compare_versions(services.get_version(key, older) or abort(404),
-                                     services.get_version(key, newer) or abort(404)) if older != newer else None
-    return render_template("checklists/compare.html", checklist=checklist, diff=diff, numbers=numbers,
-                           older=older, newer=newer)
+    diff = (
+        services.compare_versions(
+            services.get_version(key, older) or abort(404), services.get_version(key, newer) or abort(404)
+        )
+        if older != newer
+        else None
+    )
+    return render_template(
+        "checklists/compare.html", checklist=checklist, diff=diff, numbers=numbers, older=older, newer=newer
+    )
 
 
 def _version_or_404(key: str, number: int):

@@ -10,6 +10,7 @@ The stored response bodies are only needed while a phone may still resend the ch
 retention (`flask changes prune`, default 30 days) the body is dropped but the id is kept, so a
 very late replay is still recognised and applied never again.
 """
+
 from __future__ import annotations
 
 import re
@@ -61,16 +62,21 @@ def already_applied(change_id: str) -> bool:
 
 def remember(change_id: str, user_id: int, endpoint: str, response: Response | None = None) -> None:
     """Record a change id as applied, with the answer a replay must get. Does not commit."""
-    db.session.add(AppliedChange(
-        id=change_id, user_id=user_id, endpoint=endpoint,
-        status_code=response.status_code if response is not None else 200,
-        body=response.get_data(as_text=True) if response is not None else "",
-        headers={k: response.headers[k] for k in REPLAYED_HEADERS if k in response.headers} if response else {},
-    ))
+    db.session.add(
+        AppliedChange(
+            id=change_id,
+            user_id=user_id,
+            endpoint=endpoint,
+            status_code=response.status_code if response is not None else 200,
+            body=response.get_data(as_text=True) if response is not None else "",
+            headers={k: response.headers[k] for k in REPLAYED_HEADERS if k in response.headers} if response else {},
+        )
+    )
 
 
 def applies_change(view: Callable[..., Any]) -> Callable[..., Any]:
     """Make a view idempotent by change id and commit its work with the id, atomically."""
+
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
         change_id = change_id_of_request()
@@ -96,6 +102,7 @@ def applies_change(view: Callable[..., Any]) -> Callable[..., Any]:
             current_app.logger.info("change %s applied by a concurrent request; replayed", change_id)
             return _replay(stored)
         return response
+
     return wrapped
 
 
@@ -127,6 +134,10 @@ def prune_bodies(older_than: timedelta, dry_run: bool = False) -> int:
     stale = (AppliedChange.applied_at < cutoff) & (AppliedChange.body != "")
     if dry_run:
         return db.session.scalar(db.select(db.func.count()).select_from(AppliedChange).where(stale)) or 0
-    result = db.session.execute(update(AppliedChange).where(stale).values(body="", headers={}, status_code=200)
-                                .execution_options(synchronize_session=False))
+    result = db.session.execute(
+        update(AppliedChange)
+        .where(stale)
+        .values(body="", headers={}, status_code=200)
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -1,4 +1,5 @@
 """Housekeeping commands for what the core owns."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,8 +15,12 @@ changes_cli = AppGroup("changes", help="The record of change ids applied once (o
 
 
 @changes_cli.command("prune")
-@click.option("--days", type=click.IntRange(min=1), default=None,
-              help="Keep answers of changes newer than this (default: AUDITAPP_CHANGE_RETENTION_DAYS, 30).")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep answers of changes newer than this (default: AUDITAPP_CHANGE_RETENTION_DAYS, 30).",
+)
 @click.option("--dry-run", is_flag=True, help="Only count what would be pruned.")
 def prune(days: int | None, dry_run: bool) -> None:
     """Drop stored replay answers past the retention; change ids stay, so nothing applies twice."""

@@ -1,4 +1,5 @@
 """Enums whose members carry the words people see next to the codes the database stores."""
+
 from __future__ import annotations
 
 import enum

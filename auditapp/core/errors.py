@@ -5,6 +5,7 @@ once for the whole app. Views that show the message beside a form catch ``RuleEr
 ``Conflict``) and answer with ``err.status``; ``NotAllowed`` is never shown inside a form, so it
 is not a ``RuleError``: it always reaches the factory's 403 page.
 """
+
 from __future__ import annotations
 
 

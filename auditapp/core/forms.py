@@ -1,4 +1,5 @@
 """The base of every form schema: unknown fields ignored, text trimmed, ids bounded, one message per field."""
+
 from __future__ import annotations
 
 import re

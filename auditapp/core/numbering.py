@@ -1,4 +1,5 @@
 """Gap-free, per-year human-facing numbers (AUD-2026-001, NC-2026-0001) that stay unique under concurrent saves."""
+
 from __future__ import annotations
 
 from sqlalchemy import Integer, String, select, update
@@ -27,11 +28,13 @@ def next_number(name: str, year: int) -> int:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(NumberSequence).values(name=name, year=year, last=0).on_conflict_do_nothing(
-            index_elements=["name", "year"])
+        insert(NumberSequence)
+        .values(name=name, year=year, last=0)
+        .on_conflict_do_nothing(index_elements=["name", "year"])
     )
     db.session.execute(
-        update(NumberSequence).where(NumberSequence.name == name, NumberSequence.year == year)
+        update(NumberSequence)
+        .where(NumberSequence.name == name, NumberSequence.year == year)
         .values(last=NumberSequence.last + 1)
     )
     last = db.session.scalar(

@@ -1,4 +1,5 @@
 """Pages of long lists: Flask-SQLAlchemy's paginate, where a page past the end shows the last one."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ def paginate(query: Select[Any], page: int, per_page: int) -> Pagination:
     """One page of the query and its total (two queries); a stale link past the end lands on the last page."""
     result = db.paginate(query, page=max(page, 1), per_page=per_page, max_per_page=per_page, error_out=False)
     if result.page > 1 and result.page > result.pages:
-        result = db.paginate(query, page=max(result.pages, 1), per_page=per_page, max_per_page=per_page,
-                             error_out=False)
+        result = db.paginate(
+            query, page=max(result.pages, 1), per_page=per_page, max_per_page=per_page, error_out=False
+        )
     return result

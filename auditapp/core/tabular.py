@@ -1,4 +1,5 @@
 """One writer for CSV and XLSX downloads, with formula-injection escaping in both."""
+
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,5 @@
 """One clock for stored timestamps: naive UTC, the same on SQLite and PostgreSQL."""
+
 from datetime import UTC, datetime
 
 

@@ -5,6 +5,7 @@ A chain can be cut short and its head rewound by whoever owns the database; a ch
 remembers how far it reached (`flask events verify`). Written by `flask events checkpoint` (cron or a
 systemd timer) and when a management review is recorded as held.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,9 @@ def write_checkpoint() -> Checkpoint:
     """Append the committed chain head to the checkpoint file; read on a connection of its own, so it also
     runs after a request's commit."""
     with db.engine.connect() as conn:
-        head = conn.execute(select(EventChainHead.last_seq, EventChainHead.last_hash)
-                            .where(EventChainHead.id == 1)).one_or_none()
+        head = conn.execute(
+            select(EventChainHead.last_seq, EventChainHead.last_hash).where(EventChainHead.id == 1)
+        ).one_or_none()
     seq, chain_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS)
     at = utcnow().isoformat(timespec="seconds")
     line = json.dumps({"seq": seq, "hash": chain_hash, "at": at, "hmac": _signature(seq, chain_hash, at)})
@@ -87,17 +89,25 @@ def check_against_checkpoints(chain_length: int) -> tuple[int, list[str]]:
     checkpoints, problems = read_checkpoints()
     furthest = max(checkpoints, key=lambda c: c.seq, default=None)
     if furthest is not None and furthest.seq > chain_length:
-        problems.append(f"the log ends at entry {chain_length} but a checkpoint saw entry {furthest.seq} "
-                        f"(line {furthest.line}, {furthest.at}): its tail was removed")
+        problems.append(
+            f"the log ends at entry {chain_length} but a checkpoint saw entry {furthest.seq} "
+            f"(line {furthest.line}, {furthest.at}): its tail was removed"
+        )
     wanted = sorted({c.seq for c in checkpoints if 0 < c.seq <= chain_length})
     stored: dict[int, str] = {}
     for start in range(0, len(wanted), 500):
-        stored.update((seq, chain_hash) for seq, chain_hash in db.session.execute(
-            select(Event.seq, Event.hash).where(Event.seq.in_(wanted[start:start + 500]))))
+        stored.update(
+            (seq, chain_hash)
+            for seq, chain_hash in db.session.execute(
+                select(Event.seq, Event.hash).where(Event.seq.in_(wanted[start : start + 500]))
+            )
+        )
     for checkpoint in checkpoints:
         if checkpoint.seq == 0 or checkpoint.seq > chain_length:
             continue
         if stored.get(checkpoint.seq) != checkpoint.hash:
-            problems.append(f"entry {checkpoint.seq} is not the one checkpoint line {checkpoint.line} "
-                            f"({checkpoint.at}) saw: the log was rewritten from there on")
+            problems.append(
+                f"entry {checkpoint.seq} is not the one checkpoint line {checkpoint.line} "
+                f"({checkpoint.at}) saw: the log was rewritten from there on"
+            )
     return len(checkpoints), problems

@@ -1,4 +1,5 @@
 """flask events verify | checkpoint"""
+
 import click
 from flask.cli import AppGroup
 
@@ -10,9 +11,12 @@ events_cli = AppGroup("events", help="Check the append-only event log.")
 
 
 @events_cli.command("verify")
-@click.option("--records", is_flag=True,
-              help="Also replay the history of completed audits, closed nonconformities and held reviews "
-                   "and compare it with their rows.")
+@click.option(
+    "--records",
+    is_flag=True,
+    help="Also replay the history of completed audits, closed nonconformities and held reviews "
+    "and compare it with their rows.",
+)
 def verify(records):
     """Check the keyed hash chain and the checkpoints outside the database (and with --records the rows
     against their history); report every problem found and exit 1."""
@@ -21,14 +25,19 @@ def verify(records):
         click.echo(f"event log BROKEN at {broken} ({checked} entries before it are intact)", err=True)
         raise SystemExit(1)
     unkeyed = unkeyed_entries()
-    click.echo(f"event log intact: {checked} entries, chain verified"
-               + (f"; {unkeyed} entries were written before the log had a key (plain SHA-256)" if unkeyed else ""))
+    click.echo(
+        f"event log intact: {checked} entries, chain verified"
+        + (f"; {unkeyed} entries were written before the log had a key (plain SHA-256)" if unkeyed else "")
+    )
     count, problems = check_against_checkpoints(checked)
     for problem in problems:
         click.echo(f"CHECKPOINT: {problem}", err=True)
     if not problems:
-        click.echo(f"checkpoints: {count} in {checkpoint_file()} agree with the log" if count
-                   else f"checkpoints: none in {checkpoint_file()} (run `flask events checkpoint` regularly)")
+        click.echo(
+            f"checkpoints: {count} in {checkpoint_file()} agree with the log"
+            if count
+            else f"checkpoints: none in {checkpoint_file()} (run `flask events checkpoint` regularly)"
+        )
     if records:
         report = verify_records()
         for line in report.skipped:

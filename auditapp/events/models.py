@@ -1,4 +1,5 @@
 """The append-only event log: who changed what, and when; each entry chained to the one before."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -4,6 +4,7 @@ events of those records and compares the result with the rows (`flask events ver
 The chain proves the log was not rewritten; this proves the rows were not rewritten behind the log's back
 (a status flipped and flipped back, a photo moved in, triggers dropped by the database owner).
 """
+
 from __future__ import annotations
 
 import json
@@ -60,5 +61,6 @@ def compare_fields(report: RecordReport, label: str, row: Any, history: Iterable
     logged = logged_values(history)
     for name in fields:
         if name in logged and as_logged(getattr(row, name)) != logged[name]:
-            report.differences.append(f"{label} {name}: row says {as_logged(getattr(row, name))}, "
-                                      f"history says {logged[name]}")
+            report.differences.append(
+                f"{label} {name}: row says {as_logged(getattr(row, name))}, history says {logged[name]}"
+            )

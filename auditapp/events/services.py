@@ -7,6 +7,7 @@ only the database cannot recompute it. Entries written before the key existed ca
 (``hash_scheme`` 'sha256') and stay verifiable; none may follow a keyed entry.
 The database refuses UPDATE and DELETE on the table as well (triggers in the migrations).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,18 +41,34 @@ def event_key() -> bytes:
     return key
 
 
-def record(actor: User | None, entity_type: str, entity_id: int | str, action: str,
-           changes: dict[str, Any] | None = None, audit_id: int | None = None, item_id: int | None = None) -> Event:
+def record(
+    actor: User | None,
+    entity_type: str,
+    entity_id: int | str,
+    action: str,
+    changes: dict[str, Any] | None = None,
+    audit_id: int | None = None,
+    item_id: int | None = None,
+) -> Event:
     """Append one event to the session, chained to the last one; it commits with its change."""
     # A JSON round trip, so what is hashed is exactly what the database gives back later.
     changes = json.loads(json.dumps(changes or {}, default=str))
     seq, prev_hash = _take_chain_head()
-    event = Event(seq=seq, occurred_at=utcnow(), actor_id=getattr(actor, "id", None), entity_type=entity_type,
-                  entity_id=str(entity_id), action=action, changes=changes, audit_id=audit_id, item_id=item_id,
-                  prev_hash=prev_hash, hash_scheme=SCHEME_HMAC)
+    event = Event(
+        seq=seq,
+        occurred_at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        action=action,
+        changes=changes,
+        audit_id=audit_id,
+        item_id=item_id,
+        prev_hash=prev_hash,
+        hash_scheme=SCHEME_HMAC,
+    )
     event.hash = entry_hash(event)
-    db.session.execute(update(EventChainHead).where(EventChainHead.id == 1)
-                       .values(last_seq=seq, last_hash=event.hash))
+    db.session.execute(update(EventChainHead).where(EventChainHead.id == 1).values(last_seq=seq, last_hash=event.hash))
     db.session.add(event)
     return event
 
@@ -71,22 +88,33 @@ def _take_chain_head() -> tuple[int, str]:
     # The no-op UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) before the
     # read, so two transactions can never both chain onto the same entry.
     # An UPDATE without RETURNING answers a CursorResult; Session.execute is typed for any statement.
-    locked = cast(CursorResult[Any], db.session.execute(update(EventChainHead).where(EventChainHead.id == 1)
-                                                        .values(last_seq=EventChainHead.last_seq))).rowcount
+    locked = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(EventChainHead).where(EventChainHead.id == 1).values(last_seq=EventChainHead.last_seq)
+        ),
+    ).rowcount
     if not locked:
         db.session.add(EventChainHead(id=1, last_seq=0, last_hash=GENESIS))
         db.session.flush()
-    head = db.session.execute(select(EventChainHead.last_seq, EventChainHead.last_hash)
-                              .where(EventChainHead.id == 1)).one()
+    head = db.session.execute(
+        select(EventChainHead.last_seq, EventChainHead.last_hash).where(EventChainHead.id == 1)
+    ).one()
     return head.last_seq + 1, head.last_hash
 
 
 def entry_hash(event: Event, key: bytes | None = None) -> str:
     """HMAC-SHA256 (or, for entries made before the key, SHA-256) over the previous hash and every field."""
     content = {
-        "seq": event.seq, "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
-        "actor_id": event.actor_id, "entity_type": event.entity_type, "entity_id": event.entity_id,
-        "action": event.action, "changes": event.changes, "audit_id": event.audit_id, "item_id": event.item_id,
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "action": event.action,
+        "changes": event.changes,
+        "audit_id": event.audit_id,
+        "item_id": event.item_id,
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     message = (event.prev_hash + canonical).encode()
@@ -113,8 +141,13 @@ def verify_chain(batch: int = 5000) -> tuple[int, ChainBreak | None]:
     last_seq, keyed_seen, key = 0, False, event_key()
     while True:
         # populate_existing: check what the database holds now, not entries cached in this session.
-        rows = db.session.scalars(select(Event).where(Event.seq > last_seq).order_by(Event.seq).limit(batch)
-                                  .execution_options(populate_existing=True)).all()
+        rows = db.session.scalars(
+            select(Event)
+            .where(Event.seq > last_seq)
+            .order_by(Event.seq)
+            .limit(batch)
+            .execution_options(populate_existing=True)
+        ).all()
         if not rows:
             break
         for event in rows:
@@ -154,15 +187,19 @@ def apply_changes(obj: object, **values: Any) -> dict[str, list[Any]]:
 
 def history(entity_type: str, entity_id: int | str) -> list[Event]:
     """Every event of one record, oldest first."""
-    return list(db.session.scalars(
-        db.select(Event)
-        .where(Event.entity_type == entity_type, Event.entity_id == str(entity_id))
-        .order_by(Event.seq)
-    ).all())
+    return list(
+        db.session.scalars(
+            db.select(Event)
+            .where(Event.entity_type == entity_type, Event.entity_id == str(entity_id))
+            .order_by(Event.seq)
+        ).all()
+    )
 
 
 def item_history(audit_id: int, item_id: int) -> list[Event]:
     """Every event about one checklist item of one audit: answers, notes, findings, photos."""
-    return list(db.session.scalars(
-        db.select(Event).where(Event.audit_id == audit_id, Event.item_id == item_id).order_by(Event.seq)
-    ).all())
+    return list(
+        db.session.scalars(
+            db.select(Event).where(Event.audit_id == audit_id, Event.item_id == item_id).order_by(Event.seq)
+        ).all()
+    )

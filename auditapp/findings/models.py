@@ -1,4 +1,5 @@
 """Findings: what the auditor saw, against which requirement, on what evidence."""
+
 from __future__ import annotations
 
 import enum
@@ -23,7 +24,10 @@ NC_GRADES = (Result.MINOR_NC, Result.MAJOR_NC)
 
 # What a gap analysis found missing, so the action plan can be read by kind of work.
 GAP_CATEGORIES = {
-    "documents": "Documents", "records": "Records", "responsibilities": "Responsibilities", "controls": "Controls",
+    "documents": "Documents",
+    "records": "Records",
+    "responsibilities": "Responsibilities",
+    "controls": "Controls",
 }
 
 

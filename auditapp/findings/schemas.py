@@ -3,6 +3,7 @@
 In a gap analysis a Partly in place / Missing answer is a gap: it says what is missing and in
 which category; evidence is optional.
 """
+
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from ..checklists.models import Result
@@ -18,8 +19,11 @@ class FindingSchema(FormSchema):
     requirement = fields.String(load_default="", validate=LONG_TEXT)
     evidence = fields.String(load_default="", validate=LONG_TEXT)
     why_major = fields.String(load_default="", validate=LONG_TEXT)
-    gap_category = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(
-        list(GAP_CATEGORIES), error="Choose documents, records, responsibilities or controls."))
+    gap_category = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(list(GAP_CATEGORIES), error="Choose documents, records, responsibilities or controls."),
+    )
     finding_id = fields.UUID(load_default=None)
 
     def __init__(self, grade: str | None, gap: bool = False, **kwargs):
@@ -60,16 +64,22 @@ class FindingSchema(FormSchema):
         elif not data.get("statement"):
             errors["statement"] = ["Say what was found."]
         if self.finding_grade == Result.MAJOR_NC and not data.get("why_major"):
-            errors["why_major"] = ["Say why this is a major nonconformity (e.g. a systemic failure or a risk to product)."]
+            errors["why_major"] = [
+                "Say why this is a major nonconformity (e.g. a systemic failure or a risk to product)."
+            ]
         if errors:
             raise ValidationError(errors)
 
 
 class AdhocFindingSchema(FindingSchema):
-    clause = fields.String(required=True, validate=validate.Regexp(CLAUSE, error="Enter a clause number such as 8.5.2."),
-                           error_messages={"required": "Choose the clause."})
-    grade = fields.String(required=True, validate=validate.OneOf([g.value for g in FINDING_GRADES],
-                                                                 error="Choose a grade."))
+    clause = fields.String(
+        required=True,
+        validate=validate.Regexp(CLAUSE, error="Enter a clause number such as 8.5.2."),
+        error_messages={"required": "Choose the clause."},
+    )
+    grade = fields.String(
+        required=True, validate=validate.OneOf([g.value for g in FINDING_GRADES], error="Choose a grade.")
+    )
 
     def __init__(self, gap: bool = False, **kwargs):
         super().__init__(grade="", gap=gap, **kwargs)

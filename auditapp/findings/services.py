@@ -4,6 +4,7 @@ When a finding is created or changes, `finding_changed` is sent; the nonconformi
 improvement register and gap actions are connected to it in the app factory (`register_flows`),
 side by side. Callers (audits.recording) check that the audit is open first; nothing here commits.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -56,19 +57,33 @@ def follow_result(actor: User, response: Response, previous: str | None) -> Find
     return finding
 
 
-def save_item_finding(actor: User, audit: Audit, item: ChecklistItem, response: Response,
-                      data: dict[str, Any]) -> Finding:
+def save_item_finding(
+    actor: User, audit: Audit, item: ChecklistItem, response: Response, data: dict[str, Any]
+) -> Finding:
     """Create or update the finding of an answered item. Does not commit."""
     finding = finding_for_response(response)
     if finding is None:
-        finding = Finding(id=_unused_id(data), audit_id=audit.id, item_id=item.id,
-                          response_id=response.id, clause=item.clause, grade=response.result,
-                          created_by_id=actor.id, **_values(data))
+        finding = Finding(
+            id=_unused_id(data),
+            audit_id=audit.id,
+            item_id=item.id,
+            response_id=response.id,
+            clause=item.clause,
+            grade=response.result,
+            created_by_id=actor.id,
+            **_values(data),
+        )
         db.session.add(finding)
         db.session.flush()
-        events.record(actor, "finding", finding.id, "created", {
-            "grade": [None, finding.grade], **{f: [None, v] for f, v in _values(data).items() if v is not None}},
-            audit_id=audit.id, item_id=item.id)
+        events.record(
+            actor,
+            "finding",
+            finding.id,
+            "created",
+            {"grade": [None, finding.grade], **{f: [None, v] for f, v in _values(data).items() if v is not None}},
+            audit_id=audit.id,
+            item_id=item.id,
+        )
     else:
         _change(actor, finding, "updated", **_values(data))
     finding_changed.send(actor, finding=finding)  # an NC finding is in the log as soon as it is saved
@@ -82,12 +97,17 @@ def save_adhoc_finding(actor: User, audit: Audit, data: dict[str, Any], finding:
         # The same new finding sent twice (two taps, two tabs): the second one edits the first.
         finding = adhoc_finding(audit, str(data["finding_id"]))
     if finding is None:
-        finding = Finding(id=_unused_id(data), audit_id=audit.id,
-                          created_by_id=actor.id, **values)
+        finding = Finding(id=_unused_id(data), audit_id=audit.id, created_by_id=actor.id, **values)
         db.session.add(finding)
         db.session.flush()
-        events.record(actor, "finding", finding.id, "created",
-                      {k: [None, v] for k, v in values.items() if v is not None}, audit_id=audit.id)
+        events.record(
+            actor,
+            "finding",
+            finding.id,
+            "created",
+            {k: [None, v] for k, v in values.items() if v is not None},
+            audit_id=audit.id,
+        )
     else:
         _change(actor, finding, "updated", **values)
     finding_changed.send(actor, finding=finding)
@@ -113,7 +133,8 @@ def _change(actor: User, finding: Finding, action: str, **values: Any) -> None:
 def audit_findings(audit: Audit) -> list[Finding]:
     """Open findings of an audit, in checklist order, ad-hoc ones last."""
     findings = db.session.scalars(
-        select(Finding).where(Finding.audit_id == audit.id, Finding.status == FindingStatus.OPEN)
+        select(Finding)
+        .where(Finding.audit_id == audit.id, Finding.status == FindingStatus.OPEN)
         .order_by(Finding.created_at)
     ).all()
     order = {item.id: item.position for item in audit.checklist_version.items}

@@ -1,4 +1,5 @@
 """Validation of the gap action plan: one action for one gap, or one owner and due date for all."""
+
 from marshmallow import fields, pre_load, validate
 
 from ..core.forms import FormSchema, Id
@@ -7,10 +8,13 @@ TEXT = validate.Length(min=1, max=10000, error="Describe the action (at most 10,
 
 
 class _OwnerAndDue(FormSchema):
-    owner_id = Id(required=True, error_messages={"required": "Choose who owns the action.",
-                                                 "invalid": "Choose who owns the action."})
-    due_date = fields.Date(required=True, error_messages={"required": "Choose the due date.",
-                                                          "invalid": "Enter a date like 2026-12-31."})
+    owner_id = Id(
+        required=True,
+        error_messages={"required": "Choose who owns the action.", "invalid": "Choose who owns the action."},
+    )
+    due_date = fields.Date(
+        required=True, error_messages={"required": "Choose the due date.", "invalid": "Enter a date like 2026-12-31."}
+    )
 
     @pre_load
     def blanks(self, data, **kwargs):

@@ -4,6 +4,7 @@ A gap is an open Partly in place / Missing finding of a gap-analysis audit. Its 
 actions (origin "gap_analysis") in the one action log. Functions that change records do not commit;
 the view commits them with the change id (web/changes.py).
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -25,11 +26,21 @@ from ..extensions import db
 from ..findings.models import GAP_CATEGORIES, NC_GRADES, Finding, FindingStatus
 
 ORIGIN = "gap_analysis"
-STATUS_LABELS = {"in_place": "In place", "partly": "Partly in place", "missing": "Missing",
-                 "not_applicable": "Not applicable", "not_assessed": "Not assessed"}
+STATUS_LABELS = {
+    "in_place": "In place",
+    "partly": "Partly in place",
+    "missing": "Missing",
+    "not_applicable": "Not applicable",
+    "not_assessed": "Not assessed",
+}
 # What an answer (or an ad-hoc finding's grade) says about the requirement it covers.
-STANDING: dict[str, str] = {Result.CONFORM: "in_place", Result.OBSERVATION: "in_place", Result.OFI: "in_place",
-            Result.MINOR_NC: "partly", Result.MAJOR_NC: "missing"}
+STANDING: dict[str, str] = {
+    Result.CONFORM: "in_place",
+    Result.OBSERVATION: "in_place",
+    Result.OFI: "in_place",
+    Result.MINOR_NC: "partly",
+    Result.MAJOR_NC: "missing",
+}
 OTHER = "other"  # checklist clauses outside 4.1 to 10.3
 
 
@@ -121,7 +132,8 @@ def gap_report(audit: Audit) -> GapReport:
         return clauses[code]
 
     for clause, result in db.session.execute(
-        select(ChecklistItem.clause, Response.result).join(Response, Response.item_id == ChecklistItem.id)
+        select(ChecklistItem.clause, Response.result)
+        .join(Response, Response.item_id == ChecklistItem.id)
         .where(Response.audit_id == audit.id, Response.result.is_not(None), Response.result != NOT_AUDITED)
     ):
         if result == Result.NA:
@@ -129,14 +141,16 @@ def gap_report(audit: Audit) -> GapReport:
         elif result in STANDING:
             entry(clause).standings.append(STANDING[result])
     findings = db.session.scalars(
-        select(Finding).where(Finding.audit_id == audit.id, Finding.status == FindingStatus.OPEN)
+        select(Finding)
+        .where(Finding.audit_id == audit.id, Finding.status == FindingStatus.OPEN)
         .order_by(Finding.clause, Finding.created_at)
     ).all()
     actions: dict[str | None, list[CorrectiveAction]] = defaultdict(list)
     for action in db.session.scalars(
-        select(CorrectiveAction).where(CorrectiveAction.finding_id.in_([f.id for f in findings]),
-                                       CorrectiveAction.origin == ORIGIN)
-        .options(selectinload(CorrectiveAction.owner)).order_by(CorrectiveAction.id)
+        select(CorrectiveAction)
+        .where(CorrectiveAction.finding_id.in_([f.id for f in findings]), CorrectiveAction.origin == ORIGIN)
+        .options(selectinload(CorrectiveAction.owner))
+        .order_by(CorrectiveAction.id)
     ):
         actions[action.finding_id].append(action)
     for finding in findings:
@@ -155,8 +169,11 @@ def gap_of(audit: Audit, finding_id: str) -> Gap | None:
     finding = db.session.get(Finding, finding_id)
     if finding is None or finding.audit_id != audit.id or not finding.is_open or not finding.is_gap:
         return None
-    actions = db.session.scalars(select(CorrectiveAction).where(
-        CorrectiveAction.finding_id == finding.id, CorrectiveAction.origin == ORIGIN).order_by(CorrectiveAction.id)).all()
+    actions = db.session.scalars(
+        select(CorrectiveAction)
+        .where(CorrectiveAction.finding_id == finding.id, CorrectiveAction.origin == ORIGIN)
+        .order_by(CorrectiveAction.id)
+    ).all()
     return Gap(finding, list(actions))
 
 
@@ -169,6 +186,7 @@ def action_state(action: CorrectiveAction, today: date) -> str:
 
 
 # --- the action plan ---------------------------------------------------------------------------
+
 
 def can_plan(user: User, audit: Audit) -> bool:
     """Quality leads and the audit's lead auditor turn gaps into actions."""
@@ -183,8 +201,9 @@ def _open_gap(finding: Finding) -> None:
         raise Conflict("_form", "This gap is no longer open: its item was re-answered.")
 
 
-def plan_gap_action(actor: User, audit: Audit, finding: Finding, description: str, owner_id: int | None,
-                    due: date | None) -> CorrectiveAction:
+def plan_gap_action(
+    actor: User, audit: Audit, finding: Finding, description: str, owner_id: int | None, due: date | None
+) -> CorrectiveAction:
     """One tracked action, with owner and due date, to close one gap. Does not commit."""
     if not can_plan(actor, audit):
         raise NotAllowed("Only quality leads and the lead auditor plan the actions of a gap analysis.")
@@ -205,11 +224,19 @@ def plan_every_gap(actor: User, audit: Audit, owner_id: int | None, due: date | 
     pending = gap_report(audit).without_action
     if not pending:
         raise Conflict("_form", "Every gap already has an action.")
-    planned = [capa.plan_tracked_action(actor, ORIGIN, action_for_every_gap(f), owner_id, due, finding_id=f.id)
-               for f in pending]
+    planned = [
+        capa.plan_tracked_action(actor, ORIGIN, action_for_every_gap(f), owner_id, due, finding_id=f.id)
+        for f in pending
+    ]
     assert due is not None  # plan_tracked_action refused a missing due date
-    events.record(actor, "audit", audit.id, "gap_actions_planned", {
-        "actions": [a.id for a in planned], "owner_id": owner_id, "due_date": due.isoformat()}, audit_id=audit.id)
+    events.record(
+        actor,
+        "audit",
+        audit.id,
+        "gap_actions_planned",
+        {"actions": [a.id for a in planned], "owner_id": owner_id, "due_date": due.isoformat()},
+        audit_id=audit.id,
+    )
     return planned
 
 
@@ -219,7 +246,15 @@ def cancel_gap_actions(actor: User, finding: Finding) -> None:
     Connected to findings.services.finding_changed."""
     if not finding.audit.is_gap_analysis or (finding.is_open and finding.is_gap):
         return
-    for action in db.session.scalars(select(CorrectiveAction).where(
-            CorrectiveAction.finding_id == finding.id, CorrectiveAction.status == ActionStatus.OPEN)):
-        events.record(actor, "corrective_action", action.id, "cancelled",
-                      {"origin": action.origin, **events.apply_changes(action, status=ActionStatus.CANCELLED.value)})
+    for action in db.session.scalars(
+        select(CorrectiveAction).where(
+            CorrectiveAction.finding_id == finding.id, CorrectiveAction.status == ActionStatus.OPEN
+        )
+    ):
+        events.record(
+            actor,
+            "corrective_action",
+            action.id,
+            "cancelled",
+            {"origin": action.origin, **events.apply_changes(action, status=ActionStatus.CANCELLED.value)},
+        )

@@ -1,4 +1,5 @@
 """The gap analysis report, clause by clause, and its action plan (one gap at a time, or every gap at once)."""
+
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -42,8 +43,16 @@ def get_gap(audit: Audit, finding_id: str) -> services.Gap:
 
 def _plan_context(audit: Audit, **extra) -> dict:
     can_plan = services.can_plan(current_user, audit)
-    return {"audit": audit, "can_plan": can_plan, "owners": capa.assignable_owners() if can_plan else [],
-            "form_for": None, "form": {}, "errors": {}, "today": date.today(), **extra}
+    return {
+        "audit": audit,
+        "can_plan": can_plan,
+        "owners": capa.assignable_owners() if can_plan else [],
+        "form_for": None,
+        "form": {},
+        "errors": {},
+        "today": date.today(),
+        **extra,
+    }
 
 
 @bp.get("/<int:audit_id>/gaps")
@@ -71,8 +80,9 @@ def plan_action(audit_id: int, finding_id: str):
     typed = {k: v for k, v in request.form.items() if k not in ("csrf_token", "change_id")}
     try:
         data = GapActionSchema().load(request.form)
-        action = services.plan_gap_action(current_user, audit, gap.finding, data["description"], data["owner_id"],
-                                          data["due_date"])
+        action = services.plan_gap_action(
+            current_user, audit, gap.finding, data["description"], data["owner_id"], data["due_date"]
+        )
     except ValidationError as err:
         return _gap_answer(audit, finding_id, 422, form=typed, errors=first_errors(err))
     except RuleError as err:
@@ -87,15 +97,29 @@ def plan_action(audit_id: int, finding_id: str):
 
 def _gap_answer(audit: Audit, finding_id: str, status: int = 200, form=None, errors=None):
     gap = services.gap_of(audit, finding_id) or abort(404)
-    return render("gaps/gap_page.html", "gaps/_gap.html", status=status, gap=gap,
-                  **_plan_context(audit, form_for=finding_id, form=form or {}, errors=errors or {}))
+    return render(
+        "gaps/gap_page.html",
+        "gaps/_gap.html",
+        status=status,
+        gap=gap,
+        **_plan_context(audit, form_for=finding_id, form=form or {}, errors=errors or {}),
+    )
 
 
 def _every_gap_context(audit: Audit, **extra) -> dict:
     if not services.can_plan(current_user, audit):
         abort(403, description="Only quality leads and the lead auditor plan the actions of a gap analysis.")
-    return {"audit": audit, "pending": services.gap_report(audit).without_action,
-            "owner_options": [(u.id, u.name) for u in capa.assignable_owners()], "form": {}, "errors": {}, "confirming": False, "owner": None, "due_date": None, **extra}
+    return {
+        "audit": audit,
+        "pending": services.gap_report(audit).without_action,
+        "owner_options": [(u.id, u.name) for u in capa.assignable_owners()],
+        "form": {},
+        "errors": {},
+        "confirming": False,
+        "owner": None,
+        "due_date": None,
+        **extra,
+    }
 
 
 @bp.get("/<int:audit_id>/gaps/plan-every-gap")
@@ -120,14 +144,21 @@ def plan_every_gap(audit_id: int):
             if not context["pending"]:
                 raise Conflict("_form", "Every gap already has an action.")
             # Nothing is planned yet: show what would be, and ask once more.
-            return render_template("gaps/plan_every_gap.html", **{**context, "confirming": True, "owner": owner,
-                                                                    "due_date": data["due_date"]})
+            return render_template(
+                "gaps/plan_every_gap.html",
+                **{**context, "confirming": True, "owner": owner, "due_date": data["due_date"]},
+            )
         planned = services.plan_every_gap(current_user, audit, data["owner_id"], data["due_date"])
     except ValidationError as err:
         return render_template("gaps/plan_every_gap.html", **{**context, "errors": first_errors(err)}), 422
     except RuleError as err:
         db.session.rollback()
-        return render_template("gaps/plan_every_gap.html", **{**context, "errors": {err.field: err.message}}), err.status
-    flash(f"{len(planned)} action{'' if len(planned) == 1 else 's'} planned, owned by {planned[0].owner.name}, "
-          f"due {planned[0].due_date:%d %b %Y}.", "success")
+        return render_template(
+            "gaps/plan_every_gap.html", **{**context, "errors": {err.field: err.message}}
+        ), err.status
+    flash(
+        f"{len(planned)} action{'' if len(planned) == 1 else 's'} planned, owned by {planned[0].owner.name}, "
+        f"due {planned[0].due_date:%d %b %Y}.",
+        "success",
+    )
     return redirect(url_for("gaps.report", audit_id=audit.id))

@@ -1,4 +1,5 @@
 """The improvement register (ISO 9001 10.3): observations and opportunities for improvement."""
+
 from datetime import date, datetime
 
 from sqlalchemy import Date, DateTime, ForeignKey, String, Text

@@ -1,4 +1,5 @@
 """Improvement register rules. Functions do not commit; the view (or the finding's view) does."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -30,8 +31,14 @@ def sync_from_finding(actor: User, finding: Finding) -> Improvement | None:
     if entry is None:
         if not is_entry:
             return None
-        entry = Improvement(finding_id=finding.id, audit_id=finding.audit_id, kind=finding.grade, clause=finding.clause,
-                            area_id=finding.audit.area_id, description=finding.statement)
+        entry = Improvement(
+            finding_id=finding.id,
+            audit_id=finding.audit_id,
+            kind=finding.grade,
+            clause=finding.clause,
+            area_id=finding.audit.area_id,
+            description=finding.statement,
+        )
         db.session.add(entry)
         db.session.flush()
         events.record(actor, "improvement", entry.id, "registered", {"kind": entry.kind, "finding_id": finding.id})
@@ -40,8 +47,13 @@ def sync_from_finding(actor: User, finding: Finding) -> Improvement | None:
         return entry  # decided: the decision stands on what was registered then
     if not is_entry:
         if entry.status == ImprovementStatus.NEW:
-            events.record(actor, "improvement", entry.id, "withdrawn",
-                          events.apply_changes(entry, status=ImprovementStatus.WITHDRAWN.value))
+            events.record(
+                actor,
+                "improvement",
+                entry.id,
+                "withdrawn",
+                events.apply_changes(entry, status=ImprovementStatus.WITHDRAWN.value),
+            )
         return entry
     changes = events.apply_changes(entry, kind=finding.grade, clause=finding.clause, description=finding.statement)
     if entry.status == ImprovementStatus.WITHDRAWN:
@@ -83,9 +95,19 @@ def raise_action(actor: User, entry: Improvement, description: str, owner_id: in
         raise RuleError("owner_id", "Choose who owns the action.")
     if due is None:
         raise RuleError("due_date", "Choose the due date.")
-    events.record(actor, "improvement", entry.id, "action_raised", events.apply_changes(
-        entry, action_description=description.strip(), action_owner_id=owner.id, action_due_date=due,
-        status=ImprovementStatus.ACTION_RAISED.value))
+    events.record(
+        actor,
+        "improvement",
+        entry.id,
+        "action_raised",
+        events.apply_changes(
+            entry,
+            action_description=description.strip(),
+            action_owner_id=owner.id,
+            action_due_date=due,
+            status=ImprovementStatus.ACTION_RAISED.value,
+        ),
+    )
 
 
 def complete_action(actor: User, entry: Improvement, note: str) -> None:
@@ -95,8 +117,15 @@ def complete_action(actor: User, entry: Improvement, note: str) -> None:
         raise NotAllowed("Only the action's owner or a quality lead can complete it.")
     if not note.strip():
         raise RuleError("note", "Say what was done.")
-    events.record(actor, "improvement", entry.id, "action_done", events.apply_changes(
-        entry, action_note=note.strip(), action_done_at=utcnow(), status=ImprovementStatus.ACTION_DONE.value))
+    events.record(
+        actor,
+        "improvement",
+        entry.id,
+        "action_done",
+        events.apply_changes(
+            entry, action_note=note.strip(), action_done_at=utcnow(), status=ImprovementStatus.ACTION_DONE.value
+        ),
+    )
 
 
 def raise_nonconformity(actor: User, entry: Improvement, severity: str) -> Nonconformity:
@@ -104,10 +133,21 @@ def raise_nonconformity(actor: User, entry: Improvement, severity: str) -> Nonco
     _decidable(actor, entry)
     if severity not in ("minor", "major"):
         raise RuleError("severity", "Choose minor or major.")
-    nc = capa.raise_manually(actor, source="improvement_register", clause=entry.clause or "10.3",
-                             area_id=entry.area_id, severity=severity, description=entry.description)
-    events.record(actor, "improvement", entry.id, "nc_raised", events.apply_changes(
-        entry, nonconformity_id=nc.id, status=ImprovementStatus.NC_RAISED.value))
+    nc = capa.raise_manually(
+        actor,
+        source="improvement_register",
+        clause=entry.clause or "10.3",
+        area_id=entry.area_id,
+        severity=severity,
+        description=entry.description,
+    )
+    events.record(
+        actor,
+        "improvement",
+        entry.id,
+        "nc_raised",
+        events.apply_changes(entry, nonconformity_id=nc.id, status=ImprovementStatus.NC_RAISED.value),
+    )
     return nc
 
 
@@ -115,5 +155,10 @@ def decline(actor: User, entry: Improvement, reason: str) -> None:
     _decidable(actor, entry)
     if not reason.strip():
         raise RuleError("reason", "Say why no action is taken.")
-    events.record(actor, "improvement", entry.id, "declined", events.apply_changes(
-        entry, decision_note=reason.strip(), status=ImprovementStatus.DECLINED.value))
+    events.record(
+        actor,
+        "improvement",
+        entry.id,
+        "declined",
+        events.apply_changes(entry, decision_note=reason.strip(), status=ImprovementStatus.DECLINED.value),
+    )

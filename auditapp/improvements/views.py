@@ -1,4 +1,5 @@
 """The improvement register: observations and OFIs, and what was decided for each."""
+
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -36,17 +37,28 @@ def index():
 
 def _page(failed: dict | None = None, status: int = 200):
     """The register; a refused decision comes back on its entry with what was typed."""
-    return render_template("improvements/index.html", entries=services.visible(current_user),
-                           is_quality_lead=current_user.has_role(Role.QUALITY_LEAD),
-                           owners=capa.assignable_owners(), today=date.today(), failed=failed or {}), status
+    return render_template(
+        "improvements/index.html",
+        entries=services.visible(current_user),
+        is_quality_lead=current_user.has_role(Role.QUALITY_LEAD),
+        owners=capa.assignable_owners(),
+        today=date.today(),
+        failed=failed or {},
+    ), status
 
 
 STEPS = {
-    "action": (ActionSchema, lambda e, d: services.raise_action(current_user, e, d["description"], d["owner_id"],
-                                                                d["due_date"]), "Action raised."),
+    "action": (
+        ActionSchema,
+        lambda e, d: services.raise_action(current_user, e, d["description"], d["owner_id"], d["due_date"]),
+        "Action raised.",
+    ),
     "done": (CompleteActionSchema, lambda e, d: services.complete_action(current_user, e, d["note"]), "Action done."),
-    "nc": (SeveritySchema, lambda e, d: services.raise_nonconformity(current_user, e, d["severity"]),
-           "Nonconformity raised."),
+    "nc": (
+        SeveritySchema,
+        lambda e, d: services.raise_nonconformity(current_user, e, d["severity"]),
+        "Nonconformity raised.",
+    ),
     "decline": (ReasonSchema, lambda e, d: services.decline(current_user, e, d["reason"]), "Recorded: no action."),
 }
 
@@ -63,8 +75,11 @@ def decide(entry_id: int, step: str):
         db.session.commit()
     except (ValidationError, RuleError) as err:
         db.session.rollback()
-        message = err.message if isinstance(err, RuleError) else \
-            " ".join(m for msgs in err.messages_dict.values() for m in msgs)
+        message = (
+            err.message
+            if isinstance(err, RuleError)
+            else " ".join(m for msgs in err.messages_dict.values() for m in msgs)
+        )
         typed = {k: v for k, v in request.form.items() if k not in ("csrf_token", "change_id")}
         return _page({"id": entry.id, "step": step, "form": typed, "error": message}, 422)
     flash(message, "success")

@@ -4,6 +4,7 @@ This table is the one declaration of them: the endpoint (whose URL rule the serv
 page script get from the app's URL map), what kind of change it is, and how the outbox importer
 applies it: with the same schema as the view and the same audits.recording flow.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,6 +28,7 @@ from ..photos.pipeline import process_photo
 @dataclass(frozen=True)
 class Upload:
     """Where the importer stores photos, and how large it keeps them."""
+
     photo_dir: Path
     max_edge: int
 

@@ -4,6 +4,7 @@ storage about to be cleared). A quality lead applies the file's changes, in orde
 The changes are applied as the quality lead who imports them (that is who vouches for them), and
 the event log records whose phone they came from and when they were queued.
 """
+
 from __future__ import annotations
 
 import base64
@@ -50,8 +51,12 @@ def read_export(raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise ImportRefused("This is not an outbox export: it has no list of entries.")
     for n, entry in enumerate(data["entries"], start=1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or \
-                not isinstance(entry.get("changeId"), str) or not isinstance(entry.get("fields"), list):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("path"), str)
+            or not isinstance(entry.get("changeId"), str)
+            or not isinstance(entry.get("fields"), list)
+        ):
             raise ImportRefused(f"Entry {n} is damaged (path, changeId and fields are needed); nothing was applied.")
     return data
 
@@ -67,8 +72,13 @@ def import_outbox(actor: User, data: dict[str, Any], photo_dir: Path, max_edge: 
             continue
         try:
             detail = _apply(actor, entry, photo_dir, max_edge)
-            events.record(actor, "outbox", change_id, "imported",
-                          {**source, "path": entry["path"], "queued_at": str(entry.get("queuedAt", ""))[:40]})
+            events.record(
+                actor,
+                "outbox",
+                change_id,
+                "imported",
+                {**source, "path": entry["path"], "queued_at": str(entry.get("queuedAt", ""))[:40]},
+            )
             remember(change_id, actor.id, IMPORTED)
             db.session.commit()
             outcomes.append(Outcome(change_id, entry["path"], "applied", detail))

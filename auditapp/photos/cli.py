@@ -4,6 +4,7 @@ Files are written before their rows are committed (so the change lock is held fo
 a crash or kill in between leaves files that no row refers to. `flask photos sweep` lists them, and
 removes them with --delete, never touching a file younger than --min-age (an upload in progress).
 """
+
 from __future__ import annotations
 
 import time
@@ -23,8 +24,13 @@ photos_cli = AppGroup("photos", help="The photo folder.")
 
 @photos_cli.command("sweep")
 @click.option("--delete", is_flag=True, help="Remove the files (default: a dry run that only lists them).")
-@click.option("--min-age", type=click.IntRange(min=0), default=60, show_default=True,
-              help="Minutes; younger files are never removed, as an upload may not have committed its rows yet.")
+@click.option(
+    "--min-age",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="Minutes; younger files are never removed, as an upload may not have committed its rows yet.",
+)
 def sweep(delete: bool, min_age: int) -> None:
     """Photo files (and left-over temporary files) that no row of the photos table refers to."""
     photo_dir = Path(current_app.config["PHOTO_DIR"])
@@ -43,8 +49,10 @@ def sweep(delete: bool, min_age: int) -> None:
         count, total = count + 1, total + stat.st_size
         click.echo(f"{'removed' if delete else 'would remove'} {path.relative_to(photo_dir)} ({_size(stat.st_size)})")
     verb = "Removed" if delete else "Would remove"
-    click.echo(f"{verb} {count} files ({_size(total)}) older than {min_age} minutes that no photo refers to"
-               + ("." if delete else " (dry run: nothing removed; --delete removes them)."))
+    click.echo(
+        f"{verb} {count} files ({_size(total)}) older than {min_age} minutes that no photo refers to"
+        + ("." if delete else " (dry run: nothing removed; --delete removes them).")
+    )
 
 
 def _size(size: int) -> str:

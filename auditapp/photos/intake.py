@@ -4,6 +4,7 @@ Decoding a photo is the most memory a request can cost (see bench/photo_memory.p
 process decodes at most PHOTO_WORKERS photos at a time; a request that cannot get a turn within
 PHOTO_WAIT_SECONDS is answered 503 with Retry-After, which the offline outbox treats as "send later".
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -30,15 +31,23 @@ def process_uploads(files: Sequence[FileStorage]) -> list[ProcessedPhoto]:
     config = current_app.config
     limit = config["PHOTO_MAX_PER_REQUEST"]
     if len(files) > limit:
-        raise PhotoRejected(f"{len(files)} photos were sent at once; at most {limit} can be added in one go. "
-                            "Please add them in smaller groups.", 413)
+        raise PhotoRejected(
+            f"{len(files)} photos were sent at once; at most {limit} can be added in one go. "
+            "Please add them in smaller groups.",
+            413,
+        )
     processed = []
     for number, upload_file in enumerate(files, start=1):
         with processing_turn():
             try:
-                processed.append(process_photo(
-                    upload_file.stream, max_edge=config["PHOTO_MAX_EDGE"], max_pixels=config["PHOTO_MAX_PIXELS"],
-                    max_pixels_full_decode=config["PHOTO_MAX_PIXELS_FULL_DECODE"]))
+                processed.append(
+                    process_photo(
+                        upload_file.stream,
+                        max_edge=config["PHOTO_MAX_EDGE"],
+                        max_pixels=config["PHOTO_MAX_PIXELS"],
+                        max_pixels_full_decode=config["PHOTO_MAX_PIXELS_FULL_DECODE"],
+                    )
+                )
             except PhotoRejected as err:
                 if len(files) == 1:
                     raise
@@ -49,7 +58,8 @@ def process_uploads(files: Sequence[FileStorage]) -> list[ProcessedPhoto]:
 def processing_slots() -> threading.BoundedSemaphore:
     """This process's turns at decoding photos, PHOTO_WORKERS of them (one set per app)."""
     return current_app.extensions.setdefault(
-        "photo_slots", threading.BoundedSemaphore(current_app.config["PHOTO_WORKERS"]))
+        "photo_slots", threading.BoundedSemaphore(current_app.config["PHOTO_WORKERS"])
+    )
 
 
 @contextmanager

@@ -1,4 +1,5 @@
 """Photos as objective evidence; the file lives in the photo folder under its content hash."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -5,6 +5,7 @@ header before any pixels are decoded, and the stored image is always a fresh JPE
 the original metadata (EXIF, GPS, XMP, ICC, comments, text chunks, trailing bytes), so nothing from the phone
 leaks through.
 """
+
 import hashlib
 import math
 import struct

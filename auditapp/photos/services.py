@@ -7,6 +7,7 @@ Nothing here commits; the view commits with the change id. Files are stored (`st
 the change lock is taken, so decoding and writing photos never holds up other users' saves; a crash
 in between leaves unreferenced files, which `flask photos sweep` removes.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -52,22 +53,46 @@ def store_files(photo_dir: Path, processed: Sequence[ProcessedPhoto]) -> None:
         store_photo(photo_dir, photo)
 
 
-def add_photo(actor: User, audit: Audit, processed: ProcessedPhoto, photo_dir: Path, *,
-              item: ChecklistItem | None = None, finding: Finding | None = None) -> Photo:
+def add_photo(
+    actor: User,
+    audit: Audit,
+    processed: ProcessedPhoto,
+    photo_dir: Path,
+    *,
+    item: ChecklistItem | None = None,
+    finding: Finding | None = None,
+) -> Photo:
     """Record a processed photo as evidence; the caller stored its file and checked the audit is open."""
     photo = Photo(
-        id=str(uuid.uuid4()), sha256=processed.sha256, audit_id=audit.id,
+        id=str(uuid.uuid4()),
+        sha256=processed.sha256,
+        audit_id=audit.id,
         item_id=item.id if item else (finding.item_id if finding else None),
-        finding_id=finding.id if finding else None, content_type=processed.content_type,
-        width=processed.width, height=processed.height, original_width=processed.original_width,
-        original_height=processed.original_height, byte_size=len(processed.data),
-        captured_at=processed.captured_at, uploaded_by_id=actor.id,
+        finding_id=finding.id if finding else None,
+        content_type=processed.content_type,
+        width=processed.width,
+        height=processed.height,
+        original_width=processed.original_width,
+        original_height=processed.original_height,
+        byte_size=len(processed.data),
+        captured_at=processed.captured_at,
+        uploaded_by_id=actor.id,
     )
     db.session.add(photo)
     db.session.flush()
-    events.record(actor, "photo", photo.id, "added", {
-        "sha256": photo.sha256, "finding_id": photo.finding_id,
-        "original_size": f"{photo.original_width}x{photo.original_height}"}, audit_id=audit.id, item_id=photo.item_id)
+    events.record(
+        actor,
+        "photo",
+        photo.id,
+        "added",
+        {
+            "sha256": photo.sha256,
+            "finding_id": photo.finding_id,
+            "original_size": f"{photo.original_width}x{photo.original_height}",
+        },
+        audit_id=audit.id,
+        item_id=photo.item_id,
+    )
     return photo
 
 
@@ -85,13 +110,22 @@ def add_nonconformity_photo(actor: User, nc: Nonconformity, processed: Processed
     return photo
 
 
-def _nc_photo(actor: User, processed: ProcessedPhoto, nonconformity_id: int | None, action_id: int | None = None
-              ) -> Photo:
+def _nc_photo(
+    actor: User, processed: ProcessedPhoto, nonconformity_id: int | None, action_id: int | None = None
+) -> Photo:
     photo = Photo(
-        id=str(uuid.uuid4()), sha256=processed.sha256, action_id=action_id, nonconformity_id=nonconformity_id,
-        content_type=processed.content_type, width=processed.width, height=processed.height,
-        original_width=processed.original_width, original_height=processed.original_height,
-        byte_size=len(processed.data), captured_at=processed.captured_at, uploaded_by_id=actor.id,
+        id=str(uuid.uuid4()),
+        sha256=processed.sha256,
+        action_id=action_id,
+        nonconformity_id=nonconformity_id,
+        content_type=processed.content_type,
+        width=processed.width,
+        height=processed.height,
+        original_width=processed.original_width,
+        original_height=processed.original_height,
+        byte_size=len(processed.data),
+        captured_at=processed.captured_at,
+        uploaded_by_id=actor.id,
     )
     db.session.add(photo)
     db.session.flush()
@@ -100,8 +134,11 @@ def _nc_photo(actor: User, processed: ProcessedPhoto, nonconformity_id: int | No
 
 def evidence_for_nonconformity(nc: Nonconformity) -> list[Photo]:
     """The photos behind a nonconformity: its finding's, or those attached when raised by hand."""
-    condition = (Photo.finding_id == nc.finding_id) if nc.finding_id else (
-        (Photo.nonconformity_id == nc.id) & Photo.action_id.is_(None))
+    condition = (
+        (Photo.finding_id == nc.finding_id)
+        if nc.finding_id
+        else ((Photo.nonconformity_id == nc.id) & Photo.action_id.is_(None))
+    )
     return list(db.session.scalars(select(Photo).where(condition).order_by(Photo.created_at)).all())
 
 
@@ -115,8 +152,15 @@ def photos_of_actions(action_ids: list[int]) -> dict[int, list[Photo]]:
 
 def remove_photo(actor: User, photo: Photo, photo_dir: Path) -> None:
     """Take a photo off its audit (the caller checked it is open); the file goes when nothing else uses it."""
-    events.record(actor, "photo", photo.id, "removed", {"sha256": photo.sha256, "finding_id": photo.finding_id},
-                  audit_id=photo.audit_id, item_id=photo.item_id)
+    events.record(
+        actor,
+        "photo",
+        photo.id,
+        "removed",
+        {"sha256": photo.sha256, "finding_id": photo.finding_id},
+        audit_id=photo.audit_id,
+        item_id=photo.item_id,
+    )
     sha256 = photo.sha256
     db.session.delete(photo)
     # Only once the removal is committed, and only if no other photo row shares the file.
@@ -138,9 +182,11 @@ def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
 
 
 def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
-    return list(db.session.scalars(
-        select(Photo).where(Photo.audit_id == audit.id, Photo.item_id == item.id).order_by(Photo.created_at)
-    ).all())
+    return list(
+        db.session.scalars(
+            select(Photo).where(Photo.audit_id == audit.id, Photo.item_id == item.id).order_by(Photo.created_at)
+        ).all()
+    )
 
 
 def pdf_fetcher(allowed: list[Photo]) -> Callable[[str], tuple[bytes, str] | None]:
@@ -154,4 +200,5 @@ def pdf_fetcher(allowed: list[Photo]) -> Callable[[str], tuple[bytes, str] | Non
             return None
         file = photo_file(photo_dir, photo.sha256)
         return (file.read_bytes(), "image/jpeg") if file.exists() else None
+
     return fetch

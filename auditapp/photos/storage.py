@@ -3,6 +3,7 @@
 Names are always derived from the hash, never from user input, and writes are atomic so a
 crash never leaves a half-written photo under a valid name.
 """
+
 import hashlib
 import os
 import re

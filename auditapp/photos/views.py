@@ -1,4 +1,5 @@
 """Serving photo evidence to the people who may see the record it belongs to."""
+
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, request, send_file
@@ -18,8 +19,9 @@ def show(photo_id: str):
     photo = db.get_or_404(Photo, photo_id)
     if not services.may_see(current_user, photo):
         abort(404)
-    path = photo_file(Path(current_app.config["PHOTO_DIR"]), photo.sha256,
-                      thumbnail=request.args.get("size") == "thumb")
+    path = photo_file(
+        Path(current_app.config["PHOTO_DIR"]), photo.sha256, thumbnail=request.args.get("size") == "thumb"
+    )
     if not path.exists():
         abort(404, description="The photo file is missing from the photo folder.")
     response = send_file(path, mimetype="image/jpeg", conditional=True, etag=photo.sha256 + path.suffixes[0])

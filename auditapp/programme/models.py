@@ -1,4 +1,5 @@
 """The yearly audit programme, with the audits planned from it."""
+
 from datetime import datetime
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ programme_audits = Table(
     Column("audit_id", ForeignKey("audits.id"), primary_key=True),
     Column("entry_id", ForeignKey("programme_entries.id"), nullable=False, index=True),
 )
+
 
 class ProgrammeEntry(Model):
     """One line of a year's audit programme: an area audited against a checklist, so many times a year."""
@@ -58,5 +60,6 @@ class ProgrammeEntry(Model):
     @property
     def importance_label(self) -> str:
         return IMPORTANCE_LABELS[self.importance]
+
 
 IMPORTANCE_LABELS = {1: "Low", 2: "Medium", 3: "High"}

@@ -3,6 +3,7 @@
 Functions that change records do not commit: the view commits them with their events. Lists and
 figures come from SQL aggregates, a fixed number of queries however many auditors or areas.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -40,6 +41,7 @@ MANY_NCS = 3
 
 # --- the auditor register (ISO 19011 7.2) ----------------------------------------------------------
 
+
 @dataclass
 class RegisterRow:
     user: User
@@ -54,15 +56,28 @@ def register(on_date: date, only: User | None = None) -> list[RegisterRow]:
     people = audits.auditors() if only is None else [only]
     ids = [u.id for u in people]
     quals = qualifications_of(ids)
-    led = dict(db.session.execute(select(Audit.lead_auditor_id, func.count(Audit.id))
-                                  .where(Audit.lead_auditor_id.in_(ids)).group_by(Audit.lead_auditor_id)).all())
-    joined: dict[int, int] = dict(db.session.execute(select(audit_team.c.user_id, func.count(audit_team.c.audit_id))
-                                     .where(audit_team.c.user_id.in_(ids)).group_by(audit_team.c.user_id)).all())
-    return [RegisterRow(u, quals[u.id], can_lead(quals[u.id], on_date), led.get(u.id, 0), joined.get(u.id, 0))
-            for u in people]
+    led = dict(
+        db.session.execute(
+            select(Audit.lead_auditor_id, func.count(Audit.id))
+            .where(Audit.lead_auditor_id.in_(ids))
+            .group_by(Audit.lead_auditor_id)
+        ).all()
+    )
+    joined: dict[int, int] = dict(
+        db.session.execute(
+            select(audit_team.c.user_id, func.count(audit_team.c.audit_id))
+            .where(audit_team.c.user_id.in_(ids))
+            .group_by(audit_team.c.user_id)
+        ).all()
+    )
+    return [
+        RegisterRow(u, quals[u.id], can_lead(quals[u.id], on_date), led.get(u.id, 0), joined.get(u.id, 0))
+        for u in people
+    ]
 
 
 # --- suggested frequency -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Suggestion:
@@ -104,20 +119,38 @@ def suggest_frequency(importance: int, history: AreaHistory, today: date) -> Sug
 def area_histories(today: date) -> dict[int, AreaHistory]:
     """Nonconformities of the last 12 months and the last completed audit of every area, in two queries."""
     since = today - timedelta(days=HISTORY_DAYS)
-    ncs = {row.area_id: row for row in db.session.execute(
-        select(Nonconformity.area_id, func.count(Nonconformity.id).label("ncs"),
-               func.sum(case((Nonconformity.severity == "major", 1), else_=0)).label("majors"))
-        .where(Nonconformity.area_id.is_not(None), Nonconformity.raised_at >= since,
-               Nonconformity.status != NCStatus.WITHDRAWN.value)  # withdrawn: raised in error
-        .group_by(Nonconformity.area_id))}
-    last = dict(db.session.execute(
-        select(Audit.area_id, func.max(Audit.completed_at))
-        .where(Audit.area_id.is_not(None), Audit.status == AuditStatus.COMPLETED.value)
-        .group_by(Audit.area_id)).all())
-    return {area_id: AreaHistory(ncs=ncs[area_id].ncs if area_id in ncs else 0,
-                                 majors=int(ncs[area_id].majors or 0) if area_id in ncs else 0,
-                                 last_audited=completed.date() if (completed := last.get(area_id)) else None)
-            for area_id in set(ncs) | set(last) if area_id is not None}  # both queries skip rows without an area
+    ncs = {
+        row.area_id: row
+        for row in db.session.execute(
+            select(
+                Nonconformity.area_id,
+                func.count(Nonconformity.id).label("ncs"),
+                func.sum(case((Nonconformity.severity == "major", 1), else_=0)).label("majors"),
+            )
+            .where(
+                Nonconformity.area_id.is_not(None),
+                Nonconformity.raised_at >= since,
+                Nonconformity.status != NCStatus.WITHDRAWN.value,
+            )  # withdrawn: raised in error
+            .group_by(Nonconformity.area_id)
+        )
+    }
+    last = dict(
+        db.session.execute(
+            select(Audit.area_id, func.max(Audit.completed_at))
+            .where(Audit.area_id.is_not(None), Audit.status == AuditStatus.COMPLETED.value)
+            .group_by(Audit.area_id)
+        ).all()
+    )
+    return {
+        area_id: AreaHistory(
+            ncs=ncs[area_id].ncs if area_id in ncs else 0,
+            majors=int(ncs[area_id].majors or 0) if area_id in ncs else 0,
+            last_audited=completed.date() if (completed := last.get(area_id)) else None,
+        )
+        for area_id in set(ncs) | set(last)
+        if area_id is not None
+    }  # both queries skip rows without an area
 
 
 def suggestion_for(area_id: int, importance: int, today: date) -> Suggestion:
@@ -126,9 +159,20 @@ def suggestion_for(area_id: int, importance: int, today: date) -> Suggestion:
 
 # --- programme entries ---------------------------------------------------------------------------------
 
-def save_entry(actor: User, entry: ProgrammeEntry | None, *, year: int, area_id: int, checklist_id: int,
-               importance: int, planned_per_year: int | None, lead_auditor_id: int | None, notes: str,
-               today: date) -> ProgrammeEntry:
+
+def save_entry(
+    actor: User,
+    entry: ProgrammeEntry | None,
+    *,
+    year: int,
+    area_id: int,
+    checklist_id: int,
+    importance: int,
+    planned_per_year: int | None,
+    lead_auditor_id: int | None,
+    notes: str,
+    today: date,
+) -> ProgrammeEntry:
     """Add an entry to a year's programme, or change one; an empty frequency takes the suggestion. Does not commit."""
     events.begin_change()
     if db.session.get(Area, area_id) is None:
@@ -142,12 +186,22 @@ def save_entry(actor: User, entry: ProgrammeEntry | None, *, year: int, area_id:
             raise RuleError("lead_auditor_id", "Choose an active auditor or quality lead.")
     if planned_per_year is None:
         planned_per_year = suggestion_for(area_id, importance, today).per_year
-    clash = db.session.scalar(select(ProgrammeEntry.id).where(
-        ProgrammeEntry.year == year, ProgrammeEntry.area_id == area_id, ProgrammeEntry.checklist_id == checklist_id))
+    clash = db.session.scalar(
+        select(ProgrammeEntry.id).where(
+            ProgrammeEntry.year == year, ProgrammeEntry.area_id == area_id, ProgrammeEntry.checklist_id == checklist_id
+        )
+    )
     if clash is not None and (entry is None or clash != entry.id):
         raise RuleError("checklist_id", f"This area is already in the {year} programme with this checklist.")
-    values = {"year": year, "area_id": area_id, "checklist_id": checklist_id, "importance": importance,
-              "planned_per_year": planned_per_year, "lead_auditor_id": lead_auditor_id, "notes": notes}
+    values = {
+        "year": year,
+        "area_id": area_id,
+        "checklist_id": checklist_id,
+        "importance": importance,
+        "planned_per_year": planned_per_year,
+        "lead_auditor_id": lead_auditor_id,
+        "notes": notes,
+    }
     if entry is None:
         entry = ProgrammeEntry(**values, created_by_id=actor.id)
         db.session.add(entry)
@@ -171,12 +225,20 @@ def _flush_unique(year: int) -> None:
 
 def entries(year: int) -> list[ProgrammeEntry]:
     """A year's programme, by area name, with what each line needs loaded up front."""
-    return list(db.session.scalars(
-        select(ProgrammeEntry).join(Area, Area.id == ProgrammeEntry.area_id).where(ProgrammeEntry.year == year)
-        .options(selectinload(ProgrammeEntry.area).selectinload(Area.owner),
-                 selectinload(ProgrammeEntry.checklist).selectinload(Checklist.versions),
-                 selectinload(ProgrammeEntry.lead_auditor), selectinload(ProgrammeEntry.audits))
-        .order_by(Area.name, ProgrammeEntry.id)).all())
+    return list(
+        db.session.scalars(
+            select(ProgrammeEntry)
+            .join(Area, Area.id == ProgrammeEntry.area_id)
+            .where(ProgrammeEntry.year == year)
+            .options(
+                selectinload(ProgrammeEntry.area).selectinload(Area.owner),
+                selectinload(ProgrammeEntry.checklist).selectinload(Checklist.versions),
+                selectinload(ProgrammeEntry.lead_auditor),
+                selectinload(ProgrammeEntry.audits),
+            )
+            .order_by(Area.name, ProgrammeEntry.id)
+        ).all()
+    )
 
 
 # --- when audits are due, and their status in the programme ------------------------------------------------
@@ -228,8 +290,13 @@ def spread_dates(year: int, count: int, start: date) -> list[date]:
 def dates_to_plan(entry: ProgrammeEntry, today: date) -> list[date]:
     """The audits still missing to reach the entry's frequency this year, spread over the rest of it,
     never on a day that already has an audit of this entry."""
-    taken = set(db.session.scalars(select(Audit.planned_date).join(programme_audits, programme_audits.c.audit_id == Audit.id)
-                                   .where(programme_audits.c.entry_id == entry.id)))
+    taken = set(
+        db.session.scalars(
+            select(Audit.planned_date)
+            .join(programme_audits, programme_audits.c.audit_id == Audit.id)
+            .where(programme_audits.c.entry_id == entry.id)
+        )
+    )
     in_year = [d for d in taken if d is not None and d.year == entry.year]
     result: list[date] = []
     for day in spread_dates(entry.year, entry.planned_per_year - len(in_year), today):
@@ -246,8 +313,9 @@ def audit_title(entry: ProgrammeEntry) -> str:
     return f"{entry.area.name}: {latest.title}"[:200]
 
 
-def create_audits(actor: User, entry: ProgrammeEntry, today: date, lead_auditor_id: int | None,
-                  override_reason: str = "") -> list[Audit]:
+def create_audits(
+    actor: User, entry: ProgrammeEntry, today: date, lead_auditor_id: int | None, override_reason: str = ""
+) -> list[Audit]:
     """Plan the entry's missing audits for the year through audits.plan_audit (numbering, impartiality).
     Does not commit: all of them or none."""
     events.begin_change()  # two quality leads pressing at once: the second sees the first one's audits
@@ -257,23 +325,43 @@ def create_audits(actor: User, entry: ProgrammeEntry, today: date, lead_auditor_
         raise RuleError("lead_auditor_id", "Choose the lead auditor.")
     dates = dates_to_plan(entry, today)
     if not dates:
-        raise RuleError("_form", f"Nothing to create: the entry already has its {entry.planned_per_year} "
-                                      f"audits for {entry.year}, or no working day is left this year.")
-    planned = [audits.plan_audit(actor, checklist_id=entry.checklist_id, title=audit_title(entry), planned_date=day,
-                                 lead_auditor_id=lead_auditor_id, area_id=entry.area_id,
-                                 override_reason=override_reason)
-               for day in dates]
+        raise RuleError(
+            "_form",
+            f"Nothing to create: the entry already has its {entry.planned_per_year} "
+            f"audits for {entry.year}, or no working day is left this year.",
+        )
+    planned = [
+        audits.plan_audit(
+            actor,
+            checklist_id=entry.checklist_id,
+            title=audit_title(entry),
+            planned_date=day,
+            lead_auditor_id=lead_auditor_id,
+            area_id=entry.area_id,
+            override_reason=override_reason,
+        )
+        for day in dates
+    ]
     db.session.execute(insert(programme_audits), [{"audit_id": a.id, "entry_id": entry.id} for a in planned])
-    events.record(actor, "programme_entry", entry.id, "audits_created", {
-        "audits": [a.number for a in planned], "audit_ids": [a.id for a in planned],
-        "planned_dates": [day.isoformat() for day in dates], "lead_auditor_id": lead_auditor_id,
-        **({"impartiality_override": planned[0].impartiality_override} if planned[0].impartiality_override else {}),
-    })
+    events.record(
+        actor,
+        "programme_entry",
+        entry.id,
+        "audits_created",
+        {
+            "audits": [a.number for a in planned],
+            "audit_ids": [a.id for a in planned],
+            "planned_dates": [day.isoformat() for day in dates],
+            "lead_auditor_id": lead_auditor_id,
+            **({"impartiality_override": planned[0].impartiality_override} if planned[0].impartiality_override else {}),
+        },
+    )
     db.session.expire(entry, ["audits"])
     return planned
 
 
 # --- the programme page -----------------------------------------------------------------------------
+
 
 @dataclass
 class EntryRow:
@@ -308,20 +396,28 @@ def programme(year: int, today: date) -> Programme:
     on_date = judged_on(year, today)
     leads = qualified_leads({e.lead_auditor_id for e in lines if e.lead_auditor_id}, on_date)
     for entry in lines:
-        row = EntryRow(entry, suggest_frequency(entry.importance, histories.get(entry.area_id, AreaHistory()), today),
-                       Counter(schedule_status(a, today) for a in entry.audits))
+        row = EntryRow(
+            entry,
+            suggest_frequency(entry.importance, histories.get(entry.area_id, AreaHistory()), today),
+            Counter(schedule_status(a, today) for a in entry.audits),
+        )
         lead = entry.lead_auditor
         if lead is not None and entry.area.owner_id == lead.id:
             row.owns_area = True
-            row.warnings.append(f"{lead.name} owns {entry.area.name}, so should not lead its audits (auditors must not "
-                                "audit their own work, ISO 9001 9.2.2 c). Creating them needs a quality lead's reason.")
+            row.warnings.append(
+                f"{lead.name} owns {entry.area.name}, so should not lead its audits (auditors must not "
+                "audit their own work, ISO 9001 9.2.2 c). Creating them needs a quality lead's reason."
+            )
         if lead is not None and lead.id not in leads:
             row.warnings.append(unqualified_lead_message(lead, on_date))
         rows.append(row)
     by_month: dict[int, list[tuple[Audit, str]]] = defaultdict(list)
-    for audit in db.session.scalars(select(Audit).options(selectinload(Audit.area))
-                                    .where(Audit.planned_date >= date(year, 1, 1), Audit.planned_date <= date(year, 12, 31))
-                                    .order_by(Audit.planned_date, Audit.id)):
+    for audit in db.session.scalars(
+        select(Audit)
+        .options(selectinload(Audit.area))
+        .where(Audit.planned_date >= date(year, 1, 1), Audit.planned_date <= date(year, 12, 31))
+        .order_by(Audit.planned_date, Audit.id)
+    ):
         assert audit.planned_date is not None  # selected by its date
         by_month[audit.planned_date.month].append((audit, schedule_status(audit, today)))
     return Programme(year, rows, [(calendar.month_name[m], by_month[m]) for m in range(1, 13)])

@@ -1,4 +1,5 @@
 """Audit programme screens: the year's programme and calendar, its entries, the auditor register."""
+
 from datetime import date
 from typing import Any
 
@@ -28,8 +29,11 @@ EDITORS = (Role.QUALITY_LEAD, Role.ADMIN)
 
 
 def programme_vocabulary():
-    return {"qualification_labels": QUALIFICATION_LABELS, "importance_labels": IMPORTANCE_LABELS,
-            "schedule_labels": services.STATUS_LABELS}
+    return {
+        "qualification_labels": QUALIFICATION_LABELS,
+        "importance_labels": IMPORTANCE_LABELS,
+        "schedule_labels": services.STATUS_LABELS,
+    }
 
 
 def _year_arg() -> int:
@@ -42,21 +46,28 @@ def _year_arg() -> int:
 
 # --- the programme -------------------------------------------------------------------------------------
 
+
 @bp.get("/")
 @roles_required(*EDITORS)
 def index():
     """A year's audit programme: entries with suggested and chosen frequency, and the calendar."""
     year = _year_arg()
     today = date.today()
-    return render_template("programme/index.html", programme=services.programme(year, today), today=today,
-                           years=range(today.year - 2, today.year + 3),
-                           can_edit=current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN))
+    return render_template(
+        "programme/index.html",
+        programme=services.programme(year, today),
+        today=today,
+        years=range(today.year - 2, today.year + 3),
+        can_edit=current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN),
+    )
 
 
 def _entry_context(entry: ProgrammeEntry | None, form: dict, errors: dict | None = None) -> dict:
     lists = [(c.id, latest) for c in checklists.all_checklists() if (latest := c.latest) is not None]
     return {
-        "entry": entry, "form": form, "errors": errors or {},
+        "entry": entry,
+        "form": form,
+        "errors": errors or {},
         "area_options": [(a.id, f"{a.name} · owner {a.owner.name}" if a.owner else a.name) for a in accounts.areas()],
         "checklist_options": [(checklist_id, f"{v.title} (now v{v.number})") for checklist_id, v in lists],
         "importance_options": list(IMPORTANCE_LABELS.items()),
@@ -75,9 +86,22 @@ def _suggestion_from(form: dict):
 def _save_entry(entry: ProgrammeEntry | None):
     template = "programme/entry_form.html"
     if request.method == "GET":
-        form = {"year": request.args.get("year", date.today().year), "importance": 2} if entry is None else {
-            k: getattr(entry, k) for k in ("year", "area_id", "checklist_id", "importance", "planned_per_year",
-                                           "lead_auditor_id", "notes")}
+        form = (
+            {"year": request.args.get("year", date.today().year), "importance": 2}
+            if entry is None
+            else {
+                k: getattr(entry, k)
+                for k in (
+                    "year",
+                    "area_id",
+                    "checklist_id",
+                    "importance",
+                    "planned_per_year",
+                    "lead_auditor_id",
+                    "notes",
+                )
+            }
+        )
         return render_template(template, **_entry_context(entry, form))
     form = typed_in()
     done = submit(EntrySchema(), lambda data: services.save_entry(current_user, entry, **data, today=date.today()))
@@ -106,8 +130,11 @@ def edit_entry(entry_id: int):
 @roles_required(*EDITORS)
 def suggestion():
     """The suggested frequency and its reasons for the area and importance chosen in the entry form."""
-    return render("programme/suggestion_page.html", "programme/_suggestion.html",
-                  suggestion=_suggestion_from(request.args.to_dict()))
+    return render(
+        "programme/suggestion_page.html",
+        "programme/_suggestion.html",
+        suggestion=_suggestion_from(request.args.to_dict()),
+    )
 
 
 @bp.route("/entries/<int:entry_id>/audits", methods=["GET", "POST"])
@@ -131,23 +158,34 @@ def create_audits(entry_id: int):
     lead = db.session.get(User, lead_id) if lead_id else None
     owns = lead is not None and entry.area.owner_id == lead.id
     return render_template(
-        "programme/create_audits.html", entry=entry, dates=services.dates_to_plan(entry, today)
-        if entry.year >= today.year else [], form=form, errors=errors, title=services.audit_title(entry),
-        needs_override=needs_override or owns, owns_area=owns,
+        "programme/create_audits.html",
+        entry=entry,
+        dates=services.dates_to_plan(entry, today) if entry.year >= today.year else [],
+        form=form,
+        errors=errors,
+        title=services.audit_title(entry),
+        needs_override=needs_override or owns,
+        owns_area=owns,
         lead_warning=register.lead_qualification_warning(lead, services.judged_on(entry.year, today)),
-        auditor_options=[(u.id, f"{u.name} ({u.role_enum.label})") for u in audits.auditors()]), status
+        auditor_options=[(u.id, f"{u.name} ({u.role_enum.label})") for u in audits.auditors()],
+    ), status
 
 
 @bp.get("/lead-warning")
 @roles_required(*EDITORS)
 def lead_warning():
     """The unqualified-lead warning for the audit planning form, as the lead or the date changes."""
-    return render("programme/lead_warning_page.html", "programme/_lead_warning.html",
-                  lead_warning=register.lead_warning_for_form(request.args.get("lead_auditor_id"),
-                                                              request.args.get("planned_date")))
+    return render(
+        "programme/lead_warning_page.html",
+        "programme/_lead_warning.html",
+        lead_warning=register.lead_warning_for_form(
+            request.args.get("lead_auditor_id"), request.args.get("planned_date")
+        ),
+    )
 
 
 # --- the auditor register -------------------------------------------------------------------------------
+
 
 def get_auditor(user_id: int) -> User:
     """An auditor's register entry: quality leads and admins see everyone, auditors themselves, else 404."""
@@ -171,9 +209,16 @@ def auditors():
 def _auditor_context(user: User, form: dict | None = None, errors: dict | None = None) -> dict:
     today = date.today()
     quals = register.qualifications_of([user.id])[user.id]
-    return {"auditor": user, "qualifications": quals, "can_lead": register.can_lead(quals, today), "today": today,
-            "form": form or {}, "errors": errors or {}, "can_edit": current_user.has_role(*EDITORS),
-            "kind_options": list(QUALIFICATION_LABELS.items())}
+    return {
+        "auditor": user,
+        "qualifications": quals,
+        "can_lead": register.can_lead(quals, today),
+        "today": today,
+        "form": form or {},
+        "errors": errors or {},
+        "can_edit": current_user.has_role(*EDITORS),
+        "kind_options": list(QUALIFICATION_LABELS.items()),
+    }
 
 
 @bp.get("/auditors/<int:user_id>")
@@ -190,17 +235,24 @@ def add_qualification(user_id: int):
     """Record a course or training; answers the qualifications list for htmx, else goes back to the page."""
     user = get_auditor(user_id)
     form = typed_in()
-    done = submit(QualificationSchema(), lambda data: register.add_qualification(current_user, user, **data),
-                  commit=False)  # applies_change commits with the change id
+    done = submit(
+        QualificationSchema(), lambda data: register.add_qualification(current_user, user, **data), commit=False
+    )  # applies_change commits with the change id
     if not done.ok:
-        return render("programme/auditor.html", "programme/_qualifications.html", done.status,
-                      **_auditor_context(user, form, done.errors))
+        return render(
+            "programme/auditor.html",
+            "programme/_qualifications.html",
+            done.status,
+            **_auditor_context(user, form, done.errors),
+        )
     added = done.result
     if not wants_fragment():
         flash(f"{added.title} recorded for {user.name}.", "success")
         return redirect(url_for("programme.auditor", user_id=user.id))
-    return htmx_response(render("programme/auditor.html", "programme/_qualifications.html", **_auditor_context(user)),
-                         trigger={"programme:qualified": {"user": user.id}})
+    return htmx_response(
+        render("programme/auditor.html", "programme/_qualifications.html", **_auditor_context(user)),
+        trigger={"programme:qualified": {"user": user.id}},
+    )
 
 
 @bp.route("/qualifications/<int:qualification_id>/remove", methods=["GET", "POST"])
@@ -212,11 +264,13 @@ def remove_qualification(qualification_id: int):
     if request.method == "POST":
         form = {"reason": request.form.get("reason", "")}
         user_id, title = qualification.user_id, qualification.title
-        done = submit(RemoveSchema(), lambda data: register.remove_qualification(current_user, qualification,
-                                                                                  data["reason"]))
+        done = submit(
+            RemoveSchema(), lambda data: register.remove_qualification(current_user, qualification, data["reason"])
+        )
         errors, status = done.errors, done.status
         if done.ok:
             flash(f"{title} removed; the reason is kept in the event log.", "success")
             return redirect(url_for("programme.auditor", user_id=user_id))
-    return render_template("programme/remove_qualification.html", qualification=qualification, form=form,
-                           errors=errors), status
+    return render_template(
+        "programme/remove_qualification.html", qualification=qualification, form=form, errors=errors
+    ), status

@@ -4,6 +4,7 @@ The page script keeps in its outbox only changes to the replayable endpoints (ou
 the service worker keeps for offline use only the pages named here. Both get JavaScript regex
 sources for those endpoints' rules, so a renamed endpoint or a moved URL changes them too.
 """
+
 import re
 
 from werkzeug.routing import Map
@@ -29,7 +30,7 @@ def rule_pattern(rule: str) -> tuple[str, list[str]]:
         converter = match["converter"] or "default"
         if converter not in CONVERTER_PATTERNS:
             raise ValueError(f"{rule}: the browser has no pattern for the {converter!r} converter")
-        parts += [SPECIAL.sub(r"\\\g<0>", rule[end:match.start()]), f"({CONVERTER_PATTERNS[converter]})"]
+        parts += [SPECIAL.sub(r"\\\g<0>", rule[end : match.start()]), f"({CONVERTER_PATTERNS[converter]})"]
         names.append(match["name"])
         end = match.end()
     parts += [SPECIAL.sub(r"\\\g<0>", rule[end:]), "$"]
@@ -52,8 +53,9 @@ def url_patterns(url_map: Map, endpoints) -> list[dict]:
 
 def queueable(url_map: Map) -> list[dict]:
     """The changes the page may keep in its outbox when the network fails, with the kind of each."""
-    return [{**route, "kind": REPLAYABLE[route["endpoint"]].kind}
-            for route in url_patterns(url_map, REPLAYABLE_ENDPOINTS)]
+    return [
+        {**route, "kind": REPLAYABLE[route["endpoint"]].kind} for route in url_patterns(url_map, REPLAYABLE_ENDPOINTS)
+    ]
 
 
 def kept_offline(url_map: Map) -> list[str]:

@@ -1,5 +1,6 @@
 """The installable app: web app manifest and service worker (served from the root scope), and what
 base.html gives the offline outbox script."""
+
 import hashlib
 import json
 from functools import lru_cache
@@ -12,11 +13,24 @@ from . import routes
 bp = Blueprint("pwa", __name__)
 
 # The offline outbox's scripts, in the order the page runs them (each uses the ones before it).
-OFFLINE_SCRIPTS = ["js/offline/logic.js", "js/offline/store.js", "js/offline/page.js", "js/offline/sync.js",
-                   "js/offline/keep.js", "js/offline/start.js"]
+OFFLINE_SCRIPTS = [
+    "js/offline/logic.js",
+    "js/offline/store.js",
+    "js/offline/page.js",
+    "js/offline/sync.js",
+    "js/offline/keep.js",
+    "js/offline/start.js",
+]
 # The app shell: what every screen needs, cached when the service worker installs.
-SHELL = ["css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", *OFFLINE_SCRIPTS, "offline.html",
-         "icons/icon-192.png", "icons/icon-512.png"]
+SHELL = [
+    "css/app.css",
+    "vendor/htmx-2.0.11.min.js",
+    "js/app.js",
+    *OFFLINE_SCRIPTS,
+    "offline.html",
+    "icons/icon-192.png",
+    "icons/icon-512.png",
+]
 
 
 def offline_page():
@@ -37,9 +51,13 @@ def shell_version(static_folder: str, release: str = "") -> str:
 def service_worker():
     """The service worker. Public (it holds no data) so it can update after a logout too."""
     version = shell_version(current_app.static_folder, current_app.config.get("RELEASE", ""))
-    body = render_template("pwa/sw.js", version=version, shell=[url_for("static", filename=n) for n in SHELL],
-                           offline_url=url_for("static", filename="offline.html"),
-                           kept=routes.kept_offline(current_app.url_map))
+    body = render_template(
+        "pwa/sw.js",
+        version=version,
+        shell=[url_for("static", filename=n) for n in SHELL],
+        offline_url=url_for("static", filename="offline.html"),
+        kept=routes.kept_offline(current_app.url_map),
+    )
     response = Response(body, mimetype="text/javascript")
     # Browsers must always ask for a new worker; the root path lets it control the whole app.
     response.headers["Cache-Control"] = "no-cache"
@@ -51,17 +69,31 @@ def service_worker():
 def manifest():
     """The web app manifest. Public: browsers fetch it without cookies."""
     data = {
-        "name": "auditapp: internal audits", "short_name": "auditapp", "lang": "en",
-        "start_url": url_for("audits.mine"), "scope": "/", "display": "standalone",
-        "theme_color": "#1d4e89", "background_color": "#f4f6f8",
+        "name": "auditapp: internal audits",
+        "short_name": "auditapp",
+        "lang": "en",
+        "start_url": url_for("audits.mine"),
+        "scope": "/",
+        "display": "standalone",
+        "theme_color": "#1d4e89",
+        "background_color": "#f4f6f8",
         "icons": [
             {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
             {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
-            {"src": url_for("static", filename="icons/icon-maskable-192.png"), "sizes": "192x192",
-             "type": "image/png", "purpose": "maskable"},
-            {"src": url_for("static", filename="icons/icon-maskable-512.png"), "sizes": "512x512",
-             "type": "image/png", "purpose": "maskable"},
+            {
+                "src": url_for("static", filename="icons/icon-maskable-192.png"),
+                "sizes": "192x192",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+            {
+                "src": url_for("static", filename="icons/icon-maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
         ],
     }
-    return Response(json.dumps(data, indent=1), mimetype="application/manifest+json",
-                    headers={"Cache-Control": "no-cache"})
+    return Response(
+        json.dumps(data, indent=1), mimetype="application/manifest+json", headers={"Cache-Control": "no-cache"}
+    )

@@ -3,6 +3,7 @@
 Everything is computed with SQL aggregates: a fixed number of queries however many audits,
 responses and findings there are.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -58,8 +59,10 @@ def clause_coverage(now: datetime) -> list[ClauseCoverage]:
     answered = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED]))
     rows = db.session.execute(
         select(ChecklistItem.clause, Response.result, func.count(), func.max(Audit.completed_at))
-        .join(Response, Response.item_id == ChecklistItem.id).join(Audit, Audit.id == Response.audit_id)
-        .where(*in_cycle, *answered).group_by(ChecklistItem.clause, Response.result)
+        .join(Response, Response.item_id == ChecklistItem.id)
+        .join(Audit, Audit.id == Response.audit_id)
+        .where(*in_cycle, *answered)
+        .group_by(ChecklistItem.clause, Response.result)
     ).all()
     for clause, result, count, last in rows:
         entry = coverage.get(auditable_clause_of(clause) or "")
@@ -69,24 +72,40 @@ def clause_coverage(now: datetime) -> list[ClauseCoverage]:
         entry.results[result] = entry.results.get(result, 0) + count
         entry.last_audited = max(filter(None, [entry.last_audited, last]), default=None)
     for clause, grade, count in db.session.execute(
-        select(Finding.clause, Finding.grade, func.count()).join(Audit, Audit.id == Finding.audit_id)
-        .where(*in_cycle, Finding.status == FindingStatus.OPEN).group_by(Finding.clause, Finding.grade)
+        select(Finding.clause, Finding.grade, func.count())
+        .join(Audit, Audit.id == Finding.audit_id)
+        .where(*in_cycle, Finding.status == FindingStatus.OPEN)
+        .group_by(Finding.clause, Finding.grade)
     ).all():
         entry = coverage.get(auditable_clause_of(clause) or "")
         if entry is not None:
             entry.findings[grade] = entry.findings.get(grade, 0) + count
     # The latest few audits per checklist clause, chosen in SQL: with a year of audits, returning every
     # (clause, audit) pair would mean a hundred thousand rows for a page that links three.
-    pairs = (select(ChecklistItem.clause.label("clause"), Audit.id.label("audit_id"), Audit.number.label("number"),
-                    Audit.completed_at.label("completed")).distinct()
-             .join(Response, Response.item_id == ChecklistItem.id).join(Audit, Audit.id == Response.audit_id)
-             .where(*in_cycle, *answered).subquery())
-    ranked = select(pairs, func.row_number().over(partition_by=pairs.c.clause, order_by=(
-        pairs.c.completed.desc(), pairs.c.audit_id.desc())).label("rank")).subquery()
+    pairs = (
+        select(
+            ChecklistItem.clause.label("clause"),
+            Audit.id.label("audit_id"),
+            Audit.number.label("number"),
+            Audit.completed_at.label("completed"),
+        )
+        .distinct()
+        .join(Response, Response.item_id == ChecklistItem.id)
+        .join(Audit, Audit.id == Response.audit_id)
+        .where(*in_cycle, *answered)
+        .subquery()
+    )
+    ranked = select(
+        pairs,
+        func.row_number()
+        .over(partition_by=pairs.c.clause, order_by=(pairs.c.completed.desc(), pairs.c.audit_id.desc()))
+        .label("rank"),
+    ).subquery()
     audits_by_clause: dict[str, dict[int, tuple]] = defaultdict(dict)
     for clause, audit_id, number, completed in db.session.execute(
-        select(ranked.c.clause, ranked.c.audit_id, ranked.c.number, ranked.c.completed)
-        .where(ranked.c.rank <= AUDIT_LINKS)
+        select(ranked.c.clause, ranked.c.audit_id, ranked.c.number, ranked.c.completed).where(
+            ranked.c.rank <= AUDIT_LINKS
+        )
     ).all():
         code = auditable_clause_of(clause)
         if code in coverage:
@@ -111,33 +130,58 @@ def readiness(now: datetime) -> list[ReadinessLine]:
     coverage = clause_coverage(now)
     missing = [c.clause for c in coverage if not c.audited]
     open_statuses = [s for s in NCStatus if s not in (NCStatus.CLOSED, NCStatus.WITHDRAWN, NCStatus.VERIFIED_EFFECTIVE)]
-    open_major = db.session.scalar(select(func.count(Nonconformity.id)).where(
-        Nonconformity.severity == "major", Nonconformity.status.in_(open_statuses)))
-    minor_without_plan = db.session.scalar(select(func.count(Nonconformity.id)).where(
-        Nonconformity.severity == "minor",
-        Nonconformity.status.in_([NCStatus.OPEN, NCStatus.CONTAINED, NCStatus.CAUSE_IDENTIFIED])))
+    open_major = db.session.scalar(
+        select(func.count(Nonconformity.id)).where(
+            Nonconformity.severity == "major", Nonconformity.status.in_(open_statuses)
+        )
+    )
+    minor_without_plan = db.session.scalar(
+        select(func.count(Nonconformity.id)).where(
+            Nonconformity.severity == "minor",
+            Nonconformity.status.in_([NCStatus.OPEN, NCStatus.CONTAINED, NCStatus.CAUSE_IDENTIFIED]),
+        )
+    )
     scope = current_scope()
     return [
-        ReadinessLine("QMS scope stated", scope is not None,
-                      f"revision {scope.revision} of {scope.created_at:%d %b %Y}" if scope else "not stated yet",
-                      "reports.scope"),
-        ReadinessLine("Every clause audited in the last 12 months", not missing,
-                      "all audited" if not missing else f"{len(missing)} not audited: {', '.join(missing[:8])}"
-                      + ("…" if len(missing) > 8 else ""), "reports.coverage"),
+        ReadinessLine(
+            "QMS scope stated",
+            scope is not None,
+            f"revision {scope.revision} of {scope.created_at:%d %b %Y}" if scope else "not stated yet",
+            "reports.scope",
+        ),
+        ReadinessLine(
+            "Every clause audited in the last 12 months",
+            not missing,
+            "all audited"
+            if not missing
+            else f"{len(missing)} not audited: {', '.join(missing[:8])}" + ("…" if len(missing) > 8 else ""),
+            "reports.coverage",
+        ),
         _review_line(now),
-        ReadinessLine("No open major nonconformity", open_major == 0,
-                      "none open" if not open_major else f"{open_major} open",
-                      "capa.index", {"severity": "major", "status": "active"}),
-        ReadinessLine("Minor nonconformities have action plans", minor_without_plan == 0,
-                      "all planned" if not minor_without_plan else f"{minor_without_plan} without planned actions",
-                      "capa.index", {"severity": "minor", "status": "active"}),
+        ReadinessLine(
+            "No open major nonconformity",
+            open_major == 0,
+            "none open" if not open_major else f"{open_major} open",
+            "capa.index",
+            {"severity": "major", "status": "active"},
+        ),
+        ReadinessLine(
+            "Minor nonconformities have action plans",
+            minor_without_plan == 0,
+            "all planned" if not minor_without_plan else f"{minor_without_plan} without planned actions",
+            "capa.index",
+            {"severity": "minor", "status": "active"},
+        ),
     ]
 
 
 def _review_line(now: datetime) -> ReadinessLine:
     held = last_held(now.date())
-    ok = (held is not None and held.meeting_date is not None  # a held review has its meeting date
-          and held.meeting_date >= now.date() - timedelta(days=CYCLE_DAYS))
+    ok = (
+        held is not None
+        and held.meeting_date is not None  # a held review has its meeting date
+        and held.meeting_date >= now.date() - timedelta(days=CYCLE_DAYS)
+    )
     if held is None:
         detail = "no management review recorded as held yet"
     elif ok:

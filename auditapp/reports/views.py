@@ -1,4 +1,5 @@
 """Certification readiness for quality leads and management: clause coverage, readiness checklist."""
+
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -48,13 +49,15 @@ class ScopeSchema(FormSchema):
 def scope():
     """The QMS scope statement with its revisions; quality leads add a revision."""
     current = qms_scope.current_scope()
-    form = {k: getattr(current, k) for k in ("activities", "sites", "products_services", "exclusions")} \
-        if current else {}
+    form = (
+        {k: getattr(current, k) for k in ("activities", "sites", "products_services", "exclusions")} if current else {}
+    )
     errors, status = {}, 200
     if request.method == "POST":
         if not current_user.has_role(Role.QUALITY_LEAD):
-            return render_template("errors/page.html", status=403, title="Forbidden",
-                                   message="Only a quality lead revises the scope."), 403
+            return render_template(
+                "errors/page.html", status=403, title="Forbidden", message="Only a quality lead revises the scope."
+            ), 403
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         try:
             data = ScopeSchema().load(request.form)
@@ -65,8 +68,9 @@ def scope():
         else:
             flash(f"Scope revision {revised.revision} recorded.", "success")
             return redirect(url_for("reports.scope"))
-    return render_template("reports/scope.html", current=current, revisions=qms_scope.scope_revisions(),
-                           form=form, errors=errors), status
+    return render_template(
+        "reports/scope.html", current=current, revisions=qms_scope.scope_revisions(), form=form, errors=errors
+    ), status
 
 
 @bp.get("/audit-results.<any(csv, xlsx):fmt>")
@@ -78,7 +82,9 @@ def audit_results(fmt: str):
     kind = "findings" if request.args.get("kind") == "findings" else "results"
     body = export.export(kind, fmt, since, until)
     name = f"audit-{kind}-{since.isoformat()}-{until.isoformat()}.{fmt}"
-    return Response(body, mimetype=tabular.MIMETYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body, mimetype=tabular.MIMETYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 def _date_arg(name: str) -> date | None:

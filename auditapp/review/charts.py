@@ -3,6 +3,7 @@
 Colours only ever accompany numbers written on the chart and a legend, so a grey printout or a
 colour-blind reader loses nothing. Every label is escaped: area names are typed by users.
 """
+
 from __future__ import annotations
 
 from markupsafe import Markup, escape
@@ -24,8 +25,14 @@ def _nice_max(value: int) -> int:
         step *= 10
 
 
-def stacked_columns(title: str, columns: list[tuple[str, dict[str, int]]], keys: dict[str, str],
-                    colours: dict[str, str] = GRADE_COLOURS, width: int = 480, height: int = 240) -> Markup:
+def stacked_columns(
+    title: str,
+    columns: list[tuple[str, dict[str, int]]],
+    keys: dict[str, str],
+    colours: dict[str, str] = GRADE_COLOURS,
+    width: int = 480,
+    height: int = 240,
+) -> Markup:
     """Columns (e.g. months), each a stack of keys (e.g. grades), with totals on top and a legend."""
     left, bottom, top, right = 30, 58, 18, 8
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -43,22 +50,32 @@ def stacked_columns(title: str, columns: list[tuple[str, dict[str, int]]], keys:
                 continue
             h = plot_h * value / top_value
             y -= h
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                         f'fill="{colours.get(key, BAR_COLOUR)}"><title>{escape(label.replace(chr(10), " "))}: {value} '
-                         f'{escape(keys[key])}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                f'fill="{colours.get(key, BAR_COLOUR)}"><title>{escape(label.replace(chr(10), " "))}: {value} '
+                f"{escape(keys[key])}</title></rect>"
+            )
         if total:
             parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" {FONT}>{total}</text>')
         # A label may have a second line (e.g. the year under January).
-        lines = "".join(f'<tspan x="{x + bar_w / 2:.1f}" dy="{0 if n == 0 else 14}">{escape(line)}</tspan>'
-                        for n, line in enumerate(label.split("\n")))
+        lines = "".join(
+            f'<tspan x="{x + bar_w / 2:.1f}" dy="{0 if n == 0 else 14}">{escape(line)}</tspan>'
+            for n, line in enumerate(label.split("\n"))
+        )
         parts.append(f'<text y="{top + plot_h + 16}" text-anchor="middle" {FONT}>{lines}</text>')
     parts.append(_legend(keys, colours, left, height - 10))
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def horizontal_bars(title: str, bars: list[tuple[str, int]], colour: str = BAR_COLOUR, width: int = 420,
-                    row: int = 24, label_width: int = 140) -> Markup:
+def horizontal_bars(
+    title: str,
+    bars: list[tuple[str, int]],
+    colour: str = BAR_COLOUR,
+    width: int = 420,
+    row: int = 24,
+    label_width: int = 140,
+) -> Markup:
     """One bar per label (e.g. clause or ageing bucket) with its value written at the end."""
     height = max(len(bars), 1) * row + 12
     top_value = _nice_max(max((v for _, v in bars), default=0) or 1)
@@ -69,18 +86,23 @@ def horizontal_bars(title: str, bars: list[tuple[str, int]], colour: str = BAR_C
     for i, (label, value) in enumerate(bars):
         y = 6 + i * row
         w = plot_w * value / top_value
-        parts.append(f'<text x="{label_width - 6}" y="{y + row / 2 + 3:.1f}" text-anchor="end" {FONT}>'
-                     f'{escape(label)}</text>')
-        parts.append(f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{colour}">'
-                     f'<title>{escape(label)}: {value}</title></rect>')
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y + row / 2 + 3:.1f}" text-anchor="end" {FONT}>{escape(label)}</text>'
+        )
+        parts.append(
+            f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{colour}">'
+            f"<title>{escape(label)}: {value}</title></rect>"
+        )
         parts.append(f'<text x="{label_width + w + 4:.1f}" y="{y + row / 2 + 3:.1f}" {FONT}>{value}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
 def _svg_open(title: str, width: int, height: int) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
-            f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+    )
 
 
 def _axis(left: int, top: int, plot_w: float, plot_h: float, top_value: int) -> str:
@@ -97,7 +119,9 @@ def _axis(left: int, top: int, plot_w: float, plot_h: float, top_value: int) -> 
 def _legend(keys: dict[str, str], colours: dict[str, str], x: int, y: int) -> str:
     parts = []
     for key, label in keys.items():
-        parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colours.get(key, BAR_COLOUR)}"/>'
-                     f'<text x="{x + 14}" y="{y}" {FONT}>{escape(label)}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colours.get(key, BAR_COLOUR)}"/>'
+            f'<text x="{x + 14}" y="{y}" {FONT}>{escape(label)}</text>'
+        )
         x += 22 + 8 * len(label)
     return "".join(parts)

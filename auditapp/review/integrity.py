@@ -1,4 +1,5 @@
 """Held management reviews against their history, and their archived pack against its logged hash."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,9 @@ FIELDS = ("status", "meeting_date", "attendees", "conclusions", "recorded_by_id"
 
 
 def check_held_reviews(report: RecordReport) -> None:
-    for review in db.session.scalars(select(ManagementReview).where(ManagementReview.status == "held")
-                                     .order_by(ManagementReview.id)):
+    for review in db.session.scalars(
+        select(ManagementReview).where(ManagementReview.status == "held").order_by(ManagementReview.id)
+    ):
         history = events.history("management_review", review.id)
         if not any(e.action == "held" for e in history):
             report.skipped.append(f"{review.number}: held before the event log; not compared")
@@ -30,5 +32,7 @@ def check_held_reviews(report: RecordReport) -> None:
             continue
         actual = hashlib.sha256(archive.pdf).hexdigest()
         if not archived or actual != archived[-1] or archive.sha256 != archived[-1]:
-            report.differences.append(f"{review.number} archived pack: its PDF hashes to {actual}, "
-                                      f"history says {archived[-1] if archived else 'never archived'}")
+            report.differences.append(
+                f"{review.number} archived pack: its PDF hashes to {actual}, "
+                f"history says {archived[-1] if archived else 'never archived'}"
+            )

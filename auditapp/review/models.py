@@ -1,4 +1,5 @@
 """Management review (ISO 9001 9.3): the meeting, its typed-in inputs, and its decisions."""
+
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, LargeBinary, String, Text
@@ -75,8 +76,11 @@ class ReviewDecision(Model):
     # so the action log can name the review without capa importing this domain.
     actions: Mapped[list[CorrectiveAction]] = relationship(
         primaryjoin="CorrectiveAction.review_decision_id == ReviewDecision.id",
-        foreign_keys="CorrectiveAction.review_decision_id", order_by="CorrectiveAction.id", viewonly=True,
-        backref=backref("review_decision", viewonly=True, lazy="selectin"))
+        foreign_keys="CorrectiveAction.review_decision_id",
+        order_by="CorrectiveAction.id",
+        viewonly=True,
+        backref=backref("review_decision", viewonly=True, lazy="selectin"),
+    )
 
     @property
     def output_label(self) -> str:

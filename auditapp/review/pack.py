@@ -3,6 +3,7 @@
 Every figure is a SQL aggregate (GROUP BY, COUNT, window functions), so the pack costs the same
 small number of queries for ten records or ten thousand.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -28,14 +29,14 @@ NOT_OPEN = (NCStatus.CLOSED, NCStatus.WITHDRAWN)
 
 @dataclass
 class AuditFigures:
-    planned: int = 0             # audits planned for a date in the period
-    planned_completed: int = 0   # ... of which completed
-    planned_overdue: int = 0     # ... of which past their date and not completed
-    completed: int = 0           # audits completed in the period, whatever their planned date
-    by_result: dict[str, int] = field(default_factory=dict)   # finding grade -> count
+    planned: int = 0  # audits planned for a date in the period
+    planned_completed: int = 0  # ... of which completed
+    planned_overdue: int = 0  # ... of which past their date and not completed
+    completed: int = 0  # audits completed in the period, whatever their planned date
+    by_result: dict[str, int] = field(default_factory=dict)  # finding grade -> count
     by_clause: dict[str, Counter] = field(default_factory=dict)  # "8.5" -> Counter(grade)
-    by_area: dict[str, Counter] = field(default_factory=dict)    # area name -> Counter(grade)
-    by_month: dict[str, Counter] = field(default_factory=dict)   # "2026-03" -> Counter(grade)
+    by_area: dict[str, Counter] = field(default_factory=dict)  # area name -> Counter(grade)
+    by_month: dict[str, Counter] = field(default_factory=dict)  # "2026-03" -> Counter(grade)
 
 
 @dataclass
@@ -110,8 +111,16 @@ def _days_between(later, earlier):
 
 def build_pack(start: date, end: date, today: date, review: ManagementReview | None = None) -> Pack:
     """Every figure of the pack for the period [start, end], with open items judged as of today."""
-    return Pack(start, end, today, previous_review(end, review), audit_figures(start, end, today),
-                nc_figures(start, end, today), improvement_figures(start, end), months_between(start, end))
+    return Pack(
+        start,
+        end,
+        today,
+        previous_review(end, review),
+        audit_figures(start, end, today),
+        nc_figures(start, end, today),
+        improvement_figures(start, end),
+        months_between(start, end),
+    )
 
 
 def previous_review(end: date, current: ManagementReview | None = None) -> ManagementReview | None:
@@ -120,9 +129,14 @@ def previous_review(end: date, current: ManagementReview | None = None) -> Manag
     if current is not None and current.id is not None:
         query = query.where(ManagementReview.id != current.id)
     return db.session.scalar(
-        query.order_by(ManagementReview.meeting_date.desc(), ManagementReview.id.desc()).limit(1)
-        .options(selectinload(ManagementReview.decisions).selectinload(ReviewDecision.actions)
-                 .selectinload(CorrectiveAction.owner)))
+        query.order_by(ManagementReview.meeting_date.desc(), ManagementReview.id.desc())
+        .limit(1)
+        .options(
+            selectinload(ManagementReview.decisions)
+            .selectinload(ReviewDecision.actions)
+            .selectinload(CorrectiveAction.owner)
+        )
+    )
 
 
 def audit_figures(start: date, end: date, today: date) -> AuditFigures:
@@ -132,20 +146,35 @@ def audit_figures(start: date, end: date, today: date) -> AuditFigures:
     # 9.3.2 c 6 asks for the results of internal audits: a gap analysis's gaps are not nonconformities.
     internal = Audit.kind == AuditKind.INTERNAL
     figures.planned, figures.planned_completed, figures.planned_overdue = db.session.execute(
-        select(func.count(Audit.id),
-               func.coalesce(func.sum(case((completed, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((and_(~completed, Audit.planned_date < today), 1), else_=0)), 0))
-        .where(internal, Audit.planned_date >= start, Audit.planned_date <= end)).one()
-    figures.completed = db.session.scalar(
-        select(func.count(Audit.id)).where(internal, completed, Audit.completed_at >= since, Audit.completed_at < until)
-    ) or 0  # a COUNT is never NULL; scalar() is typed Optional
+        select(
+            func.count(Audit.id),
+            func.coalesce(func.sum(case((completed, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(~completed, Audit.planned_date < today), 1), else_=0)), 0),
+        ).where(internal, Audit.planned_date >= start, Audit.planned_date <= end)
+    ).one()
+    figures.completed = (
+        db.session.scalar(
+            select(func.count(Audit.id)).where(
+                internal, completed, Audit.completed_at >= since, Audit.completed_at < until
+            )
+        )
+        or 0
+    )  # a COUNT is never NULL; scalar() is typed Optional
     month = _month_of(Audit.completed_at).label("month")
     rows = db.session.execute(
         select(Finding.grade, Finding.clause, Area.name, month, func.count())
-        .join(Audit, Audit.id == Finding.audit_id).outerjoin(Area, Area.id == Audit.area_id)
-        .where(internal, completed, Audit.completed_at >= since, Audit.completed_at < until,
-               Finding.status == FindingStatus.OPEN, Finding.grade.in_(FINDING_GRADES))
-        .group_by(Finding.grade, Finding.clause, Area.name, literal_column("month"))).all()
+        .join(Audit, Audit.id == Finding.audit_id)
+        .outerjoin(Area, Area.id == Audit.area_id)
+        .where(
+            internal,
+            completed,
+            Audit.completed_at >= since,
+            Audit.completed_at < until,
+            Finding.status == FindingStatus.OPEN,
+            Finding.grade.in_(FINDING_GRADES),
+        )
+        .group_by(Finding.grade, Finding.clause, Area.name, literal_column("month"))
+    ).all()
     by_clause: defaultdict[str, Counter[str]] = defaultdict(Counter)
     by_area: defaultdict[str, Counter[str]] = defaultdict(Counter)
     by_month: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -165,12 +194,17 @@ def audit_figures(start: date, end: date, today: date) -> AuditFigures:
 def nc_figures(start: date, end: date, today: date) -> NCFigures:
     since, until = _bounds(start, end)
     figures = NCFigures()
-    opened_in = (Nonconformity.raised_at >= since, Nonconformity.raised_at < until,
-                 Nonconformity.status != NCStatus.WITHDRAWN)
+    opened_in = (
+        Nonconformity.raised_at >= since,
+        Nonconformity.raised_at < until,
+        Nonconformity.status != NCStatus.WITHDRAWN,
+    )
     clause_rows = db.session.execute(
         select(Nonconformity.clause, Nonconformity.severity, Area.name, func.count())
-        .outerjoin(Area, Area.id == Nonconformity.area_id).where(*opened_in)
-        .group_by(Nonconformity.clause, Nonconformity.severity, Area.name)).all()
+        .outerjoin(Area, Area.id == Nonconformity.area_id)
+        .where(*opened_in)
+        .group_by(Nonconformity.clause, Nonconformity.severity, Area.name)
+    ).all()
     by_clause: Counter[str] = Counter()
     by_area: Counter[str] = Counter()
     by_severity: Counter[str] = Counter()
@@ -185,32 +219,47 @@ def nc_figures(start: date, end: date, today: date) -> NCFigures:
     figures.recurring_clauses = {c: n for c, n in by_clause.most_common() if n >= 2 and c != "—"}
     figures.recurring_areas = {a: n for a, n in by_area.most_common() if n >= 2}
 
-    closed_in = (Nonconformity.status == NCStatus.CLOSED, Nonconformity.closed_at >= since,
-                 Nonconformity.closed_at < until)
+    closed_in = (
+        Nonconformity.status == NCStatus.CLOSED,
+        Nonconformity.closed_at >= since,
+        Nonconformity.closed_at < until,
+    )
     days = _days_between(Nonconformity.closed_at, Nonconformity.raised_at).label("days")
     closed, first_time, mean = db.session.execute(
-        select(func.count(Nonconformity.id),
-               func.coalesce(func.sum(case((Nonconformity.verification_count == 1, 1), else_=0)), 0),
-               func.avg(days)).where(*closed_in)).one()
+        select(
+            func.count(Nonconformity.id),
+            func.coalesce(func.sum(case((Nonconformity.verification_count == 1, 1), else_=0)), 0),
+            func.avg(days),
+        ).where(*closed_in)
+    ).one()
     figures.closed, figures.verified_first_time = closed, first_time
     figures.mean_days_to_close = float(mean) if mean is not None else None
     figures.p90_days_to_close = _p90(days, closed_in)
 
     open_nc = Nonconformity.status.not_in(NOT_OPEN)
-    late_action = select(CorrectiveAction.id).where(
-        CorrectiveAction.nonconformity_id == Nonconformity.id, CorrectiveAction.status == ActionStatus.OPEN,
-        CorrectiveAction.due_date < today).exists()
+    late_action = (
+        select(CorrectiveAction.id)
+        .where(
+            CorrectiveAction.nonconformity_id == Nonconformity.id,
+            CorrectiveAction.status == ActionStatus.OPEN,
+            CorrectiveAction.due_date < today,
+        )
+        .exists()
+    )
     figures.open_now, figures.overdue_now = db.session.execute(
-        select(func.count(Nonconformity.id), func.coalesce(func.sum(case((late_action, 1), else_=0)), 0))
-        .where(open_nc)).one()
+        select(func.count(Nonconformity.id), func.coalesce(func.sum(case((late_action, 1), else_=0)), 0)).where(open_nc)
+    ).one()
     figures.action_ageing = action_ageing(today)
     return figures
 
 
 def _p90(days, conditions) -> float | None:
     """90th percentile by the nearest-rank method: the smallest value with 90% of values at or below it."""
-    ranked = select(days, func.row_number().over(order_by=days).label("rank"),
-                    func.count().over().label("n")).where(*conditions).subquery()
+    ranked = (
+        select(days, func.row_number().over(order_by=days).label("rank"), func.count().over().label("n"))
+        .where(*conditions)
+        .subquery()
+    )
     value = db.session.scalar(select(func.min(ranked.c.days)).where(ranked.c.rank * 10 >= ranked.c.n * 9))
     return float(value) if value is not None else None
 
@@ -219,32 +268,46 @@ def action_ageing(today: date) -> dict[str, int]:
     """Open tracked actions of every origin, by how late they are today."""
     due = CorrectiveAction.due_date
     buckets = case(
-        (due >= today, 0),
-        (due >= today - timedelta(days=30), 1),
-        (due >= today - timedelta(days=90), 2),
-        else_=3).label("bucket")
-    rows: dict[int, int] = dict(db.session.execute(
-        select(buckets, func.count()).select_from(CorrectiveAction).outerjoin(Nonconformity)
-        .where(CorrectiveAction.status == ActionStatus.OPEN, live_action()).group_by(literal_column("bucket"))).all())
+        (due >= today, 0), (due >= today - timedelta(days=30), 1), (due >= today - timedelta(days=90), 2), else_=3
+    ).label("bucket")
+    rows: dict[int, int] = dict(
+        db.session.execute(
+            select(buckets, func.count())
+            .select_from(CorrectiveAction)
+            .outerjoin(Nonconformity)
+            .where(CorrectiveAction.status == ActionStatus.OPEN, live_action())
+            .group_by(literal_column("bucket"))
+        ).all()
+    )
     return {label: rows.get(i, 0) for i, label in enumerate(AGEING_BUCKETS)}
 
 
 def improvement_figures(start: date, end: date, latest: int = 15) -> ImprovementFigures:
     since, until = _bounds(start, end)
-    in_period = (Improvement.created_at >= since, Improvement.created_at < until,
-                 Improvement.status != ImprovementStatus.WITHDRAWN)
+    in_period = (
+        Improvement.created_at >= since,
+        Improvement.created_at < until,
+        Improvement.status != ImprovementStatus.WITHDRAWN,
+    )
     figures = ImprovementFigures()
     for kind, status, count in db.session.execute(
-            select(Improvement.kind, Improvement.status, func.count()).where(*in_period)
-            .group_by(Improvement.kind, Improvement.status)).all():
+        select(Improvement.kind, Improvement.status, func.count())
+        .where(*in_period)
+        .group_by(Improvement.kind, Improvement.status)
+    ).all():
         figures.by_kind[kind] = figures.by_kind.get(kind, 0) + count
         figures.by_status[status] = figures.by_status.get(status, 0) + count
-    figures.latest = list(db.session.scalars(
-        select(Improvement).where(*in_period).order_by(Improvement.created_at.desc()).limit(latest)
-        .options(selectinload(Improvement.area))).all())
+    figures.latest = list(
+        db.session.scalars(
+            select(Improvement)
+            .where(*in_period)
+            .order_by(Improvement.created_at.desc())
+            .limit(latest)
+            .options(selectinload(Improvement.area))
+        ).all()
+    )
     return figures
 
 
 def _clause_key(group: str):
     return [int(p) if p.isdigit() else 999 for p in group.split(".")]
-

@@ -3,6 +3,7 @@
 Functions do not commit; the view does (through applies_change). A review recorded as held is
 the minutes of the meeting (9.3.3 documented information): it is read-only from then on.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,20 +31,30 @@ def can_view(user: User) -> bool:
 
 
 def reviews() -> list[ManagementReview]:
-    return list(db.session.scalars(select(ManagementReview).order_by(ManagementReview.period_end.desc(),
-                                                                     ManagementReview.id.desc())).all())
+    return list(
+        db.session.scalars(
+            select(ManagementReview).order_by(ManagementReview.period_end.desc(), ManagementReview.id.desc())
+        ).all()
+    )
 
 
 def last_held(on: date) -> ManagementReview | None:
-    return db.session.scalar(select(ManagementReview).where(
-        ManagementReview.status == "held", ManagementReview.meeting_date <= on)
-        .order_by(ManagementReview.meeting_date.desc()).limit(1))
+    return db.session.scalar(
+        select(ManagementReview)
+        .where(ManagementReview.status == "held", ManagementReview.meeting_date <= on)
+        .order_by(ManagementReview.meeting_date.desc())
+        .limit(1)
+    )
 
 
 def default_period(today: date) -> tuple[date, date]:
     """From the day after the last review's period (or 12 months back) to today."""
-    last = db.session.scalar(select(ManagementReview).where(ManagementReview.status == "held")
-                             .order_by(ManagementReview.period_end.desc()).limit(1))
+    last = db.session.scalar(
+        select(ManagementReview)
+        .where(ManagementReview.status == "held")
+        .order_by(ManagementReview.period_end.desc())
+        .limit(1)
+    )
     start = last.period_end + timedelta(days=1) if last and last.period_end < today else today - timedelta(days=365)
     return start, today
 
@@ -67,12 +78,22 @@ def prepare(actor: User, start: date, end: date) -> ManagementReview:
     if end < start:
         raise RuleError("period_end", "The period must end on or after its start.")
     events.begin_change()
-    review = ManagementReview(number=f"MR-{end.year}-{next_number('MR', end.year):02d}", period_start=start,
-                              period_end=end, inputs={}, created_by_id=actor.id)
+    review = ManagementReview(
+        number=f"MR-{end.year}-{next_number('MR', end.year):02d}",
+        period_start=start,
+        period_end=end,
+        inputs={},
+        created_by_id=actor.id,
+    )
     db.session.add(review)
     db.session.flush()
-    events.record(actor, "management_review", review.id, "prepared",
-                  {"number": review.number, "period_start": start.isoformat(), "period_end": end.isoformat()})
+    events.record(
+        actor,
+        "management_review",
+        review.id,
+        "prepared",
+        {"number": review.number, "period_start": start.isoformat(), "period_end": end.isoformat()},
+    )
     return review
 
 
@@ -91,8 +112,9 @@ def merged_inputs(review: ManagementReview, sent: dict[str, str]) -> dict[str, s
     return {k: v for k, v in merged.items() if v}
 
 
-def add_decision(actor: User, review: ManagementReview, output: str, text: str, action: dict[str, Any] | None = None
-                 ) -> ReviewDecision:
+def add_decision(
+    actor: User, review: ManagementReview, output: str, text: str, action: dict[str, Any] | None = None
+) -> ReviewDecision:
     """A decision or output (9.3.3); with an owner and due date it becomes a tracked action."""
     _require_preparer(actor)
     _editable(review)
@@ -103,11 +125,22 @@ def add_decision(actor: User, review: ManagementReview, output: str, text: str, 
     decision = ReviewDecision(review=review, output=output, text=text.strip(), created_by_id=actor.id)
     db.session.add(decision)
     db.session.flush()
-    events.record(actor, "management_review", review.id, "decision_added",
-                  {"decision_id": decision.id, "output": output, "text": decision.text})
+    events.record(
+        actor,
+        "management_review",
+        review.id,
+        "decision_added",
+        {"decision_id": decision.id, "output": output, "text": decision.text},
+    )
     if action:
-        capa.plan_tracked_action(actor, "management_review", action.get("description") or decision.text,
-                                 action.get("owner_id"), action.get("due_date"), review_decision_id=decision.id)
+        capa.plan_tracked_action(
+            actor,
+            "management_review",
+            action.get("description") or decision.text,
+            action.get("owner_id"),
+            action.get("due_date"),
+            review_decision_id=decision.id,
+        )
     return decision
 
 
@@ -118,19 +151,40 @@ def check_meeting(meeting_date: date, attendees: str, conclusions: str, today: d
     if not attendees.strip():
         raise RuleError("attendees", "List who attended (top management must be there).")
     if not conclusions.strip():
-        raise RuleError("conclusions", "Record the review's conclusion on the QMS's suitability, adequacy and "
-                            "effectiveness (9.3.1).")
+        raise RuleError(
+            "conclusions",
+            "Record the review's conclusion on the QMS's suitability, adequacy and effectiveness (9.3.1).",
+        )
 
 
-def record_meeting(actor: User, review: ManagementReview, meeting_date: date, attendees: str, conclusions: str,
-                   today: date, at: datetime | None = None) -> None:
+def record_meeting(
+    actor: User,
+    review: ManagementReview,
+    meeting_date: date,
+    attendees: str,
+    conclusions: str,
+    today: date,
+    at: datetime | None = None,
+) -> None:
     """The meeting was held: its date, who attended, its conclusions. From now on it is read-only."""
     _require_preparer(actor)
     _editable(review)
     check_meeting(meeting_date, attendees, conclusions, today)
-    events.record(actor, "management_review", review.id, "held", events.apply_changes(
-        review, status="held", meeting_date=meeting_date, attendees=attendees.strip(),
-        conclusions=conclusions.strip(), recorded_by_id=actor.id, recorded_at=at or utcnow()))
+    events.record(
+        actor,
+        "management_review",
+        review.id,
+        "held",
+        events.apply_changes(
+            review,
+            status="held",
+            meeting_date=meeting_date,
+            attendees=attendees.strip(),
+            conclusions=conclusions.strip(),
+            recorded_by_id=actor.id,
+            recorded_at=at or utcnow(),
+        ),
+    )
 
 
 def archive_pack(actor: User, review: ManagementReview, pdf: bytes) -> ReviewArchive:
@@ -140,8 +194,7 @@ def archive_pack(actor: User, review: ManagementReview, pdf: bytes) -> ReviewArc
     archive = ReviewArchive(review_id=review.id, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest())
     db.session.add(archive)
     db.session.flush()
-    events.record(actor, "management_review", review.id, "pack_archived",
-                  {"sha256": archive.sha256, "bytes": len(pdf)})
+    events.record(actor, "management_review", review.id, "pack_archived", {"sha256": archive.sha256, "bytes": len(pdf)})
     return archive
 
 

@@ -1,4 +1,5 @@
 """Management review screens: the list, the pack of a review with its meeting record, and its PDF."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -45,9 +46,13 @@ def get_review(review_id: int) -> ManagementReview:
 def index():
     """Management reviews, newest first, and the form to prepare the next one."""
     start, end = services.default_period(date.today())
-    return render_template("review/index.html", reviews=services.reviews(), errors={},
-                           form={"period_start": start.isoformat(), "period_end": end.isoformat()},
-                           can_prepare=services.can_prepare(current_user))
+    return render_template(
+        "review/index.html",
+        reviews=services.reviews(),
+        errors={},
+        form={"period_start": start.isoformat(), "period_end": end.isoformat()},
+        can_prepare=services.can_prepare(current_user),
+    )
 
 
 @bp.post("/")
@@ -60,8 +65,9 @@ def prepare():
         review = services.prepare(current_user, data["period_start"], data["period_end"])
     except (ValidationError, RuleError) as err:
         errors = first_errors(err) if isinstance(err, ValidationError) else {err.field: err.message}
-        return render_template("review/index.html", reviews=services.reviews(), errors=errors,
-                               form=dict(request.form), can_prepare=True), 422
+        return render_template(
+            "review/index.html", reviews=services.reviews(), errors=errors, form=dict(request.form), can_prepare=True
+        ), 422
     flash(f"{review.number} prepared. Type in the inputs auditapp cannot know, then record the meeting.", "success")
     return redirect(url_for("review.show", review_id=review.id))
 
@@ -74,23 +80,36 @@ def _context(review: ManagementReview, **overrides) -> dict:
     pack = build_pack(review.period_start, review.period_end, as_of, review)
     grade_labels = {g.value: RESULT_LABELS[g] for g in FINDING_GRADES}
     context = {
-        "review": review, "pack": pack, "as_of": as_of, "typed_inputs": TYPED_INPUTS, "outputs": OUTPUTS,
-        "grade_labels": grade_labels, "short_grades": SHORT_GRADES, "origins": ACTION_ORIGINS,
+        "review": review,
+        "pack": pack,
+        "as_of": as_of,
+        "typed_inputs": TYPED_INPUTS,
+        "outputs": OUTPUTS,
+        "grade_labels": grade_labels,
+        "short_grades": SHORT_GRADES,
+        "origins": ACTION_ORIGINS,
         "improvement_status": ImprovementStatus,
         "qms_scope": current_scope(),
         "charts": {
             "findings_by_month": charts.stacked_columns(
-                "Findings by month", [(_month_label(m, first=i == 0), pack.audits.by_month.get(m, {}))
-                                      for i, m in enumerate(pack.months)], grade_labels),
+                "Findings by month",
+                [(_month_label(m, first=i == 0), pack.audits.by_month.get(m, {})) for i, m in enumerate(pack.months)],
+                grade_labels,
+            ),
             "ncs_by_clause": charts.horizontal_bars(
-                "Nonconformities opened by clause", [(f"Clause {c}", n) for c, n in pack.ncs.by_clause.items()]),
+                "Nonconformities opened by clause", [(f"Clause {c}", n) for c, n in pack.ncs.by_clause.items()]
+            ),
             "action_ageing": charts.horizontal_bars(
-                "Open actions by lateness", [(b, pack.ncs.action_ageing.get(b, 0)) for b in AGEING_BUCKETS]),
+                "Open actions by lateness", [(b, pack.ncs.action_ageing.get(b, 0)) for b in AGEING_BUCKETS]
+            ),
         },
         "can_edit": services.can_prepare(current_user) and not review.is_held,
         "archive": services.archive_of(review) if review.is_held else None,
         "owners": assignable_owners(),
-        "errors": {}, "form": {}, "decision_form": {}, "meeting_form": {},
+        "errors": {},
+        "form": {},
+        "decision_form": {},
+        "meeting_form": {},
     }
     context.update(overrides)
     return context
@@ -115,8 +134,11 @@ def show(review_id: int):
 def pdf(review_id: int):
     """The same pack as a PDF, rendered on the server."""
     review = get_review(review_id)
-    return Response(_pack_pdf(review), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{review.number}.pdf"'})
+    return Response(
+        _pack_pdf(review),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{review.number}.pdf"'},
+    )
 
 
 def _pack_pdf(review: ManagementReview) -> bytes:
@@ -155,8 +177,11 @@ def add_decision(review_id: int):
         data = DecisionSchema().load(request.form)
         action = None
         if data["action_owner_id"]:
-            action = {"description": data["action_description"], "owner_id": data["action_owner_id"],
-                      "due_date": data["action_due_date"]}
+            action = {
+                "description": data["action_description"],
+                "owner_id": data["action_owner_id"],
+                "due_date": data["action_due_date"],
+            }
         services.add_decision(current_user, review, data["output"], data["text"], action)
     except ValidationError as err:
         return _decisions(review, 422, errors=first_errors(err), decision_form=form)
@@ -188,8 +213,9 @@ def record_meeting(review_id: int):
         # Rendered before the change lock is taken: a PDF takes a second, the lock stops every writer.
         pdf = _pdf_as_held(review, inputs, data, at)
         services.save_inputs(current_user, review, inputs)
-        services.record_meeting(current_user, review, data["meeting_date"], data["attendees"],
-                                data["conclusions"], date.today(), at)
+        services.record_meeting(
+            current_user, review, data["meeting_date"], data["attendees"], data["conclusions"], date.today(), at
+        )
         if pdf is not None:
             services.archive_pack(current_user, review, pdf)
         on_commit(_checkpoint_the_log)
@@ -201,8 +227,7 @@ def record_meeting(review_id: int):
         return _refused(review, err.status, errors={err.field: err.message}, meeting_form=form)
     flash(f"{review.number} recorded as held on {data['meeting_date']:%d %b %Y}.", "success")
     if pdf is None:
-        flash("The pack could not be archived as a PDF: this server has no PDF library (see the README).",
-              "warning")
+        flash("The pack could not be archived as a PDF: this server has no PDF library (see the README).", "warning")
     return redirect(url_for("review.show", review_id=review.id))
 
 
@@ -242,6 +267,11 @@ def archived_pdf(review_id: int):
     """The pack as it stood when the meeting was recorded."""
     review = get_review(review_id)
     archive = services.archive_of(review) or abort(404)
-    return Response(archive.pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{review.number}-as-held.pdf"', "ETag": f'"{archive.sha256}"'})
-
+    return Response(
+        archive.pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{review.number}-as-held.pdf"',
+            "ETag": f'"{archive.sha256}"',
+        },
+    )

@@ -1,4 +1,5 @@
 """The QMS scope statement (ISO 9001 4.3), kept with every revision."""
+
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, Integer, Text

@@ -1,4 +1,5 @@
 """Error pages that say what happened and what to do, as pages or as htmx fragments."""
+
 from flask import Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
@@ -19,7 +20,7 @@ ADVICE = {
     413: "The upload is larger than this server accepts.",
     429: "Too many attempts. Wait a few minutes and try again.",
     500: "Something went wrong on the server, and nothing was saved. Try again; if it keeps happening, "
-         "tell your quality lead what you were doing.",
+    "tell your quality lead what you were doing.",
 }
 BUSY = "The server is busy saving other changes, so this one was not saved. It will be sent again shortly."
 BUSY_RETRY_AFTER = 5
@@ -73,8 +74,7 @@ def _custom(error: HTTPException) -> bool:
     return error.description != type(error).description
 
 
-def _render(status: int, title: str, message: str | None, headers: dict[str, str] | None = None
-            ) -> ResponseReturnValue:
+def _render(status: int, title: str, message: str | None, headers: dict[str, str] | None = None) -> ResponseReturnValue:
     template = "errors/_message.html" if wants_fragment() else "errors/page.html"
     response = render_template(template, status=status, title=title, message=message), status, headers or {}
     return response

@@ -1,4 +1,5 @@
 """One way to handle a posted form: validate with its schema, apply, commit; or say why, field by field."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -27,8 +28,9 @@ class Submission:
         return not self.errors
 
 
-def submit(schema: Schema, apply: Callable[[dict[str, Any]], Any], form: Mapping[str, Any] | None = None,
-           commit: bool = True) -> Submission:
+def submit(
+    schema: Schema, apply: Callable[[dict[str, Any]], Any], form: Mapping[str, Any] | None = None, commit: bool = True
+) -> Submission:
     """Load the form with the schema and apply it; commit (unless applies_change will), or roll back.
 
     A schema's messages come back with 422, a rule's refusal with its own status (RuleError: 422,

@@ -4,6 +4,7 @@ WeasyPrint fetches the stylesheet and images a page links to. Our fetcher serves
 files and photos straight from disk (after the caller checked who may see them), and refuses every
 other URL: a PDF never makes a network request, so a crafted link cannot reach other hosts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,14 +55,18 @@ def _weasyprint() -> tuple[Any, Any, Any]:
     ...and undo its import-time `ImageFile.LOAD_TRUNCATED_IMAGES = True`: that switch is global to
     Pillow, and left on it would let the photo pipeline accept half-uploaded photos."""
     from PIL import ImageFile
+
     truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher, URLFetcherResponse
     except OSError as err:  # Pango is not installed on this server
         current_app.logger.error("PDF export unavailable: %s", err)
-        abort(503, description="PDF export needs the Pango library on the server (Debian: apt-get install "
-                               "libpango-1.0-0 libpangoft2-1.0-0). The page itself prints well from the browser.")
+        abort(
+            503,
+            description="PDF export needs the Pango library on the server (Debian: apt-get install "
+            "libpango-1.0-0 libpangoft2-1.0-0). The page itself prints well from the browser.",
+        )
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated
     # Our one stylesheet serves screens too: WeasyPrint would log a warning for every @media width
@@ -72,4 +77,5 @@ def _weasyprint() -> tuple[Any, Any, Any]:
 
 def _mime(path: str) -> str:
     return {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg"}.get(
-        Path(path).suffix, "application/octet-stream")
+        Path(path).suffix, "application/octet-stream"
+    )

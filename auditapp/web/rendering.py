@@ -1,4 +1,5 @@
 """One source for pages and fragments: htmx asks for the partial, everyone else gets the page."""
+
 import uuid
 from typing import Any
 

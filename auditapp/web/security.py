@@ -1,4 +1,5 @@
 """Security by default: login on every page, role checks, and response headers."""
+
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -16,18 +17,20 @@ from ..extensions import htmx, login_manager
 # data, and browsers fetch them without a session (the manifest) or must update them after logout.
 PUBLIC_ENDPOINTS = {"auth.login", "static", "pwa.service_worker", "pwa.manifest"}
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "connect-src 'self'",
-    "worker-src 'self'",
-    "manifest-src 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ]
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,7 +42,6 @@ class BoundedInt(IntegerConverter):
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
-
 
 
 def init_app(app: Flask) -> None:
@@ -74,6 +76,7 @@ def _local_next() -> str | None:
 
 def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """View decorator: 403 unless the current user has one of the roles (``accounts.models.Role``)."""
+
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
         def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -82,7 +85,9 @@ def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             if not current_user.has_role(*roles):
                 abort(403)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 

@@ -1,4 +1,5 @@
 """Pages that belong to no domain: the phone's More menu and a trivial health answer."""
+
 from flask import Blueprint, render_template
 
 bp = Blueprint("home", __name__)

@@ -1,4 +1,5 @@
 """People and places for tests: the password every test user has, logging a test client in, an area."""
+
 from auditapp.accounts import services as accounts
 from auditapp.extensions import db
 

@@ -1,4 +1,5 @@
 """Building audits for tests: a small checklist, a planned audit, answering its items (fixtures: walk, plan)."""
+
 from datetime import date
 from pathlib import Path
 
@@ -65,11 +66,18 @@ def plan(app, walk, make_user):
 
     def make(lead=None, team=(), area=None, planned=None, title="Machining cell walk"):
         lead = lead or make_user("auditor")
-        audit = audits.plan_audit(planner, checklist_id=walk.id, title=title, planned_date=planned or date.today(),
-                                  lead_auditor_id=lead.id, team_ids=[m.id for m in team],
-                                  area_id=area.id if area else None)
+        audit = audits.plan_audit(
+            planner,
+            checklist_id=walk.id,
+            title=title,
+            planned_date=planned or date.today(),
+            lead_auditor_id=lead.id,
+            team_ids=[m.id for m in team],
+            area_id=area.id if area else None,
+        )
         db.session.commit()
         return audit
+
     return make
 
 
@@ -86,5 +94,8 @@ def answer(client, audit, item, result, base_revision=None, **headers):
     if base_revision is None:
         r = db.session.scalar(db.select(Response).filter_by(audit_id=audit.id, item_id=item.id))
         base_revision = r.revision if r else 0
-    return client.post(f"/audits/{audit.id}/items/{item.id}/answer",
-                       data={"result": result, "base_revision": base_revision}, headers={**HX, **headers})
+    return client.post(
+        f"/audits/{audit.id}/items/{item.id}/answer",
+        data={"result": result, "base_revision": base_revision},
+        headers={**HX, **headers},
+    )

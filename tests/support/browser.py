@@ -1,4 +1,5 @@
 """A live server and a headless Chromium (Debian's package, driven by Playwright) for browser tests."""
+
 import os
 import threading
 from pathlib import Path
@@ -8,8 +9,14 @@ from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these Chromium phones home at start-up, and this network refuses those connections.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -55,6 +62,7 @@ def browser():
             pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
         pytest.skip(f"{CHROMIUM} is not installed (Debian: apt-get install chromium)")
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
@@ -63,8 +71,9 @@ def browser():
 
 def phone_context(browser, width: int = 360, height: int = 740, scale: float = 2):
     """A fresh browser context shaped like a phone: mobile viewport, touch."""
-    return browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale,
-                               is_mobile=True, has_touch=True)
+    return browser.new_context(
+        viewport={"width": width, "height": height}, device_scale_factor=scale, is_mobile=True, has_touch=True
+    )
 
 
 @pytest.fixture

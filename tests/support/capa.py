@@ -1,4 +1,5 @@
 """Building nonconformities for tests."""
+
 from datetime import date, timedelta
 
 from auditapp.capa import services as capa
@@ -6,10 +7,22 @@ from auditapp.capa.models import Nonconformity
 from auditapp.extensions import db
 
 
-def raise_nc(quality_lead, area=None, severity="minor", clause="8.5.2", description="Labels missing on rack B",
-             source="customer_complaint") -> Nonconformity:
-    nc = capa.raise_manually(quality_lead, source=source, clause=clause, area_id=area.id if area else None,
-                             severity=severity, description=description)
+def raise_nc(
+    quality_lead,
+    area=None,
+    severity="minor",
+    clause="8.5.2",
+    description="Labels missing on rack B",
+    source="customer_complaint",
+) -> Nonconformity:
+    nc = capa.raise_manually(
+        quality_lead,
+        source=source,
+        clause=clause,
+        area_id=area.id if area else None,
+        severity=severity,
+        description=description,
+    )
     db.session.commit()
     return nc
 

@@ -1,4 +1,5 @@
 """Crawling the pages a logged-in user can reach, with the links and POST forms on each."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Photos for tests: a JPEG made in memory, and the upload of files to an item."""
+
 from io import BytesIO
 
 from PIL import Image
