@@ -63,20 +63,12 @@ def add_photo(
     finding: Finding | None = None,
 ) -> Photo:
     """Record a processed photo as evidence; the caller stored its file and checked the audit is open."""
-    photo = Photo(
-        id=str(uuid.uuid4()),
-        sha256=processed.sha256,
+    photo = _row(
+        actor,
+        processed,
         audit_id=audit.id,
         item_id=item.id if item else (finding.item_id if finding else None),
         finding_id=finding.id if finding else None,
-        content_type=processed.content_type,
-        width=processed.width,
-        height=processed.height,
-        original_width=processed.original_width,
-        original_height=processed.original_height,
-        byte_size=len(processed.data),
-        captured_at=processed.captured_at,
-        uploaded_by_id=actor.id,
     )
     db.session.add(photo)
     db.session.flush()
@@ -110,14 +102,11 @@ def add_nonconformity_photo(actor: User, nc: Nonconformity, processed: Processed
     return photo
 
 
-def _nc_photo(
-    actor: User, processed: ProcessedPhoto, nonconformity_id: int | None, action_id: int | None = None
-) -> Photo:
-    photo = Photo(
+def _row(actor: User, processed: ProcessedPhoto, **evidence_of: int | str | None) -> Photo:
+    """A photo row for a processed photo; evidence_of says which records it is evidence for."""
+    return Photo(
         id=str(uuid.uuid4()),
         sha256=processed.sha256,
-        action_id=action_id,
-        nonconformity_id=nonconformity_id,
         content_type=processed.content_type,
         width=processed.width,
         height=processed.height,
@@ -126,7 +115,14 @@ def _nc_photo(
         byte_size=len(processed.data),
         captured_at=processed.captured_at,
         uploaded_by_id=actor.id,
+        **evidence_of,
     )
+
+
+def _nc_photo(
+    actor: User, processed: ProcessedPhoto, nonconformity_id: int | None, action_id: int | None = None
+) -> Photo:
+    photo = _row(actor, processed, action_id=action_id, nonconformity_id=nonconformity_id)
     db.session.add(photo)
     db.session.flush()
     return photo
