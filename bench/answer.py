@@ -6,10 +6,10 @@ number of requests from a few client threads, keep-alive, and reports requests p
   - GET /health            (trivial: routing, session, login check)
   - POST .../answer        (a real save: compare-and-set update, event, change id, fragment)
 Each answer changes the result, so every save writes. With --flood, the saves run once more while
-an attacker's threads post wrong passwords for random e-mails to /login as fast as they are
-answered, and the ratio flooded/quiet is printed. Nothing leaves 127.0.0.1.
+attacker processes post wrong passwords for random e-mails to /login at a fixed rate (the same
+attack for every version), and the ratio flooded/quiet is printed. Nothing leaves 127.0.0.1.
 
-    .venv/bin/python bench/answer.py [--requests 600] [--clients 4] [--flood 2]
+    .venv/bin/python bench/answer.py [--requests 600] [--clients 4] [--flood 2 --flood-rate 10]
 """
 
 import argparse
@@ -131,11 +131,14 @@ def run(port, n_requests, n_clients, make_request, logged_in=None):
     return per_client * n_clients / elapsed
 
 
-def flood_login(port, stop, counts):
+def flood_login(port, stop, counts, rate):
     """An attacker (its own process, so it shares no interpreter lock with the auditors' clients):
-    wrong passwords for random e-mails, one after the other, until told to stop."""
-    client, statuses = Client(port), {}
+    wrong passwords for random e-mails at `rate` attempts a second (as fast as answered if slower),
+    until told to stop. A fixed rate offers every version of the app the same attack."""
+    client, statuses, started, sent = Client(port), {}, time.perf_counter(), 0
     while not stop.is_set():
+        time.sleep(max(0.0, started + sent / rate - time.perf_counter()))
+        sent += 1
         _status, page = client.request("GET", "/login")
         found = re.search(rb'name="csrf_token" value="([^"]+)"', page)
         body = {
@@ -152,7 +155,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--flood", type=int, default=0, help="attacker threads posting failed logins")
+    parser.add_argument("--flood", type=int, default=0, help="attacker processes posting failed logins")
+    parser.add_argument("--flood-rate", type=float, default=10, help="attempts a second per attacker")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "AUDITAPP_INSTANCE_PATH": tmp, "AUDITAPP_SECRET_KEY": "bench"}
@@ -202,7 +206,8 @@ def main():
             if args.flood:
                 stop, counts = multiprocessing.Event(), multiprocessing.Queue()
                 attackers = [
-                    multiprocessing.Process(target=flood_login, args=(port, stop, counts)) for _ in range(args.flood)
+                    multiprocessing.Process(target=flood_login, args=(port, stop, counts, args.flood_rate))
+                    for _ in range(args.flood)
                 ]
 
                 def start_flood():
