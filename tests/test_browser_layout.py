@@ -5,7 +5,7 @@ import pytest
 from auditapp.checklists import services
 
 from .support.accounts import PASSWORD
-from .support.browser import fits_screen, log_in_page, screenshot
+from .support.browser import fits_screen, log_in_page, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,10 @@ PAGES = [
     "/admin/areas",
     "/reviews/",
     "/nc/actions",
+    "/account",
 ]
+# Screens this release touched, at every width the phones, tablets and desktops we support have.
+TOUCHED = ["/account", "/nc/", "/nc/actions", "/audits/", "/programme/auditors", "/audits/new"]
 
 
 def _no_sideways_scroll(page) -> bool:
@@ -89,4 +92,19 @@ def test_tablet_and_desktop_show_navigation_at_the_top(app, live_server, browser
     assert box["y"] < 120
     assert _no_sideways_scroll(page)
     screenshot(page, "checklists-tablet")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [360, 768, 1024, 1280])
+def test_touched_screens_fit_every_width_with_44px_targets(app, live_server, browser, make_user, width):
+    lead = make_user("quality_lead")
+    context = phone_context(browser, width, 900, scale=1 if width > 768 else 2)
+    page = context.new_page()
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    for path in TOUCHED:
+        page.goto(live_server.url + path)
+        assert fits_screen(page), (width, path)
+        screenshot(page, "touched" + path.replace("/", "_") + f"-{width}")
+        for button in page.locator("main button:visible").all():
+            assert button.bounding_box()["height"] >= 44, (width, path)
     context.close()
