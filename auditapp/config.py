@@ -61,6 +61,8 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
     secure = _flag("SECURE_COOKIES")
     return {
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'auditapp.sqlite3'}"),
+        # Where photo files live: "folder" (PHOTO_DIR on this host) or "s3" (shared by several hosts).
+        "PHOTO_STORAGE": _env("PHOTO_STORAGE", "folder"),
         "PHOTO_DIR": _env("PHOTO_DIR", str(instance / "photos")),
         "PHOTO_MAX_EDGE": int(_env("PHOTO_MAX_EDGE", "2048")),
         # Pixel budgets: JPEG is decoded at reduced scale, PNG/WebP/HEIC whole (bench/photo_memory.py).

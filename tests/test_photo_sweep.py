@@ -5,10 +5,12 @@ import time
 from io import BytesIO
 from pathlib import Path
 
+import pytest
+
 from auditapp.extensions import db
 from auditapp.photos.models import Photo
 from auditapp.photos.pipeline import process_photo
-from auditapp.photos.storage import photo_file, store_photo
+from auditapp.photos.storage import FolderStore, photo_file, store_photo
 
 from .support.photos import jpeg, start, upload
 
@@ -70,3 +72,29 @@ def test_a_file_used_again_by_a_new_upload_counts_as_young(app):
     output = app.test_cli_runner().invoke(args=["photos", "sweep", "--delete"]).output
     assert "Removed 0 files" in output
     assert all(p.exists() for p in _both(photo_dir, again.sha256))
+
+
+def test_folder_store_round_trip_and_refuses_foreign_names(tmp_path):
+    store = FolderStore(tmp_path / "photos")
+    photo = process_photo(BytesIO(jpeg(64, 48)), max_edge=2048)
+    assert store.save(photo) is True and store.save(photo) is False
+    assert store.read(photo.sha256) == photo.data
+    assert store.read(photo.sha256, thumbnail=True) == photo.thumbnail
+    assert store.read("0" * 64) is None
+    listed = {(f.sha256, f.thumbnail, f.temporary) for f in store.files()}
+    assert listed == {(photo.sha256, False, False), (photo.sha256, True, False)}
+    for name in ("../secret_key", f"{photo.sha256[:2]}/../../secret_key", "README.txt"):
+        with pytest.raises(ValueError):
+            store.remove(name)
+    store.delete(photo.sha256)
+    assert list(store.files()) == []
+    store.write(photo.sha256, photo.data)  # a restore puts bytes back as they were
+    assert store.read(photo.sha256) == photo.data
+
+
+def test_folder_store_check_fails_when_the_folder_cannot_be_written(tmp_path):
+    FolderStore(tmp_path / "photos").check()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the photo folder should be")
+    with pytest.raises(OSError):
+        FolderStore(blocker).check()

@@ -8,9 +8,8 @@ follows from it, is audits.recording's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -194,10 +193,6 @@ def edit_adhoc_finding(audit_id: int, finding_id: str):
 # --- photos ------------------------------------------------------------------------------------
 
 
-def _photo_dir() -> Path:
-    return Path(current_app.config["PHOTO_DIR"])
-
-
 @bp.post("/<int:audit_id>/photos")
 @applies_change
 def add_photos(audit_id: int):
@@ -215,7 +210,7 @@ def add_photos(audit_id: int):
     except PhotoRejected as err:
         return render_item(audit, item, err.status, message=f"{err.message} Nothing was saved.")
     try:
-        recording.add_item_photos(current_user, audit, item, processed, _photo_dir())
+        recording.add_item_photos(current_user, audit, item, processed)
     except RuleError as err:
         return render_item(audit, item, err.status, message=err.message)
     return render_item(audit, item, trigger="audit:photo-added")
@@ -231,7 +226,7 @@ def remove_photo(audit_id: int, photo_id: str):
         abort(404)
     item = get_item(audit, photo.item_id)
     try:
-        recording.remove_photo(current_user, audit, photo, _photo_dir())
+        recording.remove_photo(current_user, audit, photo)
     except RuleError as err:
         return render_item(audit, item, err.status, message=err.message)
     return render_item(audit, item, trigger="audit:photo-removed")

@@ -8,7 +8,6 @@ and the improvement register (findings.services.finding_changed). Nothing here c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -57,19 +56,17 @@ def record_adhoc_finding(actor: User, audit: Audit, data: dict[str, Any], existi
     return findings.save_adhoc_finding(actor, audit, data, existing)
 
 
-def add_item_photos(
-    actor: User, audit: Audit, item: ChecklistItem, processed: Sequence[ProcessedPhoto], photo_dir: Path
-) -> list[Photo]:
+def add_item_photos(actor: User, audit: Audit, item: ChecklistItem, processed: Sequence[ProcessedPhoto]) -> list[Photo]:
     """Photos taken on an item become evidence of the item, and of its finding when it has one.
 
     The files are written before the change lock is taken: the lock is held for the rows only."""
-    photos.store_files(photo_dir, processed)
+    photos.store_files(processed)
     ensure_open(audit)
     finding = db.session.scalar(select(Finding).filter_by(audit_id=audit.id, item_id=item.id))
-    return [photos.add_photo(actor, audit, photo, photo_dir, item=item, finding=finding) for photo in processed]
+    return [photos.add_photo(actor, audit, photo, item=item, finding=finding) for photo in processed]
 
 
-def remove_photo(actor: User, audit: Audit, photo: Photo, photo_dir: Path) -> None:
+def remove_photo(actor: User, audit: Audit, photo: Photo) -> None:
     """Take a photo off an audit that is still open."""
     ensure_open(audit)
-    photos.remove_photo(actor, photo, photo_dir)
+    photos.remove_photo(actor, photo)

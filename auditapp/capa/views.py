@@ -1,10 +1,9 @@
 """The nonconformity log, its detail page with the 10.2 steps, My actions, and exports."""
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -114,7 +113,7 @@ def raise_nc():
         try:
             data = ManualNCSchema().load(request.form)
             processed = intake.process_uploads([f for f in request.files.getlist("photo") if f and f.filename])
-            photos.store_files(Path(current_app.config["PHOTO_DIR"]), processed)  # before the change lock
+            photos.store_files(processed)  # before the change lock
             nc = services.raise_manually(current_user, **data)
             for photo in processed:
                 photos.add_nonconformity_photo(current_user, nc, photo)
@@ -327,7 +326,7 @@ def complete_action(action_id: int):
         data = CompleteActionSchema().load(request.form)
         files = [f for f in request.files.getlist("photo") if f and f.filename]
         processed = intake.process_uploads(files)
-        photos.store_files(Path(current_app.config["PHOTO_DIR"]), processed)  # before the change lock
+        photos.store_files(processed)  # before the change lock
         services.complete_action(current_user, action, data["note"])
         for photo in processed:
             photos.add_action_photo(current_user, action, photo)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from werkzeug.datastructures import MultiDict
 
@@ -27,9 +26,8 @@ from ..photos.pipeline import process_photo
 
 @dataclass(frozen=True)
 class Upload:
-    """Where the importer stores photos, and how large it keeps them."""
+    """How large the importer keeps photos."""
 
-    photo_dir: Path
     max_edge: int
 
 
@@ -68,7 +66,7 @@ def _adhoc_finding(actor: User, audit, item, form, files, upload) -> str:
 
 def _photos(actor: User, audit, item, form, files, upload) -> str:
     processed = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for blob in files]
-    recording.add_item_photos(actor, audit, item, processed, upload.photo_dir)
+    recording.add_item_photos(actor, audit, item, processed)
     return f"{len(files)} photo(s)"
 
 

@@ -11,7 +11,6 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -61,7 +60,7 @@ def read_export(raw: bytes) -> dict[str, Any]:
     return data
 
 
-def import_outbox(actor: User, data: dict[str, Any], photo_dir: Path, max_edge: int) -> list[Outcome]:
+def import_outbox(actor: User, data: dict[str, Any], max_edge: int) -> list[Outcome]:
     """Apply each entry in order; each commits alone, so one refusal never undoes the others."""
     source = {"exported_by": str(data.get("user", ""))[:254], "exported_at": str(data.get("exported", ""))[:40]}
     outcomes = []
@@ -71,7 +70,7 @@ def import_outbox(actor: User, data: dict[str, Any], photo_dir: Path, max_edge: 
             outcomes.append(Outcome(change_id, entry["path"], "already applied"))
             continue
         try:
-            detail = _apply(actor, entry, photo_dir, max_edge)
+            detail = _apply(actor, entry, max_edge)
             events.record(
                 actor,
                 "outbox",
@@ -88,7 +87,7 @@ def import_outbox(actor: User, data: dict[str, Any], photo_dir: Path, max_edge: 
     return outcomes
 
 
-def _apply(actor: User, entry: dict[str, Any], photo_dir: Path, max_edge: int) -> str:
+def _apply(actor: User, entry: dict[str, Any], max_edge: int) -> str:
     """Route the entry's path through the app's URL map to its replayable change, and apply it."""
     try:
         endpoint, args = current_app.url_map.bind("replay.invalid").match(entry["path"], method="POST")
@@ -104,7 +103,7 @@ def _apply(actor: User, entry: dict[str, Any], photo_dir: Path, max_edge: int) -
     item = None
     if change.needs_item:
         item = item_of(audit, args.get("item_id") or form_id(form.get("item_id")) or 0)
-    return change.apply(actor, audit, item, form, files, Upload(photo_dir, max_edge))
+    return change.apply(actor, audit, item, form, files, Upload(max_edge))
 
 
 def _fields(fields: list[Any]) -> tuple[MultiDict[str, str], list[bytes]]:

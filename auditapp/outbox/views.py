@@ -1,7 +1,5 @@
 """Import an auditor's exported outbox (quality leads)."""
 
-from pathlib import Path
-
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
@@ -25,7 +23,5 @@ def import_file():
         data = services.read_export(upload.read())
     except services.ImportRefused as err:
         return render_template("outbox/import.html", outcomes=None, error=str(err)), 422
-    outcomes = services.import_outbox(
-        current_user, data, Path(current_app.config["PHOTO_DIR"]), current_app.config["PHOTO_MAX_EDGE"]
-    )
+    outcomes = services.import_outbox(current_user, data, current_app.config["PHOTO_MAX_EDGE"])
     return render_template("outbox/import.html", outcomes=outcomes, error=None, source=data.get("user", ""))

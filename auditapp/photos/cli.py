@@ -1,4 +1,4 @@
-"""Housekeeping of the photo folder: files no photo row refers to.
+"""Housekeeping of the photo store: files no photo row refers to.
 
 Files are written before their rows are committed (so the change lock is held for the rows only);
 a crash or kill in between leaves files that no row refers to. `flask photos sweep` lists them, and
@@ -8,18 +8,16 @@ removes them with --delete, never touching a file younger than --min-age (an upl
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..extensions import db
 from .models import Photo
-from .storage import unreferenced_files
+from .storage import photo_store
 
-photos_cli = AppGroup("photos", help="The photo folder.")
+photos_cli = AppGroup("photos", help="The photo store.")
 
 
 @photos_cli.command("sweep")
@@ -33,21 +31,18 @@ photos_cli = AppGroup("photos", help="The photo folder.")
 )
 def sweep(delete: bool, min_age: int) -> None:
     """Photo files (and left-over temporary files) that no row of the photos table refers to."""
-    photo_dir = Path(current_app.config["PHOTO_DIR"])
+    store = photo_store()
     referenced = set(db.session.scalars(select(Photo.sha256).distinct()))
     cutoff = time.time() - min_age * 60
     count = total = 0
-    for path in unreferenced_files(photo_dir, referenced):
-        try:
-            stat = path.stat()
-            if stat.st_mtime > cutoff:  # checked again just before removing: a new upload touches its file
-                continue
-            if delete:
-                path.unlink()
-        except FileNotFoundError:
+    for file in store.files():
+        # A new upload of the same photo refreshes its files, so a young file may be about to be used.
+        if (file.sha256 in referenced and not file.temporary) or file.modified > cutoff:
             continue
-        count, total = count + 1, total + stat.st_size
-        click.echo(f"{'removed' if delete else 'would remove'} {path.relative_to(photo_dir)} ({_size(stat.st_size)})")
+        if delete:
+            store.remove(file.name)
+        count, total = count + 1, total + file.size
+        click.echo(f"{'removed' if delete else 'would remove'} {file.name} ({_size(file.size)})")
     verb = "Removed" if delete else "Would remove"
     click.echo(
         f"{verb} {count} files ({_size(total)}) older than {min_age} minutes that no photo refers to"

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from ..checklists.models import ChecklistItem
@@ -24,7 +22,7 @@ from ..extensions import db, on_commit
 from ..findings.models import Finding
 from .models import Photo
 from .pipeline import ProcessedPhoto
-from .storage import delete_photo_files, photo_file, store_photo
+from .storage import PhotoStore, photo_store
 
 if TYPE_CHECKING:  # annotations only: these domains sit above photos
     from ..accounts.models import User
@@ -47,17 +45,17 @@ def may_see(user: User, photo: Photo) -> bool:
     return any(rule(user, photo) for rule in _viewers)
 
 
-def store_files(photo_dir: Path, processed: Sequence[ProcessedPhoto]) -> None:
+def store_files(processed: Sequence[ProcessedPhoto]) -> None:
     """Write the photos' files (once per content); call before taking the change lock, then add the rows."""
+    store = photo_store()
     for photo in processed:
-        store_photo(photo_dir, photo)
+        store.save(photo)
 
 
 def add_photo(
     actor: User,
     audit: Audit,
     processed: ProcessedPhoto,
-    photo_dir: Path,
     *,
     item: ChecklistItem | None = None,
     finding: Finding | None = None,
@@ -146,7 +144,7 @@ def photos_of_actions(action_ids: list[int]) -> dict[int, list[Photo]]:
     return grouped
 
 
-def remove_photo(actor: User, photo: Photo, photo_dir: Path) -> None:
+def remove_photo(actor: User, photo: Photo) -> None:
     """Take a photo off its audit (the caller checked it is open); the file goes when nothing else uses it."""
     events.record(
         actor,
@@ -160,13 +158,14 @@ def remove_photo(actor: User, photo: Photo, photo_dir: Path) -> None:
     sha256 = photo.sha256
     db.session.delete(photo)
     # Only once the removal is committed, and only if no other photo row shares the file.
-    on_commit(lambda: _delete_if_unused(photo_dir, sha256))
+    store = photo_store()
+    on_commit(lambda: _delete_if_unused(store, sha256))
 
 
-def _delete_if_unused(photo_dir: Path, sha256: str) -> None:
+def _delete_if_unused(store: PhotoStore, sha256: str) -> None:
     with db.engine.connect() as conn:  # the session cannot run SQL inside after_commit
         if not conn.scalar(select(func.count(Photo.id)).where(Photo.sha256 == sha256)):
-            delete_photo_files(photo_dir, sha256)
+            store.delete(sha256)
 
 
 def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
@@ -188,13 +187,13 @@ def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
 def pdf_fetcher(allowed: list[Photo]) -> Callable[[str], tuple[bytes, str] | None]:
     """For a PDF: resolve /photos/<id> to the stored file, for the photos the caller already allowed."""
     by_id = {p.id: p for p in allowed}
-    photo_dir = Path(current_app.config["PHOTO_DIR"])
+    store = photo_store()
 
     def fetch(path: str) -> tuple[bytes, str] | None:
         photo = by_id.get(path.removeprefix("/photos/").split("?", 1)[0]) if path.startswith("/photos/") else None
         if photo is None:
             return None
-        file = photo_file(photo_dir, photo.sha256)
-        return (file.read_bytes(), "image/jpeg") if file.exists() else None
+        data = store.read(photo.sha256)
+        return (data, "image/jpeg") if data is not None else None
 
     return fetch

@@ -1,4 +1,4 @@
-"""Photo files on disk, named by the SHA-256 of their content: <dir>/<sha[:2]>/<sha>.jpg and .thumb.jpg.
+"""Photo files, named by the SHA-256 of their content: in a folder, <dir>/<sha[:2]>/<sha>.jpg and .thumb.jpg.
 
 Names are always derived from the hash, never from user input, and writes are atomic so a
 crash never leaves a half-written photo under a valid name.
@@ -8,8 +8,12 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
+
+from flask import current_app
 
 from .pipeline import ProcessedPhoto
 
@@ -46,15 +50,6 @@ def delete_photo_files(photo_dir: Path, sha256: str) -> None:
     # The shard folder stays: removing it could race with a concurrent store_photo.
 
 
-def unreferenced_files(photo_dir: Path, referenced: Collection[str]) -> Iterator[Path]:
-    """Files store_photo wrote (or began) whose hash is not in `referenced`; anything else is left alone."""
-    for path in sorted(Path(photo_dir).glob("??/*")):
-        match = _STORED_NAME.fullmatch(path.name)
-        if match and path.is_file() and path.parent.name == (match["sha"] or match["temp"])[:2]:
-            if match["temp"] or match["sha"] not in referenced:
-                yield path
-
-
 def _write_once(path: Path, data: bytes) -> bool:
     """Atomically create `path` with `data` unless it exists; True if written."""
     if path.exists():
@@ -87,3 +82,127 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# --- where photos live: one store per app, chosen by AUDITAPP_PHOTO_STORAGE -----------------------
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file a store holds: what `flask photos sweep` and backups walk through."""
+
+    name: str  # the store's own name for it, e.g. "ab/<sha>.jpg"
+    sha256: str
+    thumbnail: bool
+    temporary: bool  # a write that never finished (a crash between the temporary file and the rename)
+    modified: float  # seconds since the epoch; a photo used again counts as new
+    size: int
+
+
+class PhotoStore(Protocol):
+    """Content-addressed photo files; names always derive from the SHA-256, never from user input."""
+
+    def save(self, photo: ProcessedPhoto) -> bool:
+        """Store the photo and its thumbnail once (True if new); a repeat marks the files as fresh."""
+        ...
+
+    def read(self, sha256: str, thumbnail: bool = False) -> bytes | None:
+        """The stored bytes, or None when the file is missing."""
+        ...
+
+    def write(self, sha256: str, data: bytes, thumbnail: bool = False) -> None:
+        """Put back bytes exactly as a backup holds them (a restore)."""
+        ...
+
+    def delete(self, sha256: str) -> None:
+        """Remove the photo and its thumbnail, if present."""
+        ...
+
+    def files(self) -> Iterator[StoredFile]:
+        """Every file this store wrote or began; anything else in the same place is left alone."""
+        ...
+
+    def remove(self, name: str) -> None:
+        """Remove one file listed by `files` (missing already: no error)."""
+        ...
+
+    def check(self) -> None:
+        """Raise OSError when the store cannot be read and written (for /ready)."""
+        ...
+
+
+class FolderStore:
+    """Photos in a folder on this host (the default): <dir>/<sha[:2]>/<sha>.jpg and .thumb.jpg."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+
+    def save(self, photo: ProcessedPhoto) -> bool:
+        return store_photo(self.folder, photo)
+
+    def read(self, sha256: str, thumbnail: bool = False) -> bytes | None:
+        try:
+            return photo_file(self.folder, sha256, thumbnail).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write(self, sha256: str, data: bytes, thumbnail: bool = False) -> None:
+        path = photo_file(self.folder, sha256, thumbnail)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_once(path, data)
+
+    def delete(self, sha256: str) -> None:
+        delete_photo_files(self.folder, sha256)
+
+    def files(self) -> Iterator[StoredFile]:
+        for path in sorted(self.folder.glob("??/*")):
+            match = _STORED_NAME.fullmatch(path.name)
+            if not (match and path.parent.name == (match["sha"] or match["temp"])[:2]):
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            yield StoredFile(
+                name=f"{path.parent.name}/{path.name}",
+                sha256=match["sha"] or match["temp"],
+                thumbnail=".thumb." in path.name,
+                temporary=bool(match["temp"]),
+                modified=stat.st_mtime,
+                size=stat.st_size,
+            )
+
+    def remove(self, name: str) -> None:
+        if not _FOLDER_NAME.fullmatch(name):
+            raise ValueError(f"not a name this store wrote: {name!r}")
+        (self.folder / name).unlink(missing_ok=True)
+
+    def check(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        probe = self.folder / f".ready.{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+
+
+_FOLDER_NAME = re.compile(rf"[0-9a-f]{{2}}/(?:{_STORED_NAME.pattern})")
+
+#: Store kinds by the name AUDITAPP_PHOTO_STORAGE gives; each builds its store from the app's config.
+_KINDS: dict[str, Callable[[Mapping[str, Any]], PhotoStore]] = {
+    "folder": lambda config: FolderStore(config["PHOTO_DIR"]),
+}
+
+
+def register_store_kind(name: str, build: Callable[[Mapping[str, Any]], PhotoStore]) -> None:
+    _KINDS[name] = build
+
+
+def photo_store() -> PhotoStore:
+    """The current app's photo store, built once from its config."""
+    app = current_app
+    store = app.extensions.get("auditapp.photo_store")
+    if store is None:
+        kind = app.config.get("PHOTO_STORAGE", "folder")
+        if kind not in _KINDS:
+            raise RuntimeError(f"AUDITAPP_PHOTO_STORAGE={kind!r}: use one of {', '.join(sorted(_KINDS))}")
+        store = app.extensions["auditapp.photo_store"] = _KINDS[kind](app.config)
+    return store
