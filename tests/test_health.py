@@ -64,11 +64,13 @@ def test_ready_refuses_a_database_never_migrated(client, app):
     assert response.status_code == 503 and _answer(response)["failed"] == ["migrations"]
 
 
-def test_ready_refuses_unreachable_photo_storage(client, app, tmp_path):
+def test_ready_refuses_unreachable_photo_storage(database_url, tmp_path):
     not_a_folder = tmp_path / "photos-is-a-file"
     not_a_folder.write_text("")
-    app.config["PHOTO_DIR"] = str(not_a_folder)
-    response = client.get("/ready")
+    app = create_app({**base_config(tmp_path, database_url), "PHOTO_DIR": str(not_a_folder)})
+    response = app.test_client().get("/ready")
+    with app.app_context():
+        db.engine.dispose()
     assert response.status_code == 503
     assert _answer(response) == {"status": "unavailable", "failed": ["photos"]}
     assert str(tmp_path).encode() not in response.data

@@ -4,11 +4,8 @@ Both are public, unthrottled and say nothing but which check failed: no versions
 since anyone who can reach the app can ask. The reason for a failure goes to the app's log.
 """
 
-import os
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -16,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from ..extensions import csrf, db, limiter, migrate
+from ..photos.storage import photo_store
 
 bp = Blueprint("ops", __name__)
 # Answers about this moment: no browser or proxy may keep one.
@@ -40,7 +38,7 @@ def ready() -> tuple[Response, int, dict[str, str]]:
 
 
 def _checks() -> list[tuple[str, Callable[[], bool]]]:
-    return [("database", database_answers), ("migrations", migrations_current), ("photos", photo_storage_writable)]
+    return [("database", database_answers), ("migrations", migrations_current), ("photos", photo_storage_works)]
 
 
 def _passes(name: str, check: Callable[[], bool]) -> bool:
@@ -72,15 +70,9 @@ def expected_heads(directory: str) -> frozenset[str]:
     return frozenset(ScriptDirectory(directory).get_heads())
 
 
-def photo_storage_writable() -> bool:
-    """The photo folder exists (or can be made) and a file can really be written there.
-
-    os.access is not enough: it says yes to root even on a read-only mount."""
-    folder = Path(current_app.config["PHOTO_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, probe = tempfile.mkstemp(prefix=".ready-", dir=folder)
-    os.close(fd)
-    os.unlink(probe)
+def photo_storage_works() -> bool:
+    """The photo store (a folder, or object storage) can be written and read; it raises when not."""
+    photo_store().check()
     return True
 
 
