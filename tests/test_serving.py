@@ -164,10 +164,8 @@ def test_the_service_worker_is_never_cached_and_precaches_what_pages_name(app, c
 # gunicorn ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def served(app, database_url, tmp_path):
-    """gunicorn on the test's database with deploy/gunicorn.conf.py, stopped after the test."""
-    db_settings = {
+def _settings(database_url, tmp_path):
+    return {
         "AUDITAPP_DATABASE_URL": database_url,
         "AUDITAPP_INSTANCE_PATH": str(tmp_path / "served-instance"),
         "AUDITAPP_SECRET_KEY": "served-secret-key",
@@ -175,7 +173,12 @@ def served(app, database_url, tmp_path):
         "AUDITAPP_PHOTO_DIR": str(tmp_path / "served-photos"),
         "AUDITAPP_CHECKLIST_DIR": str(tmp_path / "checklists"),
     }
-    with Gunicorn(tmp_path, db_settings) as server:
+
+
+@pytest.fixture
+def served(app, database_url, tmp_path):
+    """gunicorn on the test's database with deploy/gunicorn.conf.py, stopped after the test."""
+    with Gunicorn(tmp_path, _settings(database_url, tmp_path)) as server:
         yield server
 
 
@@ -238,7 +241,8 @@ def test_the_access_log_is_json_with_the_request_id_and_no_secrets(served, make_
 def test_the_demo_banner_names_the_address_served(runner, app, shipped_checklists):
     result = runner.invoke(args=["demo", "--url", "http://127.0.0.1:5101"])
     assert result.exit_code == 0, result.output
-    assert "Log in at http://127.0.0.1:5101 with:" in result.output and "5000" not in result.output
+    (banner,) = [line for line in result.output.splitlines() if "Log in at" in line]
+    assert banner == "Demo data ready. Log in at http://127.0.0.1:5101 with:"
 
 
 def test_run_phone_says_clearly_when_the_phone_server_is_missing(tmp_path):
@@ -257,3 +261,14 @@ def test_run_serves_with_gunicorn_not_the_development_server():
     script = (ROOT / "scripts" / "run").read_text()
     assert 'exec .venv/bin/gunicorn -c deploy/gunicorn.conf.py --bind "127.0.0.1:$PORT"' in script
     assert "flask run" not in script
+
+
+@pytest.mark.parametrize(("proxies", "client"), [("0", "127.0.0.1"), ("1", "203.0.113.9")])
+def test_the_logged_client_is_the_one_the_app_trusts(app, database_url, tmp_path, proxies, client):
+    """X-Forwarded-For is believed only behind AUDITAPP_TRUSTED_PROXIES, by the app; gunicorn adds no trust of its own."""
+    settings = {**_settings(database_url, tmp_path), "AUDITAPP_TRUSTED_PROXIES": proxies}
+    with Gunicorn(tmp_path, settings) as server:
+        status, _, _ = Browserless(server.url).open("/health", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert status == 200
+    (record,) = [json.loads(line) for line in server.access_lines()]
+    assert record["client"] == client
