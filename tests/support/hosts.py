@@ -1,11 +1,14 @@
 """App hosts as separate processes: the `flask` command and gunicorn, each with its own instance folder and
 environment, as two production hosts sharing one database would run them."""
 
+import http.cookiejar
 import os
+import re
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -65,3 +68,43 @@ def stop(process: subprocess.Popen) -> str:
         process.kill()
         output, _ = process.communicate()
     return output or ""
+
+
+def start_gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen:
+    """The app under gunicorn (one worker) on 127.0.0.1:port, as one app host."""
+    return subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "1", "auditapp:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+class Browser:
+    """One client of several hosts behind one name (127.0.0.1, ports apart): one cookie jar for all."""
+
+    def __init__(self):
+        jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def get(self, url: str) -> tuple[int, str]:
+        return self._open(urllib.request.Request(url))
+
+    def post(self, url: str, form: dict[str, str]) -> tuple[int, str]:
+        return self._open(urllib.request.Request(url, data=urllib.parse.urlencode(form).encode()))
+
+    def csrf_token(self, url: str) -> str:
+        """The token of the form at url (the login page)."""
+        status, page = self.get(url)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert status == 200 and found, page[:500]
+        return found.group(1)
+
+    def _open(self, request: urllib.request.Request) -> tuple[int, str]:
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
