@@ -2,19 +2,18 @@
 
 import threading
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
-from auditapp.capa import services as capa
 from auditapp.capa.models import ReminderSent
 from auditapp.core.jobs import ScheduledRun, acquire, last_run, release, run_once
 from auditapp.core.timeutil import utcnow
 from auditapp.extensions import db
 
 from .support.app import run_at_once
-from .support.capa import raise_nc
+from .support.capa import plan_due_actions
 from .support.hosts import host_env, start_flask, stop
 from .support.mail import smtp_server
 
@@ -96,24 +95,12 @@ def test_the_dry_runs_need_no_lock(app, runner):
     assert "dry run" in runner.invoke(args=["photos", "sweep"]).output
 
 
-def _owed_reminders(make_user) -> int:
-    lead, owner = make_user("quality_lead"), make_user("supervisor", email="sam@example.com")
-    nc = raise_nc(lead, description="Torque wrench out of calibration")
-    capa.record_containment(lead, nc, "Held")
-    capa.identify_cause(lead, nc, ["No recall"], "measurement")
-    today = date.today()
-    for due in (today + timedelta(days=30), today + timedelta(days=2), today - timedelta(days=1)):
-        capa.add_action(lead, nc, f"Action due {due}", owner.id, due)
-    db.session.commit()
-    return 5  # three assignments, one due soon, one overdue
-
-
 def test_a_reminder_run_on_two_hosts_at_once_sends_each_email_once(app, make_user, tmp_path):
     """Two `flask actions remind` processes, own instance folders, one database, one real SMTP server.
 
     The server holds every delivery until the first process has exited: so both runs overlap for sure,
     and without the lock both would be waiting to deliver the same mails."""
-    owed = _owed_reminders(make_user)
+    owed = plan_due_actions(make_user)
     gate = threading.Event()
     with smtp_server(gate) as (inbox, port):
         hosts = [
