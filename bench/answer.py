@@ -98,14 +98,15 @@ class Client:
         self.csrf = re.search(rb'"X-CSRFToken": "([^"]+)"', page).group(1).decode()
 
 
-def run(port, n_requests, n_clients, make_request, logged_in=None):
+def run(port, n_requests, n_clients, make_request, logged_in=None, connect=None):
     """Send n_requests spread over n_clients threads; return requests per second.
 
+    connect() makes one client (default: plain HTTP to the port; bench/proxy.py passes HTTPS clients).
     logged_in() is called once the clients have logged in, before the clock starts (the login flood
     starts there: the bench's clients share the attacker's loopback address, which is throttled)."""
     clients = []
     for _ in range(n_clients):
-        c = Client(port)
+        c = connect() if connect else Client(port)
         c.login("bench@example.com", "bench password 123")
         clients.append(c)
     if logged_in is not None:
