@@ -223,3 +223,28 @@ def test_the_app_service_starts_tells_systemd_it_is_ready_answers_and_stops(app,
         finally:
             output = stop(server)
     assert server.returncode == 0, output
+
+
+def test_the_env_file_read_by_a_shell_as_the_readme_does_sets_up_the_database(tmp_path):
+    """README, Production: `flask db upgrade` under `sh -c 'set -a; . FILE; exec ...'` with the env file.
+    The example with its placeholders replaced line by line, so what the shell reads is the file's syntax."""
+    database = tmp_path / "fresh.sqlite3"
+    values = host_settings(f"sqlite:///{database}", tmp_path)
+    lines = [
+        f"{line.split('=', 1)[0]}={values[line.split('=', 1)[0]]}" if "=" in line and line[0] != "#" else line
+        for line in (DEPLOY / "auditapp.env.example").read_text().splitlines()
+        if not line.startswith("PGSSLROOTCERT=")
+    ]
+    env_file = tmp_path / "auditapp.env"
+    env_file.write_text("\n".join(lines) + "\n")
+    flask = here("/opt/auditapp/.venv/bin/flask")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AUDITAPP_")} | {"PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        ["sh", "-c", f"set -a; . {env_file}; exec {flask} --app auditapp db upgrade"],
+        env=clean,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Running upgrade 0012 -> 0013" in done.stderr and database.exists()
