@@ -7,15 +7,18 @@ removes them with --delete, never touching a file younger than --min-age (an upl
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..extensions import db
 from .models import Photo
-from .storage import photo_store
+from .s3 import S3Store
+from .storage import FolderStore, photo_store
 
 photos_cli = AppGroup("photos", help="The photo store.")
 
@@ -48,6 +51,66 @@ def sweep(delete: bool, min_age: int) -> None:
         f"{verb} {count} files ({_size(total)}) older than {min_age} minutes that no photo refers to"
         + ("." if delete else " (dry run: nothing removed; --delete removes them).")
     )
+
+
+# What `photos check` writes, reads back and deletes: named by its hash like a photo, but never a JPEG,
+# so no real photo (always re-encoded as one) can share its name.
+_PROBE = b"auditapp photo store check"
+_PROBE_SHA256 = hashlib.sha256(_PROBE).hexdigest()
+
+
+@photos_cli.command("check")
+def check() -> None:
+    """Whether the configured photo store can be reached, written, read and deleted from (exit 1 if not)."""
+    kind = current_app.config.get("PHOTO_STORAGE", "folder")
+    store = photo_store()
+    try:
+        store.check()
+        store.write(_PROBE_SHA256, _PROBE)
+        read_back = store.read(_PROBE_SHA256)
+        store.delete(_PROBE_SHA256)
+    except OSError as err:
+        raise click.ClickException(f"The photo store ({kind}) is not usable: {err}")
+    if read_back != _PROBE:
+        raise click.ClickException(f"The photo store ({kind}) did not give back what was written.")
+    click.echo(f"The photo store ({kind}) is reachable and writable.")
+
+
+@photos_cli.command("copy-to-s3")
+def copy_to_s3() -> None:
+    """Copy every photo of AUDITAPP_PHOTO_DIR to the AUDITAPP_S3_* bucket, checking each image's hash.
+
+    Safe to run again (objects already there are skipped) and while the app runs; switch the app to
+    AUDITAPP_PHOTO_STORAGE=s3 after a run that reports no problem, then run it once more."""
+    source = FolderStore(current_app.config["PHOTO_DIR"])
+    target = S3Store.from_config(current_app.config)
+    copied = present = 0
+    try:
+        target.check()
+        # Thumbnails first, as a store saves them: a full image in the bucket always has its thumbnail.
+        for file in sorted(source.files(), key=lambda f: not f.thumbnail):
+            if file.temporary:
+                continue
+            if target.has(file.sha256, file.thumbnail):
+                present += 1
+                continue
+            _copy(source, target, file.sha256, file.thumbnail)
+            copied += 1
+    except OSError as err:
+        raise click.ClickException(f"Stopped after copying {copied} files: {err}")
+    click.echo(f"Copied {copied} files to bucket {target.bucket!r}; {present} were there already.")
+
+
+def _copy(source: FolderStore, target: S3Store, sha256: str, thumbnail: bool) -> None:
+    """Upload one file; a full image must hash to its name before and after the upload."""
+    data = source.read(sha256, thumbnail)
+    if data is None:  # removed since it was listed: nothing refers to it
+        return
+    if not thumbnail and hashlib.sha256(data).hexdigest() != sha256:
+        raise click.ClickException(f"{sha256}.jpg in {source.folder} does not match its hash: not copied.")
+    target.write(sha256, data, thumbnail)
+    if not thumbnail and hashlib.sha256(target.read(sha256) or b"").hexdigest() != sha256:
+        raise click.ClickException(f"{sha256}.jpg read back from the bucket does not match its hash.")
 
 
 def _size(size: int) -> str:
