@@ -204,6 +204,27 @@ def test_an_s3_store_needs_a_bucket(s3_settings):
 # --- the app with AUDITAPP_PHOTO_STORAGE=s3 ---------------------------------------------------------
 
 
+def test_the_environment_chooses_the_s3_store(monkeypatch, tmp_path, database_url, seaweedfs, s3_prefix):
+    for name, value in {
+        "PHOTO_STORAGE": "s3",
+        "S3_BUCKET": BUCKET,
+        "S3_ENDPOINT_URL": seaweedfs.endpoint,
+        "S3_ACCESS_KEY_ID": "test",
+        "S3_SECRET_ACCESS_KEY": "test",
+        "S3_REGION": "us-east-1",
+        "S3_PREFIX": s3_prefix,
+        "S3_READ_TIMEOUT": "7.5",
+    }.items():
+        monkeypatch.setenv(f"AUDITAPP_{name}", value)
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        store = photo_store()
+        assert isinstance(store, S3Store) and (store.bucket, store.prefix) == (BUCKET, s3_prefix)
+        assert store.client.meta.config.read_timeout == 7.5
+        store.check()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def s3_app(app, s3_settings):
     _use(app, s3_settings)

@@ -3,6 +3,7 @@
 Files are written before their rows are committed (so the change lock is held for the rows only);
 a crash or kill in between leaves files that no row refers to. `flask photos sweep` lists them, and
 removes them with --delete, never touching a file younger than --min-age (an upload in progress).
+`flask photos check` tries the configured store; `flask photos copy-to-s3` moves the folder to a bucket.
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ def check() -> None:
 def copy_to_s3() -> None:
     """Copy every photo of AUDITAPP_PHOTO_DIR to the AUDITAPP_S3_* bucket, checking each image's hash.
 
-    Safe to run again (objects already there are skipped) and while the app runs; switch the app to
-    AUDITAPP_PHOTO_STORAGE=s3 after a run that reports no problem, then run it once more."""
+    Safe to run again (objects already there are skipped) and while the app runs; it stops at the first
+    problem (exit 1). Switch the app to AUDITAPP_PHOTO_STORAGE=s3 after a clean run, then run it once more."""
     source = FolderStore(current_app.config["PHOTO_DIR"])
     target = S3Store.from_config(current_app.config)
     copied = present = 0
@@ -94,23 +95,23 @@ def copy_to_s3() -> None:
             if target.has(file.sha256, file.thumbnail):
                 present += 1
                 continue
-            _copy(source, target, file.sha256, file.thumbnail)
-            copied += 1
+            copied += _copy(source, target, file.sha256, file.thumbnail)
     except OSError as err:
         raise click.ClickException(f"Stopped after copying {copied} files: {err}")
     click.echo(f"Copied {copied} files to bucket {target.bucket!r}; {present} were there already.")
 
 
-def _copy(source: FolderStore, target: S3Store, sha256: str, thumbnail: bool) -> None:
-    """Upload one file; a full image must hash to its name before and after the upload."""
+def _copy(source: FolderStore, target: S3Store, sha256: str, thumbnail: bool) -> bool:
+    """Upload one file (True if it was still there); a full image must hash to its name before and after."""
     data = source.read(sha256, thumbnail)
     if data is None:  # removed since it was listed: nothing refers to it
-        return
+        return False
     if not thumbnail and hashlib.sha256(data).hexdigest() != sha256:
         raise click.ClickException(f"{sha256}.jpg in {source.folder} does not match its hash: not copied.")
     target.write(sha256, data, thumbnail)
     if not thumbnail and hashlib.sha256(target.read(sha256) or b"").hexdigest() != sha256:
         raise click.ClickException(f"{sha256}.jpg read back from the bucket does not match its hash.")
+    return True
 
 
 def _size(size: int) -> str:
