@@ -3,7 +3,7 @@
 Starts the app on a free loopback port (Werkzeug's threaded server, as `scripts/run` does, on a
 temporary SQLite instance), logs in as the lead auditor of a seeded audit, then sends a bounded
 number of requests from a few client threads, keep-alive, and reports requests per second for:
-  - GET /health            (trivial: routing, session, login check)
+  - GET /health            (trivial: routing and the request hooks; public since the production server)
   - POST .../answer        (a real save: compare-and-set update, event, change id, fragment)
 Each answer changes the result, so every save writes. With --flood, the saves run once more while
 attacker processes post wrong passwords for random e-mails to /login at a fixed rate (the same
@@ -98,14 +98,15 @@ class Client:
         self.csrf = re.search(rb'"X-CSRFToken": "([^"]+)"', page).group(1).decode()
 
 
-def run(port, n_requests, n_clients, make_request, logged_in=None):
+def run(port, n_requests, n_clients, make_request, logged_in=None, connect=None):
     """Send n_requests spread over n_clients threads; return requests per second.
 
+    connect() makes one client (default: plain HTTP to the port; bench/proxy.py passes HTTPS clients).
     logged_in() is called once the clients have logged in, before the clock starts (the login flood
     starts there: the bench's clients share the attacker's loopback address, which is throttled)."""
     clients = []
     for _ in range(n_clients):
-        c = Client(port)
+        c = connect() if connect else Client(port)
         c.login("bench@example.com", "bench password 123")
         clients.append(c)
     if logged_in is not None:
