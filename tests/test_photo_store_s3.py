@@ -364,6 +364,16 @@ def test_while_the_store_is_down_photos_answer_503_and_removal_leaves_the_object
     assert len(seaweedfs.keys(s3_prefix)) == 2  # unreferenced now: `flask photos sweep` takes them later
 
 
+def test_ready_answers_by_whether_the_bucket_can_be_reached(app, client, s3_settings):
+    _use(app, s3_settings)
+    assert client.get("/ready").status_code == 200
+    for broken in ({**s3_settings, "S3_BUCKET": "no-such-bucket"}, _down(s3_settings)):
+        _use(app, broken)
+        response = client.get("/ready")
+        assert response.status_code == 503 and response.get_json() == {"status": "unavailable", "failed": ["photos"]}
+        assert b"127.0.0.1" not in response.data and b"no-such-bucket" not in response.data
+
+
 # --- commands ----------------------------------------------------------------------------------------
 
 
