@@ -40,6 +40,8 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table known to the metadata and to migrations)
     from .accounts.services import user_for_session
     from .extensions import csrf, db, htmx, limiter, login_manager, migrate
+    from .photos.s3 import S3Store
+    from .photos.storage import register_store_kind
     from .web import assets, compression, rendering, requestid, security
 
     # First, so its after_request runs last: it compresses the finished response, headers and all.
@@ -55,6 +57,8 @@ def register_extensions(app: Flask) -> None:
     rendering.init_app(app)
     assets.init_app(app)
     requestid.init_app(app)
+    # The photo store kinds AUDITAPP_PHOTO_STORAGE may name besides "folder".
+    register_store_kind("s3", S3Store.from_config)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -64,6 +64,18 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
         # Where photo files live: "folder" (PHOTO_DIR on this host) or "s3" (shared by several hosts).
         "PHOTO_STORAGE": _env("PHOTO_STORAGE", "folder"),
         "PHOTO_DIR": _env("PHOTO_DIR", str(instance / "photos")),
+        # PHOTO_STORAGE=s3: one bucket that IT creates (the app never creates it), reached through the
+        # endpoint (empty: AWS) with these keys (empty: the standard AWS credential chain). Bounded
+        # timeouts and retries, so an unreachable store answers an upload with 503 in seconds.
+        "S3_BUCKET": _env("S3_BUCKET", ""),
+        "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL", ""),
+        "S3_REGION": _env("S3_REGION", ""),
+        "S3_ACCESS_KEY_ID": _env("S3_ACCESS_KEY_ID", ""),
+        "S3_SECRET_ACCESS_KEY": _env("S3_SECRET_ACCESS_KEY", ""),
+        "S3_PREFIX": _env("S3_PREFIX", "photos/"),
+        "S3_CONNECT_TIMEOUT": float(_env("S3_CONNECT_TIMEOUT", "3")),
+        "S3_READ_TIMEOUT": float(_env("S3_READ_TIMEOUT", "10")),
+        "S3_MAX_ATTEMPTS": int(_env("S3_MAX_ATTEMPTS", "3")),
         "PHOTO_MAX_EDGE": int(_env("PHOTO_MAX_EDGE", "2048")),
         # Pixel budgets: JPEG is decoded at reduced scale, PNG/WebP/HEIC whole (bench/photo_memory.py).
         "PHOTO_MAX_PIXELS": int(_env("PHOTO_MAX_PIXELS", "50000000")),

@@ -23,7 +23,7 @@ from .support.accounts import PASSWORD, log_in  # noqa: E402
 from .support.app import CSRFClient, base_config  # noqa: E402
 
 # Fixtures defined beside their helpers, registered here once for every test module.
-pytest_plugins = ["tests.support.audits", "tests.support.browser"]
+pytest_plugins = ["tests.support.audits", "tests.support.browser", "tests.support.s3"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = Path(__file__).parent / "resources"

@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..checklists.models import ChecklistItem
+from ..core.errors import ServerBusy
 from ..events import services as events
 from ..extensions import db, on_commit
 from ..findings.models import Finding
@@ -28,6 +30,9 @@ if TYPE_CHECKING:  # annotations only: these domains sit above photos
     from ..accounts.models import User
     from ..audits.models import Audit
     from ..capa.models import CorrectiveAction, Nonconformity
+
+STORE_UNAVAILABLE = "The photo store cannot be reached, so nothing was saved. The photos will be sent again shortly."
+STORE_RETRY_AFTER = 30
 
 #: Rules "may this user see this photo?", one per domain that keeps photos as evidence.
 Viewer = Callable[["User", Photo], bool]
@@ -46,10 +51,17 @@ def may_see(user: User, photo: Photo) -> bool:
 
 
 def store_files(processed: Sequence[ProcessedPhoto]) -> None:
-    """Write the photos' files (once per content); call before taking the change lock, then add the rows."""
+    """Write the photos' files (once per content); call before taking the change lock, then add the rows.
+
+    A store that cannot be written (a bucket out of reach, a full disk) refuses the whole upload with
+    503 + Retry-After: no row is added, and the offline outbox sends the photos again later."""
     store = photo_store()
-    for photo in processed:
-        store.save(photo)
+    try:
+        for photo in processed:
+            store.save(photo)
+    except OSError as err:
+        current_app.logger.warning("photo upload refused, the photo store cannot be written: %s", err)
+        raise ServerBusy(STORE_UNAVAILABLE, retry_after=STORE_RETRY_AFTER)
 
 
 def add_photo(
@@ -165,7 +177,11 @@ def remove_photo(actor: User, photo: Photo) -> None:
 def _delete_if_unused(store: PhotoStore, sha256: str) -> None:
     with db.engine.connect() as conn:  # the session cannot run SQL inside after_commit
         if not conn.scalar(select(func.count(Photo.id)).where(Photo.sha256 == sha256)):
-            store.delete(sha256)
+            try:
+                store.delete(sha256)
+            except OSError as err:
+                # The removal is committed; the files no row refers to are left to `flask photos sweep`.
+                current_app.logger.warning("photo %s removed, its files stay until the next sweep: %s", sha256, err)
 
 
 def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:

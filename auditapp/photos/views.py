@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
+from ..core.errors import ServerBusy
 from ..extensions import db
 from . import services
 from .models import Photo
@@ -20,7 +21,10 @@ def show(photo_id: str):
     if not services.may_see(current_user, photo):
         abort(404)
     thumbnail = request.args.get("size") == "thumb"
-    data = photo_store().read(photo.sha256, thumbnail=thumbnail)
+    try:
+        data = photo_store().read(photo.sha256, thumbnail=thumbnail)
+    except OSError:  # the bucket is out of reach: say "later", not "broken"
+        raise ServerBusy("The photo store cannot be reached right now. Try again shortly.", retry_after=30)
     if data is None:
         abort(404, description="The photo file is missing from the photo store.")
     response = Response(data, mimetype="image/jpeg")
