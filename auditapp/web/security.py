@@ -16,6 +16,8 @@ from ..extensions import htmx, login_manager
 # The only endpoints an anonymous visitor may reach. The service worker and the manifest hold no
 # data, and browsers fetch them without a session (the manifest) or must update them after logout.
 PUBLIC_ENDPOINTS = {"auth.login", "static", "pwa.service_worker", "pwa.manifest"}
+# The phone set-up page (pwa/setup.py): a phone opens it before it trusts the CA, so before any login.
+PUBLIC_ENDPOINTS |= {"setup.page", "setup.certificate"}
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
