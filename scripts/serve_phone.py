@@ -73,8 +73,11 @@ def ensure_caddy() -> str:
     if os.geteuid() == 0 and shutil.which("apt-get"):
         print("Installing Debian's caddy package...", file=sys.stderr)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "caddy"], check=True, env=env, stdout=subprocess.DEVNULL)
+        # Debian's package also enables its own caddy.service (port 80, /etc/caddy/Caddyfile); this script
+        # runs a separate Caddy with its own configuration and storage.
+        updated = subprocess.run(["apt-get", "update", "-qq"], env=env).returncode == 0
+        if updated:
+            subprocess.run(["apt-get", "install", "-y", "-qq", "caddy"], env=env, stdout=subprocess.DEVNULL)
         found = shutil.which("caddy")
     if not found:
         sys.exit(
@@ -202,6 +205,10 @@ def banner(https_url: str, setup_url: str, ca: Path) -> str:
     )
 
 
+def last_lines(path: Path, count: int = 5) -> list[str]:
+    return path.read_text(errors="replace").splitlines()[-count:] if path.exists() else []
+
+
 def _raise_stop(signum: int, frame: object) -> None:
     raise Stop
 
@@ -251,12 +258,14 @@ def main() -> int:
         print(banner(https_url, setup_url, ca), flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
-        print("A server stopped; see the messages above and", folder / "caddy.log", file=sys.stderr)
+        print(f"A server stopped. Caddy's last words ({folder / 'caddy.log'}):", file=sys.stderr)
+        print(*last_lines(folder / "caddy.log"), sep="\n", file=sys.stderr)
         return 1
     except Stop:
         return 0
     except RuntimeError as error:
-        print(f"Could not serve: {error}; see the messages above and {folder / 'caddy.log'}", file=sys.stderr)
+        print(f"Could not serve: {error}. Caddy's last words ({folder / 'caddy.log'}):", file=sys.stderr)
+        print(*last_lines(folder / "caddy.log"), sep="\n", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave a server behind

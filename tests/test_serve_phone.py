@@ -3,13 +3,17 @@ set-up page that offers that CA, and the deploy/caddy files, all with the real g
 
 import hashlib
 import http.client
+import io
+import socket
 import ssl
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+import segno
 
 from auditapp.pwa.setup import fingerprint
 
@@ -101,12 +105,15 @@ def test_both_deploy_caddyfiles_are_checked():
 
 
 def test_serve_phone_serves_https_from_a_lasting_local_ca_and_a_setup_page(app, tmp_path):
-    server = PhoneServer(tmp_path / "phone", settings_of(app))
+    server = PhoneServer(tmp_path / "phone", settings_of(app)).start()
     try:
         root = server.ca.read_bytes()
         assert server.fingerprint == _sha256_colons(root)
         assert server.https_url == f"https://127.0.0.1:{server.https_port}"
         assert server.setup_url == f"http://127.0.0.1:{server.setup_port}/setup"
+        qr = io.StringIO()
+        segno.make(server.setup_url, error="m").terminal(out=qr, compact=True)
+        assert qr.getvalue() in server.banner  # the code a phone scans holds the set-up address
         # The local CA as the only trust anchor, verification on.
         only_our_ca = ssl.create_default_context(cafile=str(server.ca))
         status, headers, body = _get(f"{server.https_url}/login", only_our_ca, **{"Accept-Encoding": "gzip"})
@@ -131,6 +138,23 @@ def test_serve_phone_serves_https_from_a_lasting_local_ca_and_a_setup_page(app, 
     assert returncode == 0
     assert not [pid for pid in children if alive(pid)]
 
-    again = PhoneServer(tmp_path / "phone", settings_of(app))  # a restart: the phone's trust still holds
+    again = PhoneServer(tmp_path / "phone", settings_of(app)).start()  # a restart: the phone's trust still holds
     again.stop()
     assert again.fingerprint == server.fingerprint and again.ca.read_bytes() == root
+
+
+def test_serve_phone_stops_everything_and_says_why_when_a_port_is_taken(app, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        server = PhoneServer(tmp_path / "phone", settings_of(app), https_port=taken.getsockname()[1])
+        children: set[int] = set()
+        deadline = time.monotonic() + 60
+        while server.process.poll() is None and time.monotonic() < deadline:
+            children |= descendants(server.process.pid)
+            time.sleep(0.05)
+        assert server.stop() == 1
+    output = server.output.read_text()
+    assert "Could not serve" in output or "A server stopped" in output
+    assert "address already in use" in output  # Caddy's own reason, shown in the terminal
+    assert children and not [pid for pid in children if alive(pid)]

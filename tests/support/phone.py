@@ -62,12 +62,12 @@ def alive(pid: int) -> bool:
 class PhoneServer:
     """scripts/serve_phone.py with the given AUDITAPP_* settings; its output goes to `folder`/serve_phone.out."""
 
-    def __init__(self, folder: Path, settings: dict[str, str], host: str = "127.0.0.1"):
+    def __init__(self, folder: Path, settings: dict[str, str], host: str = "127.0.0.1", https_port: int = 0):
         needs("caddy", "caddy")
         folder.mkdir(parents=True, exist_ok=True)
         self.instance = folder / "instance"
         self.ca = self.instance / "caddy" / "pki" / "authorities" / "local" / "root.crt"
-        self.https_port, self.setup_port = free_port(), free_port()
+        self.https_port, self.setup_port = https_port or free_port(), free_port()
         self.output = folder / "serve_phone.out"
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITAPP_")}
         env.update(
@@ -79,22 +79,28 @@ class PhoneServer:
             PORT=str(free_port()),
             PYTHONPATH=str(ROOT),  # this checkout's auditapp, whatever the venv has installed
         )
-        self.started = time.monotonic()
         with open(self.output, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, str(SCRIPT)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
             )
-        self.banner = self._wait_for_banner()
+
+    def start(self) -> "PhoneServer":
+        """Wait until it prints its banner, and read the addresses and the fingerprint from it."""
+        try:
+            self.banner = self._wait_for_banner()
+        except AssertionError:
+            self.stop()
+            raise
         self.https_url = re.search(r"App \(HTTPS\):\s+(\S+)", self.banner)[1]
         self.setup_url = re.search(r"Phone set-up:\s+(\S+)", self.banner)[1]
         self.fingerprint = re.search(r"SHA-256 ([0-9A-F:]+)", self.banner)[1]
+        return self
 
     def _wait_for_banner(self, seconds: float = 60) -> str:
         deadline = time.monotonic() + seconds
         while True:
             text = self.output.read_text(errors="replace")
             if "Ctrl-C stops." in text:
-                self.ready_seconds = time.monotonic() - self.started
                 return text
             assert self.process.poll() is None, f"serve_phone.py exited {self.process.returncode}:\n{text}"
             assert time.monotonic() < deadline, f"serve_phone.py not ready within {seconds} s:\n{text}"
@@ -113,7 +119,7 @@ class PhoneServer:
             raise
 
     def __enter__(self):
-        return self
+        return self.start()
 
     def __exit__(self, *exc):
         self.stop()
