@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import segno
 
@@ -63,6 +64,30 @@ def lan_address() -> str:
 
 def port_setting(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
+
+
+class Site(NamedTuple):
+    host: str  # as written in URLs: an IPv6 address in brackets
+    https_port: int
+    setup_port: int
+    app_port: int
+
+    @property
+    def https_url(self) -> str:
+        return f"https://{self.host}:{self.https_port}"
+
+    @property
+    def setup_url(self) -> str:
+        return f"http://{self.host}:{self.setup_port}/setup"
+
+
+def site_from_env() -> Site:
+    return Site(
+        url_host(lan_address()),
+        port_setting("AUDITAPP_HTTPS_PORT", 8443),
+        port_setting("AUDITAPP_SETUP_PORT", 8080),
+        port_setting("PORT", 5000),
+    )
 
 
 def ensure_caddy() -> str:
@@ -164,9 +189,9 @@ def answers(connection: http.client.HTTPConnection, path: str, headers: dict[str
         connection.close()
 
 
-def wait_until_ready(children: list[subprocess.Popen], host: str, ports: tuple[int, int], ca: Path) -> None:
+def wait_until_ready(children: list[subprocess.Popen], site: Site, ca: Path) -> None:
     """Wait for the CA, then for the app through Caddy over verified HTTPS and over the set-up site."""
-    https_port, setup_port = ports
+    host = site.host.strip("[]")
     address = probe_address(host)
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
@@ -174,9 +199,9 @@ def wait_until_ready(children: list[subprocess.Popen], host: str, ports: tuple[i
             raise RuntimeError("a server stopped while starting")
         if ca.exists():
             context = ssl.create_default_context(cafile=str(ca))
-            https = PinnedHTTPS(address, host, https_port, context)
-            setup = http.client.HTTPConnection(address, setup_port, timeout=5)
-            if answers(https, "/login") and answers(setup, "/setup", {"Host": f"{url_host(host)}:{setup_port}"}):
+            https = PinnedHTTPS(address, host, site.https_port, context)
+            setup = http.client.HTTPConnection(address, site.setup_port, timeout=5)
+            if answers(https, "/login") and answers(setup, "/setup", {"Host": f"{site.host}:{site.setup_port}"}):
                 return
         time.sleep(0.2)
     raise RuntimeError(f"not ready after {READY_SECONDS} s")
@@ -227,49 +252,48 @@ def stop(children: list[subprocess.Popen]) -> None:
             child.wait()
 
 
-def main() -> int:
-    caddy = ensure_caddy()
-    host = lan_address()
-    https_port = port_setting("AUDITAPP_HTTPS_PORT", 8443)
-    setup_port = port_setting("AUDITAPP_SETUP_PORT", 8080)
-    app_port = port_setting("PORT", 5000)
-    https_url = f"https://{url_host(host)}:{https_port}"
-    setup_url = f"http://{url_host(host)}:{setup_port}/setup"
-    folder = instance_path() / "caddy"
-    folder.mkdir(parents=True, exist_ok=True)
+def serve(caddy: str, site: Site, folder: Path) -> int:
+    """Start both servers, print the banner once they answer, and run until one stops or we are told to."""
     ca = folder / "pki" / "authorities" / "local" / "root.crt"
     caddyfile = write_caddyfile(
         folder,
         {
-            "AUDITAPP_HOST": url_host(host),
-            "AUDITAPP_HTTPS_PORT": str(https_port),
-            "AUDITAPP_SETUP_PORT": str(setup_port),
-            "AUDITAPP_UPSTREAM": f"127.0.0.1:{app_port}",
+            "AUDITAPP_HOST": site.host,
+            "AUDITAPP_HTTPS_PORT": str(site.https_port),
+            "AUDITAPP_SETUP_PORT": str(site.setup_port),
+            "AUDITAPP_UPSTREAM": f"127.0.0.1:{site.app_port}",
             "AUDITAPP_CADDY_DIR": str(folder),
         },
     )
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
     children: list[subprocess.Popen] = []
     try:
-        children.append(start_gunicorn(app_port, https_url, ca))
+        children.append(start_gunicorn(site.app_port, site.https_url, ca))
         children.append(start_caddy(caddy, caddyfile, folder))
-        wait_until_ready(children, host, (https_port, setup_port), ca)
-        print(banner(https_url, setup_url, ca), flush=True)
+        wait_until_ready(children, site, ca)
+        print(banner(site.https_url, site.setup_url, ca), flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print(f"A server stopped. Caddy's last words ({folder / 'caddy.log'}):", file=sys.stderr)
-        print(*last_lines(folder / "caddy.log"), sep="\n", file=sys.stderr)
-        return 1
     except Stop:
         return 0
     except RuntimeError as error:
         print(f"Could not serve: {error}. Caddy's last words ({folder / 'caddy.log'}):", file=sys.stderr)
-        print(*last_lines(folder / "caddy.log"), sep="\n", file=sys.stderr)
-        return 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave a server behind
+        # Told twice (a second Ctrl-C), we still stop both servers rather than leave one behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop(children)
+    print(*last_lines(folder / "caddy.log"), sep="\n", file=sys.stderr)
+    return 1
+
+
+def main() -> int:
+    caddy = ensure_caddy()
+    folder = instance_path() / "caddy"
+    folder.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    return serve(caddy, site_from_env(), folder)
 
 
 if __name__ == "__main__":
