@@ -290,7 +290,7 @@ def serve(caddy: str, site: Site, folder: Path) -> int:
 def main() -> int:
     caddy = ensure_caddy()
     folder = instance_path() / "caddy"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # it will hold the CA's private key
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     return serve(caddy, site_from_env(), folder)
