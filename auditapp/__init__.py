@@ -40,8 +40,10 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table known to the metadata and to migrations)
     from .accounts.services import user_for_session
     from .extensions import csrf, db, htmx, limiter, login_manager, migrate
-    from .web import rendering, security
+    from .web import assets, compression, rendering, requestid, security
 
+    # First, so its after_request runs last: it compresses the finished response, headers and all.
+    compression.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db)
     csrf.init_app(app)
@@ -51,6 +53,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(user_for_session)
     security.init_app(app)
     rendering.init_app(app)
+    assets.init_app(app)
+    requestid.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -60,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from .checklists.views import bp as checklists_bp
     from .gaps.views import bp as gaps_bp
     from .improvements.views import bp as improvements_bp
+    from .ops.health import bp as ops_bp
     from .outbox.views import bp as outbox_bp
     from .photos.views import bp as photos_bp
     from .programme.views import bp as programme_bp
@@ -84,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(review_bp, url_prefix="/reviews")
     app.register_blueprint(programme_bp, url_prefix="/programme")
+    app.register_blueprint(ops_bp)
 
 
 def register_flows() -> None:

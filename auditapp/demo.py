@@ -34,7 +34,8 @@ DEMO_AREAS = [
 
 
 @click.command("demo")
-def demo_command():
+@click.option("--url", help="The address the app is served at, printed with the logins (default: BASE_URL).")
+def demo_command(url: str | None) -> None:
     """Create demo users (one per role), two areas and the shipped checklists; print the logins."""
     passwords = _demo_passwords(Path(current_app.instance_path))
     for email, name, role in DEMO_USERS:
@@ -56,7 +57,7 @@ def demo_command():
         click.echo(str(problem), err=True)
     if db.session.scalar(db.select(func.count(Audit.id))) == 0:
         _demo_audits()
-    click.echo("Demo data ready. Log in at http://127.0.0.1:5000 with:")
+    click.echo(f"Demo data ready. Log in at {url or current_app.config['BASE_URL']} with:")
     for email, _, role in DEMO_USERS:
         click.echo(f"  {role.label:<17} {email:<24} {passwords[email]}")
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flask_compress import Compress
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -42,6 +43,8 @@ migrate = Migrate(directory=str(Path(__file__).parent / "migrations"))
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+# gzip/br/zstd for text answers (pages, scripts, JSON); images and photos are left as they are.
+compress = Compress()
 # Keyed by the client address (the proxy's, unless AUDITAPP_TRUSTED_PROXIES says how many to look behind);
 # counters live where RATELIMIT_STORAGE_URI says (memory:// is one process only).
 limiter = Limiter(get_remote_address)

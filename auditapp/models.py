@@ -6,6 +6,7 @@ from .audits.models import Audit, Response, audit_team  # noqa: F401
 from .capa.models import CorrectiveAction, Nonconformity, ReminderSent  # noqa: F401
 from .checklists.models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion  # noqa: F401
 from .core.changes import AppliedChange  # noqa: F401
+from .core.jobs import ScheduledRun  # noqa: F401
 from .core.numbering import NumberSequence  # noqa: F401
 from .events.models import Event, EventChainHead  # noqa: F401
 from .findings.models import Finding  # noqa: F401

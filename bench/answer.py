@@ -3,7 +3,7 @@
 Starts the app on a free loopback port (Werkzeug's threaded server, as `scripts/run` does, on a
 temporary SQLite instance), logs in as the lead auditor of a seeded audit, then sends a bounded
 number of requests from a few client threads, keep-alive, and reports requests per second for:
-  - GET /health            (trivial: routing, session, login check)
+  - GET /health            (trivial: routing and the request hooks; public since the production server)
   - POST .../answer        (a real save: compare-and-set update, event, change id, fragment)
 Each answer changes the result, so every save writes. With --flood, the saves run once more while
 attacker processes post wrong passwords for random e-mails to /login at a fixed rate (the same

@@ -3,7 +3,7 @@ and count SQL queries per page to show they stay constant as the data grows (no 
 
 Runs in-process with Flask's test client on a temporary SQLite database (set AUDITAPP_DATABASE_URL
 to a PostgreSQL URL to measure there; that database is wiped). Baseline in the same run: a trivial
-logged-in endpoint (/health), so the ratios survive a noisy machine.
+endpoint (/health, public), so the ratios survive a noisy machine.
 
     .venv/bin/python bench/nc_log.py [--sizes 1000 10000] [--repeat 15]
 """

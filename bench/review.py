@@ -4,7 +4,7 @@ size, to show the figures come from SQL aggregates (a constant, small number of 
 
 Runs in-process with Flask's test client on a temporary SQLite database (set AUDITAPP_DATABASE_URL
 to a PostgreSQL URL to measure there; that database is wiped). Baseline in the same run: a trivial
-logged-in endpoint (/health), so the ratios survive a noisy machine.
+endpoint (/health, public), so the ratios survive a noisy machine.
 
     .venv/bin/python bench/review.py [--responses 100000] [--repeat 7]
 """

@@ -37,7 +37,15 @@ def _routes(app):
 def test_every_route_refuses_an_anonymous_user(app, client):
     checked = 0
     for rule, method in _routes(app):
-        if rule.endpoint in ("auth.login", "pwa.service_worker", "pwa.manifest", "setup.page", "setup.certificate"):
+        if rule.endpoint in (
+            "auth.login",
+            "pwa.service_worker",
+            "pwa.manifest",
+            "ops.health",
+            "ops.ready",
+            "setup.page",
+            "setup.certificate",
+        ):
             continue
         response = client.open(_example_url(rule), method=method)
         if method == "GET":
@@ -63,6 +71,8 @@ def test_only_login_and_static_are_public(app):
         "static",
         "pwa.service_worker",
         "pwa.manifest",
+        "ops.health",
+        "ops.ready",
         "setup.page",  # 404 unless AUDITAPP_CA_CERT is set (a site-local install's phone set-up)
         "setup.certificate",
     }

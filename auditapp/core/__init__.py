@@ -6,7 +6,7 @@ The rules of the house, in the order a newcomer needs them:
   below) → ``web`` (HTTP helpers) → ``core`` → ``extensions``. A domain may import the domains
   below it, never one above; ``tests/test_architecture.py`` reads the imports and fails on a cycle.
   Bottom to top: events, accounts, scope, checklists, auditors, findings, photos, audits, capa,
-  improvements, gaps, programme, review, reports, outbox, pwa.
+  improvements, gaps, programme, review, reports, outbox, pwa, ops.
 * **A domain package** holds ``models.py`` (tables; no request, no templates), ``schemas.py``
   (marshmallow: the one place input is validated), ``services.py`` (the rules, plain functions
   over models) and ``views.py`` (parse → call a service → render).

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from ..extensions import db
 from .changes import prune_bodies
+from .jobs import run_once, skipped
 
 changes_cli = AppGroup("changes", help="The record of change ids applied once (offline replays).")
 
@@ -25,9 +26,14 @@ changes_cli = AppGroup("changes", help="The record of change ids applied once (o
 def prune(days: int | None, dry_run: bool) -> None:
     """Drop stored replay answers past the retention; change ids stay, so nothing applies twice."""
     days = days or current_app.config["CHANGE_RETENTION_DAYS"]
-    count = prune_bodies(timedelta(days=days), dry_run=dry_run)
     if dry_run:
+        count = prune_bodies(timedelta(days=days), dry_run=True)
         click.echo(f"{count} stored answers are older than {days} days (dry run: nothing changed).")
         return
-    db.session.commit()
+    with run_once("changes-prune", lease=timedelta(hours=1)) as held:
+        if not held:
+            click.echo(skipped("changes-prune"))
+            return
+        count = prune_bodies(timedelta(days=days))
+        db.session.commit()
     click.echo(f"Pruned the stored answers of {count} changes older than {days} days; their ids are kept.")

@@ -1,8 +1,11 @@
 """flask events verify | checkpoint"""
 
+from datetime import timedelta
+
 import click
 from flask.cli import AppGroup
 
+from ..core.jobs import scheduled
 from .checkpoints import check_against_checkpoints, checkpoint_file, write_checkpoint
 from .replay import verify_records
 from .services import unkeyed_entries, verify_chain
@@ -51,6 +54,7 @@ def verify(records):
 
 
 @events_cli.command("checkpoint")
+@scheduled("checkpoint", lease=timedelta(minutes=10))
 def checkpoint():
     """Append a signed checkpoint of the chain head to the checkpoint file (run it from cron or a timer)."""
     written = write_checkpoint()

@@ -8,11 +8,13 @@ removes them with --delete, never touching a file younger than --min-age (an upl
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ..core.jobs import run_once, skipped
 from ..extensions import db
 from .models import Photo
 from .storage import photo_store
@@ -31,6 +33,18 @@ photos_cli = AppGroup("photos", help="The photo store.")
 )
 def sweep(delete: bool, min_age: int) -> None:
     """Photo files (and left-over temporary files) that no row of the photos table refers to."""
+    if not delete:
+        _sweep(delete, min_age)
+        return
+    # Hosts sharing one store remove its files one host at a time.
+    with run_once("photos-sweep", lease=timedelta(hours=2)) as held:
+        if not held:
+            click.echo(skipped("photos-sweep"))
+            return
+        _sweep(delete, min_age)
+
+
+def _sweep(delete: bool, min_age: int) -> None:
     store = photo_store()
     referenced = set(db.session.scalars(select(Photo.sha256).distinct()))
     cutoff = time.time() - min_age * 60

@@ -179,9 +179,10 @@ class FolderStore:
 
     def check(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        probe = self.folder / f".ready.{os.getpid()}"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+        # A file of its own per call: two /ready checks at once never trip over each other.
+        with tempfile.NamedTemporaryFile(dir=self.folder, prefix=".ready.") as probe:
+            probe.write(b"ok")
+            probe.flush()
 
 
 _FOLDER_NAME = re.compile(rf"[0-9a-f]{{2}}/(?:{_STORED_NAME.pattern})")

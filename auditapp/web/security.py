@@ -15,7 +15,9 @@ from ..extensions import htmx, login_manager
 
 # The only endpoints an anonymous visitor may reach. The service worker and the manifest hold no
 # data, and browsers fetch them without a session (the manifest) or must update them after logout.
-PUBLIC_ENDPOINTS = {"auth.login", "static", "pwa.service_worker", "pwa.manifest"}
+# Load balancers ask /health and /ready (auditapp/ops) without a session; they answer only "ok" or
+# which check failed.
+PUBLIC_ENDPOINTS = {"auth.login", "static", "pwa.service_worker", "pwa.manifest", "ops.health", "ops.ready"}
 # The phone set-up page (pwa/setup.py): a phone opens it before it trusts the CA, so before any login.
 PUBLIC_ENDPOINTS |= {"setup.page", "setup.certificate"}
 

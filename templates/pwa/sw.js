@@ -62,7 +62,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/static/")) {
-    event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
+    event.respondWith(staticFile(request));
     return;
   }
   event.respondWith(networkFirst(request, url));
@@ -76,6 +76,21 @@ self.addEventListener("sync", (event) => {
     clients.forEach((client) => client.postMessage({ type: "flush-outbox" }));
   }));
 });
+
+// Static files: cache first. Pages name them with their content version (?v=...), the same URLs
+// the shell was precached under. offline.html is a plain file and names them without it, so with
+// no network the cached copy of the same path is good enough, whatever its version.
+async function staticFile(request) {
+  const hit = await caches.match(request);
+  if (hit) return hit;
+  try {
+    return await fetch(request);
+  } catch (err) {
+    const anyVersion = await caches.match(request, { ignoreSearch: true });
+    if (anyVersion) return anyVersion;
+    throw err;
+  }
+}
 
 async function networkFirst(request, url) {
   try {

@@ -99,3 +99,16 @@ def answer(client, audit, item, result, base_revision=None, **headers):
         data={"result": result, "base_revision": base_revision},
         headers={**HX, **headers},
     )
+
+
+def plan_iso_audit(app, planner, lead):
+    """A planned audit of the shipped ISO 9001 system checklist (94 items): the largest audit page.
+
+    The shipped checklists must be in the app's checklist folder (fixture shipped_checklists)."""
+    checklists.sync_directory(Path(app.config["CHECKLIST_DIR"]))
+    iso = checklists.get_checklist("iso9001-2015")
+    audit = audits.plan_audit(
+        planner, checklist_id=iso.id, title="ISO 9001 system audit", planned_date=date.today(), lead_auditor_id=lead.id
+    )
+    db.session.commit()
+    return audit

@@ -50,3 +50,17 @@ def close_nc(quality, verifier, nc, owner, first_check_effective=True):
     capa.verify(verifier, nc, True, "Clean for four weeks", date.today())
     capa.close(verifier, nc)
     db.session.commit()
+
+
+def plan_due_actions(make_user) -> int:
+    """Three open actions of one owner (sam@example.com): due in a month, in two days, yesterday.
+    Returns the reminders they are owed: three assignments, one due soon, one overdue."""
+    lead, owner = make_user("quality_lead"), make_user("supervisor", email="sam@example.com")
+    nc = raise_nc(lead, description="Torque wrench out of calibration")
+    capa.record_containment(lead, nc, "Held")
+    capa.identify_cause(lead, nc, ["No recall"], "measurement")
+    today = date.today()
+    for due in (today + timedelta(days=30), today + timedelta(days=2), today - timedelta(days=1)):
+        capa.add_action(lead, nc, f"Action due {due}", owner.id, due)
+    db.session.commit()
+    return 5
