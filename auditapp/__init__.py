@@ -72,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from .outbox.views import bp as outbox_bp
     from .photos.views import bp as photos_bp
     from .programme.views import bp as programme_bp
+    from .pwa.setup import bp as setup_bp
     from .pwa.views import bp as pwa_bp
     from .reports.views import bp as reports_bp
     from .review.views import bp as review_bp
@@ -87,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(capa_bp, url_prefix="/nc")
     app.register_blueprint(improvements_bp, url_prefix="/improvements")
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(setup_bp)
     app.register_blueprint(outbox_bp, url_prefix="/outbox")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(review_bp, url_prefix="/reviews")

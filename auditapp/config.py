@@ -118,6 +118,8 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
         "MAIL_FROM": _env("MAIL_FROM", "auditapp@localhost"),
         "MAIL_TO_CONSOLE": _flag("DEMO"),
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
+        # The local CA's certificate a site-local install offers phones on /setup (scripts/serve_phone.py).
+        "CA_CERT": _env("CA_CERT"),
         "REMIND_DAYS_BEFORE": int(_env("REMIND_DAYS_BEFORE", "3")),
         # Stored answers of applied change ids are kept this long for replays (flask changes prune).
         "CHANGE_RETENTION_DAYS": int(_env("CHANGE_RETENTION_DAYS", "30")),

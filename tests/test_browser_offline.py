@@ -9,6 +9,7 @@ from auditapp.extensions import db
 from .support.accounts import PASSWORD, log_in
 from .support.audits import items_of
 from .support.browser import controlled, log_in_page, phone_context, screenshot
+from .support.offline import answer_offline_reload_and_sync, answers_of
 
 pytestmark = pytest.mark.browser
 
@@ -21,61 +22,12 @@ def offline_phone(browser):
     context.close()
 
 
-def _answers(audit):
-    db.session.expire_all()
-    return {
-        r.item.key: (r.result, r.note) for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))
-    }
-
-
 def test_answers_made_offline_survive_a_reload_and_sync_once(app, live_server, offline_phone, plan, make_user):
     context, page = offline_phone
     lead = make_user("auditor")
     audit = plan(lead=lead)
-    items = items_of(audit)
     log_in_page(page, live_server.url, lead.email, PASSWORD)
-    page.goto(f"{live_server.url}/audits/{audit.id}")
-    controlled(page)
-    page.tap("[data-offline-urls]")
-    page.wait_for_selector("[data-offline-urls][data-ready=true]")
-    assert "Available offline" in page.inner_text(".offline-status")
-
-    context.set_offline(True)
-    keys = ["8.5.2-traceability", "8.5.4-storage", "8.7-segregation"]
-    for key in keys:
-        page.tap(f"#item-{items[key].id} button[value=conform]")
-        page.wait_for_selector(f"#item-{items[key].id}.queued")
-    page.tap(f"#item-{items['8.7-segregation'].id} button[value=observation]")  # changed again, offline
-    page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '4'")
-    note = page.locator(f"#note-{items['8.5.4-storage'].id}")
-    note.fill("Pallets off the floor")
-    page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '5'")
-    assert "Saved on this device" in page.inner_text(f"#item-{items['8.5.4-storage'].id}")
-    assert _answers(audit) == {}  # nothing reached the server
-
-    page.reload()  # still offline: the service worker serves the page, the outbox replays onto it
-    page.wait_for_selector(f"#item-{items['8.7-segregation'].id}.queued")
-    pressed = page.get_attribute(f"#item-{items['8.7-segregation'].id} button[value=observation]", "aria-pressed")
-    assert pressed == "true"
-    assert page.input_value(f"#note-{items['8.5.4-storage'].id}") == "Pallets off the floor"
-    screenshot(page, "offline-audit-reloaded")
-
-    context.set_offline(False)
-    page.evaluate("() => window.dispatchEvent(new Event('online'))")
-    page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
-    assert _answers(audit) == {
-        "8.5.2-traceability": ("conform", ""),
-        "8.5.4-storage": ("conform", "Pallets off the floor"),
-        "8.7-segregation": ("observation", ""),
-    }
-    answered = db.session.scalar(
-        db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered")
-    )
-    assert answered == 4  # each queued change applied exactly once, in order
-    page.evaluate("() => window.auditappOutbox.flush()")  # a second sender finds nothing left to send
-    assert (
-        db.session.scalar(db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered")) == 4
-    )
+    answer_offline_reload_and_sync(context, page, live_server.url, audit)
 
 
 def test_logout_is_refused_while_changes_wait(app, live_server, offline_phone, plan, make_user):
@@ -150,13 +102,13 @@ def test_a_conflict_is_shown_with_both_values_and_resolved_by_the_auditor(
     text = problem.inner_text()
     assert "Mo Member changed this item meanwhile" in text and "Major NC" in text and "Conform" in text
     assert page.get_attribute(f"#item-{item.id} button[value=major_nc]", "aria-pressed") == "true"  # theirs shown
-    assert _answers(audit)["8.7-segregation"][0] == "major_nc"  # nothing overwritten silently
+    assert answers_of(audit)["8.7-segregation"][0] == "major_nc"  # nothing overwritten silently
     page.tap(f"#item-{item.id} button[value=conform]")  # the auditor decides: mine, knowingly
     page.wait_for_function(
         f"() => document.querySelector('#item-{item.id} button[value=conform]').getAttribute('aria-pressed') === 'true'"
     )
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true")
-    assert _answers(audit)["8.7-segregation"][0] == "conform"
+    assert answers_of(audit)["8.7-segregation"][0] == "conform"
 
 
 def test_flapping_network_and_a_server_restart_lose_and_double_nothing(
@@ -182,7 +134,7 @@ def test_flapping_network_and_a_server_restart_lose_and_double_nothing(
     context.set_offline(False)
     page.evaluate("() => window.auditappOutbox.flush()")
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
-    assert {k: v[0] for k, v in _answers(audit).items()} == dict.fromkeys(keys, "ofi")
+    assert {k: v[0] for k, v in answers_of(audit).items()} == dict.fromkeys(keys, "ofi")
     answered = db.session.scalar(
         db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered")
     )
@@ -210,7 +162,7 @@ def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server
     page.unroute("**/answer")
     page.evaluate("() => window.auditappOutbox.flush()")
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
-    assert {k: v[0] for k, v in _answers(audit).items()} == {
+    assert {k: v[0] for k, v in answers_of(audit).items()} == {
         "8.5.2-traceability": "conform",
         "8.7-segregation": "conform",
     }

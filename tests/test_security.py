@@ -37,7 +37,15 @@ def _routes(app):
 def test_every_route_refuses_an_anonymous_user(app, client):
     checked = 0
     for rule, method in _routes(app):
-        if rule.endpoint in ("auth.login", "pwa.service_worker", "pwa.manifest", "ops.health", "ops.ready"):
+        if rule.endpoint in (
+            "auth.login",
+            "pwa.service_worker",
+            "pwa.manifest",
+            "ops.health",
+            "ops.ready",
+            "setup.page",
+            "setup.certificate",
+        ):
             continue
         response = client.open(_example_url(rule), method=method)
         if method == "GET":
@@ -58,7 +66,16 @@ def test_htmx_request_of_anonymous_user_is_sent_to_login(client):
 def test_only_login_and_static_are_public(app):
     from auditapp.web.security import PUBLIC_ENDPOINTS
 
-    assert PUBLIC_ENDPOINTS == {"auth.login", "static", "pwa.service_worker", "pwa.manifest", "ops.health", "ops.ready"}
+    assert PUBLIC_ENDPOINTS == {
+        "auth.login",
+        "static",
+        "pwa.service_worker",
+        "pwa.manifest",
+        "ops.health",
+        "ops.ready",
+        "setup.page",  # 404 unless AUDITAPP_CA_CERT is set (a site-local install's phone set-up)
+        "setup.certificate",
+    }
 
 
 def test_static_files_need_no_login(client):
