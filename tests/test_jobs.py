@@ -1,7 +1,6 @@
 """Scheduled work runs once, whatever the number of hosts whose timers fire (core/jobs.py)."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from auditapp.extensions import db
 
 from .support.app import run_at_once
 from .support.capa import plan_due_actions
-from .support.hosts import host_env, start_flask, stop
+from .support.hosts import finish, host_env, start_flask, wait_for_one_to_exit
 from .support.mail import smtp_server
 
 LEASE = timedelta(minutes=10)
@@ -116,9 +115,9 @@ def test_a_reminder_run_on_two_hosts_at_once_sends_each_email_once(app, make_use
             )
             for n in (1, 2)
         ]
-        _wait_for_one_to_exit(hosts, timeout=60)
+        wait_for_one_to_exit(hosts, timeout=60)
         gate.set()
-        outputs = [_finish(h) for h in hosts]
+        outputs = [finish(h) for h in hosts]
         codes = [h.returncode for h in hosts]
     assert codes == [0, 0], outputs
     assert sorted(o.strip().splitlines()[-1] for o in outputs) == sorted(
@@ -128,17 +127,3 @@ def test_a_reminder_run_on_two_hosts_at_once_sends_each_email_once(app, make_use
     assert len(deliveries) == owed and len(set(deliveries)) == owed
     assert db.session.scalar(db.select(db.func.count(ReminderSent.id))) == owed
     assert last_run("reminders").last_outcome == "done"
-
-
-def _finish(process) -> str:
-    try:
-        return process.communicate(timeout=60)[0]
-    finally:
-        stop(process)  # only if it hung: a failing test leaves no process behind
-
-
-def _wait_for_one_to_exit(processes, timeout):
-    """Until one has exited; past the timeout (both stuck delivering: no lock) the test goes on to fail."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and all(p.poll() is None for p in processes):
-        time.sleep(0.1)

@@ -88,14 +88,16 @@ class Gunicorn:
 class Browserless:
     """A cookie-keeping HTTP client, as a browser without JavaScript: answers as (status, headers, body)."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, *handlers: urllib.request.BaseHandler):
         self.base = base
         self.cookies = CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), *handlers)
 
-    def open(self, path: str, data: dict | None = None, headers: dict | None = None):
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(self.base + path, data=body, headers=headers or {})
+    def open(self, path: str, data: dict | bytes | None = None, headers: dict | None = None):
+        body = urllib.parse.urlencode(data).encode() if isinstance(data, dict) else data
+        # As a browser does; over HTTPS Flask-WTF refuses a form posted without a same-origin Referer.
+        headers = {"Referer": self.base + path, **(headers or {})}
+        request = urllib.request.Request(self.base + path, data=body, headers=headers)
         try:
             with self.opener.open(request, timeout=30) as response:
                 return response.status, response.headers, response.read()

@@ -108,3 +108,17 @@ class Browser:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode()
+
+
+def finish(process) -> str:
+    try:
+        return process.communicate(timeout=60)[0]
+    finally:
+        stop(process)  # only if it hung: a failing test leaves no process behind
+
+
+def wait_for_one_to_exit(processes, timeout):
+    """Until one has exited; past the timeout (both stuck delivering: no lock) the test goes on to fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(p.poll() is None for p in processes):
+        time.sleep(0.1)
