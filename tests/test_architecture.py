@@ -35,6 +35,7 @@ LAYERS = [
     "reports",
     "outbox",
     "pwa",
+    "ops",
 ]
 # Modules of the package root: leaves everyone may import, and the top that wires everything.
 LEAVES = {"extensions", "config"}

@@ -1,0 +1,1 @@
+"""Running auditapp: health checks, backups and restores."""
