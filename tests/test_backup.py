@@ -9,12 +9,13 @@ import time
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from auditapp.audits import services as audits
 from auditapp.audits.models import Response
 from auditapp.checklists import services as checklists
 from auditapp.extensions import db
+from auditapp.ops.backup import libpq
 from auditapp.photos.models import Photo
 
 from .support.backup import (
@@ -23,6 +24,7 @@ from .support.backup import (
     fill_instance,
     instance_app,
     invoke,
+    needs_postgresql_tools,
     photo_count,
     photo_problems,
     rows_per_table,
@@ -36,6 +38,7 @@ CLIENTS = 8
 @pytest.fixture
 def filled(app, runner, client, plan, make_user, shipped_checklists, tmp_path):
     """The test's instance with demo data and a completed audit with photos; its event key in instance/event_key."""
+    needs_postgresql_tools()
     # As in production without AUDITAPP_EVENT_KEY: the key is a file in the instance folder (the one the
     # fixtures' users were already logged with, so the chain stays whole).
     (tmp_path / "instance" / "event_key").write_text(app.config["EVENT_KEY"])
@@ -254,6 +257,7 @@ class Answering:
 def test_a_backup_taken_while_eight_clients_answer_restores_every_acknowledged_answer_and_photo(
     app, shipped_checklists, make_user, tmp_path
 ):
+    needs_postgresql_tools()
     audit_id, items = _busy_audit(shipped_checklists, make_user)
     archive = tmp_path / "busy.tar.gz"
     with LiveServer(app) as server, Answering(server.port, audit_id, items) as answering:
@@ -293,3 +297,9 @@ def test_a_backup_taken_while_eight_clients_answer_restores_every_acknowledged_a
         f"{sum(photos_before.values())} photos acknowledged before the backup began, all restored; "
         f"{len(during)} answers acknowledged while it ran; {len(answering.answers)} answers in all"
     )
+
+
+def test_pg_dump_gets_the_password_in_its_environment_never_in_its_arguments():
+    dsn, env = libpq(make_url("postgresql+psycopg://auditapp:s3cret%40x@db.example:5433/audits?sslmode=require"))
+    assert dsn == "postgresql://auditapp@db.example:5433/audits?sslmode=require"
+    assert env["PGPASSWORD"] == "s3cret@x"

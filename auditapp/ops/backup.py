@@ -177,7 +177,8 @@ def libpq(url: URL) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)
-    plain = url.set(drivername="postgresql", password=None)
+    # Built anew: URL.set(password=None) would keep the password (None there means "unchanged").
+    plain = URL.create("postgresql", url.username, None, url.host, url.port, url.database, url.query)
     return plain.render_as_string(hide_password=False), env
 
 
