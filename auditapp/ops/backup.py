@@ -26,6 +26,7 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -108,7 +109,7 @@ def sqlite_snapshot(target: Path) -> Snapshot:
     """The live database copied page by page (the online backup API: writers go on meanwhile), as one file."""
     raw = db.engine.raw_connection()
     try:
-        with sqlite3.connect(target) as copy:
+        with closing(sqlite3.connect(target)) as copy:
             raw.driver_connection.backup(copy)  # type: ignore[union-attr]  # a sqlite3.Connection here
     finally:
         raw.close()
@@ -147,7 +148,7 @@ def sqlite_restore(snapshot: Path) -> None:
     db.engine.dispose()
     raw = db.engine.raw_connection()
     try:
-        with sqlite3.connect(snapshot) as source:
+        with closing(sqlite3.connect(snapshot)) as source:
             source.backup(raw.driver_connection)  # type: ignore[arg-type]  # a sqlite3.Connection here
     finally:
         raw.close()
