@@ -11,15 +11,20 @@ from datetime import date
 import pytest
 from sqlalchemy import make_url, select
 
+from auditapp.accounts.models import User
 from auditapp.audits import services as audits
 from auditapp.audits.models import Response
 from auditapp.checklists import services as checklists
 from auditapp.extensions import db
 from auditapp.ops.backup import libpq
+from auditapp.photos import services as photos
 from auditapp.photos.models import Photo
 
+from .support.accounts import log_in
+from .support.audits import items_of
 from .support.backup import (
     AnsweringClient,
+    RemovedWhileRead,
     empty_database,
     fill_instance,
     instance_app,
@@ -30,7 +35,7 @@ from .support.backup import (
     rows_per_table,
 )
 from .support.browser import LiveServer
-from .support.photos import jpeg
+from .support.photos import jpeg, upload
 
 CLIENTS = 8
 
@@ -83,6 +88,38 @@ def test_without_keys_the_restore_says_the_key_must_come_from_its_safe_copy(fill
         with instance_app(tmp_path / "restored", url, EVENT_KEY=None) as restarted:
             verified = invoke(restarted, "events", "verify")
         assert verified.exit_code == 0, verified.output
+
+
+def test_a_photo_removed_while_its_file_is_copied_leaves_the_backup_with_its_row(
+    app, client, plan, make_user, tmp_path
+):
+    needs_postgresql_tools()
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    upload(client, audit, items_of(audit)["7.1.5-gauges"], ("a.jpg", jpeg()), ("b.jpg", jpeg(color=(0, 90, 200))))
+    removed, kept = sorted(db.session.scalars(select(Photo.sha256)))
+
+    def remove(sha256):  # another user, in a request of their own, after the snapshot was taken
+        with app.app_context():
+            photos.remove_photo(
+                db.session.get(User, lead.id), db.session.scalar(select(Photo).filter_by(sha256=sha256))
+            )
+            db.session.commit()
+
+    app.extensions["auditapp.photo_store"] = RemovedWhileRead(app.config["PHOTO_DIR"], removed, remove)
+    archive = tmp_path / "auditapp.tar"
+    created = invoke(app, "backup", "create", str(archive))
+    assert created.exit_code == 0, created.output
+    assert "the snapshot was taken 2 times" in created.output
+    assert invoke(app, "backup", "verify", str(archive)).exit_code == 0
+    with empty_database(tmp_path) as url, instance_app(tmp_path / "restored", url) as target:
+        assert invoke(target, "backup", "restore", str(archive)).exit_code == 0
+        assert invoke(target, "events", "verify", "--records").exit_code == 0
+        with target.app_context():
+            assert list(db.session.scalars(select(Photo.sha256))) == [kept]
+            db.session.remove()
+        assert photo_problems(target) == []
 
 
 # --- verify catches a damaged archive ---------------------------------------------------------------------

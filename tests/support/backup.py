@@ -18,7 +18,7 @@ from auditapp.audits import completion, recording
 from auditapp.extensions import db
 from auditapp.ops.backup import BackupError, pg_tool
 from auditapp.photos.models import Photo
-from auditapp.photos.storage import photo_store
+from auditapp.photos.storage import FolderStore, photo_store
 
 from .accounts import PASSWORD, log_in
 from .app import base_config
@@ -184,3 +184,17 @@ class AnsweringClient:
 
     def close(self):
         self.conn.close()
+
+
+class RemovedWhileRead(FolderStore):
+    """The app's photo folder, where someone removes one photo (through the app) just as a backup reads it."""
+
+    def __init__(self, folder, sha256, remove):
+        super().__init__(folder)
+        self.sha256, self.remove_photo = sha256, remove
+
+    def read(self, sha256, thumbnail=False):
+        if sha256 == self.sha256:
+            self.sha256 = None
+            self.remove_photo(sha256)
+        return super().read(sha256, thumbnail)
