@@ -16,7 +16,7 @@ from auditapp.audits import services as audits
 from auditapp.audits.models import Response
 from auditapp.checklists import services as checklists
 from auditapp.extensions import db
-from auditapp.ops.backup import libpq
+from auditapp.ops.databases import libpq
 from auditapp.photos import services as photos
 from auditapp.photos.models import Photo
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from .backup import BackupError, CreateReport, check_archive, create_backup
+from .backup import CreateReport, check_archive, create_backup
+from .databases import BackupError
 from .restore import RestoreReport, check_for_restore, restore_backup
 
 backup_cli = AppGroup("backup", help="Back up the database and photos into one archive; check it; restore it.")

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from auditapp import create_app
 from auditapp.audits import completion, recording
 from auditapp.extensions import db
-from auditapp.ops.backup import BackupError, pg_tool
+from auditapp.ops.databases import BackupError, pg_tool
 from auditapp.photos.models import Photo
 from auditapp.photos.storage import FolderStore, photo_store
 
