@@ -25,8 +25,10 @@ ARCHIVE = click.Path(dir_okay=False, path_type=Path)
     help="Also put the event log's key in the archive (whoever holds both can rewrite the log undetected).",
 )
 def create(path: Path, with_keys: bool) -> None:
-    """Write PATH (.tar, or .tar.gz compressed): a snapshot of the database, every photo, the checkpoint file and
-    a manifest of SHA-256 hashes. Safe while the app serves."""
+    """Back up the database and photos into PATH, while the app serves.
+
+    PATH ends in .tar, or .tar.gz to compress: a snapshot of the database, every photo its rows refer to, the
+    checkpoint file and a manifest of SHA-256 hashes."""
     started = time.monotonic()
     try:
         report = create_backup(path, with_keys=with_keys)
@@ -54,7 +56,9 @@ def _say_created(report: CreateReport, seconds: float) -> None:
 @backup_cli.command("verify")
 @click.argument("path", type=ARCHIVE)
 def verify(path: Path) -> None:
-    """Check PATH: the manifest, every member's hash and size, the database snapshot, every photo's file."""
+    """Check the archive PATH; exit 1 on any problem.
+
+    The manifest, every member's hash and size, the database snapshot, and every photo row's file."""
     with tempfile.TemporaryDirectory(prefix="auditapp-verify-") as work:
         check = check_archive(path, Path(work))
     for problem in check.problems:
@@ -75,7 +79,10 @@ def verify(path: Path) -> None:
 @click.option("--force", is_flag=True, help="Restore into an instance that holds data: its database is WIPED first.")
 @click.option("--yes", is_flag=True, help="With --force: do not ask for confirmation.")
 def restore(path: Path, force: bool, yes: bool) -> None:
-    """Restore PATH into this instance (its database and photo store), which must be empty. Stop the app first."""
+    """Restore the archive PATH into this empty instance; stop the app first.
+
+    The database and the photo store named by this instance's settings must be empty (--force wipes the
+    database). The archive is checked first; after the restore, rows and photos are checked against it."""
     with tempfile.TemporaryDirectory(prefix="auditapp-restore-") as work:
         try:
             check, held = check_for_restore(path, Path(work), force)
