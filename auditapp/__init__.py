@@ -148,6 +148,7 @@ def register_commands(app: Flask) -> None:
     from .core.cli import changes_cli
     from .demo import demo_command
     from .events.cli import events_cli
+    from .ops.cli import backup_cli
     from .photos.cli import photos_cli
 
     app.cli.add_command(users_cli)
@@ -157,3 +158,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(actions_cli)
     app.cli.add_command(changes_cli)
     app.cli.add_command(photos_cli)
+    app.cli.add_command(backup_cli)
