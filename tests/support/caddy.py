@@ -21,6 +21,20 @@ from .phone import needs
 CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
 
 
+def on_loopback(config: dict, storage: Path, https_port: int) -> dict:
+    """Caddy's JSON of the production file, changed to run on loopback: certificates from Caddy's internal
+    CA (kept in `storage`) instead of ACME, the HTTPS site on 127.0.0.1:https_port, no admin endpoint."""
+    config["admin"] = {"disabled": True}
+    config["storage"] = {"module": "file_system", "root": str(storage)}
+    http_app = config["apps"]["http"]
+    http_app["http_port"], http_app["https_port"] = free_port(), https_port
+    for server in http_app["servers"].values():
+        server["listen"] = [f"127.0.0.1:{https_port}"]
+    for policy in config["apps"]["tls"]["automation"]["policies"]:
+        policy["issuers"] = [{"module": "internal"}]
+    return config
+
+
 class ProductionProxy:
     """Caddy with deploy/caddy/Caddyfile for `domain`, balancing over `upstreams` (host:port)."""
 
@@ -36,7 +50,7 @@ class ProductionProxy:
             text=True,
             check=True,
         )
-        config = self._on_loopback(json.loads(adapted.stdout), folder)
+        config = on_loopback(json.loads(adapted.stdout), folder / "caddy", self.port)
         (folder / "caddy.json").write_text(json.dumps(config))
         self.log = folder / "caddy.log"
         with open(self.log, "wb") as log:
@@ -44,17 +58,6 @@ class ProductionProxy:
                 [caddy, "run", "--config", str(folder / "caddy.json")], stdout=log, stderr=subprocess.STDOUT
             )
         self._wait()
-
-    def _on_loopback(self, config: dict, folder: Path) -> dict:
-        config["admin"] = {"disabled": True}
-        config["storage"] = {"module": "file_system", "root": str(folder / "caddy")}
-        http_app = config["apps"]["http"]
-        http_app["http_port"], http_app["https_port"] = free_port(), self.port
-        for server in http_app["servers"].values():
-            server["listen"] = [f"127.0.0.1:{self.port}"]
-        for policy in config["apps"]["tls"]["automation"]["policies"]:
-            policy["issuers"] = [{"module": "internal"}]
-        return config
 
     def _wait(self, seconds: float = 30) -> None:
         deadline = time.monotonic() + seconds
@@ -71,9 +74,7 @@ class ProductionProxy:
             time.sleep(0.2)
 
     def client(self) -> Browserless:
-        """A cookie-keeping HTTPS client of https://domain:port, trusting only the proxy's CA."""
-        context = ssl.create_default_context(cafile=str(self.ca))
-        return Browserless(f"https://{self.domain}:{self.port}", _LoopbackHTTPS(context))
+        return https_client(self.domain, self.port, self.ca)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -88,6 +89,12 @@ class ProductionProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def https_client(domain: str, port: int, ca: Path) -> Browserless:
+    """A cookie-keeping HTTPS client of https://domain:port on 127.0.0.1, trusting only the CA `ca`."""
+    context = ssl.create_default_context(cafile=str(ca))
+    return Browserless(f"https://{domain}:{port}", _LoopbackHTTPS(context))
 
 
 class _Pinned(http.client.HTTPSConnection):
