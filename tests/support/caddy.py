@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .gunicorn import ROOT, Browserless, free_port
+from .gunicorn import ROOT, Browserless, free_port, stop_process
 from .phone import needs
 
 CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
@@ -77,12 +77,7 @@ class ProductionProxy:
         return https_client(self.domain, self.port, self.ca)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def __enter__(self) -> "ProductionProxy":
         return self

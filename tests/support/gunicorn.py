@@ -37,6 +37,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM (as systemd stops a unit), then SIGKILL if it has not gone in 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 class Gunicorn:
     """`gunicorn -c deploy/gunicorn.conf.py` with the given AUDITAPP_* settings; stdout (the access log)
     and stderr go to files under `folder`."""
@@ -68,12 +78,7 @@ class Gunicorn:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def access_lines(self) -> list[str]:
         return self.access_log.read_text().splitlines()
