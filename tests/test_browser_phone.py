@@ -1,13 +1,14 @@
 """A phone on the site network, in real Chromium: HTTPS from Caddy's local CA at a name that is not
 localhost, trusted through an NSS database as after the set-up page, the service worker in charge,
-and the offline scenario through the real proxy; the set-up page itself at every width."""
+the app installable (Chromium's own check), "Add photo" opening the camera's file chooser, and the
+offline scenario through the real proxy; the set-up page itself at every width."""
 
 from pathlib import Path
 
 import pytest
 
 from .support.accounts import PASSWORD
-from .support.browser import fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
 from .support.offline import answer_offline_reload_and_sync
 from .support.phone import PhoneServer, nss_home, settings_of, trusting_phone
 
@@ -32,6 +33,15 @@ def test_a_phone_trusting_the_local_ca_audits_offline_over_https(app, browser, p
         audit = plan(lead=lead)
         log_in_page(page, phone_server.https_url, lead.email, PASSWORD)
         assert page.evaluate("() => window.isSecureContext && location.protocol") == "https:"
+        page.goto(f"{phone_server.https_url}/audits/{audit.id}")
+        controlled(page)
+        # Chromium's own verdict on installing the app (manifest, icons, service worker, secure origin).
+        cdp = context.new_cdp_session(page)
+        assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+        with page.expect_file_chooser() as chooser:
+            page.locator("label.photo-button").first.click()
+        camera = chooser.value.element
+        assert (camera.get_attribute("accept"), camera.get_attribute("capture")) == ("image/*", "environment")
         answer_offline_reload_and_sync(context, page, phone_server.https_url, audit, "phone-https-offline")
         shell = page.evaluate(
             "() => caches.keys().then((keys) => caches.open(keys.find((k) => k.startsWith('shell-'))))"
