@@ -126,6 +126,32 @@ def test_x_forwarded_for_counts_only_behind_a_configured_proxy(app, client, tmp_
     assert {f"192.0.2.{n}" for n in range(12)} <= addresses
 
 
+def test_forwarded_headers_count_only_from_the_proxys_own_address(app, tmp_path):
+    """A host on the network can be reached around its proxy: a forged X-Forwarded-For from any address
+    but AUDITAPP_PROXY_ADDRESSES is ignored, so it cannot dodge the per-address throttle."""
+    proxied = create_app(
+        {
+            **base_config(tmp_path / "proxied", app.config["SQLALCHEMY_DATABASE_URI"]),
+            "TRUSTED_PROXIES": 1,
+            "PROXY_ADDRESSES": ["10.0.0.2"],
+        }
+    )
+    proxied.test_client_class = CSRFClient
+    with proxied.app_context():
+        client = proxied.test_client()
+        for peer, forged in (("198.51.100.7", "192.0.2.1"), ("10.0.0.2", "192.0.2.2")):
+            client.post(
+                "/login",
+                data={"email": "someone@example.com", "password": "x" * 12},
+                headers={"X-Forwarded-For": forged},
+                environ_base={"REMOTE_ADDR": peer},
+            )
+        addresses = {e.address for e in services.security_events("login_failed")}
+        db.session.remove()
+        db.engine.dispose()
+    assert addresses == {"198.51.100.7", "192.0.2.2"}  # the stranger as itself; the proxy's client believed
+
+
 def test_inactive_user_cannot_log_in(client, make_user):
     user = make_user()
     user.active = False

@@ -103,7 +103,7 @@ def test_every_service_runs_as_the_app_user_with_the_env_file_and_hardening(name
         assert line.startswith("/opt/auditapp/.venv/bin/"), line
 
 
-def test_the_job_services_run_the_commands_that_take_the_job_lock():
+def test_the_job_services_run_the_scheduled_commands():
     services = units("service")
     for name, commands in JOBS.items():
         lines = services[name]["Service"]["ExecStart"]

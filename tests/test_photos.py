@@ -54,6 +54,19 @@ def test_the_same_photo_twice_is_stored_once(app, client, plan, make_user):
     assert len(photo_files(app)) == 2
 
 
+def test_a_phone_that_has_the_photo_gets_304_without_the_store_being_read(app, client, plan, make_user):
+    audit, item = start(client, plan, make_user)
+    upload(client, audit, item, ("gauge.jpg", jpeg()))
+    photo = db.session.scalar(db.select(Photo))
+    first = client.get(f"/photos/{photo.id}")
+    assert first.status_code == 200 and first.headers["ETag"] == f'"{photo.sha256}"'
+    for path in photo_files(app):
+        path.unlink()  # so any read of the store would now find nothing
+    again = client.get(f"/photos/{photo.id}", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and "immutable" in again.headers["Cache-Control"]
+    assert client.get(f"/photos/{photo.id}").status_code == 404  # without the ETag the store is read
+
+
 def test_a_bad_photo_is_refused_in_place_and_nothing_is_kept(app, client, plan, make_user):
     audit, item = start(client, plan, make_user)
     good = jpeg()

@@ -10,6 +10,7 @@ in between leaves unreferenced files, which `flask photos sweep` removes.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -56,6 +57,10 @@ def store_files(processed: Sequence[ProcessedPhoto]) -> None:
     A store that cannot be written (a bucket out of reach, a full disk) refuses the whole upload with
     503 + Retry-After: no row is added, and the offline outbox sends the photos again later."""
     store = photo_store()
+    for photo in processed:
+        if hashlib.sha256(photo.data).hexdigest() != photo.sha256:
+            # Whatever the store: the name promises the content, and identical names mean identical bytes.
+            raise ValueError("photo.sha256 does not match photo.data")
     try:
         for photo in processed:
             store.save(photo)

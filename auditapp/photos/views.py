@@ -21,14 +21,20 @@ def show(photo_id: str):
     if not services.may_see(current_user, photo):
         abort(404)
     thumbnail = request.args.get("size") == "thumb"
+    etag = photo.sha256 + (".thumb" if thumbnail else "")
+    if request.if_none_match.contains(etag):  # the phone has it: no need to fetch it from the store
+        return _cacheable(Response(status=304), etag)
     try:
         data = photo_store().read(photo.sha256, thumbnail=thumbnail)
     except OSError:  # the bucket is out of reach: say "later", not "broken"
         raise ServerBusy("The photo store cannot be reached right now. Try again shortly.", retry_after=30)
     if data is None:
         abort(404, description="The photo file is missing from the photo store.")
-    response = Response(data, mimetype="image/jpeg")
-    response.set_etag(photo.sha256 + (".thumb" if thumbnail else ""))
-    # Content-addressed: the bytes behind this URL never change, so the phone may keep them.
+    return _cacheable(Response(data, mimetype="image/jpeg"), etag).make_conditional(request)
+
+
+def _cacheable(response: Response, etag: str) -> Response:
+    """Content-addressed: the bytes behind this URL never change, so the phone may keep them."""
+    response.set_etag(etag)
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
-    return response.make_conditional(request)
+    return response

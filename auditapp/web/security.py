@@ -1,6 +1,6 @@
 """Security by default: login on every page, role checks, and response headers."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -58,7 +58,23 @@ def init_app(app: Flask) -> None:
     if trusted:
         # Only then is the client address (login throttling, security events) read from X-Forwarded-For;
         # without a proxy anyone could write any address there.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)  # type: ignore[method-assign]
+        app.wsgi_app = FromProxiesOnly(  # type: ignore[method-assign]
+            app.wsgi_app, ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted), app.config["PROXY_ADDRESSES"]
+        )
+
+
+class FromProxiesOnly:
+    """Believe X-Forwarded-* only on connections from the proxies' own addresses.
+
+    A host listening on the network (AUDITAPP_BIND=10.0.0.5:5000, the proxy on another machine) can be
+    reached around the proxy by anyone its firewall lets in; their forwarded headers are ignored."""
+
+    def __init__(self, direct: Any, via_proxy: Any, proxies: Collection[str]):
+        self.direct, self.via_proxy, self.proxies = direct, via_proxy, frozenset(proxies)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        app = self.via_proxy if environ.get("REMOTE_ADDR") in self.proxies else self.direct
+        return app(environ, start_response)
 
 
 def require_login() -> ResponseReturnValue | None:
