@@ -148,6 +148,21 @@ def test_saving_a_stored_photo_again_marks_its_files_as_used_now(store):
     assert store.read(photo.sha256) == photo.data and store.read(photo.sha256, thumbnail=True) == photo.thumbnail
 
 
+def test_modified_is_read_at_the_moment_asked(store):
+    """What `flask photos sweep` asks just before removing a file its listing called old."""
+    photo = _photo()
+    store.save(photo)
+    image = _names(photo.sha256)[0]
+    listed = {f.name: f.modified for f in store.files()}[image]
+    time.sleep(1.1)  # S3's LastModified counts whole seconds
+    store.save(photo)  # an upload of the same photo, after the listing
+    assert store.modified(image) > listed
+    store.delete(photo.sha256)
+    assert store.modified(image) is None
+    with pytest.raises(ValueError):
+        store.modified(f"{photo.sha256[:2]}/../{image}")
+
+
 def test_check_passes_on_a_usable_store(store):
     store.check()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from auditapp.extensions import db
+from auditapp.photos.cli import _still_unused
 from auditapp.photos.models import Photo
 from auditapp.photos.pipeline import process_photo
 from auditapp.photos.storage import FolderStore, photo_file, store_photo
@@ -98,3 +99,20 @@ def test_folder_store_check_fails_when_the_folder_cannot_be_written(tmp_path):
     blocker.write_text("a file where the photo folder should be")
     with pytest.raises(OSError):
         FolderStore(blocker).check()
+
+
+def test_sweep_asks_again_before_removing_what_its_listing_called_unused(app, client, plan, make_user):
+    """A listing can be minutes old on a large bucket: a row committed since then keeps the file."""
+    photo_dir = Path(app.config["PHOTO_DIR"])
+    content = jpeg(color=(10, 200, 10))
+    orphan = process_photo(BytesIO(content))
+    store_photo(photo_dir, orphan)
+    _age(*_both(photo_dir, orphan.sha256))
+    store = FolderStore(photo_dir)
+    listed = [f for f in store.files() if f.sha256 == orphan.sha256 and not f.thumbnail][0]
+    cutoff = time.time() - 3600
+    assert _still_unused(store, listed, cutoff)
+    audit, item = start(client, plan, make_user)
+    assert upload(client, audit, item, ("same.jpg", content)).status_code == 200  # its row is committed now
+    _age(*_both(photo_dir, orphan.sha256))  # even with the file's time set back, the row keeps it
+    assert not _still_unused(store, listed, cutoff)

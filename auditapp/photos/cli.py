@@ -21,7 +21,7 @@ from ..core.jobs import run_once, skipped
 from ..extensions import db
 from .models import Photo
 from .s3 import S3Store
-from .storage import FolderStore, photo_store
+from .storage import FolderStore, PhotoStore, StoredFile, photo_store
 
 photos_cli = AppGroup("photos", help="The photo store.")
 
@@ -58,6 +58,8 @@ def _sweep(delete: bool, min_age: int) -> None:
         if (file.sha256 in referenced and not file.temporary) or file.modified > cutoff:
             continue
         if delete:
+            if not _still_unused(store, file, cutoff):
+                continue
             store.remove(file.name)
         count, total = count + 1, total + file.size
         click.echo(f"{'removed' if delete else 'would remove'} {file.name} ({_size(file.size)})")
@@ -126,6 +128,15 @@ def _copy(source: FolderStore, target: S3Store, sha256: str, thumbnail: bool) ->
     if not thumbnail and hashlib.sha256(target.read(sha256) or b"").hexdigest() != sha256:
         raise click.ClickException(f"{sha256}.jpg read back from the bucket does not match its hash.")
     return True
+
+
+def _still_unused(store: PhotoStore, file: StoredFile, cutoff: float) -> bool:
+    """Asked again just before removing: a listing can be minutes old on a large bucket, and meanwhile
+    an upload of the same photo may have refreshed the file or committed its row."""
+    modified = store.modified(file.name)
+    if modified is None or modified > cutoff:
+        return False
+    return file.temporary or not db.session.scalar(select(Photo.id).where(Photo.sha256 == file.sha256).limit(1))
 
 
 def _size(size: int) -> str:

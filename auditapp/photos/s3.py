@@ -128,11 +128,24 @@ class S3Store:
                         )
 
     def remove(self, name: str) -> None:
+        with _unavailable(f"removing {name}"):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
+
+    def modified(self, name: str) -> float | None:
+        with _unavailable(f"looking up {name}"):
+            try:
+                head = self.client.head_object(Bucket=self.bucket, Key=self._key(name))
+            except ClientError as err:
+                if _is_missing(err):
+                    return None
+                raise
+        return head["LastModified"].timestamp()
+
+    def _key(self, name: str) -> str:
         match = _NAME.fullmatch(name)
         if not (match and match["shard"] == match["sha"][:2]):
             raise ValueError(f"not a name this store wrote: {name!r}")
-        with _unavailable(f"removing {name}"):
-            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+        return self.prefix + name
 
     def check(self) -> None:
         """The bucket answers to these credentials (a HEAD: cheap enough for every /ready probe)."""

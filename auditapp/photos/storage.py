@@ -126,6 +126,10 @@ class PhotoStore(Protocol):
         """Remove one file listed by `files` (missing already: no error)."""
         ...
 
+    def modified(self, name: str) -> float | None:
+        """When a file listed by `files` was last written or used, read now (None: it is gone)."""
+        ...
+
     def check(self) -> None:
         """Raise OSError when the store cannot be read and written (for /ready)."""
         ...
@@ -173,9 +177,18 @@ class FolderStore:
             )
 
     def remove(self, name: str) -> None:
+        (self._named(name)).unlink(missing_ok=True)
+
+    def modified(self, name: str) -> float | None:
+        try:
+            return self._named(name).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def _named(self, name: str) -> Path:
         if not _FOLDER_NAME.fullmatch(name):
             raise ValueError(f"not a name this store wrote: {name!r}")
-        (self.folder / name).unlink(missing_ok=True)
+        return self.folder / name
 
     def check(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
