@@ -125,14 +125,14 @@ def write_caddyfile(folder: Path, values: dict[str, str]) -> Path:
 def start_caddy(caddy: str, caddyfile: Path, folder: Path) -> subprocess.Popen:
     # Caddy saves its last config under XDG_CONFIG_HOME: kept in the instance too, not in the user's home.
     env = {**os.environ, "XDG_CONFIG_HOME": str(folder / "config"), "XDG_DATA_HOME": str(folder / "data")}
-    log = (folder / "caddy.log").open("ab")
-    return subprocess.Popen(
-        [caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,  # Ctrl-C reaches this script only, which stops the servers in order
-    )
+    with (folder / "caddy.log").open("ab") as log:  # Caddy keeps its own copy of the file descriptor
+        return subprocess.Popen(
+            [caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # Ctrl-C reaches this script only, which stops the servers in order
+        )
 
 
 def start_gunicorn(app_port: int, https_url: str, ca: Path) -> subprocess.Popen:

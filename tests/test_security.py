@@ -63,7 +63,7 @@ def test_htmx_request_of_anonymous_user_is_sent_to_login(client):
     assert response.headers["HX-Redirect"].startswith("/login")
 
 
-def test_only_login_and_static_are_public(app):
+def test_only_login_static_probes_and_phone_setup_are_public(app):
     from auditapp.web.security import PUBLIC_ENDPOINTS
 
     assert PUBLIC_ENDPOINTS == {

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, request
+from flask import Flask
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -22,11 +22,6 @@ SAFE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 def init_app(app: Flask) -> None:
     app.wsgi_app = RequestId(app.wsgi_app)  # type: ignore[method-assign]
-
-
-def request_id() -> str:
-    """The current request's id (set by the middleware before Flask sees the request)."""
-    return str(request.environ.get(ENVIRON_KEY, ""))
 
 
 def choose_id(incoming: str | None) -> str:
