@@ -5,6 +5,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 from flask import url_for
@@ -75,6 +76,21 @@ def test_the_best_encoding_the_browser_offers_is_chosen(client, iso_audit_page):
     # Chromium over HTTPS offers all of these; brotli and zstd pack tighter than gzip.
     response = client.get(iso_audit_page, headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
     assert response.headers["Content-Encoding"] in ("zstd", "br")
+
+
+def test_the_constant_part_of_the_csrf_token_is_worthless_without_its_changing_signature(app, client, login):
+    """Why compressing pages that carry the CSRF token is safe against BREACH-style length probing: what
+    repeats on every page (the session's raw token) is refused unless signed with the secret key, and the
+    signature, the only part that makes it valid, changes every second, so it cannot be learnt that way."""
+    login("auditor")
+    first = client.csrf_token()
+    time.sleep(1.1)
+    second = client.csrf_token()
+    payload, _, signature = first.partition(".")
+    assert second.partition(".")[0] == payload and second != first
+    forged = f"{payload}.{'A' * len(signature)}"
+    assert client.post("/logout", headers={"X-CSRFToken": forged}).status_code == 400
+    assert client.post("/logout", headers={"X-CSRFToken": second}).status_code in (200, 302)
 
 
 def test_images_are_not_compressed(client):
