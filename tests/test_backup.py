@@ -240,6 +240,24 @@ def test_restore_refuses_an_instance_that_holds_data_unless_forced_and_confirmed
     assert invoke(filled, "events", "verify", "--records").exit_code == 0
 
 
+def test_a_restore_that_fails_partway_says_so_and_may_be_run_again_with_force(filled, tmp_path):
+    archive = tmp_path / "auditapp.tar"
+    assert invoke(filled, "backup", "create", str(archive), "--with-keys").exit_code == 0
+    (tmp_path / "a").mkdir()
+    not_a_folder = tmp_path / "a" / "photos"
+    not_a_folder.write_text("the photo folder is mistyped as a file's name")
+    with empty_database(tmp_path / "a") as url:
+        with instance_app(tmp_path / "a", url, EVENT_KEY=None, PHOTO_DIR=str(not_a_folder)) as target:
+            failed = invoke(target, "backup", "restore", str(archive))
+        assert failed.exit_code == 1 and not isinstance(failed.exception, OSError)
+        assert "restore failed partway: " in failed.output and "restore again with --force" in failed.output
+        with instance_app(tmp_path / "a", url, EVENT_KEY=None, PHOTO_DIR=str(tmp_path / "a" / "fixed")) as target:
+            again = invoke(target, "backup", "restore", str(archive), "--force", "--yes")
+            assert again.exit_code == 0, again.output
+            assert photo_problems(target) == []
+            assert invoke(target, "events", "verify", "--records").exit_code == 0
+
+
 # --- photos in S3 ----------------------------------------------------------------------------------------
 
 
