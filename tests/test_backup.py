@@ -26,6 +26,7 @@ from .support.backup import (
     AnsweringClient,
     RemovedWhileRead,
     empty_database,
+    empty_store_like,
     fill_instance,
     instance_app,
     invoke,
@@ -33,6 +34,8 @@ from .support.backup import (
     photo_count,
     photo_problems,
     rows_per_table,
+    unreachable,
+    use_store,
 )
 from .support.browser import LiveServer
 from .support.photos import jpeg, upload
@@ -41,9 +44,13 @@ CLIENTS = 8
 
 
 @pytest.fixture
-def filled(app, runner, client, plan, make_user, shipped_checklists, tmp_path):
-    """The test's instance with demo data and a completed audit with photos; its event key in instance/event_key."""
+def filled(request, app, runner, client, plan, make_user, shipped_checklists, tmp_path):
+    """The test's instance with demo data and a completed audit with photos; its event key in instance/event_key.
+
+    Its photos are in the folder, or in S3 when a test parametrizes this fixture indirectly with "s3"."""
     needs_postgresql_tools()
+    if getattr(request, "param", "folder") == "s3":
+        use_store(app, request.getfixturevalue("s3_settings"))
     # As in production without AUDITAPP_EVENT_KEY: the key is a file in the instance folder (the one the
     # fixtures' users were already logged with, so the chain stays whole).
     (tmp_path / "instance" / "event_key").write_text(app.config["EVENT_KEY"])
@@ -53,6 +60,7 @@ def filled(app, runner, client, plan, make_user, shipped_checklists, tmp_path):
     return app
 
 
+@pytest.mark.parametrize("filled", ["folder", "s3"], indirect=True)
 def test_a_backup_restores_into_an_empty_instance_with_its_rows_photos_log_and_key(filled, tmp_path):
     archive = tmp_path / "backups" / "auditapp.tar.gz"
     created = invoke(filled, "backup", "create", str(archive), "--with-keys")
@@ -61,7 +69,11 @@ def test_a_backup_restores_into_an_empty_instance_with_its_rows_photos_log_and_k
     checked = invoke(filled, "backup", "verify", str(archive))
     assert checked.exit_code == 0, checked.output
     assert ": OK: " in checked.output
-    with empty_database(tmp_path) as url, instance_app(tmp_path / "restored", url, EVENT_KEY=None) as target:
+    fresh_store = empty_store_like(filled)
+    with (
+        empty_database(tmp_path) as url,
+        instance_app(tmp_path / "restored", url, EVENT_KEY=None, **fresh_store) as target,
+    ):
         restored = invoke(target, "backup", "restore", str(archive))
         assert restored.exit_code == 0, restored.output
         assert "event key: in place (restored from the archive)" in restored.output
@@ -226,6 +238,79 @@ def test_restore_refuses_an_instance_that_holds_data_unless_forced_and_confirmed
     assert forced.exit_code == 0, forced.output
     assert rows_per_table(filled) == before
     assert invoke(filled, "events", "verify", "--records").exit_code == 0
+
+
+def test_a_restore_that_fails_partway_says_so_and_may_be_run_again_with_force(filled, tmp_path):
+    archive = tmp_path / "auditapp.tar"
+    assert invoke(filled, "backup", "create", str(archive), "--with-keys").exit_code == 0
+    (tmp_path / "a").mkdir()
+    not_a_folder = tmp_path / "a" / "photos"
+    not_a_folder.write_text("the photo folder is mistyped as a file's name")
+    with empty_database(tmp_path / "a") as url:
+        with instance_app(tmp_path / "a", url, EVENT_KEY=None, PHOTO_DIR=str(not_a_folder)) as target:
+            failed = invoke(target, "backup", "restore", str(archive))
+        assert failed.exit_code == 1 and not isinstance(failed.exception, OSError)
+        assert "restore failed partway: " in failed.output and "restore again with --force" in failed.output
+        with instance_app(tmp_path / "a", url, EVENT_KEY=None, PHOTO_DIR=str(tmp_path / "a" / "fixed")) as target:
+            again = invoke(target, "backup", "restore", str(archive), "--force", "--yes")
+            assert again.exit_code == 0, again.output
+            assert photo_problems(target) == []
+            assert invoke(target, "events", "verify", "--records").exit_code == 0
+
+
+# --- photos in S3 ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("filled", ["s3"], indirect=True)
+def test_a_restore_into_s3_writes_every_photo_into_the_new_prefix_and_refuses_a_prefix_holding_photos(
+    filled, seaweedfs, s3_prefix, tmp_path
+):
+    archive = tmp_path / "auditapp.tar"
+    assert invoke(filled, "backup", "create", str(archive), "--with-keys").exit_code == 0
+    with tarfile.open(archive) as tar:
+        archived = {name.removeprefix("photos/") for name in tar.getnames() if name.startswith("photos/")}
+    stored = {key.removeprefix(s3_prefix) for key in seaweedfs.keys(s3_prefix)}
+    assert archived == stored and len(stored) == 4  # two distinct photos (one uploaded twice), each with its thumbnail
+    fresh_store = empty_store_like(filled)
+    prefix = fresh_store["S3_PREFIX"]
+    with empty_database(tmp_path) as url, instance_app(tmp_path / "a", url, EVENT_KEY=None, **fresh_store) as target:
+        assert seaweedfs.keys(prefix) == set()
+        restored = invoke(target, "backup", "restore", str(archive))
+        assert restored.exit_code == 0, restored.output
+        assert {key.removeprefix(prefix) for key in seaweedfs.keys(prefix)} == stored
+        assert photo_problems(target) == []
+        assert invoke(target, "events", "verify", "--records").exit_code == 0
+    # Another empty database, on the prefix that now holds photos: the store is not empty.
+    (tmp_path / "b").mkdir()
+    with (
+        empty_database(tmp_path / "b") as url,
+        instance_app(tmp_path / "b", url, EVENT_KEY=None, **fresh_store) as target,
+    ):
+        refused = invoke(target, "backup", "restore", str(archive))
+        assert refused.exit_code == 1
+        assert "the instance is not empty (photos in the photo store)" in refused.output
+        assert rows_per_table(target) == {}
+        forced = invoke(target, "backup", "restore", str(archive), "--force", "--yes")
+        assert forced.exit_code == 0, forced.output
+        assert {key.removeprefix(prefix) for key in seaweedfs.keys(prefix)} == stored
+        assert photo_problems(target) == []
+        assert invoke(target, "events", "verify", "--records").exit_code == 0
+
+
+@pytest.mark.parametrize("filled", ["s3"], indirect=True)
+def test_backup_and_restore_say_so_when_the_bucket_cannot_be_reached(filled, tmp_path):
+    archive = tmp_path / "auditapp.tar"
+    assert invoke(filled, "backup", "create", str(archive)).exit_code == 0
+    use_store(filled, unreachable(filled.config))
+    failed = invoke(filled, "backup", "create", str(tmp_path / "later.tar"))
+    assert failed.exit_code == 1 and not isinstance(failed.exception, OSError)
+    assert "backup failed: photo store: reading" in failed.output
+    assert sorted(path.name for path in tmp_path.iterdir() if ".tar" in path.name) == ["auditapp.tar"]  # no partial
+    with empty_database(tmp_path) as url, instance_app(tmp_path / "a", url, **unreachable(filled.config)) as target:
+        refused = invoke(target, "backup", "restore", str(archive))
+        assert refused.exit_code == 1 and not isinstance(refused.exception, OSError)
+        assert "restore refused: photo store: listing the photos failed" in refused.output
+        assert rows_per_table(target) == {}
 
 
 # --- the acceptance test: a backup while eight clients keep answering ---------------------------------

@@ -32,7 +32,7 @@ def create(path: Path, with_keys: bool) -> None:
     started = time.monotonic()
     try:
         report = create_backup(path, with_keys=with_keys)
-    except BackupError as exc:
+    except (BackupError, OSError) as exc:  # OSError: the photo store (a bucket too) or the archive's disk
         click.echo(f"backup failed: {exc}", err=True)
         raise SystemExit(1)
     _say_created(report, time.monotonic() - started)
@@ -90,9 +90,14 @@ def restore(path: Path, force: bool, yes: bool) -> None:
                 click.echo(f"--force: this instance holds {'; '.join(held)}; its database will be WIPED.")
                 if not yes:
                     click.confirm("Wipe it and restore the backup?", abort=True)
-            report = restore_backup(path, check, wipe=bool(held))
-        except BackupError as exc:
+        except (BackupError, OSError) as exc:  # OSError: the photo store (a bucket too) could not be read
             click.echo(f"restore refused: {exc}", err=True)
+            raise SystemExit(1)
+        try:
+            report = restore_backup(path, check, wipe=bool(held))
+        except (BackupError, OSError) as exc:
+            click.echo(f"restore failed partway: {exc}", err=True)
+            click.echo("the instance may hold part of the backup: fix the cause, then restore again with --force")
             raise SystemExit(1)
     _say_restored(report)
 

@@ -24,6 +24,7 @@ from .accounts import PASSWORD, log_in
 from .app import base_config
 from .audits import answer, items_of
 from .photos import jpeg, upload
+from .s3 import free_ports
 
 POSTGRES_URL = os.environ.get("AUDITAPP_TEST_DATABASE_URL")
 
@@ -67,6 +68,33 @@ def instance_app(folder: Path, database_url: str, **config):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+S3_SETTINGS = ("PHOTO_STORAGE", "S3_BUCKET", "S3_ENDPOINT_URL", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+
+
+def use_store(app, settings: dict) -> None:
+    """Point the app at other photo store settings (the store is built once per app, on first use)."""
+    app.config.update(settings)
+    app.extensions.pop("auditapp.photo_store", None)
+
+
+def empty_store_like(app) -> dict:
+    """Settings of a new, empty photo store of the kind `app` uses: a new prefix of the same bucket for S3 (a
+    folder needs none: every instance_app has its own photo folder)."""
+    if app.config.get("PHOTO_STORAGE") != "s3":
+        return {}
+    return {**{key: app.config[key] for key in S3_SETTINGS}, "S3_PREFIX": f"restored-{uuid.uuid4().hex[:12]}/photos/"}
+
+
+def unreachable(config) -> dict:
+    """The S3 settings of `config` with the endpoint moved to a port where nothing listens, tried once."""
+    return {
+        **{key: config[key] for key in S3_SETTINGS},
+        "S3_PREFIX": config["S3_PREFIX"],
+        "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_ports(1)[0]}",
+        "S3_MAX_ATTEMPTS": 1,
+    }
 
 
 def invoke(app, *args, input=None):
