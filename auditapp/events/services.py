@@ -31,6 +31,15 @@ if TYPE_CHECKING:  # annotations only: accounts sits above the event log (it rec
 GENESIS = "0" * 64
 
 
+def existing_event_key() -> bytes | None:
+    """The chain's key as configured or in the instance folder; None when none was made yet (none is made)."""
+    configured = current_app.config.get("EVENT_KEY")
+    if configured:
+        return str(configured).encode()
+    path = Path(current_app.instance_path) / "event_key"
+    return path.read_text().strip().encode() if path.exists() else None
+
+
 def event_key() -> bytes:
     """The key of the chain: AUDITAPP_EVENT_KEY (config EVENT_KEY), else instance/event_key, made on first use."""
     key = current_app.extensions.get("auditapp_event_key")

@@ -28,9 +28,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
-from flask import current_app
-
 from ..core.timeutil import utcnow
+from ..events.checkpoints import checkpoint_file
+from ..events.services import existing_event_key
 from ..extensions import db
 from ..photos.storage import PhotoStore, photo_store
 from .databases import (
@@ -144,7 +144,7 @@ def create_backup(path: Path, with_keys: bool = False) -> CreateReport:
             writer.add_file(DATABASE_MEMBER[kind], snapshot.file)
             if checkpoints is not None:
                 writer.add_bytes(CHECKPOINTS_MEMBER, checkpoints)
-            key = current_event_key()
+            key = existing_event_key()
             if with_keys and key is not None:
                 writer.add_bytes(EVENT_KEY_MEMBER, key)
             writer.finish(_manifest(snapshot, writer.members, key))
@@ -190,20 +190,10 @@ def _copy_photos(store: PhotoStore, shas: set[str], writer: ArchiveWriter, copie
 
 
 def _read_checkpoints() -> bytes | None:
-    path = Path(current_app.config.get("CHECKPOINT_FILE") or Path(current_app.instance_path) / "checkpoints.jsonl")
     try:
-        return path.read_bytes()
+        return checkpoint_file().read_bytes()
     except FileNotFoundError:
         return None
-
-
-def current_event_key() -> bytes | None:
-    """The event log's key as configured or in the instance folder; None when none was made yet (none is made)."""
-    configured = current_app.config.get("EVENT_KEY")
-    if configured:
-        return str(configured).encode()
-    path = Path(current_app.instance_path) / "event_key"
-    return path.read_text().strip().encode() if path.exists() else None
 
 
 def key_fingerprint(key: bytes) -> str:

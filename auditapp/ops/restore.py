@@ -16,6 +16,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import text
 
+from ..events.checkpoints import checkpoint_file
+from ..events.services import existing_event_key
 from ..extensions import db
 from ..photos.storage import photo_store
 from .backup import (
@@ -23,7 +25,6 @@ from .backup import (
     EVENT_KEY_MEMBER,
     ArchiveCheck,
     check_archive,
-    current_event_key,
     iter_members,
     key_fingerprint,
     parse_photo_member,
@@ -119,7 +120,7 @@ def _restore_files(path: Path, check: ArchiveCheck) -> tuple[int, bool, str]:
             store.write(photo[0], data, thumbnail=photo[1])
             photos += 0 if photo[1] else 1
         elif name == CHECKPOINTS_MEMBER:
-            _put_instance_file(Path(current_app.config["CHECKPOINT_FILE"]), data)
+            _put_instance_file(checkpoint_file(), data)
             checkpoints = True
         elif name == EVENT_KEY_MEMBER:
             key = data
@@ -143,7 +144,7 @@ def _restore_key(expected: str | None, archived: bytes | None) -> str:
     if archived is not None and not current_app.config.get("EVENT_KEY"):
         _put_instance_file(Path(current_app.instance_path) / "event_key", archived + b"\n")
         current_app.extensions.pop("auditapp_event_key", None)  # read again on next use
-    current = current_event_key()
+    current = existing_event_key()
     if expected is None:
         return "the backup was made before the event log had a key"
     if current is None:
