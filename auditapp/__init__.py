@@ -24,6 +24,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(settings.settings_from_env(instance))
     if config:
         app.config.from_mapping(config)
+    # The pool and timeouts follow the database finally chosen (a test's or the environment's).
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", settings.database_engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_or_create_secret_key(instance)
 

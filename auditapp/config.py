@@ -55,12 +55,35 @@ def instance_path() -> Path:
     return Path(_env("INSTANCE_PATH", str(app_paths().instance))).resolve()
 
 
+def database_engine_options(url: str) -> dict[str, Any]:
+    """Connection pool and timeouts for a database server (PostgreSQL); SQLite keeps SQLAlchemy's defaults.
+
+    Per process: gunicorn's workers each hold a pool, so the server sees at most
+    hosts x workers x (DB_POOL_SIZE + DB_MAX_OVERFLOW) connections. TLS is the URL's (sslmode=verify-full)."""
+    if url.startswith("sqlite"):
+        return {}
+    statement_ms = int(_env("DB_STATEMENT_TIMEOUT_MS", "30000"))
+    return {
+        "pool_size": int(_env("DB_POOL_SIZE", "5")),
+        "max_overflow": int(_env("DB_MAX_OVERFLOW", "5")),
+        "pool_timeout": float(_env("DB_POOL_TIMEOUT", "10")),  # seconds a request waits for a free connection
+        "pool_recycle": 1800,  # firewalls and poolers drop idle connections after a while
+        "pool_pre_ping": True,  # a host survives a database restart or failover without 500s
+        "connect_args": {
+            "connect_timeout": int(_env("DB_CONNECT_TIMEOUT", "5")),
+            # A runaway query is cancelled instead of holding a worker and its locks.
+            "options": f"-c statement_timeout={statement_ms}",
+        },
+    }
+
+
 def settings_from_env(instance: Path) -> dict[str, Any]:
     """Flask config keys built from the environment; see the README's configuration table."""
     max_upload_mb = int(_env("MAX_UPLOAD_MB", "25"))
     secure = _flag("SECURE_COOKIES")
+    database_url = _env("DATABASE_URL", f"sqlite:///{instance / 'auditapp.sqlite3'}")
     return {
-        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'auditapp.sqlite3'}"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
         # Where photo files live: "folder" (PHOTO_DIR on this host) or "s3" (shared by several hosts).
         "PHOTO_STORAGE": _env("PHOTO_STORAGE", "folder"),
         "PHOTO_DIR": _env("PHOTO_DIR", str(instance / "photos")),

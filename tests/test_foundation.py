@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 from auditapp import create_app
 from auditapp.accounts.models import Area, User
 from auditapp.checklists.models import ChecklistVersion
+from auditapp.config import database_engine_options
 from auditapp.extensions import db
 
 from .support.app import base_config
@@ -148,3 +149,18 @@ def test_nothing_runs_at_import_time(tmp_path):
     before = set(os.listdir(tmp_path))
     importlib.reload(auditapp)
     assert set(os.listdir(tmp_path)) == before
+
+
+def test_a_database_server_gets_a_bounded_pool_and_timeouts(app, monkeypatch):
+    """PostgreSQL: pool size and timeouts from the environment, a statement timeout on every connection;
+    SQLite: SQLAlchemy's own defaults (one file, no server)."""
+    assert database_engine_options("sqlite:///x.sqlite3") == {}
+    monkeypatch.setenv("AUDITAPP_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("AUDITAPP_DB_STATEMENT_TIMEOUT_MS", "4000")
+    options = database_engine_options("postgresql+psycopg://u@db.example.internal/auditapp?sslmode=verify-full")
+    assert options["pool_size"] == 3 and options["pool_pre_ping"] is True
+    assert options["connect_args"] == {"connect_timeout": 5, "options": "-c statement_timeout=4000"}
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # The test app's engine was built with the defaults: every connection carries the timeout.
+        assert db.engine.pool.size() == 5
+        assert db.session.execute(db.text("SHOW statement_timeout")).scalar() == "30s"

@@ -96,6 +96,11 @@ def run_migrations_online():
             # off (outside a transaction, or the pragma does nothing), change, foreign_key_check, keys on.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
+        elif connection.dialect.name == "postgresql":
+            # The app's statement timeout (AUDITAPP_DB_STATEMENT_TIMEOUT_MS) is for requests; an upgrade of
+            # a large database may rightly run longer.
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.commit()
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
