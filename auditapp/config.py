@@ -158,6 +158,8 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
         "RATELIMIT_KEY_PREFIX": "auditapp",
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed; 0: none (direct clients).
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
+        # How long /ready's verdict is kept per process, so a flood of probes costs one check.
+        "READY_CACHE_SECONDS": float(_env("READY_CACHE_SECONDS", "2")),
         # ...and the addresses they connect from ("," between): a forwarded header from anyone else is ignored.
         "PROXY_ADDRESSES": [a.strip() for a in _env("PROXY_ADDRESSES", "127.0.0.1,::1").split(",") if a.strip()],
     }

@@ -90,3 +90,17 @@ def test_ready_refuses_an_unreachable_database(tmp_path):
 def test_health_and_ready_need_no_login_but_other_pages_do(client):
     assert client.get("/health").status_code == 200
     assert client.get("/audits/").status_code == 302
+
+
+def test_ready_keeps_its_verdict_briefly_so_a_flood_of_probes_costs_one_check(database_url, tmp_path):
+    photos = tmp_path / "photos"
+    app = create_app({**base_config(tmp_path, database_url), "PHOTO_DIR": str(photos), "READY_CACHE_SECONDS": 60})
+    client = app.test_client()
+    assert client.get("/ready").status_code == 200
+    photos.rename(tmp_path / "moved")
+    photos.write_text("a file where the photo folder was")
+    assert client.get("/ready").status_code == 200  # the kept verdict: no check ran
+    app.config["READY_CACHE_SECONDS"] = 0
+    assert _answer(client.get("/ready")) == {"status": "unavailable", "failed": ["photos"]}
+    with app.app_context():
+        db.engine.dispose()

@@ -4,6 +4,7 @@ Both are public, unthrottled and say nothing but which check failed: no versions
 since anyone who can reach the app can ask. The reason for a failure goes to the app's log.
 """
 
+import time
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -28,13 +29,25 @@ def health() -> tuple[Response, int, dict[str, str]]:
 
 @bp.get("/ready")
 def ready() -> tuple[Response, int, dict[str, str]]:
-    """200 when every dependency answers; 503 naming the checks that failed."""
-    failed = [name for name, check in _checks() if not _passes(name, check)]
-    if "database" in failed:  # with no database there is nothing to compare the migrations with
-        failed = [name for name in failed if name != "migrations"]
+    """200 when every dependency answers; 503 naming the checks that failed.
+
+    The verdict is kept for READY_CACHE_SECONDS per process: a flood of probes costs no more than one."""
+    cached = current_app.extensions.get("auditapp.ready")
+    if cached and time.monotonic() - cached[0] < current_app.config["READY_CACHE_SECONDS"]:
+        failed = cached[1]
+    else:
+        failed = _failed_checks()
+        current_app.extensions["auditapp.ready"] = (time.monotonic(), failed)
     if failed:
         return jsonify(status="unavailable", failed=failed), 503, NO_STORE
     return jsonify(status="ok"), 200, NO_STORE
+
+
+def _failed_checks() -> list[str]:
+    failed = [name for name, check in _checks() if not _passes(name, check)]
+    if "database" in failed:  # with no database there is nothing to compare the migrations with
+        failed = [name for name in failed if name != "migrations"]
+    return failed
 
 
 def _checks() -> list[tuple[str, Callable[[], bool]]]:
