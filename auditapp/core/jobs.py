@@ -1,6 +1,7 @@
 """Scheduled work that runs on one host at a time, whatever the number of hosts whose timers fire.
 
-Every app host has the same systemd timers (reminders, event-log checkpoints, clean-ups). A job takes
+Every app host has the same systemd timers (reminders, event-log checkpoints, clean-ups). Reminders and
+clean-ups must run once (the checkpoint runs on every host: each host's file should hold them all). A job takes
 its row of ``scheduled_runs`` with one conditional UPDATE (free, or its lease ran out); the database
 lets exactly one of the racing hosts change the row, and the others skip. The lease bounds how long a
 crashed holder keeps the others out, so it must be longer than the job ever takes.
