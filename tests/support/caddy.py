@@ -57,9 +57,13 @@ class ProductionProxy:
             self.process = subprocess.Popen(
                 [caddy, "run", "--config", str(folder / "caddy.json")], stdout=log, stderr=subprocess.STDOUT
             )
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()  # never leave a running Caddy (or its Popen) behind a failed start
+            raise
 
-    def _wait(self, seconds: float = 30) -> None:
+    def _wait(self, seconds: float = 120) -> None:
         deadline = time.monotonic() + seconds
         while True:
             assert self.process.poll() is None, f"caddy exited:\n{self.log.read_text()[-3000:]}"
