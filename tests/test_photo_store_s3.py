@@ -59,9 +59,11 @@ def _put_foreign(store, name: str, data: bytes = b"not a photo") -> None:
 
 
 def _use(app, settings: dict) -> None:
-    """Point the app at other store settings (the store is built once per app, on first use)."""
+    """Point the app at other store settings (the store is built once per app, on first use; /ready
+    keeps its verdict for a moment, which would still be the old store's)."""
     app.config.update(settings)
     app.extensions.pop("auditapp.photo_store", None)
+    app.extensions.pop("auditapp.ready", None)
 
 
 # --- the store itself, folder and S3 alike -------------------------------------------------------
