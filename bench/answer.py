@@ -1,15 +1,30 @@
-"""Answer-saves per second against a running auditapp server, and the ratio to a trivial endpoint.
+"""Answer-saves per second under the production server, with 1 and 8 clients, against a trivial write.
 
-Starts the app on a free loopback port (Werkzeug's threaded server, as `scripts/run` does, on a
-temporary SQLite instance), logs in as the lead auditor of a seeded audit, then sends a bounded
-number of requests from a few client threads, keep-alive, and reports requests per second for:
-  - GET /health            (trivial: routing and the request hooks; public since the production server)
-  - POST .../answer        (a real save: compare-and-set update, event, change id, fragment)
-Each answer changes the result, so every save writes. With --flood, the saves run once more while
-attacker processes post wrong passwords for random e-mails to /login at a fixed rate (the same
-attack for every version), and the ratio flooded/quiet is printed. Nothing leaves 127.0.0.1.
+One run seeds the 94-item ISO 9001 audit on a fresh database (a temporary SQLite instance by default;
+with --database-url, a PostgreSQL database that is emptied first), starts gunicorn with
+deploy/gunicorn.conf.py (bench/proxy.py's start_gunicorn; its defaults: 2 workers x 4 threads), logs
+keep-alive clients in as the audit's lead auditor and measures requests per second for:
+  - POST /bench/trivial-write  the reference: the same stack as an answer (session, login, CSRF header,
+                               form parse, the change id, one row written and committed) and nothing else.
+                               It goes through core.changes.applies_change with an empty view, so the row
+                               is the change id's own (applied_changes), a fresh primary key per request:
+                               the cheapest real write transaction, which never waits on another.
+  - POST .../answer            a real one-tap save (each client owns its own items, every save changes
+                               the result, so every one writes; the response carries the item and the
+                               progress bar, as the phone gets it).
+Each measure runs with 1 client, then 8, alternating rounds; the median round is printed. The ratio
+answer/trivial-write is taken at 1 client, where it says how heavy an answer is; the scaling 8/1 says
+whether answers from a team run side by side. The machine's cores are shared with the clients.
 
-    .venv/bin/python bench/answer.py [--requests 600] [--clients 4] [--flood 2 --flood-rate 10]
+With --flood N the 8-client saves run once more while N attacker processes post wrong passwords for
+random e-mails to /login at a fixed rate, and the ratio flooded/quiet is printed (login throttling must
+not starve the auditors). Nothing leaves 127.0.0.1.
+
+    .venv/bin/python bench/answer.py [--requests 800] [--rounds 3] [--database-url postgresql+psycopg://...]
+                                     [--flood 2 --flood-rate 10]
+
+The last line is read by other tools and always has this form:
+    answers/s: 1 client X, 8 clients Y, scaling Y/X = S; answer/trivial-write at 1 client = R
 """
 
 import argparse
@@ -19,6 +34,7 @@ import multiprocessing
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,12 +68,34 @@ with app.app_context():
     db.session.commit()
     print(json.dumps({"audit": audit.id, "items": [i.id for i in audit.checklist_version.items]}))
 """
-SERVE = r"""
+EMPTY_POSTGRESQL = r"""
 import sys
-from werkzeug.serving import run_simple
-from auditapp import create_app
-run_simple("127.0.0.1", int(sys.argv[1]), create_app(), threaded=True)
+from sqlalchemy import create_engine, text
+engine = create_engine(sys.argv[1])
+with engine.begin() as conn:
+    conn.execute(text("DROP SCHEMA public CASCADE"))
+    conn.execute(text("CREATE SCHEMA public"))
+engine.dispose()
 """
+CLIENTS = (1, 8)
+
+
+def bench_app():
+    """The shipped app plus the reference endpoint; gunicorn loads it as `bench.answer:bench_app()`."""
+    from flask_login import login_required
+
+    from auditapp import create_app
+    from auditapp.core.changes import applies_change
+
+    app = create_app()
+
+    @app.post("/bench/trivial-write")
+    @login_required
+    @applies_change
+    def trivial_write():
+        return "ok"
+
+    return app
 
 
 def free_port() -> int:
@@ -152,57 +190,68 @@ def flood_login(port, stop, counts, rate):
     counts.put(statuses)
 
 
+def trivial_write(client, _k, _i):
+    return client.request(
+        "POST", "/bench/trivial-write", "", {"X-CSRFToken": client.csrf, "X-Change-Id": str(uuid.uuid4())}
+    )[0]
+
+
+def answer_saves(audit: int, items: list[int], n_clients: int, revisions: dict[int, int]):
+    """Saves by n_clients clients, each on its own slice of the audit's items; revisions carry over runs."""
+
+    def answer(client, k, i):
+        own = items[k::n_clients]
+        item = own[i % len(own)]
+        base = revisions.get(item, 0)
+        status, _ = client.request(
+            "POST",
+            f"/audits/{audit}/items/{item}/answer",
+            urlencode({"result": "conform" if base % 2 == 0 else "observation", "base_revision": base}),
+            {"HX-Request": "true", "X-CSRFToken": client.csrf, "X-Change-Id": str(uuid.uuid4())},
+        )
+        revisions[item] = base + 1
+        return status
+
+    return answer
+
+
+def prepare_database(url: str | None, env: dict) -> dict:
+    if url:
+        env["AUDITAPP_DATABASE_URL"] = url
+        subprocess.run([PYTHON, "-c", EMPTY_POSTGRESQL, url], env=env, cwd=ROOT, check=True)
+    else:
+        env.pop("AUDITAPP_DATABASE_URL", None)
+    seeded = subprocess.run([PYTHON, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    return json.loads(seeded.stdout.strip().splitlines()[-1])
+
+
 def main():
+    from bench.proxy import start_gunicorn, wait_for  # bench/proxy.py imports this module's client
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=600)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=800, help="requests per measure and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", help="an empty PostgreSQL database to use instead of SQLite (EMPTIED first)")
     parser.add_argument("--flood", type=int, default=0, help="attacker processes posting failed logins")
     parser.add_argument("--flood-rate", type=float, default=10, help="attempts a second per attacker")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "AUDITAPP_INSTANCE_PATH": tmp, "AUDITAPP_SECRET_KEY": "bench"}
-        env.pop("AUDITAPP_DATABASE_URL", None)
-        seeded = json.loads(
-            subprocess.run([PYTHON, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
-            .stdout.strip()
-            .splitlines()[-1]
-        )
+        env = {**os.environ, "AUDITAPP_INSTANCE_PATH": tmp, "AUDITAPP_SECRET_KEY": "bench", "AUDITAPP_ACCESS_LOG": ""}
+        seeded = prepare_database(args.database_url, env)
         port = free_port()
-        server = subprocess.Popen(
-            [PYTHON, "-c", SERVE, str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        server = start_gunicorn(port, env, app="bench.answer:bench_app()")
         try:
-            deadline = time.time() + 20
-            while time.time() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.2).close() or True, "gunicorn")
             audit, items = seeded["audit"], seeded["items"]
-            revisions: dict[int, int] = {}  # each client owns its own items, so no lock is needed
-
-            def health(client, _k, _i):
-                return client.request("GET", "/health")[0]
-
-            def answer(client, k, i):
-                # Each client works its own slice of items, so saves never conflict; results alternate.
-                own = items[k :: args.clients]
-                item = own[i % len(own)]
-                base = revisions.get(item, 0)
-                result = "conform" if base % 2 == 0 else "observation"
-                status, _ = client.request(
-                    "POST",
-                    f"/audits/{audit}/items/{item}/answer",
-                    urlencode({"result": result, "base_revision": base}),
-                    {"HX-Request": "true", "X-CSRFToken": client.csrf, "X-Change-Id": str(uuid.uuid4())},
-                )
-                revisions[item] = base + 1
-                return status
-
-            run(port, 100, args.clients, health)  # warm-up
-            trivial = run(port, args.requests, args.clients, health)
-            saves = run(port, args.requests, args.clients, answer)
+            revisions: dict[int, int] = {}
+            rates: dict[tuple[str, int], list[float]] = {}
+            run(port, 100, 2, trivial_write)  # warm-up: both workers, their connections and templates
+            run(port, 100, 2, answer_saves(audit, items, 2, revisions))
+            for _ in range(args.rounds):
+                for n in CLIENTS:
+                    rates.setdefault(("trivial", n), []).append(run(port, args.requests, n, trivial_write))
+                    saves = answer_saves(audit, items, n, revisions)
+                    rates.setdefault(("answer", n), []).append(run(port, args.requests, n, saves))
             flooded, flood_statuses = None, {}
             if args.flood:
                 stop, counts = multiprocessing.Event(), multiprocessing.Queue()
@@ -216,7 +265,8 @@ def main():
                         t.start()
                     time.sleep(1)  # the flood is running before the saves start
 
-                flooded = run(port, args.requests, args.clients, answer, logged_in=start_flood)
+                saves = answer_saves(audit, items, CLIENTS[-1], revisions)
+                flooded = run(port, args.requests, CLIENTS[-1], saves, logged_in=start_flood)
                 stop.set()
                 for _ in attackers:
                     for status, n in counts.get(timeout=60).items():
@@ -225,23 +275,31 @@ def main():
                     t.join()
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            server.wait(timeout=30)
+    median = {key: statistics.median(values) for key, values in rates.items()}
+    database = "PostgreSQL" if args.database_url else "SQLite (WAL)"
     print(
-        f"auditapp answer-save benchmark: {args.requests} requests per run, {args.clients} client threads, "
-        "Werkzeug threaded server, SQLite WAL, loopback"
+        f"auditapp answer-save benchmark: gunicorn (deploy/gunicorn.conf.py), {database}, loopback, "
+        f"{args.requests} requests per measure, median of {args.rounds} rounds; clients share the machine's "
+        f"{os.cpu_count()} cores"
     )
-    print(f"{'endpoint':<28}{'req/s':>10}")
-    print(f"{'GET /health (trivial)':<28}{trivial:>10.0f}")
-    print(f"{'POST .../answer (save)':<28}{saves:>10.0f}")
-    print(f"ratio save/trivial: {saves / trivial:.2f}")
+    print(f"{'measure':<34}{'1 client':>10}{'8 clients':>11}{'8/1':>7}")
+    for name, label in (("trivial", "POST /bench/trivial-write (req/s)"), ("answer", "POST .../answer (req/s)")):
+        one, eight = median[(name, 1)], median[(name, 8)]
+        print(f"{label:<34}{one:>10.0f}{eight:>11.0f}{eight / one:>7.2f}")
+    one, eight = median[("answer", 1)], median[("answer", 8)]
     if flooded is not None:
         print(
-            f"{'POST .../answer, login flood':<28}{flooded:>10.0f}   (flood answers: "
+            f"POST .../answer, 8 clients, login flood: {flooded:.0f} req/s (flood answers: "
             + ", ".join(f"HTTP {k} x{v}" for k, v in sorted(flood_statuses.items()))
-            + ")"
+            + f"); ratio flooded/quiet {flooded / eight:.2f}"
         )
-        print(f"ratio flooded/quiet saves: {flooded / saves:.2f}")
+    print(
+        f"answers/s: 1 client {one:.0f}, 8 clients {eight:.0f}, scaling Y/X = {eight / one:.2f}; "
+        f"answer/trivial-write at 1 client = {one / median[('trivial', 1)]:.2f}"
+    )
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
     main()

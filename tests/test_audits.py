@@ -1,5 +1,7 @@
 """Field audits: planning, My audits, one-tap answers, notes, conflicts, replays, completion, report."""
 
+import json
+import re
 import threading
 import uuid
 from collections import Counter
@@ -17,8 +19,9 @@ from auditapp.events.models import Event
 from auditapp.extensions import db
 
 from .support.accounts import log_in, make_area
-from .support.app import count_queries, run_at_once
+from .support.app import count_queries, run_at_once, statements_of
 from .support.audits import HX, answer, items_of, reload
+from .support.photos import jpeg, upload
 
 
 def response_of(audit, item):
@@ -242,12 +245,50 @@ def test_one_tap_saves_and_swaps_only_that_item(client, plan, make_user):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.startswith(f'<li class="item answered r-conform" id="item-{item.id}">')
-    assert len(response.data) < 4096
+    item_html, _, progress_html = html.partition("</li>")
+    assert len(item_html.encode()) < 4096 and len(progress_html.encode()) < 1024  # the progress comes along
     assert '"audit:answered"' in response.headers["HX-Trigger"]
     assert "HX-Request" in response.headers["Vary"]
     saved = response_of(audit, item)
     assert saved.result == "conform" and saved.revision == 1 and saved.answered_by_id == lead.id
     assert reload(audit).status == "in_progress" and audit.started_at is not None
+
+
+def test_an_answer_runs_at_most_eight_sql_statements(client, plan, make_user):
+    """Login, what the answer reads, its write, the event, the change id and the progress: nothing else."""
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    items = items_of(audit)
+    assert answer(client, audit, items["7.1.5-gauges"], "conform").status_code == 200  # the audit is started
+    assert upload(client, audit, items["7.1.5-gauges"], ("gauge.jpg", jpeg())).status_code == 200
+    for key, result in (("7.1.5-gauges", "observation"), ("8.7-segregation", "conform"), ("7.1.5-gauges", "ofi")):
+        saved = response_of(audit, items[key])
+        base = saved.revision if saved else 0
+        statements, response = statements_of(lambda: answer(client, audit, items[key], result, base))  # noqa: B023
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert len(statements) <= 8, "\n".join(statements)
+    assert response_of(audit, items["7.1.5-gauges"]).revision == 3
+
+
+def test_the_answer_brings_the_progress_with_it_and_the_page_asks_for_it_no_more(client, plan, make_user):
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    items = items_of(audit)
+    answer(client, audit, items["8.5.2-traceability"], "conform")
+    response = answer(client, audit, items["8.7-segregation"], "na")
+    html = response.get_data(as_text=True)
+    progress = re.search(r'<div id="progress"[^>]*>.*?</div>', html, re.S)
+    assert progress and 'hx-swap-oob="true"' in progress.group(0)
+    assert "<strong>1</strong>/4 answered" in progress.group(0) and "1 N/A" in progress.group(0)
+    section = items["8.7-segregation"].section_id
+    assert f'<span id="sec-{section}" class="sec-count" hx-swap-oob="true">1/2</span>' in html
+    # No region of the audit screen fetches anything again on the events an answer announces.
+    announced = set(json.loads(response.headers["HX-Trigger"]))
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    listened = {m.split()[0] for m in re.findall(r'hx-trigger="([^"]+)"', page)}
+    assert "audit:answered" in announced and not announced & listened
 
 
 def test_progress_counts_answered_over_applicable(client, plan, make_user):

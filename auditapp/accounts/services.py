@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core.errors import RuleError
@@ -230,7 +231,10 @@ def user_for_session(cookie_id: str) -> User | None:
     user_id, _, token = cookie_id.partition(":")
     if not user_id.isdigit() or not token or int(user_id) > MAX_ID:
         return None
-    login = db.session.scalar(db.select(LoginSession).filter_by(token_hash=token_digest(token)))
+    # The login and its user in one query: every request runs it.
+    login = db.session.scalar(
+        db.select(LoginSession).options(joinedload(LoginSession.user)).filter_by(token_hash=token_digest(token))
+    )
     if login is None or login.user_id != int(user_id) or login.ended_at is not None:
         return None
     if login.last_seen_at < _oldest_live() or not login.user.active:

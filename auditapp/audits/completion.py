@@ -19,7 +19,7 @@ from ..extensions import db
 from ..findings.models import FINDING_GRADES, NC_GRADES, Finding
 from ..photos.models import Photo
 from .models import NOT_AUDITED, Audit, AuditStatus, Response
-from .services import Progress, ensure_open, progress, responses_by_item
+from .services import Progress, ensure_open, lock_audit, progress, responses_by_item
 
 
 @dataclass
@@ -45,7 +45,7 @@ def completion_check(audit: Audit) -> CompletionCheck:
 
 def complete_audit(actor: User, audit: Audit, conclusion: str, confirm_unanswered: bool) -> None:
     """Close the audit: unanswered items are recorded as not audited. Does not commit."""
-    ensure_open(audit)
+    ensure_open(audit, exclusive=True)  # waits for the answers in flight; later ones see it completed
     if actor.id != audit.lead_auditor_id:
         raise NotAllowed("Only the lead auditor can complete the audit.")
     check = completion_check(audit)
@@ -98,6 +98,7 @@ def complete_audit(actor: User, audit: Audit, conclusion: str, confirm_unanswere
 
 def reopen_audit(actor: User, audit: Audit, reason: str) -> None:
     """Make a completed audit editable again; only its lead auditor or a quality lead. Does not commit."""
+    lock_audit(audit, exclusive=True)  # the audit's row before the log's head, as every change of an audit
     events.begin_change()
     db.session.refresh(audit)
     if not audit.is_completed:

@@ -8,6 +8,7 @@ follows from it, is audits.recording's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_htmx import make_response as htmx_response
@@ -15,7 +16,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from ..checklists.models import ChecklistItem
-from ..core.changes import applies_change
+from ..core.changes import RenderAfterCommit, applies_change
 from ..core.errors import RuleError
 from ..core.forms import first_errors
 from ..events import services as events
@@ -74,22 +75,64 @@ def item(audit_id: int, item_id: int):
     return render_item(audit, get_item(audit, item_id), edit_finding=request.args.get("edit") == "finding")
 
 
+def answered(target: services.AnswerTarget):
+    """The answered item and, out of band, the progress bar and section counters: one response per tap."""
+    audit, item, response = target.audit, target.item, target.response
+    context: dict[str, Any] = {
+        "audit": audit,
+        "item": item,
+        "response": response,
+        "finding": target.finding,
+        "item_photos": target.photos,
+        "can_record": True,
+        "errors": {},
+        "form": None,
+        "conflict": None,
+        "message": None,
+        "edit_finding": False,
+        "progress": services.progress(audit),
+    }
+    if not wants_fragment():
+        return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
+    fragment = render("audits/item_page.html", "audits/_answered.html", **context)
+    return htmx_response(fragment, trigger={"audit:answered": {"item": item.id}})
+
+
+def _answered_again(audit_id: int, item_id: int):
+    """A replayed answer: the item as it stands now, with the progress."""
+    target = services.answer_target(current_user, audit_id, item_id)
+    if target is None:
+        audit = get_audit(audit_id, record=True)
+        return render_item(audit, get_item(audit, item_id))
+    return answered(target)
+
+
 @bp.post("/<int:audit_id>/items/<int:item_id>/answer")
-@applies_change
+@applies_change(rerender=_answered_again)
 def answer(audit_id: int, item_id: int):
-    """Record a result with one tap; a stale save is refused with both values shown."""
-    audit = get_audit(audit_id, record=True)
-    item = get_item(audit, item_id)
+    """Record a result with one tap; a stale save is refused with both values shown.
+
+    What the answer shows is read before its write (one query) and rendered after its commit, so its
+    rows are locked only while they are written (core.changes.RenderAfterCommit)."""
+    target = services.answer_target(current_user, audit_id, item_id)
+    if target is None:  # not a member, or not the audit's item: say which, as every item route does
+        audit = get_audit(audit_id, record=True)
+        get_item(audit, item_id)
+        abort(404)
+    audit, item = target.audit, target.item
     try:
         data = AnswerSchema().load(request.form)
-        recording.record_answer(current_user, audit, item, data["result"], data["base_revision"], data["response_id"])
+        target.response = recording.record_answer(
+            current_user, audit, item, data["result"], data["base_revision"], data["response_id"], target
+        )
     except ValidationError as err:
         return render_item(audit, item, 422, errors=first_errors(err))
     except services.StaleAnswer as stale:
         return render_item(audit, item, 409, conflict=Conflict(request.form.get("result", ""), stale.current))
     except RuleError as err:  # the audit or the item's nonconformity is closed, or the result is not allowed
         return render_item(audit, item, err.status, message=err.message)
-    return render_item(audit, item, trigger="audit:answered")
+    # A finding that followed the answer (withdrawn, regraded) is the object loaded here: shown as it is now.
+    return RenderAfterCommit(lambda: answered(target))
 
 
 @bp.post("/<int:audit_id>/items/<int:item_id>/note")

@@ -1,6 +1,6 @@
 """What auditors record in an audit, each as one flow used by the audit screen and the outbox importer.
 
-Every function checks that the audit is open (under the change lock), records, and lets what
+Every function checks that the audit is open (under the audit's lock), records, and lets what
 follows follow: a changed answer moves its finding, a saved finding moves the nonconformity log
 and the improvement register (findings.services.finding_changed). Nothing here commits.
 """
@@ -22,17 +22,29 @@ from ..photos import services as photos
 from ..photos.models import Photo
 from ..photos.pipeline import ProcessedPhoto
 from .models import Audit, Response
-from .services import answer_item, ensure_open, response_for
+from .services import AnswerTarget, answer_item, ensure_open, response_for
 
 NOT_GRADED_AS_FINDING = "Answer the item with a finding grade first."
 
 
 def record_answer(
-    actor: User, audit: Audit, item: ChecklistItem, result: str, base_revision: int, response_id: str | None = None
+    actor: User,
+    audit: Audit,
+    item: ChecklistItem,
+    result: str,
+    base_revision: int,
+    response_id: str | None = None,
+    target: AnswerTarget | None = None,
 ) -> Response:
-    """An answer changed: record it and let the item's finding follow."""
-    response, previous = answer_item(actor, audit, item, result, base_revision, response_id)
-    findings.follow_result(actor, response, previous)
+    """An answer changed: record it and let the item's finding follow.
+
+    With the target the audit screen read (answer_target), nothing is read again. The finding is followed
+    after the answer's event, under the log's head, so a nonconformity closed meanwhile is seen."""
+    current = target.response if target is not None else "load"
+    response, previous = answer_item(actor, audit, item, result, base_revision, response_id, current)
+    # A finding is written only for an item graded as one: an item that was not has none to follow.
+    if target is None or target.finding is not None or previous in FINDING_GRADES:
+        findings.follow_result(actor, response, previous)
     return response
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, exists, or_, select, true, update
+from sqlalchemy import ColumnElement, CursorResult, and_, exists, insert, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
@@ -25,6 +26,7 @@ from ..core.numbering import next_number
 from ..core.timeutil import utcnow
 from ..events import services as events
 from ..extensions import db
+from ..findings.models import Finding
 from ..photos.models import Photo
 from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response, audit_team
 
@@ -255,8 +257,13 @@ class Progress:
 
 
 def progress(audit: Audit) -> Progress:
-    """Answered / applicable items, overall and per section, in two queries."""
-    return progress_of_many([audit])[audit.id]
+    """Answered / applicable items, overall and per section, in one query (every answer's response runs it)."""
+    rows = db.session.execute(
+        select(ChecklistItem.id, ChecklistItem.section_id, Response.result)
+        .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
+        .where(ChecklistItem.version_id == audit.checklist_version_id)
+    ).all()
+    return _progress([(r.id, r.section_id) for r in rows], {r.id: r.result for r in rows if r.result is not None})
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
@@ -285,13 +292,14 @@ def _progress(items: list[tuple[int, int]], results: dict[int, str]) -> Progress
     answered = not_applicable = 0
     for item_id, section_id in items:
         result = results.get(item_id)
+        counter = sections[section_id]  # every section has its counter, even one whose items are all N/A
         if result == Result.NA:
             not_applicable += 1
             continue
-        sections[section_id][1] += 1
+        counter[1] += 1
         if result is not None and result != NOT_AUDITED:
             answered += 1
-            sections[section_id][0] += 1
+            counter[0] += 1
     return Progress(
         total=len(items),
         answered=answered,
@@ -304,14 +312,38 @@ def _progress(items: list[tuple[int, int]], results: dict[int, str]) -> Progress
 # --- answering ---------------------------------------------------------------------------------
 
 
-def ensure_open(audit: Audit) -> None:
+def lock_audit(audit: Audit, exclusive: bool = False) -> str | None:
+    """Lock the audit's row until the commit and return its committed status (None if it is gone).
+
+    Shared for what is recorded in the audit, so a team's answers go side by side; exclusive to change the
+    audit itself (start, complete, reopen), which then waits for the changes in flight, and they for it.
+    Every change locks the audit before the event log's head (taken when it records its events), so the two
+    locks are always taken in one order. SQLite has no row locks: its one writer holds the whole database
+    from its first write, and the checks that matter are made under it (ensure_open, the answer's write)."""
+    return db.session.scalar(select(Audit.status).where(Audit.id == audit.id).with_for_update(read=not exclusive))
+
+
+def ensure_open(audit: Audit, exclusive: bool = False) -> None:
     """Refuse changes to a completed audit, judged on its committed state under the change lock.
 
-    Everything recorded in an audit (answers, notes, findings, photos) passes here first."""
+    Notes, findings, photos and completing pass here first (an answer checks it in its own write,
+    _audit_open). `exclusive` for changes of the audit itself (completing); a planned audit is locked
+    exclusively too, as its first record starts it."""
+    lock_audit(audit, exclusive=exclusive or audit.status == AuditStatus.PLANNED)
     events.begin_change()
     db.session.refresh(audit)
     if audit.is_completed:
         raise RecordClosed(CLOSED_MESSAGE)
+
+
+def _audit_open(audit: Audit) -> ColumnElement[bool]:
+    """SQL: the audit is not completed, read with a shared lock on its row (PostgreSQL) that keeps it so
+    until the commit; on SQLite the statement that asks it holds the database's write lock."""
+    return exists(
+        select(Audit.id)
+        .where(Audit.id == audit.id, Audit.status != AuditStatus.COMPLETED.value)
+        .with_for_update(read=True)
+    )
 
 
 def responses_by_item(audit: Audit) -> dict[int, Response]:
@@ -327,23 +359,144 @@ def response_for(audit: Audit, item: ChecklistItem) -> Response | None:
     return db.session.scalar(select(Response).where(Response.audit_id == audit.id, Response.item_id == item.id))
 
 
+@dataclass
+class AnswerTarget:
+    """What an answer reads about one item of one audit: the audit, the item, its answer, finding and photos."""
+
+    audit: Audit
+    item: ChecklistItem
+    response: Response | None
+    finding: Finding | None
+    photos: list[Photo]
+
+
+def answer_target(user: User, audit_id: int, item_id: int) -> AnswerTarget | None:
+    """The item to answer and everything its fragment shows, in one query; None unless the user records in
+    the audit (its lead or team) and the item is on the audit's checklist (the caller then says which)."""
+    member = or_(
+        Audit.lead_auditor_id == user.id,
+        Audit.id.in_(select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id)),
+    )
+    rows = db.session.execute(
+        select(Audit, ChecklistItem, Response, Finding, Photo)
+        .join(ChecklistItem, and_(ChecklistItem.id == item_id, ChecklistItem.version_id == Audit.checklist_version_id))
+        .outerjoin(Response, and_(Response.audit_id == Audit.id, Response.item_id == ChecklistItem.id))
+        .outerjoin(Finding, Finding.response_id == Response.id)
+        .outerjoin(Photo, and_(Photo.audit_id == Audit.id, Photo.item_id == ChecklistItem.id))
+        .where(Audit.id == audit_id, member)
+        .order_by(Photo.created_at)
+    ).all()
+    if not rows:
+        return None
+    audit, item, response, finding, _photo = rows[0]
+    return AnswerTarget(audit, item, response, finding, [row[4] for row in rows if row[4] is not None])
+
+
 def answer_item(
-    actor: User, audit: Audit, item: ChecklistItem, result: str, base_revision: int, response_id: str | None = None
+    actor: User,
+    audit: Audit,
+    item: ChecklistItem,
+    result: str,
+    base_revision: int,
+    response_id: str | None = None,
+    response: Response | None | str = "load",
 ) -> tuple[Response, str | None]:
-    """Record a result for an item; returns (response, previous result). Does not commit."""
-    ensure_open(audit)
+    """Record a result for an item; returns (response, previous result). Does not commit.
+
+    `response` is the item's answer when the caller has read it already (answer_target). The write itself
+    checks that the audit is open and that nobody changed the item since base_revision, so nothing is locked
+    before it: an answer holds its rows (the audit's, shared; the answer's; the log's head) from its write
+    to its commit, and reads nothing meanwhile."""
     if result not in item.results:
         raise RuleError("result", "This checklist does not allow that result for this item.")
-    response = response_for(audit, item)
-    previous = response.result if response else None
-    if response is not None and previous == result and response.revision == base_revision:
-        return response, previous  # tapping the same button again changes nothing
-    response = _write_response(actor, audit, item, response, "revision", base_revision, response_id, result=result)
+    current = response_for(audit, item) if isinstance(response, str) else response
+    previous = current.result if current else None
+    if current is not None and previous == result and current.revision == base_revision:
+        if audit.is_completed:
+            raise RecordClosed(CLOSED_MESSAGE)
+        return current, previous  # tapping the same button again changes nothing
+    starting = audit.status == AuditStatus.PLANNED
+    if starting:  # the audit's own row changes: lock it first, exclusively (see lock_audit)
+        lock_audit(audit, exclusive=True)
+    written = _write_answer(actor, audit, item, current, base_revision, response_id, result)
     events.record(
-        actor, "response", response.id, "answered", {"result": [previous, result]}, audit_id=audit.id, item_id=item.id
+        actor, "response", written.id, "answered", {"result": [previous, result]}, audit_id=audit.id, item_id=item.id
     )
-    _mark_started(actor, audit)
-    return response, previous
+    if starting:
+        _mark_started(actor, audit)
+    return written, previous
+
+
+def _write_answer(
+    actor: User,
+    audit: Audit,
+    item: ChecklistItem,
+    response: Response | None,
+    base_revision: int,
+    response_id: str | None,
+    result: str,
+) -> Response:
+    """One statement: insert the answer, or compare-and-set its revision, if the audit is still open.
+
+    Refuses a completed audit (RecordClosed) and a change nobody saw (StaleAnswer). The Response returned
+    holds what was written, without reading it back."""
+    now = utcnow()
+    if response is None:
+        if base_revision:
+            raise StaleAnswer(None)
+        values: dict[str, Any] = {
+            "id": str(response_id or uuid.uuid4()),
+            "audit_id": audit.id,
+            "item_id": item.id,
+            "result": result,
+            "note": "",
+            "revision": 1,
+            "note_revision": 0,
+            "answered_by_id": actor.id,
+            "answered_at": now,
+        }
+        columns = Response.__table__.c
+        try:
+            written = db.session.execute(
+                insert(Response)
+                .from_select(
+                    list(values),
+                    select(*(literal(v, columns[k].type) for k, v in values.items())).where(_audit_open(audit)),
+                )
+                .returning(Response.id)
+            ).first()
+        except IntegrityError as exc:  # unique (audit, item): another auditor answered first
+            db.session.rollback()
+            raise StaleAnswer(response_for(audit, item)) from exc
+        if written is None:
+            raise RecordClosed(CLOSED_MESSAGE)
+        response = Response(**values)
+    else:
+        if response.revision != base_revision:
+            raise StaleAnswer(response)
+        changed = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(Response)
+                .where(Response.id == response.id, Response.revision == base_revision, _audit_open(audit))
+                .values(result=result, revision=Response.revision + 1, answered_by_id=actor.id, answered_at=now)
+                .execution_options(synchronize_session=False)
+            ),
+        ).rowcount
+        if changed != 1:
+            db.session.rollback()  # let go of the write lock before reading why
+            if lock_audit(audit) == AuditStatus.COMPLETED:
+                raise RecordClosed(CLOSED_MESSAGE)
+            raise StaleAnswer(response_for(audit, item))
+        for name, value in {
+            "result": result,
+            "revision": base_revision + 1,
+            "answered_by_id": actor.id,
+            "answered_at": now,
+        }.items():
+            set_committed_value(response, name, value)
+    set_committed_value(response, "answered_by", actor)
+    return response
 
 
 def save_note(
@@ -413,7 +566,7 @@ def _write_response(
 
 
 def _mark_started(actor: User, audit: Audit) -> None:
-    if audit.status == AuditStatus.PLANNED:
+    if audit.status == AuditStatus.PLANNED:  # under the audit's exclusive lock (lock_audit)
         audit.status = AuditStatus.IN_PROGRESS.value
         audit.started_at = utcnow()
         events.record(actor, "audit", audit.id, "started", {"status": ["planned", "in_progress"]}, audit_id=audit.id)

@@ -16,13 +16,15 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, current_app, make_response, request
 from flask_login import current_user
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +33,8 @@ from .timeutil import utcnow
 
 CHANGE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 REPLAYED_HEADERS = ("HX-Trigger", "Location", "Content-Type")
+# Stored instead of a body for a change rendered after its commit: a replay renders the record again.
+RENDERED_LATER = "X-Change-Rendered-Later"
 # The endpoint recorded for changes a quality lead applied from an exported outbox file.
 IMPORTED = "outbox.import"
 
@@ -60,8 +64,11 @@ def already_applied(change_id: str) -> bool:
     return db.session.get(AppliedChange, change_id) is not None
 
 
-def remember(change_id: str, user_id: int, endpoint: str, response: Response | None = None) -> None:
-    """Record a change id as applied, with the answer a replay must get. Does not commit."""
+def remember(
+    change_id: str, user_id: int, endpoint: str, response: Response | None = None, rendered_later: bool = False
+) -> None:
+    """Record a change id as applied, with the answer a replay must get (or, rendered_later, a mark that a
+    replay renders the record again). Does not commit."""
     db.session.add(
         AppliedChange(
             id=change_id,
@@ -69,30 +76,57 @@ def remember(change_id: str, user_id: int, endpoint: str, response: Response | N
             endpoint=endpoint,
             status_code=response.status_code if response is not None else 200,
             body=response.get_data(as_text=True) if response is not None else "",
-            headers={k: response.headers[k] for k in REPLAYED_HEADERS if k in response.headers} if response else {},
+            headers={RENDERED_LATER: "true"}
+            if rendered_later
+            else {k: response.headers[k] for k in REPLAYED_HEADERS if k in response.headers}
+            if response is not None
+            else {},
         )
     )
 
 
-def applies_change(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Make a view idempotent by change id and commit its work with the id, atomically."""
+@dataclass
+class RenderAfterCommit:
+    """What a change view returns to be rendered once its change is committed, with its locks let go.
+
+    The change id is stored without a body; a replay renders the record as it is then (`rerender`)."""
+
+    render: Callable[[], Any]
+
+
+def applies_change(
+    view: Callable[..., Any] | None = None, *, rerender: Callable[..., Any] | None = None
+) -> Callable[..., Any]:
+    """Make a view idempotent by change id and commit its work with the id, atomically.
+
+    With `rerender` (a view of the same arguments that renders the record as it stands), the view is one
+    whose write is a compare-and-set (an answer's revision): it is not looked up first, since a replay fails
+    that compare, or the id's own insert, and is then answered from the store; and it may return
+    RenderAfterCommit, so nothing is rendered while its rows are locked."""
+    if view is None:
+        return lambda v: applies_change(v, rerender=rerender)
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
         change_id = change_id_of_request()
-        stored = db.session.get(AppliedChange, change_id)
-        if stored is not None:
-            return _replay(stored)
-        response = make_response(view(*args, **kwargs))
-        if response.status_code >= 400:
+        if rerender is None:
+            stored = db.session.get(AppliedChange, change_id)
+            if stored is not None:
+                return _replay(stored, rerender, args, kwargs)
+        result = view(*args, **kwargs)
+        later = result if isinstance(result, RenderAfterCommit) else None
+        response = make_response(result) if later is None else None
+        if response is not None and response.status_code >= 400:
             db.session.rollback()  # a refused change leaves nothing behind
             # A resend that waited on the change lock while its original ran sees the original's work
             # as someone else's ("changed meanwhile"): once the original is committed, answer as it did.
             stored = db.session.get(AppliedChange, change_id)
-            return _replay(stored) if stored is not None else response
-        remember(change_id, current_user.id, request.endpoint or "", response)
+            return _replay(stored, rerender, args, kwargs) if stored is not None else response
+        remember(change_id, current_user.id, request.endpoint or "", response, rendered_later=later is not None)
+        session = db.session()
+        session.expire_on_commit = later is None  # what was read stays loaded for the render after it
         try:
-            db.session.commit()
+            session.commit()
         except IntegrityError:
             # The same change id was committed by a concurrent request first: answer as a replay.
             db.session.rollback()
@@ -100,13 +134,15 @@ def applies_change(view: Callable[..., Any]) -> Callable[..., Any]:
             if stored is None:
                 raise
             current_app.logger.info("change %s applied by a concurrent request; replayed", change_id)
-            return _replay(stored)
-        return response
+            return _replay(stored, rerender, args, kwargs)
+        finally:
+            session.expire_on_commit = True
+        return make_response(later.render()) if later is not None else cast(Response, response)
 
     return wrapped
 
 
-def _replay(stored: AppliedChange) -> Response:
+def _replay(stored: AppliedChange, rerender: Callable[..., Any] | None, args: Any, kwargs: Any) -> Response:
     # A change a quality lead imported from this phone's exported outbox: the phone may drop it.
     if stored.endpoint == IMPORTED:
         return _already_applied("Already applied from an imported outbox.")
@@ -115,6 +151,11 @@ def _replay(stored: AppliedChange) -> Response:
         return make_response(("This change id belongs to another user.", 409))
     if not stored.body and stored.status_code == 200 and not stored.headers:
         return _already_applied("Already applied; this change was saved long ago.")
+    if RENDERED_LATER in (stored.headers or {}) and rerender is not None:
+        response = make_response(rerender(*args, **kwargs))
+        response.headers["X-Change-Replayed"] = "true"
+        response.vary.add("HX-Request")
+        return response
     response = make_response(stored.body, stored.status_code)
     response.headers.update(stored.headers or {})
     response.headers["X-Change-Replayed"] = "true"
@@ -131,7 +172,8 @@ def _already_applied(message: str) -> Response:
 def prune_bodies(older_than: timedelta, dry_run: bool = False) -> int:
     """Drop the stored answers of changes applied before the retention; keep their ids. Does not commit."""
     cutoff = utcnow() - older_than
-    stale = (AppliedChange.applied_at < cutoff) & (AppliedChange.body != "")
+    kept = (AppliedChange.body != "") | (sql_cast(AppliedChange.headers, Text) != "{}")  # a body, or a mark to render
+    stale = (AppliedChange.applied_at < cutoff) & kept
     if dry_run:
         return db.session.scalar(db.select(db.func.count()).select_from(AppliedChange).where(stale)) or 0
     result = db.session.execute(

@@ -44,7 +44,8 @@ class Event(Model):
 
 
 class EventChainHead(Model):
-    """One row: the last entry of the chain. Updating it first serialises writers of the log."""
+    """One row: the last entry of the chain (each insert into events moves it, a trigger: 0014).
+    Locking it (a no-op UPDATE) serialises the writers of the log."""
 
     __tablename__ = "event_chain_head"
 

@@ -15,10 +15,10 @@ import hmac
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select, update
 
 from ..config import load_or_create_event_key
 from ..core.timeutil import utcnow
@@ -77,8 +77,7 @@ def record(
         hash_scheme=SCHEME_HMAC,
     )
     event.hash = entry_hash(event)
-    db.session.execute(update(EventChainHead).where(EventChainHead.id == 1).values(last_seq=seq, last_hash=event.hash))
-    db.session.add(event)
+    db.session.add(event)  # inserting it moves the head onto it (a trigger, migration 0014)
     return event
 
 
@@ -93,22 +92,21 @@ def begin_change() -> None:
 
 
 def _take_chain_head() -> tuple[int, str]:
-    """Lock the chain head for this transaction and return (next seq, previous hash)."""
-    # The no-op UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) before the
-    # read, so two transactions can never both chain onto the same entry.
-    # An UPDATE without RETURNING answers a CursorResult; Session.execute is typed for any statement.
-    locked = cast(
-        CursorResult[Any],
-        db.session.execute(
-            update(EventChainHead).where(EventChainHead.id == 1).values(last_seq=EventChainHead.last_seq)
-        ),
-    ).rowcount
-    if not locked:
+    """Lock the chain head for this transaction and return (next seq, previous hash), in one statement."""
+    db.session.flush()  # an entry recorded before in this transaction is inserted, so the head is on it
+    # The no-op UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) and RETURNING reads the
+    # head as it is once the lock is held, so two transactions can never both chain onto the same entry.
+    head = db.session.execute(
+        update(EventChainHead)
+        .where(EventChainHead.id == 1)
+        .values(last_seq=EventChainHead.last_seq)
+        .returning(EventChainHead.last_seq, EventChainHead.last_hash)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if head is None:
         db.session.add(EventChainHead(id=1, last_seq=0, last_hash=GENESIS))
         db.session.flush()
-    head = db.session.execute(
-        select(EventChainHead.last_seq, EventChainHead.last_hash).where(EventChainHead.id == 1)
-    ).one()
+        return 1, GENESIS
     return head.last_seq + 1, head.last_hash
 
 

@@ -54,14 +54,21 @@ def run_at_once(app, workers: int, work) -> list[Exception]:
 
 def count_queries(client, url):
     """The number of SQL statements a GET of `url` runs (it must answer 200)."""
+    statements, response = statements_of(lambda: client.get(url))
+    assert response.status_code == 200
+    return len(statements)
+
+
+def statements_of(work):
+    """(the SQL statements work() ran on the app's engine, what work() returned)."""
     seen = []
     listener = lambda *args: seen.append(args[2])  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
-        assert client.get(url).status_code == 200
+        result = work()
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
-    return len(seen)
+    return seen, result
 
 
 class CSRFClient(FlaskClient):

@@ -109,7 +109,7 @@
   function refreshSynced(entries) {
     if (!entries.length || !window.htmx) return;
     refreshItems(entries);
-    htmx.trigger(document.body, "audit:answered", {});
+    htmx.trigger(document.body, "audit:synced", {});
   }
 
   // The server's current item replaces the optimistic one, then the refusal is shown on it.
