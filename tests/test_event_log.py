@@ -3,7 +3,9 @@ enforced by the database itself."""
 
 import hashlib
 import json
+import re
 import stat
+import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from auditapp.photos.models import Photo
 
 from .support.accounts import log_in
 from .support.app import run_at_once
-from .support.audits import answer, items_of
+from .support.audits import HX, answer, items_of
 from .support.capa import close_nc, raise_nc
 from .support.photos import jpeg, upload
 
@@ -394,3 +396,66 @@ def test_holding_a_review_writes_a_signed_checkpoint_and_a_forged_one_is_reporte
         fh.write(json.dumps({**written, "seq": written["seq"] + 5}) + "\n")
     result = runner.invoke(args=["events", "verify"])
     assert result.exit_code == 1 and "checkpoint line 2: its signature does not hold" in result.output
+
+
+def test_a_team_answering_at_once_and_a_completion_keep_one_unbroken_chain(app, runner, plan, make_user):
+    """Four auditors tap their own items at once (the first taps start the audit) while the lead completes it:
+    no tap fails, every write is logged once, nothing is answered after the completion, and the chain and the
+    records verify."""
+    lead, team = make_user("auditor"), [make_user("auditor") for _ in range(3)]
+    audit = plan(lead=lead, team=team)
+    items = items_of(audit)
+    mine = [items[k] for k in ("7.1.5-gauges", "8.5.2-traceability", "8.7-segregation", "8.5.4-storage")]
+    urls = [f"/audits/{audit.id}/items/{item.id}/answer" for item in mine]
+    results = [[r for r in item.results if r not in {g.value for g in FINDING_GRADES}][:2] for item in mine]
+    assert all(len(pair) == 2 for pair in results)
+    sessions = []
+    for user in [lead, *team]:
+        own = app.test_client()
+        log_in(own, user)
+        sessions.append((own.get_cookie("session").value, own.csrf_token()))
+    complete_url = f"/audits/{audit.id}/complete"
+    statuses: list[tuple[int, int]] = []
+    some_answered = threading.Event()
+
+    def work(n):
+        client = app.test_client()
+        cookie, token = sessions[n % 4]
+        client.set_cookie("session", cookie)
+        headers = {**HX, "X-CSRFToken": token}
+        base = 0
+        for tap in range(6):
+            if n == 4 and tap == 3:  # the lead's second thread completes the audit once answers came in
+                assert some_answered.wait(60)
+                done = client.post(
+                    complete_url, data={"conclusion": "Done.", "confirm_unanswered": "on"}, headers=headers
+                )
+                statuses.append((n, done.status_code))
+                return
+            if n == 4:
+                continue
+            response = client.post(
+                urls[n], data={"result": results[n][tap % 2], "base_revision": base}, headers=headers
+            )
+            statuses.append((n, response.status_code))
+            if response.status_code == 200:
+                some_answered.set()
+            found = re.search(rb'name="base_revision" value="(\d+)"', response.data)
+            base = int(found.group(1)) if found else base
+
+    assert run_at_once(app, 5, work) == []
+    assert {status for _n, status in statuses} <= {200, 302, 409}, statuses
+    assert (4, 302) in statuses  # completed
+    db.session.expire_all()
+    log = _chain()
+    completed_at = next(e.seq for e in log if e.entity_type == "audit" and e.action == "completed")
+    for item in mine:
+        answered = [e for e in log if e.item_id == item.id and e.action == "answered"]
+        row = db.session.scalar(db.select(Response).filter_by(audit_id=audit.id, item_id=item.id))
+        assert row is not None and len(answered) == row.revision - (row.result == "not_audited")
+        assert all(e.seq < completed_at for e in answered)
+    audit_actions = [e.action for e in log if e.entity_type == "audit"]
+    assert audit_actions.count("started") == 1 and audit_actions.count("completed") == 1
+    assert events.verify_chain() == (len(log), None)
+    result = runner.invoke(args=["events", "verify", "--records"])
+    assert result.exit_code == 0, result.output

@@ -566,7 +566,21 @@ def _write_response(
 
 
 def _mark_started(actor: User, audit: Audit) -> None:
-    if audit.status == AuditStatus.PLANNED:  # under the audit's exclusive lock (lock_audit)
-        audit.status = AuditStatus.IN_PROGRESS.value
-        audit.started_at = utcnow()
+    """The first record starts a planned audit, once: a conditional UPDATE, made after the record's own write
+    (SQLite's write lock) under the audit's exclusive lock (PostgreSQL), so two first answers start it once."""
+    if audit.status != AuditStatus.PLANNED:
+        return
+    started_at = utcnow()
+    changed = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Audit)
+            .where(Audit.id == audit.id, Audit.status == AuditStatus.PLANNED.value)
+            .values(status=AuditStatus.IN_PROGRESS.value, started_at=started_at)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    set_committed_value(audit, "status", AuditStatus.IN_PROGRESS.value)
+    if changed == 1:
+        set_committed_value(audit, "started_at", started_at)
         events.record(actor, "audit", audit.id, "started", {"status": ["planned", "in_progress"]}, audit_id=audit.id)

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from ..config import load_or_create_event_key
 from ..core.timeutil import utcnow
@@ -59,12 +61,14 @@ def record(
     audit_id: int | None = None,
     item_id: int | None = None,
 ) -> Event:
-    """Append one event to the session, chained to the last one; it commits with its change."""
+    """Append one event to the change: it is chained to the log's last entry when the change commits.
+
+    The entry is written by the commit (chain_at_commit), so the log's head is locked only from there to
+    the end of the commit, after every other row of the change is written: one global chain, whose lock
+    is held for one statement and the commit, not for the whole change."""
     # A JSON round trip, so what is hashed is exactly what the database gives back later.
     changes = json.loads(json.dumps(changes or {}, default=str))
-    seq, prev_hash = _take_chain_head()
     event = Event(
-        seq=seq,
         occurred_at=utcnow(),
         actor_id=getattr(actor, "id", None),
         entity_type=entity_type,
@@ -73,12 +77,36 @@ def record(
         changes=changes,
         audit_id=audit_id,
         item_id=item_id,
-        prev_hash=prev_hash,
         hash_scheme=SCHEME_HMAC,
     )
-    event.hash = entry_hash(event)
-    db.session.add(event)  # inserting it moves the head onto it (a trigger, migration 0014)
+    # What the change wrote so far is written now, in the order it was recorded (a rule that a trigger
+    # checks, such as "no action of a withdrawn nonconformity changes", sees the rows in that order).
+    db.session.flush()
+    db.session.info.setdefault(UNCHAINED, []).append(event)
     return event
+
+
+UNCHAINED = "events_to_chain"
+
+
+@sa_event.listens_for(Session, "before_commit")
+def chain_at_commit(session: Session) -> None:
+    """Chain the events recorded in this transaction onto the log and insert them, last thing before the commit."""
+    pending = session.info.pop(UNCHAINED, None)
+    if not pending:
+        return
+    session.flush()  # the change's own rows first: the head is then held for the entries and the commit only
+    seq, prev_hash = _take_chain_head(session)
+    for event in pending:
+        event.seq, event.prev_hash = seq, prev_hash
+        event.hash = prev_hash = entry_hash(event)
+        seq += 1
+    session.add_all(pending)  # inserting each moves the head onto it (a trigger, migration 0014)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_unchained(session: Session) -> None:
+    session.info.pop(UNCHAINED, None)
 
 
 def begin_change() -> None:
@@ -91,12 +119,11 @@ def begin_change() -> None:
     db.session.execute(update(EventChainHead).where(EventChainHead.id == 1).values(last_seq=EventChainHead.last_seq))
 
 
-def _take_chain_head() -> tuple[int, str]:
-    """Lock the chain head for this transaction and return (next seq, previous hash), in one statement."""
-    db.session.flush()  # an entry recorded before in this transaction is inserted, so the head is on it
+def _take_chain_head(session: Session) -> tuple[int, str]:
+    """Lock the chain head until the commit and return (next seq, previous hash), in one statement."""
     # The no-op UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) and RETURNING reads the
     # head as it is once the lock is held, so two transactions can never both chain onto the same entry.
-    head = db.session.execute(
+    head = session.execute(
         update(EventChainHead)
         .where(EventChainHead.id == 1)
         .values(last_seq=EventChainHead.last_seq)
@@ -104,8 +131,8 @@ def _take_chain_head() -> tuple[int, str]:
         .execution_options(synchronize_session=False)
     ).one_or_none()
     if head is None:
-        db.session.add(EventChainHead(id=1, last_seq=0, last_hash=GENESIS))
-        db.session.flush()
+        session.add(EventChainHead(id=1, last_seq=0, last_hash=GENESIS))
+        session.flush()
         return 1, GENESIS
     return head.last_seq + 1, head.last_hash
 
