@@ -263,7 +263,7 @@ def progress(audit: Audit) -> Progress:
         .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
         .where(ChecklistItem.version_id == audit.checklist_version_id)
     ).all()
-    return _progress([(r.id, r.section_id) for r in rows], {r.id: r.result for r in rows if r.result is not None})
+    return _progress([(i, s) for i, s, _r in rows], {i: r for i, _s, r in rows if r is not None})
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
