@@ -75,9 +75,11 @@ def item(audit_id: int, item_id: int):
     return render_item(audit, get_item(audit, item_id), edit_finding=request.args.get("edit") == "finding")
 
 
-def answered(target: services.AnswerTarget):
+def answered(target: services.AnswerTarget, progress: services.Progress | None = None):
     """The answered item and, out of band, the progress bar and section counters: one response per tap."""
     audit, item, response = target.audit, target.item, target.response
+    if progress is None:
+        progress = services.progress(audit)
     context: dict[str, Any] = {
         "audit": audit,
         "item": item,
@@ -90,7 +92,7 @@ def answered(target: services.AnswerTarget):
         "conflict": None,
         "message": None,
         "edit_finding": False,
-        "progress": services.progress(audit),
+        "progress": progress,
     }
     if not wants_fragment():
         return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
@@ -120,6 +122,9 @@ def answer(audit_id: int, item_id: int):
         get_item(audit, item_id)
         abort(404)
     audit, item = target.audit, target.item
+    # Counted before the write, with this answer put in: no read after the commit (a teammate's answer
+    # committed meanwhile shows with the next tap).
+    progress = services.progress(audit)
     try:
         data = AnswerSchema().load(request.form)
         target.response = recording.record_answer(
@@ -132,7 +137,8 @@ def answer(audit_id: int, item_id: int):
     except RuleError as err:  # the audit or the item's nonconformity is closed, or the result is not allowed
         return render_item(audit, item, err.status, message=err.message)
     # A finding that followed the answer (withdrawn, regraded) is the object loaded here: shown as it is now.
-    return RenderAfterCommit(lambda: answered(target))
+    shown = progress.with_result(item.id, target.response.result) if target.response.result else progress
+    return RenderAfterCommit(lambda: answered(target, shown))
 
 
 @bp.post("/<int:audit_id>/items/<int:item_id>/note")

@@ -242,6 +242,13 @@ class Progress:
     not_applicable: int
     by_section: dict[int, tuple[int, int]]  # section id -> (answered, applicable)
     counts: Counter
+    # What it was counted from: (item id, section id) of every item, and the results given.
+    items: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    results: dict[int, str] = field(default_factory=dict, repr=False)
+
+    def with_result(self, item_id: int, result: str) -> Progress:
+        """The same progress once one item has this result (an answer's own, without reading again)."""
+        return _progress(self.items, {**self.results, item_id: result})
 
     @property
     def applicable(self) -> int:
@@ -306,6 +313,8 @@ def _progress(items: list[tuple[int, int]], results: dict[int, str]) -> Progress
         not_applicable=not_applicable,
         by_section={k: (v[0], v[1]) for k, v in sections.items()},
         counts=counts,
+        items=items,
+        results=results,
     )
 
 
