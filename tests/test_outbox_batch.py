@@ -12,6 +12,7 @@ from auditapp.audits.models import Response
 from auditapp.core.changes import AppliedChange
 from auditapp.events.models import Event
 from auditapp.extensions import db
+from auditapp.outbox.batch import NOT_QUEUEABLE
 from auditapp.photos.models import Photo
 
 from .support.accounts import log_in
@@ -157,17 +158,25 @@ def test_each_change_is_checked_as_its_own_endpoint_checks_it(client, app, plan,
     ).status_code
     batch = outcomes(send(client, [answer(audit, trace, "conform", 0, "chg-d0000001")]))
     assert batch == [("chg-d0000001", "refused", single)] and single == 404
+    # A quality lead sees every audit but records only in their own: 403, as the single request.
+    quality = app.test_client()
+    log_in(quality, make_user("quality_lead"))
+    single = quality.post(
+        f"/audits/{audit.id}/items/{trace.id}/answer", data={"result": "conform", "base_revision": 0}
+    ).status_code
+    batch = outcomes(send(quality, [answer(audit, trace, "conform", 0, "chg-d0000004")]))
+    assert batch == [("chg-d0000004", "refused", single)] and single == 403
     # Only the changes a phone may queue: any other endpoint is refused, whatever the user may do.
-    log_in(client, lead)
-    other = {"changeId": "chg-d0000002", "path": f"/audits/{audit.id}/complete", "fields": []}
-    assert outcomes(send(client, [other])) == [("chg-d0000002", "refused", 404)]
-    assert not audit.is_completed
-    # A change id of another user is never a replay.
     phone = app.test_client()
     log_in(phone, lead)
+    other = {"changeId": "chg-d0000002", "path": f"/audits/{audit.id}/complete", "fields": []}
+    response = send(phone, [other])
+    assert outcomes(response) == [("chg-d0000002", "refused", 404)]
+    assert response.get_json()["results"][0]["body"] == NOT_QUEUEABLE
+    assert not audit.is_completed
+    # A change id of another user is never a replay.
     assert outcomes(send(phone, [answer(audit, trace, "conform", 0, "chg-d0000003")]))[0][1] == "applied"
-    log_in(client, outsider)
-    clash = outcomes(send(client, [answer(audit, trace, "ofi", 1, "chg-d0000003")]))
+    clash = outcomes(send(client, [answer(audit, trace, "ofi", 1, "chg-d0000003")]))  # the outsider
     assert clash == [("chg-d0000003", "refused", 409)]
     assert results_of(audit) == {"8.5.2-traceability": "conform"}
 
