@@ -141,6 +141,34 @@ def test_flapping_network_and_a_server_restart_lose_and_double_nothing(
     assert answered == 10
 
 
+def test_a_batch_whose_answer_is_lost_is_sent_again_and_applied_once(app, live_server, offline_phone, plan, make_user):
+    context, page = offline_phone
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    items = items_of(audit)
+    keys = list(items)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    _offline_answers(context, page, live_server, audit, items, keys)
+    applied = []
+
+    def lose_the_answer(route):
+        applied.append(route.fetch().status)  # the server applies the batch...
+        route.abort("connectionreset")  # ...and the connection drops before its answer arrives
+
+    page.route("**/outbox/batch", lose_the_answer)
+    context.set_offline(False)
+    page.evaluate("() => window.auditappOutbox.flush()")
+    assert applied and applied[0] == 200 and _badge(page) == len(keys)  # not acknowledged: all still kept
+    assert {k: v[0] for k, v in answers_of(audit).items()} == dict.fromkeys(keys, "conform")
+    page.unroute("**/outbox/batch")
+    page.evaluate("() => window.auditappOutbox.flush()")
+    page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
+    answered = db.session.scalar(
+        db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered")
+    )
+    assert answered == len(keys)
+
+
 def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server, offline_phone, plan, make_user):
     context, page = offline_phone
     lead = make_user("auditor")
