@@ -104,6 +104,10 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
         "PHOTO_MAX_PIXELS": int(_env("PHOTO_MAX_PIXELS", "50000000")),
         "PHOTO_MAX_PIXELS_FULL_DECODE": int(_env("PHOTO_MAX_PIXELS_FULL_DECODE", "24000000")),
         "PHOTO_MAX_PER_REQUEST": int(_env("MAX_PHOTOS_PER_REQUEST", "10")),
+        # One outbox batch (POST /outbox/batch): at most this many changes and bytes (photos count
+        # against PHOTO_MAX_PER_REQUEST); a larger batch is refused whole with 413 and nothing applied.
+        "OUTBOX_BATCH_MAX_CHANGES": int(_env("OUTBOX_BATCH_MAX_CHANGES", "100")),
+        "OUTBOX_BATCH_MAX_BYTES": int(_env("OUTBOX_BATCH_MAX_MB", "16")) * 1024 * 1024,
         # Photos decoded at once per server process, and how long a request waits for a turn before a 503.
         "PHOTO_WORKERS": int(_env("PHOTO_WORKERS", "2")),
         "PHOTO_WAIT_SECONDS": float(_env("PHOTO_WAIT_SECONDS", "5")),

@@ -18,6 +18,7 @@ class _Direction:
     def __init__(self, bytes_per_second: float):
         self.rate = bytes_per_second
         self.free_at = 0.0  # when the link has sent everything queued so far
+        self.bytes = 0  # carried so far, for benchmarks that compare what they sent with the link's floor
 
 
 class ShapedLink:
@@ -64,6 +65,7 @@ class ShapedLink:
             while data := await reader.read(self.CHUNK):
                 now = self.loop.time()
                 direction.free_at = max(now, direction.free_at) + len(data) / direction.rate
+                direction.bytes += len(data)
                 queue.put_nowait((direction.free_at + self.delay, data))
         except OSError:
             pass

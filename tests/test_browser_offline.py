@@ -141,6 +141,34 @@ def test_flapping_network_and_a_server_restart_lose_and_double_nothing(
     assert answered == 10
 
 
+def test_a_batch_whose_answer_is_lost_is_sent_again_and_applied_once(app, live_server, offline_phone, plan, make_user):
+    context, page = offline_phone
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    items = items_of(audit)
+    keys = list(items)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    _offline_answers(context, page, live_server, audit, items, keys)
+    applied = []
+
+    def lose_the_answer(route):
+        applied.append(route.fetch().status)  # the server applies the batch...
+        route.abort("connectionreset")  # ...and the connection drops before its answer arrives
+
+    page.route("**/outbox/batch", lose_the_answer)
+    context.set_offline(False)
+    page.evaluate("() => window.auditappOutbox.flush()")
+    assert applied and applied[0] == 200 and _badge(page) == len(keys)  # not acknowledged: all still kept
+    assert {k: v[0] for k, v in answers_of(audit).items()} == dict.fromkeys(keys, "conform")
+    page.unroute("**/outbox/batch")
+    page.evaluate("() => window.auditappOutbox.flush()")
+    page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
+    answered = db.session.scalar(
+        db.select(db.func.count(Event.id)).filter_by(entity_type="response", action="answered")
+    )
+    assert answered == len(keys)
+
+
 def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server, offline_phone, plan, make_user):
     context, page = offline_phone
     lead = make_user("auditor")
@@ -150,7 +178,8 @@ def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server
     _offline_answers(context, page, live_server, audit, items, ["8.5.2-traceability", "8.7-segregation"])
     old_shell = [k for k in page.evaluate("() => caches.keys()") if k.startswith("shell-")]
     app.config["RELEASE"] = "next-release"  # a new version is deployed while changes wait
-    page.route("**/answer", lambda route: route.abort())  # the changes cannot get through yet
+    for blocked in ("**/answer", "**/outbox/batch"):  # the changes cannot get through yet, in a batch or alone
+        page.route(blocked, lambda route: route.abort())
     context.set_offline(False)
     page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
     page.wait_for_function(
@@ -160,6 +189,7 @@ def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server
     )
     assert _badge(page) == 2
     page.unroute("**/answer")
+    page.unroute("**/outbox/batch")
     page.evaluate("() => window.auditappOutbox.flush()")
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
     assert {k: v[0] for k, v in answers_of(audit).items()} == {
@@ -231,10 +261,14 @@ def test_ten_answers_two_findings_two_photos_offline_arrive_once(
         assert page.get_attribute(f"#item-{item.id} button[value=minor_nc]", "aria-pressed") == "true"
     assert db.session.scalar(db.select(db.func.count(Response.id)).filter_by(audit_id=audit.id)) == 0
 
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
     context.set_offline(False)
     page.evaluate("() => window.auditappOutbox.flush()")
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=30000)
     page.evaluate("() => window.auditappOutbox.flush()")  # a second sender: nothing left, nothing doubled
+    # The 14 changes went in one batch (a flush that started first may have sent part of them).
+    assert 1 <= len(posts) <= 2 and all(url.endswith("/outbox/batch") for url in posts), posts
     db.session.expire_all()
     results = [r.result for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))]
     assert sorted(results) == ["conform"] * 8 + ["minor_nc"] * 2

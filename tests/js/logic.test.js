@@ -125,3 +125,149 @@ test("a refusal is shown with the server's reason, or its status", () => {
   assert.equal(logic.refusalText("\n  Mo changed this item\n meanwhile. ", 409), "Not synced: Mo changed this item meanwhile.");
   assert.equal(logic.refusalText(null, 403), "Not synced: the server refused it (403).");
 });
+
+// --- batches -----------------------------------------------------------------------------------
+
+function change(n, fields) { return { seq: n, path: "/audits/1/items/" + n + "/answer", changeId: "chg-" + n, fields: fields || [["result", "conform"]], problem: null }; }
+function photoChange(n, bytes) { return change(n, [["item_id", "1"], ["photo", new Blob([new Uint8Array(bytes || 10)], { type: "image/jpeg" })]]); }
+
+test("batches keep the order and stay within changes, photos and bytes", () => {
+  const entries = [1, 2, 3, 4, 5].map((n) => change(n));
+  assert.deepEqual(logic.batches(entries, { maxChanges: 2 }).map((b) => b.map((e) => e.seq)), [[1, 2], [3, 4], [5]]);
+  const mixed = [change(1), photoChange(2), photoChange(3), change(4), photoChange(5)];
+  assert.deepEqual(logic.batches(mixed, { maxPhotos: 2 }).map((b) => b.map((e) => e.seq)), [[1, 2, 3, 4], [5]]);
+  const big = [change(1), photoChange(2, 5000), change(3)];
+  // A change larger than the byte budget goes alone, never dropped.
+  assert.deepEqual(logic.batches(big, { maxBytes: 1000 }).map((b) => b.map((e) => e.seq)), [[1], [2], [3]]);
+  assert.deepEqual(logic.batches([]), []);
+  assert.equal(logic.batches(Array.from({ length: 200 }, (_, n) => change(n))).length, 200 / logic.BATCH.maxChanges);
+});
+
+test("a batch's body names each photo's file part and keeps the fields in order", () => {
+  const body = logic.batchBody([change(1), photoChange(2)]);
+  assert.deepEqual(JSON.parse(body.changes), [
+    { changeId: "chg-1", path: "/audits/1/items/1/answer", fields: [["result", "conform"]] },
+    { changeId: "chg-2", path: "/audits/1/items/2/answer", fields: [["item_id", "1"], ["photo", { file: "file0" }]] },
+  ]);
+  assert.equal(body.files.length, 1);
+  assert.equal(body.files[0][0], "file0");
+  assert.ok(body.files[0][1] instanceof Blob);
+});
+
+// A server in memory that applies each change id once, like core/changes.py, and a device outbox.
+function world(opts) {
+  opts = opts || {};
+  const applied = new Map(), requests = [], outbox = new Map();
+  function answerFor(entry) {
+    if (opts.refuse && opts.refuse.includes(entry.changeId)) return { status: 409, body: "<p data-refusal>changed meanwhile</p>" };
+    if (opts.busy && opts.busy.includes(entry.changeId)) return { status: 503, body: "busy" };
+    if (applied.has(entry.changeId)) return { status: 200, body: "", replayed: true };
+    applied.set(entry.changeId, (applied.get(entry.changeId) || 0) + 1);
+    return { status: 200, body: "" };
+  }
+  const io = {
+    sendBatch(entries) {
+      requests.push(["batch", entries.map((e) => e.seq)]);
+      if (opts.noBatches) return Promise.resolve({ status: 404, answer: null });
+      if (opts.offline) return Promise.reject(new TypeError("Failed to fetch"));
+      const results = [];
+      for (const e of entries) {
+        if (results.length && results[results.length - 1].status !== 0 && logic.outcome(results[results.length - 1].status) === "retry") {
+          results.push({ changeId: e.changeId, status: 0, body: "" });
+          continue;
+        }
+        const a = answerFor(e);
+        results.push({ changeId: e.changeId, status: a.status, body: a.body });
+        if (opts.dropAfter !== undefined && results.length === opts.dropAfter) {
+          opts.dropAfter = undefined;  // applied so far, then the link drops before the answer arrives
+          return Promise.reject(new TypeError("network connection lost"));
+        }
+      }
+      return Promise.resolve({ status: 200, answer: { results } });
+    },
+    sendOne(entry) {
+      requests.push(["one", entry.seq]);
+      if (opts.offline) return Promise.reject(new TypeError("Failed to fetch"));
+      return Promise.resolve(answerFor(entry));
+    },
+    remove(seqs) { seqs.forEach((s) => outbox.delete(s)); return Promise.resolve(); },
+    keep(entry) { outbox.set(entry.seq, entry); return Promise.resolve(); },
+  };
+  return { io, applied, requests, outbox, fill(entries) { entries.forEach((e) => outbox.set(e.seq, e)); return entries; } };
+}
+
+test("a drain sends the outbox in batches and removes each acknowledged change", async () => {
+  const w = world();
+  const entries = w.fill([1, 2, 3, 4, 5].map((n) => change(n)));
+  const synced = await logic.drain(entries, w.io, { limits: { maxChanges: 2 } });
+  assert.deepEqual(synced.map((e) => e.seq), [1, 2, 3, 4, 5]);
+  assert.deepEqual(w.requests, [["batch", [1, 2]], ["batch", [3, 4]], ["batch", [5]]]);
+  assert.equal(w.outbox.size, 0);
+  assert.deepEqual([...w.applied.values()], [1, 1, 1, 1, 1]);
+});
+
+test("a refused change in a batch is kept with the server's answer and the others carry on", async () => {
+  const w = world({ refuse: ["chg-2"] });
+  const entries = w.fill([1, 2, 3].map((n) => change(n)));
+  const synced = await logic.drain(entries, w.io);
+  assert.deepEqual(synced.map((e) => e.seq), [1, 3]);
+  assert.deepEqual([...w.outbox.keys()], [2]);
+  assert.deepEqual(w.outbox.get(2).problem, { status: 409, html: "<p data-refusal>changed meanwhile</p>" });
+});
+
+test("a change to send later stops the drain there: it and the rest wait, in order", async () => {
+  const w = world({ busy: ["chg-2"] });
+  const entries = w.fill([1, 2, 3, 4].map((n) => change(n)));
+  const synced = await logic.drain(entries, w.io, { limits: { maxChanges: 3 } });
+  assert.deepEqual(synced.map((e) => e.seq), [1]);
+  assert.deepEqual([...w.outbox.keys()], [2, 3, 4]);
+  assert.ok([...w.outbox.values()].every((e) => !e.problem));
+  assert.deepEqual(w.requests, [["batch", [1, 2, 3]]]);  // the next batch is not sent
+});
+
+test("a batch cut off after the server applied part of it loses nothing and doubles nothing", async () => {
+  const w = world({ dropAfter: 2 });
+  const entries = w.fill([1, 2, 3].map((n) => change(n)));
+  assert.deepEqual(await logic.drain(entries, w.io), []);
+  assert.equal(w.outbox.size, 3);  // no answer, so nothing leaves the device
+  const synced = await logic.drain([...w.outbox.values()], w.io);
+  assert.deepEqual(synced.map((e) => e.seq), [1, 2, 3]);
+  assert.equal(w.outbox.size, 0);
+  assert.deepEqual([...w.applied.values()], [1, 1, 1]);
+});
+
+test("with no network nothing is removed and nothing more is tried", async () => {
+  const w = world({ offline: true });
+  const entries = w.fill([1, 2, 3].map((n) => change(n)));
+  assert.deepEqual(await logic.drain(entries, w.io, { limits: { maxChanges: 1 } }), []);
+  assert.equal(w.outbox.size, 3);
+  assert.deepEqual(w.requests, [["batch", [1]]]);
+});
+
+test("an answer that leaves a change out leaves it waiting", async () => {
+  const w = world();
+  const entries = w.fill([1, 2].map((n) => change(n)));
+  w.io.sendBatch = () => Promise.resolve({ status: 200, answer: { results: [{ changeId: "chg-1", status: 200 }] } });
+  assert.deepEqual((await logic.drain(entries, w.io)).map((e) => e.seq), [1]);
+  assert.deepEqual([...w.outbox.keys()], [2]);
+  w.io.sendBatch = () => Promise.resolve({ status: 0, answer: null });  // not the batch's answer (a login page)
+  assert.deepEqual(await logic.drain([...w.outbox.values()], w.io), []);
+  assert.deepEqual([...w.outbox.keys()], [2]);
+});
+
+test("a server without batches, or a page without the address, gets the changes one by one", async () => {
+  const w = world({ noBatches: true, refuse: ["chg-2"] });
+  const entries = w.fill([1, 2, 3].map((n) => change(n)));
+  assert.deepEqual((await logic.drain(entries, w.io)).map((e) => e.seq), [1, 3]);
+  assert.deepEqual(w.requests, [["batch", [1, 2, 3]], ["one", 1], ["one", 2], ["one", 3]]);
+  assert.equal(w.outbox.get(2).problem.status, 409);
+  const old = world();
+  old.io.sendBatch = () => null;
+  old.fill([change(7)]);
+  assert.deepEqual((await logic.drain([change(7)], old.io)).map((e) => e.seq), [7]);
+  assert.deepEqual(old.requests, [["one", 7]]);
+  const slow = world();
+  const all = slow.fill([1, 2].map((n) => change(n)));
+  await logic.drain(all, slow.io, { oneByOne: true });
+  assert.deepEqual(slow.requests, [["one", 1], ["one", 2]]);
+});

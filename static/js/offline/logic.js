@@ -71,6 +71,133 @@
     return status === 401 || status >= 500 ? "retry" : "refused";
   }
 
+  // The outbox goes in batches, in order: at most maxChanges changes, maxPhotos photos and about
+  // maxBytes each (the server's limits are larger: outbox/batch.py). A change bigger than maxBytes
+  // goes alone. Smaller photo batches lose less when the link drops in the middle of an upload.
+  var BATCH = { maxChanges: 50, maxPhotos: 10, maxBytes: 2 * 1024 * 1024 };
+
+  function isFile(value) { return typeof Blob !== "undefined" && value instanceof Blob; }
+
+  function sizeOf(entry) {
+    var photos = 0, bytes = entry.path.length + (entry.changeId || "").length + 40;
+    entry.fields.forEach(function (f) {
+      if (isFile(f[1])) { photos += 1; bytes += f[1].size + 200; }
+      else bytes += String(f[0]).length + String(f[1]).length + 8;
+    });
+    return { photos: photos, bytes: bytes };
+  }
+
+  function batches(entries, limits) {
+    limits = Object.assign({}, BATCH, limits || {});
+    var out = [], current = [], photos = 0, bytes = 0;
+    entries.forEach(function (entry) {
+      var size = sizeOf(entry);
+      if (current.length && (current.length >= limits.maxChanges || photos + size.photos > limits.maxPhotos ||
+                             bytes + size.bytes > limits.maxBytes)) {
+        out.push(current);
+        current = []; photos = 0; bytes = 0;
+      }
+      current.push(entry);
+      photos += size.photos;
+      bytes += size.bytes;
+    });
+    if (current.length) out.push(current);
+    return out;
+  }
+
+  // A batch as POST /outbox/batch reads it: the changes as JSON (a photo's value names its file
+  // part), and the photos as file parts.
+  function batchBody(entries) {
+    var files = [];
+    var changes = entries.map(function (entry) {
+      return {
+        changeId: entry.changeId, path: entry.path,
+        fields: entry.fields.map(function (f) {
+          if (!isFile(f[1])) return [f[0], String(f[1])];
+          var part = "file" + files.length;
+          files.push([part, f[1]]);
+          return [f[0], { file: part }];
+        }),
+      };
+    });
+    return { changes: JSON.stringify(changes), files: files };
+  }
+
+  // The server's answer to a batch, per entry in order: {entry, status, body}. An entry the answer
+  // does not mention gets status 0, so it waits for the next try.
+  function batchAnswers(entries, answer) {
+    var byId = {};
+    ((answer && answer.results) || []).forEach(function (r) { byId[r.changeId] = r; });
+    return entries.map(function (entry) {
+      var r = byId[entry.changeId];
+      return { entry: entry, status: r ? Number(r.status) || 0 : 0, body: r ? r.body || "" : "" };
+    });
+  }
+
+  // Sending the waiting entries (in order, pending only), with what the page gives (io):
+  //   sendBatch(entries) -> Promise of {status, answer: the parsed JSON or null}, or null when
+  //     the page has no batch address (an older page); rejects when the network fails;
+  //   sendOne(entry) -> Promise of {status, body}; rejects when the network fails;
+  //   remove(seqs) and keep(entry with its problem) -> Promises (the outbox on the device).
+  // Each change leaves the outbox only once the server acknowledged it (applied, or applied
+  // before); a refused one is kept with the server's answer; the first one to try again later
+  // stops the drain and it and the rest wait, in order. A batch the server does not take as a
+  // batch (an older server, too large) goes one by one. Nothing is removed that was not
+  // acknowledged, and the server applies each change id once, so a drain cut off anywhere is
+  // simply sent again. Resolves with the entries that left the outbox.
+  function drain(entries, io, options) {
+    options = options || {};
+    var synced = [];
+
+    function settle(answers) {
+      var sent = [], refused = [], goOn = true;
+      for (var i = 0; i < answers.length && goOn; i++) {
+        var verdict = outcome(answers[i].status);
+        if (verdict === "retry") goOn = false;
+        else if (verdict === "sent") sent.push(answers[i].entry);
+        else refused.push(answers[i]);
+      }
+      return (sent.length ? io.remove(sent.map(function (e) { return e.seq; })) : Promise.resolve())
+        .then(function () {
+          synced.push.apply(synced, sent);
+          return Promise.all(refused.map(function (a) {
+            a.entry.problem = { status: a.status, html: a.body || "" };
+            return io.keep(a.entry);
+          }));
+        })
+        .then(function () { return goOn; });
+    }
+
+    function oneByOne(group) {
+      return group.reduce(function (previous, entry) {
+        return previous.then(function (goOn) {
+          if (!goOn) return false;
+          return io.sendOne(entry).then(function (r) {
+            return settle([{ entry: entry, status: r && r.status, body: r && r.body }]);
+          }, function () { return false; });
+        });
+      }, Promise.resolve(true));
+    }
+
+    function inBatch(group) {
+      var sent = io.sendBatch ? io.sendBatch(group) : null;
+      if (!sent) return oneByOne(group);
+      return sent.then(function (r) {
+        var status = (r && r.status) || 0;
+        if (status >= 200 && status < 300) return settle(batchAnswers(group, r.answer));
+        return outcome(status) === "refused" ? oneByOne(group) : false;
+      }, function () { return false; });
+    }
+
+    var groups = options.oneByOne ? [entries] : batches(entries, options.limits);
+    return groups.reduce(function (previous, group) {
+      return previous.then(function (goOn) {
+        if (!goOn) return false;
+        return options.oneByOne ? oneByOne(group) : inBatch(group);
+      });
+    }, Promise.resolve(true)).then(function () { return synced; });
+  }
+
   // The refused changes a successful change to the same URL settles: the auditor decided.
   function settledBy(path, entries) { return entries.filter(function (e) { return e.problem && e.path === path; }); }
 
@@ -110,6 +237,7 @@
     pending: pending, problems: problems, badge: badge, outcome: outcome, settledBy: settledBy,
     nextRevision: nextRevision, fitWithin: fitWithin, jpegName: jpegName, exportEntries: exportEntries,
     exportPayload: exportPayload, exportFileName: exportFileName, refusalText: refusalText,
+    BATCH: BATCH, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
   };
   if (typeof module !== "undefined" && module.exports) module.exports = logic;
   else (window.auditappOffline = window.auditappOffline || {}).logic = logic;

@@ -3,7 +3,8 @@
      for offline use, send what waits. Then send again on the online event, when the service
      worker asks (Background Sync), and every 20 s while online.
    - "Available offline" fetches an audit's pages through the service worker, which keeps them.
-   - window.auditappOutbox is the outbox for tests and benchmarks: flush, all, refreshBadge. */
+   - window.auditappOutbox is the outbox for tests and benchmarks: flush, drainOneByOne (the
+     pre-batching way, for bench/sync.py), all, refreshBadge. */
 (function (ns) {
   "use strict";
   var store = ns.store, page = ns.page, sync = ns.sync, keep = ns.keep;
@@ -53,5 +54,7 @@
   setInterval(function () { if (navigator.onLine) sync.flush(); }, 20000);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
-  window.auditappOutbox = { flush: sync.flush, all: store.all, refreshBadge: page.refreshBadge };
+  window.auditappOutbox = {
+    flush: sync.flush, drainOneByOne: sync.drainOneByOne, all: store.all, refreshBadge: page.refreshBadge,
+  };
 })(window.auditappOffline = window.auditappOffline || {});

@@ -40,6 +40,8 @@
 
   function put(entry) { return tx("readwrite", function (store) { store.put(entry); }); }
   function remove(seq) { return tx("readwrite", function (store) { store.delete(seq); }); }
+  // The acknowledged entries of a batch leave together, in one transaction.
+  function removeAll(seqs) { return tx("readwrite", function (store) { seqs.forEach(function (s) { store.delete(s); }); }); }
 
-  ns.store = { all: all, put: put, remove: remove };
+  ns.store = { all: all, put: put, remove: remove, removeAll: removeAll };
 })(window.auditappOffline = window.auditappOffline || {});

@@ -1,8 +1,11 @@
-/* offline/sync.js: owns sending the outbox. Entries go one by one, in order, each acknowledged
-   before the next, with the change id they were made with: the server applies each change id once,
-   so a resend or two racing senders never double anything. What each answer means is
-   logic.outcome's rule: sent (dropped), retry later (the rest waits), or refused (kept and shown,
-   never dropped). Background Sync, where the browser has it, only wakes the page sooner. */
+/* offline/sync.js: owns sending the outbox. Entries go in batches (POST to the page's
+   data-outbox-batch address), in order, each change with the change id it was made with: the
+   server applies each change id once and answers each change, so a resend, a batch cut off in
+   the middle or two racing senders never double anything. What is sent, removed, kept or left
+   waiting is logic.drain's rule (each answer read by logic.outcome: sent and dropped, retry later
+   and the rest waits, or refused and kept and shown, never dropped); a batch the server does not
+   take goes one by one, as the outbox always could. Background Sync, where the browser has it,
+   only wakes the page sooner. */
 (function (ns) {
   "use strict";
   var logic = ns.logic, store = ns.store, page = ns.page;
@@ -11,7 +14,12 @@
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
   }
 
-  function send(entry) {
+  function batchUrl() {
+    var el = document.querySelector("[data-outbox-batch]");
+    return el ? el.dataset.outboxBatch : "";
+  }
+
+  function sendOne(entry) {
     var body = new FormData();
     entry.fields.forEach(function (f) {
       if (f[1] instanceof Blob) body.append(f[0], f[1], f[1].name || "photo.jpg");
@@ -20,8 +28,29 @@
     return fetch(entry.path, {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-Change-Id": entry.changeId, "X-CSRFToken": csrfToken(), "HX-Request": "true" },
+    }).then(function (response) {
+      if (response.ok) return { status: response.status, body: "" };
+      return response.text().then(function (html) { return { status: response.status, body: html }; });
     });
   }
+
+  function sendBatch(entries) {
+    var url = batchUrl();
+    if (!url) return null;
+    var made = logic.batchBody(entries), body = new FormData();
+    body.append("changes", made.changes);
+    made.files.forEach(function (f) { body.append(f[0], f[1], f[1].name || "photo.jpg"); });
+    return fetch(url, {
+      method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() },
+    }).then(function (response) {
+      if (!response.ok) return { status: response.status, answer: null };
+      // Not the batch's answer (a login page, a proxy's page): nothing is known, all waits.
+      return response.json().then(function (answer) { return { status: response.status, answer: answer }; },
+                                  function () { return { status: 0, answer: null }; });
+    });
+  }
+
+  var io = { sendBatch: sendBatch, sendOne: sendOne, remove: store.removeAll, keep: store.put };
 
   // One sender at a time; a request to send while sending runs once more when it ends, so an
   // 'online' event that arrives mid-way is never lost.
@@ -36,30 +65,23 @@
     return sending;
   }
 
-  function drain() {
+  // options.oneByOne: each change in a request of its own (what a batch the server refuses gets);
+  // for benchmarks that compare the two on the same page.
+  function drain(options) {
     var synced = [];
-    function next(entries) {
-      var entry = entries.shift();
-      if (!entry) return Promise.resolve();
-      return send(entry).catch(function () { return null; }).then(function (response) {
-        var outcome = logic.outcome(response && response.status);
-        if (outcome === "retry") return null;  // offline again, logged out, server away: the rest waits
-        if (outcome === "sent") {
-          synced.push(entry);
-          return store.remove(entry.seq).then(function () { return next(entries); });
-        }
-        return response.text().then(function (html) {
-          entry.problem = { status: response.status, html: html };
-          return store.put(entry);
-        }).then(function () { return next(entries); });
-      });
-    }
-    return store.all().then(function (entries) { return next(logic.pending(entries)); })
+    return store.all().then(function (entries) { return logic.drain(logic.pending(entries), io, options); })
+      .then(function (sent) { synced = sent; })
       .catch(function () { /* the store or a response failed: the rest waits for the next try */ })
       .then(function () {
         page.refreshSynced(synced);
         return page.refreshBadge().then(page.refreshProblems);
       });
+  }
+
+  function drainOneByOne() {
+    if (sending) return sending.then(drainOneByOne);
+    sending = drain({ oneByOne: true }).then(function () { sending = null; });
+    return sending;
   }
 
   function askForBackgroundSync() {
@@ -69,5 +91,5 @@
     });
   }
 
-  ns.sync = { flush: flush, askForBackgroundSync: askForBackgroundSync };
+  ns.sync = { flush: flush, drainOneByOne: drainOneByOne, askForBackgroundSync: askForBackgroundSync };
 })(window.auditappOffline = window.auditappOffline || {});
