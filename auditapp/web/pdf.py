@@ -8,7 +8,7 @@ Why a child process: gunicorn runs each worker with a few threads (deploy/gunico
 takes the CPU for up to a second or more of pure Python layout; rendered in a request thread it holds
 that worker's GIL, so every tap the worker serves meanwhile waits (two PDFs under two workers made a
 tap wait 4.8-5.7 s). In a pool of ONE niced child per worker process the layout runs outside the GIL
-and at a lower priority, while the request thread just waits for the result; taps keep their threads
+and at the lowest priority, while the request thread just waits for the result; taps keep their threads
 and the CPU. The pool is the bound: at most one PDF per worker process renders at once, and at most
 `PDF_WAITING` PDF requests per process wait for it, so PDFs can never take every thread of a worker;
 one more is refused at once with 503 + Retry-After (`ServerBusy`) instead of queueing. A semaphore
@@ -16,12 +16,13 @@ alone (render in the thread, refuse when busy) would bound the count but not giv
 their GIL, so taps would still slow down behind the one PDF allowed.
 
 Photos are embedded at print resolution (`PRINT_EDGE` px on the long edge, about 300 dpi at the 7 cm
-the report prints them), a derived copy made in the child on the fly: the stored 2000 px files made a
-10-photo report 8.8 MB.
+the report prints them), a derived copy made in the child on the fly and kept there for the next PDFs:
+the stored 2000 px files made a 10-photo report 8.8 MB.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import multiprocessing
@@ -44,13 +45,16 @@ BASE_URL = "https://auditapp.invalid/"
 PRINT_EDGE = 1200  # px, the long edge of a photo in a PDF (>= 300 dpi at the 7 cm the report prints it)
 PRINT_QUALITY = 75  # JPEG quality of that copy: 10 grainy phone photos stay under 2 MB
 PDF_WAITING = 2  # PDF requests per worker process that may wait for (or use) its renderer
-CHILD_NICE = 10  # how much lower the renderer's CPU priority is than the request workers'
+CHILD_NICE = 19  # the renderer takes only the CPU that request workers leave
+
+PRINT_COPIES_KEPT = 100  # print copies the renderer keeps (~200 KB each)
 
 # Per process (a pool belongs to the process that made it; a forked worker makes its own).
 _lock = threading.Lock()
 _waiting = threading.BoundedSemaphore(PDF_WAITING)
 _pool: ProcessPoolExecutor | None = None
 _pool_pid = 0
+_print_copies: dict[bytes, bytes] = {}  # in the renderer: photo hash -> print copy (derived, never changes)
 
 
 class PdfUnavailable(Exception):
@@ -118,7 +122,6 @@ def render_here(html: str, static_folder: str, images: Mapping[str, bytes]) -> b
     URLFetcher: Any  # noqa: N806  (WeasyPrint has no types: its fetcher class is our base)
     HTML, URLFetcher, URLFetcherResponse = _weasyprint()  # noqa: N806  (WeasyPrint's class names)
     static = Path(static_folder)
-    printed: dict[str, bytes] = {}
 
     class OwnFilesOnly(URLFetcher):
         def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
@@ -130,15 +133,26 @@ def render_here(html: str, static_folder: str, images: Mapping[str, bytes]) -> b
                     if path and Path(path).is_file():
                         found = Path(path).read_bytes(), _mime(path)
                 elif parts.path in images:
-                    if parts.path not in printed:
-                        printed[parts.path] = print_copy(images[parts.path])
-                    found = printed[parts.path], "image/jpeg"
+                    found = _printed(images[parts.path]), "image/jpeg"
             if found is None:
                 raise ValueError(f"not fetched for a PDF: {url}")
             body, mime = found
             return URLFetcherResponse(url, body=body, headers={"Content-Type": mime})
 
     return HTML(string=html, base_url=BASE_URL, url_fetcher=OwnFilesOnly()).write_pdf()
+
+
+def _printed(jpeg: bytes) -> bytes:
+    """The print copy, kept by the renderer process for the next PDFs (the same report is often made
+    again); keyed by the content's hash, so a copy can never stand for another photo."""
+    key = hashlib.sha256(jpeg).digest()
+    copy = _print_copies.pop(key, None)
+    if copy is None:
+        copy = print_copy(jpeg)
+    _print_copies[key] = copy  # most recently used last
+    while len(_print_copies) > PRINT_COPIES_KEPT:
+        del _print_copies[next(iter(_print_copies))]
+    return copy
 
 
 def print_copy(jpeg: bytes, edge: int = PRINT_EDGE) -> bytes:
