@@ -3,7 +3,10 @@ built in the test (not against themselves)."""
 
 from datetime import date, timedelta
 
+import flask_migrate
 import pytest
+from alembic.script import ScriptDirectory
+from flask import current_app
 
 from auditapp.capa import services as capa
 from auditapp.checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
@@ -18,6 +21,8 @@ from .support.audits import answer, items_of
 from .support.capa import raise_nc
 from .support.coverage import old_clause_coverage
 from .support.findings import NC_TEXT, post_finding
+
+SUMMARY_REVISION = "0015"  # the migration that made and filled the coverage map's summary
 
 
 def completed_walk(client, plan, make_user, results: dict[str, str], days_ago: int = 0):
@@ -129,13 +134,14 @@ def test_the_summary_follows_completion_and_reopening(client, plan, make_user):
 
 
 def test_the_upgrade_fills_the_summary_from_audits_completed_before_it(client, plan, make_user):
-    import flask_migrate
 
     completed_walk(client, plan, make_user, {"8.5.2-traceability": "minor_nc", "7.2-training": "conform"})
     completed_walk(client, plan, make_user, {"8.7-segregation": "conform"}, days_ago=200)
     completed_walk(client, plan, make_user, {"7.2-training": "conform"}, days_ago=380)
     db.session.remove()
-    flask_migrate.downgrade(revision="0013")  # as before the summary existed
+    config = current_app.extensions["migrate"].migrate.get_config()
+    before = ScriptDirectory.from_config(config).get_revision(SUMMARY_REVISION).down_revision
+    flask_migrate.downgrade(revision=before)  # as before the summary existed
     flask_migrate.upgrade()
     db.session.remove()
     mapped = clause_coverage(utcnow())

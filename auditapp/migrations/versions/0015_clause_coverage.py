@@ -3,7 +3,7 @@ findings by grade of completed internal audits, and which clauses each such audi
 app as audits complete and reopen, filled here from the audits already completed. Indexes on audits'
 completion date and findings' audit let the map count the month its window cuts without a full scan.
 
-Revision ID: 0014
+Revision ID: 0015
 Revises: 0013
 """
 from datetime import datetime
@@ -11,7 +11,7 @@ from datetime import datetime
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0014"
+revision = "0015"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
