@@ -39,4 +39,4 @@ class ClauseAudit(Model):
     audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"), primary_key=True)
     clause: Mapped[str] = mapped_column(String(20), primary_key=True)
     completed_at: Mapped[datetime] = mapped_column(DateTime)
-    number: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(20))
