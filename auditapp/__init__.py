@@ -104,8 +104,10 @@ def register_flows() -> None:
     """Who follows whom across domains, in one place (the receivers are idempotent to connect).
 
     A changed finding moves the improvement register, the nonconformity log and gap actions, side by
-    side; photo evidence is shown to whoever may see an audit or a nonconformity it belongs to; closed
-    records are replayed against their history by `flask events verify --records`."""
+    side; a completed or reopened audit moves the clause coverage map's summary; photo evidence is
+    shown to whoever may see an audit or a nonconformity it belongs to; closed records are replayed
+    against their history by `flask events verify --records`."""
+    from .audits.completion import audit_completed, audit_reopened
     from .audits.integrity import check_completed_audits
     from .audits.services import may_see_photo as audit_photo
     from .capa.integrity import check_closed_nonconformities
@@ -116,10 +118,14 @@ def register_flows() -> None:
     from .gaps.services import cancel_gap_actions
     from .improvements.services import sync_from_finding as sync_register
     from .photos.services import register_viewer
+    from .reports import coverage
     from .review.integrity import check_held_reviews
 
     for receiver in (sync_register, sync_nonconformity, cancel_gap_actions):
         finding_changed.connect(receiver)
+    # The clause coverage map's summary follows audits as they complete and reopen.
+    audit_completed.connect(coverage.audit_completed)
+    audit_reopened.connect(coverage.audit_reopened)
     register_viewer(audit_photo)
     register_viewer(nonconformity_photo)
     # `flask events verify --records`: each domain replays the history of its closed records.

@@ -13,5 +13,6 @@ from .findings.models import Finding  # noqa: F401
 from .improvements.models import Improvement  # noqa: F401
 from .photos.models import Photo  # noqa: F401
 from .programme.models import ProgrammeEntry, programme_audits  # noqa: F401
+from .reports.models import ClauseAudit, ClauseTally  # noqa: F401
 from .review.models import ManagementReview, ReviewArchive, ReviewDecision  # noqa: F401
 from .scope.models import QmsScope  # noqa: F401

@@ -1,4 +1,7 @@
-"""Benchmark: our photo pipeline against a naive Pillow baseline on a 12 MP phone-like JPEG.
+"""Benchmark: our photo pipeline against a naive Pillow baseline on a 12 MP phone-like JPEG, and
+against its physical floor: decoding the same file in draft mode (the reduced-scale decode the
+pipeline itself starts with), nothing else. The same run also times the pipeline with the encoder
+it had before (optimize + progressive) and prints both files' sizes, so the size cost is visible.
 
 Run from the repository root: `.venv/bin/python bench/photos.py [runs]`. Prints medians; never fails.
 """
@@ -15,6 +18,7 @@ from PIL import Image, ImageChops, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not a package
 
+from auditapp.photos import pipeline
 from auditapp.photos.pipeline import process_photo
 
 SIZE = (4000, 3000)
@@ -54,8 +58,51 @@ def naive(upload: bytes, max_edge: int) -> tuple[bytes, bytes]:
 def _jpeg(im: Image.Image) -> bytes:
     """Same encoder settings as the pipeline, so only the decode/resize path differs."""
     out = BytesIO()
-    im.save(out, "JPEG", quality=QUALITY, optimize=True, progressive=True)
+    im.save(out, "JPEG", quality=QUALITY)
     return out.getvalue()
+
+
+def draft_decode(upload: bytes, max_edge: int = 2048) -> Image.Image:
+    """The floor: open and decode the JPEG at the reduced scale the pipeline asks for, nothing more."""
+    im = Image.open(BytesIO(upload))
+    im.draft("RGB", pipeline._fit(im.size, round(max_edge * pipeline.DRAFT_SLACK)))
+    im.load()
+    return im
+
+
+def _encode_as_before(im: Image.Image, quality: int) -> bytes:
+    """The pipeline's encoder until issue 13: optimized Huffman tables, progressive."""
+    out = BytesIO()
+    im.save(out, "JPEG", quality=quality, optimize=True, progressive=True, comment=b"")
+    return out.getvalue()
+
+
+def floor_report(upload: bytes, runs: int) -> None:
+    """The pipeline (default settings) as a ratio to a draft-mode decode of the same file, with file sizes."""
+    floor = median_ms(lambda: draft_decode(upload), runs)
+    ours = median_ms(lambda: process_photo(BytesIO(upload)), runs)
+    now = process_photo(BytesIO(upload))
+    shipped_encoder = pipeline._encode_jpeg
+    pipeline._encode_jpeg = _encode_as_before
+    try:
+        before_ms = median_ms(lambda: process_photo(BytesIO(upload)), runs)
+        before = process_photo(BytesIO(upload))
+    finally:
+        pipeline._encode_jpeg = shipped_encoder
+    print()
+    print(f"{'pipeline (max_edge 2048)':<40} | {'ms':>6} | {'x draft decode':>14} | {'photo B':>9} | {'thumb B':>7}")
+    print(f"{'-' * 40}-+-{'-' * 6}-+-{'-' * 14}-+-{'-' * 9}-+-{'-' * 7}")
+    print(f"{'draft-mode decode alone (the floor)':<40} | {floor:6.1f} | {1:14.2f} | {'':>9} | {'':>7}")
+    for name, ms, photo in (
+        ("process_photo, baseline JPEG (shipped)", ours, now),
+        ("process_photo, optimize+progressive", before_ms, before),
+    ):
+        print(f"{name:<40} | {ms:6.1f} | {ms / floor:14.2f} | {len(photo.data):9,} | {len(photo.thumbnail):7,}")
+    print(
+        f"shipped vs optimize+progressive: time {ours / before_ms:.2f}x, "
+        f"photo {len(now.data) / len(before.data):.2f}x the bytes, "
+        f"thumbnail {len(now.thumbnail) / len(before.thumbnail):.2f}x"
+    )
 
 
 def median_ms(run: Callable[[], object], runs: int) -> float:
@@ -87,6 +134,7 @@ def main(runs: int = 7) -> None:
         baseline = median_ms(lambda edge=max_edge: naive(upload, edge), runs)
         output = f"{photo.width}x{photo.height}"
         print(f"{max_edge:>8} | {output:>9} | {ours:8.0f} | {baseline:8.0f} | {ours / baseline:10.2f}")
+    floor_report(upload, runs)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,30 @@ def test_auditor_records_an_audit_on_a_phone_without_reloading(app, live_server,
     assert storage.note == "Pallets stored off the floor."
 
 
+def test_an_online_photo_upload_sends_the_photo_downscaled_in_the_page(app, live_server, pixel, plan, make_user):
+    """A 12 MP photo leaves the phone at the size the server keeps (long edge 2048 px), online too."""
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    gauges = items_of(audit)["7.1.5-gauges"]
+    out = BytesIO()
+    Image.effect_noise((4000, 3000), 60).convert("RGB").save(out, "JPEG", quality=90)  # grainy, like a phone's
+    full = out.getvalue()
+    page = pixel
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    page.goto(f"{live_server.url}/audits/{audit.id}")
+    sent = []
+    page.on("request", lambda r: sent.append(len(r.post_data_buffer or b"")) if r.url.endswith("/photos") else None)
+    page.set_input_files(
+        f"#item-{gauges.id} input[type=file]", files=[{"name": "big.jpg", "mimeType": "image/jpeg", "buffer": full}]
+    )
+    page.wait_for_selector(f"#item-{gauges.id} .photos img")
+
+    db.session.expire_all()
+    photo = db.session.scalar(db.select(Photo).filter_by(audit_id=audit.id))
+    assert (photo.original_width, photo.original_height) == (2048, 1536)  # what arrived, not 4000x3000
+    assert len(sent) == 1 and sent[0] < len(full) / 2
+
+
 def test_results_are_big_enough_to_tap(app, live_server, browser, plan, make_user):
     lead = make_user("auditor")
     audit = plan(lead=lead)

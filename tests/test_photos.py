@@ -1,5 +1,6 @@
 """Photo evidence through the app: upload in place, bad photos leave nothing, removal, serving."""
 
+import random
 import sqlite3
 from datetime import date
 from io import BytesIO
@@ -7,7 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-from PIL import Image
+from PIL import Image, ImageChops
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from auditapp.capa import services as capa
 from auditapp.capa.models import Nonconformity
@@ -15,6 +18,7 @@ from auditapp.events.models import Event
 from auditapp.extensions import db
 from auditapp.photos import intake
 from auditapp.photos.models import Photo
+from auditapp.photos.storage import photo_store
 
 from .support.accounts import log_in
 from .support.audits import HX, answer, items_of
@@ -206,12 +210,67 @@ def test_report_pdf_carries_the_findings_and_their_photos(app, client, plan, mak
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert f"Internal audit report {audit.number}" in text and "Gauge overdue" in text
     assert "Reopen" not in text and "Audit screen" not in text  # screen-only parts stay out
+    assert "Minor NC" in text  # the item's grade, in the Result column
     images = [image for page in reader.pages for image in page.images]
     assert len({image.name for image in images}) == 1 and images[0].image.size == (900, 1200)  # upright, as stored
     # People who may not see the audit get no PDF either
     client.post("/logout")
     log_in(client, make_user("supervisor"))
     assert client.get(f"/audits/{audit.id}/report.pdf").status_code == 404
+
+
+def grainy_jpeg(seed: int, size=(2000, 1500)) -> bytes:
+    """A photo that compresses like a phone's (gradients and sensor grain), the same bytes every run."""
+    half = (size[0] // 2, size[1] // 2)
+    grain = Image.frombytes("L", half, random.Random(seed).randbytes(half[0] * half[1])).resize(size)
+    across = Image.linear_gradient("L").resize(size)
+    rgb = Image.merge("RGB", (ImageChops.add(across, grain, 3), across, ImageChops.add(grain, across, 3)))
+    out = BytesIO()
+    rgb.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_a_report_with_ten_photos_embeds_them_at_print_resolution_under_2_mb(app, client, plan, make_user):
+    from pypdf import PdfReader
+
+    audit, item = start(client, plan, make_user)
+    answer(client, audit, item, "minor_nc")
+    post_finding(client, audit, item, NC_TEXT)
+    for n in range(10):
+        # Encoded here: the test client would spool a body this large to a file it never closes.
+        boundary, body = encode_multipart(
+            {"item_id": str(item.id), "photo": FileStorage(BytesIO(grainy_jpeg(n)), "p.jpg")}
+        )
+        content_type = f"multipart/form-data; boundary={boundary}"
+        assert (
+            client.post(f"/audits/{audit.id}/photos", data=body, headers=HX, content_type=content_type).status_code
+            == 200
+        )
+    with app.app_context():
+        stored = [len(photo_store().read(p.sha256)) for p in db.session.scalars(sqlalchemy.select(Photo))]
+    assert len(stored) == 10 and sum(stored) > 4_000_000  # embedded as stored, the report would be over 4 MB
+
+    response = client.get(f"/audits/{audit.id}/report.pdf")
+    assert response.status_code == 200
+    reader = PdfReader(BytesIO(response.data))
+    sizes = {image.name: image.image.size for page in reader.pages for image in page.images}
+    assert len(response.data) < 2_000_000
+    assert len(sizes) == 10 and all(max(size) == 1200 for size in sizes.values())
+
+
+def test_a_pdf_asked_while_the_renderer_has_enough_to_do_is_refused_with_retry_after(client, plan, make_user):
+    from auditapp.web import pdf
+
+    audit, _item = start(client, plan, make_user)
+    taken = [pdf._waiting.acquire(blocking=False) for _ in range(pdf.PDF_WAITING)]  # PDFs already waiting
+    try:
+        assert all(taken)
+        busy = client.get(f"/audits/{audit.id}/report.pdf")
+    finally:
+        for _ in taken:
+            pdf._waiting.release()
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    assert client.get(f"/audits/{audit.id}/report.pdf").status_code == 200  # the turn is given back
 
 
 def test_making_a_pdf_does_not_make_the_pipeline_accept_truncated_photos(app):

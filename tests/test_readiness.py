@@ -3,18 +3,26 @@ built in the test (not against themselves)."""
 
 from datetime import date, timedelta
 
+import flask_migrate
 import pytest
+from alembic.script import ScriptDirectory
+from flask import current_app
 
 from auditapp.capa import services as capa
 from auditapp.checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 from auditapp.core.timeutil import utcnow
 from auditapp.extensions import db
+from auditapp.reports import coverage
+from auditapp.reports.services import clause_coverage
 from auditapp.scope.models import QmsScope
 
 from .support.accounts import log_in
 from .support.audits import answer, items_of
 from .support.capa import raise_nc
+from .support.coverage import old_clause_coverage
 from .support.findings import NC_TEXT, post_finding
+
+SUMMARY_REVISION = "0015"  # the migration that made and filled the coverage map's summary
 
 
 def completed_walk(client, plan, make_user, results: dict[str, str], days_ago: int = 0):
@@ -44,6 +52,8 @@ def completed_walk(client, plan, make_user, results: dict[str, str], days_ago: i
                 text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
                 {"i": audit.id, "t": utcnow() - timedelta(days=days_ago)},
             )
+        coverage.rebuild_all()  # the map's summary follows the app's changes, not SQL behind its back
+        db.session.commit()
     return audit
 
 
@@ -79,6 +89,63 @@ def test_coverage_counts_completed_audits_of_the_last_12_months(client, plan, ma
     assert rows["8.5.4"] == "not_audited"  # audit not completed
     assert 'id="coverage-count">2 of 54<' in html
     assert "AUD-" in html.split('id="clause-8.5.2"')[1].split("</li>")[0]
+
+
+def test_the_map_from_its_summary_equals_the_map_from_every_record(client, plan, make_user):
+    """Audits inside whole months, in the month the window cuts, outside it, reopened, not completed,
+    and a gap analysis: the summary kept on completion gives the figures the old full count gave."""
+    for days_ago, results in [
+        (0, {"8.5.2-traceability": "minor_nc", "7.2-training": "conform"}),
+        (3, {"7.1.5-gauges": "conform", "8.5.2-traceability": "conform"}),
+        (40, {"8.7-segregation": "major_nc", "8.5.4-storage": "na"}),
+        (200, {"8.5.4-storage": "conform"}),
+        (350, {"8.5.2-traceability": "minor_nc"}),
+        (362, {"7.2-training": "conform"}),
+        (380, {"8.7-segregation": "conform"}),
+    ]:
+        completed_walk(client, plan, make_user, results, days_ago=days_ago)
+    lead = make_user("auditor")
+    still_open = plan(lead=lead)
+    log_in(client, lead)
+    answer(client, still_open, items_of(still_open)["8.5.4-storage"], "conform")
+    client.post("/logout")
+    now = utcnow()
+    for moment in (now, now - timedelta(days=20), now - timedelta(days=55), now + timedelta(days=17)):
+        assert clause_coverage(moment) == old_clause_coverage(moment)
+    assert sum(c.answered for c in clause_coverage(now)) == 8  # not vacuous: six audits in the window
+
+
+def test_the_summary_follows_completion_and_reopening(client, plan, make_user):
+    """No rebuild: the receivers alone keep the map equal to the full count."""
+    audit = completed_walk(client, plan, make_user, {"8.5.2-traceability": "minor_nc", "7.2-training": "conform"})
+    counted = clause_coverage(utcnow())
+    assert counted == old_clause_coverage(utcnow()) and sum(c.answered for c in counted) == 2
+    quality = make_user("quality_lead")
+    log_in(client, quality)
+    assert client.post(f"/audits/{audit.id}/reopen", data={"reason": "Missed 8.7"}).status_code == 302
+    reopened = clause_coverage(utcnow())
+    assert reopened == old_clause_coverage(utcnow()) and sum(c.answered for c in reopened) == 0
+    client.post("/logout")
+    log_in(client, audit.lead_auditor)
+    answer(client, audit, items_of(audit)["8.7-segregation"], "conform")
+    client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Done.", "confirm_unanswered": "on"})
+    again = clause_coverage(utcnow())
+    assert again == old_clause_coverage(utcnow()) and sum(c.answered for c in again) == 3
+
+
+def test_the_upgrade_fills_the_summary_from_audits_completed_before_it(client, plan, make_user):
+
+    completed_walk(client, plan, make_user, {"8.5.2-traceability": "minor_nc", "7.2-training": "conform"})
+    completed_walk(client, plan, make_user, {"8.7-segregation": "conform"}, days_ago=200)
+    completed_walk(client, plan, make_user, {"7.2-training": "conform"}, days_ago=380)
+    db.session.remove()
+    config = current_app.extensions["migrate"].migrate.get_config()
+    before = ScriptDirectory.from_config(config).get_revision(SUMMARY_REVISION).down_revision
+    flask_migrate.downgrade(revision=before)  # as before the summary existed
+    flask_migrate.upgrade()
+    db.session.remove()
+    mapped = clause_coverage(utcnow())
+    assert mapped == old_clause_coverage(utcnow()) and sum(c.answered for c in mapped) == 3
 
 
 def test_readiness_lines_follow_the_records(client, plan, make_user):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from blinker import Namespace
 from sqlalchemy import select
 
 from ..accounts.models import Role, User
@@ -20,6 +21,13 @@ from ..findings.models import FINDING_GRADES, NC_GRADES, Finding
 from ..photos.models import Photo
 from .models import NOT_AUDITED, Audit, AuditStatus, Response
 from .services import Progress, ensure_open, lock_audit, progress, responses_by_item
+
+_signals = Namespace()
+# Sent inside the change, after the audit's status changed (receivers are connected in the factory's
+# register_flows): summaries of completed audits (the clause coverage map) follow. `completed_at` of a
+# reopened audit is the completion it had.
+audit_completed = _signals.signal("audit-completed")
+audit_reopened = _signals.signal("audit-reopened")
 
 
 @dataclass
@@ -94,6 +102,8 @@ def complete_audit(actor: User, audit: Audit, conclusion: str, confirm_unanswere
         {"status": [old_status, "completed"], "conclusion": conclusion, "not_audited": len(check.unanswered)},
         audit_id=audit.id,
     )
+    db.session.flush()
+    audit_completed.send(actor, audit=audit)
 
 
 def reopen_audit(actor: User, audit: Audit, reason: str) -> None:
@@ -105,6 +115,7 @@ def reopen_audit(actor: User, audit: Audit, reason: str) -> None:
         raise Conflict("_form", "The audit is not completed.")
     if actor.id != audit.lead_auditor_id and not actor.has_role(Role.QUALITY_LEAD):
         raise NotAllowed("Only the lead auditor or a quality lead can reopen an audit.")
+    completed_at = audit.completed_at
     audit.status = AuditStatus.IN_PROGRESS.value
     audit.completed_at = None
     events.record(
@@ -115,6 +126,8 @@ def reopen_audit(actor: User, audit: Audit, reason: str) -> None:
         {"status": ["completed", "in_progress"], "reason": reason},
         audit_id=audit.id,
     )
+    db.session.flush()
+    audit_reopened.send(actor, audit=audit, completed_at=completed_at)
 
 
 def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str]]:

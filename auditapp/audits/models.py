@@ -77,7 +77,7 @@ class Audit(Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # the coverage map's window
 
     checklist_version: Mapped[ChecklistVersion] = relationship()
     area: Mapped[Area | None] = relationship()

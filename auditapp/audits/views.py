@@ -228,8 +228,10 @@ def report_pdf(audit_id: int):
     html = render_template(
         "audits/report.html", layout="pdf_base.html", **_report_context(audit, photos_by_item=by_item, can_reopen=False)
     )
+    files = photos.stored_files([p for ph in by_item.values() for p in ph])
+    images = {url_for("photos.show", photo_id=photo_id): data for photo_id, data in files.items()}
     return HttpResponse(
-        render_pdf(html, photos.pdf_fetcher([p for ph in by_item.values() for p in ph])),
+        render_pdf(html, images),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{audit.number}.pdf"'},
     )

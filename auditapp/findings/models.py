@@ -42,7 +42,7 @@ class Finding(Model):
 
     # Generated on the phone, so a finding written offline keeps its identity when it syncs.
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"))
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"), index=True)
     # The checklist item it was raised on; None for an ad-hoc finding.
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
     response_id: Mapped[str | None] = mapped_column(ForeignKey("responses.id"), unique=True)

@@ -205,16 +205,12 @@ def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
     )
 
 
-def pdf_fetcher(allowed: list[Photo]) -> Callable[[str], tuple[bytes, str] | None]:
-    """For a PDF: resolve /photos/<id> to the stored file, for the photos the caller already allowed."""
-    by_id = {p.id: p for p in allowed}
+def stored_files(allowed: list[Photo]) -> dict[str, bytes]:
+    """For a PDF: the stored file of each photo the caller already allowed, by photo id (missing files left out)."""
     store = photo_store()
-
-    def fetch(path: str) -> tuple[bytes, str] | None:
-        photo = by_id.get(path.removeprefix("/photos/").split("?", 1)[0]) if path.startswith("/photos/") else None
-        if photo is None:
-            return None
+    files = {}
+    for photo in allowed:
         data = store.read(photo.sha256)
-        return (data, "image/jpeg") if data is not None else None
-
-    return fetch
+        if data is not None:
+            files[photo.id] = data
+    return files

@@ -1,7 +1,7 @@
 """Certification readiness from live data: clause coverage and the path to certification.
 
 Everything is computed with SQL aggregates: a fixed number of queries however many audits,
-responses and findings there are.
+responses and findings there are; the coverage map reads a summary kept on completion.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from ..audits.models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
 from ..capa.models import NCStatus, Nonconformity
 from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 from ..checklists.models import ChecklistItem, Result
 from ..extensions import db
-from ..findings.models import Finding, FindingStatus
 from ..review.services import last_held
 from ..scope.services import current_scope
+from . import coverage
+from .models import ClauseTally
 
 CYCLE_DAYS = 365
 AUDIT_LINKS = 3  # latest audits linked from each clause of the coverage map
@@ -51,69 +51,46 @@ class ClauseCoverage:
 
 
 def clause_coverage(now: datetime) -> list[ClauseCoverage]:
-    """Each auditable clause: audited in the last 12 months by a completed internal audit, with what result."""
+    """Each auditable clause: audited in the last 12 months by a completed internal audit, with what result.
+
+    Whole months come from the summary kept on completion (`reports.coverage`); only the month the
+    12-month window cuts in two is counted from the records, so the map reads about the same number
+    of rows whatever the number of audits."""
     since = now - timedelta(days=CYCLE_DAYS)
-    coverage = {code: ClauseCoverage(code, title) for code, title in AUDITABLE_CLAUSES}
-    # A gap analysis (before the first certification) is not part of the internal audit cycle.
-    in_cycle = (Audit.status == AuditStatus.COMPLETED, Audit.completed_at >= since, Audit.kind == AuditKind.INTERNAL)
-    answered = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED]))
-    rows = db.session.execute(
-        select(ChecklistItem.clause, Response.result, func.count(), func.max(Audit.completed_at))
-        .join(Response, Response.item_id == ChecklistItem.id)
-        .join(Audit, Audit.id == Response.audit_id)
-        .where(*in_cycle, *answered)
-        .group_by(ChecklistItem.clause, Response.result)
+    whole = since if since == datetime(since.year, since.month, 1) else coverage.next_month(since)
+    coverage_of = {code: ClauseCoverage(code, title) for code, title in AUDITABLE_CLAUSES}
+    tallies = db.session.execute(
+        select(
+            ClauseTally.kind, ClauseTally.clause, ClauseTally.code, ClauseTally.count, ClauseTally.last_completed
+        ).where(ClauseTally.month >= coverage.month_of(whole))
     ).all()
-    for clause, result, count, last in rows:
-        entry = coverage.get(auditable_clause_of(clause) or "")
-        if entry is None or result is None:  # the query selects answered items only
+    answers = [(clause, code, n, last) for kind, clause, code, n, last in tallies if kind == coverage.ANSWER]
+    findings = [(clause, code, n) for kind, clause, code, n, _ in tallies if kind == coverage.FINDING]
+    if since < whole:  # the part of the first month inside the window
+        answers += db.session.execute(coverage.answer_tallies(since, whole)).all()
+        findings += db.session.execute(coverage.finding_tallies(since, whole)).all()
+    for clause, result, count, last in answers:
+        entry = coverage_of.get(auditable_clause_of(clause) or "")
+        if entry is None or result is None:
             continue
         entry.answered += count
         entry.results[result] = entry.results.get(result, 0) + count
         entry.last_audited = max(filter(None, [entry.last_audited, last]), default=None)
-    for clause, grade, count in db.session.execute(
-        select(Finding.clause, Finding.grade, func.count())
-        .join(Audit, Audit.id == Finding.audit_id)
-        .where(*in_cycle, Finding.status == FindingStatus.OPEN)
-        .group_by(Finding.clause, Finding.grade)
-    ).all():
-        entry = coverage.get(auditable_clause_of(clause) or "")
+    for clause, grade, count in findings:
+        entry = coverage_of.get(auditable_clause_of(clause) or "")
         if entry is not None:
             entry.findings[grade] = entry.findings.get(grade, 0) + count
-    # The latest few audits per checklist clause, chosen in SQL: with a year of audits, returning every
-    # (clause, audit) pair would mean a hundred thousand rows for a page that links three.
-    pairs = (
-        select(
-            ChecklistItem.clause.label("clause"),
-            Audit.id.label("audit_id"),
-            Audit.number.label("number"),
-            Audit.completed_at.label("completed"),
-        )
-        .distinct()
-        .join(Response, Response.item_id == ChecklistItem.id)
-        .join(Audit, Audit.id == Response.audit_id)
-        .where(*in_cycle, *answered)
-        .subquery()
+    # The latest few audits per auditable clause: the latest few of each checklist clause under it.
+    clauses = sorted(
+        c for c in db.session.scalars(select(ChecklistItem.clause).distinct()) if auditable_clause_of(c) in coverage_of
     )
-    ranked = select(
-        pairs,
-        func.row_number()
-        .over(partition_by=pairs.c.clause, order_by=(pairs.c.completed.desc(), pairs.c.audit_id.desc()))
-        .label("rank"),
-    ).subquery()
     audits_by_clause: dict[str, dict[int, tuple]] = defaultdict(dict)
-    for clause, audit_id, number, completed in db.session.execute(
-        select(ranked.c.clause, ranked.c.audit_id, ranked.c.number, ranked.c.completed).where(
-            ranked.c.rank <= AUDIT_LINKS
-        )
-    ).all():
-        code = auditable_clause_of(clause)
-        if code in coverage:
-            audits_by_clause[code][audit_id] = (completed, number)
+    for clause, audit_id, number, completed in coverage.latest_audits(clauses, since, AUDIT_LINKS):
+        audits_by_clause[auditable_clause_of(clause) or ""][audit_id] = (completed, number)
     for code, found in audits_by_clause.items():
         latest = sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]), reverse=True)[:AUDIT_LINKS]
-        coverage[code].audits = {audit_id: number for audit_id, (_, number) in latest}
-    return list(coverage.values())
+        coverage_of[code].audits = {audit_id: number for audit_id, (_, number) in latest}
+    return list(coverage_of.values())
 
 
 @dataclass

@@ -1,34 +1,127 @@
-"""PDF from our own HTML, rendered on the server by WeasyPrint.
+"""PDF from our own HTML, rendered by WeasyPrint in a child process, a bounded number at a time.
 
 WeasyPrint fetches the stylesheet and images a page links to. Our fetcher serves only our static
-files and photos straight from disk (after the caller checked who may see them), and refuses every
-other URL: a PDF never makes a network request, so a crafted link cannot reach other hosts.
+files and the images the caller handed over (photos it already checked the user may see), and
+refuses every other URL: a PDF never makes a network request, so a crafted link cannot reach other hosts.
+
+Why a child process: gunicorn runs each worker with a few threads (deploy/gunicorn.conf.py). A PDF
+takes the CPU for up to a second or more of pure Python layout; rendered in a request thread it holds
+that worker's GIL, so every tap the worker serves meanwhile waits (two PDFs under two workers made a
+tap wait 4.8-5.7 s). In a pool of ONE niced child per worker process the layout runs outside the GIL
+and at the lowest priority, while the request thread just waits for the result; taps keep their threads
+and the CPU. The pool is the bound: at most one PDF per worker process renders at once, and at most
+`PDF_WAITING` PDF requests per process wait for it, so PDFs can never take every thread of a worker;
+one more is refused at once with 503 + Retry-After (`ServerBusy`) instead of queueing. A semaphore
+alone (render in the thread, refuse when busy) would bound the count but not give the threads back
+their GIL, so taps would still slow down behind the one PDF allowed.
+
+Photos are embedded at print resolution (`PRINT_EDGE` px on the long edge, about 300 dpi at the 7 cm
+the report prints them), a derived copy made in the child on the fly and kept there for the next PDFs:
+the stored 2000 px files made a 10-photo report 8.8 MB.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
-from collections.abc import Callable
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, current_app
+from PIL import Image, ImageFile
 from werkzeug.security import safe_join
 
+from ..core.errors import ServerBusy
+
 BASE_URL = "https://auditapp.invalid/"
-PdfFetch = Callable[[str], tuple[bytes, str] | None]
+PRINT_EDGE = 1200  # px, the long edge of a photo in a PDF (>= 300 dpi at the 7 cm the report prints it)
+PRINT_QUALITY = 75  # JPEG quality of that copy: 10 grainy phone photos stay under 2 MB
+PDF_WAITING = 2  # PDF requests per worker process that may wait for (or use) its renderer
+CHILD_NICE = 19  # the renderer takes only the CPU that request workers leave
+
+PRINT_COPIES_KEPT = 100  # print copies the renderer keeps (~200 KB each)
+
+# Per process (a pool belongs to the process that made it; a forked worker makes its own).
+_lock = threading.Lock()
+_waiting = threading.BoundedSemaphore(PDF_WAITING)
+_pool: ProcessPoolExecutor | None = None
+_pool_pid = 0
+_print_copies: dict[bytes, bytes] = {}  # in the renderer: photo hash -> print copy (derived, never changes)
 
 
-def render_pdf(html: str, extra: PdfFetch | None = None) -> bytes:
-    """Render the HTML to PDF bytes; `extra` may resolve further paths (e.g. photos the user may see).
+class PdfUnavailable(Exception):
+    """WeasyPrint cannot load here (Pango is missing)."""
 
-    `extra(path)` returns (bytes, mime type) or None."""
+
+def render_pdf(html: str, images: Mapping[str, bytes] | None = None) -> bytes:
+    """Render the HTML to PDF bytes in the renderer process; raise ServerBusy when it has enough to do.
+
+    `images` maps a path the HTML links to (e.g. "/photos/<id>") to the stored JPEG bytes of an image
+    the user may see; it is embedded at print resolution."""
+    assert current_app.static_folder is not None  # create_app always sets one
+    if not _waiting.acquire(blocking=False):
+        raise ServerBusy("The server is making other PDFs right now. Try again in a few seconds.", retry_after=5)
+    try:
+        future = _renderer().submit(render_here, html, current_app.static_folder, dict(images or {}))
+        return future.result()
+    except PdfUnavailable as err:
+        current_app.logger.error("PDF export unavailable: %s", err)
+        abort(
+            503,
+            description="PDF export needs the Pango library on the server (Debian: apt-get install "
+            "libpango-1.0-0 libpangoft2-1.0-0). The page itself prints well from the browser.",
+        )
+    except BrokenProcessPool:
+        _drop_renderer()  # the child died (killed, out of memory): the next PDF gets a new one
+        raise
+    finally:
+        _waiting.release()
+
+
+def _renderer() -> ProcessPoolExecutor:
+    global _pool, _pool_pid
+    with _lock:
+        if _pool is None or _pool_pid != os.getpid():
+            # spawn, not fork: a gunicorn worker has threads, and a forked child could inherit a held lock.
+            context = multiprocessing.get_context("spawn")
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_child_start)
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def _drop_renderer() -> None:
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def _child_start() -> None:
+    """In the renderer process: a lower CPU priority than the request workers, WeasyPrint loaded once."""
+    try:
+        os.nice(CHILD_NICE)
+    except OSError:  # pragma: no cover - not permitted here; render at normal priority
+        pass
+    try:
+        _weasyprint()
+    except PdfUnavailable:
+        pass  # reported to the request by render_here
+
+
+def render_here(html: str, static_folder: str, images: Mapping[str, bytes]) -> bytes:
+    """Render in this process (the renderer child; also usable directly, e.g. by a benchmark)."""
     URLFetcher: Any  # noqa: N806  (WeasyPrint has no types: its fetcher class is our base)
     HTML, URLFetcher, URLFetcherResponse = _weasyprint()  # noqa: N806  (WeasyPrint's class names)
-
-    assert current_app.static_folder is not None  # create_app always sets one
-    static = Path(current_app.static_folder)
+    static = Path(static_folder)
 
     class OwnFilesOnly(URLFetcher):
         def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
@@ -39,8 +132,8 @@ def render_pdf(html: str, extra: PdfFetch | None = None) -> bytes:
                     path = safe_join(str(static), parts.path.removeprefix("/static/"))
                     if path and Path(path).is_file():
                         found = Path(path).read_bytes(), _mime(path)
-                elif extra is not None:
-                    found = extra(parts.path + ("?" + parts.query if parts.query else ""))
+                elif parts.path in images:
+                    found = _printed(images[parts.path]), "image/jpeg"
             if found is None:
                 raise ValueError(f"not fetched for a PDF: {url}")
             body, mime = found
@@ -49,24 +142,45 @@ def render_pdf(html: str, extra: PdfFetch | None = None) -> bytes:
     return HTML(string=html, base_url=BASE_URL, url_fetcher=OwnFilesOnly()).write_pdf()
 
 
+def _printed(jpeg: bytes) -> bytes:
+    """The print copy, kept by the renderer process for the next PDFs (the same report is often made
+    again); keyed by the content's hash, so a copy can never stand for another photo."""
+    key = hashlib.sha256(jpeg).digest()
+    copy = _print_copies.pop(key, None)
+    if copy is None:
+        copy = print_copy(jpeg)
+    _print_copies[key] = copy  # most recently used last
+    while len(_print_copies) > PRINT_COPIES_KEPT:
+        del _print_copies[next(iter(_print_copies))]
+    return copy
+
+
+def print_copy(jpeg: bytes, edge: int = PRINT_EDGE) -> bytes:
+    """The photo at print resolution: at most `edge` px on the long side (a stored photo is upright)."""
+    with Image.open(io.BytesIO(jpeg)) as im:
+        if max(im.size) <= edge:
+            return jpeg
+        im.draft("RGB", (edge, edge))  # a cheaper decode where the JPEG allows it
+        small = im.convert("RGB")
+        # Bicubic (antialiased when shrinking) is 3/4 of Lanczos' time here, and a shade softer (smaller).
+        small.thumbnail((edge, edge), Image.Resampling.BICUBIC)
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=PRINT_QUALITY)
+        return out.getvalue()
+
+
 def _weasyprint() -> tuple[Any, Any, Any]:
-    """Import WeasyPrint on first use (it loads Pango, which only PDF requests need)...
+    """Import WeasyPrint on first use (it loads Pango, which only the renderer needs)...
 
     ...and undo its import-time `ImageFile.LOAD_TRUNCATED_IMAGES = True`: that switch is global to
-    Pillow, and left on it would let the photo pipeline accept half-uploaded photos."""
-    from PIL import ImageFile
-
+    Pillow, and left on it would let the photo pipeline accept half-uploaded photos (should this ever
+    run in a request worker)."""
     truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher, URLFetcherResponse
     except OSError as err:  # Pango is not installed on this server
-        current_app.logger.error("PDF export unavailable: %s", err)
-        abort(
-            503,
-            description="PDF export needs the Pango library on the server (Debian: apt-get install "
-            "libpango-1.0-0 libpangoft2-1.0-0). The page itself prints well from the browser.",
-        )
+        raise PdfUnavailable(str(err)) from None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated
     # Our one stylesheet serves screens too: WeasyPrint would log a warning for every @media width

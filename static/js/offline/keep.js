@@ -6,7 +6,7 @@
    - Logging out with changes waiting is refused; the waiting changes can be exported to a file. */
 (function (ns) {
   "use strict";
-  var logic = ns.logic, store = ns.store, page = ns.page, sync = ns.sync;
+  var logic = ns.logic, store = ns.store, page = ns.page, sync = ns.sync, photos = ns.photos;
 
   function formEntries(formData) {
     var out = [];
@@ -31,26 +31,10 @@
     });
   }, true);
 
-  // Photos wait on the device at about the size the server keeps (long edge 2048 px), so a
-  // morning's photos fit the browser's storage and upload quickly; re-encoding also drops the
-  // location data. The server still checks and processes them as any upload.
-  var MAX_EDGE = 2048;
-
+  // Photos wait on the device at about the size the server keeps (photos.js), so a morning's
+  // photos fit the browser's storage and upload quickly.
   function downscaleField(f) {
-    var file = f[1];
-    if (!(file instanceof Blob) || !/^image\//.test(file.type) || !window.createImageBitmap) return Promise.resolve(f);
-    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
-      var size = logic.fitWithin(bitmap.width, bitmap.height, MAX_EDGE);
-      var canvas = document.createElement("canvas");
-      canvas.width = size.width;
-      canvas.height = size.height;
-      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-      return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) {
-          resolve([f[0], blob ? new File([blob], logic.jpegName(file.name), { type: "image/jpeg" }) : file]);
-        }, "image/jpeg", 0.85);
-      });
-    }).catch(function () { return f; });  // an image the browser cannot read goes as it is; the server decides
+    return photos.downscale(f[1]).then(function (file) { return [f[0], file]; });
   }
 
   // Answering an item online after a conflict is the auditor's decision: the refused offline

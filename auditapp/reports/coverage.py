@@ -1,0 +1,161 @@
+"""The clause coverage map's summary (`ClauseTally`, `ClauseAudit`), kept in step with completed audits.
+
+A completed audit is read-only, so its answers and findings count the same from its completion until
+it is reopened: the receivers below (connected in the factory's `register_flows`) rebuild the month
+of the completion from the records whenever an audit of that month completes or reopens. The map
+reads whole months from the summary and only the month cut by its 12-month window from the records.
+`rebuild_all` recomputes everything (after data was changed behind the app's back, e.g. by SQL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
+
+from ..audits.models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
+from ..checklists.models import ChecklistItem, Result
+from ..extensions import db
+from ..findings.models import Finding, FindingStatus
+from .models import ClauseAudit, ClauseTally
+
+ANSWER, FINDING = "answer", "finding"
+
+
+def month_of(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def month_start(month: str) -> datetime:
+    year, number = (int(part) for part in month.split("-"))
+    return datetime(year, number, 1)
+
+
+def next_month(moment: datetime) -> datetime:
+    return datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
+
+
+def counted(start: datetime | None = None, end: datetime | None = None) -> tuple:
+    """The audits the map counts (completed internal audits; a gap analysis is not part of the cycle),
+    completed in [start, end)."""
+    conditions = [Audit.status == AuditStatus.COMPLETED, Audit.kind == AuditKind.INTERNAL]
+    if start is not None:
+        conditions.append(Audit.completed_at >= start)
+    if end is not None:
+        conditions.append(Audit.completed_at < end)
+    return tuple(conditions)
+
+
+ANSWERED = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED]))
+
+
+def answer_tallies(start: datetime | None, end: datetime | None) -> Select:
+    """(clause, result, count, latest completion) of the answers of counted audits in [start, end)."""
+    return (
+        select(ChecklistItem.clause, Response.result, func.count(), func.max(Audit.completed_at))
+        .join(Response, Response.item_id == ChecklistItem.id)
+        .join(Audit, Audit.id == Response.audit_id)
+        .where(*counted(start, end), *ANSWERED)
+        .group_by(ChecklistItem.clause, Response.result)
+    )
+
+
+def finding_tallies(start: datetime | None, end: datetime | None) -> Select:
+    """(clause, grade, count) of the open findings of counted audits in [start, end)."""
+    return (
+        select(Finding.clause, Finding.grade, func.count())
+        .join(Audit, Audit.id == Finding.audit_id)
+        .where(*counted(start, end), Finding.status == FindingStatus.OPEN)
+        .group_by(Finding.clause, Finding.grade)
+    )
+
+
+def rebuild_month(month: str) -> None:
+    """Recount one month of completions from the records (a few hundred audits at most)."""
+    start = month_start(month)
+    end = next_month(start)
+    db.session.execute(delete(ClauseTally).where(ClauseTally.month == month))
+    answers = answer_tallies(start, end).subquery()
+    findings = finding_tallies(start, end).subquery()
+    columns = ["month", "kind", "clause", "code", "count", "last_completed"]
+    db.session.execute(insert(ClauseTally).from_select(columns, select(literal(month), literal(ANSWER), *answers.c)))
+    db.session.execute(
+        insert(ClauseTally).from_select(
+            columns, select(literal(month), literal(FINDING), *findings.c, literal(None, DateTime))
+        )
+    )
+
+
+def record_audits(*conditions: ColumnElement[bool]) -> None:
+    """The clauses each counted audit (of those meeting `conditions`) answered, for the map's links."""
+    answered = (
+        select(Audit.id, ChecklistItem.clause, Audit.completed_at, Audit.number)
+        .distinct()
+        .join(Response, Response.item_id == ChecklistItem.id)
+        .join(Audit, Audit.id == Response.audit_id)
+        .where(*counted(), *ANSWERED, *conditions)
+    )
+    db.session.execute(insert(ClauseAudit).from_select(["audit_id", "clause", "completed_at", "number"], answered))
+
+
+def audit_completed(sender: object, audit: Audit, **_: object) -> None:
+    """Receiver: a completed internal audit joins the map."""
+    if audit.kind != AuditKind.INTERNAL or audit.completed_at is None:
+        return
+    rebuild_month(month_of(audit.completed_at))
+    db.session.execute(delete(ClauseAudit).where(ClauseAudit.audit_id == audit.id))
+    record_audits(Audit.id == audit.id)
+
+
+def audit_reopened(sender: object, audit: Audit, completed_at: datetime | None, **_: object) -> None:
+    """Receiver: a reopened audit leaves the map until it is completed again."""
+    db.session.execute(delete(ClauseAudit).where(ClauseAudit.audit_id == audit.id))
+    if completed_at is not None:
+        rebuild_month(month_of(completed_at))
+
+
+def rebuild_all() -> None:
+    """Recount the whole summary from the records. Does not commit."""
+    db.session.execute(delete(ClauseTally))
+    db.session.execute(delete(ClauseAudit))
+    completions = db.session.scalars(select(Audit.completed_at).where(*counted())).all()
+    for month in sorted({month_of(moment) for moment in completions if moment is not None}):
+        rebuild_month(month)
+    record_audits()
+
+
+def latest_audits(clauses: list[str], since: datetime, per_clause: int) -> list[tuple[str, int, str, datetime]]:
+    """(clause, audit id, number, completed) of the latest `per_clause` audits per clause since `since`:
+    one index lookup per clause (ix_clause_audits_clause_completed), however many audits there are.
+
+    Written as text: building a hundred SQLAlchemy selects cost more than running them."""
+    rows: list[tuple[str, int, str, datetime]] = []
+    for chunk in range(0, len(clauses), 200):  # SQLite allows 500 terms in one UNION
+        names = clauses[chunk : chunk + 200]
+        sql = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT clause, audit_id, number, completed_at FROM clause_audits"
+            f" WHERE clause = :c{n} AND completed_at >= :since"
+            f" ORDER BY completed_at DESC, audit_id DESC LIMIT :per_clause) AS latest{n}"
+            for n in range(len(names))
+        )
+        statement = (
+            text(sql)
+            .bindparams(bindparam("since", type_=DateTime))
+            .columns(clause=String, audit_id=Integer, number=String, completed_at=DateTime)
+        )
+        values = {"since": since, "per_clause": per_clause, **{f"c{n}": name for n, name in enumerate(names)}}
+        rows.extend(tuple(row) for row in db.session.execute(statement, values).all())
+    return rows
