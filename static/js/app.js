@@ -2,7 +2,9 @@
    - Gives every htmx change request a change id (X-Change-Id), so the server applies it once
      however often it is sent (double taps, retries, offline replays).
    - Shows the server's message when an htmx request fails and nothing was swapped.
-   - Drives the photo upload progress bar.
+   - Drives the photo upload progress bar (made when an upload starts: the screen carries none).
+   - Fetches an item's guidance when it is first opened: one request brings the whole audit's
+     (the list's data-guidance-url), kept for the page's life; the service worker keeps it offline.
    No eval, no inline handlers: safe under our Content-Security-Policy. */
 (function () {
   "use strict";
@@ -45,9 +47,80 @@
   });
 
   document.addEventListener("htmx:xhr:progress", function (evt) {
-    var bar = evt.target.querySelector && evt.target.querySelector(".upload-progress");
-    if (!bar || !evt.detail.lengthComputable) return;
+    var form = evt.target;
+    if (!form.matches || !form.matches("form[hx-encoding]") || !evt.detail.lengthComputable) return;
+    var bar = form.querySelector(".upload-progress");
+    if (!bar) {
+      bar = document.createElement("progress");
+      bar.className = "upload-progress";
+      bar.max = 100;
+      form.appendChild(bar);
+    }
     bar.hidden = false;
     bar.value = Math.round((evt.detail.loaded / evt.detail.total) * 100);
   });
+
+  // Result buttons are toggles; the server marks only the pressed one (each item stays small), so
+  // the others are marked here when they appear: at start and after every swap.
+  function markToggles(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("form[data-change=answer] button[name]:not([aria-pressed])")
+      .forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+  }
+  markToggles(document);
+  document.addEventListener("htmx:load", function (evt) { markToggles(evt.target); });
+
+  // A note saves 700 ms after the auditor stops typing, and on leaving it when it changed; a
+  // chosen photo is sent at once. Both go through their form's submit (htmx's, or a plain post
+  // before htmx is ready), so the items name no triggers.
+  var noteTimers = new WeakMap();
+  function isNote(el) { return el.matches && el.matches("form[data-change=note] textarea"); }
+  function saveNote(area) {
+    clearTimeout(noteTimers.get(area));
+    var last = area.dataset.sent !== undefined ? area.dataset.sent : area.defaultValue;
+    if (last === area.value || !area.form) return;
+    area.dataset.sent = area.value;
+    area.form.requestSubmit();
+  }
+  document.addEventListener("input", function (evt) {
+    var area = evt.target;
+    if (!isNote(area)) return;
+    clearTimeout(noteTimers.get(area));
+    noteTimers.set(area, setTimeout(function () { saveNote(area); }, 700));
+  });
+  document.addEventListener("focusout", function (evt) { if (isNote(evt.target)) saveNote(evt.target); });
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (input.matches && input.matches("form[data-change=photo] input[type=file]") && input.files.length) {
+      input.form.requestSubmit();
+    }
+  });
+
+  var guidance = {};  // url -> the parsed page of every item's guidance (a Promise)
+
+  function guidanceOf(url) {
+    guidance[url] = guidance[url] || fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.text();
+    }).then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
+    return guidance[url];
+  }
+
+  // 'toggle' does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", function (evt) {
+    var details = evt.target;
+    if (!details.matches || !details.matches("details[data-guidance]") || !details.open || details.dataset.loaded) return;
+    var list = details.closest("[data-guidance-url]"), item = details.closest("[data-item]");
+    if (!list || !item) return;
+    details.dataset.loaded = "loading";
+    guidanceOf(list.dataset.guidanceUrl).then(function (doc) {
+      var part = doc.getElementById("g-" + item.dataset.item);
+      details.append.apply(details, part ? Array.from(part.childNodes) : []);
+      details.dataset.loaded = "true";
+    }).catch(function () {
+      delete guidance[list.dataset.guidanceUrl];
+      delete details.dataset.loaded;
+      details.open = false;
+      showMessage("The guidance could not be loaded. Check the connection and try again.", "error");
+    });
+  }, true);
 })();
