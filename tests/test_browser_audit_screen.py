@@ -112,6 +112,9 @@ def test_taps_before_htmx_is_ready_post_with_the_pages_one_token(app, live_serve
     assert (
         db.session.scalar(db.select(Finding).filter_by(audit_id=audit.id)).statement == "No records of the last review."
     )
+    with page.expect_navigation():  # the screen's log out form carries no token of its own either
+        page.click("form.logout button[type=submit]")
+    assert page.url.endswith("/login")
     context.close()
 
 
