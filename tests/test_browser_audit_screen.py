@@ -86,7 +86,7 @@ def test_guidance_a_finding_with_a_photo_and_answers_on_the_light_screen(app, li
 
 def test_taps_before_htmx_is_ready_post_with_the_pages_one_token(app, live_server, browser, iso):
     """htmx never loads here (its file is refused, and no service worker serves it from its cache):
-    each tap is a plain post, as a tap on a slow phone before htmx is ready; csrf.js gives it the
+    each tap is a plain post, as a tap on a slow phone before htmx is ready; app.js gives it the
     method, the URL and the page's token."""
     audit, lead, items = iso
     context = browser.new_context(service_workers="block", viewport={"width": 360, "height": 740}, has_touch=True)

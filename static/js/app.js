@@ -1,4 +1,9 @@
-/* app.js: owns the small page behaviours htmx attributes cannot express.
+/* app.js: owns the small page behaviours htmx attributes cannot express. Loaded first and not
+   deferred (it is small, and needs nothing but the document): no tap can come before it.
+   - The page's one CSRF token is in <body hx-headers> (htmx sends it as X-CSRFToken; the outbox
+     with every replay). The audit screen's forms carry no copy and name their URL in hx-post only:
+     a form posted without htmx (a tap before htmx is ready) gets, as it is sent, the method and
+     action of its hx-post and the token as a field.
    - Gives every htmx change request a change id (X-Change-Id), so the server applies it once
      however often it is sent (double taps, retries, offline replays).
    - Shows the server's message when an htmx request fails and nothing was swapped.
@@ -8,6 +13,27 @@
    No eval, no inline handlers: safe under our Content-Security-Policy. */
 (function () {
   "use strict";
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"] || ""; } catch (e) { return ""; }
+  }
+
+  // Bubbling phase: htmx (on the form itself) and the logout guard have had their say; a submission
+  // they took over or refused is prevented, and left alone.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target, url = form.getAttribute("hx-post");
+    if (evt.defaultPrevented) return;
+    if (url && !form.getAttribute("action")) {
+      form.method = "post";
+      form.action = url;
+    }
+    if (form.method !== "post" || form.elements.namedItem("csrf_token")) return;
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "csrf_token";
+    input.value = csrfToken();
+    form.appendChild(input);
+  });
 
   // crypto.randomUUID exists only in secure contexts (HTTPS or localhost); a LAN IP over plain
   // HTTP has crypto.getRandomValues only, so build the v4 UUID from that.
@@ -66,7 +92,8 @@
     (root.querySelectorAll ? root : document).querySelectorAll("form[data-change=answer] button[name]:not([aria-pressed])")
       .forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
   }
-  markToggles(document);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { markToggles(document); });
+  else markToggles(document);
   document.addEventListener("htmx:load", function (evt) { markToggles(evt.target); });
 
   // A note saves 700 ms after the auditor stops typing, and on leaving it when it changed; a
