@@ -241,7 +241,7 @@ def test_one_tap_saves_and_swaps_only_that_item(client, plan, make_user):
     response = answer(client, audit, item, "conform")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert html.startswith(f'<li class="item answered r-conform" id="item-{item.id}"')
+    assert html.startswith(f'<li class="item answered r-conform" id="item-{item.id}">')
     assert len(response.data) < 4096
     assert '"audit:answered"' in response.headers["HX-Trigger"]
     assert "HX-Request" in response.headers["Vary"]

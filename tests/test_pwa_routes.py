@@ -137,11 +137,12 @@ def test_the_audit_screen_marks_each_queueable_form_with_the_declared_kind(app, 
         assert form["data-change"] == route["kind"] == REPLAYABLE[route["endpoint"]].kind
         seen.add(route["endpoint"])
     assert seen == set(REPLAYABLE_ENDPOINTS)
-    # Each item's element names its item, is the element its forms swap (the list's hx-target,
-    # closest .item), and its clause links to where the item is fetched.
-    markers = [attrs for tag, attrs in elements if "data-item" in attrs]
+    # Each item's answer form names its item; the item's element (li#item-N) is what its forms swap
+    # (the list's hx-target, closest .item), and its clause links to where the item is fetched.
+    markers = [attrs for tag, attrs in elements if tag == "form" and "data-item" in attrs]
     assert [int(m["data-item"]) for m in markers] == [i.id for i in audit.checklist_version.items]
-    assert all(m["id"] == f"item-{m['data-item']}" and "item" in m["class"].split() for m in markers)
+    item_ids = [attrs["id"] for tag, attrs in elements if tag == "li" and "item" in attrs.get("class", "").split()]
+    assert item_ids == [f"item-{m['data-item']}" for m in markers]
     lists = [attrs for tag, attrs in elements if tag == "ol" and "items" in attrs.get("class", "").split()]
     assert lists and all((ol["hx-target"], ol["hx-swap"]) == ("closest .item", "outerHTML") for ol in lists)
     links = [attrs["href"] for tag, attrs in elements if tag == "a" and attrs.get("class") == "clause"]

@@ -136,11 +136,11 @@
   document.addEventListener("toggle", function (evt) {
     var details = evt.target;
     if (!details.matches || !details.matches("details[data-guidance]") || !details.open || details.dataset.loaded) return;
-    var list = details.closest("[data-guidance-url]"), item = details.closest("[data-item]");
+    var list = details.closest("[data-guidance-url]"), item = details.closest(".item");
     if (!list || !item) return;
     details.dataset.loaded = "loading";
     guidanceOf(list.dataset.guidanceUrl).then(function (doc) {
-      var part = doc.getElementById("g-" + item.dataset.item);
+      var part = doc.getElementById("g-" + item.querySelector("[data-item]").dataset.item);
       details.append.apply(details, part ? Array.from(part.childNodes) : []);
       details.dataset.loaded = "true";
     }).catch(function () {

@@ -3,21 +3,24 @@
    server holds, and items fetched again after a sync. It finds what it needs by the page's data-
    attributes (data-outbox-routes, data-outbox-badge, data-item, data-change,
    data-photo-strip, data-refusal, data-finding, template[data-finding-form]), not by knowing the
-   templates' ids; the question (the item's h3) gives a finding form its requirement, its clause (.clause)
-   the item's own URL. */
+   templates' ids; the item is the .item around an answer form, its question (its h3) gives a
+   finding form its requirement, its clause (.clause) its own URL. */
 (function (ns) {
   "use strict";
   var logic = ns.logic, store = ns.store;
   var routes = logic.parseRoutes(document.body.dataset.outboxRoutes);
 
-  // An item's element names the item (data-item); its clause (.clause) links to where it is
+  // An item's answer form names the item (data-item); the item's element is the one around it that
+  // its forms swap (the list's hx-target, closest .item); its clause (.clause) links to where it is
   // fetched again.
-  function urlOf(item) { return item.querySelector("a.clause").getAttribute("href"); }
-
   function itemOf(entry) {
     var id = logic.itemIdOf(entry, routes);
-    return id ? document.querySelector('[data-item="' + CSS.escape(String(id)) + '"]') : null;
+    var marker = id ? document.querySelector('[data-item="' + CSS.escape(String(id)) + '"]') : null;
+    return marker ? marker.closest(".item") : null;
   }
+
+  function idOf(item) { return item.querySelector("[data-item]").dataset.item; }
+  function urlOf(item) { return item.querySelector("a.clause").getAttribute("href"); }
 
   // A finding grade tapped offline opens the item's finding form, as the server's answer would:
   // the screen holds the form for each kind of grade (template[data-finding-form] names the grades),
@@ -25,7 +28,7 @@
   function openFindingForm(item, result) {
     var template = document.querySelector('template[data-finding-form~="' + CSS.escape(String(result)) + '"]');
     if (!template || item.querySelector("[data-finding]")) return;
-    var id = item.dataset.item, form = template.content.firstElementChild.cloneNode(true);
+    var id = idOf(item), form = template.content.firstElementChild.cloneNode(true);
     [form].concat(Array.from(form.querySelectorAll("*"))).forEach(function (el) {
       ["id", "for", "hx-post"].forEach(function (name) {
         var value = el.getAttribute(name);
@@ -119,8 +122,8 @@
     var seen = {};
     return Promise.all(entries.map(function (entry) {
       var item = itemOf(entry);
-      if (!item || seen[item.dataset.item]) return null;
-      seen[item.dataset.item] = true;
+      if (!item || seen[idOf(item)]) return null;
+      seen[idOf(item)] = true;
       return htmx.ajax("GET", urlOf(item), { target: item, swap: "outerHTML" });
     }));
   }
