@@ -30,7 +30,6 @@ SHELL = [
     "offline.html",
     "icons/icon-192.png",
     "icons/icon-512.png",
-    "icons/sprite.svg",
 ]
 
 
