@@ -1,12 +1,19 @@
 """Page loads on an emulated phone (150 ms, 1.6 Mbit/s down, 750 kbit/s up, 4x CPU): login, 22- and 94-item audits.
 
-One run seeds a temporary SQLite instance (bench/answer.py's seed: the 94-item ISO 9001 audit, plus the
-22-item production floor walk for the same lead auditor) and serves it with gunicorn
-(deploy/gunicorn.conf.py) twice on loopback: as shipped (compressed answers) and with compression off
-(COMPRESS_MIMETYPES=[] through create_app's config argument; no setting is added for it). Debian's
-Chromium, driven by Playwright, then opens each page in a fresh phone-shaped context (no cache, no
-service worker) and once more in the same context (service worker installed and controlling). The
-page gets CDP Emulation.setCPUThrottlingRate 4 (Chromium refuses it on workers), and the network is:
+One run seeds temporary SQLite instances (bench/answer.py's seed: the 94-item ISO 9001 audit, plus the
+22-item production floor walk for the same lead auditor) and serves them with gunicorn
+(deploy/gunicorn.conf.py) side by side on loopback:
+
+  --reference REV (default 67b3c74, main before issue 13's audit screen work): this checkout ("new")
+      and REV, checked out into a temporary `git worktree` with its own gunicorn and its own instance
+      seeded by its own code with the same seed; both compressed as shipped. Ratios are new/reference.
+  --reference none: this checkout twice, as shipped (compressed answers) and with compression off
+      (COMPRESS_MIMETYPES=[] through create_app's config argument; no setting is added for it).
+
+Debian's Chromium, driven by Playwright, then opens each page in a fresh phone-shaped context (no
+cache, no service worker) and once more in the same context (service worker installed and
+controlling); the servers and pages take turns within each run. The page gets CDP
+Emulation.setCPUThrottlingRate 4 (Chromium refuses it on workers), and the network is:
 
   --link proxy (default): bench/phonelink.py, a shaping TCP proxy in front of each server, so the
       page and its service worker share one emulated link;
@@ -14,13 +21,14 @@ page gets CDP Emulation.setCPUThrottlingRate 4 (Chromium refuses it on workers),
       target (a browser-level session: Target.attachToTarget, Target.sendMessageToTarget). In
       Chromium 156 the worker's own fetches still run at loopback speed; the check line shows it.
 
-Printed per server and page, medians of --runs: cold first contentful paint, cold load (loadEventEnd),
-bytes on the wire (sum of Network.loadingFinished encodedDataLength on the page), the HTML before
-compression, and the warm (second visit) FCP; then each audit's cold load as a ratio to the login
-page's in the same run, and compressed/uncompressed ratios. Ratios are medians of per-run ratios.
+Printed per server and page, medians of --runs: the HTML before compression (and per checklist
+item), cold first contentful paint, cold load (loadEventEnd), bytes on the wire (sum of
+Network.loadingFinished encodedDataLength on the page), and the warm (second visit) FCP; then each
+audit's cold load as a ratio to the login page's in the same run, each measure's new/reference
+ratio (medians of per-run ratios), and issue 13's audit screen goals against this run's figures.
 The check line times a fetch the service worker makes against the emulated link's floor.
 
-    .venv/bin/python bench/phone_load.py [--runs 3] [--no-compress] [--link proxy|cdp]
+    .venv/bin/python bench/phone_load.py [--runs 3] [--reference REV|none] [--no-compress] [--link proxy|cdp]
 """
 
 import argparse
@@ -33,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -45,7 +54,10 @@ LATENCY_MS, DOWN_BPS, UP_BPS = 150, 200_000, 93_750  # bytes/s: 1.6 Mbit/s down,
 CPU_SLOWDOWN = 4
 CONDITIONS = {"offline": False, "latency": LATENCY_MS, "downloadThroughput": DOWN_BPS, "uploadThroughput": UP_BPS}
 EMAIL, PASSWORD = "bench@example.com", "bench password 123"  # the lead auditor bench/answer.py seeds
-SERVERS = {"compressed": "auditapp:create_app()", "uncompressed": "auditapp:create_app({'COMPRESS_MIMETYPES': []})"}
+SHIPPED, UNCOMPRESSED = "auditapp:create_app()", "auditapp:create_app({'COMPRESS_MIMETYPES': []})"
+REFERENCE = "67b3c74"  # main before issue 13's audit screen work
+# Issue 13's audit screen goals: the 94-item audit's cold load, absolute and against the reference; warm FCP.
+GOAL_COLD_LOAD_MS, GOAL_COLD_LOAD_RATIO, GOAL_WARM_FCP_MS, GOAL_HTML_PER_ITEM = 1000, 0.40, 500, 1500
 PLAN_WALK = r"""
 import json
 from datetime import date
@@ -180,71 +192,125 @@ def worker_check(browser, base: str, path: str) -> str:
     )
 
 
-def seed(env: dict) -> dict:
+def seed(env: dict, root: Path = ROOT) -> dict:
+    """Seeds the instance in env with the code of the checkout at root: {page name: (path, logged in, items)}."""
+
     def run(script: str) -> dict:
-        done = subprocess.run([PYTHON, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+        done = subprocess.run([PYTHON, "-c", script], env=env, cwd=root, check=True, capture_output=True, text=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     iso = run(SEED)
     walk = run(PLAN_WALK)
     return {
-        "login": ("/login", False),
-        f"audit, {len(walk['items'])} items": (f"/audits/{walk['audit']}", True),
-        f"audit, {len(iso['items'])} items": (f"/audits/{iso['audit']}", True),
+        "login": ("/login", False, 0),
+        f"audit, {len(walk['items'])} items": (f"/audits/{walk['audit']}", True, len(walk["items"])),
+        f"audit, {len(iso['items'])} items": (f"/audits/{iso['audit']}", True, len(iso["items"])),
     }
+
+
+@contextmanager
+def reference_checkout(rev: str):
+    """REV checked out into a temporary git worktree (removed after), for its own server."""
+    folder = Path(tempfile.mkdtemp(prefix="auditapp-reference-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), rev], cwd=ROOT, check=True, capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, capture_output=True)
 
 
 def median(values) -> float:
     return statistics.median(v for v in values if v is not None)
 
 
-def report(results: dict, pages: dict, runs: int, link: str) -> None:
+def ratio(pairs, key) -> float:
+    return median(a[key] / b[key] for a, b in pairs if a[key] and b[key])
+
+
+def report(results: dict, pages: dict, runs: int, link: str, reference: str | None) -> None:
     how = "a shaping proxy for page and worker" if link == "proxy" else "CDP emulation on page and worker targets"
     print(
         f"auditapp on an emulated phone: {LATENCY_MS} ms, {DOWN_BPS * 8 / 1e6:.1f} Mbit/s down, "
         f"{UP_BPS * 8 / 1000:.0f} kbit/s up ({how}), {CPU_SLOWDOWN}x CPU on the page; "
-        f"gunicorn, SQLite, loopback; medians of {runs} runs; times in ms"
+        f"gunicorn, SQLite, loopback; medians of {runs} runs; times in ms; a shared machine"
     )
-    columns = f"{'HTML B':>9}{'cold FCP':>10}{'cold load':>11}{'bytes':>10}{'warm FCP':>10}"
+    columns = f"{'HTML B':>9}{'B/item':>8}{'cold FCP':>10}{'cold load':>11}{'bytes':>10}{'warm FCP':>10}"
     print(f"{'server':<14}{'page':<20}{columns}  warm visit")
     for server, by_page in results.items():
-        for name in pages:
+        for name, (_path, _logged_in, items) in pages.items():
             rows = by_page[name]
             warm_kind = "service worker" if rows[0]["warm_by_worker"] else "HTTP cache, no worker"
+            html = median(r["html"] for r in rows)
+            per_item = f"{html / items:,.0f}" if items else "-"
             print(
-                f"{server:<14}{name:<20}{median(r['html'] for r in rows):>9,.0f}{median(r['fcp'] for r in rows):>10.0f}"
+                f"{server:<14}{name:<20}{html:>9,.0f}{per_item:>8}{median(r['fcp'] for r in rows):>10.0f}"
                 f"{median(r['load'] for r in rows):>11.0f}{median(r['bytes'] for r in rows):>10,.0f}"
                 f"{median(r['warm_fcp'] for r in rows):>10.0f}  {warm_kind}"
             )
     login = next(iter(pages))
     for server, by_page in results.items():
         for name in list(pages)[1:]:
-            ratio = median(a["load"] / b["load"] for a, b in zip(by_page[name], by_page[login], strict=True))
-            print(f"{server}: {name} cold load / login cold load = {ratio:.2f}")
-    if len(results) == 2:
-        for name in pages:
-            pairs = list(zip(results["compressed"][name], results["uncompressed"][name], strict=True))
-            load = median(a["load"] / b["load"] for a, b in pairs)
-            wire = median(a["bytes"] / b["bytes"] for a, b in pairs)
-            print(f"compressed/uncompressed, {name}: cold load {load:.2f}, bytes {wire:.2f}")
+            load = median(a["load"] / b["load"] for a, b in zip(by_page[name], by_page[login], strict=True))
+            print(f"{server}: {name} cold load / login cold load = {load:.2f}")
+    if len(results) != 2:
+        return
+    new, ref = results
+    label = "new/reference" if reference else "compressed/uncompressed"
+    for name in pages:
+        pairs = list(zip(results[new][name], results[ref][name], strict=True))
+        print(
+            f"{label}, {name}: HTML {ratio(pairs, 'html'):.2f}, cold FCP {ratio(pairs, 'fcp'):.2f}, "
+            f"cold load {ratio(pairs, 'load'):.2f}, bytes {ratio(pairs, 'bytes'):.2f}, "
+            f"warm FCP {ratio(pairs, 'warm_fcp'):.2f}"
+        )
+    if not reference:
+        return
+    name, (_path, _logged_in, items) = max(pages.items(), key=lambda page: page[1][2])
+    rows, pairs = results[new][name], list(zip(results[new][name], results[ref][name], strict=True))
+    checks = [
+        (f"HTML per item <= {GOAL_HTML_PER_ITEM} B", median(r["html"] for r in rows) / items, GOAL_HTML_PER_ITEM, "B"),
+        (f"cold load <= {GOAL_COLD_LOAD_MS} ms", median(r["load"] for r in rows), GOAL_COLD_LOAD_MS, "ms"),
+        (f"cold load <= {GOAL_COLD_LOAD_RATIO:.2f}x {reference}", ratio(pairs, "load"), GOAL_COLD_LOAD_RATIO, "x"),
+        (f"warm FCP <= {GOAL_WARM_FCP_MS} ms", median(r["warm_fcp"] for r in rows), GOAL_WARM_FCP_MS, "ms"),
+    ]
+    for what, value, goal, unit in checks:
+        shown = f"{value:.2f}{unit}" if unit == "x" else f"{value:,.0f} {unit}"
+        print(f"goal, {name}: {what}: {shown} -> {'met' if value <= goal else 'NOT met'}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--no-compress", action="store_true", help="only the server with compression off")
+    parser.add_argument("--reference", default=REFERENCE, help="a git revision to serve side by side, or none")
+    parser.add_argument("--no-compress", action="store_true", help="compression off (without a reference: only that)")
     parser.add_argument("--link", choices=["proxy", "cdp"], default="proxy", help="how the network is emulated")
     args = parser.parse_args()
-    servers = {"uncompressed": SERVERS["uncompressed"]} if args.no_compress else SERVERS
+    reference = None if args.reference.lower() in ("", "none") else args.reference
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "AUDITAPP_INSTANCE_PATH": str(Path(folder) / "instance"), "AUDITAPP_SECRET_KEY": "bench"}
-        env.pop("AUDITAPP_DATABASE_URL", None)
-        env["AUDITAPP_ACCESS_LOG"] = ""
-        pages = seed(env)
+    app = UNCOMPRESSED if args.no_compress else SHIPPED
+    with tempfile.TemporaryDirectory() as folder, reference_checkout(reference) if reference else nullcontext() as ref:
+        # name -> (checkout, app); each gets its own instance, seeded by its own code.
+        if reference:
+            servers = {"new": (ROOT, app), f"ref {reference}"[:13]: (ref, app)}
+        elif args.no_compress:
+            servers = {"uncompressed": (ROOT, UNCOMPRESSED)}
+        else:
+            servers = {"compressed": (ROOT, SHIPPED), "uncompressed": (ROOT, UNCOMPRESSED)}
+        envs, pages = {}, {}
+        for n, (name, (root, _app)) in enumerate(servers.items()):
+            env = {**os.environ, "AUDITAPP_INSTANCE_PATH": str(Path(folder) / f"instance-{n}")}
+            env |= {"AUDITAPP_SECRET_KEY": "bench", "AUDITAPP_ACCESS_LOG": "", "PYTHONPATH": str(root)}
+            env.pop("AUDITAPP_DATABASE_URL", None)
+            envs[name] = env
+            if n == 0 or root != ROOT:
+                seeded = seed(env, root)
+                assert not pages or seeded == pages, "the reference seeded other ids than this checkout"
+                pages = seeded
+            if root == ROOT and n > 0:  # the same code: one instance, served twice
+                envs[name] = envs[next(iter(servers))]
         ports = {name: free_port() for name in servers}
-        processes = [start_gunicorn(ports[name], env, app) for name, app in servers.items()]
+        processes = [start_gunicorn(ports[n], envs[n], a, root=r) for n, (r, a) in servers.items()]
         links = []
         try:
             for port in ports.values():
@@ -261,11 +327,11 @@ def main():
                     WorkerThrottle(browser)
                 bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
                 largest = list(pages.values())[-1][0]
-                check = worker_check(browser, next(iter(bases.values())), largest)  # also warms both servers up
+                checks = [worker_check(browser, base, largest) for base in bases.values()]  # also warms them up
                 results: dict = {name: {page: [] for page in pages} for name in servers}
                 for _ in range(args.runs):
                     for name, base in bases.items():
-                        for page, (path, logged_in) in pages.items():
+                        for page, (path, logged_in, _items) in pages.items():
                             results[name][page].append(measure_page(browser, base, path, logged_in))
                 browser.close()
         finally:
@@ -274,8 +340,9 @@ def main():
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
-    report(results, pages, args.runs, args.link)
-    print(check)
+    report(results, pages, args.runs, args.link, reference)
+    for name, check in zip(servers, checks, strict=True):
+        print(f"{name}: {check}")
 
 
 if __name__ == "__main__":

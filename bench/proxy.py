@@ -78,15 +78,16 @@ def wait_for(check, what: str, seconds: float = 30) -> None:
     raise SystemExit(f"{what} did not come up within {seconds:.0f} s")
 
 
-def start_gunicorn(port: int, env: dict, app: str = "auditapp:create_app()") -> subprocess.Popen:
+def start_gunicorn(port: int, env: dict, app: str = "auditapp:create_app()", root: Path = ROOT) -> subprocess.Popen:
+    """gunicorn serving the app of the checkout at `root` (gunicorn puts its working folder first on sys.path)."""
     gunicorn = Path(PYTHON).parent / "gunicorn"
-    config = ROOT / "deploy" / "gunicorn.conf.py"
+    config = root / "deploy" / "gunicorn.conf.py"
     args = ["-c", str(config)] if config.exists() else ["--workers", "2", "--threads", "4"]
     env = {**env, "AUDITAPP_BIND": f"127.0.0.1:{port}", "AUDITAPP_TRUSTED_PROXIES": "1"}
     return subprocess.Popen(
         [str(gunicorn), *args, "--bind", f"127.0.0.1:{port}", app],
         env=env,
-        cwd=ROOT,
+        cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -130,18 +130,24 @@ def test_the_audit_screen_marks_each_queueable_form_with_the_declared_kind(app, 
     forms = [attrs for tag, attrs in elements if tag == "form" and "data-change" in attrs]
     seen = set()
     for form in forms:
-        route = next(r for r in routes.queueable(app.url_map) if matches(r["pattern"], form["action"]))
+        url = form.get("hx-post") or form["action"]  # an item's forms name their URL in hx-post only
+        if "{item}" in url:  # the finding form's <template>, opened offline into an item
+            url = url.replace("{item}", str(audit.checklist_version.items[0].id))
+        route = next(r for r in routes.queueable(app.url_map) if matches(r["pattern"], url))
         assert form["data-change"] == route["kind"] == REPLAYABLE[route["endpoint"]].kind
         seen.add(route["endpoint"])
     assert seen == set(REPLAYABLE_ENDPOINTS)
-    # Each item's answer form names its item, the element it swaps, and where to fetch the item.
+    # Each item's answer form names its item; the item's element (li#item-N) is what its forms swap
+    # (the list's hx-target, closest .item), and its clause links to where the item is fetched.
     markers = [attrs for tag, attrs in elements if tag == "form" and "data-item" in attrs]
     assert [int(m["data-item"]) for m in markers] == [i.id for i in audit.checklist_version.items]
-    item_ids = {attrs["id"] for tag, attrs in elements if tag == "li" and "id" in attrs}
+    item_ids = [attrs["id"] for tag, attrs in elements if tag == "li" and "item" in attrs.get("class", "").split()]
+    assert item_ids == [f"item-{m['data-item']}" for m in markers]
+    lists = [attrs for tag, attrs in elements if tag == "ol" and "items" in attrs.get("class", "").split()]
+    assert lists and all((ol["hx-target"], ol["hx-swap"]) == ("closest .item", "outerHTML") for ol in lists)
+    links = [attrs["href"] for tag, attrs in elements if tag == "a" and attrs.get("class") == "clause"]
     with app.test_request_context():
-        for marker in markers:
-            assert marker["hx-target"].removeprefix("#") in item_ids
-            assert marker["data-item-url"] == url_for("audits.item", audit_id=audit.id, item_id=marker["data-item"])
+        assert links == [url_for("audits.item", audit_id=audit.id, item_id=m["data-item"]) for m in markers]
 
 
 def test_the_service_worker_keeps_the_pages_named_once(app, client):

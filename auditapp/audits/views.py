@@ -155,10 +155,17 @@ def show(audit_id: int):
 
 def _offline_urls(audit: Audit) -> list[str]:
     """What the service worker must hold to open this audit with no network."""
-    urls = [url_for("audits.show", audit_id=audit.id), url_for("audits.mine")]
+    urls = [url_for("audits.show", audit_id=audit.id), url_for("audits.guidance", audit_id=audit.id)]
+    urls.append(url_for("audits.mine"))
     for item_photos in photos.photos_by_item(audit).values():
         urls += [url_for("photos.show", photo_id=p.id, size="thumb") for p in item_photos]
     return urls
+
+
+@bp.get("/<int:audit_id>/guidance")
+def guidance(audit_id: int):
+    """Every item's guidance, fetched once when the screen first opens one (the screen does not carry it)."""
+    return render_template("audits/guidance.html", audit=get_audit(audit_id))
 
 
 @bp.get("/<int:audit_id>/progress")

@@ -12,8 +12,8 @@ from werkzeug.routing import Map
 from ..outbox.replay import REPLAYABLE, REPLAYABLE_ENDPOINTS
 
 # The pages the service worker keeps, so an audit opens with no network: My audits, the audit
-# screen, its item fragments, and the photos shown on them.
-KEPT_OFFLINE = ("audits.mine", "audits.show", "audits.item", "photos.show")
+# screen, its guidance, its item fragments, and the photos shown on them.
+KEPT_OFFLINE = ("audits.mine", "audits.show", "audits.guidance", "audits.item", "photos.show")
 
 # <converter(arguments):name> in a rule; a bare <name> uses the default (string) converter.
 VARIABLE = re.compile(r"<(?:(?P<converter>[a-zA-Z_]\w*)(?:\((?P<arguments>.*?)\))?:)?(?P<name>[a-zA-Z_]\w*)>")

@@ -25,8 +25,8 @@ OFFLINE_SCRIPTS = [
 # The app shell: what every screen needs, cached when the service worker installs.
 SHELL = [
     "css/app.css",
-    "vendor/htmx-2.0.11.min.js",
     "js/app.js",
+    "vendor/htmx-2.0.11.min.js",
     *OFFLINE_SCRIPTS,
     "offline.html",
     "icons/icon-192.png",

@@ -1,11 +1,39 @@
-/* app.js: owns the small page behaviours htmx attributes cannot express.
+/* app.js: owns the small page behaviours htmx attributes cannot express. Loaded first and not
+   deferred (it is small, and needs nothing but the document): no tap can come before it.
+   - The page's one CSRF token is in <body hx-headers> (htmx sends it as X-CSRFToken; the outbox
+     with every replay). The audit screen's forms carry no copy and name their URL in hx-post only:
+     a form posted without htmx (a tap before htmx is ready) gets, as it is sent, the method and
+     action of its hx-post and the token as a field.
    - Gives every htmx change request a change id (X-Change-Id), so the server applies it once
      however often it is sent (double taps, retries, offline replays).
    - Shows the server's message when an htmx request fails and nothing was swapped.
-   - Drives the photo upload progress bar.
+   - Drives the photo upload progress bar (made when an upload starts: the screen carries none).
+   - Fetches an item's guidance when it is first opened: one request brings the whole audit's
+     (the list's data-guidance-url), kept for the page's life; the service worker keeps it offline.
    No eval, no inline handlers: safe under our Content-Security-Policy. */
 (function () {
   "use strict";
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"] || ""; } catch (e) { return ""; }
+  }
+
+  // Bubbling phase: htmx (on the form itself) and the logout guard have had their say; a submission
+  // they took over or refused is prevented, and left alone.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target, url = form.getAttribute("hx-post");
+    if (evt.defaultPrevented) return;
+    if (url && !form.getAttribute("action")) {
+      form.method = "post";
+      form.action = url;
+    }
+    if (form.method !== "post" || form.elements.namedItem("csrf_token")) return;
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "csrf_token";
+    input.value = csrfToken();
+    form.appendChild(input);
+  });
 
   // crypto.randomUUID exists only in secure contexts (HTTPS or localhost); a LAN IP over plain
   // HTTP has crypto.getRandomValues only, so build the v4 UUID from that.
@@ -45,9 +73,81 @@
   });
 
   document.addEventListener("htmx:xhr:progress", function (evt) {
-    var bar = evt.target.querySelector && evt.target.querySelector(".upload-progress");
-    if (!bar || !evt.detail.lengthComputable) return;
+    var form = evt.target;
+    if (!form.matches || !form.matches("form[hx-encoding]") || !evt.detail.lengthComputable) return;
+    var bar = form.querySelector(".upload-progress");
+    if (!bar) {
+      bar = document.createElement("progress");
+      bar.className = "upload-progress";
+      bar.max = 100;
+      form.appendChild(bar);
+    }
     bar.hidden = false;
     bar.value = Math.round((evt.detail.loaded / evt.detail.total) * 100);
   });
+
+  // Result buttons are toggles; the server marks only the pressed one (each item stays small), so
+  // the others are marked here when they appear: at start and after every swap.
+  function markToggles(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("form[data-change=answer] button[name]:not([aria-pressed])")
+      .forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { markToggles(document); });
+  else markToggles(document);
+  document.addEventListener("htmx:load", function (evt) { markToggles(evt.target); });
+
+  // A note saves 700 ms after the auditor stops typing, and on leaving it when it changed; a
+  // chosen photo is sent at once. Both go through their form's submit (htmx's, or a plain post
+  // before htmx is ready), so the items name no triggers.
+  var noteTimers = new WeakMap();
+  function isNote(el) { return el.matches && el.matches("form[data-change=note] textarea"); }
+  function saveNote(area) {
+    clearTimeout(noteTimers.get(area));
+    var last = area.dataset.sent !== undefined ? area.dataset.sent : area.defaultValue;
+    if (last === area.value || !area.form) return;
+    area.dataset.sent = area.value;
+    area.form.requestSubmit();
+  }
+  document.addEventListener("input", function (evt) {
+    var area = evt.target;
+    if (!isNote(area)) return;
+    clearTimeout(noteTimers.get(area));
+    noteTimers.set(area, setTimeout(function () { saveNote(area); }, 700));
+  });
+  document.addEventListener("focusout", function (evt) { if (isNote(evt.target)) saveNote(evt.target); });
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (input.matches && input.matches("form[data-change=photo] input[type=file]") && input.files.length) {
+      input.form.requestSubmit();
+    }
+  });
+
+  var guidance = {};  // url -> the parsed page of every item's guidance (a Promise)
+
+  function guidanceOf(url) {
+    guidance[url] = guidance[url] || fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.text();
+    }).then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
+    return guidance[url];
+  }
+
+  // 'toggle' does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", function (evt) {
+    var details = evt.target;
+    if (!details.matches || !details.matches("details[data-guidance]") || !details.open || details.dataset.loaded) return;
+    var list = details.closest("[data-guidance-url]"), item = details.closest(".item");
+    if (!list || !item) return;
+    details.dataset.loaded = "loading";
+    guidanceOf(list.dataset.guidanceUrl).then(function (doc) {
+      var part = doc.getElementById("g-" + item.querySelector("[data-item]").dataset.item);
+      details.append.apply(details, part ? Array.from(part.childNodes) : []);
+      details.dataset.loaded = "true";
+    }).catch(function () {
+      delete guidance[list.dataset.guidanceUrl];
+      delete details.dataset.loaded;
+      details.open = false;
+      showMessage("The guidance could not be loaded. Check the connection and try again.", "error");
+    });
+  }, true);
 })();

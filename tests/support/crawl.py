@@ -12,7 +12,9 @@ SKIP = re.compile(r"^/(logout|static/|sw\.js|manifest|photos/|.*\.(pdf|csv|xlsx)
 
 
 class Page(HTMLParser):
-    """The links and POST forms of a page: [(action, [(name, type, value)])]."""
+    """The links and POST forms of a page: [(action, [(name, type, value)])].
+
+    A form that names its URL in hx-post only (the audit screen's items) posts there."""
 
     def __init__(self):
         super().__init__()
@@ -22,8 +24,8 @@ class Page(HTMLParser):
         a = dict(attrs)
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
-        elif tag == "form" and (a.get("method") or "").lower() == "post":
-            self._form = (a.get("action") or "", [])
+        elif tag == "form" and ((a.get("method") or "").lower() == "post" or a.get("hx-post")):
+            self._form = (a.get("action") or a.get("hx-post") or "", [])
             self.forms.append(self._form)
         elif tag in ("input", "select", "textarea") and self._form is not None and a.get("name"):
             self._form[1].append((a["name"], a.get("type", tag), a.get("value") or ""))

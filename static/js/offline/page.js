@@ -1,23 +1,44 @@
 /* offline/page.js: owns what the screen shows of the outbox: the badge, a kept change shown on its
    item as if saved (marked as waiting, also after a reload), a refused one shown beside what the
    server holds, and items fetched again after a sync. It finds what it needs by the page's data-
-   attributes (data-outbox-routes, data-outbox-badge, data-item, data-change, data-revision,
-   data-photo-strip, data-refusal), not by knowing the templates' ids or classes. */
+   attributes (data-outbox-routes, data-outbox-badge, data-item, data-change,
+   data-photo-strip, data-refusal, data-finding, template[data-finding-form]), not by knowing the
+   templates' ids; the item is the .item around an answer form, its question (its h3) gives a
+   finding form its requirement, its clause (.clause) its own URL. */
 (function (ns) {
   "use strict";
   var logic = ns.logic, store = ns.store;
   var routes = logic.parseRoutes(document.body.dataset.outboxRoutes);
 
-  // An item's answer form names the item (data-item) and where to fetch it (data-item-url); the
-  // item's element is the one that form swaps (its hx-target).
-  function markerOf(entry) {
+  // An item's answer form names the item (data-item); the item's element is the one around it that
+  // its forms swap (the list's hx-target, closest .item); its clause (.clause) links to where it is
+  // fetched again.
+  function itemOf(entry) {
     var id = logic.itemIdOf(entry, routes);
-    return id ? document.querySelector('[data-item="' + CSS.escape(String(id)) + '"]') : null;
+    var marker = id ? document.querySelector('[data-item="' + CSS.escape(String(id)) + '"]') : null;
+    return marker ? marker.closest(".item") : null;
   }
 
-  function itemOf(entry) {
-    var marker = markerOf(entry), target = marker && marker.getAttribute("hx-target");
-    return target ? document.querySelector(target) : null;
+  function idOf(item) { return item.querySelector("[data-item]").dataset.item; }
+  function urlOf(item) { return item.querySelector("a.clause").getAttribute("href"); }
+
+  // A finding grade tapped offline opens the item's finding form, as the server's answer would:
+  // the screen holds the form for each kind of grade (template[data-finding-form] names the grades),
+  // "{item}" standing for the item's id. An item that shows a finding, or its form, already is left as it is.
+  function openFindingForm(item, result) {
+    var template = document.querySelector('template[data-finding-form~="' + CSS.escape(String(result)) + '"]');
+    if (!template || item.querySelector("[data-finding]")) return;
+    var id = idOf(item), form = template.content.firstElementChild.cloneNode(true);
+    [form].concat(Array.from(form.querySelectorAll("*"))).forEach(function (el) {
+      ["id", "for", "hx-post"].forEach(function (name) {
+        var value = el.getAttribute(name);
+        if (value) el.setAttribute(name, value.replace("{item}", id));
+      });
+    });
+    var requirement = form.querySelector('textarea[name="requirement"]'), question = item.querySelector("h3");
+    if (requirement && question) requirement.value = question.textContent.trim().replace(/^(\S+)\s+/, "$1: ");
+    item.insertBefore(form, item.querySelector("[data-photo-strip]"));
+    if (window.htmx) htmx.process(form);
   }
 
   function refreshBadge() {
@@ -42,13 +63,14 @@
     item.classList.add("queued");
     var kind = logic.kindOf(entry, routes);
     var form = kind && item.querySelector('form[data-change="' + kind + '"]');
-    var counter = form && form.querySelector("[data-revision]");
+    var counter = form && form.querySelector("input[name=base_revision]");
     if (counter) counter.value = String(logic.nextRevision(counter.value, logic.field(entry, counter.name)));
     if (kind === "answer" && form) {
       var buttons = form.querySelectorAll("button[name]");
       var result = buttons.length ? logic.field(entry, buttons[0].name) : null;
       buttons.forEach(function (b) { b.setAttribute("aria-pressed", b.value === result ? "true" : "false"); });
       item.className = item.className.replace(/\br-\S+/g, "") + " answered r-" + result;
+      openFindingForm(item, result);
     } else if (kind === "note" && form) {
       var area = form.querySelector("textarea[name]");
       if (area && document.activeElement !== area) area.value = logic.field(entry, area.name);
@@ -99,10 +121,10 @@
     if (!window.htmx) return Promise.resolve();
     var seen = {};
     return Promise.all(entries.map(function (entry) {
-      var marker = markerOf(entry), item = itemOf(entry);
-      if (!item || seen[marker.dataset.item]) return null;
-      seen[marker.dataset.item] = true;
-      return htmx.ajax("GET", marker.dataset.itemUrl, { target: item, swap: "outerHTML" });
+      var item = itemOf(entry);
+      if (!item || seen[idOf(item)]) return null;
+      seen[idOf(item)] = true;
+      return htmx.ajax("GET", urlOf(item), { target: item, swap: "outerHTML" });
     }));
   }
 
