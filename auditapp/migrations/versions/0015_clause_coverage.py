@@ -4,7 +4,7 @@ app as audits complete and reopen, filled here from the audits already completed
 completion date and findings' audit let the map count the month its window cuts without a full scan.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 from datetime import datetime
 
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
