@@ -112,7 +112,7 @@ def test_taps_before_htmx_is_ready_post_with_the_pages_one_token(app, live_serve
     assert (
         db.session.scalar(db.select(Finding).filter_by(audit_id=audit.id)).statement == "No records of the last review."
     )
-    with page.expect_navigation():  # the screen's log out form carries no token of its own either
+    with page.expect_navigation():  # log out still works with htmx blocked
         page.click("form.logout button[type=submit]")
     assert page.url.endswith("/login")
     context.close()
@@ -132,6 +132,9 @@ def test_without_javascript_an_item_records_on_its_own_page(app, live_server, br
         page.click(f"#item-{item.id} button[value=conform]")
     assert page.url.endswith(f"/audits/{audit.id}#item-{item.id}")
     assert _results(audit) == {item.id: "conform"}
+    with page.expect_navigation():  # back on the audit screen, log out works without JavaScript too
+        page.click("form.logout button[type=submit]")
+    assert page.url.endswith("/login")
     context.close()
 
 
