@@ -19,21 +19,19 @@ import argparse
 import base64
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.answer import PYTHON, ROOT, SEED, free_port
+from bench.answer import PYTHON, ROOT, SEED
 from bench.phone_load import LATENCY_MS, UP_BPS, Phone
 from bench.phonelink import ShapedLink
 from bench.photos import phone_jpeg
-from bench.proxy import start_gunicorn, wait_for
+from bench.proxy import start_warm_gunicorn
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 DOWNSCALE_ALONE = """async (b64) => {
@@ -107,13 +105,9 @@ def main():
         env["AUDITAPP_ACCESS_LOG"] = ""
         done = subprocess.run([PYTHON, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
         seeded = json.loads(done.stdout.strip().splitlines()[-1])
-        port = free_port()
-        server = start_gunicorn(port, env)
+        server, port = start_warm_gunicorn(env)
         link = None
         try:
-            wait_for(lambda: socket.create_connection(("127.0.0.1", port), 0.2).close() is None, "gunicorn")
-            for _ in range(8):  # each worker process loads the app on its first requests, not in a run
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/login").read()
             link = CountingLink(port, LATENCY_MS, 200_000, UP_BPS)
             base = f"http://127.0.0.1:{link.port}"
             with sync_playwright() as pw:

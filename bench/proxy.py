@@ -20,12 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.answer import PYTHON, ROOT, SEED, Client, free_port, run
+from bench.answer import PYTHON, ROOT, SEED, Client, answer_saves, free_port, run
 
 CADDYFILE = """{{
 	admin off
@@ -93,6 +92,20 @@ def start_gunicorn(port: int, env: dict, app: str = "auditapp:create_app()", roo
     )
 
 
+def start_warm_gunicorn(env: dict) -> tuple[subprocess.Popen, int]:
+    """start_gunicorn on a free port, once it answers and each worker has loaded the app (not in a run)."""
+    port = free_port()
+    server = start_gunicorn(port, env)
+    try:
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), 0.2).close() is None, "gunicorn")
+        for _ in range(8):  # each worker process loads the app on its first requests
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login").read()
+    except BaseException:
+        server.terminate()
+        raise
+    return server, port
+
+
 def start_caddy(tmp: Path, app_port: int) -> tuple[subprocess.Popen, int, Path]:
     https_port = free_port()
     caddyfile = tmp / "Caddyfile"
@@ -108,25 +121,6 @@ def start_caddy(tmp: Path, app_port: int) -> tuple[subprocess.Popen, int, Path]:
     ca = tmp / "caddy" / "pki" / "authorities" / "local" / "root.crt"
     wait_for(ca.exists, "Caddy's local CA")
     return process, https_port, ca
-
-
-def answer_saves(audit: int, items: list[int], n_clients: int):
-    revisions: dict[int, int] = {}  # each client owns its own items, so no lock is needed
-
-    def answer(client, k, i):
-        own = items[k::n_clients]
-        item = own[i % len(own)]
-        base = revisions.get(item, 0)
-        status, _ = client.request(
-            "POST",
-            f"/audits/{audit}/items/{item}/answer",
-            urlencode({"result": "conform" if base % 2 == 0 else "observation", "base_revision": base}),
-            {"HX-Request": "true", "X-CSRFToken": client.csrf, "X-Change-Id": str(uuid.uuid4())},
-        )
-        revisions[item] = base + 1
-        return status
-
-    return answer
 
 
 def main():
@@ -146,7 +140,7 @@ def main():
             wait_for(lambda: socket.create_connection(("127.0.0.1", app_port), 0.2).close() is None, "gunicorn")
             caddy, https_port, ca = start_caddy(tmp, app_port)
             processes.append(caddy)
-            answer = answer_saves(data["audit"], data["items"], args.clients)
+            answer = answer_saves(data["audit"], data["items"], args.clients, {})
             direct = lambda: Client(app_port)  # noqa: E731
             proxied = lambda: TLSClient(https_port, ca)  # noqa: E731
             wait_for(lambda: proxied().request("GET", "/login")[0] == 200, "Caddy's HTTPS site")

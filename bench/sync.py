@@ -28,23 +28,21 @@ import base64
 import io
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.answer import PYTHON, ROOT, SEED, free_port
+from bench.answer import PYTHON, ROOT, SEED
 from bench.phone_load import CPU_SLOWDOWN, DOWN_BPS, LATENCY_MS, UP_BPS, Phone
 from bench.phonelink import ShapedLink
 from bench.photos import phone_jpeg
-from bench.proxy import start_gunicorn, wait_for
+from bench.proxy import start_warm_gunicorn
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 CHANGES, PHOTOS = 200, 10  # PHOTOS: --photos; the rest of the 200 are answers
@@ -193,13 +191,9 @@ def main():
         env["AUDITAPP_ACCESS_LOG"] = ""
         run_script(env, SEED)
         audits = run_script(env, PLAN, str(len(WAYS) * args.runs))
-        port = free_port()
-        server = start_gunicorn(port, env)
+        server, port = start_warm_gunicorn(env)
         link = None
         try:
-            wait_for(lambda: socket.create_connection(("127.0.0.1", port), 0.2).close() is None, "gunicorn")
-            for _ in range(8):  # each worker process loads the app on its first requests, not in a run
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/login").read()
             link = ShapedLink(port, LATENCY_MS, DOWN_BPS, UP_BPS)
             base = f"http://127.0.0.1:{link.port}"
             with sync_playwright() as pw:
