@@ -7,6 +7,7 @@ One run seeds temporary SQLite instances (bench/answer.py's seed: the 94-item IS
   --reference REV (default 67b3c74, main before issue 13's audit screen work): this checkout ("new")
       and REV, checked out into a temporary `git worktree` with its own gunicorn and its own instance
       seeded by its own code with the same seed; both compressed as shipped. Ratios are new/reference.
+      `--reference 086d1cd` is the code issue 13 measured (served uncompressed, before the serving work).
   --reference none: this checkout twice, as shipped (compressed answers) and with compression off
       (COMPRESS_MIMETYPES=[] through create_app's config argument; no setting is added for it).
 
