@@ -160,6 +160,7 @@ def register_commands(app: Flask) -> None:
     from .events.cli import events_cli
     from .ops.cli import backup_cli
     from .photos.cli import photos_cli
+    from .reports.cli import coverage_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(checklists_cli)
@@ -169,3 +170,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(changes_cli)
     app.cli.add_command(photos_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(coverage_cli)

@@ -7,6 +7,7 @@ import flask_migrate
 import pytest
 from alembic.script import ScriptDirectory
 from flask import current_app
+from sqlalchemy import text
 
 from auditapp.capa import services as capa
 from auditapp.checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
@@ -43,8 +44,6 @@ def completed_walk(client, plan, make_user, results: dict[str, str], days_ago: i
     )
     client.post("/logout")
     if days_ago:
-        from sqlalchemy import text
-
         # Backdate through the one allowed path: reopen, set the date, complete again.
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE audits SET status='in_progress', completed_at=NULL WHERE id=:i"), {"i": audit.id})
@@ -64,6 +63,22 @@ def coverage_of(client):
         block = html.split(f'id="clause-{code}"')[0].rsplit('<li class="cov cov-', 1)[1]
         rows[code] = block.split('"', 1)[0]
     return html, rows
+
+
+def test_flask_coverage_rebuild_brings_the_map_back_after_sql_behind_the_apps_back(client, plan, make_user, runner):
+    audit = completed_walk(client, plan, make_user, {"7.2-training": "conform"})
+    log_in(client, make_user("quality_lead"))
+    assert coverage_of(client)[1]["7.2"] == "conform"
+    with db.engine.begin() as conn:  # moved out of the 12-month cycle by SQL: the kept summary does not see it
+        conn.execute(text("UPDATE audits SET status='in_progress', completed_at=NULL WHERE id=:i"), {"i": audit.id})
+        conn.execute(
+            text("UPDATE audits SET completed_at=:t, status='completed' WHERE id=:i"),
+            {"i": audit.id, "t": utcnow() - timedelta(days=400)},
+        )
+    assert coverage_of(client)[1]["7.2"] == "conform"  # stale, as the README says
+    result = runner.invoke(args=["coverage", "rebuild"])
+    assert result.exit_code == 0 and "rebuilt" in result.output
+    assert coverage_of(client)[1]["7.2"] == "not_audited"
 
 
 def test_clause_mapping():
