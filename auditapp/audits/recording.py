@@ -40,8 +40,7 @@ def record_answer(
 
     With the target the audit screen read (answer_target), nothing is read again. The finding is followed
     after the answer's event, under the log's head, so a nonconformity closed meanwhile is seen."""
-    current = target.response if target is not None else "load"
-    response, previous = answer_item(actor, audit, item, result, base_revision, response_id, current)
+    response, previous = answer_item(actor, audit, item, result, base_revision, response_id, target)
     # A finding is written only for an item graded as one: an item that was not has none to follow.
     if target is None or target.finding is not None or previous in FINDING_GRADES:
         findings.follow_result(actor, response, previous)

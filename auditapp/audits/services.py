@@ -408,17 +408,17 @@ def answer_item(
     result: str,
     base_revision: int,
     response_id: str | None = None,
-    response: Response | None | str = "load",
+    known: AnswerTarget | None = None,
 ) -> tuple[Response, str | None]:
     """Record a result for an item; returns (response, previous result). Does not commit.
 
-    `response` is the item's answer when the caller has read it already (answer_target). The write itself
+    `known` is what the caller read already (answer_target): the item's answer is not read again. The write itself
     checks that the audit is open and that nobody changed the item since base_revision, so nothing is locked
     before it: an answer holds its rows (the audit's, shared; the answer's; the log's head) from its write
     to its commit, and reads nothing meanwhile."""
     if result not in item.results:
         raise RuleError("result", "This checklist does not allow that result for this item.")
-    current = response_for(audit, item) if isinstance(response, str) else response
+    current = known.response if known is not None else response_for(audit, item)
     previous = current.result if current else None
     if current is not None and previous == result and current.revision == base_revision:
         if audit.is_completed:
