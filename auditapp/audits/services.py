@@ -6,6 +6,7 @@ change id (web/changes.py), so a replayed request can never apply twice.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -360,8 +361,16 @@ def responses_by_item(audit: Audit) -> dict[int, Response]:
 
 
 def clause_options(audit: Audit) -> list[str]:
-    """The clauses of the audit's checklist in numeric order, for the ad-hoc finding picker."""
-    return sorted({i.clause for i in audit.checklist_version.items}, key=lambda c: [int(p) for p in c.split(".")])
+    """The references and clauses of the audit's checklist in natural order ("A.5.1", "5S-2" too), for the
+    ad-hoc finding picker."""
+    items = audit.checklist_version.items
+    options = {i.clause for i in items} | {code for i in items for _, code in i.mapped_clauses}
+    return sorted(options, key=_natural)
+
+
+def _natural(reference: str) -> list[tuple[int, int | str]]:
+    """Sort key: numbers by value, the rest as text ("7.2" < "7.10" < "A.5")."""
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.\-]", reference)]
 
 
 def response_for(audit: Audit, item: ChecklistItem) -> Response | None:

@@ -11,8 +11,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..accounts.models import User
 from ..events import services as events
 from ..extensions import db
-from .loader import LoadedChecklist, Problem, line_of, load_checklist_file
-from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, Result
+from .loader import (
+    LoadedChecklist,
+    Problem,
+    declared_standards,
+    item_clauses,
+    item_reference,
+    line_of,
+    load_checklist_file,
+)
+from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, ItemClause, Result
 
 
 def checklist_files(directory: Path) -> list[Path]:
@@ -126,12 +134,13 @@ def import_checklist(
 def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | None) -> ChecklistVersion:
     data = loaded.data
     assert data is not None  # only valid files are imported
+    declared = declared_standards(data)
     version = ChecklistVersion(
         checklist=checklist,
         number=data["version"],
         content_hash=loaded.content_hash,
         title=data["title"],
-        standard=data["standard"],
+        standard=data["standard"] or ", ".join(s.name for s in declared),
         description=data["description"],
         renamed=data["renamed"],
         source_path=loaded.display_path,
@@ -150,7 +159,8 @@ def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | 
                     section=section,
                     position=position,
                     key=item["id"],
-                    clause=item["clause"],
+                    clause=item_reference(item),
+                    clause_links=[ItemClause(standard=key, clause=code) for key, code in item_clauses(item, declared)],
                     question=item["question"],
                     guidance=item["guidance"],
                     evidence=item["evidence"],
@@ -174,7 +184,7 @@ def all_checklists() -> list[Checklist]:
 
 # --- comparing versions ------------------------------------------------------------------------
 
-COMPARED_FIELDS = ("clause", "question", "guidance", "evidence", "photo_rule", "results")
+COMPARED_FIELDS = ("clause", "mapped_clauses", "question", "guidance", "evidence", "photo_rule", "results")
 
 
 @dataclass
