@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditapp.audits import services as audits
+from auditapp.capa import services as capa
 from auditapp.checklists import services as checklists
 from auditapp.checklists import standards
 from auditapp.checklists.clauses import AUDITABLE_CLAUSES
@@ -16,6 +17,7 @@ from auditapp.checklists.loader import LoadedChecklist, validate_text
 from auditapp.checklists.standards import StandardFileError, load_standard_file
 from auditapp.core.timeutil import utcnow
 from auditapp.extensions import db
+from auditapp.findings.models import Finding
 from auditapp.reports import coverage
 from auditapp.reports.services import standard_coverage
 
@@ -23,6 +25,8 @@ from .conftest import SHIPPED_CHECKLISTS
 from .support.accounts import log_in
 from .support.audits import WALK, answer, items_of
 from .support.findings import NC_TEXT, post_finding
+
+ISO_KEYS = ("iso9001-2015", "iso14001-2015", "iso45001-2018")
 
 
 def old_rule(clause: str) -> str | None:
@@ -283,16 +287,41 @@ def test_a_checklist_of_no_standard_adds_nothing_to_iso_9001_coverage(client, ap
     assert "coverage-partly" not in html and "coverage-unknown" not in html
 
 
-def test_a_checklist_of_another_standard_counts_toward_that_standard_only(client, app, make_user):
-    audit = audited_checklist(client, app, make_user, (SHIPPED_CHECKLISTS / "iso14001-2015.yaml").read_text())
-    assert len(audit.checklist_version.items) == 13
-    iso9001 = coverage_page(client, make_user)
-    assert 'id="coverage-count">0 of 54<' in iso9001
-    iso14001 = coverage_page(client, make_user, "iso14001-2015")
-    assert 'id="coverage-count">13 of 30<' in iso14001 and "ISO 14001:2015 clauses 4.1 to 10.3" in iso14001
-    assert verdict(iso14001, "6.1.2") == "conform" and verdict(iso14001, "7.4.3") == "conform"
-    # 6.2 is a heading of parts (6.2.1, 6.2.2): its item counts for 6.2 whole.
-    assert verdict(iso14001, "6.2") == "conform" and verdict(iso14001, "7.1") == "not_audited"
+@pytest.mark.parametrize(
+    "key, items, audited, units, conform",
+    [
+        ("iso14001-2015", 13, 13, 30, ["4.1", "6.1.2", "6.2", "7.4.3", "9.1.2"]),
+        ("iso45001-2018", 14, 13, 34, ["5.4", "6.1.2", "8.1.4", "9.1.1", "10.2"]),
+    ],
+)
+def test_the_shipped_system_checklists_are_audited_toward_their_own_standard_only(
+    client, app, make_user, key, items, audited, units, conform
+):
+    audit = audited_checklist(client, app, make_user, (SHIPPED_CHECKLISTS / f"{key}.yaml").read_text())
+    assert len(audit.checklist_version.items) == items
+    assert 'id="coverage-count">0 of 54<' in coverage_page(client, make_user)  # ISO 9001 untouched
+    html = coverage_page(client, make_user, key)
+    assert f'id="coverage-count">{audited} of {units}<' in html and "clauses 4.1 to 10.3" in html
+    # 45001: 6.1.2 through its parts 6.1.2.1 and 6.1.2.2 (two items, one clause), 8.1.4 through 8.1.4.2.
+    assert [verdict(html, c) for c in conform] == ["conform"] * len(conform)
+    assert verdict(html, "7.1") == "not_audited"
+
+
+def test_an_integrated_audit_counts_each_item_toward_every_standard_it_maps_to(client, app, make_user):
+    audit = audited_checklist(client, app, make_user, INTEGRATED, {"doc-control": "minor_nc"})
+    assert {s.standard.key: s.audited for s in (standard_coverage(utcnow(), k) for k in ISO_KEYS)} == {
+        "iso9001-2015": 2,  # 7.5.2, 7.5.3
+        "iso14001-2015": 3,  # 7.5.2, 7.5.3, 8.2
+        "iso45001-2018": 2,  # 7.5.3, 8.2
+    }
+    for key in ISO_KEYS:
+        assert verdict(coverage_page(client, make_user, key), "7.5.3") == "minor_nc"
+    log_in(client, make_user("quality_lead"))
+    preview = client.get(f"/checklists/integrated/v{audit.checklist_version.number}").get_data(as_text=True)
+    assert "ISO 14001:2015 7.5.2, 7.5.3; ISO 45001:2018 7.5.3; ISO 9001:2015 7.5.2, 7.5.3" in preview
+    readiness = client.get("/reports/readiness").get_data(as_text=True)
+    for name in ("ISO 9001:2015", "ISO 14001:2015", "ISO 45001:2018"):
+        assert f"{name}: every clause audited in the last 12 months" in readiness
 
 
 def test_items_on_a_parent_clause_show_as_partly_covered_never_as_nothing(client, app, make_user):
@@ -363,3 +392,40 @@ def test_a_clause_imported_before_clauses_were_checked_is_listed_not_dropped(cli
     assert 'id="coverage-count">4 of 54<' in html
     assert '<span class="clause">10.1.5</span> 1 answer' in html.split('id="coverage-unknown"')[1]
     assert verdict(html, "10.1") == "not_audited"
+
+
+def readme_block(marker: str) -> str:
+    readme = (SHIPPED_CHECKLISTS.parent / "README.md").read_text(encoding="utf-8")
+    return next(b.split("\n", 1)[1] for b in readme.split("```yaml")[1:] if marker in b).split("```", 1)[0]
+
+
+def test_the_readmes_examples_are_valid(tmp_path):
+    assert problems_of(readme_block("id: integrated")) == []
+    path = tmp_path / "iso14001-2015.yaml"
+    path.write_text(readme_block("name: ISO 14001:2015"), encoding="utf-8")
+    example = load_standard_file(path)
+    assert [(c.code, c.kind) for c in example.clauses.values()] == [
+        ("6", "heading"),
+        ("6.1", "heading"),
+        ("6.1.2", "unit"),
+        ("6.2", "unit"),
+        ("6.2.1", "part"),
+    ]
+
+
+def test_a_reference_is_shown_and_used_where_the_clause_was(client, app, make_user):
+    """Audit screen, finding, nonconformity (and its log's clause filter), audit report, ad-hoc picker."""
+    audit = audited_checklist(client, app, make_user, ISMS, {"a5-1": "minor_nc"})
+    finding = db.session.scalar(db.select(Finding).filter_by(audit_id=audit.id))
+    assert finding.clause == "A.5.1"
+    nc = capa.nc_for_finding(finding)
+    assert nc is not None and nc.clause == "A.5.1"
+    assert audits.clause_options(audit)[:3] == ["6.1.2", "9.2", "10.2"]  # natural order, references after
+    assert audits.clause_options(audit)[3:] == ["A.5.1", "A.5.9"]
+    log_in(client, make_user("quality_lead"))
+    screen = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    assert ">A.5.1</a> Are information security policies approved" in screen
+    report = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
+    assert "<td>A.5.1</td>" in report and '<span class="clause">A.5.1</span>' in report
+    assert nc.number in client.get("/nc/?clause=A.5").get_data(as_text=True)
+    assert nc.number not in client.get("/nc/?clause=A.6").get_data(as_text=True)
