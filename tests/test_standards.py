@@ -6,9 +6,11 @@ to be what the old rule counted, and then shown fixed on the pages a quality lea
 from datetime import date
 from pathlib import Path
 
+import flask_migrate
 import pytest
 
 from auditapp.audits import services as audits
+from auditapp.audits.models import Audit
 from auditapp.capa import services as capa
 from auditapp.checklists import services as checklists
 from auditapp.checklists import standards
@@ -429,3 +431,30 @@ def test_a_reference_is_shown_and_used_where_the_clause_was(client, app, make_us
     assert "<td>A.5.1</td>" in report and '<span class="clause">A.5.1</span>' in report
     assert nc.number in client.get("/nc/?clause=A.5").get_data(as_text=True)
     assert nc.number not in client.get("/nc/?clause=A.6").get_data(as_text=True)
+
+
+def test_the_upgrade_maps_items_of_checklists_that_declared_a_shipped_standard_and_no_other(client, app, make_user):
+    """Migration 0016 on a database from before it: the ISO 9001 walk and an ISO 14001 checklist keep counting,
+    each toward its own standard; the checklist of no standard stops counting toward ISO 9001."""
+    walk = audited_checklist(client, app, make_user, WALK)
+    isms = audited_checklist(client, app, make_user, ISMS)
+    env = audited_checklist(client, app, make_user, (SHIPPED_CHECKLISTS / "iso14001-2015.yaml").read_text())
+    before = {key: standard_coverage(utcnow(), key) for key in ISO_KEYS}
+    ids = {"walk": walk.id, "isms": isms.id, "env": env.id}
+    db.session.remove()
+    flask_migrate.downgrade(revision="0015")  # as before standards were data: one clause per item
+    with db.engine.connect() as conn:  # what the old summary counted toward ISO 9001: the ISMS items too
+        old = set(conn.execute(db.text("SELECT DISTINCT clause FROM clause_audits")).scalars())
+    assert {"6.1.2", "9.2", "10.2"} <= old
+    flask_migrate.upgrade()
+    db.session.remove()
+    mapped = {
+        name: {i.key: i.mapped_clauses for i in db.session.get(Audit, audit_id).checklist_version.items}
+        for name, audit_id in ids.items()
+    }
+    assert mapped["walk"]["7.1.5-gauges"] == [("iso9001-2015", "7.1.5")]
+    assert mapped["env"]["6.1.2-aspects-register"] == [("iso14001-2015", "6.1.2")]
+    assert set(map(len, mapped["isms"].values())) == {0}
+    after = {key: standard_coverage(utcnow(), key) for key in ISO_KEYS}
+    assert {k: c.rows for k, c in after.items()} == {k: c.rows for k, c in before.items()}
+    assert [after[k].audited for k in ISO_KEYS] == [5, 13, 0]

@@ -2,10 +2,11 @@
 and the clause coverage summary kept per standard.
 
 Items imported before this revision carried one clause, counted as an ISO 9001 clause whatever the
-checklist was about. Now an item's `clause` column is its reference, and only an item of a checklist that
-declared ISO 9001:2015 is mapped to that clause of ISO 9001 (a clause ISO 9001 does not have is kept, and
-the coverage page lists it as not in the standard); an item of a checklist with no or another standard
-covers nothing. The summary tables gain the standard and are filled again from the completed audits.
+checklist was about. Now an item's `clause` column is its reference, and an item of a checklist that
+declared one of the shipped standards (its free-text `standard` being exactly "ISO 9001:2015",
+"ISO 14001:2015" or "ISO 45001:2018") is mapped to that clause of that standard (a clause the standard
+does not have is kept, and the coverage page lists it as not in the standard); an item of a checklist
+with no or another standard covers nothing. The summary tables gain the standard and are filled again from the completed audits.
 
 Revision ID: 0016
 Revises: 0015
@@ -20,7 +21,8 @@ down_revision = "0015"
 branch_labels = None
 depends_on = None
 
-ISO9001_KEY, ISO9001_NAME = "iso9001-2015", "ISO 9001:2015"
+# The standards shipped with this revision, by the name checklists declared (auditapp/checklists/standards/).
+SHIPPED = {"ISO 9001:2015": "iso9001-2015", "ISO 14001:2015": "iso14001-2015", "ISO 45001:2018": "iso45001-2018"}
 COUNTED = "a.status = 'completed' AND a.kind = 'internal'"
 WINDOW = (sa.bindparam("start", type_=sa.DateTime), sa.bindparam("end", type_=sa.DateTime))
 ANSWERED = "r.result IS NOT NULL AND r.result NOT IN ('na', 'not_audited')"
@@ -48,14 +50,15 @@ def upgrade():
         sa.PrimaryKeyConstraint("item_id", "standard", "clause", name=op.f("pk_checklist_item_clauses")),
     )
     conn = op.get_bind()
-    conn.execute(
-        sa.text(
-            "INSERT INTO checklist_item_clauses (item_id, standard, clause) "
-            "SELECT i.id, :key, i.clause FROM checklist_items i JOIN checklist_versions v ON v.id = i.version_id "
-            "WHERE v.standard = :name"
-        ),
-        {"key": ISO9001_KEY, "name": ISO9001_NAME},
-    )
+    for name, key in SHIPPED.items():
+        conn.execute(
+            sa.text(
+                "INSERT INTO checklist_item_clauses (item_id, standard, clause) "
+                "SELECT i.id, :key, i.clause FROM checklist_items i JOIN checklist_versions v ON v.id = i.version_id "
+                "WHERE v.standard = :name"
+            ),
+            {"key": key, "name": name},
+        )
     _drop_summary()
     _create_summary(with_standard=True)
     _backfill(conn, with_standard=True)
