@@ -458,3 +458,27 @@ def test_the_upgrade_maps_items_of_checklists_that_declared_a_shipped_standard_a
     after = {key: standard_coverage(utcnow(), key) for key in ISO_KEYS}
     assert {k: c.rows for k, c in after.items()} == {k: c.rows for k, c in before.items()}
     assert [after[k].audited for k in ISO_KEYS] == [5, 13, 0]
+
+
+def test_a_gap_analysis_places_an_item_under_the_iso_9001_clauses_it_covers_not_its_reference(client, app, make_user):
+    folder = Path(app.config["CHECKLIST_DIR"])
+    (folder / "integrated.yaml").write_text(INTEGRATED, encoding="utf-8")
+    checklists.sync_directory(folder)
+    lead = make_user("auditor")
+    audit = audits.plan_audit(
+        make_user("quality_lead"),
+        checklist_id=checklists.get_checklist("integrated").id,
+        title="Integrated gap analysis",
+        planned_date=date.today(),
+        lead_auditor_id=lead.id,
+        kind="gap_analysis",
+    )
+    db.session.commit()
+    log_in(client, lead)
+    items = items_of(audit)
+    assert answer(client, audit, items["doc-control"], "conform").status_code == 200
+    assert answer(client, audit, items["emergency"], "conform").status_code == 200  # no ISO 9001 clause
+    html = client.get(f"/audits/{audit.id}/gaps").get_data(as_text=True)
+    assert 'data-status="in_place"' in html.split('id="clause-7.5.2"')[1].split(">")[0]
+    assert 'data-status="in_place"' in html.split('id="clause-7.5.3"')[1].split(">")[0]
+    assert 'id="clause-other"' in html and 'id="clause-DOC-1"' not in html  # EM-1 has no ISO 9001 clause
