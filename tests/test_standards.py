@@ -482,3 +482,18 @@ def test_a_gap_analysis_places_an_item_under_the_iso_9001_clauses_it_covers_not_
     assert 'data-status="in_place"' in html.split('id="clause-7.5.2"')[1].split(">")[0]
     assert 'data-status="in_place"' in html.split('id="clause-7.5.3"')[1].split(">")[0]
     assert 'id="clause-other"' in html and 'id="clause-DOC-1"' not in html  # EM-1 has no ISO 9001 clause
+
+
+def test_comparing_versions_shows_a_changed_clause_mapping(app, client, make_user):
+    folder = Path(app.config["CHECKLIST_DIR"])
+    (folder / "integrated.yaml").write_text(INTEGRATED, encoding="utf-8")
+    checklists.sync_directory(folder)
+    changed = INTEGRATED.replace("version: 1", "version: 2").replace('ISO 45001:2018: ["8.2"]', "ISO 45001:2018: []")
+    (folder / "integrated.yaml").write_text(changed, encoding="utf-8")
+    report = checklists.sync_directory(folder)
+    assert [v.number for v in report.imported] == [2]
+    log_in(client, make_user("quality_lead"))
+    html = client.get("/checklists/integrated/compare").get_data(as_text=True)
+    row = html.split('id="diff-reworded"')[1].split("</li>")[0]
+    assert "<code>emergency</code>" in row and "(clauses)" in row
+    assert "<del>ISO 14001:2015 8.2, ISO 45001:2018 8.2</del>" in row and "<ins>ISO 14001:2015 8.2</ins>" in row

@@ -10,6 +10,7 @@ from ..accounts.models import User
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
 from ..extensions import Model
+from . import standards
 
 
 class Result(LabelledEnum):
@@ -130,6 +131,12 @@ class ChecklistItem(Model):
     def mapped_clauses(self) -> list[tuple[str, str]]:
         """(standard key, clause) of each clause the item covers; empty for a checklist of no standard."""
         return [(link.standard, link.clause) for link in self.clause_links]
+
+    @property
+    def clauses(self) -> list[str]:
+        """The clauses it covers as people read them ("ISO 14001:2015 7.5.3"), for comparing versions."""
+        names = {s.key: s.name for s in standards.all_standards()}
+        return [f"{names.get(key, key)} {code}" for key, code in self.mapped_clauses]
 
 
 class ItemClause(Model):

@@ -184,7 +184,7 @@ def all_checklists() -> list[Checklist]:
 
 # --- comparing versions ------------------------------------------------------------------------
 
-COMPARED_FIELDS = ("clause", "mapped_clauses", "question", "guidance", "evidence", "photo_rule", "results")
+COMPARED_FIELDS = ("clause", "clauses", "question", "guidance", "evidence", "photo_rule", "results")
 
 
 @dataclass
