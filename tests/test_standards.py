@@ -23,10 +23,17 @@ from auditapp.findings.models import Finding
 from auditapp.reports import coverage
 from auditapp.reports.services import standard_coverage
 
-from .conftest import SHIPPED_CHECKLISTS
 from .support.accounts import log_in
 from .support.audits import WALK, answer, items_of
-from .support.findings import NC_TEXT, post_finding
+from .support.standards import (
+    INTEGRATED,
+    ISMS,
+    SECOND_LEVEL,
+    SHIPPED_CHECKLISTS,
+    audited_checklist,
+    coverage_page,
+    verdict,
+)
 
 ISO_KEYS = ("iso9001-2015", "iso14001-2015", "iso45001-2018")
 
@@ -45,47 +52,6 @@ def problems_of(text: str) -> list[str]:
     result = LoadedChecklist(path=Path("t.yaml"), display_path="t.yaml")
     validate_text(text, result)
     return [str(p) for p in result.problems]
-
-
-def audited_checklist(client, app, make_user, text: str, results: dict[str, str] | None = None):
-    """Import a checklist, audit it (every item conform unless `results` says), complete the audit."""
-    folder = Path(app.config["CHECKLIST_DIR"])
-    key = text.split("id: ", 1)[1].split("\n", 1)[0]
-    (folder / f"{key}.yaml").write_text(text, encoding="utf-8")
-    report = checklists.sync_directory(folder)
-    assert not report.problems, report.problems
-    lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist(key).id,
-        title=f"Audit of {key}",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
-    log_in(client, lead)
-    for item_key, item in items_of(audit).items():
-        result = (results or {}).get(item_key, "conform")
-        assert answer(client, audit, item, result).status_code == 200
-        if result in ("minor_nc", "major_nc"):
-            post_finding(client, audit, item, {**NC_TEXT, "why_major": "Systemic"})
-    done = client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Done.", "confirm_unanswered": "on"})
-    assert done.status_code == 302, done.get_data(as_text=True)
-    client.post("/logout")
-    return audit
-
-
-def coverage_page(client, make_user, standard: str | None = None) -> str:
-    log_in(client, make_user("quality_lead"))
-    url = "/reports/coverage" + (f"?standard={standard}" if standard else "")
-    response = client.get(url)
-    assert response.status_code == 200
-    client.post("/logout")
-    return response.get_data(as_text=True)
-
-
-def verdict(html: str, clause: str) -> str:
-    return html.split(f'id="clause-{clause}"')[0].rsplit('<li class="cov cov-', 1)[1].split('"', 1)[0]
 
 
 # --- the standards' files ----------------------------------------------------------------------
@@ -128,33 +94,6 @@ def test_a_wrong_standard_file_is_refused_with_every_problem_and_its_line(tmp_pa
 
 # --- references, clauses, validation ------------------------------------------------------------
 
-ISMS = """\
-id: isms
-title: Information security controls
-version: 1
-description: Another scheme's controls; this checklist declares no standard the app knows.
-sections:
-  - title: Organisational controls
-    items:
-      - id: a5-1
-        reference: "A.5.1"
-        question: Are information security policies approved and communicated?
-      - id: a5-9
-        reference: "A.5.9"
-        question: Is there an inventory of information and other assets?
-  - title: Management system
-    items:
-      - id: c6-1-2
-        clause: "6.1.2"
-        question: Is the information security risk assessment process defined?
-      - id: c9-2
-        clause: "9.2"
-        question: Are internal audits of the information security system held?
-      - id: c10-2
-        clause: "10.2"
-        question: Are nonconformities of the information security system corrected?
-"""
-
 
 def test_references_of_any_scheme_are_accepted_and_an_items_lone_clause_keeps_meaning_what_it_meant():
     assert problems_of(ISMS) == []
@@ -196,30 +135,6 @@ sections:
         't.yaml:12: sections[0].items[1].clause: "9.1.5" is not a clause of ISO 9001:2015; under 9.1 it has 9.1.1, 9.1.2, 9.1.3',
         't.yaml:15: sections[0].items[2].clause: "10.1.5" is not a clause of ISO 9001:2015; did you mean "10.1"?',
     ]
-
-
-INTEGRATED = """\
-id: integrated
-title: Integrated management system audit
-version: 1
-standards: [ISO 9001:2015, ISO 14001:2015, ISO 45001:2018]
-sections:
-  - title: Documented information
-    items:
-      - id: doc-control
-        reference: "DOC-1"
-        question: Are documents approved before use and kept current?
-        clauses:
-          ISO 9001:2015: ["7.5.2", "7.5.3"]
-          ISO 14001:2015: ["7.5.2", "7.5.3"]
-          ISO 45001:2018: ["7.5.3"]
-      - id: emergency
-        reference: "EM-1"
-        question: Are emergencies planned for and drilled?
-        clauses:
-          ISO 14001:2015: "8.2"
-          ISO 45001:2018: ["8.2"]
-"""
 
 
 def test_an_item_maps_to_clauses_of_several_standards_each_checked_against_its_own_tree():
@@ -328,41 +243,7 @@ def test_an_integrated_audit_counts_each_item_toward_every_standard_it_maps_to(c
 
 def test_items_on_a_parent_clause_show_as_partly_covered_never_as_nothing(client, app, make_user):
     """Defect (b): a real ISO 9001 checklist written on 7.1, 8.5 and 9.1 silently lost those items."""
-    text = """\
-id: second-level
-title: ISO 9001 audit on second-level clauses
-version: 1
-standard: ISO 9001:2015
-sections:
-  - clause: "7"
-    title: Support
-    items:
-      - id: resources
-        clause: "7.1"
-        question: Are the resources the system needs provided?
-      - id: gauges
-        clause: "7.1.5"
-        question: Are gauges calibrated?
-  - clause: "8"
-    title: Operation
-    items:
-      - id: production
-        clause: "8.5"
-        question: Is production carried out under controlled conditions?
-      - id: production-records
-        clause: "8.5"
-        question: Are production records complete?
-      - id: traceability
-        clause: "8.5.2"
-        question: Are parts traceable?
-  - clause: "9"
-    title: Performance evaluation
-    items:
-      - id: monitoring
-        clause: "9.1"
-        question: Is what must be monitored decided and monitored?
-"""
-    audit = audited_checklist(client, app, make_user, text, {"production": "minor_nc"})
+    audit = audited_checklist(client, app, make_user, SECOND_LEVEL, {"production": "minor_nc"})
     # The old map counted 2 of these 6 answers; 4 were on clauses it did not know and vanished.
     assert sum(old_rule(i.clause) is not None for i in audit.checklist_version.items) == 2
     covered = standard_coverage(utcnow())

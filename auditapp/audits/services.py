@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
+from ..checklists import services as checklists
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
 from ..core.errors import Conflict, RecordClosed, RuleError
 from ..core.numbering import next_number
@@ -363,8 +364,9 @@ def responses_by_item(audit: Audit) -> dict[int, Response]:
 def clause_options(audit: Audit) -> list[str]:
     """The references and clauses of the audit's checklist in natural order ("A.5.1", "5S-2" too), for the
     ad-hoc finding picker."""
-    items = audit.checklist_version.items
-    options = {i.clause for i in items} | {code for i in items for _, code in i.mapped_clauses}
+    options = {i.clause for i in audit.checklist_version.items} | set(
+        checklists.version_clauses(audit.checklist_version_id)
+    )
     return sorted(options, key=_natural)
 
 

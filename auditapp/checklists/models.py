@@ -119,12 +119,10 @@ class ChecklistItem(Model):
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="items", overlaps="items,section")
     section: Mapped[ChecklistSection] = relationship(back_populates="items", overlaps="items,version")
-    # Loaded with the items in one query (an audit's 94 items: one more query, not 94).
+    # Not loaded with the item (the audit screen does not need it): pages that show it load it for
+    # all of a version's items at once (`services.load_clause_links`).
     clause_links: Mapped[list["ItemClause"]] = relationship(
-        back_populates="item",
-        cascade="all, delete-orphan",
-        order_by="(ItemClause.standard, ItemClause.clause)",
-        lazy="selectin",
+        back_populates="item", cascade="all, delete-orphan", order_by="(ItemClause.standard, ItemClause.clause)"
     )
 
     @property

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
 from ..events import services as events
@@ -178,6 +179,27 @@ def get_version(key: str, number: int) -> ChecklistVersion | None:
     )
 
 
+def load_clause_links(*versions: ChecklistVersion) -> None:
+    """Load the clauses every item of these versions covers, in one query (not one per item)."""
+    db.session.scalars(
+        db.select(ChecklistItem)
+        .where(ChecklistItem.version_id.in_([v.id for v in versions]))
+        .options(selectinload(ChecklistItem.clause_links))
+    ).all()
+
+
+def version_clauses(version_id: int) -> list[str]:
+    """Every clause (of any standard) the items of a version cover."""
+    return list(
+        db.session.scalars(
+            db.select(ItemClause.clause)
+            .join(ChecklistItem, ChecklistItem.id == ItemClause.item_id)
+            .where(ChecklistItem.version_id == version_id)
+            .distinct()
+        )
+    )
+
+
 def all_checklists() -> list[Checklist]:
     return list(db.session.scalars(db.select(Checklist).order_by(Checklist.key)).all())
 
@@ -205,6 +227,7 @@ class VersionDiff:
 
 def compare_versions(older: ChecklistVersion, newer: ChecklistVersion) -> VersionDiff:
     """Items added, removed, renamed and reworded between two versions of one checklist."""
+    load_clause_links(older, newer)
     # Each version's `renamed` says how ids changed since the one before it; chain them.
     between = [v for v in older.checklist.versions if older.number < v.number <= newer.number]
     new_items = {i.key: i for i in newer.items}

@@ -43,6 +43,7 @@ def sync():
 def show(key: str, number: int):
     """A version as an auditor will see it on the audit screen."""
     version = _version_or_404(key, number)
+    services.load_clause_links(version)
     return render_template(
         "checklists/show.html",
         version=version,

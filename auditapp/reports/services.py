@@ -172,9 +172,9 @@ def clause_coverage(now: datetime, key: str = standards.ISO9001) -> list[ClauseC
 
 
 def standards_in_use() -> list[Standard]:
-    """ISO 9001, and every other standard some imported checklist item covers, in the registry's order."""
+    """ISO 9001 first, then every other standard some imported checklist item covers."""
     used = set(db.session.scalars(select(ItemClause.standard).distinct())) | {standards.ISO9001}
-    return [s for s in standards.all_standards() if s.key in used]
+    return sorted((s for s in standards.all_standards() if s.key in used), key=lambda s: s.key != standards.ISO9001)
 
 
 @dataclass
