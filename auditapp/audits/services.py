@@ -6,6 +6,7 @@ change id (web/changes.py), so a replayed request can never apply twice.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
+from ..checklists import services as checklists
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
 from ..core.errors import Conflict, RecordClosed, RuleError
 from ..core.numbering import next_number
@@ -360,8 +362,17 @@ def responses_by_item(audit: Audit) -> dict[int, Response]:
 
 
 def clause_options(audit: Audit) -> list[str]:
-    """The clauses of the audit's checklist in numeric order, for the ad-hoc finding picker."""
-    return sorted({i.clause for i in audit.checklist_version.items}, key=lambda c: [int(p) for p in c.split(".")])
+    """The references and clauses of the audit's checklist in natural order ("A.5.1", "5S-2" too), for the
+    ad-hoc finding picker."""
+    options = {i.clause for i in audit.checklist_version.items} | set(
+        checklists.version_clauses(audit.checklist_version_id)
+    )
+    return sorted(options, key=_natural)
+
+
+def _natural(reference: str) -> list[tuple[int, int | str]]:
+    """Sort key: numbers by value, the rest as text ("7.2" < "7.10" < "A.5")."""
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.\-]", reference)]
 
 
 def response_for(audit: Audit, item: ChecklistItem) -> Response | None:

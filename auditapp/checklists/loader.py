@@ -27,7 +27,9 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
-from .schemas import KEYS_BY_LEVEL, ChecklistSchema, did_you_mean
+from . import standards
+from .schemas import CLAUSE, KEYS_BY_LEVEL, ChecklistSchema, did_you_mean
+from .standards import Standard
 
 MAX_FILE_BYTES = 1024 * 1024
 
@@ -122,7 +124,7 @@ def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = 
         data = None
         for path, message in _flatten(exc.messages):
             problem(_line_of(doc, path, message), _format_path(path), _explain(doc, path, message, text))
-    for path, message in _cross_checks(doc, expected_id):
+    for path, message in [*_cross_checks(doc, expected_id), *_standards_checks(doc)]:
         problem(_line_of(doc, path, message), _format_path(path), message)
     if result.problems:
         result.problems.sort(key=lambda p: p.line or 0)
@@ -353,13 +355,15 @@ def _cross_checks(doc, expected_id):
                         (where + ("clause",), f'clause "{clause}" is outside its section\'s clause "{sclause}"')
                     )
             question = item.get("question")
-            if isinstance(clause, str) and isinstance(question, str):
-                ref = (clause, " ".join(question.lower().split()))
+            reference = item.get("reference", clause)
+            if isinstance(reference, str) and isinstance(question, str):
+                ref = (reference, " ".join(question.lower().split()))
                 if ref in seen_questions:
+                    what = "clause" if "reference" not in item else "reference"
                     problems.append(
                         (
                             where + ("question",),
-                            f'clause {clause} already asks this question (item "{seen_questions[ref]}")',
+                            f'{what} {reference} already asks this question (item "{seen_questions[ref]}")',
                         )
                     )
                 else:
@@ -381,6 +385,129 @@ def _cross_checks(doc, expected_id):
             if old in seen_ids and old != new:
                 problems.append((("renamed", old), f'"{old}" is renamed but still used as an item id'))
     return problems
+
+
+# --- standards and clauses -------------------------------------------------------------------
+
+
+def _declared_names(doc) -> list[tuple[tuple[str | int, ...], str]]:
+    """(where, name) of each standard the checklist declares: `standard: X` or `standards: [X, Y]`."""
+    standard, listed = doc.get("standard"), doc.get("standards")
+    if isinstance(standard, str) and standard.strip():
+        return [(("standard",), standard)]
+    if isinstance(listed, list):
+        return [(("standards", k), name) for k, name in enumerate(listed) if isinstance(name, str)]
+    return []
+
+
+def _standards_checks(doc):
+    """Declared standards exist; every clause an item names exists in the standard it names.
+
+    A lone `clause` is the item's reference and, when the checklist declares exactly one standard,
+    that standard's clause (today's files); `reference` + `clauses` map an item to several."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(doc.get("standard"), str) and doc["standard"].strip() and doc.get("standards") is not None:
+        problems.append((("standards",), "give either standard (one) or standards (a list), not both"))
+    named = _declared_names(doc)
+    declared: dict[str, Standard] = {}
+    for where, name in named:
+        found = standards.by_name(name)
+        if found is None:
+            problems.append(
+                (
+                    where,
+                    f'"{name}" is not a standard the app knows{did_you_mean(name, standards.names())}'
+                    " (a checklist of another scheme leaves the standard out and gives each item a reference)",
+                )
+            )
+        elif name in declared:
+            problems.append((where, f'"{name}" is listed twice'))
+        else:
+            declared[name] = found
+    only = declared[named[0][1]] if len(named) == 1 and named[0][1] in declared else None
+    sections = doc.get("sections")
+    for s, section in enumerate(sections if isinstance(sections, list) else []):
+        if not isinstance(section, dict):
+            continue
+        sclause = section.get("clause")
+        if only and isinstance(sclause, str) and CLAUSE.match(sclause) and only.kind(sclause) is None:
+            problems.append(
+                (("sections", s, "clause"), f'"{sclause}" is not a clause of {only.name}{only.suggestion(sclause)}')
+            )
+        items = section.get("items")
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):
+                problems.extend(_item_standard_checks(item, ("sections", s, "items", i), named, declared, only))
+    return problems
+
+
+def _item_standard_checks(item, where, named, declared: dict[str, Standard], only: Standard | None):
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    clause, mapping = item.get("clause"), item.get("clauses")
+    if item.get("reference") is None and clause is None:
+        problems.append((where, 'needs a reference (any short text, e.g. "A.5.1") or a clause'))
+    if clause is not None and mapping is not None:
+        problems.append((where + ("clauses",), "give either clause (of the one standard) or clauses, not both"))
+    elif isinstance(clause, str) and CLAUSE.match(clause):
+        if only is not None and only.kind(clause) is None:
+            problems.append(
+                (where + ("clause",), f'"{clause}" is not a clause of {only.name}{only.suggestion(clause)}')
+            )
+        elif len(named) > 1:
+            problems.append(
+                (
+                    where + ("clause",),
+                    f"this checklist declares {len(named)} standards, so say which this clause is of:"
+                    f' reference: "{clause}" and clauses: {{"{named[0][1]}": ["{clause}"]}}',
+                )
+            )
+    elif isinstance(mapping, dict):
+        for name, codes in mapping.items():
+            if not isinstance(name, str):
+                continue  # the schema reports it
+            std = declared.get(name)
+            if std is None:
+                if name not in {n for _, n in named}:
+                    declares = ", ".join(n for _, n in named)
+                    hint = f"it declares {declares}" if declares else "declare it first with standards: [...]"
+                    problems.append(
+                        (where + ("clauses", name), f'"{name}" is not a standard this checklist declares; {hint}')
+                    )
+                continue
+            codes_at = [(where + ("clauses", name), codes)] if isinstance(codes, str) else []
+            if isinstance(codes, list):
+                codes_at = [(where + ("clauses", name, k), code) for k, code in enumerate(codes)]
+            seen: set[str] = set()
+            for at, code in codes_at:
+                if not isinstance(code, str) or not standards.CLAUSE_CODE.match(code):
+                    continue  # the schema reports it
+                if std.kind(code) is None:
+                    problems.append((at, f'"{code}" is not a clause of {std.name}{std.suggestion(code)}'))
+                elif code in seen:
+                    problems.append((at, f'"{code}" is listed twice'))
+                seen.add(code)
+    return problems
+
+
+def declared_standards(data: dict) -> list[Standard]:
+    """The standards a validated checklist declares, in its order."""
+    names = [data["standard"]] if data.get("standard") else data.get("standards", [])
+    return [s for s in map(standards.by_name, names) if s is not None]
+
+
+def item_reference(item: dict) -> str:
+    """A validated item's reference: `reference`, or its lone `clause`."""
+    return item.get("reference") or item["clause"]
+
+
+def item_clauses(item: dict, declared: list[Standard]) -> list[tuple[str, str]]:
+    """(standard key, clause) of each clause a validated item covers."""
+    if "clauses" in item:
+        by_name = {s.name: s for s in declared}
+        return [(by_name[name].key, code) for name, codes in item["clauses"].items() for code in codes]
+    if item.get("clause") and len(declared) == 1:
+        return [(declared[0].key, item["clause"])]
+    return []
 
 
 def _problem_factory(result: LoadedChecklist):

@@ -4,12 +4,13 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from ..accounts.models import User
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
 from ..extensions import Model
+from . import standards
 
 
 class Result(LabelledEnum):
@@ -106,7 +107,10 @@ class ChecklistItem(Model):
     position: Mapped[int] = mapped_column(Integer)
     # The author's permanent id ("8.5.2-traceability"); stable across versions.
     key: Mapped[str] = mapped_column(String(64))
+    # The author's reference ("8.5.1", "A.5.1", "5S-2"), shown wherever the item's clause is shown and
+    # copied to its findings. Which clauses of which standards the item covers is in `clause_links`.
     clause: Mapped[str] = mapped_column(String(20))
+    reference = synonym("clause")
     question: Mapped[str] = mapped_column(Text)
     guidance: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -115,3 +119,31 @@ class ChecklistItem(Model):
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="items", overlaps="items,section")
     section: Mapped[ChecklistSection] = relationship(back_populates="items", overlaps="items,version")
+    # Not loaded with the item (the audit screen does not need it): pages that show it load it for
+    # all of a version's items at once (`services.load_clause_links`).
+    clause_links: Mapped[list["ItemClause"]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="(ItemClause.standard, ItemClause.clause)"
+    )
+
+    @property
+    def mapped_clauses(self) -> list[tuple[str, str]]:
+        """(standard key, clause) of each clause the item covers; empty for a checklist of no standard."""
+        return [(link.standard, link.clause) for link in self.clause_links]
+
+    @property
+    def clauses(self) -> list[str]:
+        """The clauses it covers as people read them ("ISO 14001:2015 7.5.3"), for comparing versions."""
+        names = {s.key: s.name for s in standards.all_standards()}
+        return [f"{names.get(key, key)} {code}" for key, code in self.mapped_clauses]
+
+
+class ItemClause(Model):
+    """A clause of a standard a checklist item covers ("iso14001-2015", "7.5.1"); coverage counts these."""
+
+    __tablename__ = "checklist_item_clauses"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"), primary_key=True)
+    standard: Mapped[str] = mapped_column(String(40), primary_key=True)  # the standard's key (its file's name)
+    clause: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+    item: Mapped[ChecklistItem] = relationship(back_populates="clause_links")

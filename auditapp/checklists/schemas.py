@@ -6,12 +6,14 @@ import re
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .models import PhotoRule, Result
+from .standards import CLAUSE_CODE
 
 RESULT_CODES = [r.value for r in Result]
 PHOTO_RULES = [p.value for p in PhotoRule]
 CHECKLIST_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CLAUSE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,4}$")
+REFERENCE = re.compile(r"^\S(?:[^\r\n]{0,18}\S)?$")
 
 
 def did_you_mean(value: str, choices: list[str]) -> str:
@@ -44,6 +46,62 @@ class Clause(Text):
         if not CLAUSE.match(value):
             raise ValidationError(f'"{value}" is not a clause number like "8.5.2"')
         return value
+
+
+class ItemClause(Clause):
+    """An item's `clause`: an ISO-style number; another reference scheme goes in `reference`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as exc:
+            if isinstance(value, str) and not CLAUSE.match(value):
+                raise ValidationError(
+                    f'"{value}" is not a clause number like "8.5.2"; a reference in another scheme goes in'
+                    f' reference: "{value}"'
+                ) from exc
+            raise
+
+
+class Reference(Text):
+    """The author's reference for an item ("A.5.1", "5S-2", "8.5.1"): short text on one line."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not REFERENCE.match(value):
+            raise ValidationError(
+                f'"{value}" is not a reference: 1 to 20 characters on one line, without spaces at either end'
+            )
+        return value
+
+
+class ClauseMap(fields.Field):
+    """standard name -> clauses of it the item covers, e.g. {"ISO 14001:2015": ["7.5.1", "7.5.3"]}."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError(
+                f'expected a mapping like {{"ISO 9001:2015": ["8.5.1"]}} (standard: clauses), not {_kind(value)}'
+            )
+        errors, result = {}, {}
+        for name, clauses in value.items():
+            if isinstance(clauses, str):
+                clauses = [clauses]
+            if not isinstance(name, str):
+                errors[name] = ["the standard's name must be text, e.g. ISO 9001:2015"]
+            elif not isinstance(clauses, list):
+                errors[name] = [f'expected a list of clauses like ["8.5.1"], not {_kind(clauses)}']
+            else:
+                wrong = [c for c in clauses if not isinstance(c, str) or not CLAUSE_CODE.match(c)]
+                if wrong:
+                    errors[name] = [
+                        f'{wrong[0]!r} is not a clause number; write clause numbers as quoted text like "8.5.2"'
+                    ]
+                else:
+                    result[name] = list(clauses)
+        if errors:
+            raise ValidationError(errors)
+        return result
 
 
 class Choice(Text):
@@ -119,7 +177,12 @@ class ItemSchema(StrictSchema):
             ITEM_ID, error="must be letters, digits, '.', '_' or '-' (at most 64), e.g. 8.5.2-traceability"
         ),
     )
-    clause = Clause(required=True)
+    # A lone `clause` (today's files) is the reference and, when the checklist declares one standard,
+    # that standard's clause. `reference` and `clauses` say the two apart (see loader._standards_checks).
+    # No defaults: a file without them loads (and hashes) exactly as before they existed.
+    reference = Reference()
+    clause = ItemClause()
+    clauses = ClauseMap()
     question = Text(required=True, validate=validate.Length(min=3, max=1000, error="must be 3 to 1000 characters"))
     guidance = Text(load_default="", validate=validate.Length(max=4000, error="must be at most 4000 characters"))
     evidence = TextList(
@@ -151,6 +214,10 @@ class ChecklistSchema(StrictSchema):
     title = Text(required=True, validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
     version = StrictInteger(required=True, validate=validate.Range(min=1, error="must be 1 or more"))
     standard = Text(load_default="", validate=validate.Length(max=120, error="must be at most 120 characters"))
+    standards = TextList(
+        Text(validate=validate.Length(min=1, max=120, error="must be 1 to 120 characters")),
+        validate=validate.Length(min=1, error="list at least one standard, or leave standards out"),
+    )
     description = Text(load_default="", validate=validate.Length(max=4000, error="must be at most 4000 characters"))
     renamed = RenameMap(load_default=dict)
     sections = TextList(

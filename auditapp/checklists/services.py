@@ -7,12 +7,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
 from ..events import services as events
 from ..extensions import db
-from .loader import LoadedChecklist, Problem, line_of, load_checklist_file
-from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, Result
+from .loader import (
+    LoadedChecklist,
+    Problem,
+    declared_standards,
+    item_clauses,
+    item_reference,
+    line_of,
+    load_checklist_file,
+)
+from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, ItemClause, Result
 
 
 def checklist_files(directory: Path) -> list[Path]:
@@ -126,12 +135,13 @@ def import_checklist(
 def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | None) -> ChecklistVersion:
     data = loaded.data
     assert data is not None  # only valid files are imported
+    declared = declared_standards(data)
     version = ChecklistVersion(
         checklist=checklist,
         number=data["version"],
         content_hash=loaded.content_hash,
         title=data["title"],
-        standard=data["standard"],
+        standard=data["standard"] or ", ".join(s.name for s in declared),
         description=data["description"],
         renamed=data["renamed"],
         source_path=loaded.display_path,
@@ -150,7 +160,8 @@ def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | 
                     section=section,
                     position=position,
                     key=item["id"],
-                    clause=item["clause"],
+                    clause=item_reference(item),
+                    clause_links=[ItemClause(standard=key, clause=code) for key, code in item_clauses(item, declared)],
                     question=item["question"],
                     guidance=item["guidance"],
                     evidence=item["evidence"],
@@ -168,13 +179,34 @@ def get_version(key: str, number: int) -> ChecklistVersion | None:
     )
 
 
+def load_clause_links(*versions: ChecklistVersion) -> None:
+    """Load the clauses every item of these versions covers, in one query (not one per item)."""
+    db.session.scalars(
+        db.select(ChecklistItem)
+        .where(ChecklistItem.version_id.in_([v.id for v in versions]))
+        .options(selectinload(ChecklistItem.clause_links))
+    ).all()
+
+
+def version_clauses(version_id: int) -> list[str]:
+    """Every clause (of any standard) the items of a version cover."""
+    return list(
+        db.session.scalars(
+            db.select(ItemClause.clause)
+            .join(ChecklistItem, ChecklistItem.id == ItemClause.item_id)
+            .where(ChecklistItem.version_id == version_id)
+            .distinct()
+        )
+    )
+
+
 def all_checklists() -> list[Checklist]:
     return list(db.session.scalars(db.select(Checklist).order_by(Checklist.key)).all())
 
 
 # --- comparing versions ------------------------------------------------------------------------
 
-COMPARED_FIELDS = ("clause", "question", "guidance", "evidence", "photo_rule", "results")
+COMPARED_FIELDS = ("clause", "clauses", "question", "guidance", "evidence", "photo_rule", "results")
 
 
 @dataclass
@@ -195,6 +227,7 @@ class VersionDiff:
 
 def compare_versions(older: ChecklistVersion, newer: ChecklistVersion) -> VersionDiff:
     """Items added, removed, renamed and reworded between two versions of one checklist."""
+    load_clause_links(older, newer)
     # Each version's `renamed` says how ids changed since the one before it; chain them.
     between = [v for v in older.checklist.versions if older.number < v.number <= newer.number]
     new_items = {i.key: i for i in newer.items}

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..accounts.models import Role
 from ..web.security import roles_required
-from . import services
+from . import services, standards
 from .models import RESULT_LABELS, Result
 
 bp = Blueprint("checklists", __name__)
@@ -43,8 +43,13 @@ def sync():
 def show(key: str, number: int):
     """A version as an auditor will see it on the audit screen."""
     version = _version_or_404(key, number)
+    services.load_clause_links(version)
     return render_template(
-        "checklists/show.html", version=version, result_labels=RESULT_LABELS, all_results=[r.value for r in Result]
+        "checklists/show.html",
+        version=version,
+        result_labels=RESULT_LABELS,
+        all_results=[r.value for r in Result],
+        standard_names={s.key: s.name for s in standards.all_standards()},
     )
 
 

@@ -19,7 +19,8 @@ from ..audits.models import NOT_AUDITED, Audit, Response
 from ..capa import services as capa
 from ..capa.models import ActionStatus, CorrectiveAction
 from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
-from ..checklists.models import ChecklistItem, Result
+from ..checklists.models import ChecklistItem, ItemClause, Result
+from ..checklists.standards import ISO9001
 from ..core.errors import Conflict, NotAllowed
 from ..events import services as events
 from ..extensions import db
@@ -131,15 +132,24 @@ def gap_report(audit: Audit) -> GapReport:
             return clauses.setdefault(OTHER, ClauseGaps(OTHER, "Other requirements"))
         return clauses[code]
 
-    for clause, result in db.session.execute(
-        select(ChecklistItem.clause, Response.result)
+    # An item speaks for the ISO 9001 clauses it covers; an item that names none, for its reference.
+    iso_clauses: dict[int, list[str]] = defaultdict(list)
+    for item_id, code in db.session.execute(
+        select(ItemClause.item_id, ItemClause.clause)
+        .join(ChecklistItem, ChecklistItem.id == ItemClause.item_id)
+        .where(ChecklistItem.version_id == audit.checklist_version_id, ItemClause.standard == ISO9001)
+    ):
+        iso_clauses[item_id].append(code)
+    for item_id, reference, result in db.session.execute(
+        select(ChecklistItem.id, ChecklistItem.clause, Response.result)
         .join(Response, Response.item_id == ChecklistItem.id)
         .where(Response.audit_id == audit.id, Response.result.is_not(None), Response.result != NOT_AUDITED)
     ):
-        if result == Result.NA:
-            entry(clause).not_applicable += 1
-        elif result in STANDING:
-            entry(clause).standings.append(STANDING[result])
+        for clause in iso_clauses.get(item_id) or [reference]:
+            if result == Result.NA:
+                entry(clause).not_applicable += 1
+            elif result in STANDING:
+                entry(clause).standings.append(STANDING[result])
     findings = db.session.scalars(
         select(Finding)
         .where(Finding.audit_id == audit.id, Finding.status == FindingStatus.OPEN)
@@ -154,7 +164,8 @@ def gap_report(audit: Audit) -> GapReport:
     ):
         actions[action.finding_id].append(action)
     for finding in findings:
-        target = entry(finding.clause)
+        covered = iso_clauses.get(finding.item_id) if finding.item_id is not None else None
+        target = entry(covered[0] if covered else finding.clause)
         if finding.item_id is None and finding.grade in STANDING:
             target.standings.append(STANDING[finding.grade])  # an ad-hoc finding speaks for its clause
         if finding.grade in NC_GRADES:

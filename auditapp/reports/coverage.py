@@ -1,5 +1,8 @@
 """The clause coverage map's summary (`ClauseTally`, `ClauseAudit`), kept in step with completed audits.
 
+Counted per standard, and only through the clauses items cover (`ItemClause`): an item of a checklist with
+no standard (a 5S walk), or of another standard, never counts toward ISO 9001.
+
 A completed audit is read-only, so its answers and findings count the same from its completion until
 it is reopened: the receivers below (connected in the factory's `register_flows`) rebuild the month
 of the completion from the records whenever an audit of that month completes or reopens. The map
@@ -13,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     DateTime,
     Integer,
     Select,
@@ -24,10 +28,11 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    union,
 )
 
 from ..audits.models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
-from ..checklists.models import ChecklistItem, Result
+from ..checklists.models import ChecklistItem, ItemClause, Result
 from ..extensions import db
 from ..findings.models import Finding, FindingStatus
 from .models import ClauseAudit, ClauseTally
@@ -63,23 +68,43 @@ ANSWERED = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT
 
 
 def answer_tallies(start: datetime | None, end: datetime | None) -> Select:
-    """(clause, result, count, latest completion) of the answers of counted audits in [start, end)."""
+    """(standard, clause, result, count, latest completion) of the answers of counted audits in [start, end),
+    under each clause the answered item covers."""
     return (
-        select(ChecklistItem.clause, Response.result, func.count(), func.max(Audit.completed_at))
-        .join(Response, Response.item_id == ChecklistItem.id)
+        select(ItemClause.standard, ItemClause.clause, Response.result, func.count(), func.max(Audit.completed_at))
+        .join(Response, Response.item_id == ItemClause.item_id)
         .join(Audit, Audit.id == Response.audit_id)
         .where(*counted(start, end), *ANSWERED)
-        .group_by(ChecklistItem.clause, Response.result)
+        .group_by(ItemClause.standard, ItemClause.clause, Response.result)
     )
 
 
+def finding_clauses() -> CompoundSelect:
+    """(finding id, standard, clause) each finding counts under: a finding on an item under each clause the
+    item covers; an ad-hoc finding under its own clause, for each standard its audit's checklist covers."""
+    on_items = select(Finding.id.label("finding_id"), ItemClause.standard, ItemClause.clause).join(
+        ItemClause, ItemClause.item_id == Finding.item_id
+    )
+    version_items = ChecklistItem.__table__.alias("version_items")
+    ad_hoc = (
+        select(Finding.id, ItemClause.standard, Finding.clause)
+        .join(Audit, Audit.id == Finding.audit_id)
+        .join(version_items, version_items.c.version_id == Audit.checklist_version_id)
+        .join(ItemClause, ItemClause.item_id == version_items.c.id)
+        .where(Finding.item_id.is_(None))
+    )
+    return union(on_items, ad_hoc)
+
+
 def finding_tallies(start: datetime | None, end: datetime | None) -> Select:
-    """(clause, grade, count) of the open findings of counted audits in [start, end)."""
+    """(standard, clause, grade, count) of the open findings of counted audits in [start, end)."""
+    pairs = finding_clauses().subquery()
     return (
-        select(Finding.clause, Finding.grade, func.count())
+        select(pairs.c.standard, pairs.c.clause, Finding.grade, func.count())
+        .join(Finding, Finding.id == pairs.c.finding_id)
         .join(Audit, Audit.id == Finding.audit_id)
         .where(*counted(start, end), Finding.status == FindingStatus.OPEN)
-        .group_by(Finding.clause, Finding.grade)
+        .group_by(pairs.c.standard, pairs.c.clause, Finding.grade)
     )
 
 
@@ -90,7 +115,7 @@ def rebuild_month(month: str) -> None:
     db.session.execute(delete(ClauseTally).where(ClauseTally.month == month))
     answers = answer_tallies(start, end).subquery()
     findings = finding_tallies(start, end).subquery()
-    columns = ["month", "kind", "clause", "code", "count", "last_completed"]
+    columns = ["month", "kind", "standard", "clause", "code", "count", "last_completed"]
     db.session.execute(insert(ClauseTally).from_select(columns, select(literal(month), literal(ANSWER), *answers.c)))
     db.session.execute(
         insert(ClauseTally).from_select(
@@ -102,13 +127,15 @@ def rebuild_month(month: str) -> None:
 def record_audits(*conditions: ColumnElement[bool]) -> None:
     """The clauses each counted audit (of those meeting `conditions`) answered, for the map's links."""
     answered = (
-        select(Audit.id, ChecklistItem.clause, Audit.completed_at, Audit.number)
+        select(Audit.id, ItemClause.standard, ItemClause.clause, Audit.completed_at, Audit.number)
         .distinct()
-        .join(Response, Response.item_id == ChecklistItem.id)
+        .join(Response, Response.item_id == ItemClause.item_id)
         .join(Audit, Audit.id == Response.audit_id)
         .where(*counted(), *ANSWERED, *conditions)
     )
-    db.session.execute(insert(ClauseAudit).from_select(["audit_id", "clause", "completed_at", "number"], answered))
+    db.session.execute(
+        insert(ClauseAudit).from_select(["audit_id", "standard", "clause", "completed_at", "number"], answered)
+    )
 
 
 def audit_completed(sender: object, audit: Audit, **_: object) -> None:
@@ -137,9 +164,11 @@ def rebuild_all() -> None:
     record_audits()
 
 
-def latest_audits(clauses: list[str], since: datetime, per_clause: int) -> list[tuple[str, int, str, datetime]]:
-    """(clause, audit id, number, completed) of the latest `per_clause` audits per clause since `since`:
-    one index lookup per clause (ix_clause_audits_clause_completed), however many audits there are.
+def latest_audits(
+    standard: str, clauses: list[str], since: datetime, per_clause: int
+) -> list[tuple[str, int, str, datetime]]:
+    """(clause, audit id, number, completed) of the latest `per_clause` audits per clause of a standard since
+    `since`: one index lookup per clause (ix_clause_audits_standard_clause_completed), however many audits.
 
     Written as text: building a hundred SQLAlchemy selects cost more than running them."""
     rows: list[tuple[str, int, str, datetime]] = []
@@ -147,15 +176,20 @@ def latest_audits(clauses: list[str], since: datetime, per_clause: int) -> list[
         names = clauses[chunk : chunk + 200]
         sql = " UNION ALL ".join(
             f"SELECT * FROM (SELECT clause, audit_id, number, completed_at FROM clause_audits"
-            f" WHERE clause = :c{n} AND completed_at >= :since"
+            f" WHERE standard = :standard AND clause = :c{n} AND completed_at >= :since"
             f" ORDER BY completed_at DESC, audit_id DESC LIMIT :per_clause) AS latest{n}"
             for n in range(len(names))
         )
         statement = (
             text(sql)
-            .bindparams(bindparam("since", type_=DateTime))
+            .bindparams(bindparam("since", type_=DateTime), bindparam("standard", type_=String))
             .columns(clause=String, audit_id=Integer, number=String, completed_at=DateTime)
         )
-        values = {"since": since, "per_clause": per_clause, **{f"c{n}": name for n, name in enumerate(names)}}
+        values = {
+            "since": since,
+            "standard": standard,
+            "per_clause": per_clause,
+            **{f"c{n}": name for n, name in enumerate(names)},
+        }
         rows.extend(tuple(row) for row in db.session.execute(statement, values).all())
     return rows

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from ..capa.models import NCStatus, Nonconformity
-from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
-from ..checklists.models import ChecklistItem, Result
+from ..checklists import standards
+from ..checklists.models import ItemClause, Result
+from ..checklists.standards import HEADING, Standard
 from ..extensions import db
 from ..review.services import last_held
 from ..scope.services import current_scope
@@ -50,47 +51,130 @@ class ClauseCoverage:
         return "conform"
 
 
-def clause_coverage(now: datetime) -> list[ClauseCoverage]:
-    """Each auditable clause: audited in the last 12 months by a completed internal audit, with what result.
+@dataclass
+class ParentCoverage:
+    """Answers on a heading (ISO 9001 7.1): they cover the units under it partly, never silently nothing."""
+
+    clause: str
+    title: str
+    answered: int = 0
+    last_audited: datetime | None = None
+    results: dict[str, int] = field(default_factory=dict)
+    findings: dict[str, int] = field(default_factory=dict)
+    covers: list[str] = field(default_factory=list)  # the units under it
+    left: list[str] = field(default_factory=list)  # of those, the ones no item audited on their own
+
+
+@dataclass
+class StandardCoverage:
+    standard: Standard
+    rows: list[ClauseCoverage]
+    parents: list[ParentCoverage]  # headings answered directly, in the standard's order
+    # Clauses the standard does not have, with their answers: items imported before clauses were checked.
+    unknown: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def audited(self) -> int:
+        return sum(r.audited for r in self.rows)
+
+    @property
+    def partly(self) -> dict[str, list[str]]:
+        """Units not audited on their own but under an answered heading -> those headings."""
+        through: dict[str, list[str]] = defaultdict(list)
+        for parent in self.parents:
+            for code in parent.left:
+                through[code].append(parent.clause)
+        return dict(through)
+
+    @property
+    def missing(self) -> list[str]:
+        """Units not audited at all, not even partly."""
+        partly = self.partly
+        return [r.clause for r in self.rows if not r.audited and r.clause not in partly]
+
+
+def _add(entry: ClauseCoverage | ParentCoverage, result: str, count: int, last: datetime | None) -> None:
+    entry.answered += count
+    entry.results[result] = entry.results.get(result, 0) + count
+    entry.last_audited = max(filter(None, [entry.last_audited, last]), default=None)
+
+
+def standard_coverage(now: datetime, key: str = standards.ISO9001) -> StandardCoverage:
+    """Each unit clause of a standard: audited in the last 12 months by a completed internal audit, with
+    what result, counting only items that cover that standard's clauses; answers on its headings as partial
+    coverage; answers on clauses it does not have, listed rather than dropped.
 
     Whole months come from the summary kept on completion (`reports.coverage`); only the month the
     12-month window cuts in two is counted from the records, so the map reads about the same number
     of rows whatever the number of audits."""
+    standard = standards.get_standard(key)
+    if standard is None:
+        raise LookupError(key)
     since = now - timedelta(days=CYCLE_DAYS)
     whole = since if since == datetime(since.year, since.month, 1) else coverage.next_month(since)
-    coverage_of = {code: ClauseCoverage(code, title) for code, title in AUDITABLE_CLAUSES}
+    coverage_of = {c.code: ClauseCoverage(c.code, c.title) for c in standard.units}
+    parents: dict[str, ParentCoverage] = {}
+    unknown: dict[str, int] = defaultdict(int)
     tallies = db.session.execute(
         select(
             ClauseTally.kind, ClauseTally.clause, ClauseTally.code, ClauseTally.count, ClauseTally.last_completed
-        ).where(ClauseTally.month >= coverage.month_of(whole))
+        ).where(ClauseTally.month >= coverage.month_of(whole), ClauseTally.standard == key)
     ).all()
     answers = [(clause, code, n, last) for kind, clause, code, n, last in tallies if kind == coverage.ANSWER]
     findings = [(clause, code, n) for kind, clause, code, n, _ in tallies if kind == coverage.FINDING]
     if since < whole:  # the part of the first month inside the window
-        answers += db.session.execute(coverage.answer_tallies(since, whole)).all()
-        findings += db.session.execute(coverage.finding_tallies(since, whole)).all()
+        cut_answers = coverage.answer_tallies(since, whole).subquery()
+        cut_findings = coverage.finding_tallies(since, whole).subquery()
+        answers += db.session.execute(select(*list(cut_answers.c)[1:]).where(cut_answers.c.standard == key)).all()
+        findings += db.session.execute(select(*list(cut_findings.c)[1:]).where(cut_findings.c.standard == key)).all()
+
+    def parent(code: str) -> ParentCoverage:
+        if code not in parents:
+            parents[code] = ParentCoverage(code, standard.title_of(code), covers=standard.units_under(code))
+        return parents[code]
+
     for clause, result, count, last in answers:
-        entry = coverage_of.get(auditable_clause_of(clause) or "")
-        if entry is None or result is None:
+        if result is None:
             continue
-        entry.answered += count
-        entry.results[result] = entry.results.get(result, 0) + count
-        entry.last_audited = max(filter(None, [entry.last_audited, last]), default=None)
+        unit = standard.unit_of(clause)
+        if unit is not None:
+            _add(coverage_of[unit], result, count, last)
+        elif standard.kind(clause) == HEADING:
+            _add(parent(clause), result, count, last)
+        else:
+            unknown[clause] += count
     for clause, grade, count in findings:
-        entry = coverage_of.get(auditable_clause_of(clause) or "")
-        if entry is not None:
-            entry.findings[grade] = entry.findings.get(grade, 0) + count
-    # The latest few audits per auditable clause: the latest few of each checklist clause under it.
+        unit = standard.unit_of(clause)
+        target = coverage_of[unit] if unit is not None else parent(clause) if standard.kind(clause) == HEADING else None
+        if target is not None:
+            target.findings[grade] = target.findings.get(grade, 0) + count
+    # The latest few audits per unit clause: the latest few of each item clause under it.
     clauses = sorted(
-        c for c in db.session.scalars(select(ChecklistItem.clause).distinct()) if auditable_clause_of(c) in coverage_of
+        c
+        for c in db.session.scalars(select(ItemClause.clause).where(ItemClause.standard == key).distinct())
+        if standard.unit_of(c) in coverage_of
     )
     audits_by_clause: dict[str, dict[int, tuple]] = defaultdict(dict)
-    for clause, audit_id, number, completed in coverage.latest_audits(clauses, since, AUDIT_LINKS):
-        audits_by_clause[auditable_clause_of(clause) or ""][audit_id] = (completed, number)
+    for clause, audit_id, number, completed in coverage.latest_audits(key, clauses, since, AUDIT_LINKS):
+        audits_by_clause[standard.unit_of(clause) or ""][audit_id] = (completed, number)
     for code, found in audits_by_clause.items():
         latest = sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]), reverse=True)[:AUDIT_LINKS]
         coverage_of[code].audits = {audit_id: number for audit_id, (_, number) in latest}
-    return list(coverage_of.values())
+    for entry in parents.values():
+        entry.left = [code for code in entry.covers if not coverage_of[code].audited]
+    ordered_parents = [parents[c] for c in standard.clauses if c in parents and parents[c].answered]
+    return StandardCoverage(standard, list(coverage_of.values()), ordered_parents, dict(unknown))
+
+
+def clause_coverage(now: datetime, key: str = standards.ISO9001) -> list[ClauseCoverage]:
+    """Each unit clause of a standard (ISO 9001 by default): see `standard_coverage`."""
+    return standard_coverage(now, key).rows
+
+
+def standards_in_use() -> list[Standard]:
+    """ISO 9001 first, then every other standard some imported checklist item covers."""
+    used = set(db.session.scalars(select(ItemClause.standard).distinct())) | {standards.ISO9001}
+    return sorted((s for s in standards.all_standards() if s.key in used), key=lambda s: s.key != standards.ISO9001)
 
 
 @dataclass
@@ -104,8 +188,6 @@ class ReadinessLine:
 
 def readiness(now: datetime) -> list[ReadinessLine]:
     """The path to certification, each step green or red with what is missing."""
-    coverage = clause_coverage(now)
-    missing = [c.clause for c in coverage if not c.audited]
     open_statuses = [s for s in NCStatus if s not in (NCStatus.CLOSED, NCStatus.WITHDRAWN, NCStatus.VERIFIED_EFFECTIVE)]
     open_major = db.session.scalar(
         select(func.count(Nonconformity.id)).where(
@@ -126,14 +208,7 @@ def readiness(now: datetime) -> list[ReadinessLine]:
             f"revision {scope.revision} of {scope.created_at:%d %b %Y}" if scope else "not stated yet",
             "reports.scope",
         ),
-        ReadinessLine(
-            "Every clause audited in the last 12 months",
-            not missing,
-            "all audited"
-            if not missing
-            else f"{len(missing)} not audited: {', '.join(missing[:8])}" + ("…" if len(missing) > 8 else ""),
-            "reports.coverage",
-        ),
+        *[_coverage_line(standard_coverage(now, s.key)) for s in standards_in_use()],
         _review_line(now),
         ReadinessLine(
             "No open major nonconformity",
@@ -150,6 +225,27 @@ def readiness(now: datetime) -> list[ReadinessLine]:
             {"severity": "minor", "status": "active"},
         ),
     ]
+
+
+def _coverage_line(covered: StandardCoverage) -> ReadinessLine:
+    """One standard's cycle: every clause audited by an item on it, not only through a parent clause."""
+    missing, partly = covered.missing, sorted(covered.partly, key=[r.clause for r in covered.rows].index)
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} not audited: {', '.join(missing[:8])}" + ("…" if len(missing) > 8 else ""))
+    if partly:
+        parents = sorted({p for code in partly for p in covered.partly[code]}, key=list(covered.standard.clauses).index)
+        parts.append(
+            f"{len(partly)} only partly, through {', '.join(parents)}: {', '.join(partly[:8])}"
+            + ("…" if len(partly) > 8 else "")
+        )
+    return ReadinessLine(
+        f"{covered.standard.name}: every clause audited in the last 12 months",
+        not parts,
+        "; ".join(parts) or "all audited",
+        "reports.coverage",
+        {"standard": covered.standard.key},
+    )
 
 
 def _review_line(now: datetime) -> ReadinessLine:

@@ -1,4 +1,5 @@
 """The clause coverage map as it was computed before its summary table: straight from every record.
+ISO 9001 only, through the clauses items cover (as the app has counted since standards became data).
 
 Kept as the reference the summary-based map must agree with (tests/test_readiness.py)."""
 
@@ -9,7 +10,8 @@ from sqlalchemy import func, select
 
 from auditapp.audits.models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
 from auditapp.checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
-from auditapp.checklists.models import ChecklistItem, Result
+from auditapp.checklists.models import ItemClause, Result
+from auditapp.checklists.standards import ISO9001
 from auditapp.extensions import db
 from auditapp.findings.models import Finding, FindingStatus
 from auditapp.reports.services import AUDIT_LINKS, CYCLE_DAYS, ClauseCoverage
@@ -23,11 +25,11 @@ def old_clause_coverage(now: datetime) -> list[ClauseCoverage]:
     in_cycle = (Audit.status == AuditStatus.COMPLETED, Audit.completed_at >= since, Audit.kind == AuditKind.INTERNAL)
     answered = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED]))
     rows = db.session.execute(
-        select(ChecklistItem.clause, Response.result, func.count(), func.max(Audit.completed_at))
-        .join(Response, Response.item_id == ChecklistItem.id)
+        select(ItemClause.clause, Response.result, func.count(), func.max(Audit.completed_at))
+        .join(Response, Response.item_id == ItemClause.item_id)
         .join(Audit, Audit.id == Response.audit_id)
-        .where(*in_cycle, *answered)
-        .group_by(ChecklistItem.clause, Response.result)
+        .where(*in_cycle, *answered, ItemClause.standard == ISO9001)
+        .group_by(ItemClause.clause, Response.result)
     ).all()
     for clause, result, count, last in rows:
         entry = coverage.get(auditable_clause_of(clause) or "")
@@ -49,15 +51,15 @@ def old_clause_coverage(now: datetime) -> list[ClauseCoverage]:
     # (clause, audit) pair would mean a hundred thousand rows for a page that links three.
     pairs = (
         select(
-            ChecklistItem.clause.label("clause"),
+            ItemClause.clause.label("clause"),
             Audit.id.label("audit_id"),
             Audit.number.label("number"),
             Audit.completed_at.label("completed"),
         )
         .distinct()
-        .join(Response, Response.item_id == ChecklistItem.id)
+        .join(Response, Response.item_id == ItemClause.item_id)
         .join(Audit, Audit.id == Response.audit_id)
-        .where(*in_cycle, *answered)
+        .where(*in_cycle, *answered, ItemClause.standard == ISO9001)
         .subquery()
     )
     ranked = select(
