@@ -33,7 +33,7 @@
   [["all", "All items"], ["unanswered", "Unanswered"], ["nc", "Nonconformities"], ["photos", "With photos"]]
     .forEach(function (o) { filterBox.appendChild(make("option", { value: o[0] }, o[1])); });
   var searchBox = make("input", { type: "search", "aria-label": "Search by clause or word",
-    placeholder: "Search clause or word", autocomplete: "off", "data-checklist-search": "" });
+    placeholder: "Clause or word", autocomplete: "off", "data-checklist-search": "" });
   var foldButton = make("button", { type: "button", "aria-label": "Collapse answered sections", "data-collapse-answered": "" },
     "Collapse answered");
   var statusBox = make("p", { class: "muted checklist-shown", role: "status", "data-checklist-status": "" });
