@@ -28,6 +28,7 @@ SHELL = [
     "js/app.js",
     "vendor/htmx-2.0.11.min.js",
     *OFFLINE_SCRIPTS,
+    "js/checklist.js",  # the audit screen's long-checklist controls (audits/show.html)
     "offline.html",
     "icons/icon-192.png",
     "icons/icon-512.png",
