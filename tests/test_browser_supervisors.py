@@ -2,12 +2,14 @@
 screens; My actions shows the problem and the chosen photo and completes in place; the NC page's steps
 update in place and a phone opens it at the step to do."""
 
+from datetime import date, timedelta
 from io import BytesIO
 
 import pytest
 from PIL import Image
 
 from auditapp.capa import services as capa
+from auditapp.capa.models import Nonconformity
 from auditapp.extensions import db
 
 from .support.accounts import PASSWORD, make_area
@@ -91,3 +93,134 @@ def test_the_nc_log_breaks_no_word_and_a_phone_shows_a_screenful(app, live_serve
         context.close()
     print(f"NCs per 740 px screen: {figures}")
     assert figures[360]["perScreen"] >= 8, figures
+
+
+def _raise_with_photo(app, lead, area, description):
+    """A nonconformity raised by hand with one photo, through the app (as a quality lead would)."""
+    client = app.test_client()
+    client.post("/login", data={"email": lead.email, "password": PASSWORD})
+    response = client.post(
+        "/nc/new",
+        data={
+            "source": "customer_complaint",
+            "clause": "8.5.1",
+            "severity": "major",
+            "area_id": str(area.id) if area else "",
+            "description": description,
+            "photo": (BytesIO(_jpeg((200, 40, 40))), "burr.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    return db.session.scalars(db.select(Nonconformity).where(Nonconformity.description == description)).one()
+
+
+def test_my_actions_shows_the_problem_and_the_chosen_photo_and_completes_in_place(app, live_server, browser, make_user):
+    lead = make_user("quality_lead")
+    supervisor = make_user("supervisor", name="Sam Supervisor")
+    machining = make_area("Machining", supervisor)
+    new = raise_nc(lead, machining, severity="major", description="Spindle guard missing on lathe 3")
+    nc = _raise_with_photo(app, lead, None, "Burr on housing edge, lot 4411")
+    capa.record_containment(lead, nc, "Lot held")
+    capa.identify_cause(lead, nc, ["Worn deburring tool"], "machine")
+    for width in (360, 768, 1280):
+        capa.add_action(
+            lead, nc, f"Replace the deburring tool ({width})", supervisor.id, date.today() + timedelta(days=7)
+        )
+    db.session.commit()
+    for width in (360, 768, 1280):
+        context = phone_context(browser, width=width, height=740)
+        page = context.new_page()
+        log_in_page(page, live_server.url, supervisor.email, PASSWORD)
+        assert page.url.endswith("/nc/actions/mine")
+        # The new NC to contain: on the home page and as a count in the menu.
+        assert new.number in page.locator("#to-contain").inner_text()
+        assert page.locator("nav.mainnav [data-testid=contain-badge]").inner_text().strip().endswith("1")
+        assert page.locator("nav.mainnav [data-testid=contain-badge]").is_visible()
+        card = page.locator(".action-card:has(form)").first
+        assert "Burr on housing edge, lot 4411" in card.inner_text()
+        thumb = card.locator(".action-problem img")
+        thumb.wait_for()
+        page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+        assert card.locator(".photo-chosen").is_hidden()
+        page.evaluate("window.__notReloaded = true")
+        card.locator("textarea").fill("New tool fitted, first 20 parts checked")
+        card.locator("input[type=file]").set_input_files(
+            files=[{"name": "new-tool.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+        )
+        chosen = card.locator(".photo-chosen")
+        assert chosen.is_visible() and "1 photo chosen" in chosen.inner_text() and "new-tool.jpg" in chosen.inner_text()
+        page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0", arg=chosen.locator("img").element_handle()
+        )
+        assert fits_screen(page), width
+        for target in page.locator("main button:visible, #to-contain a:visible").all():
+            assert target.bounding_box()["height"] >= 44, (width, target.inner_text())
+        screenshot(page, f"supervisors-my-actions-chosen-{width}")
+        card_id = card.get_attribute("id")
+        card.locator("button[type=submit]").click()
+        page.locator(f"#{card_id} .flash-success").wait_for()
+        assert page.evaluate("window.__notReloaded") is True
+        assert "Burr on housing edge" in page.locator(f"#{card_id}").inner_text()
+        context.close()
+
+
+def test_the_nc_page_opens_at_the_step_to_do_and_its_steps_update_in_place(app, live_server, browser, make_user):
+    lead = make_user("quality_lead")
+    supervisor = make_user("supervisor", name="Sam Supervisor")
+    area = make_area("Machining", supervisor)
+    nc = _raise_with_photo(app, lead, area, "Spindle guard missing on lathe 3 after the night shift cleaning")
+    for i in range(3):  # similar NCs make the page long, as in the field
+        raise_nc(lead, area, clause="8.5.1", description=f"Earlier guard problem {i}")
+    for width in (768, 1280):
+        context = phone_context(browser, width=width, height=740)
+        page = context.new_page()
+        log_in_page(page, live_server.url, supervisor.email, PASSWORD)
+        page.goto(f"{live_server.url}/nc/{nc.id}")
+        assert fits_screen(page), width
+        assert page.evaluate("window.scrollY") == 0  # wider screens show the page from the top
+        for button in page.locator("main button:visible").all():
+            assert button.bounding_box()["height"] >= 44, (width, button.inner_text())
+        context.close()
+
+    phone = phone_context(browser).new_page()
+    log_in_page(phone, live_server.url, supervisor.email, PASSWORD)
+    phone.goto(f"{live_server.url}/nc/{nc.id}")
+    # A phone opens at the step to do: containment, at the top of the screen.
+    top = phone.evaluate("document.getElementById('containment').getBoundingClientRect().top")
+    assert phone.evaluate("window.scrollY") > 0 and 0 <= top < 80, top
+    assert fits_screen(phone)
+    phone.evaluate("window.__notReloaded = true")
+    phone.fill("#f-containment", "Lathe 3 locked out and tagged")
+    phone.click("#containment button[type=submit]")
+    phone.locator("#containment .step-notice").wait_for()
+    assert f"Containment recorded for {nc.number}." in phone.locator("#containment").inner_text()
+    assert phone.evaluate("window.scrollY") > 0  # still where the supervisor was, not at the top
+    # 5 Whys: "Add a why" keeps the place and focuses the new why.
+    phone.fill("#why-0", "Guard taken off for cleaning")
+    before = phone.evaluate("document.getElementById('cause').getBoundingClientRect().top")
+    phone.click("#cause button[value=add]")
+    phone.locator("#why-1").wait_for()
+    assert phone.evaluate("document.activeElement.id") == "why-1"
+    after = phone.evaluate("document.getElementById('cause').getBoundingClientRect().top")
+    assert abs(after - before) < 200 and phone.evaluate("window.scrollY") > 0, (before, after)
+    phone.fill("#why-1", "No interlock on the guard")
+    # Refused (no category): answered in place, everything typed kept.
+    phone.click("#cause button[value=save]")
+    phone.locator("#cause .error").wait_for()
+    assert phone.input_value("#why-0") == "Guard taken off for cleaning"
+    assert phone.input_value("#why-1") == "No interlock on the guard"
+    phone.select_option("#f-category", "machine")
+    phone.click("#cause button[value=save]")
+    phone.locator("#cause .step-notice").wait_for()
+    assert phone.evaluate("window.__notReloaded") is True
+    assert phone.locator(".steps li.current").inner_text() == "Cause identified"
+    assert fits_screen(phone)
+    screenshot(phone, "supervisors-nc-steps-in-place")
+    phone.context.close()
+    db.session.expire_all()
+    nc = db.session.get(Nonconformity, nc.id)
+    assert nc.status == "cause_identified" and nc.why_steps == [
+        "Guard taken off for cleaning",
+        "No interlock on the guard",
+    ]
