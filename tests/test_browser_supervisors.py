@@ -90,6 +90,13 @@ def test_the_nc_log_breaks_no_word_and_a_phone_shows_a_screenful(app, live_serve
         link = page.locator(".nc-row a").first
         box = page.locator(".nc-row").first.bounding_box() if width < 1024 else link.bounding_box()
         assert box["height"] >= 44, width
+        if width < 1024:  # the whole row is the link: a tap on its title opens the NC
+            row = page.locator(".nc-row").first
+            number = row.locator("td[data-label=Number]").inner_text().strip()
+            title = row.locator("td[data-label=Title]").bounding_box()
+            page.mouse.click(title["x"] + title["width"] / 2, title["y"] + title["height"] / 2)
+            page.wait_for_url(lambda url: "/nc/" in url and "status=" not in url)
+            assert number in page.locator("h1, .nc-head").first.inner_text() or number in page.title()
         context.close()
     print(f"NCs per 740 px screen: {figures}")
     assert figures[360]["perScreen"] >= 8, figures
