@@ -12,7 +12,9 @@ from auditapp.core.jobs import last_run
 from auditapp.extensions import db
 
 from .support.accounts import log_in, make_area
+from .support.audits import answer, items_of
 from .support.capa import raise_nc
+from .support.findings import NC_TEXT, post_finding
 from .support.hosts import finish, host_env, start_flask, wait_for_one_to_exit
 from .support.mail import smtp_server
 from .support.photos import jpeg
@@ -190,3 +192,34 @@ def test_the_csv_says_major_as_the_screen_does(client, make_user):
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0][5] == "Severity" and rows[1][5] == "Major"
+
+
+def test_an_audit_finding_reaches_the_supervisor_the_same_day_and_the_csv_keeps_its_iso_content(
+    app, client, runner, plan, make_user
+):
+    supervisor = make_user("supervisor", email="sam@example.com")
+    area = make_area("Machining", supervisor)
+    auditor = make_user("auditor")
+    audit = plan(lead=auditor, area=area)
+    log_in(client, auditor)
+    item = items_of(audit)["8.5.2-traceability"]
+    answer(client, audit, item, "major_nc")
+    post_finding(client, audit, item, {**NC_TEXT, "why_major": "Systemic"})
+    nc = db.session.scalars(db.select(Nonconformity)).one()
+    with smtp_server() as (inbox, port):
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+        assert "1 reminder sent (smtp)" in runner.invoke(args=["actions", "remind"]).output
+        assert [(to, subject) for to, subject, _ in inbox.deliveries()] == [
+            ("sam@example.com", SUBJECT.format(nc.number))
+        ]
+    home = app.test_client()
+    log_in(home, supervisor)
+    page = home.get("/nc/actions/mine").get_data(as_text=True)
+    assert nc.number in page and NC_TEXT["statement"] in page
+    lead = make_user("quality_lead")
+    exports = app.test_client()
+    log_in(exports, lead)
+    rows = list(csv.reader(io.StringIO(exports.get("/nc/export.csv").get_data(as_text=True))))
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert record["Severity"] == "Major" and record["Description"] == NC_TEXT["statement"]
+    assert record["Requirement"] == NC_TEXT["requirement"] and record["Objective evidence"] == NC_TEXT["evidence"]

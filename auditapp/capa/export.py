@@ -25,6 +25,9 @@ NC_COLUMNS = [
     "Verification",
     "Verified on",
     "Closed",
+    "Description",
+    "Requirement",
+    "Objective evidence",
 ]
 ACTION_COLUMNS = ["Nonconformity", "Action", "Owner", "Due", "Status", "Overdue", "Completed", "Completion note"]
 
@@ -48,6 +51,10 @@ def nc_row(nc: Nonconformity, today: date) -> list:
         nc.verification_result,
         nc.verified_on,
         nc.closed_at.date() if nc.closed_at else None,
+        nc.description,
+        # The ISO content of an audit's finding: what was required and what was seen.
+        nc.finding.requirement if nc.finding else "",
+        nc.finding.evidence if nc.finding else "",
     ]
 
 
