@@ -193,6 +193,7 @@ def test_the_nc_page_opens_at_the_step_to_do_and_its_steps_update_in_place(app, 
     phone = phone_context(browser).new_page()
     log_in_page(phone, live_server.url, supervisor.email, PASSWORD)
     phone.goto(f"{live_server.url}/nc/{nc.id}")
+    assert phone.locator("nav.mainnav [data-testid=contain-badge]").inner_text().strip().endswith("4")
     # A phone opens at the step to do: containment, at the top of the screen.
     top = phone.evaluate("document.getElementById('containment').getBoundingClientRect().top")
     assert phone.evaluate("window.scrollY") > 0 and 0 <= top < 80, top
@@ -203,6 +204,8 @@ def test_the_nc_page_opens_at_the_step_to_do_and_its_steps_update_in_place(app, 
     phone.locator("#containment .step-notice").wait_for()
     assert f"Containment recorded for {nc.number}." in phone.locator("#containment").inner_text()
     assert phone.evaluate("window.scrollY") > 0  # still where the supervisor was, not at the top
+    # The menu's count follows: four new NCs in the area to contain, three now.
+    assert phone.locator("nav.mainnav [data-testid=contain-badge]").inner_text().strip().endswith("3")
     # 5 Whys: "Add a why" keeps the place and focuses the new why.
     phone.fill("#why-0", "Guard taken off for cleaning")
     before = phone.evaluate("document.getElementById('cause').getBoundingClientRect().top")

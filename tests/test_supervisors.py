@@ -37,13 +37,18 @@ def test_a_new_nc_in_my_area_is_on_my_home_page_and_in_the_menu_until_contained(
     assert "To contain today" in page and nc.number in page and "Spindle guard missing" in page
     assert elsewhere.number not in page
     assert f'href="/nc/{nc.id}#containment"' in page
-    assert 'data-testid="contain-badge"><span class="visually-hidden">, to contain: </span>1</span>' in page
+    badge = 'data-testid="contain-badge"><span class="visually-hidden">, to contain: </span>{}</span>'
+    assert badge.format(1) in page
     # The badge is in the menu of every page, not only on My actions.
-    assert 'data-testid="contain-badge"' in client.get("/nc/").get_data(as_text=True)
-    capa.record_containment(supervisor, nc, "Machine locked out")
-    db.session.commit()
+    assert badge.format(1) in client.get("/nc/").get_data(as_text=True)
+    # Contained in place: the fragment brings the menu's new count along (out of band), hidden at zero.
+    response = client.post(f"/nc/{nc.id}/contain", data={"containment": "Locked out"}, headers={"HX-Request": "true"})
+    assert (
+        '<span id="contain-badge" class="nav-badge" data-testid="contain-badge" hx-swap-oob="true" hidden>'
+        in response.get_data(as_text=True)
+    )
     page = client.get("/nc/actions/mine").get_data(as_text=True)
-    assert "To contain today" not in page and 'data-testid="contain-badge"' not in page
+    assert "To contain today" not in page and 'data-testid="contain-badge" hidden>' in page
     assert "Nothing to do" in page
 
 
