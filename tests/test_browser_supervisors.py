@@ -198,6 +198,8 @@ def test_the_nc_page_opens_at_the_step_to_do_and_its_steps_update_in_place(app, 
     top = phone.evaluate("document.getElementById('containment').getBoundingClientRect().top")
     assert phone.evaluate("window.scrollY") > 0 and 0 <= top < 80, top
     assert fits_screen(phone)
+    for button in phone.locator("main button:visible").all():
+        assert button.bounding_box()["height"] >= 44, button.inner_text()
     phone.evaluate("window.__notReloaded = true")
     phone.fill("#f-containment", "Lathe 3 locked out and tagged")
     phone.click("#containment button[type=submit]")
@@ -214,6 +216,9 @@ def test_the_nc_page_opens_at_the_step_to_do_and_its_steps_update_in_place(app, 
     assert phone.evaluate("document.activeElement.id") == "why-1"
     after = phone.evaluate("document.getElementById('cause').getBoundingClientRect().top")
     assert abs(after - before) < 200 and phone.evaluate("window.scrollY") > 0, (before, after)
+    print(
+        f"Add a why: the 5-Whys card's top {before:.0f} px -> {after:.0f} px, scrollY {phone.evaluate('window.scrollY')}"
+    )
     phone.fill("#why-1", "No interlock on the guard")
     # Refused (no category): answered in place, everything typed kept.
     phone.click("#cause button[value=save]")
