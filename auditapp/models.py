@@ -3,7 +3,7 @@
 from .accounts.models import Area, Role, User  # noqa: F401
 from .auditors.models import AuditorQualification  # noqa: F401
 from .audits.models import Audit, Response, audit_team  # noqa: F401
-from .capa.models import CorrectiveAction, Nonconformity, ReminderSent  # noqa: F401
+from .capa.models import ContainmentNotice, CorrectiveAction, Nonconformity, ReminderSent  # noqa: F401
 from .checklists.models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion  # noqa: F401
 from .core.changes import AppliedChange  # noqa: F401
 from .core.jobs import ScheduledRun  # noqa: F401

@@ -15,7 +15,8 @@ actions_cli = AppGroup("actions", help="Corrective actions.")
 # One host at a time: two runs at once would both find the same reminders owed and send each twice.
 @scheduled("reminders", lease=timedelta(hours=1))
 def remind():
-    """E-mail owners about new, due-soon and overdue actions; never twice for the same event."""
+    """E-mail owners about new, due-soon and overdue actions, and area owners about new nonconformities to
+    contain; never twice for the same event."""
     sent, how = send_reminders(date.today(), echo=click.echo)
     if how == "off":
         click.echo("mail is off: set AUDITAPP_SMTP_HOST (or AUDITAPP_DEMO=1 to print reminders instead)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..core import tabular
-from .models import NC_STATUS_LABELS, SOURCES, Nonconformity
+from .models import CAUSE_CATEGORIES, NC_STATUS_LABELS, SEVERITIES, SOURCES, Nonconformity
 
 NC_COLUMNS = [
     "Number",
@@ -25,6 +25,9 @@ NC_COLUMNS = [
     "Verification",
     "Verified on",
     "Closed",
+    "Description",
+    "Requirement",
+    "Objective evidence",
 ]
 ACTION_COLUMNS = ["Nonconformity", "Action", "Owner", "Due", "Status", "Overdue", "Completed", "Completion note"]
 
@@ -36,18 +39,22 @@ def nc_row(nc: Nonconformity, today: date) -> list:
         SOURCES.get(nc.source, nc.source),
         nc.clause,
         nc.area.name if nc.area else "",
-        nc.severity,
+        SEVERITIES.get(nc.severity, nc.severity),  # the words the screen shows: Major, not major
         NC_STATUS_LABELS.get(nc.status, nc.status),
         nc.title,
         nc.containment,
         " → ".join(nc.why_steps or []),
-        nc.cause_category,
+        CAUSE_CATEGORIES.get(nc.cause_category, nc.cause_category),
         len(nc.actions),
         sum(1 for a in nc.actions if not a.is_done),
         sum(1 for a in nc.actions if a.is_overdue(today)),
         nc.verification_result,
         nc.verified_on,
         nc.closed_at.date() if nc.closed_at else None,
+        nc.description,
+        # The ISO content of an audit's finding: what was required and what was seen.
+        nc.finding.requirement if nc.finding else "",
+        nc.finding.evidence if nc.finding else "",
     ]
 
 

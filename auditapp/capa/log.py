@@ -149,7 +149,9 @@ def log_page(user: User, f: dict, today: date) -> LogPage:
     query = (
         filtered(user, f, today)
         .options(
-            selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
+            selectinload(Nonconformity.area),
+            selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner),
+            selectinload(Nonconformity.finding),  # the requirement and the evidence of an audit's NC
         )
         .order_by(SORTS[f["sort"]], Nonconformity.id.desc())
     )
@@ -172,7 +174,9 @@ def export_rows(user: User, f: dict, today: date, batch: int = 1000):
     query = (
         filtered(user, f, today)
         .options(
-            selectinload(Nonconformity.area), selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner)
+            selectinload(Nonconformity.area),
+            selectinload(Nonconformity.actions).selectinload(CorrectiveAction.owner),
+            selectinload(Nonconformity.finding),  # the requirement and the evidence of an audit's NC
         )
         .order_by(SORTS[f["sort"]], Nonconformity.id.desc())
     )

@@ -162,3 +162,14 @@ class ReminderSent(Model):
     kind: Mapped[str] = mapped_column(String(20))
     sent_to: Mapped[str] = mapped_column(String(254))
     sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ContainmentNotice(Model):
+    """The e-mail telling an area's owner that a new nonconformity there needs containment: once per NC."""
+
+    __tablename__ = "containment_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonconformity_id: Mapped[int] = mapped_column(ForeignKey("nonconformities.id"), unique=True)
+    sent_to: Mapped[str] = mapped_column(String(254))
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

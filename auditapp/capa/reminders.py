@@ -1,7 +1,9 @@
-"""Reminders to action owners: on assignment, a few days before the due date, and when overdue.
+"""Reminders to action owners: on assignment, a few days before the due date, and when overdue; and to
+an area's owner, once per nonconformity, that a new one there needs containment.
 
-`flask actions remind` is meant for cron. Each (action, kind) is sent at most once: the record is
-written only after the mail server accepted the message, so a failed run is simply retried.
+`flask actions remind` is meant for cron (one host at a time: core.jobs.scheduled). Each (action, kind)
+and each containment notice is sent at most once: the record is written only after the mail server
+accepted the message, so a failed run is simply retried.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..accounts.models import Area
 from ..extensions import db
-from .models import ActionStatus, CorrectiveAction, Nonconformity, ReminderSent
+from .models import ActionStatus, ContainmentNotice, CorrectiveAction, NCStatus, Nonconformity, ReminderSent
 from .services import live_action
 
 SUBJECTS = {
@@ -52,6 +55,52 @@ class Reminder:
         )
         return msg
 
+    def record(self) -> ReminderSent:
+        return ReminderSent(action_id=self.action.id, kind=self.kind, sent_to=self.to)
+
+
+@dataclass
+class ContainmentReminder:
+    """A new nonconformity in an area: its owner contains it (10.2.1 a), the same day."""
+
+    nc: Nonconformity
+
+    @property
+    def to(self) -> str:
+        assert self.nc.area is not None and self.nc.area.owner is not None  # chosen by due_containment
+        return self.nc.area.owner.email
+
+    def message(self, sender: str, base_url: str) -> EmailMessage:
+        nc, area = self.nc, self.nc.area
+        assert area is not None and area.owner is not None
+        msg = EmailMessage()
+        msg["From"], msg["To"] = sender, self.to
+        msg["Subject"] = f"[auditapp] New nonconformity needs containment: {nc.number}"
+        msg.set_content(
+            f"Hello {area.owner.name},\n\n"
+            f"A {nc.severity} nonconformity was raised in {area.name}. Contain it and correct what you can today.\n\n"
+            f"{nc.number} (clause {nc.clause or '-'}), raised {nc.raised_at:%a %d %b %Y}\n"
+            f"{nc.description}\n\n"
+            f"Record the containment: {base_url.rstrip('/')}/nc/{nc.id}#containment\n"
+        )
+        return msg
+
+    def record(self) -> ContainmentNotice:
+        return ContainmentNotice(nonconformity_id=self.nc.id, sent_to=self.to)
+
+
+def due_containment() -> list[ContainmentReminder]:
+    """Open (not yet contained) nonconformities in an area with an active owner, not told yet."""
+    told = select(ContainmentNotice.nonconformity_id)
+    ncs = db.session.scalars(
+        select(Nonconformity)
+        .join(Area, Nonconformity.area_id == Area.id)
+        .where(Nonconformity.status == NCStatus.OPEN, Area.owner_id.is_not(None), Nonconformity.id.not_in(told))
+        .options(selectinload(Nonconformity.area).selectinload(Area.owner))
+        .order_by(Nonconformity.id)
+    ).all()
+    return [ContainmentReminder(nc) for nc in ncs if nc.area and nc.area.owner and nc.area.owner.active]
+
 
 def due_reminders(today: date, days_before: int) -> list[Reminder]:
     """Reminders owed for open actions that were not sent yet."""
@@ -81,14 +130,15 @@ def send_reminders(today: date, echo=print) -> tuple[int, str]:
     how = "smtp" if config["SMTP_HOST"] else "console" if config["MAIL_TO_CONSOLE"] else "off"
     if how == "off":
         return 0, how
-    reminders = due_reminders(today, config["REMIND_DAYS_BEFORE"])
+    reminders: list[Reminder | ContainmentReminder] = [*due_containment()]
+    reminders += due_reminders(today, config["REMIND_DAYS_BEFORE"])
     if not reminders:
         return 0, how
     sent = 0
     with _Transport(how) as transport:
         for reminder in reminders:
             transport(reminder.message(config["MAIL_FROM"], config["BASE_URL"]), echo)
-            db.session.add(ReminderSent(action_id=reminder.action.id, kind=reminder.kind, sent_to=reminder.to))
+            db.session.add(reminder.record())
             db.session.commit()  # one at a time: a crash later never causes a second mail for this one
             sent += 1
     return sent, how

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, Role, User
@@ -423,6 +423,25 @@ def timeline(nc: Nonconformity) -> list[Event]:
             .order_by(Event.seq)
         ).all()
     )
+
+
+def _awaiting_containment(user: User) -> Select[Nonconformity]:
+    """Nonconformities still open (not contained) in the areas the user owns."""
+    return select(Nonconformity).where(
+        Nonconformity.status == NCStatus.OPEN,
+        Nonconformity.area_id.in_(select(Area.id).where(Area.owner_id == user.id)),
+    )
+
+
+def awaiting_containment(user: User) -> list[Nonconformity]:
+    """What the area owner must contain, oldest first: on My actions, beside the actions."""
+    query = _awaiting_containment(user).options(selectinload(Nonconformity.area))
+    return list(db.session.scalars(query.order_by(Nonconformity.raised_at, Nonconformity.id)).all())
+
+
+def awaiting_containment_count(user: User) -> int:
+    """The menu badge's number: one COUNT, asked only by the menu of those who own an area."""
+    return db.session.scalar(select(func.count()).select_from(_awaiting_containment(user).subquery())) or 0
 
 
 def my_actions(user: User, today: date) -> list[CorrectiveAction]:

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..photos import intake
 from ..photos import services as photos
 from ..photos.pipeline import PhotoRejected
-from ..web.rendering import render
+from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import export, log, services
 from .models import (
@@ -27,6 +27,7 @@ from .models import (
     SEVERITIES,
     SOURCES,
     CorrectiveAction,
+    NCStatus,
     Nonconformity,
 )
 from .schemas import (
@@ -49,6 +50,8 @@ def capa_vocabulary():
         "cause_categories": CAUSE_CATEGORIES,
         "severities": SEVERITIES,
         "today": date.today(),
+        # Called by the menu only for those who own an area: the count of new NCs they must contain.
+        "containment_due": lambda: services.awaiting_containment_count(current_user),
     }
 
 
@@ -134,26 +137,69 @@ def raise_nc():
 # --- one nonconformity -------------------------------------------------------------------------
 
 
+# The step each status calls for next, and who can do it: a phone opens the page there.
+NEXT_STEP = {
+    NCStatus.OPEN: "containment",
+    NCStatus.CONTAINED: "cause",
+    NCStatus.CAUSE_IDENTIFIED: "actions",
+    NCStatus.ACTIONS_PLANNED: "actions",
+}
+LEAD_STEP = {NCStatus.ACTIONS_DONE: "verification", NCStatus.VERIFIED_EFFECTIVE: "verification"}
+
+
+def next_step(nc: Nonconformity, can_manage: bool, is_quality_lead: bool) -> str | None:
+    if can_manage and nc.status in NEXT_STEP:
+        return NEXT_STEP[NCStatus(nc.status)]
+    if is_quality_lead and nc.status in LEAD_STEP:
+        return LEAD_STEP[NCStatus(nc.status)]
+    return None
+
+
 def _detail(
-    nc: Nonconformity, status: int = 200, errors=None, form=None, step=None, draft_whys=None, draft_category=None
+    nc: Nonconformity,
+    status: int = 200,
+    errors=None,
+    form=None,
+    step=None,
+    draft_whys=None,
+    draft_category=None,
+    notice: str = "",
+    focus_why: int | None = None,
 ):
-    return render_template(
+    """The NC page, or for htmx its #nc-detail part alone: each step's form swaps it in place."""
+    can_manage = services.can_manage(current_user, nc)
+    is_quality_lead = current_user.has_role(Role.QUALITY_LEAD)
+    return render(
         "capa/show.html",
+        "capa/_detail.html",
+        status,
         nc=nc,
         errors=errors or {},
         form=form or {},
         step=step,
+        notice=notice,
+        focus_why=focus_why,
+        next_step=next_step(nc, can_manage, is_quality_lead),
         draft_whys=draft_whys,
         draft_category=draft_category,
         photos=photos.evidence_for_nonconformity(nc),
         action_photos=photos.photos_of_actions([a.id for a in nc.actions]),
         timeline=services.timeline(nc),
         similar=services.similar(current_user, nc, date.today()),
-        can_manage=services.can_manage(current_user, nc),
-        is_quality_lead=current_user.has_role(Role.QUALITY_LEAD),
+        can_manage=can_manage,
+        is_quality_lead=is_quality_lead,
         owners=services.assignable_owners(),
         default_due=services.default_due_date(nc, date.today()),
-    ), status
+    )
+
+
+def _done(nc: Nonconformity, step: str, message: str):
+    """A step done: htmx gets the page's part again with the message beside the step (no reload, no jump
+    to the top); a plain form post is redirected to the step, with the message flashed."""
+    if wants_fragment():
+        return _detail(nc, step=step, notice=message)
+    flash(message, "success")
+    return redirect(url_for("capa.show", nc_id=nc.id, _anchor=step))
 
 
 @bp.get("/<int:nc_id>")
@@ -175,8 +221,7 @@ def _step(nc_id: int, schema, apply, step: str, success: str):
     except RuleError as err:
         db.session.rollback()
         return _detail(nc, err.status, {err.field: err.message}, form, step)
-    flash(success.format(nc=nc), "success")
-    return redirect(url_for("capa.show", nc_id=nc.id, _anchor=step))
+    return _done(nc, step, success.format(nc=nc))
 
 
 @bp.post("/<int:nc_id>/contain")
@@ -202,7 +247,7 @@ def cause(nc_id: int):
     try:
         data = CauseSchema().load({"why": whys, "category": category, "op": request.form.get("op", "save")})
     except ValidationError as err:
-        return _detail(nc, 422, first_errors(err), step="cause", draft_whys=whys, draft_category="")
+        return _detail(nc, 422, first_errors(err), step="cause", draft_whys=whys, draft_category=category)
     whys, category, op = data["why"], data["category"], data["op"]
     try:
         if op == "save":
@@ -214,9 +259,18 @@ def cause(nc_id: int):
         # Everything typed comes back, with the reason beside the field.
         return _detail(nc, err.status, {err.field: err.message}, step="cause", draft_whys=whys, draft_category=category)
     if op != "save":
-        return _detail(nc, step="cause")
-    flash(f"Root cause recorded for {nc.number}.", "success")
-    return redirect(url_for("capa.show", nc_id=nc.id, _anchor="cause"))
+        # The new why (or the one moved) gets the focus, on a full page as after a swap.
+        return _detail(nc, step="cause", focus_why=_focus_after(op, len(nc.why_steps)))
+    return _done(nc, "cause", f"Root cause recorded for {nc.number}.")
+
+
+def _focus_after(op: str, count: int) -> int | None:
+    name, _, index = op.partition(":")
+    if name == "add":
+        return count - 1
+    i = int(index) if index.isdigit() else -1
+    moved = {"up": i - 1, "down": i + 1}.get(name)
+    return moved if moved is not None and 0 <= moved < count else None
 
 
 def _edit_whys(whys: list[str], op: str) -> list[str]:
@@ -298,7 +352,12 @@ def withdraw(nc_id: int):
 def my_actions():
     """My actions: what I must do, overdue first, completable here."""
     actions = services.my_actions(current_user, date.today())
-    return render_template("capa/my_actions.html", actions=actions)
+    return render_template(
+        "capa/my_actions.html",
+        actions=actions,
+        to_contain=services.awaiting_containment(current_user),
+        evidence=photos.first_evidence([a.nonconformity for a in actions if a.nonconformity]),
+    )
 
 
 @bp.get("/actions")
@@ -321,7 +380,12 @@ def action_log():
 def complete_action(action_id: int):
     """Complete an action with a note and optional photo evidence, in place."""
     action = get_action(action_id)
-    context: dict[str, Any] = {"action": action, "errors": {}, "form": {"note": request.form.get("note", "")}}
+    context: dict[str, Any] = {
+        "action": action,
+        "errors": {},
+        "form": {"note": request.form.get("note", "")},
+        "evidence": photos.first_evidence([action.nonconformity] if action.nonconformity else []),
+    }
     try:
         data = CompleteActionSchema().load(request.form)
         files = [f for f in request.files.getlist("photo") if f and f.filename]

@@ -153,6 +153,24 @@ def evidence_for_nonconformity(nc: Nonconformity) -> list[Photo]:
     return list(db.session.scalars(select(Photo).where(condition).order_by(Photo.created_at)).all())
 
 
+def first_evidence(ncs: Sequence[Nonconformity]) -> dict[int, Photo]:
+    """Each nonconformity's first evidence photo (as evidence_for_nonconformity orders them), in one query:
+    the thumbnail on a My actions card."""
+    by_finding = {nc.finding_id: nc.id for nc in ncs if nc.finding_id}
+    by_hand = [nc.id for nc in ncs if not nc.finding_id]
+    if not ncs:
+        return {}
+    first: dict[int, Photo] = {}
+    query = select(Photo).where(
+        Photo.finding_id.in_(list(by_finding)) | (Photo.nonconformity_id.in_(by_hand) & Photo.action_id.is_(None))
+    )
+    for photo in db.session.scalars(query.order_by(Photo.created_at, Photo.id)):
+        nc_id = by_finding.get(photo.finding_id) if photo.finding_id in by_finding else photo.nonconformity_id
+        if nc_id is not None:
+            first.setdefault(nc_id, photo)
+    return first
+
+
 def photos_of_actions(action_ids: list[int]) -> dict[int, list[Photo]]:
     grouped: dict[int, list[Photo]] = {}
     for photo in db.session.scalars(select(Photo).where(Photo.action_id.in_(action_ids)).order_by(Photo.created_at)):

@@ -151,3 +151,48 @@
     });
   }, true);
 })();
+
+/* --- supervisors (issue 14): My actions and the NC page -------------------------------------- */
+(function () {
+  "use strict";
+
+  // My actions: a chosen photo is shown before it is sent (thumbnail, name, count), so the supervisor
+  // knows it is attached before tapping Mark done. Object URLs: nothing is read or uploaded here.
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (!input.matches || !input.matches("input[type=file][data-photo-preview]") || !input.form) return;
+    var box = input.form.querySelector(".photo-chosen");
+    if (!box) return;
+    box.querySelectorAll("img").forEach(function (img) { URL.revokeObjectURL(img.src); });
+    box.replaceChildren();
+    var files = Array.prototype.slice.call(input.files || []);
+    box.hidden = files.length === 0;
+    if (!files.length) return;
+    var count = document.createElement("p");
+    count.className = "photo-count";
+    count.textContent = files.length + (files.length === 1 ? " photo" : " photos") + " chosen, sent with Mark done";
+    box.append(count);
+    files.forEach(function (file) {
+      var figure = document.createElement("figure"), img = document.createElement("img"), caption = document.createElement("figcaption");
+      img.src = URL.createObjectURL(file);
+      img.alt = "";
+      img.width = 64;
+      img.height = 64;
+      caption.textContent = file.name;
+      figure.append(img, caption);
+      box.append(figure);
+    });
+  });
+
+  // The NC page on a phone opens at the step that needs doing (data-next-step), unless the address
+  // names a place; wider screens show the whole page from the top.
+  function openAtNextStep() {
+    var detail = document.getElementById("nc-detail");
+    if (!detail || !detail.dataset.nextStep || window.location.hash) return;
+    if (!window.matchMedia("(max-width: 47.99rem)").matches) return;
+    var step = document.getElementById(detail.dataset.nextStep);
+    if (step) step.scrollIntoView({ block: "start" });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", openAtNextStep);
+  else openAtNextStep();
+})();
