@@ -56,11 +56,27 @@ def drag(page, box, start, end):
     page.mouse.up()
 
 
+def finger_drag(page, box, start, end):
+    """A finger's stroke on the touch screen (Chromium makes the pointer events, pointerType "touch")."""
+    cdp = page.context.new_cdp_session(page)
+
+    def at(fraction):
+        return [{"x": box["x"] + fraction[0] * box["width"], "y": box["y"] + fraction[1] * box["height"]}]
+
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": at(start)})
+    for step in range(1, 9):
+        point = tuple(a + (b - a) * step / 8 for a, b in zip(start, end, strict=True))
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": at(point)})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
 def draw_circle_arrow_and_label(page):
     box = page.locator("dialog.markup canvas").bounding_box()
     assert box["width"] <= 360 and abs(box["width"] / box["height"] - WIDTH / HEIGHT) < 0.02
     assert page.get_attribute("[data-tool=circle]", "aria-pressed") == "true"  # the first tool is ready
-    drag(page, box, (0.30, 0.30), (0.60, 0.60))  # an ellipse in that box: its right edge at x = 0.60
+    finger_drag(page, box, (0.30, 0.30), (0.60, 0.60))  # an ellipse in that box: its right edge at x = 0.60
+    page.wait_for_function("() => !document.querySelector('[data-undo]').disabled")
     page.tap("[data-tool=arrow]")
     drag(page, box, (0.85, 0.90), (0.65, 0.70))
     page.tap("[data-tool=label]")

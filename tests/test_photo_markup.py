@@ -247,3 +247,25 @@ def test_a_batched_photo_with_its_marked_up_copy_is_applied_once(client, plan, m
     assert len(rows(audit)) == 2
     original, copy = pair_of(audit)
     assert copy.marked_up_from_id == original.id
+
+
+def test_the_report_pdf_carries_the_marked_up_photo(client, plan, make_user):
+    from pypdf import PdfReader
+
+    audit, item = start(client, plan, make_user)
+    answer(client, audit, item, "minor_nc")
+    post_finding(client, audit, item, NC_TEXT)
+    assert upload_pair(client, audit, item).status_code == 200
+    original, _copy = pair_of(audit)
+    response = client.get(f"/audits/{audit.id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.data))
+    images = [image for page in reader.pages for image in page.images]
+    assert len({image.name for image in images}) == 1  # one photo (pypdf may list it once per use)
+    shown = images[0].image.convert("RGB")
+    assert shown.size == (600, 800)
+    assert min(shown.getpixel((300, 301))) > 200  # the white ring drawn on the copy
+    assert shown.getpixel((300, 400))[0] > 150  # the photo's red around it
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "original of photo 1" in text
+    assert original.id  # kept, and linked from the PDF's text
