@@ -225,3 +225,62 @@ def test_a_photo_marked_up_offline_waits_with_its_copy_and_arrives_once(app, liv
     page.evaluate("() => window.auditappOutbox.flush()")  # again: nothing doubled
     assert_pair_stored(audit)
     page.wait_for_selector(f"#item-{item.id} [data-original]")
+
+
+def test_a_form_that_sends_photos_with_other_fields_keeps_the_marked_up_copy_until_it_is_sent(
+    app, live_server, phone_page, plan, make_user
+):
+    """The hook for forms sent by a button (data-markup-here): marking up adds the photo and its copy to the
+    form without sending it; the form's request carries them, the marked-up photos first."""
+    context, page, errors = phone_page
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    item = items_of(audit)["7.1.5-gauges"]
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    page.goto(f"{live_server.url}/audits/{audit.id}")
+    page.evaluate(
+        """(id) => {
+        const form = document.querySelector(`#item-${id} form[data-change=photo]`).cloneNode(true);
+        form.removeAttribute("data-change");
+        form.dataset.markupHere = "";
+        form.id = "by-button";
+        form.querySelectorAll("[data-markup]").forEach((el) => el.closest("label").remove());
+        const save = document.createElement("button");
+        save.type = "submit";
+        save.textContent = "Save";
+        form.appendChild(save);
+        document.querySelector(`#item-${id}`).appendChild(form);
+        htmx.process(form);
+        form.dispatchEvent(new CustomEvent("htmx:load", { bubbles: true }));
+    }""",
+        item.id,
+    )
+    page.wait_for_selector("#by-button input[data-markup]", state="attached")
+    page.set_input_files(
+        "#by-button input[data-markup]", files=[{"name": "b.jpg", "mimeType": "image/jpeg", "buffer": plain_photo()}]
+    )
+    page.wait_for_selector("dialog.markup[open]")
+    page.tap("[data-send]")  # nothing drawn: the photo joins the form as it is
+    page.wait_for_selector("dialog.markup", state="detached")
+    page.set_input_files(
+        "#by-button input[data-markup]", files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": plain_photo()}]
+    )
+    page.wait_for_selector("dialog.markup[open] canvas")
+    draw_circle_arrow_and_label(page)
+    page.tap("[data-send]")
+    page.wait_for_selector("dialog.markup", state="detached")
+    assert page.evaluate("() => document.querySelector('#by-button input[name=photo]').files.length") == 2
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Photo.id)).filter_by(audit_id=audit.id)) == 0  # not sent yet
+    with page.expect_response(lambda r: r.url.endswith(f"/audits/{audit.id}/photos")) as sent:
+        page.tap("#by-button button[type=submit]")
+    assert sent.value.status == 200
+    db.session.expire_all()
+    photos = db.session.scalars(db.select(Photo).filter_by(audit_id=audit.id)).all()
+    assert len(photos) == 3
+    copy = next(p for p in photos if p.marked_up_from_id)
+    original = next(p for p in photos if p.id == copy.marked_up_from_id)
+    plain = next(p for p in photos if p.id not in (copy.id, original.id))
+    assert original.sha256 == plain.sha256  # the same picture twice; the copy is of the one marked up
+    red = stored_image(copy).getpixel((int(0.60 * WIDTH), int(0.45 * HEIGHT)))
+    assert red[0] > 170 and red[1] < 90

@@ -1,8 +1,8 @@
 /* markup.js: owns marking up a photo on the phone before it is sent: a circle (or ellipse), an arrow and
    short labels, drawn with a finger, a pen or a mouse (pointer events) on a canvas over the photo; undo;
    send or cancel. Optional: "Add photo" sends a photo at once, as ever.
-   - Every item's photo form (form[data-change=photo]) gets a "Mark up" button beside "Add photo", made
-     here rather than in the page (the audit screen's HTML budget, tests/test_audit_screen_weight.py).
+   - Every item's photo form (form[data-change=photo]; or a form with data-markup-here, see FORM) gets a
+     "Mark up" button beside "Add photo", made here rather than in the page (the audit screen's HTML budget, tests/test_audit_screen_weight.py).
      Its file input has no name, so the form never sends it; offline/photos.js downscales the photo it
      picks and hands it here ("auditapp:markup" on the input).
    - Send: the photo goes as the form's "photo" and, when something was drawn, the marked-up copy (same
@@ -15,10 +15,14 @@
 (function () {
   "use strict";
 
-  var FORM = 'form[data-change="photo"]';
+  // Forms that get a "Mark up" button: an item's photo form, which sends itself when a photo is chosen, and
+  // any form that opts in with data-markup-here (one that sends its photos with other fields, by a button:
+  // the photo and its copy then wait in it until it is sent). Each needs a photo input inside a label.
+  var SENDS_ITSELF = 'form[data-change="photo"]';
+  var FORM = SENDS_ITSELF + ", form[data-markup-here]";
   var RED = "#d7191c", HALO = "rgba(255,255,255,0.92)", INK = "#fff";
   var LABEL_MAX = 40;
-  var pending = typeof WeakMap === "function" ? new WeakMap() : null;  // form -> marked-up copy for its next request
+  var pending = typeof WeakMap === "function" ? new WeakMap() : null;  // form -> marked-up copies for its next request
 
   // --- the "Mark up" button beside each photo form's "Add photo" ------------------------------------
 
@@ -53,21 +57,38 @@
   });
 
   // The marked-up copy joins the form's request: the same change as the photo (one change id).
+  // Photos chosen again by hand replace the form's photos: the copies of the ones marked up go with them.
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (evt.isTrusted && input.form && input.matches('input[type="file"][name="photo"]')) pending.delete(input.form);
+  }, true);
+
+  // The n-th copy is of the n-th photo (auditapp/audits/item_views.py add_photos): marked-up photos go first.
   document.addEventListener("htmx:configRequest", function (evt) {
-    var copy = pending.get(evt.detail.elt);
-    if (!copy) return;
+    var copies = pending.get(evt.detail.elt);
+    if (!copies) return;
     pending.delete(evt.detail.elt);
-    evt.detail.formData.append("marked_up", copy, copy.name);
+    copies.forEach(function (copy) { evt.detail.formData.append("marked_up", copy, copy.name); });
   });
 
   function send(form, photo, copy) {
     var input = form.querySelector('input[type="file"][name="photo"]');
+    var sendsItself = form.matches(SENDS_ITSELF);
+    var copies = (!sendsItself && pending.get(form)) || [];
     var chosen = new DataTransfer();
-    chosen.items.add(photo);
+    var others = sendsItself ? [] : Array.from(input.files);
+    if (copy) {
+      copies.push(copy);
+      others.splice(copies.length - 1, 0, photo);  // after the photos already marked up, before the rest
+    } else {
+      others.push(photo);
+    }
+    others.forEach(function (file) { chosen.items.add(file); });
     input.files = chosen.files;
-    if (copy) pending.set(form, copy);
+    if (copies.length) pending.set(form, copies);
     else pending.delete(form);
-    form.requestSubmit();
+    if (sendsItself) form.requestSubmit();
+    else input.dispatchEvent(new Event("change", { bubbles: true }));  // the form's own preview, if it has one
   }
 
   // --- drawing ------------------------------------------------------------------------------------
