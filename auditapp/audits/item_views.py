@@ -245,21 +245,27 @@ def edit_adhoc_finding(audit_id: int, finding_id: str):
 @bp.post("/<int:audit_id>/photos")
 @applies_change
 def add_photos(audit_id: int):
-    """Add photos to an item (and its finding): all files are processed before any is stored."""
+    """Add photos to an item (and its finding), each maybe with a marked-up copy: all files are processed
+    before any is stored."""
     audit = get_audit(audit_id, record=True)
     item_id = request.form.get("item_id", type=int) or 0
     item = get_item(audit, item_id if 0 < item_id < 2**31 else 0)
     files = [f for f in request.files.getlist("photo") if f and f.filename is not None]
+    # Copies the auditor marked up on the phone (static/js/markup.js): the n-th is of the n-th photo.
+    marked_up = [f for f in request.files.getlist("marked_up") if f and f.filename is not None]
     if not files:
         return render_item(audit, item, 422, message="Choose or take a photo first.")
+    if len(marked_up) > len(files):
+        return render_item(audit, item, 422, message=recording.MARKUP_WITHOUT_ORIGINAL)
     if audit.is_completed:
         return render_item(audit, item, 409, message=services.CLOSED_MESSAGE)
     try:
-        processed = intake.process_uploads(files)
+        # Every file counts against the limits, a marked-up copy as much as a photo.
+        processed = intake.process_uploads([*files, *marked_up])
     except PhotoRejected as err:
         return render_item(audit, item, err.status, message=f"{err.message} Nothing was saved.")
     try:
-        recording.add_item_photos(current_user, audit, item, processed)
+        recording.add_item_photos(current_user, audit, item, processed[: len(files)], processed[len(files) :])
     except RuleError as err:
         return render_item(audit, item, err.status, message=err.message)
     return render_item(audit, item, trigger="audit:photo-added")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ..accounts.models import User
 from ..checklists.models import ChecklistItem
-from ..core.errors import Conflict
+from ..core.errors import Conflict, RuleError
 from ..extensions import db
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES, Finding
@@ -25,6 +25,7 @@ from .models import Audit, Response
 from .services import AnswerTarget, answer_item, ensure_open, response_for
 
 NOT_GRADED_AS_FINDING = "Answer the item with a finding grade first."
+MARKUP_WITHOUT_ORIGINAL = "A marked-up photo came without the photo it was drawn on; nothing was saved."
 
 
 def record_answer(
@@ -67,14 +68,23 @@ def record_adhoc_finding(actor: User, audit: Audit, data: dict[str, Any], existi
     return findings.save_adhoc_finding(actor, audit, data, existing)
 
 
-def add_item_photos(actor: User, audit: Audit, item: ChecklistItem, processed: Sequence[ProcessedPhoto]) -> list[Photo]:
+def add_item_photos(
+    actor: User,
+    audit: Audit,
+    item: ChecklistItem,
+    processed: Sequence[ProcessedPhoto],
+    marked_up: Sequence[ProcessedPhoto] = (),
+) -> list[Photo]:
     """Photos taken on an item become evidence of the item, and of its finding when it has one.
 
+    marked_up: copies the auditor drew on, the n-th of the n-th photo; both are kept, linked.
     The files are written before the change lock is taken: the lock is held for the rows only."""
-    photos.store_files(processed)
+    if len(marked_up) > len(processed):
+        raise RuleError("photo", MARKUP_WITHOUT_ORIGINAL)
+    photos.store_files([*processed, *marked_up])
     ensure_open(audit)
     finding = db.session.scalar(select(Finding).filter_by(audit_id=audit.id, item_id=item.id))
-    return [photos.add_photo(actor, audit, photo, item=item, finding=finding) for photo in processed]
+    return photos.add_marked_up_pairs(actor, audit, processed, marked_up, item=item, finding=finding)
 
 
 def remove_photo(actor: User, audit: Audit, photo: Photo) -> None:

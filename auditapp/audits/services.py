@@ -30,6 +30,7 @@ from ..events import services as events
 from ..extensions import db
 from ..findings.models import Finding
 from ..photos.models import Photo
+from ..photos.services import shown as shown_photos
 from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response, audit_team
 
 CLOSED_MESSAGE = "This audit is completed and read-only. Its lead auditor or a quality lead can reopen it."
@@ -409,7 +410,7 @@ def answer_target(user: User, audit_id: int, item_id: int) -> AnswerTarget | Non
     if not rows:
         return None
     audit, item, response, finding, _photo = rows[0]
-    return AnswerTarget(audit, item, response, finding, [row[4] for row in rows if row[4] is not None])
+    return AnswerTarget(audit, item, response, finding, shown_photos([row[4] for row in rows if row[4] is not None]))
 
 
 def answer_item(

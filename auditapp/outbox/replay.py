@@ -31,7 +31,8 @@ class Upload:
     max_edge: int
 
 
-Apply = Callable[[User, Audit, "ChecklistItem | None", MultiDict, list[bytes], Upload], str]
+# files: the entry's photos as (field name, bytes): "photo", or "marked_up" for a copy drawn on the n-th photo.
+Apply = Callable[[User, Audit, "ChecklistItem | None", MultiDict, list[tuple[str, bytes]], Upload], str]
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,10 @@ def _adhoc_finding(actor: User, audit, item, form, files, upload) -> str:
 
 
 def _photos(actor: User, audit, item, form, files, upload) -> str:
-    processed = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for blob in files]
-    recording.add_item_photos(actor, audit, item, processed)
-    return f"{len(files)} photo(s)"
+    photos = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for name, blob in files if name != "marked_up"]
+    marked = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for name, blob in files if name == "marked_up"]
+    recording.add_item_photos(actor, audit, item, photos, marked)
+    return f"{len(photos)} photo(s)" + (f", {len(marked)} marked up" if marked else "")
 
 
 REPLAYABLE: dict[str, Replayable] = {

@@ -106,17 +106,17 @@ def _apply(actor: User, entry: dict[str, Any], max_edge: int) -> str:
     return change.apply(actor, audit, item, form, files, Upload(max_edge))
 
 
-def _fields(fields: list[Any]) -> tuple[MultiDict[str, str], list[bytes]]:
-    """The entry's form fields, and its photos decoded from the export's data URLs."""
+def _fields(fields: list[Any]) -> tuple[MultiDict[str, str], list[tuple[str, bytes]]]:
+    """The entry's form fields, and its photos (field name, bytes) decoded from the export's data URLs."""
     form: MultiDict[str, str] = MultiDict()
-    files: list[bytes] = []
+    files: list[tuple[str, bytes]] = []
     for pair in fields:
         if not isinstance(pair, list) or len(pair) != 2:
             raise ValueError("a damaged field")
         name, value = pair
         if isinstance(value, dict) and isinstance(value.get("dataUrl"), str):
             try:
-                files.append(base64.b64decode(value["dataUrl"].split(",", 1)[-1], validate=True))
+                files.append((str(name), base64.b64decode(value["dataUrl"].split(",", 1)[-1], validate=True)))
             except binascii.Error as exc:
                 raise ValueError("a damaged photo") from exc
         elif isinstance(value, str):

@@ -30,6 +30,9 @@ class Photo(Model):
     # Evidence outside audits: a nonconformity raised by hand, or a completed corrective action.
     nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
     action_id: Mapped[int | None] = mapped_column(ForeignKey("corrective_actions.id"))
+    # A copy the auditor marked up on the phone (circle, arrow, label) names the photo it was drawn
+    # on. Both are evidence: screens and reports show the marked-up copy, with a link to its original.
+    marked_up_from_id: Mapped[str | None] = mapped_column(ForeignKey("photos.id"), index=True)
     content_type: Mapped[str] = mapped_column(String(40))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)

@@ -76,31 +76,59 @@ def add_photo(
     *,
     item: ChecklistItem | None = None,
     finding: Finding | None = None,
+    marked_up_from: Photo | None = None,
 ) -> Photo:
-    """Record a processed photo as evidence; the caller stored its file and checked the audit is open."""
+    """Record a processed photo as evidence; the caller stored its file and checked the audit is open.
+
+    marked_up_from: the photo this one is a marked-up copy of (same audit, item and finding); the log
+    names it, so the history shows both and which was drawn on which."""
     photo = _row(
         actor,
         processed,
         audit_id=audit.id,
         item_id=item.id if item else (finding.item_id if finding else None),
         finding_id=finding.id if finding else None,
+        marked_up_from_id=marked_up_from.id if marked_up_from else None,
     )
     db.session.add(photo)
     db.session.flush()
-    events.record(
-        actor,
-        "photo",
-        photo.id,
-        "added",
-        {
-            "sha256": photo.sha256,
-            "finding_id": photo.finding_id,
-            "original_size": f"{photo.original_width}x{photo.original_height}",
-        },
-        audit_id=audit.id,
-        item_id=photo.item_id,
-    )
+    details: dict[str, str | None] = {
+        "sha256": photo.sha256,
+        "finding_id": photo.finding_id,
+        "original_size": f"{photo.original_width}x{photo.original_height}",
+    }
+    if marked_up_from is not None:
+        details["marked_up_from"] = marked_up_from.id
+    events.record(actor, "photo", photo.id, "added", details, audit_id=audit.id, item_id=photo.item_id)
     return photo
+
+
+def add_marked_up_pairs(
+    actor: User,
+    audit: Audit,
+    processed: Sequence[ProcessedPhoto],
+    marked_up: Sequence[ProcessedPhoto],
+    *,
+    item: ChecklistItem | None = None,
+    finding: Finding | None = None,
+) -> list[Photo]:
+    """Record photos and the marked-up copies of the first len(marked_up) of them (the n-th copy is of the
+    n-th photo); returns the rows, originals first. The caller stored all files and checked the audit."""
+    if len(marked_up) > len(processed):
+        raise ValueError("a marked-up copy needs its original")
+    originals = [add_photo(actor, audit, photo, item=item, finding=finding) for photo in processed]
+    copies = [
+        add_photo(actor, audit, copy, item=item, finding=finding, marked_up_from=original)
+        for original, copy in zip(originals, marked_up, strict=False)
+    ]
+    return originals + copies
+
+
+def shown(photos: Sequence[Photo]) -> list[Photo]:
+    """The photos a screen or report shows: a photo that has a marked-up copy among them is shown through
+    that copy (whose marked_up_from_id links to it), not twice."""
+    drawn_on = {photo.marked_up_from_id for photo in photos if photo.marked_up_from_id}
+    return [photo for photo in photos if photo.id not in drawn_on]
 
 
 def add_action_photo(actor: User, action: CorrectiveAction, processed: ProcessedPhoto) -> Photo:
@@ -150,7 +178,7 @@ def evidence_for_nonconformity(nc: Nonconformity) -> list[Photo]:
         if nc.finding_id
         else ((Photo.nonconformity_id == nc.id) & Photo.action_id.is_(None))
     )
-    return list(db.session.scalars(select(Photo).where(condition).order_by(Photo.created_at)).all())
+    return shown(db.session.scalars(select(Photo).where(condition).order_by(Photo.created_at)).all())
 
 
 def first_evidence(ncs: Sequence[Nonconformity]) -> dict[int, Photo]:
@@ -180,7 +208,22 @@ def photos_of_actions(action_ids: list[int]) -> dict[int, list[Photo]]:
 
 
 def remove_photo(actor: User, photo: Photo) -> None:
-    """Take a photo off its audit (the caller checked it is open); the file goes when nothing else uses it."""
+    """Take a photo off its audit (the caller checked it is open), with its marked-up copy or its original:
+    the two are one piece of evidence. A file goes when no row uses it any more."""
+    pair = [photo.id, photo.marked_up_from_id]
+    # Copies first: a row is removed only once no copy names it.
+    copies = select(Photo).where(Photo.marked_up_from_id.in_([p for p in pair if p]), Photo.id != photo.id)
+    for row in db.session.scalars(copies).all():
+        _remove_one(actor, row)
+    db.session.flush()
+    original = db.session.get(Photo, photo.marked_up_from_id) if photo.marked_up_from_id else None
+    _remove_one(actor, photo)
+    if original is not None:
+        db.session.flush()
+        _remove_one(actor, original)
+
+
+def _remove_one(actor: User, photo: Photo) -> None:
     events.record(
         actor,
         "photo",
@@ -208,15 +251,16 @@ def _delete_if_unused(store: PhotoStore, sha256: str) -> None:
 
 
 def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
-    """All photos of an audit keyed by item id (None for ad-hoc findings), oldest first."""
+    """The photos of an audit as shown, keyed by item id (None for ad-hoc findings), oldest first."""
     grouped: dict[int | None, list[Photo]] = {}
     for photo in db.session.scalars(select(Photo).where(Photo.audit_id == audit.id).order_by(Photo.created_at)):
         grouped.setdefault(photo.item_id, []).append(photo)
-    return grouped
+    return {item_id: shown(photos) for item_id, photos in grouped.items()}
 
 
 def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
-    return list(
+    """The item's photos as shown (a marked-up copy stands for its original), oldest first."""
+    return shown(
         db.session.scalars(
             select(Photo).where(Photo.audit_id == audit.id, Photo.item_id == item.id).order_by(Photo.created_at)
         ).all()

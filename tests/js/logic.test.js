@@ -271,3 +271,12 @@ test("a server without batches, or a page without the address, gets the changes 
   await logic.drain(all, slow.io, { oneByOne: true });
   assert.deepEqual(slow.requests, [["one", 1], ["one", 2]]);
 });
+
+test("a kept photo change shows each marked-up copy in place of the photo it was drawn on", () => {
+  const photo = (name) => new Blob([name], { type: "image/jpeg" });
+  const [a, b, copyOfA] = [photo("a"), photo("b"), photo("a-marked")];
+  const entry = { fields: [["item_id", "7"], ["photo", a], ["photo", b], ["marked_up", copyOfA]] };
+  assert.deepEqual(logic.shownPhotos(entry), [copyOfA, b]);
+  assert.deepEqual(logic.shownPhotos({ fields: [["item_id", "7"], ["photo", a]] }), [a]);
+  assert.deepEqual(logic.shownPhotos({ fields: [["item_id", "7"]] }), []);
+});

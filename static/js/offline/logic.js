@@ -210,6 +210,17 @@
     return { width: Math.round(width * scale), height: Math.round(height * scale) };
   }
 
+  // The photos a kept photo change shows on its item: the marked-up copies stand for the photos they were
+  // drawn on (the n-th "marked_up" for the n-th "photo"), as the server shows them once stored.
+  function shownPhotos(entry) {
+    var photos = [], copies = [];
+    entry.fields.forEach(function (f) {
+      if (!isFile(f[1])) return;
+      (f[0] === "marked_up" ? copies : photos).push(f[1]);
+    });
+    return copies.concat(photos.slice(copies.length));
+  }
+
   function jpegName(name) { return (name || "photo").replace(/\.[^.]*$/, "") + ".jpg"; }
 
   // The export file, as auditapp/outbox/services.py reads it: the entries in order, each photo as
@@ -236,7 +247,7 @@
     parseRoutes: parseRoutes, classify: classify, kindOf: kindOf, field: field, itemIdOf: itemIdOf,
     pending: pending, problems: problems, badge: badge, outcome: outcome, settledBy: settledBy,
     nextRevision: nextRevision, fitWithin: fitWithin, jpegName: jpegName, exportEntries: exportEntries,
-    exportPayload: exportPayload, exportFileName: exportFileName, refusalText: refusalText,
+    exportPayload: exportPayload, exportFileName: exportFileName, refusalText: refusalText, shownPhotos: shownPhotos,
     BATCH: BATCH, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
   };
   if (typeof module !== "undefined" && module.exports) module.exports = logic;

@@ -76,10 +76,10 @@
       if (area && document.activeElement !== area) area.value = logic.field(entry, area.name);
     } else if (kind === "photo") {
       var strip = item.querySelector("[data-photo-strip]");
-      entry.fields.forEach(function (f) {
-        if (!strip || !(f[1] instanceof Blob)) return;
+      logic.shownPhotos(entry).forEach(function (photo) {
+        if (!strip) return;
         var img = document.createElement("img");
-        img.src = URL.createObjectURL(f[1]);
+        img.src = URL.createObjectURL(photo);
         img.alt = "Photo waiting to sync";
         img.className = "queued-photo";
         strip.insertBefore(img, strip.firstChild);

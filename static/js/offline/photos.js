@@ -3,7 +3,8 @@
      JPEG 0.85, which also drops the location data. Used for every upload: online (below) and when
      a photo is kept in the outbox (keep.js). The server still checks and processes it as any upload.
    - Online: a photo chosen in any form is replaced by its downscaled copy before the form is sent,
-     so a 12 MP photo moves about a quarter of its bytes over the phone's uplink. */
+     so a 12 MP photo moves about a quarter of its bytes over the phone's uplink.
+   - A photo picked to be marked up is downscaled and handed to static/js/markup.js ("auditapp:markup"). */
 (function (ns) {
   "use strict";
   var logic = ns.logic;
@@ -52,6 +53,17 @@
     var input = evt.target;
     if (evt.auditappDownscaled || !input.matches || !input.matches(PHOTO_INPUT)) return;
     if (!input.files || !input.files.length || typeof DataTransfer !== "function") return;
+    // A photo picked to be marked up (markup.js's "Mark up" button, an input with no name): downscaled,
+    // then handed to markup.js, which sends it, with its marked-up copy, when the auditor is done.
+    if (input.matches("[data-markup]")) {
+      evt.stopImmediatePropagation();
+      var picked = input.files[0];
+      input.value = "";  // the same photo can be picked again
+      downscale(picked).then(function (small) {
+        input.dispatchEvent(new CustomEvent("auditapp:markup", { bubbles: true, detail: { file: small } }));
+      });
+      return;
+    }
     var sendsItself = input.form && input.form.matches('[data-change="photo"]');
     if (sendsItself) evt.stopImmediatePropagation();
     downscaleInput(input).then(function () {
@@ -73,5 +85,11 @@
     Promise.all(pending).then(function () { form.requestSubmit(submitter && submitter.form === form ? submitter : undefined); });
   }, true);
 
-  ns.photos = { downscale: downscale, MAX_EDGE: MAX_EDGE };
+  // A photo made in the page at the kept size (a marked-up copy): not downscaled, nor re-encoded, again.
+  function adopt(file) {
+    if (made) made.add(file);
+    return file;
+  }
+
+  ns.photos = { downscale: downscale, adopt: adopt, MAX_EDGE: MAX_EDGE };
 })(window.auditappOffline = window.auditappOffline || {});
