@@ -197,6 +197,16 @@ def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
     return grouped
 
 
+def photos_of_audits(audit_ids: list[int]) -> dict[int, list[Photo]]:
+    """The photos of several audits in one query, keyed by audit id, oldest first (My audits keeps them offline)."""
+    grouped: dict[int, list[Photo]] = {}
+    if not audit_ids:
+        return grouped
+    for photo in db.session.scalars(select(Photo).where(Photo.audit_id.in_(audit_ids)).order_by(Photo.created_at)):
+        grouped.setdefault(photo.audit_id or 0, []).append(photo)
+    return grouped
+
+
 def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
     return list(
         db.session.scalars(
