@@ -85,12 +85,20 @@ def mine():
     groups = services.my_audits(current_user, date.today())
     shown = groups.today + groups.in_progress + groups.overdue + groups.upcoming + groups.completed
     # Today's audits and those in progress are kept on the device without a tap (start.js, once the
-    # service worker controls the page): the audit screen, its guidance and photos, and this list.
+    # service worker controls the page): each audit screen at every visit (it changes), its guidance and
+    # photo thumbnails once (they never change for an audit), this list when it was not kept yet.
     kept = [a for a in groups.today + groups.in_progress if services.can_record(current_user, a)]
     kept_photos = photos.photos_of_audits([a.id for a in kept])  # one query however many audits
-    auto_offline = list(dict.fromkeys(url for a in kept for url in _offline_urls(a, kept_photos.get(a.id, []))))
+    auto_offline = [url_for("audits.show", audit_id=a.id) for a in kept]
+    auto_offline_once = [url_for("audits.guidance", audit_id=a.id) for a in kept] + [
+        url_for("photos.show", photo_id=p.id, size="thumb") for a in kept for p in kept_photos.get(a.id, [])
+    ]
     return render_template(
-        "audits/mine.html", groups=groups, progress=services.progress_of_many(shown), auto_offline=auto_offline
+        "audits/mine.html",
+        groups=groups,
+        progress=services.progress_of_many(shown),
+        auto_offline=auto_offline,
+        auto_offline_once=auto_offline_once,
     )
 
 
@@ -158,13 +166,12 @@ def show(audit_id: int):
     )
 
 
-def _offline_urls(audit: Audit, audit_photos: list | None = None) -> list[str]:
+def _offline_urls(audit: Audit) -> list[str]:
     """What the service worker must hold to open this audit with no network."""
     urls = [url_for("audits.show", audit_id=audit.id), url_for("audits.guidance", audit_id=audit.id)]
     urls.append(url_for("audits.mine"))
-    if audit_photos is None:
-        audit_photos = [p for item_photos in photos.photos_by_item(audit).values() for p in item_photos]
-    urls += [url_for("photos.show", photo_id=p.id, size="thumb") for p in audit_photos]
+    for item_photos in photos.photos_by_item(audit).values():
+        urls += [url_for("photos.show", photo_id=p.id, size="thumb") for p in item_photos]
     return urls
 
 

@@ -34,8 +34,12 @@
 
   // Only a page the service worker controls has its fetches kept. On the first visit after logging
   // in on a new phone it does not yet: the worker takes control when it activates (clients.claim),
-  // and only then are today's audits and those in progress fetched (data-auto-offline), so they
-  // open with no network without a tap. body[data-auto-offline-ready] says they are kept (tests).
+  // and only then are today's audits and those in progress fetched (data-auto-offline: each visit, as
+  // they change; data-auto-offline-once: guidance and photos, only those not kept yet, as they never
+  // change), and this page too when the worker did not see it load. So they open with no network
+  // without a tap. body[data-auto-offline-ready] says they are kept (tests).
+  var controlledAtLoad = "serviceWorker" in navigator && !!navigator.serviceWorker.controller;
+
   function controlled() {
     if (!("serviceWorker" in navigator)) return Promise.reject(new Error("no service worker"));
     if (navigator.serviceWorker.controller) return Promise.resolve();
@@ -44,12 +48,19 @@
     });
   }
 
+  function notKeptYet(urls) {
+    if (!window.caches) return Promise.resolve(urls);
+    return Promise.all(urls.map(function (u) { return caches.match(u).then(function (hit) { return hit ? null : u; }); }))
+      .then(function (missing) { return missing.filter(Boolean); });
+  }
+
   function keepMyAudits() {
     var el = document.querySelector("[data-auto-offline]");
     if (!el) return;
-    var urls = JSON.parse(el.dataset.autoOffline || "[]");
-    controlled().then(function () {
-      return Promise.all(urls.map(function (u) {
+    var fresh = JSON.parse(el.dataset.autoOffline || "[]"), once = JSON.parse(el.dataset.autoOfflineOnce || "[]");
+    if (!controlledAtLoad) fresh.push(location.pathname + location.search);
+    controlled().then(function () { return notKeptYet(once); }).then(function (missing) {
+      return Promise.all(fresh.concat(missing).map(function (u) {
         return fetch(u, { credentials: "same-origin" }).then(function (r) { return r.ok; }, function () { return false; });
       }));
     }).then(function (results) {
