@@ -15,7 +15,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of
-from .support.browser import controlled, log_in_page, phone_context, screenshot
+from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -147,6 +147,10 @@ def test_an_answer_made_offline_keeps_the_device_s_time(app, live_server, fresh_
     page.goto(f"{live_server.url}/audits/{audit.id}/items/{item.id}/history")
     note = page.inner_text("[data-observed]")
     assert note == f"recorded offline {event.observed_at:%H:%M}, received {event.occurred_at:%H:%M}"
+    assert fits_screen(page)  # 412 px
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert fits_screen(page)
+    screenshot(page, "history-recorded-offline")
 
 
 def _contrast_of(page, selector: str) -> float:
