@@ -96,6 +96,10 @@ def test_offline_progress_counts_and_no_item_keeps_a_stale_label_after_sync(
     page.tap(f"#item-{items['8.5.4-storage'].id} button[value=ofi]")  # changed again: still 3 answered
     page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '5'")
     assert page.inner_text("#progress .progress-count") == f"3/{applicable - 1} answered"
+    page.reload()  # still offline: the kept page, with the kept changes counted again on it
+    page.wait_for_selector(f"#item-{items['7.1.5-gauges'].id}.queued")
+    assert page.inner_text("#progress .progress-count") == f"3/{applicable - 1} answered"
+    assert "1 N/A" in page.inner_text("#progress")
 
     _reconnect(context, page)
     _badge_hidden(page)

@@ -69,7 +69,11 @@
     if (!form.matches("[data-outbox-guard]")) return;
     evt.preventDefault();
     if (Number(document.body.dataset.outbox || 0) > 0) { alert(WAITING); return; }
-    store.all().then(function (entries) { return entries.length; }, function () { return 0; }).then(function (waiting) {
+    // The page's own count was 0; the outbox itself is asked too, but a store that does not answer
+    // within 3 s does not hold the button hostage.
+    var asked = store.all().then(function (entries) { return entries.length; }, function () { return 0; });
+    var late = new Promise(function (resolve) { setTimeout(function () { resolve(0); }, 3000); });
+    Promise.race([asked, late]).then(function (waiting) {
       if (waiting) { alert(WAITING); return; }
       // Log out even if the caches cannot be deleted (the server ends the session either way).
       return forgetKeptPages().catch(function () {}).then(function () { form.submit(); });
