@@ -115,8 +115,12 @@ def test_offline_progress_counts_and_no_item_keeps_a_stale_label_after_sync(
     screenshot(page, "offline-after-sync-no-stale-label")
 
 
-def test_an_answer_made_offline_keeps_the_device_s_time(app, live_server, fresh_phone, plan, make_user):
+@pytest.mark.parametrize("via", ["batch", "one by one"])
+def test_an_answer_made_offline_keeps_the_device_s_time(app, live_server, fresh_phone, plan, make_user, via):
     context, page = fresh_phone
+    sent = []
+    if via == "one by one":  # a server that does not take batches: the outbox sends each change alone
+        context.route("**/outbox/batch", lambda route: (sent.append("batch"), route.fulfill(status=404, body="no")))
     lead = make_user("auditor")
     audit = plan(lead=lead)
     _planned_yesterday(audit)
@@ -143,6 +147,7 @@ def test_an_answer_made_offline_keeps_the_device_s_time(app, live_server, fresh_
     _reconnect(context, page)
     _badge_hidden(page)
 
+    assert sent == (["batch"] if via == "one by one" else [])
     db.session.expire_all()
     event = db.session.scalars(db.select(Event).filter_by(entity_type="response", action="answered")).one()
     assert event.observed_at is not None
