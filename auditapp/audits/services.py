@@ -23,6 +23,7 @@ from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
 from ..checklists import services as checklists
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
+from ..core import observed as observation
 from ..core.errors import Conflict, RecordClosed, RuleError
 from ..core.numbering import next_number
 from ..core.timeutil import utcnow
@@ -346,6 +347,7 @@ def ensure_open(audit: Audit, exclusive: bool = False) -> None:
     db.session.refresh(audit)
     if audit.is_completed:
         raise RecordClosed(CLOSED_MESSAGE)
+    observation.not_before(audit.created_at, "the audit was planned")
 
 
 def _audit_open(audit: Audit) -> ColumnElement[bool]:
@@ -430,6 +432,7 @@ def answer_item(
     to its commit, and reads nothing meanwhile."""
     if result not in item.results:
         raise RuleError("result", "This checklist does not allow that result for this item.")
+    observation.not_before(audit.created_at, "the audit was planned")
     current = known.response if known is not None else response_for(audit, item)
     previous = current.result if current else None
     if current is not None and previous == result and current.revision == base_revision:
@@ -460,8 +463,8 @@ def _write_answer(
     """One statement: insert the answer, or compare-and-set its revision, if the audit is still open.
 
     Refuses a completed audit (RecordClosed) and a change nobody saw (StaleAnswer). The Response returned
-    holds what was written, without reading it back."""
-    now = utcnow()
+    holds what was written, without reading it back. answered_at is when it was observed (core/observed.py)."""
+    now = observation.observation_time()
     if response is None:
         if base_revision:
             raise StaleAnswer(None)
@@ -558,7 +561,7 @@ def _write_response(
             revision=1 if "result" in values else 0,
             note_revision=1 if "note" in values else 0,
             answered_by_id=actor.id,
-            answered_at=utcnow(),
+            answered_at=observation.observation_time(),
             **values,
         )
         db.session.add(response)
@@ -568,7 +571,7 @@ def _write_response(
             db.session.rollback()
             raise StaleAnswer(response_for(audit, item)) from exc
         return response
-    column = getattr(Response, counter)
+    column, observed_at = getattr(Response, counter), observation.observation_time()
     if getattr(response, counter) != base_revision:
         raise StaleAnswer(response)
     changed = cast(
@@ -576,7 +579,7 @@ def _write_response(
         db.session.execute(  # an UPDATE without RETURNING: a CursorResult
             update(Response)
             .where(Response.id == response.id, column == base_revision)
-            .values({counter: column + 1, "answered_by_id": actor.id, "answered_at": utcnow(), **values})
+            .values({counter: column + 1, "answered_by_id": actor.id, "answered_at": observed_at, **values})
             .execution_options(synchronize_session=False)
         ),
     ).rowcount
@@ -591,7 +594,7 @@ def _mark_started(actor: User, audit: Audit) -> None:
     (SQLite's write lock) under the audit's exclusive lock (PostgreSQL), so two first answers start it once."""
     if audit.status != AuditStatus.PLANNED:
         return
-    started_at = utcnow()
+    started_at = observation.observation_time()  # an audit started offline started when its first record was made
     changed = cast(
         CursorResult[Any],
         db.session.execute(

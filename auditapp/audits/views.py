@@ -13,6 +13,7 @@ from ..auditors.services import lead_qualification_warning, lead_warning_for_for
 from ..checklists import services as checklists
 from ..checklists.models import RESULT_LABELS, ChecklistItem
 from ..core.forms import first_errors
+from ..events import services as events
 from ..extensions import db
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES, GAP_CATEGORIES
@@ -83,9 +84,21 @@ def mine():
     """My audits: today's, in progress, upcoming and recently completed."""
     groups = services.my_audits(current_user, date.today())
     shown = groups.today + groups.in_progress + groups.overdue + groups.upcoming + groups.completed
-    auto_offline = [url_for("audits.show", audit_id=a.id) for a in groups.today if services.can_record(current_user, a)]
+    # Today's audits and those in progress are kept on the device without a tap (start.js, once the
+    # service worker controls the page): each audit screen at every visit (it changes), its guidance and
+    # photo thumbnails once (they never change for an audit), this list when it was not kept yet.
+    kept = [a for a in groups.today + groups.in_progress if services.can_record(current_user, a)]
+    kept_photos = photos.photos_of_audits([a.id for a in kept])  # one query however many audits
+    auto_offline = [url_for("audits.show", audit_id=a.id) for a in kept]
+    auto_offline_once = [url_for("audits.guidance", audit_id=a.id) for a in kept] + [
+        url_for("photos.show", photo_id=p.id, size="thumb") for a in kept for p in kept_photos.get(a.id, [])
+    ]
     return render_template(
-        "audits/mine.html", groups=groups, progress=services.progress_of_many(shown), auto_offline=auto_offline
+        "audits/mine.html",
+        groups=groups,
+        progress=services.progress_of_many(shown),
+        auto_offline=auto_offline,
+        auto_offline_once=auto_offline_once,
     )
 
 
@@ -250,6 +263,7 @@ def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
         "progress": services.progress(audit),
         "responses": services.responses_by_item(audit),
         "findings": findings.audit_findings(audit),
+        "observed": events.first_events(audit.id, "finding"),  # when each finding was made (offline: the device's time)
         "photos": photos_by_item or photos.photos_by_item(audit),
         "qms_scope": current_scope(),
         "can_reopen": audit.is_completed

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import Model, db
+from .observed import OBSERVED_HEADER, observing, parse_device_time
 from .timeutil import utcnow
 
 CHANGE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -108,36 +109,38 @@ def applies_change(
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
-        change_id = change_id_of_request()
-        if rerender is None:
-            stored = db.session.get(AppliedChange, change_id)
-            if stored is not None:
+        # A change replayed from a phone's outbox says when the auditor made it (core/observed.py).
+        with observing(parse_device_time(request.headers.get(OBSERVED_HEADER))):
+            change_id = change_id_of_request()
+            if rerender is None:
+                stored = db.session.get(AppliedChange, change_id)
+                if stored is not None:
+                    return _replay(stored, rerender, args, kwargs)
+            result = view(*args, **kwargs)
+            later = result if isinstance(result, RenderAfterCommit) else None
+            response = make_response(result) if later is None else None
+            if response is not None and response.status_code >= 400:
+                db.session.rollback()  # a refused change leaves nothing behind
+                # A resend that waited on the change lock while its original ran sees the original's work
+                # as someone else's ("changed meanwhile"): once the original is committed, answer as it did.
+                stored = db.session.get(AppliedChange, change_id)
+                return _replay(stored, rerender, args, kwargs) if stored is not None else response
+            remember(change_id, current_user.id, request.endpoint or "", response, rendered_later=later is not None)
+            session = db.session()
+            session.expire_on_commit = later is None  # what was read stays loaded for the render after it
+            try:
+                session.commit()
+            except IntegrityError:
+                # The same change id was committed by a concurrent request first: answer as a replay.
+                db.session.rollback()
+                stored = db.session.get(AppliedChange, change_id)
+                if stored is None:
+                    raise
+                current_app.logger.info("change %s applied by a concurrent request; replayed", change_id)
                 return _replay(stored, rerender, args, kwargs)
-        result = view(*args, **kwargs)
-        later = result if isinstance(result, RenderAfterCommit) else None
-        response = make_response(result) if later is None else None
-        if response is not None and response.status_code >= 400:
-            db.session.rollback()  # a refused change leaves nothing behind
-            # A resend that waited on the change lock while its original ran sees the original's work
-            # as someone else's ("changed meanwhile"): once the original is committed, answer as it did.
-            stored = db.session.get(AppliedChange, change_id)
-            return _replay(stored, rerender, args, kwargs) if stored is not None else response
-        remember(change_id, current_user.id, request.endpoint or "", response, rendered_later=later is not None)
-        session = db.session()
-        session.expire_on_commit = later is None  # what was read stays loaded for the render after it
-        try:
-            session.commit()
-        except IntegrityError:
-            # The same change id was committed by a concurrent request first: answer as a replay.
-            db.session.rollback()
-            stored = db.session.get(AppliedChange, change_id)
-            if stored is None:
-                raise
-            current_app.logger.info("change %s applied by a concurrent request; replayed", change_id)
-            return _replay(stored, rerender, args, kwargs)
-        finally:
-            session.expire_on_commit = True
-        return make_response(later.render()) if later is not None else cast(Response, response)
+            finally:
+                session.expire_on_commit = True
+            return make_response(later.render()) if later is not None else cast(Response, response)
 
     return wrapped
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..core.observed import notable
 from ..core.timeutil import utcnow
 from ..extensions import Model
 
@@ -36,11 +37,26 @@ class Event(Model):
     # Where in an audit it happened, so an item's whole history is one query.
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
+    # A change made offline: when the device says it was made (occurred_at is when the server got it),
+    # or why the device's time was not used (core/observed.py). Data of the entry, hashed with it when
+    # set; never its order (seq).
+    observed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    observed_note: Mapped[str | None] = mapped_column(String(200))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     hash_scheme: Mapped[str] = mapped_column(String(20), default=SCHEME_HMAC, server_default=SCHEME_SHA256)
 
     actor: Mapped[User | None] = relationship("User")
+
+    @property
+    def observed_or_received(self) -> datetime:
+        """When it happened: the device's time of a change made offline, else when the server recorded it."""
+        return self.observed_at or self.occurred_at
+
+    @property
+    def received_late(self) -> bool:
+        """Made offline and received more than a few minutes later: history says both times."""
+        return notable(self.observed_at, self.occurred_at)
 
 
 class EventChainHead(Model):

@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..config import load_or_create_event_key
+from ..core import observed as observation
 from ..core.timeutil import utcnow
 from ..extensions import db
 from .models import SCHEME_HMAC, SCHEME_SHA256, Event, EventChainHead
@@ -68,7 +69,10 @@ def record(
     is held for one statement and the commit, not for the whole change."""
     # A JSON round trip, so what is hashed is exactly what the database gives back later.
     changes = json.loads(json.dumps(changes or {}, default=str))
+    observed = observation.current()
     event = Event(
+        observed_at=observed.at if observed else None,
+        observed_note=(observed.note or None) if observed else None,
         occurred_at=utcnow(),
         actor_id=getattr(actor, "id", None),
         entity_type=entity_type,
@@ -150,6 +154,11 @@ def entry_hash(event: Event, key: bytes | None = None) -> str:
         "audit_id": event.audit_id,
         "item_id": event.item_id,
     }
+    # A change made offline: the device's time is data of the entry (entries without it hash as before).
+    if event.observed_at is not None:
+        content["observed_at"] = event.observed_at.isoformat(timespec="microseconds")
+    if event.observed_note:
+        content["observed_note"] = event.observed_note
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     message = (event.prev_hash + canonical).encode()
     if event.hash_scheme == SCHEME_SHA256:
@@ -237,3 +246,13 @@ def item_history(audit_id: int, item_id: int) -> list[Event]:
             db.select(Event).where(Event.audit_id == audit_id, Event.item_id == item_id).order_by(Event.seq)
         ).all()
     )
+
+
+def first_events(audit_id: int, entity_type: str) -> dict[str, Event]:
+    """The first event of each record of one kind in an audit (when a finding was observed, for the report)."""
+    first: dict[str, Event] = {}
+    for event in db.session.scalars(
+        db.select(Event).where(Event.audit_id == audit_id, Event.entity_type == entity_type).order_by(Event.seq)
+    ):
+        first.setdefault(event.entity_id, event)
+    return first

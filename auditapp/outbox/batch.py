@@ -34,7 +34,14 @@ from .replay import REPLAYABLE
 NOT_QUEUEABLE = "This is not a change that can be sent from the outbox."
 # The sub-request's body is made here; the batch request's own body headers must not leak into it,
 # and its answer is kept (and replayed) as the single request's would be: never compressed.
-_DROPPED = ("CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_ACCEPT_ENCODING", "HTTP_X_CHANGE_ID", "QUERY_STRING")
+_DROPPED = (
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_X_CHANGE_ID",
+    "HTTP_X_OBSERVED_AT",
+    "QUERY_STRING",
+)
 
 
 class BatchRefused(Exception):
@@ -52,6 +59,7 @@ class Entry:
     path: str
     form: MultiDict[str, str] = field(default_factory=MultiDict)
     files: list[tuple[str, FileStorage]] = field(default_factory=list)
+    observed_at: str = ""  # when the device made it (ISO 8601), judged by core/observed.py
 
 
 @dataclass
@@ -77,9 +85,10 @@ class Answer:
 def read_batch(form: MultiDict[str, str], files: MultiDict[str, FileStorage]) -> list[Entry]:
     """The batch's entries from its `changes` manifest and file parts, or BatchRefused (413, 422).
 
-    The manifest is a JSON list of {changeId, path, fields: [[name, value]]}; a photo's value is
-    {"file": "<name of the file part>"}. The whole batch holds at most OUTBOX_BATCH_MAX_CHANGES changes
-    and PHOTO_MAX_PER_REQUEST photos, the limits one request has anywhere."""
+    The manifest is a JSON list of {changeId, path, fields: [[name, value]], observedAt?}; a photo's value
+    is {"file": "<name of the file part>"}; observedAt is when the device made the change. The whole
+    batch holds at most OUTBOX_BATCH_MAX_CHANGES changes and PHOTO_MAX_PER_REQUEST photos, the limits
+    one request has anywhere."""
     config = current_app.config
     try:
         manifest = json.loads(form.get("changes") or "")
@@ -114,7 +123,9 @@ def _entry(n: int, raw: Any, files: MultiDict[str, FileStorage]) -> Entry:
     change_id = raw.get("changeId")
     if not isinstance(change_id, str) or not CHANGE_ID.match(change_id):
         raise damaged
-    entry = Entry(change_id, urlsplit(raw["path"]).path)
+    observed_at = raw.get("observedAt")  # a time that is not a string is no time: the received one stands
+    observed_at = observed_at if isinstance(observed_at, str) else ""
+    entry = Entry(change_id, urlsplit(raw["path"]).path, observed_at=observed_at[:40])
     for pair in raw["fields"]:
         if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[0], str):
             raise damaged
@@ -201,4 +212,6 @@ def _environ(entry: Entry) -> dict[str, Any]:
             "HTTP_HX_REQUEST": "true",
         }
     )
+    if entry.observed_at:
+        environ["HTTP_X_OBSERVED_AT"] = entry.observed_at
     return environ

@@ -24,6 +24,7 @@ from ..audits.models import Audit
 from ..core.changes import IMPORTED, already_applied, remember
 from ..core.errors import Refused
 from ..core.forms import form_id
+from ..core.observed import observing, parse_device_time
 from ..events import services as events
 from ..extensions import db
 from ..photos.pipeline import PhotoRejected
@@ -70,7 +71,9 @@ def import_outbox(actor: User, data: dict[str, Any], max_edge: int) -> list[Outc
             outcomes.append(Outcome(change_id, entry["path"], "already applied"))
             continue
         try:
-            detail = _apply(actor, entry, max_edge)
+            # The change's own events keep when the auditor made it on the phone (core/observed.py).
+            with observing(parse_device_time(str(entry.get("queuedAt") or ""))):
+                detail = _apply(actor, entry, max_edge)
             events.record(
                 actor,
                 "outbox",

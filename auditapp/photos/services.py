@@ -258,6 +258,16 @@ def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
     return {item_id: shown(photos) for item_id, photos in grouped.items()}
 
 
+def photos_of_audits(audit_ids: list[int]) -> dict[int, list[Photo]]:
+    """The photos of several audits in one query, keyed by audit id, oldest first (My audits keeps them offline)."""
+    grouped: dict[int, list[Photo]] = {}
+    if not audit_ids:
+        return grouped
+    for photo in db.session.scalars(select(Photo).where(Photo.audit_id.in_(audit_ids)).order_by(Photo.created_at)):
+        grouped.setdefault(photo.audit_id or 0, []).append(photo)
+    return grouped
+
+
 def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
     """The item's photos as shown (a marked-up copy stands for its original), oldest first."""
     return shown(

@@ -280,3 +280,18 @@ test("a kept photo change shows each marked-up copy in place of the photo it was
   assert.deepEqual(logic.shownPhotos({ fields: [["item_id", "7"], ["photo", a]] }), [a]);
   assert.deepEqual(logic.shownPhotos({ fields: [["item_id", "7"]] }), []);
 });
+
+test("a batch carries when each change was made on the device, and only when it is known", () => {
+  const made = Object.assign(entry("/audits/1/items/1/answer", [["result", "conform"]]), { queuedAt: "2026-12-07T10:02:00.000Z" });
+  const changes = JSON.parse(logic.batchBody([made, entry("/audits/1/items/2/answer", [["result", "na"]])]).changes);
+  assert.equal(changes[0].observedAt, "2026-12-07T10:02:00.000Z");
+  assert.equal("observedAt" in changes[1], false);
+});
+
+test("progress moves as the server counts it: N/A leaves the applicable items, not audited is not answered", () => {
+  assert.deepEqual(logic.progressDelta(null, "conform"), { answered: 1, applicable: 0, na: 0 });
+  assert.deepEqual(logic.progressDelta("conform", "minor"), { answered: 0, applicable: 0, na: 0 });
+  assert.deepEqual(logic.progressDelta(null, "na"), { answered: 0, applicable: -1, na: 1 });
+  assert.deepEqual(logic.progressDelta("na", "conform"), { answered: 1, applicable: 1, na: -1 });
+  assert.deepEqual(logic.progressDelta("conform", "not_audited"), { answered: -1, applicable: 0, na: 0 });
+});

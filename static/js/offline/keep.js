@@ -3,7 +3,8 @@
      kept, it is kept with its change id (photos downscaled first), shown at once as "saved on
      this device", counted in the badge, and a sync is asked for.
    - Answering an item online settles the refused offline change of that item's result.
-   - Logging out with changes waiting is refused; the waiting changes can be exported to a file. */
+   - Logging out with changes waiting is refused (nothing is deleted); the waiting changes can be
+     exported to a file. Logging out otherwise deletes the audit pages kept for offline use. */
 (function (ns) {
   "use strict";
   var logic = ns.logic, store = ns.store, page = ns.page, sync = ns.sync, photos = ns.photos;
@@ -48,13 +49,35 @@
     }).then(page.refreshBadge);
   });
 
+  // Logging out (a shared phone): with changes still waiting (on this page's count, or in the outbox
+  // itself, which another tab may have filled), it is refused and nothing is deleted: they are the
+  // auditor's work. Otherwise the audit pages kept for offline use are deleted first (the "pages-"
+  // caches of sw.js; the app shell holds no one's data), so the next person cannot read them offline.
+  var WAITING = "Changes made offline are still waiting on this device. Connect to the network and let them " +
+                "sync before logging out, or export them with the badge's Export button.";
+
+  function forgetKeptPages() {
+    if (!window.caches) return Promise.resolve();
+    return caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (n) { return n.indexOf("pages-") === 0; })
+        .map(function (n) { return caches.delete(n); }));
+    });
+  }
+
   document.addEventListener("submit", function (evt) {
-    if (!evt.target.matches("[data-outbox-guard]")) return;
-    if (Number(document.body.dataset.outbox || 0) > 0) {
-      evt.preventDefault();
-      alert("Changes made offline are still waiting on this device. Connect to the network and let them " +
-            "sync before logging out, or export them with the badge's Export button.");
-    }
+    var form = evt.target;
+    if (!form.matches("[data-outbox-guard]")) return;
+    evt.preventDefault();
+    if (Number(document.body.dataset.outbox || 0) > 0) { alert(WAITING); return; }
+    // The page's own count was 0; the outbox itself is asked too, but a store that does not answer
+    // within 3 s does not hold the button hostage.
+    var asked = store.all().then(function (entries) { return entries.length; }, function () { return 0; });
+    var late = new Promise(function (resolve) { setTimeout(function () { resolve(0); }, 3000); });
+    Promise.race([asked, late]).then(function (waiting) {
+      if (waiting) { alert(WAITING); return; }
+      // Log out even if the caches cannot be deleted (the server ends the session either way).
+      return forgetKeptPages().catch(function () {}).then(function () { form.submit(); });
+    });
   }, true);
 
   function dataUrlOf(blob) {

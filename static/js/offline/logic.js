@@ -106,11 +106,11 @@
   }
 
   // A batch as POST /outbox/batch reads it: the changes as JSON (a photo's value names its file
-  // part), and the photos as file parts.
+  // part; observedAt: when it was made on the device), and the photos as file parts.
   function batchBody(entries) {
     var files = [];
     var changes = entries.map(function (entry) {
-      return {
+      var change = {
         changeId: entry.changeId, path: entry.path,
         fields: entry.fields.map(function (f) {
           if (!isFile(f[1])) return [f[0], String(f[1])];
@@ -119,6 +119,9 @@
           return [f[0], { file: part }];
         }),
       };
+      // When the auditor made the change (the device's clock), kept beside the time the server gets it.
+      if (entry.queuedAt) change.observedAt = entry.queuedAt;
+      return change;
     });
     return { changes: JSON.stringify(changes), files: files };
   }
@@ -237,6 +240,19 @@
   function exportPayload(entries, user, now) { return { exported: now.toISOString(), user: user || "", entries: entries }; }
   function exportFileName(now) { return "auditapp-outbox-" + now.toISOString().slice(0, 19).replace(/:/g, "") + ".json"; }
 
+  // How the audit's progress moves when an item's result goes from before to after (null: not
+  // answered), as the server counts it (audits.services._progress): N/A leaves the applicable items,
+  // "not audited" is applicable but not answered.
+  var NA = "na", NOT_AUDITED = "not_audited";
+  function progressDelta(before, after) {
+    function counts(result) {
+      if (result === NA) return { answered: 0, applicable: 0, na: 1 };
+      return { answered: result && result !== NOT_AUDITED ? 1 : 0, applicable: 1, na: 0 };
+    }
+    var a = counts(before || null), b = counts(after || null);
+    return { answered: b.answered - a.answered, applicable: b.applicable - a.applicable, na: b.na - a.na };
+  }
+
   // What the item says about a refused change: the server's reason, or its status.
   function refusalText(reason, status) {
     var text = (reason || "").replace(/\s+/g, " ").trim();
@@ -248,7 +264,7 @@
     pending: pending, problems: problems, badge: badge, outcome: outcome, settledBy: settledBy,
     nextRevision: nextRevision, fitWithin: fitWithin, jpegName: jpegName, exportEntries: exportEntries,
     exportPayload: exportPayload, exportFileName: exportFileName, refusalText: refusalText, shownPhotos: shownPhotos,
-    BATCH: BATCH, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
+    progressDelta: progressDelta, BATCH: BATCH, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
   };
   if (typeof module !== "undefined" && module.exports) module.exports = logic;
   else (window.auditappOffline = window.auditappOffline || {}).logic = logic;

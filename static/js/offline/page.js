@@ -69,7 +69,9 @@
       var buttons = form.querySelectorAll("button[name]");
       var result = buttons.length ? logic.field(entry, buttons[0].name) : null;
       buttons.forEach(function (b) { b.setAttribute("aria-pressed", b.value === result ? "true" : "false"); });
+      var before = (item.className.match(/\br-(\S+)/) || [])[1] || null;
       item.className = item.className.replace(/\br-\S+/g, "") + " answered r-" + result;
+      countLocally(item, before, result);
       openFindingForm(item, result);
     } else if (kind === "note" && form) {
       var area = form.querySelector("textarea[name]");
@@ -90,6 +92,36 @@
     state.dataset.offlineState = "";
     state.textContent = "Saved on this device; will sync when online.";
     item.appendChild(state);
+  }
+
+  // While offline the progress bar and the section's counter count the changes kept on the device
+  // (the server's answer would have carried them): logic.progressDelta of the item's old and new result.
+  function countLocally(item, before, after) {
+    var delta = logic.progressDelta(before, after);
+    if (!delta.answered && !delta.applicable && !delta.na) return;
+    var bar = document.getElementById("progress");
+    var count = bar && bar.querySelector(".progress-count");
+    if (count) {
+      var numbers = count.textContent.match(/(\d+)\s*\/\s*(\d+)/) || [0, 0, 0];
+      var answered = Number(numbers[1]) + delta.answered, applicable = Number(numbers[2]) + delta.applicable;
+      var naSpan = Array.prototype.find.call(bar.children, function (el) { return /N\/A/.test(el.textContent); });
+      var na = Number(((naSpan && naSpan.textContent.match(/\d+/)) || [0])[0]) + delta.na;
+      var meter = bar.querySelector("progress");
+      if (meter) { meter.max = Math.max(applicable, 1); meter.value = answered; }
+      count.innerHTML = "<strong>" + answered + "</strong>/" + applicable + " answered";
+      if (!naSpan && na) {
+        naSpan = document.createElement("span");
+        naSpan.className = "muted";
+        bar.appendChild(naSpan);
+      }
+      if (naSpan) naSpan.textContent = na ? "· " + na + " N/A" : "";
+    }
+    var section = item.closest("section[id^='section-']");
+    var counter = section && document.getElementById("sec-" + section.id.slice("section-".length));
+    if (counter) {
+      var parts = counter.textContent.split("/");
+      counter.textContent = (Number(parts[0]) + delta.answered) + "/" + (Number(parts[1]) + delta.applicable);
+    }
   }
 
   // A refused change stays in the outbox, shown on its item beside what the server now holds, until
@@ -124,7 +156,10 @@
       var item = itemOf(entry);
       if (!item || seen[idOf(item)]) return null;
       seen[idOf(item)] = true;
-      return htmx.ajax("GET", urlOf(item), { target: item, swap: "outerHTML" });
+      // Each item is its own request's source: htmx lets one element have one request in flight and,
+      // of the requests queued behind it, keeps only the last, so with the body as the source of all
+      // of them the middle items were never fetched and kept "Saved on this device" (D10).
+      return htmx.ajax("GET", urlOf(item), { source: item, target: item, swap: "outerHTML" });
     }));
   }
 

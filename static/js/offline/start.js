@@ -1,6 +1,6 @@
 /* offline/start.js: owns starting the outbox on every page, and "Available offline".
    - Start: register the service worker, show the kept changes on the screen, keep today's audits
-     for offline use, send what waits. Then send again on the online event, when the service
+     and those in progress for offline use (once the worker controls the page), send what waits. Then send again on the online event, when the service
      worker asks (Background Sync), and every 20 s while online.
    - "Available offline" fetches an audit's pages through the service worker, which keeps them.
    - window.auditappOutbox is the outbox for tests and benchmarks: flush, drainOneByOne (the
@@ -32,15 +32,48 @@
     if (evt.target.closest("[data-export-outbox]")) { evt.preventDefault(); keep.exportOutbox(); }
   });
 
+  // Only a page the service worker controls has its fetches kept. On the first visit after logging
+  // in on a new phone it does not yet: the worker takes control when it activates (clients.claim),
+  // and only then are today's audits and those in progress fetched (data-auto-offline: each visit, as
+  // they change; data-auto-offline-once: guidance and photos, only those not kept yet, as they never
+  // change), and this page too when the worker did not see it load. So they open with no network
+  // without a tap. body[data-auto-offline-ready] says they are kept (tests).
+  var controlledAtLoad = "serviceWorker" in navigator && !!navigator.serviceWorker.controller;
+
+  function controlled() {
+    if (!("serviceWorker" in navigator)) return Promise.reject(new Error("no service worker"));
+    if (navigator.serviceWorker.controller) return Promise.resolve();
+    return new Promise(function (resolve) {
+      navigator.serviceWorker.addEventListener("controllerchange", function () { resolve(); }, { once: true });
+    });
+  }
+
+  function notKeptYet(urls) {
+    if (!window.caches) return Promise.resolve(urls);
+    return Promise.all(urls.map(function (u) { return caches.match(u).then(function (hit) { return hit ? null : u; }); }))
+      .then(function (missing) { return missing.filter(Boolean); });
+  }
+
+  function keepMyAudits() {
+    var el = document.querySelector("[data-auto-offline]");
+    if (!el) return;
+    var fresh = JSON.parse(el.dataset.autoOffline || "[]"), once = JSON.parse(el.dataset.autoOfflineOnce || "[]");
+    if (!controlledAtLoad) fresh.push(location.pathname + location.search);
+    controlled().then(function () { return notKeptYet(once); }).then(function (missing) {
+      return Promise.all(fresh.concat(missing).map(function (u) {
+        return fetch(u, { credentials: "same-origin" }).then(function (r) { return r.ok; }, function () { return false; });
+      }));
+    }).then(function (results) {
+      document.body.dataset.autoOfflineReady = results.every(Boolean) ? "true" : "partly";
+    }, function () {});
+  }
+
   function start() {
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" });
     page.refreshBadge().then(function (entries) {
       entries.forEach(function (e) { if (!e.problem) page.showLocally(e); });
       page.showProblems(entries);
-      // Audits assigned to me for today are kept for offline use without asking.
-      document.querySelectorAll("[data-auto-offline]").forEach(function (el) {
-        JSON.parse(el.dataset.autoOffline).forEach(function (u) { fetch(u, { credentials: "same-origin" }).catch(function () {}); });
-      });
+      keepMyAudits();
       sync.flush();
     });
   }

@@ -25,10 +25,9 @@
       if (f[1] instanceof Blob) body.append(f[0], f[1], f[1].name || "photo.jpg");
       else body.append(f[0], f[1]);
     });
-    return fetch(entry.path, {
-      method: "POST", body: body, credentials: "same-origin",
-      headers: { "X-Change-Id": entry.changeId, "X-CSRFToken": csrfToken(), "HX-Request": "true" },
-    }).then(function (response) {
+    var headers = { "X-Change-Id": entry.changeId, "X-CSRFToken": csrfToken(), "HX-Request": "true" };
+    if (entry.queuedAt) headers["X-Observed-At"] = entry.queuedAt;  // when the auditor made it, on the device
+    return fetch(entry.path, { method: "POST", body: body, credentials: "same-origin", headers: headers }).then(function (response) {
       if (response.ok) return { status: response.status, body: "" };
       return response.text().then(function (html) { return { status: response.status, body: html }; });
     });
