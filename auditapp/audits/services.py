@@ -23,6 +23,7 @@ from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
 from ..checklists import services as checklists
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
+from ..checklists.schemas import CLAUSE
 from ..core import observed as observation
 from ..core.errors import Conflict, RecordClosed, RuleError
 from ..core.numbering import next_number
@@ -365,12 +366,12 @@ def responses_by_item(audit: Audit) -> dict[int, Response]:
 
 
 def clause_options(audit: Audit) -> list[str]:
-    """The references and clauses of the audit's checklist in natural order ("A.5.1", "5S-2" too), for the
-    ad-hoc finding picker."""
-    options = {i.clause for i in audit.checklist_version.items} | set(
-        checklists.version_clauses(audit.checklist_version_id)
-    )
-    return sorted(options, key=_natural)
+    """The clause numbers of the audit's checklist (items' numeric references and the clauses they cover) in
+    numeric order, for the ad-hoc finding picker; a reference in another scheme ("A.5.1") is not offered, as
+    the picker takes clause numbers only."""
+    references = {i.clause for i in audit.checklist_version.items}
+    options = references | set(checklists.version_clauses(audit.checklist_version_id))
+    return sorted((o for o in options if CLAUSE.match(o)), key=_natural)
 
 
 def _natural(reference: str) -> list[tuple[int, int | str]]:

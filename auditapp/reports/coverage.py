@@ -16,7 +16,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     DateTime,
     Integer,
     Select,
@@ -67,44 +66,43 @@ def counted(start: datetime | None = None, end: datetime | None = None) -> tuple
 ANSWERED = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED]))
 
 
-def answer_tallies(start: datetime | None, end: datetime | None) -> Select:
+def answer_tallies(start: datetime | None, end: datetime | None, standard: str | None = None) -> Select:
     """(standard, clause, result, count, latest completion) of the answers of counted audits in [start, end),
-    under each clause the answered item covers."""
+    under each clause the answered item covers (of one standard, if given)."""
+    of_standard = [ItemClause.standard == standard] if standard else []
     return (
         select(ItemClause.standard, ItemClause.clause, Response.result, func.count(), func.max(Audit.completed_at))
         .join(Response, Response.item_id == ItemClause.item_id)
         .join(Audit, Audit.id == Response.audit_id)
-        .where(*counted(start, end), *ANSWERED)
+        .where(*counted(start, end), *ANSWERED, *of_standard)
         .group_by(ItemClause.standard, ItemClause.clause, Response.result)
     )
 
 
-def finding_clauses() -> CompoundSelect:
-    """(finding id, standard, clause) each finding counts under: a finding on an item under each clause the
-    item covers; an ad-hoc finding under its own clause, for each standard its audit's checklist covers."""
-    on_items = select(Finding.id.label("finding_id"), ItemClause.standard, ItemClause.clause).join(
-        ItemClause, ItemClause.item_id == Finding.item_id
+def finding_tallies(start: datetime | None, end: datetime | None, standard: str | None = None) -> Select:
+    """(standard, clause, grade, count) of the open findings of counted audits in [start, end): a finding on
+    an item under each clause the item covers; an ad-hoc finding under its own clause, for each standard its
+    audit's checklist covers (of one standard, if given)."""
+    conditions = [*counted(start, end), Finding.status == FindingStatus.OPEN]
+    if standard:
+        conditions.append(ItemClause.standard == standard)
+    on_items = (
+        select(Finding.id.label("finding_id"), ItemClause.standard, ItemClause.clause, Finding.grade)
+        .join(ItemClause, ItemClause.item_id == Finding.item_id)
+        .join(Audit, Audit.id == Finding.audit_id)
+        .where(*conditions)
     )
     version_items = ChecklistItem.__table__.alias("version_items")
     ad_hoc = (
-        select(Finding.id, ItemClause.standard, Finding.clause)
+        select(Finding.id, ItemClause.standard, Finding.clause, Finding.grade)
         .join(Audit, Audit.id == Finding.audit_id)
         .join(version_items, version_items.c.version_id == Audit.checklist_version_id)
         .join(ItemClause, ItemClause.item_id == version_items.c.id)
-        .where(Finding.item_id.is_(None))
+        .where(Finding.item_id.is_(None), *conditions)
     )
-    return union(on_items, ad_hoc)
-
-
-def finding_tallies(start: datetime | None, end: datetime | None) -> Select:
-    """(standard, clause, grade, count) of the open findings of counted audits in [start, end)."""
-    pairs = finding_clauses().subquery()
-    return (
-        select(pairs.c.standard, pairs.c.clause, Finding.grade, func.count())
-        .join(Finding, Finding.id == pairs.c.finding_id)
-        .join(Audit, Audit.id == Finding.audit_id)
-        .where(*counted(start, end), Finding.status == FindingStatus.OPEN)
-        .group_by(pairs.c.standard, pairs.c.clause, Finding.grade)
+    pairs = union(on_items, ad_hoc).subquery()  # one row per finding and (standard, clause) it counts under
+    return select(pairs.c.standard, pairs.c.clause, pairs.c.grade, func.count()).group_by(
+        pairs.c.standard, pairs.c.clause, pairs.c.grade
     )
 
 

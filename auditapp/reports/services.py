@@ -123,10 +123,8 @@ def standard_coverage(now: datetime, key: str = standards.ISO9001) -> StandardCo
     answers = [(clause, code, n, last) for kind, clause, code, n, last in tallies if kind == coverage.ANSWER]
     findings = [(clause, code, n) for kind, clause, code, n, _ in tallies if kind == coverage.FINDING]
     if since < whole:  # the part of the first month inside the window
-        cut_answers = coverage.answer_tallies(since, whole).subquery()
-        cut_findings = coverage.finding_tallies(since, whole).subquery()
-        answers += db.session.execute(select(*list(cut_answers.c)[1:]).where(cut_answers.c.standard == key)).all()
-        findings += db.session.execute(select(*list(cut_findings.c)[1:]).where(cut_findings.c.standard == key)).all()
+        answers += [row[1:] for row in db.session.execute(coverage.answer_tallies(since, whole, key))]
+        findings += [row[1:] for row in db.session.execute(coverage.finding_tallies(since, whole, key))]
 
     def parent(code: str) -> ParentCoverage:
         if code not in parents:

@@ -26,15 +26,17 @@ SHIPPED = {"ISO 9001:2015": "iso9001-2015", "ISO 14001:2015": "iso14001-2015", "
 COUNTED = "a.status = 'completed' AND a.kind = 'internal'"
 WINDOW = (sa.bindparam("start", type_=sa.DateTime), sa.bindparam("end", type_=sa.DateTime))
 ANSWERED = "r.result IS NOT NULL AND r.result NOT IN ('na', 'not_audited')"
-# Open findings with the standard and clause they count under: a finding on an item under each clause the
-# item covers; an ad-hoc finding under its own clause, for each standard its audit's checklist covers.
+WINDOWED = f"{COUNTED} AND a.completed_at >= :start AND a.completed_at < :end AND f.status = 'open'"
+# Open findings of the window with the standard and clause they count under: a finding on an item under each
+# clause the item covers; an ad-hoc finding under its own clause, for each standard its audit's checklist covers.
 FINDING_CLAUSES = (
-    "SELECT f.id AS finding_id, ic.standard AS standard, ic.clause AS clause "
-    "FROM findings f JOIN checklist_item_clauses ic ON ic.item_id = f.item_id "
+    "SELECT f.id AS finding_id, ic.standard AS standard, ic.clause AS clause, f.grade AS grade "
+    "FROM findings f JOIN checklist_item_clauses ic ON ic.item_id = f.item_id JOIN audits a ON a.id = f.audit_id "
+    f"WHERE {WINDOWED} "
     "UNION "
-    "SELECT f.id, ic.standard, f.clause FROM findings f JOIN audits a ON a.id = f.audit_id "
+    "SELECT f.id, ic.standard, f.clause, f.grade FROM findings f JOIN audits a ON a.id = f.audit_id "
     "JOIN checklist_items i ON i.version_id = a.checklist_version_id "
-    "JOIN checklist_item_clauses ic ON ic.item_id = i.id WHERE f.item_id IS NULL"
+    f"JOIN checklist_item_clauses ic ON ic.item_id = i.id WHERE f.item_id IS NULL AND {WINDOWED}"
 )
 
 
@@ -115,14 +117,11 @@ def _backfill(conn, with_standard):
     """What the app's receivers write for each audit completed before this revision (0015's, per standard)."""
     if with_standard:
         answers = "checklist_item_clauses ic JOIN responses r ON r.item_id = ic.item_id"
-        findings = f"({FINDING_CLAUSES}) fc JOIN findings f ON f.id = fc.finding_id"
-        std, std_col, answer_clause, finding_clause = "ic.standard, ", "standard, ", "ic.clause", "fc.clause"
-        finding_std = "fc.standard, "
+        std, std_col, answer_clause = "ic.standard, ", "standard, ", "ic.clause"
     else:
         answers = "checklist_items ic JOIN responses r ON r.item_id = ic.id"
-        findings = "findings f"
-        std = std_col = finding_std = ""
-        answer_clause, finding_clause = "ic.clause", "f.clause"
+        std = std_col = ""
+        answer_clause = "ic.clause"
     completed = conn.execute(sa.text(f"SELECT a.completed_at FROM audits a WHERE {COUNTED}")).scalars().all()
     for month in sorted({_month(value) for value in completed if value is not None}):
         start = datetime(int(month[:4]), int(month[5:]), 1)
@@ -138,13 +137,19 @@ def _backfill(conn, with_standard):
             ).bindparams(*WINDOW),
             window,
         )
+        if with_standard:
+            finding_rows = (
+                "SELECT :month, 'finding', fc.standard, fc.clause, fc.grade, count(*), NULL "
+                f"FROM ({FINDING_CLAUSES}) fc GROUP BY fc.standard, fc.clause, fc.grade"
+            )
+        else:
+            finding_rows = (
+                "SELECT :month, 'finding', f.clause, f.grade, count(*), NULL "
+                f"FROM findings f JOIN audits a ON a.id = f.audit_id WHERE {WINDOWED} GROUP BY f.clause, f.grade"
+            )
         conn.execute(
             sa.text(
-                f"INSERT INTO clause_tallies (month, kind, {std_col}clause, code, count, last_completed) "
-                f"SELECT :month, 'finding', {finding_std}{finding_clause}, f.grade, count(*), NULL "
-                f"FROM {findings} JOIN audits a ON a.id = f.audit_id "
-                f"WHERE {COUNTED} AND a.completed_at >= :start AND a.completed_at < :end AND f.status = 'open' "
-                f"GROUP BY {finding_std}{finding_clause}, f.grade"
+                f"INSERT INTO clause_tallies (month, kind, {std_col}clause, code, count, last_completed) {finding_rows}"
             ).bindparams(*WINDOW),
             window,
         )
