@@ -53,11 +53,14 @@ def test_the_navigation_highlights_my_audits_on_the_auditors_own_audit(client, m
     audit, lead, quality_lead = iso
     log_in(client, lead)
     assert _current(client.get(f"/audits/{audit.id}").get_data(as_text=True)) == ["My audits"]
+    item = audit.checklist_version.items[0]  # the item's own page (recording without JavaScript) too
+    assert _current(client.get(f"/audits/{audit.id}/items/{item.id}").get_data(as_text=True)) == ["My audits"]
     assert _current(client.get("/audits/mine").get_data(as_text=True)) == ["My audits"]
     assert _current(client.get("/audits/").get_data(as_text=True)) == ["Audits"]
     client.post("/logout")
     log_in(client, quality_lead)  # follows the audit, is not on its team: it is under "Audits"
     assert _current(client.get(f"/audits/{audit.id}").get_data(as_text=True)) == ["Audits"]
+    assert _current(client.get(f"/audits/{audit.id}/items/{item.id}").get_data(as_text=True)) == ["Audits"]
 
 
 def test_the_section_chips_carry_the_section_names(client, iso):
