@@ -15,7 +15,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of
-from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import ARTIFACTS, controlled, fits_screen, log_in_page, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -196,6 +196,7 @@ def test_the_waiting_badge_s_export_button_is_readable(app, live_server, fresh_p
     page.wait_for_selector("#sync-badge:not([hidden]) [data-export-outbox]")
     assert _contrast_of(page, "[data-export-outbox]") >= 4.5  # D12: it was 1.1:1
     assert _contrast_of(page, "#sync-badge") >= 4.5
+    page.locator(".topbar").screenshot(path=str(ARTIFACTS / "offline-badge-export.png"))
     _reconnect(context, page)
     _badge_hidden(page)
 
