@@ -15,7 +15,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of
-from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import ARTIFACTS, controlled, fits_screen, log_in_page, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -196,21 +196,26 @@ def test_the_waiting_badge_s_export_button_is_readable(app, live_server, fresh_p
     page.wait_for_selector("#sync-badge:not([hidden]) [data-export-outbox]")
     assert _contrast_of(page, "[data-export-outbox]") >= 4.5  # D12: it was 1.1:1
     assert _contrast_of(page, "#sync-badge") >= 4.5
+    page.locator(".topbar").screenshot(path=str(ARTIFACTS / "offline-badge-export.png"))
     _reconnect(context, page)
     _badge_hidden(page)
 
 
-def test_logging_out_deletes_the_kept_audit_pages(app, live_server, fresh_phone, plan, make_user):
+@pytest.mark.parametrize("when", ["once kept", "at once"])
+def test_logging_out_deletes_the_kept_audit_pages(app, live_server, fresh_phone, plan, make_user, when):
     context, page = fresh_phone
     lead = make_user("auditor")
     audit = plan(lead=lead)
     log_in_page(page, live_server.url, lead.email, PASSWORD)
-    page.wait_for_selector("body[data-auto-offline-ready=true]", timeout=20000)
-    kept = "() => caches.open('pages-v1').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
-    assert f"/audits/{audit.id}" in page.evaluate(kept)
+    if when == "once kept":
+        page.wait_for_selector("body[data-auto-offline-ready=true]", timeout=20000)
+        kept = "() => caches.open('pages-v1').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
+        assert f"/audits/{audit.id}" in page.evaluate(kept)
+    # "at once": the pages being kept just after logging in must not land after the deletion.
 
     page.tap(".logout button")
     page.wait_for_url(lambda url: url.endswith("/login"))
+    page.wait_for_timeout(500)  # anything still on its way to the cache would be there by now
     assert page.evaluate("() => caches.keys().then(n => n.filter(x => x.startsWith('pages-')))") == []
     context.set_offline(True)
     page.goto(f"{live_server.url}/audits/{audit.id}")

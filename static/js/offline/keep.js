@@ -75,8 +75,11 @@
     var late = new Promise(function (resolve) { setTimeout(function () { resolve(0); }, 3000); });
     Promise.race([asked, late]).then(function (waiting) {
       if (waiting) { alert(WAITING); return; }
-      // Log out even if the caches cannot be deleted (the server ends the session either way).
-      return forgetKeptPages().catch(function () {}).then(function () { form.submit(); });
+      // Pages still being kept (start.js, just after logging in) would land after the deletion: they are
+      // waited for, at most 5 s. Log out even if the caches cannot be deleted (the session ends anyway).
+      var settled = new Promise(function (resolve) { setTimeout(resolve, 5000); });
+      return Promise.race([Promise.resolve(ns.keeping).catch(function () {}), settled])
+        .then(forgetKeptPages).catch(function () {}).then(function () { form.submit(); });
     });
   }, true);
 

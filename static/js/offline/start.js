@@ -59,7 +59,7 @@
     if (!el) return;
     var fresh = JSON.parse(el.dataset.autoOffline || "[]"), once = JSON.parse(el.dataset.autoOfflineOnce || "[]");
     if (!controlledAtLoad) fresh.push(location.pathname + location.search);
-    controlled().then(function () { return notKeptYet(once); }).then(function (missing) {
+    ns.keeping = controlled().then(function () { return notKeptYet(once); }).then(function (missing) {
       return Promise.all(fresh.concat(missing).map(function (u) {
         return fetch(u, { credentials: "same-origin" }).then(function (r) { return r.ok; }, function () { return false; });
       }));
