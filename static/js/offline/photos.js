@@ -103,7 +103,7 @@
       var chooser = photo && photo.closest("label");
       if (!chooser || form.querySelector("[data-markup]")) return;
       var label = document.createElement("label");
-      label.className = "button photo-button markup-button";
+      label.className = "button markup-button";
       label.append("Mark up");
       var input = document.createElement("input");
       input.type = "file";
