@@ -210,9 +210,15 @@ def test_a_photo_marked_up_offline_waits_with_its_copy_and_arrives_once(app, liv
     log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
     controlled(page)
-    open_markup(page, live_server, audit, item)
+    page.wait_for_selector(f"#item-{item.id} input[data-markup]", state="attached")
+    assert page.evaluate("() => window.auditappMarkup === undefined")  # fetched when first needed...
+    context.set_offline(True)  # ...here with no network: from the service worker's shell
+    page.set_input_files(
+        f"#item-{item.id} input[data-markup]",
+        files=[{"name": "valve.jpg", "mimeType": "image/jpeg", "buffer": plain_photo()}],
+    )
+    page.wait_for_selector("dialog.markup[open] canvas")
     draw_circle_arrow_and_label(page)
-    context.set_offline(True)
     page.tap("[data-send]")
     page.wait_for_selector(f"#item-{item.id} img.queued-photo")
     assert page.locator(f"#item-{item.id} img.queued-photo").count() == 1  # the copy stands for its original

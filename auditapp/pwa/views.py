@@ -22,16 +22,16 @@ OFFLINE_SCRIPTS = [
     "js/offline/keep.js",
     "js/offline/start.js",
 ]
-# Marking up a photo before it is sent (works offline too: the outbox keeps both files).
-MARKUP_SCRIPT = "js/markup.js"
-# What base.html loads after htmx, in order.
-PAGE_SCRIPTS = [*OFFLINE_SCRIPTS, MARKUP_SCRIPT]
+# Scripts a page fetches when first needed, not on load: marking up a photo (offline/photos.js loads it,
+# from this shell when offline).
+LAZY_SCRIPTS = ["js/markup.js"]
 # The app shell: what every screen needs, cached when the service worker installs.
 SHELL = [
     "css/app.css",
     "js/app.js",
     "vendor/htmx-2.0.11.min.js",
-    *PAGE_SCRIPTS,
+    *OFFLINE_SCRIPTS,
+    *LAZY_SCRIPTS,
     "js/checklist.js",  # the audit screen's long-checklist controls (audits/show.html)
     "offline.html",
     "icons/icon-192.png",
@@ -41,7 +41,7 @@ SHELL = [
 
 def offline_page():
     """What base.html gives the page script: its files, and the changes it may keep offline."""
-    return {"offline_scripts": PAGE_SCRIPTS, "outbox_routes": lambda: routes.queueable(current_app.url_map)}
+    return {"offline_scripts": OFFLINE_SCRIPTS, "outbox_routes": lambda: routes.queueable(current_app.url_map)}
 
 
 @lru_cache(maxsize=8)

@@ -1,10 +1,9 @@
 /* markup.js: owns marking up a photo on the phone before it is sent: a circle (or ellipse), an arrow and
    short labels, drawn with a finger, a pen or a mouse (pointer events) on a canvas over the photo; undo;
    send or cancel. Optional: "Add photo" sends a photo at once, as ever.
-   - Every item's photo form (form[data-change=photo]; or a form with data-markup-here, see FORM) gets a
-     "Mark up" button beside "Add photo", made here rather than in the page (the audit screen's HTML budget, tests/test_audit_screen_weight.py).
-     Its file input has no name, so the form never sends it; offline/photos.js downscales the photo it
-     picks and hands it here ("auditapp:markup" on the input).
+   - offline/photos.js makes the "Mark up" button beside "Add photo" (each item's photo form, or a form
+     with data-markup-here), downscales the photo it picks, fetches this script on first use and calls
+     auditappMarkup.open(form, photo).
    - Send: the photo goes as the form's "photo" and, when something was drawn, the marked-up copy (same
      size, JPEG) as "marked_up", added to htmx's request (htmx:configRequest): one change, one change id.
      The server keeps both, linked (auditapp/audits/item_views.py add_photos); offline, the outbox keeps
@@ -15,48 +14,15 @@
 (function () {
   "use strict";
 
-  // Forms that get a "Mark up" button: an item's photo form, which sends itself when a photo is chosen, and
-  // any form that opts in with data-markup-here (one that sends its photos with other fields, by a button:
-  // the photo and its copy then wait in it until it is sent). Each needs a photo input inside a label.
+  // An item's photo form sends itself when a photo is chosen; a form that opted in with data-markup-here
+  // sends its photos with other fields, by a button: the photo and its copy then wait in it until it is sent.
   var SENDS_ITSELF = 'form[data-change="photo"]';
-  var FORM = SENDS_ITSELF + ", form[data-markup-here]";
   var RED = "#d7191c", HALO = "rgba(255,255,255,0.92)", INK = "#fff";
   var LABEL_MAX = 40;
   var pending = typeof WeakMap === "function" ? new WeakMap() : null;  // form -> marked-up copies for its next request
 
-  // --- the "Mark up" button beside each photo form's "Add photo" ------------------------------------
+  if (!window.createImageBitmap || typeof DataTransfer !== "function" || !pending) return;
 
-  function addButtons(root) {
-    var scope = root && root.querySelectorAll ? root : document;
-    var forms = Array.from(scope.querySelectorAll(FORM));
-    if (scope.matches && scope.matches(FORM)) forms.unshift(scope);
-    forms.forEach(function (form) {
-      var photo = form.querySelector('input[type="file"][name="photo"]');
-      var chooser = photo && photo.closest("label");
-      if (!chooser || form.querySelector("[data-markup]")) return;
-      var label = document.createElement("label");
-      label.className = "button photo-button markup-button";
-      label.append("Mark up");
-      var input = document.createElement("input");
-      input.type = "file";
-      input.accept = "image/*";
-      input.setAttribute("capture", "environment");
-      input.dataset.markup = "";
-      label.appendChild(input);
-      chooser.after(label);
-    });
-  }
-
-  if (!window.createImageBitmap || typeof DataTransfer !== "function" || !pending) return;  // "Add photo" only
-  addButtons(document);
-  document.addEventListener("htmx:load", function (evt) { addButtons(evt.target); });
-
-  document.addEventListener("auditapp:markup", function (evt) {
-    var form = evt.target.form || evt.target.closest("form");
-    if (form && evt.detail && evt.detail.file) open(form, evt.detail.file);
-  });
-
-  // The marked-up copy joins the form's request: the same change as the photo (one change id).
   // Photos chosen again by hand replace the form's photos: the copies of the ones marked up go with them.
   document.addEventListener("change", function (evt) {
     var input = evt.target;
@@ -338,4 +304,5 @@
     window.addEventListener("resize", layout);
     layout();
   }
+  window.auditappMarkup = { open: open };
 })();

@@ -4,7 +4,7 @@
      a photo is kept in the outbox (keep.js). The server still checks and processes it as any upload.
    - Online: a photo chosen in any form is replaced by its downscaled copy before the form is sent,
      so a 12 MP photo moves about a quarter of its bytes over the phone's uplink.
-   - A photo picked to be marked up is downscaled and handed to static/js/markup.js ("auditapp:markup"). */
+   - "Mark up": the button beside "Add photo", and static/js/markup.js fetched on first use (below). */
 (function (ns) {
   "use strict";
   var logic = ns.logic;
@@ -53,14 +53,14 @@
     var input = evt.target;
     if (evt.auditappDownscaled || !input.matches || !input.matches(PHOTO_INPUT)) return;
     if (!input.files || !input.files.length || typeof DataTransfer !== "function") return;
-    // A photo picked to be marked up (markup.js's "Mark up" button, an input with no name): downscaled,
-    // then handed to markup.js, which sends it, with its marked-up copy, when the auditor is done.
+    // A photo picked to be marked up ("Mark up", below): downscaled while markup.js loads, then handed to
+    // it; it sends the photo, with its marked-up copy, when the auditor is done.
     if (input.matches("[data-markup]")) {
       evt.stopImmediatePropagation();
-      var picked = input.files[0];
+      var picked = input.files[0], form = input.form;
       input.value = "";  // the same photo can be picked again
       downscale(picked).then(function (small) {
-        input.dispatchEvent(new CustomEvent("auditapp:markup", { bubbles: true, detail: { file: small } }));
+        return loadMarkup().then(function (markup) { markup.open(form, small); }, function () { plainly(form, small); });
       });
       return;
     }
@@ -84,6 +84,64 @@
     evt.stopImmediatePropagation();
     Promise.all(pending).then(function () { form.requestSubmit(submitter && submitter.form === form ? submitter : undefined); });
   }, true);
+
+  // --- "Mark up" (static/js/markup.js) ---------------------------------------------------------------
+  // Each item's photo form, and any form with data-markup-here, gets a "Mark up" button beside its photo
+  // chooser, made here: the audit screen carries no bytes for it (tests/test_audit_screen_weight.py).
+  // Its input has no name, so no form sends it. markup.js (about 5 KB compressed) is fetched when it is
+  // first needed, from the service worker's shell when offline (it is precached; pwa/views.py SHELL).
+  var MARKUP_FORMS = 'form[data-change="photo"], form[data-markup-here]';
+  var MARKUP_URL = document.currentScript ? new URL("../markup.js", document.currentScript.src).pathname : "";
+  var markupLoaded = null;
+
+  function addMarkupButtons(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    var forms = Array.from(scope.querySelectorAll(MARKUP_FORMS));
+    if (scope.matches && scope.matches(MARKUP_FORMS)) forms.unshift(scope);
+    forms.forEach(function (form) {
+      var photo = form.querySelector('input[type="file"][name="photo"]');
+      var chooser = photo && photo.closest("label");
+      if (!chooser || form.querySelector("[data-markup]")) return;
+      var label = document.createElement("label");
+      label.className = "button markup-button";
+      label.append("Mark up");
+      var input = document.createElement("input");
+      input.type = "file";
+      input.accept = "image/*";
+      input.setAttribute("capture", "environment");
+      input.dataset.markup = "";
+      label.appendChild(input);
+      chooser.after(label);
+    });
+  }
+
+  function loadMarkup() {
+    if (window.auditappMarkup) return Promise.resolve(window.auditappMarkup);
+    markupLoaded = markupLoaded || new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = MARKUP_URL;
+      script.onload = function () { if (window.auditappMarkup) resolve(window.auditappMarkup); else reject(); };
+      script.onerror = function () { markupLoaded = null; script.remove(); reject(); };
+      document.head.appendChild(script);
+    });
+    return markupLoaded;
+  }
+
+  // Without markup.js (it could not be fetched): the photo goes as "Add photo" sends it.
+  function plainly(form, file) {
+    var input = form.querySelector('input[type="file"][name="photo"]'), chosen = new DataTransfer();
+    chosen.items.add(file);
+    input.files = chosen.files;
+    var again = new Event("change", { bubbles: true });
+    again.auditappDownscaled = true;
+    input.dispatchEvent(again);
+  }
+
+  if (MARKUP_URL && window.createImageBitmap && typeof DataTransfer === "function") {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { addMarkupButtons(document); });
+    else addMarkupButtons(document);
+    document.addEventListener("htmx:load", function (evt) { addMarkupButtons(evt.target); });
+  }
 
   // A photo made in the page at the kept size (a marked-up copy): not downscaled, nor re-encoded, again.
   function adopt(file) {
