@@ -290,4 +290,16 @@ def test_the_open_finding_card_fits_and_its_targets_are_big_enough(app, live_ser
         box = page.locator(f"{sel} {target}").first.bounding_box()
         assert box["height"] >= 44, (width, target, box)
     assert fits_screen(page)
+    screenshot(page, f"finding-card-open-{width}")
+
+    page.goto(f"{live_server.url}/audits/{audit.id}/complete")  # the major NC has no finding yet: blocked
+    blocker = page.locator("#blockers a").first
+    assert blocker.get_attribute("href") == f"/audits/{audit.id}#item-{item.id}"
+    assert "Are gauges within calibration?" in blocker.inner_text()
+    button = page.locator("button[type=submit].button-primary")
+    assert button.is_disabled()
+    assert float(button.evaluate("b => getComputedStyle(b).opacity")) < 0.6  # D3: looks disabled
+    assert fits_screen(page)
+    page.goto(f"{live_server.url}/audits/{audit.id}/report")
+    assert fits_screen(page)
     context.close()

@@ -172,3 +172,16 @@ def test_a_finding_with_its_photo_queued_offline_is_applied_once(client, plan, m
     assert finding.why_major == MAJOR_REASONS["absent"]
     assert db.session.scalar(db.select(db.func.count(Photo.id))) == 1
     assert db.session.scalar(db.select(db.func.count(Nonconformity.id))) == 1
+
+
+def test_an_adhoc_nonconformity_shows_its_number_too(client, plan, make_user):
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    log_in(client, lead)
+    data = {"clause": "7.1.5", "grade": "minor_nc", "statement": "Scale S-3 uncalibrated.", "evidence": "No label."}
+    html = client.post(f"/audits/{audit.id}/findings", data=data, headers=HX).get_data(as_text=True)
+    nc = db.session.scalar(db.select(Nonconformity).filter_by(audit_id=audit.id))
+    assert f'<a class="nc-ref" href="/nc/{nc.id}">{nc.number}</a>' in html
+    assert f'<a class="nc-ref" href="/nc/{nc.id}">{nc.number}</a>' in client.get(f"/audits/{audit.id}").get_data(
+        as_text=True
+    )

@@ -12,7 +12,7 @@
    - A statement written before on the clause (button[data-statement-choice]) fills the field. */
 (function () {
   "use strict";
-  var PREFIX = "auditapp:draft:", FORM = "form[data-change=finding]";
+  var PREFIX = "auditapp:draft:", FORM = "form.finding-form[data-change=finding]";  // an item's (not the ad-hoc one)
   var focusItem = null;  // the item whose finding grade was just tapped
 
   function keyOf(form) { return PREFIX + (form.getAttribute("hx-post") || form.getAttribute("action") || ""); }
