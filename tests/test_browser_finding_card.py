@@ -246,13 +246,19 @@ def test_an_offline_reload_shows_the_waiting_findings_text_and_it_syncs_once(
     page.wait_for_selector(f"{sel} .finding-form", state="visible")
     page.fill(f"#statement-{item.id}", STATEMENT)
     page.fill(f"#evidence-{item.id}", "Seen at station 3.")
+    with page.expect_file_chooser() as chooser:
+        page.tap(f"{sel} [data-finding-photo]")
+    chooser.value.set_files(photo())
+    page.wait_for_selector(f"{sel} [data-photo-preview] img")
     page.tap(f"{sel} .finding-form button[type=submit]")
     page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '2'")
+    page.wait_for_selector(f"{sel} img.queued-photo")  # the photo waits with its finding
 
     page.reload()  # offline
     page.wait_for_selector(f"{sel}.queued .finding-form")
     assert page.input_value(f"#statement-{item.id}") == STATEMENT
     assert page.input_value(f"#evidence-{item.id}") == "Seen at station 3."
+    page.wait_for_selector(f"{sel} img.queued-photo")
     screenshot(page, "finding-card-offline-reload-360")
 
     context.set_offline(False)
@@ -260,7 +266,10 @@ def test_an_offline_reload_shows_the_waiting_findings_text_and_it_syncs_once(
     page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
     page.wait_for_selector(f"{sel} >> text=Edit finding")
     db.session.expire_all()
-    assert [f.statement for f in db.session.scalars(db.select(Finding).filter_by(audit_id=audit.id))] == [STATEMENT]
+    findings = db.session.scalars(db.select(Finding).filter_by(audit_id=audit.id)).all()
+    assert [f.statement for f in findings] == [STATEMENT]
+    photos = db.session.scalars(db.select(Photo).filter_by(audit_id=audit.id)).all()
+    assert len(photos) == 1 and photos[0].finding_id == findings[0].id  # sent once, with its finding
     assert drafts(page) == {}
 
 

@@ -83,7 +83,8 @@
         });
       });
       form.dispatchEvent(new CustomEvent("auditapp:finding-form", { bubbles: true }));
-    } else if (kind === "photo") {
+    }
+    if (kind === "photo" || kind === "finding") {  // photos taken in the finding card wait with it
       var strip = item.querySelector("[data-photo-strip]");
       entry.fields.forEach(function (f) {
         if (!strip || !(f[1] instanceof Blob)) return;
