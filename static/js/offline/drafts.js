@@ -1,6 +1,6 @@
 /* offline/drafts.js: owns the finding card's drafts: nothing typed in a finding is lost (issue 14).
-   - What is typed in an item's finding form (form[data-change=finding]) is kept in localStorage as
-     it is typed, under the form's address, and said on screen ("Draft kept on this device"). It
+   - What is typed in an item's finding form (form.finding-form) is kept in localStorage as it is
+     typed, under the user and the form's address, and said on screen ("Draft kept on this device"). It
      survives an item swap (a photo added on the item, a grade changed), a refused save (422), a
      reload, a tab the phone killed while the camera was open, and an offline reload.
    - A form that appears (page load, htmx swap, a form opened offline: "auditapp:finding-form")
@@ -15,7 +15,9 @@
   var PREFIX = "auditapp:draft:", FORM = "form.finding-form[data-change=finding]";  // an item's (not the ad-hoc one)
   var focusItem = null;  // the item whose finding grade was just tapped
 
-  function keyOf(form) { return PREFIX + (form.getAttribute("hx-post") || form.getAttribute("action") || ""); }
+  // Per user (a shared phone shows nobody else's drafts) and per form address (audit and item).
+  function keyFor(path) { return PREFIX + (document.body.dataset.user || "") + ":" + path; }
+  function keyOf(form) { return keyFor(form.getAttribute("hx-post") || form.getAttribute("action") || ""); }
   function read(key) {
     try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; }
   }
@@ -69,7 +71,7 @@
   }
 
   function forget(path) {
-    try { localStorage.removeItem(PREFIX + path); } catch (e) { /* nothing kept */ }
+    try { localStorage.removeItem(keyFor(path)); } catch (e) { /* nothing kept */ }
   }
 
   // Photos taken in a finding form (button[data-finding-photo]): the file input is made when the
