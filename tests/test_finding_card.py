@@ -5,12 +5,15 @@ before grading, and a requirement that reads as one (issue 14)."""
 import json
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 
 from pypdf import PdfReader
 
+from auditapp.audits.services import finding_requirement
 from auditapp.capa.models import Nonconformity
 from auditapp.extensions import db
 from auditapp.findings.models import MAJOR_REASONS
+from auditapp.findings.services import default_requirement
 from auditapp.photos.models import Photo
 
 from .support.accounts import log_in
@@ -185,3 +188,20 @@ def test_an_adhoc_nonconformity_shows_its_number_too(client, plan, make_user):
     assert f'<a class="nc-ref" href="/nc/{nc.id}">{nc.number}</a>' in client.get(f"/audits/{audit.id}").get_data(
         as_text=True
     )
+
+
+def test_the_requirement_is_named_from_the_checklist_and_nothing_is_invented(app, plan, make_user):
+    audit = plan()
+    gauges = items_of(audit)["7.1.5-gauges"]
+    assert finding_requirement(audit, gauges) == (
+        "ISO 9001:2015 clause 7.1.5 (Monitoring and measuring resources)\nChecked: Are gauges within calibration?"
+    )
+    sub = SimpleNamespace(clause="7.5.3.1", question="Is the instruction at the station?")
+    assert default_requirement(sub, "ISO 9001:2015", "within 7.5.3 Control of documented information").startswith(
+        "ISO 9001:2015 clause 7.5.3.1 (within 7.5.3 Control of documented information)\n"
+    )
+    # No standard and no title known: the clause and the question only.
+    assert default_requirement(sub, "", None) == "Clause 7.5.3.1\nChecked: Is the instruction at the station?"
+    # A checklist that states the requirement gives it word for word.
+    stated = SimpleNamespace(clause="8.5.1", question="Q?", requirement="Checks in the control plan are performed.")
+    assert default_requirement(stated, "ISO 9001:2015", "Control of production") == stated.requirement
