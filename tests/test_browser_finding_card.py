@@ -312,3 +312,28 @@ def test_the_open_finding_card_fits_and_its_targets_are_big_enough(app, live_ser
     page.goto(f"{live_server.url}/audits/{audit.id}/report")
     assert fits_screen(page)
     context.close()
+
+
+def test_a_shared_phone_shows_a_draft_only_to_who_typed_it(app, live_server, phone360, plan, make_user):
+    context, page = phone360
+    lead, colleague = make_user("auditor"), make_user("auditor")
+    audit = plan(lead=lead, team=[colleague])
+    item = items_of(audit)["8.5.2-traceability"]
+    open_audit(page, live_server.url, audit, lead)
+    sel = f"#item-{item.id}"
+    page.tap(f"{sel} button[value=minor_nc]")
+    page.wait_for_selector(f"{sel} .finding-form", state="visible")
+    page.keyboard.type(STATEMENT)
+    with page.expect_navigation():
+        page.click("form.logout button[type=submit]")
+
+    open_audit(page, live_server.url, audit, colleague)
+    page.wait_for_selector(f"{sel} .finding-form", state="visible")
+    assert page.input_value(f"#statement-{item.id}") == ""  # not the lead's draft
+    assert page.locator(f"{sel} [data-draft-state]").count() == 0
+    with page.expect_navigation():
+        page.click("form.logout button[type=submit]")
+
+    open_audit(page, live_server.url, audit, lead)
+    page.wait_for_selector(f"{sel} [data-draft-state]")
+    assert page.input_value(f"#statement-{item.id}") == STATEMENT  # still kept for who typed it
