@@ -112,9 +112,10 @@ def register_flows() -> None:
     from .audits.services import may_see_photo as audit_photo
     from .capa.integrity import check_closed_nonconformities
     from .capa.services import may_see_photo as nonconformity_photo
+    from .capa.services import raised_from_findings
     from .capa.services import sync_from_finding as sync_nonconformity
     from .events.replay import register_record_check
-    from .findings.services import finding_changed
+    from .findings.services import finding_changed, register_raised
     from .gaps.services import cancel_gap_actions
     from .improvements.services import sync_from_finding as sync_register
     from .photos.services import register_viewer
@@ -126,6 +127,8 @@ def register_flows() -> None:
     # The clause coverage map's summary follows audits as they complete and reopen.
     audit_completed.connect(coverage.audit_completed)
     audit_reopened.connect(coverage.audit_reopened)
+    # The audit screen and report show each finding's nonconformity number, linked.
+    register_raised(raised_from_findings)
     register_viewer(audit_photo)
     register_viewer(nonconformity_photo)
     # `flask events verify --records`: each domain replays the history of its closed records.

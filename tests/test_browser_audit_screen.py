@@ -58,7 +58,11 @@ def test_guidance_a_finding_with_a_photo_and_answers_on_the_light_screen(app, li
     page.wait_for_selector(f"#item-{graded.id} .finding-form", state="visible")
     assert page.get_attribute(f"#item-{graded.id} button[value=minor_nc]", "aria-pressed") == "true"
     assert page.get_attribute(f"#item-{graded.id} button[value=conform]", "aria-pressed") == "false"
-    assert page.input_value(f"#requirement-{graded.id}") == f"{graded.clause}: {graded.question}"
+    # Pre-filled as a requirement (the standard's clause), the question as what was checked (issue 14, D19).
+    requirement = page.input_value(f"#requirement-{graded.id}")
+    assert requirement.startswith(f"ISO 9001:2015 clause {graded.clause} (") and requirement.endswith(
+        f"\nChecked: {graded.question}"
+    )
     page.fill(f"#statement-{graded.id}", "The context review is six years old.")
     page.fill(f"#evidence-{graded.id}", "SWOT dated 2020 in the QMS folder.")
     page.tap(f"#item-{graded.id} .finding-form button[type=submit]")

@@ -24,11 +24,15 @@ def test_a_finding_grade_opens_the_finding_form_in_place(client, plan, make_user
     audit, item, response = setup_item(client, plan, make_user)
     html = response.get_data(as_text=True)
     assert 'class="finding-form"' in html and "Finding: Minor NC" in html
-    assert "8.5.2: Are parts traceable to their work order?" in html  # requirement pre-filled
+    # The requirement is pre-filled as a requirement (standard, clause and its title), the question as what was checked.
+    assert (
+        "ISO 9001:2015 clause 8.5.2 (Identification and traceability)\nChecked: Are parts traceable to their work order?"
+        in html
+    )
     # The form is in every open item, shown by the stylesheet only for a finding grade (also
     # offline); "why major" only for a major NC.
     assert html.startswith('<li class="item answered r-minor_nc"') and 'class="finding finding-new"' in html
-    assert '<div class="why-major">' in html
+    assert '<fieldset class="why-major">' in html
     css = (Path(__file__).resolve().parent.parent / "static/css/app.css").read_text()
     assert ".item.r-minor_nc .finding-new" in css and ".item.r-major_nc .why-major" in css
     assert ".item.r-conform .finding-new" not in css
@@ -38,7 +42,7 @@ def test_major_nc_asks_why_it_is_major(client, plan, make_user):
     audit, item, response = setup_item(client, plan, make_user, result="major_nc")
     assert 'name="why_major"' in response.get_data(as_text=True)
     refused = post_finding(client, audit, item, NC_TEXT)
-    assert refused.status_code == 422 and b"Say why this is a major nonconformity" in refused.data
+    assert refused.status_code == 422 and b"Choose why this is a major nonconformity" in refused.data
     ok = post_finding(client, audit, item, {**NC_TEXT, "why_major": "No gauge on the line is controlled."})
     assert ok.status_code == 200 and finding_of(audit, item).why_major == "No gauge on the line is controlled."
 
@@ -98,8 +102,11 @@ def test_a_finding_needs_a_finding_grade_first(client, plan, make_user):
 def test_completion_waits_for_written_findings_and_required_photos(client, plan, make_user):
     audit, item, _ = setup_item(client, plan, make_user, key="7.1.5-gauges")  # photo required on NC
     summary = client.get(f"/audits/{audit.id}/complete").get_data(as_text=True)
-    assert "Finding on 7.1.5 needs a written finding." in summary
-    assert "7.1.5 (7.1.5-gauges) is a nonconformity that needs a photo." in summary
+    link = f'<a href="/audits/{audit.id}#item-{item.id}">'
+    # Named by the item's question (not its internal id), and linked to the item on the audit screen.
+    assert f"{link}7.1.5 “Are gauges within calibration?”: needs a written finding.</a>" in summary
+    assert f"{link}7.1.5 “Are gauges within calibration?”: a nonconformity here needs a photo.</a>" in summary
+    assert "7.1.5-gauges" not in summary
     post_finding(client, audit, item, NC_TEXT)
     refused = client.post(f"/audits/{audit.id}/complete", data={"conclusion": "x", "confirm_unanswered": "on"})
     assert refused.status_code == 422 and b"needs a photo" in refused.data

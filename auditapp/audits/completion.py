@@ -30,11 +30,30 @@ audit_completed = _signals.signal("audit-completed")
 audit_reopened = _signals.signal("audit-reopened")
 
 
+@dataclass(frozen=True)
+class Blocker:
+    """One thing to fix before completing, named by the item's question; item_id links to it on the screen."""
+
+    message: str
+    item_id: int | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass
 class CompletionCheck:
     progress: Progress
     unanswered: list[ChecklistItem]
-    blockers: list[str]  # what must be fixed before the audit can be completed
+    blockers: list[Blocker]  # what must be fixed before the audit can be completed
+
+
+def _named(what: Finding | ChecklistItem) -> tuple[str, int | None]:
+    """How a blocker names an item: its clause and question (an ad-hoc finding: its clause)."""
+    item = what if isinstance(what, ChecklistItem) else what.item
+    if item is None:
+        return f"Ad-hoc finding on {what.clause}", None
+    return f"{item.clause} “{item.question}”", item.id
 
 
 def completion_check(audit: Audit) -> CompletionCheck:
@@ -44,10 +63,13 @@ def completion_check(audit: Audit) -> CompletionCheck:
         db.session.scalars(select(Response.item_id).where(Response.audit_id == audit.id, Response.result.is_not(None)))
     )
     unanswered = [i for i in audit.checklist_version.items if i.id not in answered]
-    blockers = [f"Finding on {f.clause} needs {what}." for f, what in incomplete_findings(audit)]
-    blockers += [
-        f"{i.clause} ({i.key}) is a nonconformity that needs a photo." for i in items_missing_required_photos(audit)
-    ]
+    blockers = []
+    for f, what in incomplete_findings(audit):
+        name, item_id = _named(f)
+        blockers.append(Blocker(f"{name}: needs {what}.", item_id))
+    for i in items_missing_required_photos(audit):
+        name, item_id = _named(i)
+        blockers.append(Blocker(f"{name}: a nonconformity here needs a photo.", item_id))
     return CompletionCheck(prog, unanswered, blockers)
 
 
@@ -58,7 +80,7 @@ def complete_audit(actor: User, audit: Audit, conclusion: str, confirm_unanswere
         raise NotAllowed("Only the lead auditor can complete the audit.")
     check = completion_check(audit)
     if check.blockers:
-        raise RuleError("_form", "Fix these first: " + " ".join(check.blockers))
+        raise RuleError("_form", "Fix these first: " + " ".join(map(str, check.blockers)))
     if check.unanswered and not confirm_unanswered:
         raise RuleError(
             "confirm_unanswered", f"{len(check.unanswered)} items are unanswered. Confirm that they were not audited."
@@ -137,6 +159,7 @@ def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str
         select(Response).where(Response.audit_id == audit.id, Response.result.in_([g.value for g in FINDING_GRADES]))
     ).all()
     written = {f.response_id: f for f in db.session.scalars(select(Finding).where(Finding.audit_id == audit.id))}
+    with_photos = set(db.session.scalars(select(Photo.item_id).where(Photo.audit_id == audit.id)))
     for response in responses:
         finding = written.get(response.id)
         if finding is None:
@@ -148,8 +171,10 @@ def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str
             if finding.grade in NC_GRADES and not (finding.statement and finding.gap_category):
                 problems.append((finding, "what is missing and its gap category"))
             continue
-        if finding.grade in NC_GRADES and not (finding.statement and finding.evidence):
-            problems.append((finding, "a statement and objective evidence"))
+        if finding.grade in NC_GRADES and not finding.statement:
+            problems.append((finding, "a statement"))
+        if finding.grade in NC_GRADES and not (finding.evidence or finding.item_id in with_photos):
+            problems.append((finding, "objective evidence (typed, or a photo)"))
         if finding.grade == Result.MAJOR_NC and not finding.why_major:
             problems.append((finding, "the reason it is major"))
     return problems

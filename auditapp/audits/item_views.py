@@ -22,7 +22,7 @@ from ..core.forms import first_errors
 from ..events import services as events
 from ..extensions import db
 from ..findings import services as findings
-from ..findings.schemas import AdhocFindingSchema, FindingSchema
+from ..findings.schemas import AdhocFindingSchema
 from ..photos import intake
 from ..photos import services as photos
 from ..photos.models import Photo
@@ -164,6 +164,15 @@ def note(audit_id: int, item_id: int):
     return render_template("audits/_note_state.html", response=response, **state)
 
 
+@bp.get("/<int:audit_id>/items/<int:item_id>/statements")
+def statements(audit_id: int, item_id: int):
+    """Statements already written on the item's clause, to pick from (fetched when the finding form appears)."""
+    audit = get_audit(audit_id, record=True)
+    item = get_item(audit, item_id)
+    found = [] if audit.is_gap_analysis else services.recurring_statements(current_user, audit, item.clause)
+    return render_template("audits/_statements.html", item=item, statements=found)
+
+
 @bp.get("/<int:audit_id>/items/<int:item_id>/history")
 def history(audit_id: int, item_id: int):
     """Every earlier value of an item: results, notes, findings and photos, who and when."""
@@ -177,18 +186,34 @@ def history(audit_id: int, item_id: int):
 # --- findings ----------------------------------------------------------------------------------
 
 
+def _chosen(upload) -> bool:
+    """A photo was chosen: a form's empty file field (also as kept offline) sends an empty part."""
+    if not upload or not upload.filename:
+        return False
+    upload.stream.seek(0, 2)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    return size > 0
+
+
 @bp.post("/<int:audit_id>/items/<int:item_id>/finding")
 @applies_change
 def save_item_finding(audit_id: int, item_id: int):
-    """Save the finding of an item answered as a finding; an invalid one comes back with what was typed."""
+    """Save the finding of an item answered as a finding, with the photos taken in its form (one request);
+    an invalid one comes back with what was typed."""
     audit = get_audit(audit_id, record=True)
     item = get_item(audit, item_id)
     typed = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    files = [f for f in request.files.getlist("photo") if _chosen(f)]
     try:
-        grade = recording.graded_response(audit, item).result
-        data = FindingSchema(grade=grade, gap=audit.is_gap_analysis).load(request.form)
-        recording.record_item_finding(current_user, audit, item, data)
-    except ValidationError as err:
+        processed = intake.process_uploads(files) if files else []
+    except PhotoRejected as err:
+        message = f"{err.message} Nothing was saved; what you typed is still here."
+        return render_item(audit, item, err.status, errors={"photo": message}, form=typed, edit_finding=True)
+    try:
+        data = recording.finding_schema(audit, item, len(processed)).load(request.form)
+        recording.record_item_finding(current_user, audit, item, data, processed)
+    except ValidationError as err:  # the page puts the chosen photos back in the form (static/js/drafts.js)
         return render_item(audit, item, 422, errors=first_errors(err), form=typed, edit_finding=True)
     except RuleError as err:  # not graded as a finding, the audit or the finding's nonconformity is closed
         return render_item(audit, item, err.status, message=err.message)

@@ -18,11 +18,12 @@ from ..core.errors import Conflict, RuleError
 from ..extensions import db
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES, Finding
+from ..findings.schemas import FindingSchema
 from ..photos import services as photos
 from ..photos.models import Photo
 from ..photos.pipeline import ProcessedPhoto
 from .models import Audit, Response
-from .services import AnswerTarget, answer_item, ensure_open, response_for
+from .services import AnswerTarget, answer_item, ensure_open, finding_requirement, response_for
 
 NOT_GRADED_AS_FINDING = "Answer the item with a finding grade first."
 MARKUP_WITHOUT_ORIGINAL = "A marked-up photo came without the photo it was drawn on; nothing was saved."
@@ -56,10 +57,39 @@ def graded_response(audit: Audit, item: ChecklistItem) -> Response:
     return response
 
 
-def record_item_finding(actor: User, audit: Audit, item: ChecklistItem, data: dict[str, Any]) -> Finding:
-    """Write the finding of an item answered with a finding grade."""
+def finding_schema(audit: Audit, item: ChecklistItem, photos_sent: int = 0) -> FindingSchema:
+    """The schema an item's finding is checked with: its grade decides what it needs, and a photo of the
+    item (kept already, or sent with the finding) is objective evidence."""
+    grade = graded_response(audit, item).result
+    has_photo = (
+        photos_sent > 0
+        or db.session.scalar(select(Photo.id).where(Photo.audit_id == audit.id, Photo.item_id == item.id).limit(1))
+        is not None
+    )
+    return FindingSchema(grade=grade, gap=audit.is_gap_analysis, has_photo=has_photo)
+
+
+def record_item_finding(
+    actor: User,
+    audit: Audit,
+    item: ChecklistItem,
+    data: dict[str, Any],
+    processed: Sequence[ProcessedPhoto] = (),
+) -> Finding:
+    """Write the finding of an item answered with a finding grade, with the photos taken in its form
+    (one request: the finding and its evidence are saved together or not at all).
+
+    The files are written before the change lock is taken: the lock is held for the rows only."""
+    if not data.get("requirement"):  # left out or emptied: the item's clause names it (never nothing)
+        data = {**data, "requirement": finding_requirement(audit, item)}
+    if processed:
+        photos.store_files(processed)
     ensure_open(audit)
-    return findings.save_item_finding(actor, audit, item, graded_response(audit, item), data)
+    finding = findings.save_item_finding(actor, audit, item, graded_response(audit, item), data)
+    photos.attach_to_finding(actor, audit, item, finding)  # taken on the item before the text was written
+    for photo in processed:
+        photos.add_photo(actor, audit, photo, item=item, finding=finding)
+    return finding
 
 
 def record_adhoc_finding(actor: User, audit: Audit, data: dict[str, Any], existing: Finding | None = None) -> Finding:

@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, exists, insert, literal, or_, select, true, update
+from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, insert, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
-from ..checklists import services as checklists
+    audit, item, response, finding, _photo, version = rows[0]
+    set_committed_value(audit, "checklist_version", version)  # held by the audit: not read again
+    return AnswerTarget(audit, item, response, finding, shown_photos([row[4] for row in rows if row[4] is not None]))
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
 from ..checklists.schemas import CLAUSE
 from ..core import observed as observation
@@ -31,6 +33,7 @@ from ..core.timeutil import utcnow
 from ..events import services as events
 from ..extensions import db
 from ..findings.models import Finding
+from ..findings.services import default_requirement
 from ..photos.models import Photo
 from ..photos.services import shown as shown_photos
 from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response, audit_team
@@ -402,17 +405,21 @@ def answer_target(user: User, audit_id: int, item_id: int) -> AnswerTarget | Non
         Audit.id.in_(select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id)),
     )
     rows = db.session.execute(
-        select(Audit, ChecklistItem, Response, Finding, Photo)
+        select(Audit, ChecklistItem, Response, Finding, Photo, ChecklistVersion)
         .join(ChecklistItem, and_(ChecklistItem.id == item_id, ChecklistItem.version_id == Audit.checklist_version_id))
+        # The version (its standard names a finding's requirement), without its source file: in the same query.
+        .join(ChecklistVersion, ChecklistVersion.id == Audit.checklist_version_id)
         .outerjoin(Response, and_(Response.audit_id == Audit.id, Response.item_id == ChecklistItem.id))
         .outerjoin(Finding, Finding.response_id == Response.id)
         .outerjoin(Photo, and_(Photo.audit_id == Audit.id, Photo.item_id == ChecklistItem.id))
         .where(Audit.id == audit_id, member)
         .order_by(Photo.created_at)
+        .options(defer(ChecklistVersion.source_text), defer(ChecklistVersion.description))
     ).all()
     if not rows:
         return None
-    audit, item, response, finding, _photo = rows[0]
+    audit, item, response, finding, _photo, version = rows[0]
+    set_committed_value(audit, "checklist_version", version)  # held by the audit: not read again
     return AnswerTarget(audit, item, response, finding, shown_photos([row[4] for row in rows if row[4] is not None]))
 
 
@@ -609,3 +616,38 @@ def _mark_started(actor: User, audit: Audit) -> None:
     if changed == 1:
         set_committed_value(audit, "started_at", started_at)
         events.record(actor, "audit", audit.id, "started", {"status": ["planned", "in_progress"]}, audit_id=audit.id)
+
+
+# --- what a finding is written with ------------------------------------------------------------
+
+RECURRING_STATEMENTS = 3  # a few at most: a choice, not a list to read
+
+
+def recurring_statements(user: User, audit: Audit, clause: str, limit: int = RECURRING_STATEMENTS) -> list[str]:
+    """Statements already written on this clause in audits of this kind the user may see: the most used
+    first, then the most recent. What an auditor picks from instead of typing a recurring finding again."""
+    count = func.count(Finding.id)
+    latest = func.max(Finding.created_at)
+    rows = db.session.execute(
+        select(Finding.statement)
+        .join(Audit, Audit.id == Finding.audit_id)
+        .where(Finding.clause == clause, Finding.statement != "", Audit.kind == audit.kind, visible_to(user))
+        .group_by(Finding.statement)
+        .order_by(count.desc(), latest.desc(), Finding.statement)
+        .limit(limit)
+    )
+    return [statement for (statement,) in rows]
+
+
+def finding_requirement(audit: Audit, item: ChecklistItem) -> str:
+    """The requirement a new finding on this item is pre-filled with (findings.default_requirement),
+    with the clause's title where the standard is ISO 9001 (the clauses this app knows)."""
+    standard = audit.checklist_version.standard or ""
+    title = None
+    if "9001" in standard:
+        titles = dict(AUDITABLE_CLAUSES)
+        if item.clause in titles:
+            title = titles[item.clause]
+        elif (parent := auditable_clause_of(item.clause)) is not None:
+            title = f"within {parent} {titles[parent]}"
+    return default_requirement(item, standard, title)

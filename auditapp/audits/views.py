@@ -16,7 +16,8 @@ from ..core.forms import first_errors
 from ..events import services as events
 from ..extensions import db
 from ..findings import services as findings
-from ..findings.models import FINDING_GRADES, GAP_CATEGORIES
+from ..findings.models import FINDING_GRADES, GAP_CATEGORIES, MAJOR_REASONS
+from ..findings.schemas import split_why_major
 from ..photos import services as photos
 from ..scope.services import current_scope
 from ..web.forms import submit
@@ -41,6 +42,11 @@ def audit_vocabulary():
         "labels_of": lambda audit: result_labels(audit.kind),
         "gap_categories": GAP_CATEGORIES,
         "audit_kinds": {k.value: k.label for k in AuditKind},
+        # The finding card (audits/_finding_form.html, _item_finding.html).
+        "major_reasons": MAJOR_REASONS,
+        "why_major_parts": split_why_major,
+        "requirement_of": services.finding_requirement,
+        "raised_of": lambda finding: findings.raised_by([finding]).get(finding.id),
     }
 
 
@@ -149,15 +155,17 @@ def show(audit_id: int):
     """The audit screen: sections by clause, items with one-tap results, findings, photos."""
     audit = get_audit(audit_id)
     responses = services.responses_by_item(audit)
-    item_findings = {f.item_id: f for f in findings.audit_findings(audit) if f.item_id}
+    all_findings = findings.audit_findings(audit)
+    item_findings = {f.item_id: f for f in all_findings if f.item_id}
     return render_template(
         "audits/show.html",
         audit=audit,
         progress=services.progress(audit),
         responses=responses,
         item_findings=item_findings,
+        raised=findings.raised_by(all_findings),
         photos=photos.photos_by_item(audit),
-        adhoc_findings=[f for f in findings.audit_findings(audit) if f.item_id is None],
+        adhoc_findings=[f for f in all_findings if f.item_id is None],
         can_record=services.can_record(current_user, audit),
         clauses=services.clause_options(audit),
         adhoc_form={},
@@ -258,11 +266,13 @@ def report_pdf(audit_id: int):
 
 
 def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
+    audit_findings = findings.audit_findings(audit)
     context = {
         "audit": audit,
         "progress": services.progress(audit),
         "responses": services.responses_by_item(audit),
-        "findings": findings.audit_findings(audit),
+        "findings": audit_findings,
+        "raised": findings.raised_by(audit_findings),
         "observed": events.first_events(audit.id, "finding"),  # when each finding was made (offline: the device's time)
         "photos": photos_by_item or photos.photos_by_item(audit),
         "qms_scope": current_scope(),

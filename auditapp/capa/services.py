@@ -6,6 +6,7 @@ commit; the view does, so each change and its event log entries land together.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..events import services as events
 from ..events.models import Event
 from ..extensions import db
 from ..findings.models import NC_GRADES, Finding
+from ..findings.services import Raised
 from ..photos.models import Photo
 from .models import CAUSE_CATEGORIES, ActionStatus, CorrectiveAction, NCStatus, Nonconformity
 
@@ -41,6 +43,16 @@ def _new_number() -> str:
 
 def nc_for_finding(finding: Finding) -> Nonconformity | None:
     return db.session.scalar(select(Nonconformity).where(Nonconformity.finding_id == finding.id))
+
+
+def raised_from_findings(finding_ids: Collection[str]) -> dict[str, Raised]:
+    """The nonconformity numbers of these findings (registered with findings.register_raised)."""
+    rows = db.session.execute(
+        select(Nonconformity.finding_id, Nonconformity.number, Nonconformity.id).where(
+            Nonconformity.finding_id.in_(list(finding_ids))
+        )
+    )
+    return {finding_id: Raised(number, nc_id) for finding_id, number, nc_id in rows if finding_id}
 
 
 def sync_from_finding(actor: User, finding: Finding) -> Nonconformity | None:

@@ -31,6 +31,17 @@ GAP_CATEGORIES = {
 }
 
 
+# Why a nonconformity is major, as certification bodies grade them (ISO/IEC 17021-1 3.12: a major
+# nonconformity affects the capability of the management system to achieve its intended results).
+# The auditor taps one; what they add in words follows it in the finding's `why_major`.
+MAJOR_REASONS = {
+    "absent": "A required process is missing or has broken down",
+    "systemic": "Systemic: the same failure in several places or records",
+    "product_risk": "Risk of nonconforming product reaching the customer",
+    "repeated_minor": "Repeated minor NCs on the same requirement",
+}
+
+
 class FindingStatus(enum.StrEnum):
     OPEN = "open"
     # The item was re-answered Conform or N/A; the finding is kept, not deleted.

@@ -1,5 +1,9 @@
 """Validation of findings: NCs need a statement and evidence; a major NC says why it is major.
 
+Objective evidence is typed or photographed: a nonconformity whose item has a photo (or gets one in
+the same request) needs no typed evidence. Why it is major is one of MAJOR_REASONS, words, or both;
+they are kept together in `why_major` ("<reason>: <words>").
+
 In a gap analysis a Partly in place / Missing answer is a gap: it says what is missing and in
 which category; evidence is optional.
 """
@@ -9,9 +13,19 @@ from marshmallow import ValidationError, fields, post_load, pre_load, validate, 
 from ..checklists.models import Result
 from ..checklists.schemas import CLAUSE
 from ..core.forms import FormSchema
-from .models import FINDING_GRADES, GAP_CATEGORIES, NC_GRADES
+from .models import FINDING_GRADES, GAP_CATEGORIES, MAJOR_REASONS, NC_GRADES
 
 LONG_TEXT = validate.Length(max=10000, error="At most 10,000 characters.")
+
+
+def split_why_major(text: str) -> tuple[str, str]:
+    """The reason code and the words of a stored `why_major` (the form shows them apart again)."""
+    for code, reason in MAJOR_REASONS.items():
+        if text == reason:
+            return code, ""
+        if text.startswith(reason + ": "):
+            return code, text[len(reason) + 2 :]
+    return "", text
 
 
 class FindingSchema(FormSchema):
@@ -24,19 +38,37 @@ class FindingSchema(FormSchema):
         allow_none=True,
         validate=validate.OneOf(list(GAP_CATEGORIES), error="Choose documents, records, responsibilities or controls."),
     )
+    why_major_reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(list(MAJOR_REASONS), error="Choose one of the reasons shown."),
+    )
     finding_id = fields.UUID(load_default=None)
 
-    def __init__(self, grade: str | None, gap: bool = False, **kwargs):
+    def __init__(self, grade: str | None, gap: bool = False, has_photo: bool = False, **kwargs):
         super().__init__(**kwargs)
         # The grade the finding is written for (None: not graded). Not `grade`: that is a field of AdhocFindingSchema.
         self.finding_grade = grade
         self.gap = gap  # the audit is a gap analysis
+        self.has_photo = has_photo  # a photo of the item is evidence already (kept, or sent with the finding)
 
     @pre_load
     def blank_category(self, data, **kwargs):
         data = dict(data)
-        if data.get("gap_category") == "":
-            data["gap_category"] = None
+        for name in ("gap_category", "why_major_reason"):
+            if data.get(name) == "":
+                data[name] = None
+        return data
+
+    @post_load
+    def reason_in_words(self, data, **kwargs):
+        """The chosen reason, then what the auditor added, in the one `why_major` of the record."""
+        reason = MAJOR_REASONS.get(data.pop("why_major_reason", None) or "")
+        if self.finding_grade != Result.MAJOR_NC:
+            return data
+        words = data.get("why_major", "").strip()
+        if reason and not words.startswith(reason):
+            data["why_major"] = f"{reason}: {words}" if words else reason
         return data
 
     @post_load
@@ -59,14 +91,14 @@ class FindingSchema(FormSchema):
         if self.finding_grade in NC_GRADES:
             if not data.get("statement"):
                 errors["statement"] = ["Say what was found: a nonconformity needs a statement."]
-            if not data.get("evidence"):
-                errors["evidence"] = ["Record the objective evidence: what you saw, documents and records sampled."]
+            if not data.get("evidence") and not self.has_photo:
+                errors["evidence"] = [
+                    "Record the objective evidence: what you saw, documents and records sampled, or add a photo."
+                ]
         elif not data.get("statement"):
             errors["statement"] = ["Say what was found."]
-        if self.finding_grade == Result.MAJOR_NC and not data.get("why_major"):
-            errors["why_major"] = [
-                "Say why this is a major nonconformity (e.g. a systemic failure or a risk to product)."
-            ]
+        if self.finding_grade == Result.MAJOR_NC and not (data.get("why_major") or data.get("why_major_reason")):
+            errors["why_major"] = ["Choose why this is a major nonconformity, or say it in words."]
         if errors:
             raise ValidationError(errors)
 

@@ -8,6 +8,8 @@ side by side. Callers (audits.recording) check that the audit is open first; not
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from blinker import Namespace
@@ -30,6 +32,50 @@ _signals = Namespace()
 #: Sent with (actor, finding=...) after a finding was created, edited, regraded or withdrawn.
 #: A receiver that refuses (a closed nonconformity) raises, and the whole change is refused.
 finding_changed = _signals.signal("finding-changed")
+
+
+@dataclass(frozen=True)
+class Raised:
+    """The record a finding raised elsewhere (its nonconformity): shown beside the finding, linked."""
+
+    number: str  # NC-2026-0001
+    record_id: int
+
+
+#: Who tells, for a set of finding ids, what each raised: {finding id: Raised}. The nonconformity log
+#: registers here (app factory's register_flows), so the audit screen and report show NC numbers
+#: without importing it.
+_raised_lookups: list[Callable[[Collection[str]], dict[str, Raised]]] = []
+
+
+def register_raised(lookup: Callable[[Collection[str]], dict[str, Raised]]) -> None:
+    if lookup not in _raised_lookups:
+        _raised_lookups.append(lookup)
+
+
+def raised_by(findings: Collection[Finding]) -> dict[str, Raised]:
+    """What the findings raised (their nonconformity numbers), by finding id; one query per lookup."""
+    ids = [f.id for f in findings if f is not None]
+    found: dict[str, Raised] = {}
+    if ids:
+        for lookup in _raised_lookups:
+            found.update(lookup(ids))
+    return found
+
+
+def default_requirement(item: ChecklistItem, standard: str, clause_title: str | None) -> str:
+    """The requirement a finding on this item is written against, as the checklist gives it.
+
+    A checklist item states a question, not the requirement: the requirement is named by its standard
+    and clause (with the clause's title when known), and the question says what was checked. A checklist
+    that carries a requirement text for the item (`requirement`) gives it instead. Nothing is invented."""
+    text = str(getattr(item, "requirement", "") or "").strip()
+    if text:
+        return text
+    where = f"{standard} clause {item.clause}" if standard else f"Clause {item.clause}"
+    if clause_title:
+        where += f" ({clause_title})"
+    return f"{where}\nChecked: {item.question}"
 
 
 def _values(data: dict[str, Any]) -> dict[str, Any]:

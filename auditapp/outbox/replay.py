@@ -20,7 +20,7 @@ from ..audits.models import Audit
 from ..audits.schemas import AnswerSchema, NoteSchema
 from ..checklists.models import ChecklistItem
 from ..extensions import db
-from ..findings.schemas import AdhocFindingSchema, FindingSchema
+from ..findings.schemas import AdhocFindingSchema
 from ..photos.pipeline import process_photo
 
 
@@ -55,9 +55,10 @@ def _note(actor: User, audit, item, form, files, upload) -> str:
 
 
 def _item_finding(actor: User, audit, item, form, files, upload) -> str:
-    grade = recording.graded_response(audit, item).result
-    recording.record_item_finding(actor, audit, item, FindingSchema(grade=grade, gap=audit.is_gap_analysis).load(form))
-    return "finding"
+    processed = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for blob in files if blob]
+    data = recording.finding_schema(audit, item, len(processed)).load(form)
+    recording.record_item_finding(actor, audit, item, data, processed)
+    return "finding" + (f" with {len(processed)} photo(s)" if processed else "")
 
 
 def _adhoc_finding(actor: User, audit, item, form, files, upload) -> str:

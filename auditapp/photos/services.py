@@ -131,6 +131,20 @@ def shown(photos: Sequence[Photo]) -> list[Photo]:
     return [photo for photo in photos if photo.id not in drawn_on]
 
 
+def attach_to_finding(actor: User, audit: Audit, item: ChecklistItem, finding: Finding) -> int:
+    """Photos taken on the item before its finding was written become the finding's evidence too (photo
+    first, then the text). Logged per photo; returns how many. Does not commit."""
+    loose = db.session.scalars(
+        select(Photo).where(Photo.audit_id == audit.id, Photo.item_id == item.id, Photo.finding_id.is_(None))
+    ).all()
+    for photo in loose:
+        photo.finding_id = finding.id
+        events.record(
+            actor, "photo", photo.id, "linked", {"finding_id": [None, finding.id]}, audit_id=audit.id, item_id=item.id
+        )
+    return len(loose)
+
+
 def add_action_photo(actor: User, action: CorrectiveAction, processed: ProcessedPhoto) -> Photo:
     """Photo evidence that a corrective action was done. Does not commit."""
     photo = _nc_photo(actor, processed, action.nonconformity_id, action_id=action.id)

@@ -15,6 +15,7 @@ bp = Blueprint("pwa", __name__)
 # The offline outbox's scripts, in the order the page runs them (each uses the ones before it).
 OFFLINE_SCRIPTS = [
     "js/offline/logic.js",
+    "js/offline/drafts.js",
     "js/offline/photos.js",
     "js/offline/store.js",
     "js/offline/page.js",

@@ -11,7 +11,10 @@
 
   function formEntries(formData) {
     var out = [];
-    formData.forEach(function (value, name) { out.push([name, value]); });
+    formData.forEach(function (value, name) {
+      if (typeof File === "function" && value instanceof File && !value.name && !value.size) return;  // a file field left empty
+      out.push([name, value]);
+    });
     return out;
   }
 

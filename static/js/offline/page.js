@@ -3,8 +3,7 @@
    server holds, and items fetched again after a sync. It finds what it needs by the page's data-
    attributes (data-outbox-routes, data-outbox-badge, data-item, data-change,
    data-photo-strip, data-refusal, data-finding, template[data-finding-form]), not by knowing the
-   templates' ids; the item is the .item around an answer form, its question (its h3) gives a
-   finding form its requirement, its clause (.clause) its own URL. */
+   templates' ids; the item is the .item around an answer form, its clause (.clause) its own URL. */
 (function (ns) {
   "use strict";
   var logic = ns.logic, store = ns.store;
@@ -35,10 +34,10 @@
         if (value) el.setAttribute(name, value.replace("{item}", id));
       });
     });
-    var requirement = form.querySelector('textarea[name="requirement"]'), question = item.querySelector("h3");
-    if (requirement && question) requirement.value = question.textContent.trim().replace(/^(\S+)\s+/, "$1: ");
+    // The requirement is left empty: the server names it from the item's clause when the finding arrives.
     item.insertBefore(form, item.querySelector("[data-photo-strip]"));
     if (window.htmx) htmx.process(form);
+    form.dispatchEvent(new CustomEvent("auditapp:finding-form", { bubbles: true }));  // its draft comes back (drafts.js)
   }
 
   function refreshBadge() {
@@ -76,7 +75,18 @@
     } else if (kind === "note" && form) {
       var area = form.querySelector("textarea[name]");
       if (area && document.activeElement !== area) area.value = logic.field(entry, area.name);
-    } else if (kind === "photo") {
+    } else if (kind === "finding" && form) {
+      // The finding waiting on the device shows its text after a reload too (what was sent; a newer
+      // draft typed since comes back over it: drafts.js).
+      entry.fields.forEach(function (f) {
+        form.querySelectorAll('[name="' + CSS.escape(f[0]) + '"]').forEach(function (el) {
+          if (el.type === "radio") el.checked = el.value === f[1];
+          else if (el.type !== "file" && typeof f[1] === "string") el.value = f[1];
+        });
+      });
+      form.dispatchEvent(new CustomEvent("auditapp:finding-form", { bubbles: true }));
+    }
+    if (kind === "photo" || kind === "finding") {  // photos taken in the finding card wait with it
       var strip = item.querySelector("[data-photo-strip]");
       logic.shownPhotos(entry).forEach(function (photo) {
         if (!strip) return;
@@ -166,7 +176,7 @@
   function refreshSynced(entries) {
     if (!entries.length || !window.htmx) return;
     refreshItems(entries);
-    htmx.trigger(document.body, "audit:synced", {});
+    htmx.trigger(document.body, "audit:synced", { paths: entries.map(function (e) { return e.path; }) });
   }
 
   // The server's current item replaces the optimistic one, then the refusal is shown on it.
