@@ -11,7 +11,8 @@ from flask import url_for
 
 from auditapp.outbox.replay import REPLAYABLE, REPLAYABLE_ENDPOINTS
 from auditapp.pwa import routes
-from auditapp.pwa.views import LAZY_SCRIPTS, OFFLINE_SCRIPTS, SHELL
+from auditapp.pwa.views import LAZY_SCRIPTS, OFFLINE_SCRIPTS, PAGE_BUNDLE, PAGE_SCRIPTS
+from auditapp.web import assets
 
 from .support.accounts import log_in
 
@@ -160,11 +161,34 @@ def test_every_script_a_page_runs_is_in_the_app_shell(app, client, make_user):
     log_in(client, make_user("auditor"))
     elements = Elements(client.get("/audits/mine").get_data(as_text=True)).found
     scripts = [attrs["src"] for tag, attrs in elements if tag == "script" and "src" in attrs]
+    worker = client.get("/sw.js").get_data(as_text=True)
+    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", worker).group(1))
     with app.test_request_context():
-        on_load = [name for name in SHELL if name.endswith(".js") and name not in LAZY_SCRIPTS]
-        assert scripts == [url_for("static", filename=name) for name in on_load]
-    assert set(OFFLINE_SCRIPTS) <= set(SHELL) and set(LAZY_SCRIPTS) <= set(SHELL)  # fetched later, offline too
+        page = assets.bundle_url(PAGE_BUNDLE)
+        assert scripts == [
+            url_for("static", filename="js/app.js"),
+            url_for("static", filename="vendor/htmx-2.0.11.min.js"),
+            page,
+        ]
+        lazy = [url_for("static", filename=name) for name in LAZY_SCRIPTS]
+    assert set(scripts) | set(lazy) <= set(shell)  # fetched later, offline too
     offline = sorted(
         p.relative_to(app.static_folder).as_posix() for p in Path(app.static_folder, "js", "offline").glob("*.js")
     )
-    assert offline == sorted(OFFLINE_SCRIPTS)
+    assert offline == sorted(OFFLINE_SCRIPTS) and set(OFFLINE_SCRIPTS) <= set(PAGE_SCRIPTS)
+
+
+def test_the_page_scripts_come_as_one_file_in_their_order_cached_for_a_year(app, client):
+    with app.test_request_context():
+        url = assets.bundle_url(PAGE_BUNDLE)
+    response = client.get(url)  # public, like the files it joins: the login page's worker needs it
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    body = response.get_data(as_text=True)
+    starts = [body.index(Path(app.static_folder, name).read_text().rstrip()) for name in PAGE_SCRIPTS]
+    assert starts == sorted(starts) and len(set(starts)) == len(PAGE_SCRIPTS)
+    again = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    stale = client.get(url.split("?")[0] + "?v=00000000")
+    assert stale.status_code == 200 and stale.headers["Cache-Control"] == "no-cache"
+    assert client.get("/assets/nothing.js").status_code == 404

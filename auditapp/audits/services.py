@@ -21,9 +21,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
-    audit, item, response, finding, _photo, version = rows[0]
-    set_committed_value(audit, "checklist_version", version)  # held by the audit: not read again
-    return AnswerTarget(audit, item, response, finding, shown_photos([row[4] for row in rows if row[4] is not None]))
+from ..checklists import services as checklists
+from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
 from ..checklists.schemas import CLAUSE
 from ..core import observed as observation

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, url_for
 
+from ..web import assets
 from . import routes
 
 bp = Blueprint("pwa", __name__)
@@ -26,30 +27,40 @@ OFFLINE_SCRIPTS = [
 # Scripts a page fetches when first needed, not on load: marking up a photo (offline/photos.js loads it,
 # from this shell when offline).
 LAZY_SCRIPTS = ["js/markup.js"]
-# The app shell: what every screen needs, cached when the service worker installs.
+# What every logged-in page runs after htmx, in this order, sent as one file (web/assets.py, bundle "page"):
+# the outbox, and the audit screen's long-checklist controls (audits/show.html; elsewhere it stops at once).
+PAGE_SCRIPTS = [*OFFLINE_SCRIPTS, "js/checklist.js"]
+PAGE_BUNDLE = "page"
+# The app shell: what every screen needs, cached when the service worker installs (with the page bundle).
 SHELL = [
     "css/app.css",
     "js/app.js",
     "vendor/htmx-2.0.11.min.js",
-    *OFFLINE_SCRIPTS,
     *LAZY_SCRIPTS,
-    "js/checklist.js",  # the audit screen's long-checklist controls (audits/show.html)
     "offline.html",
     "icons/icon-192.png",
     "icons/icon-512.png",
 ]
 
 
+@bp.record_once
+def _serve_page_scripts(state) -> None:
+    assets.add_bundle(state.app, PAGE_BUNDLE, PAGE_SCRIPTS)
+
+
 def offline_page():
-    """What base.html gives the page script: its files, and the changes it may keep offline."""
-    return {"offline_scripts": OFFLINE_SCRIPTS, "outbox_routes": lambda: routes.queueable(current_app.url_map)}
+    """What base.html gives the page script: its bundle, markup's address, the changes it may keep offline."""
+    return {
+        "page_script": lambda: assets.bundle_url(PAGE_BUNDLE),
+        "outbox_routes": lambda: routes.queueable(current_app.url_map),
+    }
 
 
 @lru_cache(maxsize=8)
 def shell_version(static_folder: str, release: str = "") -> str:
     """A hash of the shell files: a new release gets a new service worker and a fresh cache."""
     digest = hashlib.sha256(release.encode())
-    for name in SHELL:
+    for name in [*SHELL, *PAGE_SCRIPTS]:
         digest.update((Path(static_folder) / name).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -61,7 +72,7 @@ def service_worker():
     body = render_template(
         "pwa/sw.js",
         version=version,
-        shell=[url_for("static", filename=n) for n in SHELL],
+        shell=[*(url_for("static", filename=n) for n in SHELL), assets.bundle_url(PAGE_BUNDLE)],
         offline_url=url_for("static", filename="offline.html"),
         kept=routes.kept_offline(current_app.url_map),
     )

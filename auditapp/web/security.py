@@ -17,7 +17,7 @@ from ..extensions import htmx, login_manager
 # data, and browsers fetch them without a session (the manifest) or must update them after logout.
 # Load balancers ask /health and /ready (auditapp/ops) without a session; they answer only "ok" or
 # which check failed.
-PUBLIC_ENDPOINTS = {"auth.login", "static", "pwa.service_worker", "pwa.manifest", "ops.health", "ops.ready"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "bundle", "pwa.service_worker", "pwa.manifest", "ops.health", "ops.ready"}
 # The phone set-up page (pwa/setup.py): a phone opens it before it trusts the CA, so before any login.
 PUBLIC_ENDPOINTS |= {"setup.page", "setup.certificate"}
 

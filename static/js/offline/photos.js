@@ -91,7 +91,8 @@
   // Its input has no name, so no form sends it. markup.js (about 5 KB compressed) is fetched when it is
   // first needed, from the service worker's shell when offline (it is precached; pwa/views.py SHELL).
   var MARKUP_FORMS = 'form[data-change="photo"], form[data-markup-here]';
-  var MARKUP_URL = document.currentScript ? new URL("../markup.js", document.currentScript.src).pathname : "";
+  // The page names markup.js on its script tag (base.html): this file is served inside a bundle.
+  var MARKUP_URL = (document.currentScript && document.currentScript.dataset.markupSrc) || "";
   var markupLoaded = null;
 
   function addMarkupButtons(root) {
