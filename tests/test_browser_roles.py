@@ -236,6 +236,20 @@ def test_each_role_reaches_every_screen_that_fits_with_44px_targets_and_no_serio
     assert not axe_problems, f"{role} at {width} px, axe-core:\n" + "\n".join(axe_problems)
 
 
+@pytest.mark.parametrize("width", [900, 1024, 1199, 1200])
+def test_the_widest_menu_fits_and_reaches_everything_between_the_suite_widths(app, live_server, browser, demo, width):
+    """D4 was worst between tablet and desktop: at 768-1024 px "My audits" sat at negative x and the page
+    was 958-1,086 px wide. The quality lead has the most menu links; the breakpoints are checked each side."""
+    passwords, _ = demo
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    log_in_page(page, live_server.url, ROLES["quality_lead"], passwords[ROLES["quality_lead"]])
+    assert fits_screen(page), page.evaluate("document.documentElement.scrollWidth")
+    problems, destinations = _menu_problems(page, live_server.url)
+    assert not problems and "/reports/readiness" in destinations, problems
+    context.close()
+
+
 def test_the_outbox_sync_applies_no_inline_style_the_csp_refuses(app, live_server, browser, plan, make_user):
     """D25: htmx copied the `style` attribute while settling the items fetched again after a sync, and the
     strict CSP (style-src 'self') refused it 8 times. The app sets no inline style, so htmx settles none."""
