@@ -73,7 +73,10 @@ MENU_LINKS = """() => [...document.querySelectorAll('nav.mainnav a')].map(a => {
   const shown = r.width > 0 && r.height > 0 && getComputedStyle(a).visibility !== 'hidden';
   const inside = r.left >= 0 && r.right <= document.documentElement.clientWidth + 0.5
                  && r.top >= 0 && r.bottom <= window.innerHeight + 0.5;
-  return {path: new URL(a.href).pathname, text: a.textContent.trim(), shown, inside, more: a.classList.contains('more')};
+  // Clickable: nothing else (a sticky bar, a badge, a dialog) lies over the middle of the link.
+  const hit = inside && document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return {path: new URL(a.href).pathname, text: a.textContent.trim(), shown, inside: inside && a.contains(hit),
+          more: a.classList.contains('more')};
 })"""
 
 
