@@ -70,3 +70,44 @@ def test_review_pack_on_a_phone(app, live_server, phone, make_user):
     assert phone.input_value("#in-customer") == "Two complaints, both answered within a week"
     action = db.session.scalar(db.select(CorrectiveAction).filter_by(origin="management_review"))
     assert action is not None and action.owner_id == owner.id
+
+
+def test_typed_in_inputs_save_themselves_and_leaving_before_asks(app, live_server, browser, make_user):
+    """D15: the typed 9.3.2 inputs were lost when the quality lead went elsewhere without pressing Save."""
+    lead = make_user("quality_lead")
+    review = services.prepare(lead, date.today() - timedelta(days=365), date.today())
+    db.session.commit()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    dialogs: list[str] = []
+
+    def stay(dialog):
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    page.goto(f"{live_server.url}/reviews/{review.id}")
+    page.click("#in-issues")
+    page.keyboard.type("Energy prices up by a third")
+    page.wait_for_selector("#saved-issues .saved")  # "Saved hh:mm UTC", no button pressed
+    db.session.expire_all()
+    assert db.session.get(type(review), review.id).inputs == {"issues": "Energy prices up by a third"}
+    assert "Saved" in page.inner_text("#saved-issues")
+    # The sticky bar is gone: no heading sits under a bar.
+    assert page.evaluate("getComputedStyle(document.getElementById('inputs-form')).position") != "sticky"
+
+    # Typed and off at once, before it could be saved: the browser asks, and staying keeps the text.
+    page.click("#in-customer")
+    page.keyboard.type("Two complaints")
+    page.click("nav.mainnav a[href='/nc/']")
+    page.wait_for_function("() => !document.querySelector('[data-autosave][data-dirty]')")
+    assert dialogs == ["beforeunload"] and page.url.endswith(f"/reviews/{review.id}")
+    # Saved now: leaving asks nothing, and coming back shows both.
+    page.click("nav.mainnav a[href='/nc/']")
+    page.wait_for_url(f"{live_server.url}/nc/")
+    page.goto(f"{live_server.url}/reviews/{review.id}")  # from the server, not the browser's history
+    assert page.input_value("#in-issues") == "Energy prices up by a third"
+    assert page.input_value("#in-customer") == "Two complaints"
+    assert dialogs == ["beforeunload"]
+    context.close()

@@ -1,13 +1,17 @@
 """The PDFs (audit report, management review pack) link only the print stylesheet, never app.css:
 WeasyPrint's cascade of the screen stylesheet was the largest cost of a report PDF that was not layout."""
 
+import io
 import re
 from pathlib import Path
+
+from pypdf import PdfReader
 
 from auditapp.audits import views as audit_views
 from auditapp.review import views as review_views
 
 from .support.accounts import log_in
+from .support.audits import answer, items_of
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -50,3 +54,20 @@ def test_report_and_pack_pdfs_link_only_the_print_stylesheet(client, plan, make_
     ):
         assert rule in css, rule
     assert "@import" not in css
+
+
+def test_the_report_pdf_keeps_the_result_words_whole(client, plan, make_user):
+    """D17: the PDF's Result column was too narrow ("Resul/t", "Confo/rm", "Not audite/d")."""
+    quality = make_user("quality_lead")
+    audit = plan(lead=quality)
+    log_in(client, quality)
+    first, second, third = list(items_of(audit).values())[:3]
+    for item, result in ((first, "observation"), (second, "conform"), (third, "na")):
+        assert answer(client, audit, item, result).status_code == 200
+    pdf = client.get(f"/audits/{audit.id}/report.pdf")
+    assert pdf.status_code == 200
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    for word in ("Result", "Observation", "Conform", "N/A", "Unanswered"):
+        assert re.search(rf"(^|\s){re.escape(word)}($|\s)", text, re.M), word
+        broken = [word[:k] + "\n" + word[k:] for k in range(1, len(word))]
+        assert not [b for b in broken if b in text], word  # no word broken over two lines of its cell

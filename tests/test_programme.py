@@ -9,6 +9,7 @@ from sqlalchemy import text
 from auditapp.auditors import services as auditors
 from auditapp.auditors.models import AuditorQualification
 from auditapp.audits.models import Audit
+from auditapp.core.errors import RuleError
 from auditapp.core.timeutil import utcnow
 from auditapp.events import services as events
 from auditapp.extensions import db
@@ -735,3 +736,89 @@ def test_a_qualification_sent_twice_is_recorded_once(client, make_user):
     again = client.post(f"/programme/auditors/{auditor.id}/qualifications", data=form, headers=HX)
     assert first.status_code == again.status_code == 200 and again.headers.get("X-Change-Replayed") == "true"
     assert db.session.scalar(db.select(db.func.count(AuditorQualification.id))) == 1
+
+
+# --- audits planned outside the programme count; the rest of the year is shared out evenly (D16) ----------
+
+
+def _entry_for(quality, area, walk, per_year, year=NEXT_YEAR):
+    entry = services.save_entry(
+        quality,
+        None,
+        year=year,
+        area_id=area.id,
+        checklist_id=walk.id,
+        importance=3,
+        planned_per_year=per_year,
+        lead_auditor_id=None,
+        notes="",
+        today=date.today(),
+    )
+    db.session.commit()
+    return entry
+
+
+def test_audits_of_the_area_planned_outside_the_programme_count_and_their_month_is_skipped(
+    client, make_user, walk, plan
+):
+    quality = make_user("quality_lead")
+    area, other_area = make_area("Press"), make_area("Paint")
+    entry = _entry_for(quality, area, walk, per_year=3)
+    # Planned by hand, not from the programme: one in March for the area, one elsewhere (not counted).
+    outside = plan(area=area, planned=date(NEXT_YEAR, 3, 12))
+    plan(area=other_area, planned=date(NEXT_YEAR, 4, 2))
+
+    [row] = services.programme(NEXT_YEAR, date(NEXT_YEAR, 3, 1)).rows
+    assert dict(row.counts) == {"planned": 1} and row.outside == 1 and row.missing == 2
+    # From 1 March: 2 missing, over the months left but March (April to December: 9 months).
+    assert services.dates_to_plan(entry, date(NEXT_YEAR, 3, 1)) == [
+        first_working_day(NEXT_YEAR, 4),
+        first_working_day(NEXT_YEAR, 8),
+    ]
+    # Asked for: March may have another one, never on the day already taken.
+    asked = services.dates_to_plan(entry, date(NEXT_YEAR, 3, 12), same_month=True)
+    assert (
+        asked[0] == services.next_working_day(date(NEXT_YEAR, 3, 13))
+        and outside.planned_date not in asked
+        and len(asked) == 2
+    )
+
+    log_in(client, quality)
+    html = client.get(f"/programme/?year={NEXT_YEAR}").get_data(as_text=True)
+    assert "including 1 of this area and checklist planned outside the programme" in html
+    assert "Create the 2 missing audits" in html
+    page = client.get(f"/programme/entries/{entry.id}/audits").get_data(as_text=True)
+    assert outside.number in page and 'name="same_month"' in page
+
+
+def test_an_area_audited_this_month_gets_no_audit_in_the_same_month_unless_asked(client, make_user, walk, plan):
+    """The walkthrough's case: 6 a year added in December, the area audited that day. Before, all six
+    were proposed for December, the first on the day of the audit."""
+    quality = make_user("quality_lead")
+    lead = make_user("auditor")
+    area = make_area("Machining cell 3")
+    entry = _entry_for(quality, area, walk, per_year=6)
+    today = date(NEXT_YEAR, 12, 7)
+    done = plan(area=area, planned=today, lead=lead)
+    complete(client, done)
+
+    assert services.dates_to_plan(entry, today) == []
+    with pytest.raises(RuleError, match="no month without one"):
+        services.create_audits(quality, entry, today, lead.id)
+    # Ticked: December after all, five of them (the completed one counts), never on its day.
+    asked = services.dates_to_plan(entry, today, same_month=True)
+    assert len(asked) == 5 and all(d.month == 12 and d.weekday() < 5 for d in asked) and today not in asked
+
+
+def test_missing_audits_are_spread_evenly_over_the_months_left(make_user, walk, plan):
+    quality = make_user("quality_lead")
+    area = make_area("Press")
+    entry = _entry_for(quality, area, walk, per_year=4)
+    plan(area=area, planned=date(NEXT_YEAR, 1, 20))  # January taken, by hand
+    # 3 missing over February to December (11 months): February, June, September.
+    assert [d.month for d in services.dates_to_plan(entry, date(NEXT_YEAR, 1, 25))] == [2, 5, 9]
+    assert services.spread_over_months(NEXT_YEAR, 3, date(NEXT_YEAR, 1, 1), [2, 3, 5, 7, 11, 12]) == [
+        first_working_day(NEXT_YEAR, 2),
+        first_working_day(NEXT_YEAR, 5),
+        first_working_day(NEXT_YEAR, 11),
+    ]

@@ -513,3 +513,20 @@ def test_a_cancelled_action_cannot_be_completed(app, client, make_user):
     assert refused.status_code == 409 and "cancelled" in refused.get_data(as_text=True)
     db.session.refresh(action)
     assert action.status == "cancelled"
+
+
+def test_a_typed_input_saved_as_it_is_typed_answers_with_its_saved_time_in_place(client, make_user):
+    log_in(client, make_user("quality_lead"))
+    url = client.post("/reviews/", data={"period_start": "2026-01-01", "period_end": "2026-06-30"}).headers["Location"]
+    client.post(f"{url}/inputs", data={"resources": "One more inspector needed"})
+    saved = client.post(f"{url}/inputs", data={"customer": "Complaints down 30 %"}, headers={"HX-Request": "true"})
+    html = saved.get_data(as_text=True)
+    assert saved.status_code == 200 and html.strip().startswith('<span class="saved">Saved <time')
+    assert "<main" not in html  # the fragment only, swapped into the input's save state
+    review = db.session.scalar(db.select(ManagementReview))
+    # One input sent: the other stays as it was.
+    assert review.inputs == {"resources": "One more inspector needed", "customer": "Complaints down 30 %"}
+    refused = client.post(f"{url}/inputs", data={"customer": "x" * 20_001}, headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "Not saved:" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ManagementReview, review.id).inputs["customer"] == "Complaints down 30 %"

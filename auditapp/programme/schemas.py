@@ -76,3 +76,5 @@ class CreateAuditsSchema(FormSchema):
         required=True, error_messages={"required": "Choose the lead auditor.", "invalid": "Choose the lead auditor."}
     )
     override_reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    # Also in months that already have an audit of the area with this checklist (off unless ticked).
+    same_month = fields.Boolean(load_default=False, truthy={"1", "on", "true"}, falsy={"", "0", "off", "false"})

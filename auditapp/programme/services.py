@@ -9,11 +9,12 @@ from __future__ import annotations
 import calendar
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from ..accounts.models import Area, User
 from ..auditors.models import AuditorQualification
@@ -27,7 +28,7 @@ from ..auditors.services import (
 from ..audits import services as audits
 from ..audits.models import Audit, AuditStatus, audit_team
 from ..capa.models import NCStatus, Nonconformity
-from ..checklists.models import Checklist
+from ..checklists.models import Checklist, ChecklistVersion
 from ..core.errors import RuleError
 from ..events import services as events
 from ..extensions import db
@@ -268,38 +269,79 @@ def next_working_day(day: date) -> date:
 
 
 def spread_dates(year: int, count: int, start: date) -> list[date]:
-    """count working days spread evenly from start to the year's end: the first working day of evenly
-    spaced months, or evenly spaced days when fewer months than audits are left."""
+    """count working days spread evenly over the months from start to the year's end."""
+    return spread_over_months(year, count, start, list(range(max(start, date(year, 1, 1)).month, 13)))
+
+
+def spread_over_months(year: int, count: int, start: date, months: list[int]) -> list[date]:
+    """count working days from start on, spread evenly over the given months of the year: the first
+    working day of evenly spaced months (start itself in start's month), or evenly spaced days of those
+    months when there are fewer months than audits."""
     start = max(start, date(year, 1, 1))
-    if count <= 0 or start.year != year:
+    months = sorted(m for m in set(months) if start.year == year and m >= start.month)
+    if count <= 0 or not months:
         return []
-    months = 12 - start.month + 1
-    if count <= months:
-        wanted = [next_working_day(date(year, start.month + (i * months) // count, 1)) for i in range(count)]
+    if count <= len(months):
+        wanted = [max(date(year, months[(i * len(months)) // count], 1), start) for i in range(count)]
     else:
-        days = (date(year, 12, 31) - start).days + 1
-        wanted = [start + timedelta(days=(i * days) // count) for i in range(count)]
+        days = [
+            day
+            for m in months
+            for day in (date(year, m, d) for d in range(1, calendar.monthrange(year, m)[1] + 1))
+            if day >= start
+        ]
+        wanted = [days[(i * len(days)) // count] for i in range(count)]
     result: list[date] = []
     for day in wanted:
-        day = next_working_day(max(day, start, result[-1] + timedelta(days=1) if result else start))
+        day = next_working_day(max(day, result[-1] + timedelta(days=1)) if result else day)
         if day.year == year:
             result.append(day)
     return result
 
 
-def dates_to_plan(entry: ProgrammeEntry, today: date) -> list[date]:
-    """The audits still missing to reach the entry's frequency this year, spread over the rest of it,
-    never on a day that already has an audit of this entry."""
-    taken = set(
+def area_audits(area_id: int, checklist_id: int, year: int) -> list[Audit]:
+    """The year's audits of an area with a checklist (any version), planned from the programme or not:
+    planned in the year, or done in it."""
+    return list(
         db.session.scalars(
-            select(Audit.planned_date)
-            .join(programme_audits, programme_audits.c.audit_id == Audit.id)
-            .where(programme_audits.c.entry_id == entry.id)
+            select(Audit)
+            .join(ChecklistVersion, ChecklistVersion.id == Audit.checklist_version_id)
+            .where(
+                Audit.area_id == area_id,
+                ChecklistVersion.checklist_id == checklist_id,
+                _in_year(year),
+            )
+            .order_by(Audit.planned_date, Audit.id)
         )
     )
-    in_year = [d for d in taken if d is not None and d.year == entry.year]
+
+
+def _in_year(year: int) -> ColumnElement[bool]:
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    return or_(
+        Audit.planned_date.between(first, last),
+        and_(Audit.completed_at >= datetime(year, 1, 1), Audit.completed_at < datetime(year + 1, 1, 1)),
+    )
+
+
+def _months_of(audit: Audit, year: int) -> set[int]:
+    """The months of the year an audit takes up: planned for, and done in."""
+    days = [audit.planned_date, audit.completed_at.date() if audit.completed_at else None]
+    return {d.month for d in days if d is not None and d.year == year}
+
+
+def dates_to_plan(entry: ProgrammeEntry, today: date, same_month: bool = False) -> list[date]:
+    """The audits still missing to reach the entry's frequency this year, counting the audits of the
+    same area and checklist planned outside the programme too, spread evenly over the months left.
+    A month that already has (or had) an audit of the area with this checklist is skipped unless
+    `same_month` is asked for; never a day that already has one."""
+    existing = area_audits(entry.area_id, entry.checklist_id, entry.year)
+    taken = {a.planned_date for a in existing if a.planned_date is not None}
+    busy = set() if same_month else set().union(*(_months_of(a, entry.year) for a in existing))
+    start = max(today, date(entry.year, 1, 1))
+    months = [m for m in range(start.month, 13) if m not in busy]
     result: list[date] = []
-    for day in spread_dates(entry.year, entry.planned_per_year - len(in_year), today):
+    for day in spread_over_months(entry.year, entry.planned_per_year - len(existing), start, months):
         while day in taken or day in result:
             day = next_working_day(day + timedelta(days=1))
         if day.year == entry.year:
@@ -314,7 +356,12 @@ def audit_title(entry: ProgrammeEntry) -> str:
 
 
 def create_audits(
-    actor: User, entry: ProgrammeEntry, today: date, lead_auditor_id: int | None, override_reason: str = ""
+    actor: User,
+    entry: ProgrammeEntry,
+    today: date,
+    lead_auditor_id: int | None,
+    override_reason: str = "",
+    same_month: bool = False,
 ) -> list[Audit]:
     """Plan the entry's missing audits for the year through audits.plan_audit (numbering, impartiality).
     Does not commit: all of them or none."""
@@ -323,12 +370,12 @@ def create_audits(
         raise RuleError("_form", f"The {entry.year} programme is over; plan audits in this year's programme.")
     if lead_auditor_id is None:
         raise RuleError("lead_auditor_id", "Choose the lead auditor.")
-    dates = dates_to_plan(entry, today)
+    dates = dates_to_plan(entry, today, same_month)
     if not dates:
         raise RuleError(
             "_form",
-            f"Nothing to create: the entry already has its {entry.planned_per_year} "
-            f"audits for {entry.year}, or no working day is left this year.",
+            f"Nothing to create: the area already has its {entry.planned_per_year} "
+            f"audits with this checklist for {entry.year}, or no month without one is left this year.",
         )
     planned = [
         audits.plan_audit(
@@ -370,6 +417,12 @@ class EntryRow:
     counts: Counter
     warnings: list[str] = field(default_factory=list)
     owns_area: bool = False
+    outside: int = 0  # of the counted audits, those not planned from this entry
+
+    @property
+    def missing(self) -> int:
+        """Audits still to plan to reach the chosen frequency, whoever planned the others."""
+        return max(0, self.entry.planned_per_year - sum(self.counts.values()))
 
 
 @dataclass
@@ -395,11 +448,22 @@ def programme(year: int, today: date) -> Programme:
     histories = area_histories(today)
     on_date = judged_on(year, today)
     leads = qualified_leads({e.lead_auditor_id for e in lines if e.lead_auditor_id}, on_date)
+    # Every audit of an entry's area and checklist this year counts, planned from the programme or not.
+    of_line: dict[tuple[int | None, int], list[Audit]] = defaultdict(list)
+    for audit, checklist_id in db.session.execute(
+        select(Audit, ChecklistVersion.checklist_id)
+        .join(ChecklistVersion, ChecklistVersion.id == Audit.checklist_version_id)
+        .where(Audit.area_id.in_({e.area_id for e in lines}), _in_year(year))
+    ):
+        of_line[(audit.area_id, checklist_id)].append(audit)
     for entry in lines:
+        counted = of_line[(entry.area_id, entry.checklist_id)]
+        mine = {a.id for a in entry.audits}
         row = EntryRow(
             entry,
             suggest_frequency(entry.importance, histories.get(entry.area_id, AreaHistory()), today),
-            Counter(schedule_status(a, today) for a in entry.audits),
+            Counter(schedule_status(a, today) for a in counted),
+            outside=sum(1 for a in counted if a.id not in mine),
         )
         lead = entry.lead_auditor
         if lead is not None and entry.area.owner_id == lead.id:

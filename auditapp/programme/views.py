@@ -145,6 +145,8 @@ def create_audits(entry_id: int):
     today = date.today()
     form: dict[str, Any] = {"lead_auditor_id": entry.lead_auditor_id or ""}
     errors, status, needs_override = {}, 200, False
+    # Months that already have an audit of the area are skipped unless the quality lead ticks this.
+    same_month = request.values.get("same_month") == "1"
     if request.method == "POST":
         form = typed_in()
         done = submit(CreateAuditsSchema(), lambda data: services.create_audits(current_user, entry, today, **data))
@@ -160,7 +162,9 @@ def create_audits(entry_id: int):
     return render_template(
         "programme/create_audits.html",
         entry=entry,
-        dates=services.dates_to_plan(entry, today) if entry.year >= today.year else [],
+        dates=services.dates_to_plan(entry, today, same_month) if entry.year >= today.year else [],
+        same_month=same_month,
+        counted=services.area_audits(entry.area_id, entry.checklist_id, entry.year),
         form=form,
         errors=errors,
         title=services.audit_title(entry),

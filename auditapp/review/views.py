@@ -23,7 +23,7 @@ from ..findings.models import FINDING_GRADES
 from ..improvements.models import ImprovementStatus
 from ..scope.services import current_scope
 from ..web.pdf import render_pdf
-from ..web.rendering import render
+from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import charts, services
 from .models import OUTPUTS, TYPED_INPUTS, ManagementReview
@@ -153,15 +153,24 @@ def _refused(review, status: int, **overrides):
 @roles_required(Role.QUALITY_LEAD)
 @applies_change
 def save_inputs(review_id: int):
-    """Save the typed-in inputs."""
+    """Save the typed-in inputs: all of them from the form's button, or as they are typed (htmx, each
+    input a moment after the typing stops), answered with the input's "Saved hh:mm" in place."""
     review = get_review(review_id)
+    autosave = wants_fragment()
     try:
         services.save_inputs(current_user, review, InputsSchema().load(request.form))
     except RuleError as err:
+        if autosave:
+            return render_template("review/_save_state.html", error=err.message), err.status
         return _refused(review, err.status, errors={"inputs": err.message})
     except ValidationError as err:
+        if autosave:
+            message = "; ".join(first_errors(err).values())
+            return render_template("review/_save_state.html", error=message), 422
         _keep_typed_inputs(review)
         return _refused(review, 422, errors={"inputs": "; ".join(first_errors(err).values())})
+    if autosave:
+        return render_template("review/_save_state.html", saved_at=utcnow())
     flash("Inputs saved.", "success")
     return redirect(url_for("review.show", review_id=review.id, _anchor="inputs"))
 

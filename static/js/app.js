@@ -150,6 +150,36 @@
       showMessage("The guidance could not be loaded. Check the connection and try again.", "error");
     });
   }, true);
+  /* --- typed-in inputs that save themselves (issue 14, D15) ---
+     A [data-autosave] box posts itself through htmx a moment after the typing stops. Until the server
+     has its latest text it is "dirty", and leaving the page asks first (the browser's own dialog). */
+  function markDirty(area) { area.dataset.dirty = "true"; }
+  document.addEventListener("input", function (evt) {
+    if (evt.target.matches && evt.target.matches("[data-autosave]")) markDirty(evt.target);
+  });
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var area = evt.detail.elt;
+    if (area.matches && area.matches("[data-autosave]")) area.dataset.sending = area.value;
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var area = evt.detail.elt;
+    if (!(area.matches && area.matches("[data-autosave]"))) return;
+    if (evt.detail.successful && area.dataset.sending === area.value) delete area.dataset.dirty;
+  });
+  document.addEventListener("submit", function (evt) {
+    // The form's own button sends every box: nothing is left to lose.
+    if (evt.target.id && !evt.defaultPrevented) {
+      document.querySelectorAll('[data-autosave][form="' + evt.target.id + '"]').forEach(function (area) {
+        delete area.dataset.dirty;
+      });
+    }
+  });
+  window.addEventListener("beforeunload", function (evt) {
+    if (document.querySelector("[data-autosave][data-dirty]")) {
+      evt.preventDefault();
+      evt.returnValue = "";
+    }
+  });
 })();
 
 /* --- supervisors (issue 14): My actions and the NC page -------------------------------------- */
