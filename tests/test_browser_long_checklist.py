@@ -92,7 +92,10 @@ def test_status_badge_progress_nav_and_section_chips_on_a_phone(app, live_server
     page.wait_for_selector(f"#item-{items[0].id}.r-conform")
     page.wait_for_function("() => document.getElementById('audit-status').textContent === 'In progress'")
     assert "badge-in_progress" in page.get_attribute("#audit-status", "class")
-    assert page.inner_text(".progress-count") == "1/94 answered" and page.inner_text(f"#sec-{items[0].section_id}") == "1/9"
+    assert (
+        page.inner_text(".progress-count") == "1/94 answered"
+        and page.inner_text(f"#sec-{items[0].section_id}") == "1/9"
+    )
     assert page.evaluate("window.__sameDocument") is True  # no reload
     db.session.expire_all()
     assert db.session.get(Audit, audit.id).status == "in_progress"
