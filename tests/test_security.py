@@ -39,6 +39,7 @@ def test_every_route_refuses_an_anonymous_user(app, client):
     for rule, method in _routes(app):
         if rule.endpoint in (
             "auth.login",
+            "bundle",
             "pwa.service_worker",
             "pwa.manifest",
             "ops.health",
@@ -69,6 +70,7 @@ def test_only_login_static_probes_and_phone_setup_are_public(app):
     assert PUBLIC_ENDPOINTS == {
         "auth.login",
         "static",
+        "bundle",  # static scripts joined in one file (web/assets.py): public like the files themselves
         "pwa.service_worker",
         "pwa.manifest",
         "ops.health",
