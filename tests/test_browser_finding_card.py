@@ -164,7 +164,8 @@ def test_a_photo_added_on_the_item_and_a_refusal_keep_what_was_typed(app, live_s
     assert refused.value.status == 422
     page.wait_for_selector(f"{sel} .finding-form >> text=Choose why this is a major nonconformity")
     assert page.input_value(f"#statement-{item.id}") == STATEMENT
-    assert "1 photo will be saved with the finding" in page.inner_text(f"{sel} [data-photo-preview]")
+    # The preview is put back when the swapped form arrives (htmx:load, just after the swap).
+    page.wait_for_selector(f"{sel} [data-photo-preview]:has-text('1 photo will be saved with the finding')")
     assert db_finding(audit, item) is None
     page.tap(f"{sel} input[name=why_major_reason][value=systemic]")
     page.tap(f"{sel} .finding-form button[type=submit]")
