@@ -78,6 +78,8 @@ def test_offline_progress_counts_and_no_item_keeps_a_stale_label_after_sync(
     log_in_page(page, live_server.url, lead.email, PASSWORD)
     page.goto(f"{live_server.url}/audits/{audit.id}")
     controlled(page)
+    # Opened before the worker controlled it (straight after the first login): fetched again through it.
+    page.wait_for_selector("body[data-page-kept]", state="attached")
     applicable = int(page.inner_text("#progress .progress-count").split("/")[1].split()[0])
 
     context.set_offline(True)

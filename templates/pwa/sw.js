@@ -4,7 +4,7 @@
      the kept pages again so they match the new scripts;
    - GET pages and fragments: network first; the last good copy of each audit page is kept, and
      served when the network fails; an uncached page falls back to the offline page;
-   - static files: cache first.
+   - static files and their bundles (/assets/): cache first.
    Changes made offline are not the worker's business: static/js/offline/ keeps them in an
    IndexedDB outbox and sends them, so a new worker version never strands queued work. */
 "use strict";
@@ -61,7 +61,7 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith("/static/")) {
+  if (url.pathname.startsWith("/static/") || url.pathname.startsWith("/assets/")) {  // files, and bundles of them
     event.respondWith(staticFile(request));
     return;
   }

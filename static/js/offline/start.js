@@ -68,12 +68,25 @@
     }, function () {});
   }
 
+  // Any other page the worker did not see load (an audit opened straight after the first login, before
+  // the worker took control) is fetched once more through it when it takes control, so the worker
+  // keeps it if it keeps such pages (audit screens; it ignores the rest). body[data-page-kept] says the
+  // worker has seen this page (tests).
+  function keepThisPage() {
+    if (document.querySelector("[data-auto-offline]")) return;
+    if (controlledAtLoad) { document.body.dataset.pageKept = "true"; return; }
+    controlled().then(function () {
+      return fetch(location.pathname + location.search, { credentials: "same-origin" });
+    }).then(function () { document.body.dataset.pageKept = "true"; }, function () {});
+  }
+
   function start() {
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" });
     page.refreshBadge().then(function (entries) {
       entries.forEach(function (e) { if (!e.problem) page.showLocally(e); });
       page.showProblems(entries);
       keepMyAudits();
+      keepThisPage();
       sync.flush();
     });
   }
