@@ -147,7 +147,9 @@ class Phone:
 
     def controlled(self) -> bool:
         """Waits until a service worker is active; then the next visit is served through it."""
-        if not self.page.evaluate("() => !!document.querySelector('script[src*=\"offline/start\"]')"):
+        # The outbox's start.js registers the worker: its own file before the page bundle, inside it since.
+        started = 'script[src*="offline/start"], script[src*="/assets/page"]'
+        if not self.page.evaluate(f"() => !!document.querySelector('{started}')"):
             return False  # the login page registers no worker: its second visit is the HTTP cache's
         self.page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
         return True
