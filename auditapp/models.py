@@ -16,3 +16,4 @@ from .programme.models import ProgrammeEntry, programme_audits  # noqa: F401
 from .reports.models import ClauseAudit, ClauseTally  # noqa: F401
 from .review.models import ManagementReview, ReviewArchive, ReviewDecision  # noqa: F401
 from .scope.models import QmsScope  # noqa: F401
+from .web.pdf import KeptPdf  # noqa: F401

@@ -23,7 +23,7 @@ def stylesheets(html: str) -> list[str]:
 def test_report_and_pack_pdfs_link_only_the_print_stylesheet(client, plan, make_user, monkeypatch):
     rendered: list[str] = []
 
-    def keep(html, images=None):
+    def keep(html, images=None, keep=None):
         rendered.append(html)
         return b"%PDF-1.7"
 

@@ -21,7 +21,7 @@ from ..findings.schemas import split_why_major
 from ..photos import services as photos
 from ..scope.services import current_scope
 from ..web.forms import submit
-from ..web.pdf import render_pdf
+from ..web.pdf import Keep, render_pdf
 from ..web.rendering import render
 from ..web.security import roles_required
 from . import completion, services
@@ -256,10 +256,16 @@ def report_pdf(audit_id: int):
     html = render_template(
         "audits/report.html", layout="pdf_base.html", **_report_context(audit, photos_by_item=by_item, can_reopen=False)
     )
-    files = photos.stored_files([p for ph in by_item.values() for p in ph])
-    images = {url_for("photos.show", photo_id=photo_id): data for photo_id, data in files.items()}
+    shown = [p for ph in by_item.values() for p in ph]
+
+    def images() -> dict[str, bytes]:
+        files = photos.stored_files(shown)
+        return {url_for("photos.show", photo_id=photo_id): data for photo_id, data in files.items()}
+
+    # A completed audit's report only changes if something it shows does: rendered once, then kept.
+    keep = Keep(f"audit-report-{audit.id}", {url_for("photos.show", photo_id=p.id): p.sha256 for p in shown})
     return HttpResponse(
-        render_pdf(html, images),
+        render_pdf(html, images, keep if audit.is_completed else None),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{audit.number}.pdf"'},
     )

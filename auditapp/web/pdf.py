@@ -18,6 +18,13 @@ their GIL, so taps would still slow down behind the one PDF allowed.
 Photos are embedded at print resolution (`PRINT_EDGE` px on the long edge, about 300 dpi at the 7 cm
 the report prints them), a derived copy made in the child on the fly and kept there for the next PDFs:
 the stored 2000 px files made a 10-photo report 8.8 MB.
+
+A record that no longer changes (a completed audit's report) is rendered once: its last PDF is kept
+in `kept_pdfs` under the hash of everything it is made from (the HTML, the print stylesheet, the photos),
+so a download serves it while nothing shown has changed, and anything that changes the report (a
+reopened audit, an NC closed since) makes a new one. Rendering takes 50 times as long as the HTML page,
+and a completed report is downloaded again and again (the review pack, the auditee, the certification
+body). Only the newest `KEPT_PDFS` are kept, so the table stays bounded (about 2 MB each).
 """
 
 from __future__ import annotations
@@ -28,18 +35,25 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, current_app
 from PIL import Image, ImageFile
+from sqlalchemy import DateTime, LargeBinary, String, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import safe_join
 
 from ..core.errors import ServerBusy
+from ..core.timeutil import utcnow
+from ..extensions import Model, db
 
 BASE_URL = "https://auditapp.invalid/"
 PRINT_EDGE = 1200  # px, the long edge of a photo in a PDF (>= 300 dpi at the 7 cm the report prints it)
@@ -48,6 +62,7 @@ PDF_WAITING = 2  # PDF requests per worker process that may wait for (or use) it
 CHILD_NICE = 19  # the renderer takes only the CPU that request workers leave
 
 PRINT_COPIES_KEPT = 100  # print copies the renderer keeps (~200 KB each)
+KEPT_PDFS = 200  # finished PDFs kept in the database (up to ~2 MB each)
 
 # Per process (a pool belongs to the process that made it; a forked worker makes its own).
 _lock = threading.Lock()
@@ -61,16 +76,89 @@ class PdfUnavailable(Exception):
     """WeasyPrint cannot load here (Pango is missing)."""
 
 
-def render_pdf(html: str, images: Mapping[str, bytes] | None = None) -> bytes:
+class KeptPdf(Model):
+    """The last PDF made of a record that no longer changes, and the hash of what it was made from."""
+
+    __tablename__ = "kept_pdfs"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)  # e.g. "audit-report-12"
+    content_key: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Keep the PDF under `name` (a record that no longer changes, e.g. "audit-report-12"). `photos` maps
+    each image path the HTML links to the hash of its stored file, so a kept PDF is found without
+    reading the photos."""
+
+    name: str
+    photos: Mapping[str, str]
+
+
+Images = Mapping[str, bytes] | Callable[[], Mapping[str, bytes]]
+
+
+def render_pdf(html: str, images: Images | None = None, keep: Keep | None = None) -> bytes:
     """Render the HTML to PDF bytes in the renderer process; raise ServerBusy when it has enough to do.
 
     `images` maps a path the HTML links to (e.g. "/photos/<id>") to the stored JPEG bytes of an image
-    the user may see; it is embedded at print resolution."""
+    the user may see (or is a function that reads them, called only when the PDF is rendered); it is
+    embedded at print resolution. With `keep`, the PDF is served from `kept_pdfs` while it was made from
+    the same content, and kept when it is rendered."""
+    if keep is None:
+        return _rendered(html, _loaded(images))
+    key = content_key(html, keep.photos)
+    kept = db.session.scalar(select(KeptPdf.pdf).where(KeptPdf.name == keep.name, KeptPdf.content_key == key))
+    if kept is not None:
+        return kept
+    pdf = _rendered(html, _loaded(images))
+    _keep(keep.name, key, pdf)
+    return pdf
+
+
+def _loaded(images: Images | None) -> dict[str, bytes]:
+    return dict(images() if callable(images) else images or {})
+
+
+def content_key(html: str, photos: Mapping[str, str]) -> str:
+    """The hash of everything a PDF is made from: the HTML, the print stylesheet, the embedded photos
+    (by their stored files' hashes) and how they are printed. A new stylesheet or print size after an
+    upgrade makes new PDFs."""
+    assert current_app.static_folder is not None  # create_app always sets one
+    digest = hashlib.sha256(f"{PRINT_EDGE}:{PRINT_QUALITY}\0".encode())
+    digest.update(html.encode())
+    digest.update(_print_stylesheet(current_app.static_folder))
+    for path in sorted(photos):
+        digest.update(f"\0{path}\0{photos[path]}".encode())
+    return digest.hexdigest()
+
+
+def _print_stylesheet(static_folder: str) -> bytes:
+    path = Path(static_folder) / "css" / "pdf.css"
+    return path.read_bytes() if path.is_file() else b""
+
+
+def _keep(name: str, key: str, pdf: bytes) -> None:
+    """Replace the kept PDF of `name` and drop the oldest beyond `KEPT_PDFS`, on a connection of its own:
+    a GET has no write of its own to commit, and a cache must never commit (or roll back) the request's work."""
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(delete(KeptPdf).where(KeptPdf.name == name))
+            conn.execute(insert(KeptPdf).values(name=name, content_key=key, pdf=pdf, made_at=utcnow()))
+            newest = select(KeptPdf.name).order_by(KeptPdf.made_at.desc(), KeptPdf.name).limit(KEPT_PDFS)
+            conn.execute(delete(KeptPdf).where(KeptPdf.name.not_in(newest.scalar_subquery())))
+    except IntegrityError:
+        pass  # another worker kept the same report at the same moment: its copy serves as well
+
+
+def _rendered(html: str, images: dict[str, bytes]) -> bytes:
     assert current_app.static_folder is not None  # create_app always sets one
     if not _waiting.acquire(blocking=False):
         raise ServerBusy("The server is making other PDFs right now. Try again in a few seconds.", retry_after=5)
     try:
-        future = _renderer().submit(render_here, html, current_app.static_folder, dict(images or {}))
+        future = _renderer().submit(render_here, html, current_app.static_folder, images)
         return future.result()
     except PdfUnavailable as err:
         current_app.logger.error("PDF export unavailable: %s", err)
