@@ -1,0 +1,178 @@
+"""Checklists at the size real teams write them: validating and importing a 1,000-item checklist, and
+the audit screen of a 120-item checklist, each as a ratio to the shipped 94-item ISO 9001 checklist
+measured in the same run (so the ratios survive a noisy machine).
+
+  - validate: the YAML validator alone (`loader.validate_text`: parse, schema, cross-checks, standards);
+  - import: validation plus a new version written to the database (`services.import_checklist`,
+    committed), the path the folder sync, the browser editor and the spreadsheet import share;
+  - audit screen: bytes of HTML and server time of GET /audits/<id> for an audit of each checklist.
+
+The 1,000-item file is generated: ten sections of 100 items on real ISO 9001 clauses, each with
+guidance and evidence, so it is as heavy per item as the shipped one. The 120-item checklist is an
+inspection walk (scored points are not built yet; see issue 15) made the same way.
+
+Runs in-process with Flask's test client on a temporary SQLite database.
+
+    .venv/bin/python bench/checklist.py [--repeat 5]
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import flask_migrate  # noqa: E402
+
+from auditapp import create_app  # noqa: E402
+from auditapp.accounts import services as accounts  # noqa: E402
+from auditapp.audits import services as audits  # noqa: E402
+from auditapp.checklists import services as checklists  # noqa: E402
+from auditapp.checklists.loader import LoadedChecklist, validate_text  # noqa: E402
+from auditapp.checklists.standards import by_name  # noqa: E402
+from auditapp.extensions import db  # noqa: E402
+
+PASSWORD = "bench password 123"
+REFERENCE = ROOT / "checklists" / "iso9001-2015.yaml"
+
+
+def generated(key: str, sections: int, per_section: int) -> str:
+    """A checklist of sections x per_section items on ISO 9001 clauses, as an author would write it."""
+    standard = by_name("ISO 9001:2015")
+    assert standard is not None
+    clauses = [c.code for c in standard.units]
+    lines = [
+        f"id: {key}",
+        f"title: Generated checklist {key}",
+        "version: 1",
+        "standards: [ISO 9001:2015]",
+        "sections:",
+    ]
+    n = 0
+    for s in range(sections):
+        lines += [f"  - title: Section {s + 1}", "    items:"]
+        for _ in range(per_section):
+            clause = clauses[n % len(clauses)]
+            lines += [
+                f"      - id: item-{n:04d}",
+                f'        clause: "{clause}"',
+                f"        question: Is requirement {n} of clause {clause} met on the floor, with records to show it?",
+                "        guidance: Ask for the record of the last three occasions and compare them with what you"
+                " see at the station; note the record numbers.",
+                "        evidence: [work instruction, last three records, operator interview]",
+                "        photo: required_on_nc",
+            ]
+            n += 1
+    return "\n".join(lines) + "\n"
+
+
+def validated(text: str, shown_as: str) -> LoadedChecklist:
+    loaded = LoadedChecklist(path=Path(shown_as), display_path=shown_as, source_text=text)
+    validate_text(text, loaded)
+    assert loaded.ok, [str(p) for p in loaded.problems[:3]]
+    return loaded
+
+
+def median_ms(action: Callable[[int], object], repeat: int) -> float:
+    times = []
+    for n in range(repeat):
+        start = time.perf_counter()
+        action(n)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    reference_text = REFERENCE.read_text()
+    big_text = generated("bench-big", 10, 100)
+    walk_text = generated("bench-walk", 6, 20)
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
+                "SECRET_KEY": "bench",
+                "INSTANCE_PATH": tmp,
+                "WTF_CSRF_ENABLED": False,
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            }
+        )
+        rows = []
+        with app.app_context():
+            flask_migrate.upgrade()
+            lead = accounts.create_user(None, "lead@example.com", "Lead", "quality_lead", PASSWORD)
+            db.session.commit()
+
+            def importer(text: str, key: str) -> Callable[[int], object]:
+                def run(n: int) -> object:
+                    # A new checklist each time: an unchanged one would be recognised and skipped.
+                    loaded = validated(text.replace(f"id: {key}\n", f"id: {key}-{n}\n", 1), f"{key}-{n}.yaml")
+                    outcome, _version, problems = checklists.import_checklist(loaded, lead)
+                    assert outcome == "imported" and not problems, (outcome, problems)
+                    db.session.commit()
+                    return outcome
+
+                return run
+
+            for name, text, key in (
+                ("1,000-item YAML", big_text, "bench-big"),
+                ("94-item ISO 9001 (reference)", reference_text, "iso9001-2015"),
+            ):
+                rows.append(("validate " + name, median_ms(lambda n, t=text: validated(t, "x.yaml"), args.repeat)))
+                rows.append(("validate + import " + name, median_ms(importer(text, key), args.repeat)))
+
+            planned = {}
+            for name, text in (("120-item walk", walk_text), ("94-item ISO 9001", reference_text)):
+                loaded = validated(text, f"{name}.yaml")
+                _outcome, version, _problems = checklists.import_checklist(loaded, lead)
+                db.session.commit()
+                assert version is not None
+                audit = audits.plan_audit(
+                    lead,
+                    checklist_id=version.checklist_id,
+                    title=name,
+                    planned_date=date.today(),
+                    lead_auditor_id=lead.id,
+                    team_ids=[],
+                    area_id=None,
+                )
+                db.session.commit()
+                planned[name] = audit.id
+
+        client = app.test_client()
+        client.post("/login", data={"email": "lead@example.com", "password": PASSWORD})
+        pages = {}
+        for name, audit_id in planned.items():
+            url = f"/audits/{audit_id}"
+            page = client.get(url)
+            assert page.status_code == 200, page.status_code
+            pages[name] = (len(page.data), median_ms(lambda n, u=url: client.get(u), args.repeat))
+
+    print(f"auditapp checklist benchmark: in-process, SQLite; medians of {args.repeat}")
+    print(f"{'measure':<52}{'value':>12}{'reference':>12}{'ratio':>9}")
+    ref = dict(rows)
+    for name, ms in rows:
+        if "reference" in name:
+            continue
+        base = ref[name.replace("1,000-item YAML", "94-item ISO 9001 (reference)")]
+        print(f"{name:<52}{ms:>9.0f} ms{base:>9.0f} ms{ms / base:>8.2f}x  (10.6x the items)")
+    (walk_bytes, walk_ms), (iso_bytes, iso_ms) = pages["120-item walk"], pages["94-item ISO 9001"]
+    print(
+        f"{'audit screen HTML, 120-item walk (ref: 94-item ISO)':<52}{walk_bytes:>12,}{iso_bytes:>12,}"
+        f"{walk_bytes / iso_bytes:>8.2f}x  ({walk_bytes / 120:,.0f} vs {iso_bytes / 94:,.0f} B per item)"
+    )
+    print(
+        f"{'audit screen server time, 120-item walk':<52}{walk_ms:>9.1f} ms{iso_ms:>9.1f} ms{walk_ms / iso_ms:>8.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
