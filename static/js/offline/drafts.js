@@ -7,7 +7,10 @@
      gets its draft back. The draft is dropped when the server confirms the save (a 2xx answer to
      the form's post, or its queued change acknowledged by a sync: "audit:synced" names the paths).
    - Photos chosen in the form ride with it: previewed at once, and put back into the form when a
-     refused save swaps the item (they are sent with the finding, in the same request).
+     refused save swaps the item (they are sent with the finding, in the same request). They are kept
+     on the device too (IndexedDB "auditapp-drafts", beside the text's key), so a reload or a tab
+     reopened brings them back; dropped with the text when the server has the finding, or when the
+     outbox has taken the finding with its photos.
    - A finding grade tapped online opens the form with the statement focused: the next thing to do.
    - A statement written before on the clause (button[data-statement-choice]) fills the field. */
 (function () {
@@ -72,6 +75,40 @@
 
   function forget(path) {
     try { localStorage.removeItem(keyFor(path)); } catch (e) { /* nothing kept */ }
+    dropPhotos(keyFor(path));
+  }
+
+  // The photos of a draft, as blobs in a database of their own (the outbox's is a contract with
+  // pages already on phones). Best effort: a device that cannot keep them still sends them from memory.
+  var PHOTO_DB = "auditapp-drafts", PHOTO_STORE = "photos";
+  function photoDb(work) {
+    return new Promise(function (resolve, reject) {
+      var req = indexedDB.open(PHOTO_DB, 1);
+      req.onupgradeneeded = function () { req.result.createObjectStore(PHOTO_STORE); };
+      req.onerror = function () { reject(req.error); };
+      req.onsuccess = function () {
+        var db = req.result, t, result;
+        try { t = db.transaction(PHOTO_STORE, work.mode); } catch (e) { db.close(); reject(e); return; }
+        work.run(t.objectStore(PHOTO_STORE), function (r) { result = r; });
+        t.oncomplete = function () { db.close(); resolve(result); };
+        t.onerror = function () { db.close(); reject(t.error); };
+      };
+    });
+  }
+  function keepPhotos(key, files) {
+    var kept = files.map(function (f) { return { blob: f, name: f.name || "photo.jpg", type: f.type || "image/jpeg" }; });
+    return photoDb({ mode: "readwrite", run: function (store) { store.put(kept, key); } }).catch(function () {});
+  }
+  function keptPhotos(key) {
+    return photoDb({ mode: "readonly", run: function (store, done) {
+      var req = store.get(key);
+      req.onsuccess = function () { done(req.result || []); };
+    } }).then(function (kept) {
+      return (kept || []).map(function (k) { return new File([k.blob], k.name, { type: k.type }); });
+    }).catch(function () { return []; });
+  }
+  function dropPhotos(key) {
+    photoDb({ mode: "readwrite", run: function (store) { store.delete(key); } }).catch(function () {});
   }
 
   // Photos taken in a finding form (button[data-finding-photo]): the file input is made when the
@@ -108,10 +145,15 @@
       input.remove();
       if (!files.length) return;
       var downscale = window.auditappOffline && window.auditappOffline.photos ? window.auditappOffline.photos.downscale : null;
-      var before = chosen[item.id] ? chosen[item.id].files : [];
-      var entry = { files: before.concat(files), ready: null };
-      entry.ready = Promise.all(files.map(function (f) { return downscale ? downscale(f) : Promise.resolve(f); }))
-        .then(function (small) { entry.files = before.concat(small); entry.ready = null; });
+      var prev = chosen[item.id], key = keyOf(form);
+      var entry = { files: (prev ? prev.files : []).concat(files), ready: null };
+      // After the photos still being downscaled or read back from the device, so none is lost.
+      entry.ready = Promise.resolve(prev && prev.ready).then(function () {
+        return Promise.all(files.map(function (f) { return downscale ? downscale(f) : Promise.resolve(f); }));
+      }).then(function (small) {
+        entry.files = (prev ? prev.files : []).concat(small);
+        return keepPhotos(key, entry.files);
+      }).then(function () { entry.ready = null; });
       chosen[item.id] = entry;
       var current = document.getElementById(item.id);
       var now = current && current.querySelector(FORM);
@@ -119,6 +161,18 @@
     });
     document.body.appendChild(input);  // outside the items; gone once chosen
     input.click();
+  }
+
+  function restorePhotos(form, item) {
+    var entry = { files: [], ready: null };
+    chosen[item.id] = entry;  // a photo taken meanwhile joins these
+    entry.ready = keptPhotos(keyOf(form)).then(function (files) {
+      entry.files = files.concat(entry.files);
+      entry.ready = null;
+      if (!entry.files.length) { if (chosen[item.id] === entry) delete chosen[item.id]; return; }
+      var current = document.getElementById(item.id), now = current && current.querySelector(FORM);
+      if (now) { preview(now, entry.files); say(now, "Draft kept on this device: not saved yet."); }
+    });
   }
 
   // Statements written before on the clause: asked for when the form appears, online, quietly (an
@@ -141,6 +195,7 @@
       restore(form);
       var item = form.closest(".item");
       if (item && chosen[item.id]) preview(form, chosen[item.id].files);  // back after a swap (a refusal, a photo added)
+      else if (item) restorePhotos(form, item);  // back after a reload or a reopened tab
       fetchStatements(form);
       var statement = form.querySelector('textarea[name="statement"]');
       if (item && focusItem === item.id) {
@@ -200,6 +255,7 @@
     var marker = document.querySelector('[data-item="' + m[1] + '"]'), item = marker && marker.closest(".item");
     if (status >= 200 && status < 300) forget(config.path);
     if (item && ((status >= 200 && status < 300) || status === 0)) delete chosen[item.id];  // the photos went with it
+    if (status === 0) dropPhotos(keyFor(config.path));  // the outbox holds them now, with the finding
   });
   document.addEventListener("audit:synced", function (evt) {
     ((evt.detail && evt.detail.paths) || []).forEach(function (path) { if (/\/finding$/.test(path)) forget(path); });
