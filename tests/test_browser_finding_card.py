@@ -14,7 +14,7 @@ from auditapp.photos.models import Photo
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of
-from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import controlled, eventually, fits_screen, log_in_page, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -340,32 +340,24 @@ def test_a_shared_phone_shows_a_draft_only_to_who_typed_it(app, live_server, pho
     assert page.input_value(f"#statement-{item.id}") == STATEMENT  # still kept for who typed it
 
 
-def photo_drafts(page) -> int:
-    """How many findings' photos the device keeps (IndexedDB "auditapp-drafts", drafts.js)."""
-    return page.evaluate(
-        """async () => {
-            // Not opened before the page made it: opening would make it empty, without its store.
-            if (!(await indexedDB.databases()).some((d) => d.name === "auditapp-drafts")) return 0;
-            return await new Promise((resolve) => {
-                const req = indexedDB.open("auditapp-drafts");
-                req.onsuccess = () => {
-                    const db = req.result;
-                    if (!db.objectStoreNames.contains("photos")) { db.close(); resolve(0); return; }
-                    const get = db.transaction("photos").objectStore("photos").getAllKeys();
-                    get.onsuccess = () => { db.close(); resolve(get.result.length); };
-                };
-            });
-        }"""
-    )
+# How many findings' photos the device keeps (IndexedDB "auditapp-drafts", drafts.js). Not opened before
+# the page made it: opening it would make it empty, without its store.
+PHOTO_DRAFTS = """async () => {
+    if (!(await indexedDB.databases()).some((d) => d.name === "auditapp-drafts")) return 0;
+    return await new Promise((resolve) => {
+        const req = indexedDB.open("auditapp-drafts");
+        req.onsuccess = () => {
+            const db = req.result;
+            if (!db.objectStoreNames.contains("photos")) { db.close(); resolve(0); return; }
+            const get = db.transaction("photos").objectStore("photos").getAllKeys();
+            get.onsuccess = () => { db.close(); resolve(get.result.length); };
+        };
+    });
+}"""
 
 
-def wait_for_photo_drafts(page, count: int) -> None:
-    # Polled from here: wait_for_function would take the Promise itself for a truthy answer.
-    for _ in range(100):
-        if photo_drafts(page) == count:
-            return
-        page.wait_for_timeout(100)
-    assert photo_drafts(page) == count
+def photo_drafts_are(count: int) -> str:
+    return f"() => ({PHOTO_DRAFTS})().then((n) => n === {count})"
 
 
 def test_a_photo_chosen_in_the_finding_survives_a_reload_and_goes_with_the_finding(
@@ -385,7 +377,7 @@ def test_a_photo_chosen_in_the_finding_survives_a_reload_and_goes_with_the_findi
     chooser.value.set_files(photo())
     page.wait_for_selector(f"{sel} [data-photo-preview] img")
     # Kept once downscaled: wait until the device holds it, then reload.
-    wait_for_photo_drafts(page, 1)
+    eventually(page, photo_drafts_are(1))
     page.reload()
     page.wait_for_selector(f"{sel} [data-photo-preview] img")
     assert "1 photo will be saved with the finding" in page.inner_text(f"{sel} [data-photo-preview]")
@@ -397,7 +389,7 @@ def test_a_photo_chosen_in_the_finding_survives_a_reload_and_goes_with_the_findi
     photos = db.session.scalars(db.select(Photo).filter_by(audit_id=audit.id)).all()
     assert finding.statement == STATEMENT and len(photos) == 1 and photos[0].finding_id == finding.id
     # The server has them: nothing is left on the device to be sent twice.
-    wait_for_photo_drafts(page, 0)
+    eventually(page, photo_drafts_are(0))
     page.reload()
     page.wait_for_selector(f"{sel} .nc-ref a")
     assert page.locator(f"{sel} [data-photo-preview] img").count() == 0

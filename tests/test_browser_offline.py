@@ -8,7 +8,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD, log_in
 from .support.audits import items_of
-from .support.browser import controlled, log_in_page, phone_context, screenshot
+from .support.browser import controlled, eventually, log_in_page, phone_context, screenshot
 from .support.offline import answer_offline_reload_and_sync, answers_of
 
 pytestmark = pytest.mark.browser
@@ -182,10 +182,10 @@ def test_a_new_service_worker_version_keeps_the_waiting_changes(app, live_server
         page.route(blocked, lambda route: route.abort())
     context.set_offline(False)
     page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
-    page.wait_for_function(
+    eventually(
+        page,
         f"() => caches.keys().then((keys) => keys.some((k) => k.startsWith('shell-') "
         f"&& k !== {old_shell[0]!r}) && !keys.includes({old_shell[0]!r}))",
-        timeout=20000,
     )
     assert _badge(page) == 2
     page.unroute("**/answer")

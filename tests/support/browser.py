@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,14 @@ def controlled(page) -> None:
     if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
         page.reload()
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+
+def eventually(page, script: str, timeout: float = 20) -> None:
+    """Wait until the page's script (which may return a Promise) gives a truthy value.
+
+    page.wait_for_function does not await a Promise: it takes the Promise itself for a truthy answer,
+    so a wait on IndexedDB or the Cache API through it never waits."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {script}"
+        page.wait_for_timeout(100)
