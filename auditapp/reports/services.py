@@ -27,13 +27,19 @@ AUDIT_LINKS = 3  # latest audits linked from each clause of the coverage map
 
 
 @dataclass
-class ClauseCoverage:
+class ClauseAnswers:
+    """What was answered on one clause: how often, when last, with which results and findings."""
+
     clause: str
     title: str
     answered: int = 0
     last_audited: datetime | None = None
     results: dict[str, int] = field(default_factory=dict)
     findings: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ClauseCoverage(ClauseAnswers):
     audits: dict[int, str] = field(default_factory=dict)  # audit id -> number, latest first
 
     @property
@@ -52,15 +58,9 @@ class ClauseCoverage:
 
 
 @dataclass
-class ParentCoverage:
+class ParentCoverage(ClauseAnswers):
     """Answers on a heading (ISO 9001 7.1): they cover the units under it partly, never silently nothing."""
 
-    clause: str
-    title: str
-    answered: int = 0
-    last_audited: datetime | None = None
-    results: dict[str, int] = field(default_factory=dict)
-    findings: dict[str, int] = field(default_factory=dict)
     covers: list[str] = field(default_factory=list)  # the units under it
     left: list[str] = field(default_factory=list)  # of those, the ones no item audited on their own
 
