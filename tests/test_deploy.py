@@ -29,7 +29,8 @@ from .support.deploy import (
     units,
 )
 from .support.hosts import stop, wait_until_answering
-from .support.mail import free_port, smtp_server
+from .support.mail import smtp_server
+from .support.ports import free_port
 from .support.redis import redis_server
 
 ENV_FILE = "/etc/auditapp/auditapp.env"

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from .support.gunicorn import ROOT, Browserless, free_port
+from .support.gunicorn import ROOT, Browserless
 from .support.phone import needs
+from .support.ports import free_port
 
 pytestmark = pytest.mark.slow_install
 

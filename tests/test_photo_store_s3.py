@@ -22,7 +22,8 @@ from .support.accounts import log_in
 from .support.app import CSRFClient, base_config
 from .support.audits import HX, answer, items_of
 from .support.photos import jpeg, upload
-from .support.s3 import BUCKET, free_ports
+from .support.ports import free_ports
+from .support.s3 import BUCKET
 
 BAD_NAMES = ("../../etc/passwd", "A" * 64, "0" * 63, "0" * 64 + "/x", "")
 

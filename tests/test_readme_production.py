@@ -20,8 +20,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from .support.caddy import https_client
-from .support.gunicorn import ROOT, free_port
+from .support.gunicorn import ROOT
 from .support.phone import needs
+from .support.ports import free_port
 from .support.redis import redis_server
 from .support.walkthrough import moved, production_blocks, write_shims
 

@@ -5,7 +5,7 @@ import pytest
 
 from .support.accounts import PASSWORD
 from .support.hosts import Browser, host_env, start_gunicorn, stop, wait_until_answering
-from .support.mail import free_port
+from .support.ports import free_port
 from .support.redis import redis_server
 
 WRONG = "not-the-password-1"

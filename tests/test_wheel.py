@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+
+from .support.ports import free_port
 
 pytestmark = pytest.mark.slow_install
 
@@ -66,12 +67,6 @@ def source_files() -> dict[str, Path]:
                 continue
             wanted[f"{target}/{relative.as_posix()}"] = path
     return wanted
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(venv: Path) -> dict[str, str]:

@@ -24,7 +24,7 @@ from .accounts import PASSWORD, log_in
 from .app import base_config
 from .audits import answer, items_of
 from .photos import jpeg, upload
-from .s3 import free_ports
+from .ports import free_ports
 
 POSTGRES_URL = os.environ.get("AUDITAPP_TEST_DATABASE_URL")
 

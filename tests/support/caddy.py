@@ -15,8 +15,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .gunicorn import ROOT, Browserless, free_port, stop_process
+from .gunicorn import ROOT, Browserless, stop_process
 from .phone import needs
+from .ports import free_port
 
 CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
 

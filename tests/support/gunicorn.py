@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 
@@ -29,12 +31,6 @@ def gunicorn_binary() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail("gunicorn is missing; it is a dependency of auditapp (pip install -e .)")
     pytest.skip("gunicorn is not installed in this environment")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stop_process(process: subprocess.Popen) -> None:

@@ -1,12 +1,13 @@
 """A real SMTP server for tests (aiosmtpd on a free loopback port) that keeps what it receives."""
 
 import asyncio
-import socket
 import threading
 from contextlib import contextmanager
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
+
+from .ports import free_port
 
 
 class Inbox:
@@ -25,12 +26,6 @@ class Inbox:
     def deliveries(self) -> list[tuple[str, str, str]]:
         """(recipient, subject, body) of every message, in order of arrival."""
         return [(rcpt, msg["Subject"], msg.get_content()) for rcpts, msg in self.messages for rcpt in rcpts]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from .browser import CHROMIUM, CHROMIUM_ARGS
+from .ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "serve_phone.py"
@@ -27,12 +27,6 @@ def needs(binary: str, package: str) -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{binary} is missing; CI must install Debian's {package} package (scripts/test)")
     pytest.skip(f"{binary} is not installed (Debian: apt-get install {package})")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def descendants(pid: int) -> set[int]:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 import redis
 
-from .mail import free_port
+from .ports import free_port
 
 REDIS_SERVER = "/usr/bin/redis-server"
 

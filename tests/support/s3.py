@@ -8,7 +8,6 @@ other's photos (a bucket per test would cost SeaweedFS a new set of volumes each
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from pathlib import Path
 import boto3.session
 import pytest
 from botocore.config import Config
+
+from .ports import free_ports
 
 WEED = Path(sys.executable).parent / "weed"
 BUCKET = "auditapp-test"
@@ -75,18 +76,6 @@ class SeaweedFS:
         """Every key of the bucket under `prefix`, read straight from the server."""
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
         return {item["Key"] for page in pages for item in page.get("Contents", [])}
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports (held open together while chosen, so none repeats)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def start_seaweedfs() -> SeaweedFS:
