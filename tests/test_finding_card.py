@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from auditapp.audits.services import finding_requirement
 from auditapp.capa.models import Nonconformity
+from auditapp.checklists import standards
 from auditapp.extensions import db
 from auditapp.findings.models import MAJOR_REASONS
 from auditapp.findings.services import default_requirement
@@ -197,11 +198,31 @@ def test_the_requirement_is_named_from_the_checklist_and_nothing_is_invented(app
         "ISO 9001:2015 clause 7.1.5 (Monitoring and measuring resources)\nChecked: Are gauges within calibration?"
     )
     sub = SimpleNamespace(clause="7.5.3.1", question="Is the instruction at the station?")
-    assert default_requirement(sub, "ISO 9001:2015", "within 7.5.3 Control of documented information").startswith(
+    assert default_requirement(sub, [("ISO 9001:2015", "within 7.5.3 Control of documented information")]).startswith(
         "ISO 9001:2015 clause 7.5.3.1 (within 7.5.3 Control of documented information)\n"
     )
-    # No standard and no title known: the clause and the question only.
-    assert default_requirement(sub, "", None) == "Clause 7.5.3.1\nChecked: Is the instruction at the station?"
+    # No standard and no title known: the clause and the question only; a reference of another scheme
+    # is called a reference, not a clause.
+    assert default_requirement(sub, []) == "Clause 7.5.3.1\nChecked: Is the instruction at the station?"
+    five_s = SimpleNamespace(clause="5S-2", question="Are shadow boards complete?")
+    assert default_requirement(five_s, []) == "Reference 5S-2\nChecked: Are shadow boards complete?"
     # A checklist that states the requirement gives it word for word.
     stated = SimpleNamespace(clause="8.5.1", question="Q?", requirement="Checks in the control plan are performed.")
-    assert default_requirement(stated, "ISO 9001:2015", "Control of production") == stated.requirement
+    assert default_requirement(stated, [("ISO 9001:2015", "Control of production")]) == stated.requirement
+
+
+def test_the_requirement_names_each_declared_standard_that_has_the_clause(app, make_user):
+    """An integrated checklist (ISO 9001, 14001, 45001) asks about documented information once: the
+    finding's requirement names the clause in each standard, with each standard's own title."""
+    version = SimpleNamespace(standard="ISO 9001:2015, ISO 14001:2015, ISO 45001:2018")
+    audit = SimpleNamespace(checklist_version=version)
+    item = SimpleNamespace(clause="7.5.3", question="Are documents controlled?")
+    lines = finding_requirement(audit, item).split("\n")
+    named = [standards.by_name(n) for n in ("ISO 9001:2015", "ISO 14001:2015", "ISO 45001:2018")]
+    assert lines[0] == "; ".join(f"{s.name} clause 7.5.3 ({s.title_of('7.5.3')})" for s in named)
+    assert all(s.title_of("7.5.3") for s in named) and lines[1] == "Checked: Are documents controlled?"
+    # A clause only one of them has is named in that one; a part clause within its unit.
+    only = SimpleNamespace(clause="7.1.5.1", question="Q?")
+    assert finding_requirement(audit, only).startswith(
+        "ISO 9001:2015 clause 7.1.5.1 (within 7.1.5 Monitoring and measuring resources)\n"
+    )

@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
 from ..checklists import services as checklists
-from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
+from ..checklists import standards
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
 from ..checklists.schemas import CLAUSE
 from ..core import observed as observation
@@ -639,14 +639,16 @@ def recurring_statements(user: User, audit: Audit, clause: str, limit: int = REC
 
 
 def finding_requirement(audit: Audit, item: ChecklistItem) -> str:
-    """The requirement a new finding on this item is pre-filled with (findings.default_requirement),
-    with the clause's title where the standard is ISO 9001 (the clauses this app knows)."""
-    standard = audit.checklist_version.standard or ""
-    title = None
-    if "9001" in standard:
-        titles = dict(AUDITABLE_CLAUSES)
-        if item.clause in titles:
-            title = titles[item.clause]
-        elif (parent := auditable_clause_of(item.clause)) is not None:
-            title = f"within {parent} {titles[parent]}"
-    return default_requirement(item, standard, title)
+    """The requirement a new finding on this item is pre-filled with (findings.default_requirement):
+    the item's clause in each standard its checklist declares that has it, with the clause's title."""
+    named: list[tuple[str, str | None]] = []
+    for name in filter(None, (n.strip() for n in (audit.checklist_version.standard or "").split(","))):
+        standard = standards.by_name(name)
+        if standard is None:  # a name from before standards were data: named, without a title
+            named.append((name, None))
+        elif (unit := standard.unit_of(item.clause)) is not None or standard.kind(item.clause):
+            title = standard.title_of(item.clause)
+            if unit and unit != item.clause:
+                title = f"within {unit} {standard.title_of(unit)}"
+            named.append((standard.name, title or None))
+    return default_requirement(item, named)

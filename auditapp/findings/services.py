@@ -16,6 +16,7 @@ from blinker import Namespace
 from sqlalchemy import select
 
 from ..checklists.models import ChecklistItem
+from ..checklists.schemas import CLAUSE
 from ..core.errors import Conflict
 from ..core.timeutil import utcnow
 from ..events import services as events
@@ -63,18 +64,18 @@ def raised_by(findings: Collection[Finding]) -> dict[str, Raised]:
     return found
 
 
-def default_requirement(item: ChecklistItem, standard: str, clause_title: str | None) -> str:
+def default_requirement(item: ChecklistItem, named: list[tuple[str, str | None]]) -> str:
     """The requirement a finding on this item is written against, as the checklist gives it.
 
-    A checklist item states a question, not the requirement: the requirement is named by its standard
-    and clause (with the clause's title when known), and the question says what was checked. A checklist
-    that carries a requirement text for the item (`requirement`) gives it instead. Nothing is invented."""
+    A checklist item states a question, not the requirement: the requirement is named by its standards
+    and clause (`named`: each standard's name with the clause's title when known), and the question says
+    what was checked. A checklist that carries a requirement text for the item (`requirement`) gives it
+    instead. Nothing is invented: an item of no standard is named by its reference."""
     text = str(getattr(item, "requirement", "") or "").strip()
     if text:
         return text
-    where = f"{standard} clause {item.clause}" if standard else f"Clause {item.clause}"
-    if clause_title:
-        where += f" ({clause_title})"
+    places = [f"{name} clause {item.clause}" + (f" ({title})" if title else "") for name, title in named]
+    where = "; ".join(places) or (f"Clause {item.clause}" if CLAUSE.match(item.clause) else f"Reference {item.clause}")
     return f"{where}\nChecked: {item.question}"
 
 
