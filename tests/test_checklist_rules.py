@@ -28,6 +28,7 @@ from .support.audits import HX, answer, items_of, reload
 from .support.checklists import VALID
 from .support.findings import NC_TEXT, finding_of, post_finding
 from .support.photos import jpeg, upload
+from .support.rules import plan_rules_walk
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checklists"
 
@@ -212,51 +213,11 @@ def test_finding_rules_default_to_every_finding_grade():
 
 # --- completion, on the audit ----------------------------------------------------------------------
 
-RULES_WALK = """\
-id: rules-walk
-title: Rules walk
-version: 1
-findings:
-  required_for: [major_nc]
-sections:
-  - title: Area
-    items:
-      - id: board
-        reference: "R-1"
-        question: Is the area board up to date?
-        photo: always
-        results: [conform, minor_nc, major_nc, na]
-      - id: bins
-        reference: "R-2"
-        question: Are the bins labelled?
-        require: {photo: [minor_nc], note: [minor_nc]}
-        procedures:
-          - {title: "Bin labels", url: "https://intranet.example/bins"}
-      - id: aisles
-        reference: "R-3"
-        question: Are aisles clear?
-        require: {note: [observation]}
-      - id: exits
-        reference: "R-4"
-        question: Are exits free?
-"""
-
 
 @pytest.fixture
 def rules_audit(app, client, make_user):
-    folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "rules-walk.yaml").write_text(RULES_WALK, encoding="utf-8")
-    report = checklists.sync_directory(folder)
-    assert not report.problems, report.problems
     lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("rules-walk").id,
-        title="Rules walk",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
+    audit = plan_rules_walk(app, make_user("quality_lead"), lead)
     log_in(client, lead)
     return audit
 
@@ -458,3 +419,13 @@ def test_the_5s_report_pdf_lists_the_deviations_and_procedures(client, five_s):
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(BytesIO(pdf.data)).pages)
     assert "Recorded deviations (1)" in text and "Tags from August still on the rack." in text
     assert "Red-tag routine" in text and "QP-5S-01" in text
+
+
+def test_the_checklist_preview_shows_the_rules_to_its_author(client, five_s):
+    page = client.get("/checklists/5s-walk/v1").get_data(as_text=True)
+    assert "Written findings needed for: Major NC." in page
+    assert "Photo needed if Major NC · Note needed if Minor NC" in page
+    assert "Photo needed unless N/A · Note needed if Minor NC" in page
+    assert '<a href="https://intranet.example/5s/red-tag" target="_blank" rel="noopener noreferrer">' in page
+    iso = client.get("/checklists/production-floor-walk/v1").get_data(as_text=True)
+    assert "Written findings needed" not in iso and "photo required for a nonconformity" in iso
