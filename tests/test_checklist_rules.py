@@ -28,7 +28,7 @@ from .support.audits import HX, answer, items_of, reload
 from .support.checklists import VALID
 from .support.findings import NC_TEXT, finding_of, post_finding
 from .support.photos import jpeg, upload
-from .support.rules import plan_rules_walk
+from .support.rules import RULES_WALK, plan_rules_walk
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checklists"
 
@@ -429,3 +429,21 @@ def test_the_checklist_preview_shows_the_rules_to_its_author(client, five_s):
     assert '<a href="https://intranet.example/5s/red-tag" target="_blank" rel="noopener noreferrer">' in page
     iso = client.get("/checklists/production-floor-walk/v1").get_data(as_text=True)
     assert "Written findings needed" not in iso and "photo required for a nonconformity" in iso
+
+
+def test_comparing_versions_spells_out_changed_rules(app, client, rules_audit, make_user):
+    folder = Path(app.config["CHECKLIST_DIR"])
+    v2 = (
+        RULES_WALK.replace("version: 1", "version: 2")
+        .replace("require: {photo: [minor_nc], note: [minor_nc]}", "require: {note: [minor_nc, major_nc]}")
+        .replace(
+            "        question: Are exits free?\n",
+            '        question: Are exits free?\n        procedures: [{title: "Fire plan", document: "EHS-3"}]\n',
+        )
+    )
+    (folder / "rules-walk.yaml").write_text(v2, encoding="utf-8")
+    assert checklists.sync_directory(folder).problems == []
+    html = client.get("/checklists/rules-walk/compare").get_data(as_text=True)
+    assert "0 added · 0 removed · 0 renamed · 2 reworded · 2 unchanged" in html
+    assert "<del>photo: minor_nc; note: minor_nc</del>" in html and "<ins>note: minor_nc, major_nc</ins>" in html
+    assert "<del>—</del>" in html and "<ins>Fire plan (EHS-3)</ins>" in html
