@@ -6,7 +6,7 @@ import pytest
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of
-from .support.browser import fits_screen, log_in_page, screenshot
+from .support.browser import fits_screen, log_in_page, phone_context, screenshot
 from .support.rules import plan_rules_walk
 
 pytestmark = pytest.mark.browser
@@ -61,3 +61,35 @@ def test_rules_on_the_audit_screen_and_completion_at_360px(app, live_server, pho
     assert page.locator(aisles).is_visible()
     box = page.locator(f"{aisles} h3").bounding_box()
     assert 0 <= box["y"] < page.viewport_size["height"]  # scrolled to the item
+
+
+@pytest.mark.parametrize("width", [360, 768, 1024, 1280])
+def test_screens_with_rules_fit_every_width_with_44px_targets(app, live_server, browser, make_user, width):
+    """The audit screen with hints, a deviation and an open guidance; the completion page with blockers;
+    the report with recorded deviations and procedures; the checklist preview with the rules."""
+    lead = make_user("quality_lead")
+    audit = plan_rules_walk(app, make_user("quality_lead"), lead)
+    by_key = items_of(audit)
+    context = phone_context(browser, width, 900, scale=1 if width > 768 else 2)
+    page = context.new_page()
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    page.goto(f"{live_server.url}/audits/{audit.id}")
+    bins = f"#item-{by_key['bins'].id}"
+    page.tap(f"{bins} button[value=minor_nc]")
+    page.wait_for_selector(f"{bins}.r-minor_nc .deviation")
+    page.fill(f"#note-{by_key['bins'].id}", "Two bins without labels at station 3, a long note to wrap.")
+    page.wait_for_selector(f"{bins} .save-state.saved")
+    page.tap(f"{bins} details[data-guidance] summary")
+    page.wait_for_selector(f"{bins} details[data-guidance][data-loaded=true]")
+    for path in ("", "/complete", "/report"):
+        if path:
+            page.goto(f"{live_server.url}/audits/{audit.id}{path}")
+        assert fits_screen(page), (width, path)
+        screenshot(page, f"rules-audit{path.replace('/', '-')}-{width}")
+        for button in page.locator("main button:visible").all():
+            assert button.bounding_box()["height"] >= 44, (width, path)
+    assert "Recorded deviations (1)" in page.inner_text("main")
+    page.goto(f"{live_server.url}/checklists/rules-walk/v1")
+    assert fits_screen(page) and "Written findings needed for: Major NC." in page.inner_text("main")
+    screenshot(page, f"rules-preview-{width}")
+    context.close()
