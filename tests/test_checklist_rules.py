@@ -304,6 +304,8 @@ def test_the_item_says_what_it_needs_before_it_is_graded(client, rules_audit):
     assert '<template data-finding-form="major_nc">' in page
     # The procedure is under the item's guidance, fetched when opened, as a safe link.
     assert "<summary>Guidance and procedures</summary>" in page and "intranet.example/bins" not in page
+    own_page = client.get(f"/audits/{audit.id}/items/{by_key['bins'].id}").get_data(as_text=True)
+    assert '<a href="https://intranet.example/bins" target="_blank" rel="noopener noreferrer">' in own_page  # no JS
     guidance = client.get(f"/audits/{audit.id}/guidance").get_data(as_text=True)
     assert (
         f'<div id="g-{by_key["bins"].id}"><ul class="procedures"><li><a href="https://intranet.example/bins"'
