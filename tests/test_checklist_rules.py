@@ -148,6 +148,9 @@ def test_procedure_links_are_web_addresses_or_document_numbers(tmp_path):
     assert problems('{title: "WI", url: "https://intra net.example/x"}')[0].endswith(
         "like https://intranet.example/wi-12"
     )
+    for hostile in ("JavaScript:alert(1)", " javascript:alert(1)", "data:text/html,x", "https:evil", "//evil.example"):
+        assert problems(f'{{title: "WI", url: "{hostile}"}}'), hostile
+    assert problems('{title: "WI", url: "java\\tscript:alert(1)"}')
     assert problems('{title: "WI"}') == [
         "checklists/floor.yaml:18: sections[0].items[0].procedures[0].title: give its url: (https://...) or"
         ' its document: number, e.g. {title: "Torque", document: "WI-12"}'
@@ -449,3 +452,17 @@ def test_comparing_versions_spells_out_changed_rules(app, client, rules_audit, m
     assert "0 added · 0 removed · 0 renamed · 2 reworded · 2 unchanged" in html
     assert "<del>photo: minor_nc; note: minor_nc</del>" in html and "<ins>note: minor_nc, major_nc</ins>" in html
     assert "<del>—</del>" in html and "<ins>Fire plan (EHS-3)</ins>" in html
+
+
+def test_a_procedure_link_is_escaped_where_it_is_shown(app, client, make_user):
+    folder = Path(app.config["CHECKLIST_DIR"])
+    hostile = RULES_WALK.replace(
+        "https://intranet.example/bins", 'https://intranet.example/b?x=\\"><script>alert(1)</script>'
+    ).replace('title: "Bin labels"', 'title: "<b>Bins</b>"')
+    (folder / "rules-walk.yaml").write_text(hostile, encoding="utf-8")
+    lead = make_user("auditor")
+    audit = plan_rules_walk(app, make_user("quality_lead"), lead, write=False)
+    log_in(client, lead)
+    guidance = client.get(f"/audits/{audit.id}/guidance").get_data(as_text=True)
+    assert "<script>" not in guidance and "<b>Bins</b>" not in guidance
+    assert 'href="https://intranet.example/b?x=&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in guidance

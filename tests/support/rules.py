@@ -37,10 +37,12 @@ sections:
 """
 
 
-def plan_rules_walk(app, planner, lead):
-    """A planned audit of RULES_WALK, imported into the app's checklist folder."""
+def plan_rules_walk(app, planner, lead, write=True):
+    """A planned audit of RULES_WALK, imported into the app's checklist folder (write=False: of the
+    rules-walk.yaml the test put there)."""
     folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "rules-walk.yaml").write_text(RULES_WALK, encoding="utf-8")
+    if write:
+        (folder / "rules-walk.yaml").write_text(RULES_WALK, encoding="utf-8")
     report = checklists.sync_directory(folder)
     assert not report.problems, report.problems
     audit = audits.plan_audit(
