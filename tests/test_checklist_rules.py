@@ -399,6 +399,8 @@ def test_a_5s_walk_completes_with_minor_deviations_and_notes_and_no_findings(cli
     assert db.session.scalar(db.select(db.func.count(Finding.id)).filter_by(audit_id=audit.id)) == 0
     assert db.session.scalar(db.select(db.func.count(Nonconformity.id))) == 0
 
+    screen = client.get(f"/audits/{audit.id}").get_data(as_text=True)  # read-only now
+    assert screen.count("Recorded deviation: no finding needed.") == 3 and "Write a finding" not in screen
     report = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
     assert "<h2>Findings (0)</h2>" in report and "<h2>Recorded deviations (3)</h2>" in report
     listed = report.split("<h2>Recorded deviations (3)</h2>")[1].split("<h2>Conclusion</h2>")[0]
