@@ -124,10 +124,10 @@ def test_result_listed_twice_and_empty_results(tmp_path):
 
 
 def test_unknown_photo_rule(tmp_path):
-    msgs = messages(load(tmp_path, VALID.replace("photo: required_on_nc", "photo: always")))
+    msgs = messages(load(tmp_path, VALID.replace("photo: required_on_nc", "photo: sometimes")))
     assert msgs == [
-        'checklists/floor.yaml:15: sections[0].items[0].photo: "always" is not a photo rule; '
-        "use one of: never, optional, required_on_nc"
+        'checklists/floor.yaml:15: sections[0].items[0].photo: "sometimes" is not a photo rule; '
+        "use one of: never, optional, required_on_nc, always"
     ]
 
 

@@ -12,7 +12,8 @@ from blinker import Namespace
 from sqlalchemy import select
 
 from ..accounts.models import Role, User
-from ..checklists.models import ChecklistItem, PhotoRule, Result
+from ..checklists.models import RESULT_LABELS, ChecklistItem, PhotoRule, Result
+from ..checklists.rules import finding_required, has_own_rules, missing_evidence
 from ..core.errors import Conflict, NotAllowed, RuleError
 from ..core.timeutil import utcnow
 from ..events import services as events
@@ -67,9 +68,13 @@ def completion_check(audit: Audit) -> CompletionCheck:
     for f, what in incomplete_findings(audit):
         name, item_id = _named(f)
         blockers.append(Blocker(f"{name}: needs {what}.", item_id))
-    for i in items_missing_required_photos(audit):
+    for i, result, missing in items_missing_evidence(audit):
         name, item_id = _named(i)
-        blockers.append(Blocker(f"{name}: a nonconformity here needs a photo.", item_id))
+        if i.photo_rule == PhotoRule.REQUIRED_ON_NC and not has_own_rules(i):
+            blockers.append(Blocker(f"{name}: a nonconformity here needs a photo.", item_id))  # today's words
+        else:
+            said = RESULT_LABELS.get(result, result)
+            blockers.append(Blocker(f"{name}: {said} here needs {' and '.join(missing)}.", item_id))
     return CompletionCheck(prog, unanswered, blockers)
 
 
@@ -162,7 +167,7 @@ def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str
     with_photos = set(db.session.scalars(select(Photo.item_id).where(Photo.audit_id == audit.id)))
     for response in responses:
         finding = written.get(response.id)
-        if finding is None:
+        if finding is None and finding_required(audit.checklist_version, response.result):
             problems.append((response.item, "a written finding"))
     for finding in written.values():
         if not finding.is_open:
@@ -180,18 +185,19 @@ def incomplete_findings(audit: Audit) -> list[tuple[Finding | ChecklistItem, str
     return problems
 
 
-def items_missing_required_photos(audit: Audit) -> list[ChecklistItem]:
-    """Items answered as a nonconformity whose checklist asks for a photo, with none taken."""
-    if audit.is_gap_analysis:
-        return []  # a gap is something missing: there is nothing to photograph
+def items_missing_evidence(audit: Audit) -> list[tuple[ChecklistItem, str, list[str]]]:
+    """Answered items missing the photo or note their checklist's evidence rules ask for
+    (checklists/rules.py): (item, its result, what is missing: "a photo", "a note")."""
     with_photos = set(db.session.scalars(select(Photo.item_id).where(Photo.audit_id == audit.id)))
-    rows = db.session.scalars(
-        select(ChecklistItem)
+    rows = db.session.execute(
+        select(ChecklistItem, Response.result, Response.note)
         .join(Response, Response.item_id == ChecklistItem.id)
-        .where(
-            Response.audit_id == audit.id,
-            Response.result.in_([g.value for g in NC_GRADES]),
-            ChecklistItem.photo_rule == PhotoRule.REQUIRED_ON_NC,
-        )
+        .where(Response.audit_id == audit.id, Response.result.is_not(None))
+        .order_by(ChecklistItem.position)
     ).all()
-    return [item for item in rows if item.id not in with_photos]
+    missing = []
+    for item, result, note in rows:
+        what = missing_evidence(item, result, item.id in with_photos, note, gap_analysis=audit.is_gap_analysis)
+        if what and result:
+            missing.append((item, result, what))
+    return missing

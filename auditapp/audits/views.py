@@ -10,13 +10,14 @@ from marshmallow import ValidationError
 from ..accounts import services as accounts
 from ..accounts.models import Role
 from ..auditors.services import lead_qualification_warning, lead_warning_for_form
+from ..checklists import rules as checklist_rules
 from ..checklists import services as checklists
 from ..checklists.models import RESULT_LABELS, ChecklistItem
 from ..core.forms import first_errors
 from ..events import services as events
 from ..extensions import db
 from ..findings import services as findings
-from ..findings.models import FINDING_GRADES, GAP_CATEGORIES, MAJOR_REASONS
+from ..findings.models import FINDING_GRADES, GAP_CATEGORIES, MAJOR_REASONS, Finding
 from ..findings.schemas import split_why_major
 from ..photos import services as photos
 from ..scope.services import current_scope
@@ -25,7 +26,7 @@ from ..web.pdf import Keep, render_pdf
 from ..web.rendering import render
 from ..web.security import roles_required
 from . import completion, services
-from .models import NOT_AUDITED, Audit, AuditKind, result_labels
+from .models import NOT_AUDITED, Audit, AuditKind, Response, result_labels
 from .schemas import AuditPlanSchema, CompleteSchema, ReopenSchema, form_with_lists
 
 bp = Blueprint("audits", __name__)
@@ -47,6 +48,9 @@ def audit_vocabulary():
         "why_major_parts": split_why_major,
         "requirement_of": services.finding_requirement,
         "raised_of": lambda finding: findings.raised_by([finding]).get(finding.id),
+        # Evidence and finding rules of the audit's checklist (issue 15, "rules"; checklists/rules.py).
+        "evidence_hints": checklist_rules.evidence_hints,
+        "finding_results_of": lambda audit: checklist_rules.finding_results(audit.checklist_version),
     }
 
 
@@ -273,10 +277,12 @@ def report_pdf(audit_id: int):
 
 def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
     audit_findings = findings.audit_findings(audit)
+    responses = services.responses_by_item(audit)
     context = {
         "audit": audit,
         "progress": services.progress(audit),
-        "responses": services.responses_by_item(audit),
+        "responses": responses,
+        "deviations": recorded_deviations(audit, responses, audit_findings),
         "findings": audit_findings,
         "raised": findings.raised_by(audit_findings),
         "observed": events.first_events(audit.id, "finding"),  # when each finding was made (offline: the device's time)
@@ -286,6 +292,21 @@ def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
         and (current_user.id == audit.lead_auditor_id or current_user.has_role(Role.QUALITY_LEAD)),
     }
     return context | overrides
+
+
+def recorded_deviations(
+    audit: Audit, responses: dict[int, Response], audit_findings: list[Finding]
+) -> list[tuple[ChecklistItem, Response]]:
+    """(item, answer) of each result the checklist records without a written finding, none written
+    (issue 15, finding rules): the report lists them apart from findings; they raise no NC."""
+    version, written = audit.checklist_version, {f.item_id for f in audit_findings}
+    return [
+        (item, r)
+        for item in version.items
+        if (r := responses.get(item.id))
+        and checklist_rules.recorded_deviation(version, r.result)
+        and item.id not in written
+    ]
 
 
 # One item's routes (answer, note, finding, photos, history) live beside this module, on this blueprint.

@@ -28,7 +28,8 @@ from ruamel.yaml.events import (
 )
 
 from . import standards
-from .schemas import CLAUSE, KEYS_BY_LEVEL, ChecklistSchema, did_you_mean
+from .models import PhotoRule
+from .schemas import CLAUSE, KEYS_BY_LEVEL, RESULT_CODES, ChecklistSchema, did_you_mean
 from .standards import Standard
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -124,7 +125,7 @@ def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = 
         data = None
         for path, message in _flatten(exc.messages):
             problem(_line_of(doc, path, message), _format_path(path), _explain(doc, path, message, text))
-    for path, message in [*_cross_checks(doc, expected_id), *_standards_checks(doc)]:
+    for path, message in [*_cross_checks(doc, expected_id), *_standards_checks(doc), *_rules_checks(doc)]:
         problem(_line_of(doc, path, message), _format_path(path), message)
     if result.problems:
         result.problems.sort(key=lambda p: p.line or 0)
@@ -278,7 +279,9 @@ def _line_of(doc, path, message: str) -> int:
 def _explain(doc, path, message: str, text: str) -> str:
     """Turn marshmallow's generic messages into an author's language."""
     if message == "Unknown field.":
-        level = "item" if "items" in path[:-1] else "section" if "sections" in path[:-1] else "checklist"
+        level = _rules_level(path) or (
+            "item" if "items" in path[:-1] else "section" if "sections" in path[:-1] else "checklist"
+        )
         return f"unknown field{did_you_mean(str(path[-1]), KEYS_BY_LEVEL[level])}"
     if message == "Missing data for required field.":
         return "required field is missing"
@@ -384,6 +387,63 @@ def _cross_checks(doc, expected_id):
                 problems.append((("renamed", old), f'renamed target "{new}" is not an item in this file'))
             if old in seen_ids and old != new:
                 problems.append((("renamed", old), f'"{old}" is renamed but still used as an item id'))
+    return problems
+
+
+# --- evidence rules and finding rules (issue 15, helper "rules") -------------------------------
+
+
+def _rules_level(path) -> str | None:
+    """Which of the rules' mappings an unknown key is in (for "did you mean"), if any."""
+    parents = path[:-1]
+    if "procedures" in parents:
+        return "procedure"
+    if "require" in parents:
+        return "require"
+    if parents[:1] == ("findings",):
+        return "findings"
+    return None
+
+
+def _rules_checks(doc):
+    """An item's evidence rules name results the item offers, once each, and never a photo it refuses."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    sections = doc.get("sections")
+    for s, section in enumerate(sections if isinstance(sections, list) else []):
+        items = section.get("items") if isinstance(section, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            require = item.get("require") if isinstance(item, dict) else None
+            if not isinstance(require, dict):
+                continue
+            where = ("sections", s, "items", i, "require")
+            offered = item.get("results")
+            if not isinstance(offered, list) or not all(isinstance(r, str) for r in offered):
+                offered = RESULT_CODES
+            for kind in ("photo", "note"):
+                listed = require.get(kind)
+                if not isinstance(listed, list):
+                    continue  # the schema reports it
+                for k, code in enumerate(listed):
+                    if not isinstance(code, str) or code not in RESULT_CODES:
+                        continue  # the schema reports it
+                    if code not in offered:
+                        problems.append(
+                            (
+                                where + (kind, k),
+                                f'"{code}" is not one of this item\'s results ({", ".join(offered)})'
+                                f"{did_you_mean(code, list(offered))}",
+                            )
+                        )
+                    elif code in listed[:k]:
+                        problems.append((where + (kind, k), f'"{code}" is listed twice'))
+            if item.get("photo") == PhotoRule.NEVER.value and require.get("photo"):
+                problems.append((where + ("photo",), "the item says photo: never, so no result can require a photo"))
+    findings = doc.get("findings")
+    required = findings.get("required_for") if isinstance(findings, dict) else None
+    required = required if isinstance(required, list) else []
+    for k, code in enumerate(required):
+        if isinstance(code, str) and code in required[:k]:
+            problems.append((("findings", "required_for", k), f'"{code}" is listed twice'))
     return problems
 
 

@@ -31,6 +31,7 @@ class PhotoRule(enum.StrEnum):
     NEVER = "never"
     OPTIONAL = "optional"
     REQUIRED_ON_NC = "required_on_nc"
+    ALWAYS = "always"  # a photo whatever the result, but N/A (checklists/rules.py)
 
 
 class Checklist(Model):
@@ -63,6 +64,9 @@ class ChecklistVersion(Model):
     standard: Mapped[str] = mapped_column(String(120), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     renamed: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # --- finding rules (issue 15): `findings.required_for`, the results that need a written finding;
+    # None (no `findings:` in the file) is today's rule, every finding grade (checklists/rules.py).
+    finding_results: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     source_path: Mapped[str] = mapped_column(String(255))
     # The exact YAML the version was imported from, kept as evidence of what auditors used.
     source_text: Mapped[str] = mapped_column(Text)
@@ -116,6 +120,11 @@ class ChecklistItem(Model):
     evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
     photo_rule: Mapped[str] = mapped_column(String(20), default=PhotoRule.OPTIONAL.value)
     results: Mapped[list[str]] = mapped_column(JSON)
+    # --- evidence rules and procedures (issue 15); None when the file does not use them.
+    # require: {"photo": [results], "note": [results]} (checklists/rules.py reads it with photo_rule);
+    # procedures: [{"title": ..., "url": ...} or {"title": ..., "document": ...}], shown to the auditor.
+    require: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, nullable=True)
+    procedures: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="items", overlaps="items,section")
     section: Mapped[ChecklistSection] = relationship(back_populates="items", overlaps="items,version")

@@ -2,8 +2,9 @@
 
 import difflib
 import re
+from urllib.parse import urlsplit
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .models import PhotoRule, Result
 from .standards import CLAUSE_CODE
@@ -170,6 +171,71 @@ class StrictSchema(Schema):
         ordered = True
 
 
+# --- evidence rules, finding rules and procedure links (issue 15, helper "rules") ----------------
+# No load_default anywhere here: a file that does not use the keys loads (and hashes) as before.
+
+# The results that can need a written finding (`findings.required_for`): findings.models.FINDING_GRADES.
+FINDING_RESULT_CODES = [Result.MINOR_NC.value, Result.MAJOR_NC.value, Result.OBSERVATION.value, Result.OFI.value]
+
+
+class WebAddress(Text):
+    """An http(s) address, whole: the auditor's phone opens it, so no javascript:, data: or file:."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme.lower() not in ("http", "https"):
+            raise ValidationError(f'"{value}" is not a web address; write it whole, starting with https://')
+        if not parts.hostname or any(ch.isspace() or ord(ch) < 32 for ch in value):
+            raise ValidationError(f'"{value}" is not a whole web address, like https://intranet.example/wi-12')
+        return value
+
+
+class MappingOf(fields.Nested):
+    """A nested mapping whose wrong type reads as a plain sentence."""
+
+    def __init__(self, nested, example: str, **kwargs):
+        super().__init__(nested, **kwargs)
+        self.example = example
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError(f"expected a mapping like {self.example}, not {_kind(value)}")
+        return super()._deserialize(value, attr, data, partial=partial, **kwargs)
+
+
+class RequireSchema(StrictSchema):
+    """`require:` the results for which the item needs a photo, or a note, before the audit completes."""
+
+    photo = TextList(Choice(RESULT_CODES, "a result"))
+    note = TextList(Choice(RESULT_CODES, "a result"))
+
+
+class ProcedureSchema(StrictSchema):
+    """One procedure or work instruction the item checks: a title, and a web address or document number."""
+
+    title = Text(required=True, validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
+    url = WebAddress(validate=validate.Length(max=500, error="must be at most 500 characters"))
+    document = Text(validate=validate.Length(min=1, max=100, error="must be 1 to 100 characters"))
+
+    @validates_schema
+    def url_or_document(self, data, **kwargs):
+        if "url" not in data and "document" not in data:
+            raise ValidationError(
+                'give its url: (https://...) or its document: number, e.g. {title: "Torque", document: "WI-12"}',
+                "title",
+            )
+
+
+class FindingRulesSchema(StrictSchema):
+    """`findings:` which results need a written finding in this checklist (absent: every finding grade)."""
+
+    required_for = TextList(Choice(FINDING_RESULT_CODES, "a result that can need a finding"), required=True)
+
+
 class ItemSchema(StrictSchema):
     id = Text(
         required=True,
@@ -193,6 +259,12 @@ class ItemSchema(StrictSchema):
         Choice(RESULT_CODES, "a result"),
         load_default=None,
         validate=validate.Length(min=1, error="must list at least one result"),
+    )
+    # --- evidence rules and procedure links (issue 15, helper "rules")
+    require = MappingOf(RequireSchema, "{photo: [minor_nc, major_nc], note: [observation]}")
+    procedures = TextList(
+        MappingOf(ProcedureSchema, '{title: "Torque work instruction", document: "WI-12 rev C"}'),
+        validate=validate.Length(min=1, error="list at least one procedure, or leave procedures out"),
     )
 
 
@@ -220,6 +292,7 @@ class ChecklistSchema(StrictSchema):
     )
     description = Text(load_default="", validate=validate.Length(max=4000, error="must be at most 4000 characters"))
     renamed = RenameMap(load_default=dict)
+    findings = MappingOf(FindingRulesSchema, "{required_for: [major_nc]}")  # issue 15, helper "rules"
     sections = TextList(
         fields.Nested(SectionSchema),
         required=True,
@@ -232,4 +305,7 @@ KEYS_BY_LEVEL = {
     "checklist": list(ChecklistSchema().fields),
     "section": list(SectionSchema().fields),
     "item": list(ItemSchema().fields),
+    "require": list(RequireSchema().fields),
+    "procedure": list(ProcedureSchema().fields),
+    "findings": list(FindingRulesSchema().fields),
 }

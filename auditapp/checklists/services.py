@@ -144,6 +144,7 @@ def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | 
         standard=data["standard"] or ", ".join(s.name for s in declared),
         description=data["description"],
         renamed=data["renamed"],
+        finding_results=data["findings"]["required_for"] if "findings" in data else None,
         source_path=loaded.display_path,
         source_text=loaded.source_text,
         imported_by_id=getattr(actor, "id", None),
@@ -167,6 +168,8 @@ def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | 
                     evidence=item["evidence"],
                     photo_rule=item["photo"],
                     results=item["results"] or [r.value for r in Result],
+                    require=item.get("require"),
+                    procedures=item.get("procedures"),
                 )
             )
             position += 1
@@ -206,7 +209,17 @@ def all_checklists() -> list[Checklist]:
 
 # --- comparing versions ------------------------------------------------------------------------
 
-COMPARED_FIELDS = ("clause", "clauses", "question", "guidance", "evidence", "photo_rule", "results")
+COMPARED_FIELDS = (
+    "clause",
+    "clauses",
+    "question",
+    "guidance",
+    "evidence",
+    "photo_rule",
+    "results",
+    "require",
+    "procedures",
+)
 
 
 @dataclass
