@@ -8,8 +8,10 @@ found is reported at once as ``path:line: field: message``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,14 +38,94 @@ MAX_FILE_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem in one file.
+
+    ``field`` is the machine path (``sections[1].items[2].question``; what tools map to cells);
+    ``position`` is the same place as people read it (``section 2 "Receiving", item 3 "rcv-03" question``),
+    used by ``str()``. ``subject`` names the item or section alone (``rcv-03``), for grouped messages.
+    """
+
     path: str
     line: int | None
     field: str
     message: str
+    position: str = ""
+    subject: str = dataclasses.field(default="", compare=False)
+
+    @property
+    def place(self) -> str:
+        """Where in the file, as people read it (the machine path when no position was given)."""
+        return self.position or self.field
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
+
+
+# Problems whose message differs only by the value the author typed, yet are the same mistake
+# (grouped into one message); every other message must match exactly to be grouped.
+SAME_MISTAKE_ACROSS_VALUES = [
+    re.compile(r"^expected text, but YAML read the number .*; put it in quotes"),
+    re.compile(r"^\S+ was read as the number .*; put it in quotes"),
+]
+GROUP_LISTS = 5  # the first repeats a grouped message names
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """The same mistake in several places: one message, every place still reachable.
+
+    "The same mistake" = the same field at the same level (``sections[].items[].guidnce``) with the
+    same message (or one of SAME_MISTAKE_ACROSS_VALUES), in the same file."""
+
+    first: Problem
+    others: tuple[Problem, ...] = ()
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return (self.first, *self.others)
+
+    @property
+    def lines(self) -> list[int]:
+        return [p.line for p in self.problems if p.line]
+
+    @property
+    def noun(self) -> str:
+        level = _level(self.first.field)
+        n = len(self.others)
+        if level in ("item", "section") and len({p.subject for p in self.problems}) == n + 1:
+            return level if n == 1 else level + "s"
+        return "place" if n == 1 else "places"
+
+    def __str__(self) -> str:
+        if not self.others:
+            return str(self.first)
+        named = [f"{p.subject or p.place} line {p.line}" if p.line else p.subject or p.place for p in self.others]
+        listed = ", ".join(named[:GROUP_LISTS])
+        if len(named) > GROUP_LISTS:
+            listed += f", …; first {GROUP_LISTS} listed"
+        return f"{self.first} (and {len(self.others)} more {self.noun}: {listed})"
+
+
+def _level(machine_path: str) -> str:
+    if re.match(r"^sections\[\d+\]\.items\[\d+\]", machine_path):
+        return "item"
+    return "section" if machine_path.startswith("sections[") else "checklist"
+
+
+def _mistake(problem: Problem) -> tuple:
+    """What makes two problems the same mistake (see ProblemGroup)."""
+    kind = next((p.pattern for p in SAME_MISTAKE_ACROSS_VALUES if p.search(problem.message)), problem.message)
+    return (problem.path, re.sub(r"\[\d+\]", "[]", problem.field), kind)
+
+
+def group_problems(problems: list[Problem]) -> list[ProblemGroup]:
+    """One group per mistake, in the order each first appears; problems without a field stay alone."""
+    groups: dict[tuple, list[Problem]] = {}
+    for n, problem in enumerate(problems):
+        key = _mistake(problem) if problem.field else (n,)
+        groups.setdefault(key, []).append(problem)
+    return [ProblemGroup(ps[0], tuple(ps[1:])) for ps in groups.values()]
 
 
 @dataclass
@@ -62,6 +144,11 @@ class LoadedChecklist:
     @property
     def ok(self) -> bool:
         return not self.problems and self.data is not None
+
+    @property
+    def grouped(self) -> list[ProblemGroup]:
+        """The problems with each repeated mistake as one message (what the CLI and pages show)."""
+        return group_problems(self.problems)
 
     @property
     def item_count(self) -> int:
@@ -123,9 +210,9 @@ def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = 
     except ValidationError as exc:
         data = None
         for path, message in _flatten(exc.messages):
-            problem(_line_of(doc, path, message), _format_path(path), _explain(doc, path, message, text))
+            problem(_line_of(doc, path, message), path, _explain(doc, path, message, text), doc)
     for path, message in [*_cross_checks(doc, expected_id), *_standards_checks(doc)]:
-        problem(_line_of(doc, path, message), _format_path(path), message)
+        problem(_line_of(doc, path, message), path, message, doc)
     if result.problems:
         result.problems.sort(key=lambda p: p.line or 0)
         return
@@ -235,6 +322,58 @@ def _format_path(path) -> str:
     return out
 
 
+TITLE_SHOWN = 30  # characters of a section title shown in a position
+
+
+def describe(doc, path) -> tuple[str, str]:
+    """(position, subject) of a field path as people read them.
+
+    ("sections", 1, "items", 2, "question") -> ('section 2 "Receiving", item 3 "rcv-03" question', "rcv-03");
+    ("sections", 1) -> ('section 2 "Receiving"', 'section 2 "Receiving"'); ("title",) -> ("checklist title", "").
+    """
+    path = tuple(path)
+    if len(path) >= 2 and path[0] == "sections" and isinstance(path[1], int):
+        section = _get(doc, "sections", path[1])
+        title = section.get("title") if isinstance(section, dict) else None
+        where = subject = f"section {path[1] + 1}"
+        if isinstance(title, str) and title.strip():
+            short = title.strip() if len(title.strip()) <= TITLE_SHOWN else title.strip()[: TITLE_SHOWN - 1] + "…"
+            where = subject = f'{where} "{short}"'
+        rest = path[2:]
+        if len(rest) >= 2 and rest[0] == "items" and isinstance(rest[1], int):
+            item = _get(section, "items", rest[1])
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(item_id, str) and item_id:
+                where, subject = f'{where}, item {rest[1] + 1} "{item_id}"', item_id
+            else:
+                where = f"{where}, item {rest[1] + 1}"
+                subject = f"{subject} item {rest[1] + 1}"
+            rest = rest[2:]
+    else:
+        where, subject, rest = "checklist", "", path
+    return " ".join([where, *_field_words(rest)]), subject
+
+
+def _get(node, key, index):
+    try:
+        return node[key][index]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _field_words(rest) -> list[str]:
+    """("results", 2) -> ["results", "entry 3"]; ("clauses", "ISO 45001:2018") -> ["clauses", '"ISO 45001:2018"']."""
+    words = []
+    for n, part in enumerate(rest):
+        if isinstance(part, int):
+            words.append(f"entry {part + 1}")
+        elif n == 0 or re.fullmatch(r"[a-z][a-z_]*", str(part)):
+            words.append(str(part))
+        else:
+            words.append(f'"{part}"')
+    return words
+
+
 def _node_at(doc, path):
     """The container holding the last part of path, and that part (None if the walk breaks)."""
     node = doc
@@ -333,7 +472,8 @@ def _cross_checks(doc, expected_id):
                 problems.append(
                     (
                         ("sections", s, "clause"),
-                        f'clause "{sclause}" already has a section (sections[{seen_sections[sclause]}])',
+                        f'clause "{sclause}" already has a section'
+                        f" ({describe(doc, ('sections', seen_sections[sclause]))[0]})",
                     )
                 )
             seen_sections.setdefault(sclause, s)
@@ -367,7 +507,7 @@ def _cross_checks(doc, expected_id):
                         )
                     )
                 else:
-                    seen_questions[ref] = item_id if isinstance(item_id, str) else f"sections[{s}].items[{i}]"
+                    seen_questions[ref] = item_id if isinstance(item_id, str) else describe(doc, where)[0]
             results = item.get("results")
             if isinstance(results, list):
                 for r, code in enumerate(results):
@@ -510,8 +650,17 @@ def item_clauses(item: dict, declared: list[Standard]) -> list[tuple[str, str]]:
     return []
 
 
+def problem_at(display: str, line: int | None, doc, path: tuple, message: str) -> Problem:
+    """A Problem at a field path such as ("sections", 1, "items", 2, "question"), named both ways."""
+    position, subject = describe(doc, path)
+    return Problem(display, line, _format_path(path), message, position, subject)
+
+
 def _problem_factory(result: LoadedChecklist):
-    def add(line, field_path, message):
-        result.problems.append(Problem(result.display_path, line, field_path, message))
+    def add(line, path, message, doc=None):
+        if isinstance(path, str):  # "" for problems of the whole file
+            result.problems.append(Problem(result.display_path, line, path, message))
+        else:
+            result.problems.append(problem_at(result.display_path, line, doc, path, message))
 
     return add

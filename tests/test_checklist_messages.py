@@ -1,0 +1,145 @@
+"""Problems in words people read: positions by section and item, repeated mistakes once."""
+
+from pathlib import Path
+
+from auditapp.checklists.loader import LoadedChecklist, group_problems, validate_text
+
+from .support.checklists import VALID
+
+
+def problems_of(text: str, name: str = "walk.yaml") -> LoadedChecklist:
+    result = LoadedChecklist(path=Path(name), display_path=name)
+    validate_text(text, result)
+    return result
+
+
+def long_walk(items: int = 120, per_section: int = 40, item_text: str = "") -> str:
+    """A 5S walk of `items` items in sections of `per_section`; `item_text` is added to every item."""
+    out = ["id: walk", "title: Long walk", "version: 1", "sections:"]
+    for n in range(items):
+        if n % per_section == 0:
+            out += [f"  - title: Area {n // per_section + 1}", "    items:"]
+        out += [
+            f"      - id: rcv-{n + 1:03}",
+            f'        reference: "R-{n + 1}"',
+            f"        question: Is point {n + 1} in order?",
+        ]
+        out += [f"        {line}" for line in item_text.splitlines()]
+    return "\n".join(out) + "\n"
+
+
+# --- positions ---------------------------------------------------------------------------------
+
+
+def test_position_names_section_and_item_and_keeps_the_machine_path():
+    text = long_walk(items=6, per_section=3).replace(
+        "      - id: rcv-006\n", "      - id: rcv-006\n        quesion: x\n"
+    )
+    [problem] = problems_of(text).problems
+    assert (
+        str(problem)
+        == 'walk.yaml:25: section 2 "Area 2", item 3 "rcv-006" quesion: unknown field; did you mean "question"?'
+    )
+    assert problem.field == "sections[1].items[2].quesion"  # what tools map to cells, unchanged
+    assert problem.position == 'section 2 "Area 2", item 3 "rcv-006" quesion'
+    assert problem.subject == "rcv-006"
+
+
+def test_section_checklist_and_whole_item_positions():
+    text = long_walk(items=2).replace("  - title: Area 1\n", "  - title: Area 1\n    clause: x1\n")
+    text = text.replace("title: Long walk\n", "").replace('        reference: "R-2"\n', "")
+    problems = problems_of(text).problems
+    assert [p.position for p in problems] == [
+        "checklist title",
+        'section 1 "Area 1" clause',
+        'section 1 "Area 1", item 2 "rcv-002"',
+    ]
+    assert str(problems[2]).endswith('item 2 "rcv-002": needs a reference (any short text, e.g. "A.5.1") or a clause')
+
+
+def test_an_item_without_an_id_and_a_long_title_are_named_plainly():
+    title = "Receiving inspection of purchased parts and materials"
+    text = long_walk(items=2).replace("Area 1", title).replace("      - id: rcv-002\n", "      - ref: x\n")
+    positions = [p.position for p in problems_of(text).problems]
+    short = 'section 1 "Receiving inspection of purch…"'
+    assert f"{short}, item 2 ref" in positions and f"{short}, item 2 id" in positions, positions
+
+
+def test_lists_and_maps_inside_an_item_are_named_by_entry():
+    text = VALID.replace("major_nc, observation", "majr_nc, observation")
+    [problem] = problems_of(text, "floor.yaml").problems
+    assert problem.position.endswith('item 1 "8.5.2-traceability" results entry 3')
+    assert problem.field == "sections[0].items[0].results[2]"
+
+
+# --- one message per repeated mistake -------------------------------------------------------------
+
+
+def test_one_mistake_in_120_items_is_one_message_with_every_line_reachable():
+    result = problems_of(long_walk(item_text="guidence: Look at it."))
+    assert len(result.problems) == 120
+    [group] = result.grouped
+    lines = [p.line for p in result.problems]
+    assert group.lines == lines and len(set(lines)) == 120
+    assert str(group) == (
+        'walk.yaml:10: section 1 "Area 1", item 1 "rcv-001" guidence: unknown field; did you mean "guidance"?'
+        f" (and 119 more items: rcv-002 line {lines[1]}, rcv-003 line {lines[2]}, rcv-004 line {lines[3]},"
+        f" rcv-005 line {lines[4]}, rcv-006 line {lines[5]}, …; first 5 listed)"
+    )
+
+
+def test_different_mistakes_stay_apart_and_in_line_order():
+    text = long_walk(items=5, item_text="guidence: Look.").replace(
+        "      - id: rcv-004\n", "      - id: rcv-004\n        photo: sometimes\n"
+    )
+    groups = problems_of(text).grouped
+    # One group per mistake, where it first appears: the typo in all five items, then the photo rule.
+    assert [len(g.problems) for g in groups] == [5, 1]
+    assert str(groups[0]).endswith(
+        "(and 4 more items: rcv-002 line 14, rcv-003 line 18, rcv-004 line 23, rcv-005 line 27)"
+    )
+    assert "photo rule" in str(groups[1]) and "more" not in str(groups[1])
+
+
+def test_values_that_differ_are_different_mistakes_unless_only_the_typed_value_differs():
+    base = (
+        long_walk(items=3)
+        .replace("reference: ", "clause: ")
+        .replace("title: Long walk", "title: W\nstandard: ISO 9001:2015")
+    )
+    wrong_clauses = base.replace('"R-1"', '"5.1.6"').replace('"R-2"', '"9.1.5"').replace('"R-3"', '"5.1.6"')
+    groups = problems_of(wrong_clauses).grouped
+    assert [len(g.problems) for g in groups] == [2, 1]  # 5.1.6 twice; 9.1.5 has its own suggestion
+    unquoted = base.replace('"R-1"', "8.1").replace('"R-2"', "8.2").replace('"R-3"', "8.3")
+    [group] = problems_of(unquoted).grouped
+    assert str(group).startswith(
+        'walk.yaml:9: section 1 "Area 1", item 1 "rcv-001" clause: expected text, but YAML read the number 8.1;'
+        ' put it in quotes: "8.1" (and 2 more items: rcv-002 line 12, rcv-003 line 15)'
+    )
+
+
+def test_problems_of_the_whole_file_are_never_grouped():
+    result = problems_of("a: &a [1]\nb: &b [2]\n")
+    assert len(group_problems(result.problems)) == 2
+
+
+def test_check_command_prints_a_repeated_mistake_once_and_every_line_with_all(runner, tmp_path):
+    path = tmp_path / "walk.yaml"
+    path.write_text(long_walk(item_text="guidence: Look at it."), encoding="utf-8")
+    grouped = runner.invoke(args=["checklists", "check", str(path)])
+    assert grouped.exit_code == 1
+    assert grouped.output.count("guidence: unknown field") == 1
+    assert "and 119 more items: rcv-002 line" in grouped.output
+    assert "flask checklists check --all lists every line" in grouped.output
+    every = runner.invoke(args=["checklists", "check", "--all", str(path)])
+    assert every.output.count("guidence: unknown field") == 120
+
+
+def test_library_page_shows_a_repeated_mistake_once_with_all_its_lines_folded(app, client, login):
+    folder = Path(app.config["CHECKLIST_DIR"])
+    (folder / "walk.yaml").write_text(long_walk(item_text="guidence: Look at it."), encoding="utf-8")
+    login()
+    html = client.get("/checklists/").get_data(as_text=True)
+    assert "120 problems (1 different mistake); not importable until fixed" in html
+    assert "<summary>All 120 lines</summary>" in html
+    assert html.count("guidence: unknown field") == 121  # the message, then each line folded under it
