@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
-from auditapp.checklists.loader import LoadedChecklist, group_problems, validate_text
+import pytest
+from marshmallow import ValidationError
+
+from auditapp.checklists.loader import LoadedChecklist, group_problems, load_checklist_file, validate_text
+from auditapp.checklists.schemas import Choice
 
 from .support.checklists import VALID
 
@@ -143,3 +147,107 @@ def test_library_page_shows_a_repeated_mistake_once_with_all_its_lines_folded(ap
     assert "120 problems (1 different mistake); not importable until fixed" in html
     assert "<summary>All 120 lines</summary>" in html
     assert html.count("guidence: unknown field") == 121  # the message, then each line folded under it
+
+
+# --- words from other tools ---------------------------------------------------------------------
+
+ALL_RESULTS = "results: [conform, minor_nc, major_nc, observation, ofi, na]"
+
+
+def test_the_same_word_written_differently_is_taken_and_hashes_as_the_code():
+    plain = problems_of(VALID, "floor.yaml")
+    for results, photo in [
+        ("[Conform, Minor NC, major-nc, Observation, OFI, N/A]", "Required on NC"),
+        (
+            "[CONFORM, minor nonconformity, Major Nonconformity, observation, opportunity for improvement, not_applicable]",
+            "required-on-nc",
+        ),
+    ]:
+        text = VALID.replace(ALL_RESULTS, f"results: {results}").replace("photo: required_on_nc", f"photo: {photo}")
+        loaded = problems_of(text, "floor.yaml")
+        assert loaded.ok, [str(p) for p in loaded.problems]
+        item = loaded.data["sections"][0]["items"][0]
+        assert item["results"] == ["conform", "minor_nc", "major_nc", "observation", "ofi", "na"]
+        assert item["photo"] == "required_on_nc"
+        assert loaded.content_hash == plain.content_hash
+
+
+@pytest.mark.parametrize(
+    "word, meant",
+    [
+        ("compliant", '"conform"'),
+        ("pass", '"conform"'),
+        ("OK", '"conform"'),
+        ("yes", '"conform"'),
+        ("minor", '"minor_nc"'),
+        ("Major", '"major_nc"'),
+        ("NC", '"minor_nc" or "major_nc"'),
+        ("improvement", '"ofi"'),
+        ("obs", '"observation"'),
+        ("excluded", '"na"'),
+        ("majr_nc", '"major_nc"'),
+    ],
+)
+def test_other_tools_words_for_results_are_suggested_not_taken(word, meant):
+    text = VALID.replace(ALL_RESULTS, f"results: [conform, {word}]")
+    [problem] = problems_of(text, "floor.yaml").problems
+    assert problem.message == f'"{word}" is not a result; did you mean {meant}?'
+
+
+def test_a_photo_word_that_could_mean_two_rules_is_only_suggested():
+    [problem] = problems_of(VALID.replace("photo: required_on_nc", "photo: mandatory"), "floor.yaml").problems
+    assert problem.message.startswith('"mandatory" is not a photo rule; did you mean "required_on_nc"')
+    [problem] = problems_of(VALID.replace("photo: required_on_nc", "photo: none"), "floor.yaml").problems
+    assert problem.message == '"none" is not a photo rule; did you mean "never"?'
+
+
+def test_a_result_written_twice_in_two_spellings_is_listed_twice():
+    [problem] = problems_of(VALID.replace(ALL_RESULTS, "results: [conform, Conform]"), "floor.yaml").problems
+    assert problem.message == '"Conform" (conform) is listed twice'
+
+
+@pytest.mark.parametrize(
+    "where, key, meant",
+    [
+        ("        question: Are outputs", "Question", '"question"'),
+        ('        clause: "8.5.2"', "Clause", '"clause"'),
+        ("        guidance: Sample", "guidence", '"guidance"'),
+        ("        guidance: Sample", "notes", '"guidance"'),
+        ("        question: Are outputs", "text", '"question"'),
+        ("        question: Are outputs", "questions", '"question"'),
+        ("    items:", "questions", '"items"'),
+        ("    items:", "item", '"items"'),
+        ("    title: Production", "name", '"title"'),
+        ("title: Floor walk", "Title", '"title"'),
+    ],
+)
+def test_keys_from_other_tools_and_typing_slips_get_a_did_you_mean(where, key, meant):
+    old_key = where.split(":")[0].strip()
+    text = VALID.replace(where, where.replace(old_key, key, 1), 1)
+    problems = problems_of(text, "floor.yaml").problems
+    unknown = [p for p in problems if p.position.endswith(f" {key}")]
+    assert [p.message for p in unknown] == [f"unknown field; did you mean {meant}?"], [str(p) for p in problems]
+
+
+def test_a_new_choice_list_gets_loose_spelling_and_only_words_for_its_own_codes():
+    field = Choice(["yes_no", "number", "never"], "an answer type")
+    assert field.deserialize("Yes-No") == "yes_no"
+    with pytest.raises(ValidationError) as refused:
+        field.deserialize("no")  # "no" suggests results too, but they are not choices here
+    assert refused.value.messages == ['"no" is not an answer type; did you mean "never"?']
+
+
+# The content hashes of the shipped checklists before words from other tools were understood:
+# the files keep importing as the same versions. (A deliberate edit of a file changes its hash.)
+SHIPPED_HASHES = {
+    "iso14001-2015.yaml": "88792d474c39b79ca248adf1c92fa0683299c026af8796b2a794fce4380e3590",
+    "iso45001-2018.yaml": "3b2921bd2d3e92c0c46eedde728afb1abb9ae4a08e9a039b8c74b9a33b0110ed",
+    "iso9001-2015.yaml": "b93b20a3e3fd692935c441aaaac314aff9a0fb87b07ea235b078c051e78bb078",
+    "production-floor-walk.yaml": "b91dc62bc0c99f57f11af11e78169244b55e7a1c1aac2b59fc67eb728dffc883",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_HASHES))
+def test_shipped_checklists_hash_as_before(name):
+    loaded = load_checklist_file(Path(__file__).resolve().parent.parent / "checklists" / name)
+    assert loaded.content_hash == SHIPPED_HASHES[name]

@@ -30,7 +30,7 @@ from ruamel.yaml.events import (
 )
 
 from . import standards
-from .schemas import CLAUSE, KEYS_BY_LEVEL, ChecklistSchema, did_you_mean
+from .schemas import CLAUSE, KEYS_BY_LEVEL, RESULT_CODES, ChecklistSchema, accepted, did_you_mean, did_you_mean_key
 from .standards import Standard
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -418,7 +418,7 @@ def _explain(doc, path, message: str, text: str) -> str:
     """Turn marshmallow's generic messages into an author's language."""
     if message == "Unknown field.":
         level = "item" if "items" in path[:-1] else "section" if "sections" in path[:-1] else "checklist"
-        return f"unknown field{did_you_mean(str(path[-1]), KEYS_BY_LEVEL[level])}"
+        return f"unknown field{did_you_mean_key(str(path[-1]), KEYS_BY_LEVEL[level])}"
     if message == "Missing data for required field.":
         return "required field is missing"
     if message.startswith("expected text, but YAML read the number"):
@@ -510,9 +510,11 @@ def _cross_checks(doc, expected_id):
                     seen_questions[ref] = item_id if isinstance(item_id, str) else describe(doc, where)[0]
             results = item.get("results")
             if isinstance(results, list):
-                for r, code in enumerate(results):
-                    if isinstance(code, str) and code in results[:r]:
-                        problems.append((where + ("results", r), f'"{code}" is listed twice'))
+                codes = [accepted(c, RESULT_CODES) if isinstance(c, str) else None for c in results]
+                for r, code in enumerate(codes):
+                    if code is not None and code in codes[:r]:
+                        said = f'"{results[r]}"' if results[r] == code else f'"{results[r]}" ({code})'
+                        problems.append((where + ("results", r), f"{said} is listed twice"))
     renamed = doc.get("renamed")
     if isinstance(renamed, dict):
         for old, new in renamed.items():
