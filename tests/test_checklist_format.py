@@ -242,7 +242,10 @@ def test_alias_bomb_is_refused_before_expansion(tmp_path):
         cur = chr(ord("a") + i)
         bomb += f"{cur}: &{cur} [{', '.join(['*' + prev] * 9)}]\n"
     msgs = messages(load(tmp_path, bomb))
-    assert msgs[0] == "checklists/floor.yaml:1: anchors (&a) are not allowed; write the value out"
+    assert (
+        msgs[0]
+        == "checklists/floor.yaml:1: anchors (&a) are not allowed; write the value out (text that starts with & goes in quotes)"
+    )
     assert any("aliases (*a) are not allowed" in m for m in msgs)
 
 
@@ -255,7 +258,7 @@ def test_file_over_one_megabyte_is_refused_unread(tmp_path):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("id: [unclosed\n", "checklists/floor.yaml:2: not valid YAML"),
+        ("id: [unclosed\n", 'checklists/floor.yaml:1: not valid YAML: the list opened with "[" on this line'),
         ("- just\n- a list\n", "checklists/floor.yaml:1: the file must be a mapping"),
         ("", "checklists/floor.yaml:1: the file must be a mapping"),
         (VALID + "---\nid: second\n", "checklists/floor.yaml:20: a checklist file holds one YAML document"),

@@ -251,3 +251,85 @@ SHIPPED_HASHES = {
 def test_shipped_checklists_hash_as_before(name):
     loaded = load_checklist_file(Path(__file__).resolve().parent.parent / "checklists" / name)
     assert loaded.content_hash == SHIPPED_HASHES[name]
+
+
+# --- YAML syntax in plain words -----------------------------------------------------------------
+
+GUIDANCE = "        guidance: Sample three parts."
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        (
+            GUIDANCE,
+            "\tguidance: Sample three parts.",
+            ":13: not valid YAML: this line has a tab character; YAML lines"
+            " are indented with spaces only: replace it with spaces",
+        ),
+        (
+            GUIDANCE,
+            "          guidance: Sample three parts.",
+            ":13: not valid YAML: this line is indented more than"
+            ' line 12 ("question"), so YAML reads it as part of that value',
+        ),
+        (
+            GUIDANCE,
+            "      guidance: Sample three parts.",
+            ":13: not valid YAML: this line is not lined up with the"
+            " lines around it: the keys of one item or section start in the same column, and each new item starts"
+            ' with "- " (this line starts in column 7, the keys of the entry above in column 9)',
+        ),
+        (
+            "      - id: 8.5.1-instructions",
+            "      id: 8.5.1-instructions",
+            ':17: not valid YAML: a new entry of the list starts with "- ": write "- id: 8.5.1-instructions"',
+        ),
+        (
+            "      - id: 8.5.1-instructions",
+            "      -id: 8.5.1-instructions",
+            ":17: not valid YAML: put a space after the dash",
+        ),
+        (
+            "question: Are outputs traceable",
+            "question: Note: are outputs traceable",
+            ":12: not valid YAML: the text"
+            ' after "question:" contains a colon and a space, which YAML reads as another key; put the text in quotes:'
+            ' question: "Note: are outputs traceable to their work order?"',
+        ),
+        (
+            GUIDANCE,
+            '        guidance: "Sample three parts.',
+            ":13: not valid YAML: the quote opened on this line is not closed on it, so YAML read on to line 18",
+        ),
+        (GUIDANCE, '        guidance: "Sample" three parts.', ":13: not valid YAML: text follows a closing quote"),
+        (GUIDANCE, "        guidance:Sample three parts.", ":13: not valid YAML: put a space after the colon"),
+        (
+            GUIDANCE,
+            "        guidance: @sample",
+            ':13: not valid YAML: text cannot start with @; put the text in quotes: guidance: "@sample"',
+        ),
+        (
+            "[part label, routing card]",
+            "[part label, routing card",
+            ':14: not valid YAML: the list opened with "[" on this line is not closed with "]" on it',
+        ),
+        (
+            GUIDANCE,
+            "        guidance: #3 sample",
+            ':13: section 1 "Production and service provis…", item 1'
+            ' "8.5.2-traceability" guidance: is empty: text after " #" is a comment; put text that starts with # in'
+            " quotes",
+        ),
+        (
+            GUIDANCE,
+            "        guidance: {sample}",
+            ' guidance: expected text, not a mapping: text that starts with "{"'
+            ' must be in quotes: guidance: "{sample}"',
+        ),
+    ],
+)
+def test_yaml_mistakes_are_explained_in_plain_words_with_their_line(old, new, expected):
+    assert old in VALID
+    [problem] = problems_of(VALID.replace(old, new), "floor.yaml").problems
+    assert expected in str(problem)

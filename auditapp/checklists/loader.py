@@ -199,7 +199,7 @@ def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = 
     try:
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:  # _scan_events sees syntax errors first; kept as a guard
-        problem(_mark_line(exc), "", _yaml_message(exc))
+        problem(*_plain_yaml_error(exc, text))
         return
     if not isinstance(doc, dict):
         problem(1, "", "the file must be a mapping with id, title, version and sections")
@@ -248,10 +248,22 @@ def _scan_events(text: str) -> list[tuple[int, str]]:
                 if documents > 1:
                     problems.append((line, "a checklist file holds one YAML document; remove the second '---'"))
             if isinstance(ev, AliasEvent):
-                problems.append((line, f"aliases (*{ev.anchor}) are not allowed; write the value out"))
+                problems.append(
+                    (
+                        line,
+                        f"aliases (*{ev.anchor}) are not allowed; write the value out"
+                        " (text that starts with * goes in quotes)",
+                    )
+                )
             elif isinstance(ev, NodeEvent):
                 if ev.anchor:
-                    problems.append((line, f"anchors (&{ev.anchor}) are not allowed; write the value out"))
+                    problems.append(
+                        (
+                            line,
+                            f"anchors (&{ev.anchor}) are not allowed; write the value out"
+                            " (text that starts with & goes in quotes)",
+                        )
+                    )
                 tag = getattr(ev, "tag", None)
                 if tag and not _implicit(ev):
                     problems.append((line, f"YAML tags ({tag}) are not allowed"))
@@ -271,7 +283,7 @@ def _scan_events(text: str) -> list[tuple[int, str]]:
             elif isinstance(ev, (MappingEndEvent, SequenceEndEvent)):
                 stack.pop()
     except MarkedYAMLError as exc:
-        problems.append((_mark_line(exc), _yaml_message(exc)))
+        problems.append(_plain_yaml_error(exc, text))
     except YAMLError as exc:
         problems.append((1, f"not valid YAML: {exc}"))
     return problems
@@ -291,6 +303,147 @@ def _mark_line(exc: MarkedYAMLError) -> int:
 def _yaml_message(exc: MarkedYAMLError) -> str:
     parts = [p for p in (exc.context, exc.problem) if p]
     return "not valid YAML: " + ("; ".join(parts) if parts else str(exc))
+
+
+# What a line looks like: optional "- ", a key, ":" and the rest.
+_KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<dash>-\s+)?(?P<key>[^\s:#\"'\[\]{}][^:#]*?):(?:\s+(?P<value>.*))?$")
+LONGEST_QUOTED = 70  # a value longer than this is not repeated quoted in the hint
+
+
+def _plain_yaml_error(exc: MarkedYAMLError, text: str) -> tuple[int, str]:
+    """(line, message) for a YAML syntax error, in words for someone who never wrote YAML before.
+
+    The parser's own words are kept only when no case below recognises the error."""
+    lines = text.splitlines()
+    mark, context = exc.problem_mark, exc.context_mark
+    line = _mark_line(exc)
+    at = lines[mark.line] if mark and mark.line < len(lines) else ""
+    problem, where = exc.problem or "", exc.context or ""
+    col = mark.column if mark else 0
+    prefix = "not valid YAML: "
+    if "'\\t'" in problem or "\t" in problem:
+        tabs = [n + 1 for n, ln in enumerate(lines) if "\t" in ln[: len(ln) - len(ln.lstrip())] and n + 1 != line]
+        also = f" ({'lines' if len(tabs) > 1 else 'line'} {', '.join(map(str, tabs[:10]))} too)" if tabs else ""
+        return line, prefix + (
+            f"this line has a tab character; YAML lines are indented with spaces only: replace it with spaces{also}"
+        )
+    if "mapping values are not allowed" in problem:
+        found = _KEY_LINE.match(at)
+        if found and found.group("value") and mark and found.end("key") < col:
+            return line, prefix + (
+                f'the text after "{found.group("key").strip()}:" contains a colon and a space, which YAML reads as'
+                f" another key; put the text in quotes{_quoted_hint(found)}"
+            )
+        above = _line_above(lines, mark.line if mark else 0)
+        if above is not None:
+            n, prev = above
+            shown = re.sub(r"^-\s*", "", prev.strip()).split(":")[0]
+            return line, prefix + (
+                f'this line is indented more than line {n + 1} ("{shown}"), so YAML reads it as part of that value;'
+                " start it in the same column as the other keys of its item or section"
+            )
+    if "expected <block end>" in problem or "expected <block end>" in where:
+        dash = re.match(r"^\s*-[^\s-]", at)
+        if dash:
+            return line, prefix + 'put a space after the dash: "- " starts each item of a list'
+        if "'<scalar>'" in problem:
+            opened = _unclosed_quote(lines, context.line if context else 0, mark.line if mark else 0)
+            if opened is not None:
+                return opened + 1, prefix + (
+                    f"the quote opened on this line is not closed on it, so YAML read on to line {line};"
+                    " close the quote at the end of the text"
+                )
+            return line, prefix + (
+                "text follows a closing quote: a value that starts with a quote must end with it; quote the"
+                f" whole text, or leave the quotes out{_quoted_hint(_KEY_LINE.match(at))}"
+            )
+        indent = len(at) - len(at.lstrip())
+        entry = _entry_above(lines, mark.line if mark else 0, indent)
+        key = _KEY_LINE.match(at)
+        if entry is not None and key and not key.group("dash") and key.group("key").strip() == entry[1]:
+            return line, prefix + f'a new entry of the list starts with "- ": write "- {at.strip()}"'
+        hint = ""
+        if entry is not None:
+            hint = f" (this line starts in column {indent + 1}, the keys of the entry above in column {entry[0] + 1})"
+        return line, prefix + (
+            "this line is not lined up with the lines around it: the keys of one item or section start in the"
+            f' same column, and each new item starts with "- "{hint}'
+        )
+    if "could not find expected ':'" in problem and context is not None:
+        started = lines[context.line] if context.line < len(lines) else ""
+        if re.match(r"^\s*(-\s+)?[A-Za-z_][\w-]*:\S", started):
+            return context.line + 1, prefix + 'put a space after the colon: "key: value"'
+        return context.line + 1, prefix + (
+            'this line is neither "key: value" nor "- entry"; text that runs over several lines goes in quotes'
+            ' or under "key: |" indented below it'
+        )
+    if "block scalar" in where:
+        return line, prefix + (
+            'after "key: |" or "key: >" the text goes on the lines below, indented; text that starts with | or >'
+            f" on the same line goes in quotes{_quoted_hint(_KEY_LINE.match(at))}"
+        )
+    if "sequence entries are not allowed" in problem:
+        return line, prefix + (
+            '"- " starts a list entry on a line of its own, under its key and indented; text that starts with'
+            f' "- " goes in quotes{_quoted_hint(_KEY_LINE.match(at))}'
+        )
+    starts = {"while scanning an alias": "*", "while scanning an anchor": "&", "while scanning a directive": "%"}
+    if "cannot start any token" in problem or where in starts:
+        char = starts.get(where) or (at[col] if col < len(at) else "")
+        hint = _quoted_hint(_KEY_LINE.match(at))
+        return line, prefix + f"text cannot start with {char}; put the text in quotes{hint}"
+    if "flow sequence" in where or "flow mapping" in where:
+        opener, closer = ("[", "]") if "sequence" in where else ("{", "}")
+        opened_at = context.line + 1 if context else line
+        return opened_at, prefix + (
+            f'the list opened with "{opener}" on this line is not closed with "{closer}" on it; put entries that'
+            ' contain ":" or "," in quotes'
+        )
+    if "end of stream" in problem and "quoted scalar" in where and context is not None:
+        return context.line + 1, prefix + "the quote opened on this line is never closed; close it after the text"
+    return line, _yaml_message(exc)
+
+
+def _quoted_hint(found) -> str:
+    """': guidance: "Check: sample three parts."' when the value is short enough to repeat."""
+    if not found or not found.group("value") or len(found.group("value")) > LONGEST_QUOTED:
+        return ""
+    value = found.group("value").rstrip()
+    quoted = f'"{value}"' if '"' not in value else "'" + value.replace("'", "''") + "'"
+    return f": {found.group('key').strip()}: {quoted}"
+
+
+def _line_above(lines: list[str], n: int) -> tuple[int, str] | None:
+    """The nearest line above n with content (not blank, not only a comment)."""
+    for k in range(min(n, len(lines)) - 1, -1, -1):
+        if lines[k].strip() and not lines[k].strip().startswith("#"):
+            return k, lines[k]
+    return None
+
+
+def _key_column(line: str) -> int:
+    """Column where the key of a line starts ("      - id: x" -> 8)."""
+    found = re.match(r"^(\s*-\s+|\s*)", line)
+    return len(found.group(0)) if found else 0
+
+
+def _entry_above(lines: list[str], n: int, column: int) -> tuple[int, str] | None:
+    """(column of its keys, first key) of the nearest list entry ("- key: ...") above line n at column."""
+    for k in range(min(n, len(lines)) - 1, -1, -1):
+        found = _KEY_LINE.match(lines[k])
+        if found and found.group("dash") and len(found.group("indent")) == column:
+            return _key_column(lines[k]), found.group("key").strip()
+    return None
+
+
+def _unclosed_quote(lines: list[str], start: int, end: int) -> int | None:
+    """The first line between start and end whose value opens a quote it does not close."""
+    for k in range(start, min(end, len(lines))):
+        found = _KEY_LINE.match(lines[k])
+        value = (found.group("value") or "") if found else ""
+        if value[:1] in ("'", '"') and value.rstrip().count(value[0]) == 1:
+            return k
+    return None
 
 
 # --- schema errors -> lines ------------------------------------------------------------------
@@ -421,6 +574,18 @@ def _explain(doc, path, message: str, text: str) -> str:
         return f"unknown field{did_you_mean_key(str(path[-1]), KEYS_BY_LEVEL[level])}"
     if message == "Missing data for required field.":
         return "required field is missing"
+    if message == "Field may not be null.":
+        line = _source_line(doc, path, text)
+        if line is not None and re.search(r":\s+#", line):
+            return 'is empty: text after " #" is a comment; put text that starts with # in quotes'
+        return "is empty; write a value after the colon, or leave the line out"
+    if message in ("expected text, not a mapping", "expected text, not a list"):
+        line = _source_line(doc, path, text)
+        found = _KEY_LINE.match(line or "")
+        if found and (found.group("value") or "")[:1] in ("{", "["):
+            first = found.group("value")[0]
+            return f'{message}: text that starts with "{first}" must be in quotes{_quoted_hint(found)}'
+
     if message.startswith("expected text, but YAML read the number"):
         container, key = _node_at(doc, path)
         token = _source_token(container, key, text)
@@ -431,6 +596,20 @@ def _explain(doc, path, message: str, text: str) -> str:
                 return f'{token} was read as {read_as}; put it in quotes: "{token}"'
             return f'expected text, but YAML read {read_as}; put it in quotes: "{token}"'
     return message
+
+
+def _source_line(doc, path, text: str) -> str | None:
+    """The line of the file where the key at path is written."""
+    container, key = _node_at(doc, path)
+    lc = getattr(container, "lc", None)
+    if lc is None or not isinstance(container, dict):
+        return None
+    try:
+        line = lc.key(key)[0]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    lines = text.splitlines()
+    return lines[line] if line < len(lines) else None
 
 
 def _source_token(container, key, text: str) -> str | None:
