@@ -9,27 +9,13 @@ from auditapp.checklists.loader import LoadedChecklist, group_problems, load_che
 from auditapp.checklists.schemas import Choice
 
 from .support.checklists import VALID
+from .support.long_checklists import long_walk
 
 
 def problems_of(text: str, name: str = "walk.yaml") -> LoadedChecklist:
     result = LoadedChecklist(path=Path(name), display_path=name)
     validate_text(text, result)
     return result
-
-
-def long_walk(items: int = 120, per_section: int = 40, item_text: str = "") -> str:
-    """A 5S walk of `items` items in sections of `per_section`; `item_text` is added to every item."""
-    out = ["id: walk", "title: Long walk", "version: 1", "sections:"]
-    for n in range(items):
-        if n % per_section == 0:
-            out += [f"  - title: Area {n // per_section + 1}", "    items:"]
-        out += [
-            f"      - id: rcv-{n + 1:03}",
-            f'        reference: "R-{n + 1}"',
-            f"        question: Is point {n + 1} in order?",
-        ]
-        out += [f"        {line}" for line in item_text.splitlines()]
-    return "\n".join(out) + "\n"
 
 
 # --- positions ---------------------------------------------------------------------------------
@@ -146,7 +132,10 @@ def test_library_page_shows_a_repeated_mistake_once_with_all_its_lines_folded(ap
     html = client.get("/checklists/").get_data(as_text=True)
     assert "120 problems (1 different mistake); not importable until fixed" in html
     assert "<summary>All 120 lines</summary>" in html
-    assert html.count("guidence: unknown field") == 121  # the message, then each line folded under it
+    assert html.count("guidence: unknown field") == 1
+    lines = [p.line for p in load_checklist_file(folder / "walk.yaml").problems]
+    for n, line in enumerate(lines):  # each place folded under the message, with its line
+        assert f"<li><code>line {line}: section {n // 40 + 1} &#34;Area {n // 40 + 1}&#34;, item {n % 40 + 1}" in html
 
 
 # --- words from other tools ---------------------------------------------------------------------
