@@ -71,7 +71,7 @@ def test_wrong_types_are_reported(tmp_path):
     result = load(tmp_path, text)
     msgs = messages(result)
     assert any(m.startswith("checklists/floor.yaml:3: checklist version: expected a whole number") for m in msgs), msgs
-    assert f"checklists/floor.yaml:14: {ITEM1} evidence: expected a list like [a, b], not str" in msgs
+    assert f"checklists/floor.yaml:14: {ITEM1} evidence: expected a list like [a, b], not text" in msgs
 
 
 def test_boolean_version_is_not_a_number(tmp_path):

@@ -322,3 +322,50 @@ def test_yaml_mistakes_are_explained_in_plain_words_with_their_line(old, new, ex
     assert old in VALID
     [problem] = problems_of(VALID.replace(old, new), "floor.yaml").problems
     assert expected in str(problem)
+
+
+ITEM2_TEXT = '      - id: 8.5.1-instructions\n        clause: "8.5.1"\n        question: Are work instructions at the point of use?\n'
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        (
+            ITEM2_TEXT,
+            "      - Are work instructions at the point of use?\n",
+            ':17: section 1 "Production and service'
+            ' provis…", item 2: an item is written as text ("Are work instructions at the point of us"); write it as'
+            ' keys, id: and question: indented under its "- "',
+        ),
+        (
+            "question: Are outputs traceable to their work order?",
+            "question:",
+            ' item 1 "8.5.2-traceability" question: is empty; write a value after the colon',
+        ),
+        (
+            "evidence: [part label, routing card]",
+            "evidence:",
+            ' evidence: is empty; list the evidence on the lines below it, indented, each starting with "- "',
+        ),
+        (
+            "results: [conform, minor_nc, major_nc, observation, ofi, na]",
+            "results: conform",
+            " results: expected a list like [a, b], not text",
+        ),
+    ],
+)
+def test_wrong_shapes_are_named_in_plain_words(old, new, expected):
+    assert old in VALID
+    [problem] = problems_of(VALID.replace(old, new), "floor.yaml").problems
+    assert expected in str(problem)
+    assert "_schema" not in problem.field
+
+
+def test_a_section_written_as_text():
+    text = VALID.split("sections:")[0] + "sections:\n  - Receiving\n"
+    [problem] = problems_of(text, "floor.yaml").problems
+    assert str(problem) == (
+        'floor.yaml:7: section 1: a section is written as text ("Receiving"); write it as keys, title: and items:'
+        ' indented under its "- "'
+    )
+    assert problem.field == "sections[0]"

@@ -453,7 +453,8 @@ def _flatten(messages, path=()):
     """Yield (path tuple, message) for marshmallow's nested error dicts."""
     if isinstance(messages, dict):
         for key, value in messages.items():
-            yield from _flatten(value, path + (key,))
+            # "_schema" is marshmallow's name for the whole value: the problem is at path itself.
+            yield from _flatten(value, path if key == "_schema" else path + (key,))
     elif isinstance(messages, list):
         if all(isinstance(m, str) for m in messages):
             for m in messages:
@@ -578,7 +579,16 @@ def _explain(doc, path, message: str, text: str) -> str:
         line = _source_line(doc, path, text)
         if line is not None and re.search(r":\s+#", line):
             return 'is empty: text after " #" is a comment; put text that starts with # in quotes'
-        return "is empty; write a value after the colon, or leave the line out"
+        if path and path[-1] in LIST_KEYS:
+            return f'is empty; list the {path[-1]} on the lines below it, indented, each starting with "- "'
+        return "is empty; write a value after the colon"
+    if message == "Invalid input type.":
+        container, key = _node_at(doc, path)
+        value = container[key] if container is not None and key is not None else None
+        what = "an item" if "items" in path[-2:-1] else "a section" if "sections" in path[-2:-1] else "this"
+        keys = "id: and question:" if what == "an item" else "title: and items:"
+        shown = f' ("{value[:40]}")' if isinstance(value, str) else ""
+        return f'{what} is written as {_kind_of(value)}{shown}; write it as keys, {keys} indented under its "- "'
     if message in ("expected text, not a mapping", "expected text, not a list"):
         line = _source_line(doc, path, text)
         found = _KEY_LINE.match(line or "")
@@ -596,6 +606,19 @@ def _explain(doc, path, message: str, text: str) -> str:
                 return f'{token} was read as {read_as}; put it in quotes: "{token}"'
             return f'expected text, but YAML read {read_as}; put it in quotes: "{token}"'
     return message
+
+
+LIST_KEYS = ("sections", "items", "evidence", "results", "standards")
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool) or value is None:
+        return "yes/no or nothing"
+    return "a number" if isinstance(value, (int, float)) else "something else"
 
 
 def _source_line(doc, path, text: str) -> str | None:

@@ -166,7 +166,7 @@ class Text(fields.String):
             # The loader replaces this with the exact source token once it knows the line.
             raise ValidationError(f"expected text, but YAML read the number {value}; put it in quotes")
         if not isinstance(value, str):
-            raise ValidationError(f"expected text, not a {_kind(value)}")
+            raise ValidationError(f"expected text, not {_kind(value)}")
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -291,11 +291,18 @@ class RenameMap(fields.Field):
 
 
 def _kind(value) -> str:
+    """What a value is, in words: "a mapping", "a list", "text", "a number"."""
     if isinstance(value, dict):
-        return "mapping"
+        return "a mapping"
     if isinstance(value, list):
-        return "list"
-    return type(value).__name__
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "yes/no"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "empty" if value is None else type(value).__name__
 
 
 class StrictSchema(Schema):
