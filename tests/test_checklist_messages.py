@@ -9,7 +9,7 @@ from auditapp.checklists.loader import LoadedChecklist, group_problems, load_che
 from auditapp.checklists.schemas import Choice
 
 from .support.checklists import VALID
-from .support.long_checklists import long_walk
+from .support.long_checklists import long_walk, receiving_example
 
 
 def problems_of(text: str, name: str = "walk.yaml") -> LoadedChecklist:
@@ -369,3 +369,15 @@ def test_a_section_written_as_text():
         ' indented under its "- "'
     )
     assert problem.field == "sections[0]"
+
+
+def test_the_readmes_example_is_what_check_prints(runner, tmp_path, monkeypatch):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    command = "$ flask --app auditapp checklists check checklists/receiving.yaml\n"
+    shown = readme.split(command, 1)[1].split("$ ", 1)[0].splitlines()
+    work = tmp_path / "author"
+    (work / "checklists").mkdir(parents=True)
+    (work / "checklists" / "receiving.yaml").write_text(receiving_example(), encoding="utf-8")
+    monkeypatch.chdir(work)
+    printed = runner.invoke(args=["checklists", "check", "checklists/receiving.yaml"]).output.splitlines()
+    assert len(shown) == 5 and printed == shown
