@@ -6,7 +6,7 @@ import pytest
 from marshmallow import ValidationError
 
 from auditapp.checklists.loader import LoadedChecklist, group_problems, load_checklist_file, validate_text
-from auditapp.checklists.schemas import Choice
+from auditapp.checklists.schemas import ChecklistSchema, Choice, ItemSchema, SectionSchema, keys_at
 
 from .support.checklists import VALID
 from .support.long_checklists import long_walk, receiving_example
@@ -381,3 +381,10 @@ def test_the_readmes_example_is_what_check_prints(runner, tmp_path, monkeypatch)
     monkeypatch.chdir(work)
     printed = runner.invoke(args=["checklists", "check", "checklists/receiving.yaml"]).output.splitlines()
     assert len(shown) == 5 and printed == shown
+
+
+def test_unknown_keys_are_matched_against_the_keys_of_their_own_mapping():
+    assert keys_at(("title",)) == list(ChecklistSchema().fields)
+    assert keys_at(("sections", 3, "titel")) == list(SectionSchema().fields)
+    assert keys_at(("sections", 3, "items", 7, "quesion")) == list(ItemSchema().fields)
+    assert "question" not in keys_at(("sections", 0, "questions")) and "items" in keys_at(("sections", 0, "q"))

@@ -30,7 +30,7 @@ from ruamel.yaml.events import (
 )
 
 from . import standards
-from .schemas import CLAUSE, KEYS_BY_LEVEL, RESULT_CODES, ChecklistSchema, accepted, did_you_mean, did_you_mean_key
+from .schemas import CLAUSE, RESULT_CODES, ChecklistSchema, accepted, did_you_mean, did_you_mean_key, keys_at
 from .standards import Standard
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -571,8 +571,7 @@ def _line_of(doc, path, message: str) -> int:
 def _explain(doc, path, message: str, text: str) -> str:
     """Turn marshmallow's generic messages into an author's language."""
     if message == "Unknown field.":
-        level = "item" if "items" in path[:-1] else "section" if "sections" in path[:-1] else "checklist"
-        return f"unknown field{did_you_mean_key(str(path[-1]), KEYS_BY_LEVEL[level])}"
+        return f"unknown field{did_you_mean_key(str(path[-1]), keys_at(path))}"
     if message == "Missing data for required field.":
         return "required field is missing"
     if message == "Field may not be null.":

@@ -368,7 +368,25 @@ class ChecklistSchema(StrictSchema):
     )
 
 
-# Allowed keys by nesting level, for "did you mean" on unknown keys.
+def keys_at(path) -> list[str]:
+    """The keys allowed in the mapping that holds path's last part, for "did you mean" on an unknown key.
+
+    Walks the schemas along path (nested schemas, and lists of them), so a mapping added inside an
+    item (a nested schema) gets its own keys with no change here."""
+    schema: Schema = ChecklistSchema()
+    for part in path[:-1]:
+        if isinstance(part, int):
+            continue
+        found = schema.fields.get(str(part))
+        while isinstance(found, fields.List):
+            found = found.inner
+        if not isinstance(found, fields.Nested) or not isinstance(found.schema, Schema):
+            break
+        schema = found.schema
+    return list(schema.fields)
+
+
+# Allowed keys by nesting level (see keys_at for any path).
 KEYS_BY_LEVEL = {
     "checklist": list(ChecklistSchema().fields),
     "section": list(SectionSchema().fields),
