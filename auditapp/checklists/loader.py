@@ -3,7 +3,8 @@
 Pipeline: size and encoding checks -> a scan of the raw YAML events (refuses tags,
 anchors, aliases and duplicate keys before anything is built) -> round-trip load
 (keeps each node's line) -> marshmallow schema -> cross-item checks. Every problem
-found is reported at once as ``path:line: field: message``.
+found is reported at once as ``path:line: place: message``, the place as people read it
+(``section 2 "Receiving", item 3 "rcv-03" question``); see Problem and ProblemGroup.
 """
 
 from __future__ import annotations
@@ -199,7 +200,8 @@ def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = 
     try:
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:  # _scan_events sees syntax errors first; kept as a guard
-        problem(*_plain_yaml_error(exc, text))
+        line, message = _plain_yaml_error(exc, text)
+        problem(line, "", message)
         return
     if not isinstance(doc, dict):
         problem(1, "", "the file must be a mapping with id, title, version and sections")
