@@ -395,3 +395,14 @@ def test_a_syntax_error_the_event_scan_missed_is_still_told_in_plain_words(monke
     text = VALID.replace("question: Are outputs traceable", "question: Note: are outputs traceable")
     [problem] = problems_of(text, "floor.yaml").problems
     assert str(problem).startswith('floor.yaml:12: not valid YAML: the text after "question:" contains a colon')
+
+
+def test_xlsform_column_names_are_suggested_where_they_fit():
+    text = VALID.replace("        question: Are outputs", "        label: Are outputs").replace(
+        "      - id: 8.5.1-instructions", "      - name: 8.5.1-instructions"
+    )
+    unknown = [p for p in problems_of(text, "floor.yaml").problems if "unknown field" in p.message]
+    assert [(p.position.split(" ")[-1], p.message) for p in unknown] == [
+        ("label", 'unknown field; did you mean "question"?'),
+        ("name", 'unknown field; did you mean "id"?'),
+    ]

@@ -75,7 +75,10 @@ SUGGESTED: dict[str, tuple[str, ...]] = {
 # Keys other tools or a typing slip give a field, by the key they probably mean (filtered by level,
 # so "questions" suggests items on a section and question on an item).
 KEY_WORDS: dict[str, tuple[str, ...]] = {
-    "name": ("title",),
+    "name": ("title", "id"),  # XLSForm: an item's name is its id
+    "label": ("question", "title"),  # XLSForm: the question's text
+    "type": ("answer",),  # offered once items have an answer
+    "choices": ("options",),
     "heading": ("title",),
     "text": ("question",),
     "prompt": ("question",),
