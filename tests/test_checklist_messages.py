@@ -130,7 +130,7 @@ def test_library_page_shows_a_repeated_mistake_once_with_all_its_lines_folded(ap
     (folder / "walk.yaml").write_text(long_walk(item_text="guidence: Look at it."), encoding="utf-8")
     login()
     html = client.get("/checklists/").get_data(as_text=True)
-    assert "120 problems (1 different mistake); not importable until fixed" in html
+    assert "120 problems (one mistake, repeated); not importable until fixed" in html
     assert "<summary>All 120 lines</summary>" in html
     assert html.count("guidence: unknown field") == 1
     lines = [p.line for p in load_checklist_file(folder / "walk.yaml").problems]
