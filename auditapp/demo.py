@@ -18,6 +18,7 @@ from .audits.models import Audit
 from .capa import services as capa
 from .capa.models import Nonconformity
 from .checklists import services as checklists
+from .checklists.loader import group_problems
 from .extensions import db
 from .review import services as review
 
@@ -53,7 +54,7 @@ def demo_command(url: str | None) -> None:
             accounts.create_area(None, name, description, owner.id)
     db.session.commit()
     report = checklists.sync_directory(Path(current_app.config["CHECKLIST_DIR"]))
-    for problem in report.problems:
+    for problem in group_problems(report.problems):
         click.echo(str(problem), err=True)
     if db.session.scalar(db.select(func.count(Audit.id))) == 0:
         _demo_audits()

@@ -20,6 +20,12 @@ def messages(result) -> list[str]:
     return [str(p) for p in result.problems]
 
 
+# Positions as people read them (the machine path stays on Problem.field).
+S1 = 'section 1 "Production and service provis…"'
+ITEM1 = f'{S1}, item 1 "8.5.2-traceability"'
+ITEM2 = f'{S1}, item 2 "8.5.1-instructions"'
+
+
 def test_valid_file_loads_with_defaults_and_hash(tmp_path):
     result = load(tmp_path, VALID)
     assert result.ok, messages(result)
@@ -46,9 +52,7 @@ def test_comments_and_layout_do_not_change_the_content_hash(tmp_path):
 
 def test_unknown_key_names_line_field_and_suggestion(tmp_path):
     result = load(tmp_path, VALID.replace("        guidance: Sample", "        guidnce: Sample"))
-    assert messages(result) == [
-        'checklists/floor.yaml:13: sections[0].items[0].guidnce: unknown field; did you mean "guidance"?'
-    ]
+    assert messages(result) == [f'checklists/floor.yaml:13: {ITEM1} guidnce: unknown field; did you mean "guidance"?']
 
 
 def test_missing_required_fields_are_each_reported(tmp_path):
@@ -56,8 +60,8 @@ def test_missing_required_fields_are_each_reported(tmp_path):
         "        question: Are work instructions at the point of use?\n", ""
     )
     result = load(tmp_path, text)
-    assert "checklists/floor.yaml:1: title: required field is missing" in messages(result)
-    assert "checklists/floor.yaml:16: sections[0].items[1].question: required field is missing" in messages(result)
+    assert "checklists/floor.yaml:1: checklist title: required field is missing" in messages(result)
+    assert f"checklists/floor.yaml:16: {ITEM2} question: required field is missing" in messages(result)
 
 
 def test_wrong_types_are_reported(tmp_path):
@@ -66,8 +70,8 @@ def test_wrong_types_are_reported(tmp_path):
     )
     result = load(tmp_path, text)
     msgs = messages(result)
-    assert any(m.startswith("checklists/floor.yaml:3: version: expected a whole number") for m in msgs), msgs
-    assert "checklists/floor.yaml:14: sections[0].items[0].evidence: expected a list like [a, b], not str" in msgs
+    assert any(m.startswith("checklists/floor.yaml:3: checklist version: expected a whole number") for m in msgs), msgs
+    assert f"checklists/floor.yaml:14: {ITEM1} evidence: expected a list like [a, b], not text" in msgs
 
 
 def test_boolean_version_is_not_a_number(tmp_path):
@@ -78,25 +82,25 @@ def test_boolean_version_is_not_a_number(tmp_path):
 def test_unquoted_clause_is_refused_with_the_exact_token_and_a_hint(tmp_path):
     result = load(tmp_path, VALID.replace('clause: "8.5.1"', "clause: 8.10"))
     assert messages(result) == [
-        'checklists/floor.yaml:18: sections[0].items[1].clause: 8.10 was read as the number 8.1; put it in quotes: "8.10"'
+        f'checklists/floor.yaml:18: {ITEM2} clause: 8.10 was read as the number 8.1; put it in quotes: "8.10"'
     ]
 
 
 def test_unquoted_integer_clause_and_numeric_id_are_refused(tmp_path):
     text = VALID.replace('  - clause: "8.5"', "  - clause: 8").replace("id: 8.5.1-instructions", "id: 42")
     msgs = messages(load(tmp_path, text))
+    assert any(f'{S1} clause: expected text, but YAML read the number 8; put it in quotes: "8"' in m for m in msgs), (
+        msgs
+    )
     assert any(
-        'sections[0].clause: expected text, but YAML read the number 8; put it in quotes: "8"' in m for m in msgs
-    ), msgs
-    assert any(
-        'sections[0].items[1].id: expected text, but YAML read the number 42; put it in quotes: "42"' in m for m in msgs
+        f'{S1}, item 2 id: expected text, but YAML read the number 42; put it in quotes: "42"' in m for m in msgs
     ), msgs
 
 
 def test_yaml_booleans_never_pass_as_text(tmp_path):
     result = load(tmp_path, VALID.replace("title: Floor walk", "title: true"))
     assert (
-        "checklists/floor.yaml:2: title: expected text, but YAML read the boolean true; put it in quotes"
+        "checklists/floor.yaml:2: checklist title: expected text, but YAML read the boolean true; put it in quotes"
         in messages(result)
     )
 
@@ -110,13 +114,13 @@ def test_no_stays_text_in_yaml_1_2(tmp_path):
 def test_unknown_result_code_suggests_the_closest(tmp_path):
     result = load(tmp_path, VALID.replace("major_nc, observation", "majr_nc, observation"))
     assert messages(result) == [
-        'checklists/floor.yaml:16: sections[0].items[0].results[2]: "majr_nc" is not a result; did you mean "major_nc"?'
+        f'checklists/floor.yaml:16: {ITEM1} results entry 3: "majr_nc" is not a result; did you mean "major_nc"?'
     ]
 
 
 def test_result_listed_twice_and_empty_results(tmp_path):
     msgs = messages(load(tmp_path, VALID.replace("ofi, na]", "ofi, conform]")))
-    assert any('results[5]: "conform" is listed twice' in m for m in msgs), msgs
+    assert any('results entry 6: "conform" is listed twice' in m for m in msgs), msgs
     msgs = messages(
         load(tmp_path, VALID.replace("results: [conform, minor_nc, major_nc, observation, ofi, na]", "results: []"))
     )
@@ -126,7 +130,7 @@ def test_result_listed_twice_and_empty_results(tmp_path):
 def test_unknown_photo_rule(tmp_path):
     msgs = messages(load(tmp_path, VALID.replace("photo: required_on_nc", "photo: sometimes")))
     assert msgs == [
-        'checklists/floor.yaml:15: sections[0].items[0].photo: "sometimes" is not a photo rule; '
+        f'checklists/floor.yaml:15: {ITEM1} photo: "sometimes" is not a photo rule; '
         "use one of: never, optional, required_on_nc, always"
     ]
 
@@ -134,7 +138,7 @@ def test_unknown_photo_rule(tmp_path):
 def test_duplicate_item_ids_point_at_both_lines(tmp_path):
     msgs = messages(load(tmp_path, VALID.replace("id: 8.5.1-instructions", "id: 8.5.2-traceability")))
     assert msgs == [
-        'checklists/floor.yaml:17: sections[0].items[1].id: duplicate item id "8.5.2-traceability" (first used at line 10)'
+        f'checklists/floor.yaml:17: {S1}, item 2 "8.5.2-traceability" id: duplicate item id "8.5.2-traceability" (first used at line 10)'
     ]
 
 
@@ -145,7 +149,7 @@ def test_duplicate_clause_and_question_is_refused(tmp_path):
     )
     msgs = messages(load(tmp_path, text))
     assert msgs == [
-        "checklists/floor.yaml:19: sections[0].items[1].question: clause 8.5.2 already asks this question "
+        f"checklists/floor.yaml:19: {ITEM2} question: clause 8.5.2 already asks this question "
         '(item "8.5.2-traceability")'
     ]
 
@@ -160,10 +164,11 @@ def test_duplicate_section_clause_and_item_outside_section(tmp_path):
         "        question: Is this somewhere else?\n"
     )
     msgs = messages(load(tmp_path, text))
-    assert any('sections[1].clause: clause "8.5" already has a section (sections[0])' in m for m in msgs), msgs
-    assert any('sections[1].items[0].clause: clause "7.1" is outside its section\'s clause "8.5"' in m for m in msgs), (
-        msgs
-    )
+    assert any(f'section 2 "Again" clause: clause "8.5" already has a section ({S1})' in m for m in msgs), msgs
+    assert any(
+        'section 2 "Again", item 1 "other" clause: clause "7.1" is outside its section\'s clause "8.5"' in m
+        for m in msgs
+    ), msgs
 
 
 def test_renamed_targets_must_exist_and_old_ids_must_be_gone(tmp_path):
@@ -172,9 +177,12 @@ def test_renamed_targets_must_exist_and_old_ids_must_be_gone(tmp_path):
         'renamed: {"8.5.2-01": "8.5.2-traceability", "old": "missing-id", "8.5.1-instructions": "8.5.2-traceability"}\nsections:',
     )
     msgs = messages(load(tmp_path, text))
-    assert 'checklists/floor.yaml:6: renamed.old: renamed target "missing-id" is not an item in this file' in msgs
     assert (
-        'checklists/floor.yaml:6: renamed.8.5.1-instructions: "8.5.1-instructions" is renamed but still used as an item id'
+        'checklists/floor.yaml:6: checklist renamed old: renamed target "missing-id" is not an item in this file'
+        in msgs
+    )
+    assert (
+        'checklists/floor.yaml:6: checklist renamed "8.5.1-instructions": "8.5.1-instructions" is renamed but still used as an item id'
         in msgs
     )
     assert len(msgs) == 2
@@ -182,7 +190,7 @@ def test_renamed_targets_must_exist_and_old_ids_must_be_gone(tmp_path):
 
 def test_renamed_values_must_be_text(tmp_path):
     msgs = messages(load(tmp_path, VALID.replace("sections:", "renamed: {old: 12}\nsections:")))
-    assert msgs == ["checklists/floor.yaml:6: renamed.old: old and new item ids must both be quoted text"]
+    assert msgs == ["checklists/floor.yaml:6: checklist renamed old: old and new item ids must both be quoted text"]
 
 
 def test_every_problem_is_reported_at_once_in_line_order(tmp_path):
@@ -201,7 +209,7 @@ def test_every_problem_is_reported_at_once_in_line_order(tmp_path):
 
 def test_id_must_match_file_name(tmp_path):
     msgs = messages(load(tmp_path, VALID, name="walk.yaml"))
-    assert msgs == ['checklists/walk.yaml:1: id: "floor" must match the file name "walk.yaml"']
+    assert msgs == ['checklists/walk.yaml:1: checklist id: "floor" must match the file name "walk.yaml"']
 
 
 def test_non_utf8_file_names_the_line(tmp_path):
@@ -234,7 +242,10 @@ def test_alias_bomb_is_refused_before_expansion(tmp_path):
         cur = chr(ord("a") + i)
         bomb += f"{cur}: &{cur} [{', '.join(['*' + prev] * 9)}]\n"
     msgs = messages(load(tmp_path, bomb))
-    assert msgs[0] == "checklists/floor.yaml:1: anchors (&a) are not allowed; write the value out"
+    assert (
+        msgs[0]
+        == "checklists/floor.yaml:1: anchors (&a) are not allowed; write the value out (text that starts with & goes in quotes)"
+    )
     assert any("aliases (*a) are not allowed" in m for m in msgs)
 
 
@@ -247,7 +258,7 @@ def test_file_over_one_megabyte_is_refused_unread(tmp_path):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("id: [unclosed\n", "checklists/floor.yaml:2: not valid YAML"),
+        ("id: [unclosed\n", 'checklists/floor.yaml:1: not valid YAML: the list opened with "[" on this line'),
         ("- just\n- a list\n", "checklists/floor.yaml:1: the file must be a mapping"),
         ("", "checklists/floor.yaml:1: the file must be a mapping"),
         (VALID + "---\nid: second\n", "checklists/floor.yaml:20: a checklist file holds one YAML document"),
@@ -260,7 +271,7 @@ def test_structural_problems(tmp_path, text, expected):
 
 def test_empty_sections_and_items(tmp_path):
     msgs = messages(load(tmp_path, "id: floor\ntitle: T\nversion: 1\nsections: []\n"))
-    assert msgs == ["checklists/floor.yaml:4: sections: a checklist needs at least one section"]
+    assert msgs == ["checklists/floor.yaml:4: checklist sections: a checklist needs at least one section"]
 
 
 @pytest.mark.parametrize("name", ["iso9001-2015.yaml", "production-floor-walk.yaml"])

@@ -39,8 +39,9 @@ def test_check_command_prints_every_error_and_exits_1(runner, tmp_path):
     good = write(tmp_path, VALID.replace("id: floor", "id: good"), "good.yaml")
     result = runner.invoke(args=["checklists", "check", str(bad), str(good)])
     assert result.exit_code == 1
-    assert ':16: sections[0].items[0].results[2]: "majr_nc" is not a result; did you mean "major_nc"?' in result.output
-    assert ":13: sections[0].items[0].guidnce: unknown field" in result.output
+    item = 'section 1 "Production and service provis…", item 1 "8.5.2-traceability"'
+    assert f':16: {item} results entry 3: "majr_nc" is not a result; did you mean "major_nc"?' in result.output
+    assert f":13: {item} guidnce: unknown field" in result.output
     assert "1 valid, 1 invalid" in result.output
 
 
@@ -93,7 +94,7 @@ def test_changed_content_without_a_new_version_number_is_refused(app):
     write(folder, VALID.replace("Sample three parts.", "Sample five parts."))
     report = services.sync_directory(folder)
     assert [str(p) for p in report.problems] == [
-        f"{report.problems[0].path}:3: version: the content changed since version 1 was imported; raise version to 2"
+        f"{report.problems[0].path}:3: checklist version: the content changed since version 1 was imported; raise version to 2"
     ]
     assert len(versions()) == 1
 
@@ -151,7 +152,7 @@ def test_library_page_lists_checklists_and_invalid_files(app, client, login):
     login()
     html = client.get("/checklists/").get_data(as_text=True)
     assert "Floor walk" in html and "<dd>2</dd>" in html  # 2 items
-    assert "sections[0].items[0].guidnce: unknown field" in html
+    assert "item 1 &#34;8.5.2-traceability&#34; guidnce: unknown field" in html
     assert "not imported yet" in html
     assert "Import changed files" not in html  # auditors cannot import
 

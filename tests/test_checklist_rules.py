@@ -40,7 +40,9 @@ def load(tmp_path: Path, text: str, name: str = "floor.yaml"):
 
 
 def messages(result) -> list[str]:
-    return [str(p) for p in result.problems]
+    """Each problem with its field's path (Problem.field), as a spreadsheet import maps it to a cell;
+    how the position reads for people is tested in test_checklist_messages.py."""
+    return [f"{p.path}:{p.line}: {p.field}: {p.message}" if p.field else str(p) for p in result.problems]
 
 
 def with_first_item(extra: str) -> str:
@@ -99,9 +101,9 @@ def test_evidence_rules_name_only_the_items_results(tmp_path):
 def test_evidence_rule_mistakes_are_each_named(tmp_path):
     cases = {
         "require: {foto: [minor_nc]}\n": 'require.foto: unknown field; did you mean "photo"?',
-        "require: [minor_nc]\n": "require: expected a mapping like {photo: [minor_nc, major_nc], note: [observation]}, not list",
+        "require: [minor_nc]\n": "require: expected a mapping like {photo: [minor_nc, major_nc], note: [observation]}, not a list",
         "require: {note: [ofi, ofi]}\n": 'require.note[1]: "ofi" is listed twice',
-        "require: {photo: minor_nc}\n": "require.photo: expected a list like [a, b], not str",
+        "require: {photo: minor_nc}\n": "require.photo: expected a list like [a, b], not text",
     }
     for extra, expected in cases.items():
         msgs = messages(load(tmp_path, with_first_item(extra)))

@@ -98,11 +98,11 @@ def test_a_wrong_standard_file_is_refused_with_every_problem_and_its_line(tmp_pa
 def test_references_of_any_scheme_are_accepted_and_an_items_lone_clause_keeps_meaning_what_it_meant():
     assert problems_of(ISMS) == []
     assert problems_of(ISMS.replace('reference: "A.5.1"', 'clause: "A.5.1"')) == [
-        't.yaml:9: sections[0].items[0].clause: "A.5.1" is not a clause number like "8.5.2"; '
+        't.yaml:9: section 1 "Organisational controls", item 1 "a5-1" clause: "A.5.1" is not a clause number like "8.5.2"; '
         'a reference in another scheme goes in reference: "A.5.1"'
     ]
     assert problems_of(ISMS.replace('        reference: "A.5.9"\n', "")) == [
-        't.yaml:11: sections[0].items[1]: needs a reference (any short text, e.g. "A.5.1") or a clause'
+        't.yaml:11: section 1 "Organisational controls", item 2 "a5-9": needs a reference (any short text, e.g. "A.5.1") or a clause'
     ]
 
 
@@ -131,27 +131,27 @@ sections:
 """
     assert [old_rule(c) for c in ("5.1.6", "9.1.5", "10.1.5")] == [None, None, "10.1"]  # what the map did
     assert problems_of(text) == [
-        't.yaml:9: sections[0].items[0].clause: "5.1.6" is not a clause of ISO 9001:2015; under 5.1 it has 5.1.1, 5.1.2',
-        't.yaml:12: sections[0].items[1].clause: "9.1.5" is not a clause of ISO 9001:2015; under 9.1 it has 9.1.1, 9.1.2, 9.1.3',
-        't.yaml:15: sections[0].items[2].clause: "10.1.5" is not a clause of ISO 9001:2015; did you mean "10.1"?',
+        't.yaml:9: section 1 "Leadership to improvement", item 1 "lead" clause: "5.1.6" is not a clause of ISO 9001:2015; under 5.1 it has 5.1.1, 5.1.2',
+        't.yaml:12: section 1 "Leadership to improvement", item 2 "monitor" clause: "9.1.5" is not a clause of ISO 9001:2015; under 9.1 it has 9.1.1, 9.1.2, 9.1.3',
+        't.yaml:15: section 1 "Leadership to improvement", item 3 "improve" clause: "10.1.5" is not a clause of ISO 9001:2015; did you mean "10.1"?',
     ]
 
 
 def test_an_item_maps_to_clauses_of_several_standards_each_checked_against_its_own_tree():
     assert problems_of(INTEGRATED) == []
     assert problems_of(INTEGRATED.replace('ISO 45001:2018: ["7.5.3"]', 'ISO 45001:2018: ["7.5.3", "7.6"]')) == [
-        't.yaml:14: sections[0].items[0].clauses.ISO 45001:2018[1]: "7.6" is not a clause of ISO 45001:2018;'
+        't.yaml:14: section 1 "Documented information", item 1 "doc-control" clauses "ISO 45001:2018" entry 2: "7.6" is not a clause of ISO 45001:2018;'
         " under 7 it has 7.1, 7.2, 7.3, 7.4, 7.5"
     ]
     assert problems_of(INTEGRATED.replace("standards: [ISO 9001:2015, ISO 14001:2015, ISO 45001:2018]", "")) == [
-        f't.yaml:{line}: sections[0].items[{i}].clauses.{name}: "{name}" is not a standard this checklist'
+        f't.yaml:{line}: section 1 "Documented information", item {i + 1} "{item}" clauses "{name}": "{name}" is not a standard this checklist'
         " declares; declare it first with standards: [...]"
-        for line, i, name in [
-            (12, 0, "ISO 9001:2015"),
-            (13, 0, "ISO 14001:2015"),
-            (14, 0, "ISO 45001:2018"),
-            (19, 1, "ISO 14001:2015"),
-            (20, 1, "ISO 45001:2018"),
+        for line, i, item, name in [
+            (12, 0, "doc-control", "ISO 9001:2015"),
+            (13, 0, "doc-control", "ISO 14001:2015"),
+            (14, 0, "doc-control", "ISO 45001:2018"),
+            (19, 1, "emergency", "ISO 14001:2015"),
+            (20, 1, "emergency", "ISO 45001:2018"),
         ]
     ]
     assert problems_of(
@@ -159,13 +159,13 @@ def test_an_item_maps_to_clauses_of_several_standards_each_checked_against_its_o
             '        clauses:\n          ISO 14001:2015: "8.2"\n          ISO 45001:2018: ["8.2"]\n', ""
         )
     ) == [
-        "t.yaml:16: sections[0].items[1].clause: this checklist declares 3 standards, so say which this clause is"
+        't.yaml:16: section 1 "Documented information", item 2 "emergency" clause: this checklist declares 3 standards, so say which this clause is'
         ' of: reference: "8.2" and clauses: {"ISO 9001:2015": ["8.2"]}'
     ]
     misspelt = problems_of(INTEGRATED.replace("ISO 14001:2015, ISO", "ISO 14001:2051, ISO"))
     assert len(misspelt) == 3  # the declaration, and each item naming the standard as it is spelt
     assert misspelt[:1] == [
-        't.yaml:4: standards[1]: "ISO 14001:2051" is not a standard the app knows; did you mean "ISO 14001:2015"?'
+        't.yaml:4: checklist standards entry 2: "ISO 14001:2051" is not a standard the app knows; did you mean "ISO 14001:2015"?'
         " (a checklist of another scheme leaves the standard out and gives each item a reference)"
     ]
 

@@ -7,14 +7,19 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from . import services
+from .loader import Problem, group_problems
 
 checklists_cli = AppGroup("checklists", help="Validate and import the YAML clause checklists.")
 
 
 @checklists_cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def check(paths):
-    """Validate checklist files (default: the checklist folder); exit 1 if any is invalid."""
+@click.option("--all", "every", is_flag=True, help="One line per problem, without grouping repeated mistakes.")
+def check(paths, every):
+    """Validate checklist files (default: the checklist folder); exit 1 if any is invalid.
+
+    A mistake repeated in several items is printed once, naming the first few others and their
+    lines; --all prints every problem on its own line."""
     if not paths:
         paths = (Path(current_app.config["CHECKLIST_DIR"]),)
     files: list[Path] = []
@@ -29,8 +34,7 @@ def check(paths):
             click.echo(f"{loaded.display_path}: ok, version {loaded.data['version']}, {loaded.item_count} items")
         else:
             invalid += 1
-            for problem in loaded.problems:
-                click.echo(str(problem), err=True)
+            _echo_problems(loaded.problems, every)
     click.echo(f"{len(results) - invalid} valid, {invalid} invalid")
     if invalid:
         raise SystemExit(1)
@@ -44,9 +48,16 @@ def sync():
         click.echo(f"imported {version.checklist.key} version {version.number} ({len(version.items)} items)")
     for version in report.unchanged:
         click.echo(f"unchanged {version.checklist.key} version {version.number}")
-    for problem in report.problems:
-        click.echo(str(problem), err=True)
+    _echo_problems(report.problems, False)
     for path in report.skipped_files:
         click.echo(f"skipped {path}", err=True)
     if report.skipped_files:
         raise SystemExit(1)
+
+
+def _echo_problems(problems: list[Problem], every: bool) -> None:
+    groups = group_problems(problems)
+    for line in problems if every else groups:
+        click.echo(str(line), err=True)
+    if not every and len(groups) < len(problems):
+        click.echo("(repeated mistakes are listed once; flask checklists check --all lists every line)", err=True)

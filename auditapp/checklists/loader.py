@@ -3,13 +3,16 @@
 Pipeline: size and encoding checks -> a scan of the raw YAML events (refuses tags,
 anchors, aliases and duplicate keys before anything is built) -> round-trip load
 (keeps each node's line) -> marshmallow schema -> cross-item checks. Every problem
-found is reported at once as ``path:line: field: message``.
+found is reported at once as ``path:line: place: message``, the place as people read it
+(``section 2 "Receiving", item 3 "rcv-03" question``); see Problem and ProblemGroup.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +32,16 @@ from ruamel.yaml.events import (
 
 from . import standards
 from .models import PhotoRule
-from .schemas import CLAUSE, KEYS_BY_LEVEL, RESULT_CODES, ChecklistSchema, did_you_mean
+from .schemas import (
+    CLAUSE,
+    PHOTO_RULES,
+    RESULT_CODES,
+    ChecklistSchema,
+    accepted,
+    did_you_mean,
+    did_you_mean_key,
+    keys_at,
+)
 from .standards import Standard
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -37,14 +49,94 @@ MAX_FILE_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem in one file.
+
+    ``field`` is the machine path (``sections[1].items[2].question``; what tools map to cells);
+    ``position`` is the same place as people read it (``section 2 "Receiving", item 3 "rcv-03" question``),
+    used by ``str()``. ``subject`` names the item or section alone (``rcv-03``), for grouped messages.
+    """
+
     path: str
     line: int | None
     field: str
     message: str
+    position: str = ""
+    subject: str = dataclasses.field(default="", compare=False)
+
+    @property
+    def place(self) -> str:
+        """Where in the file, as people read it (the machine path when no position was given)."""
+        return self.position or self.field
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return f"{where}: {self.place}: {self.message}" if self.place else f"{where}: {self.message}"
+
+
+# Problems whose message differs only by the value the author typed, yet are the same mistake
+# (grouped into one message); every other message must match exactly to be grouped.
+SAME_MISTAKE_ACROSS_VALUES = [
+    re.compile(r"^expected text, but YAML read the number .*; put it in quotes"),
+    re.compile(r"^\S+ was read as the number .*; put it in quotes"),
+]
+GROUP_LISTS = 5  # the first repeats a grouped message names
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """The same mistake in several places: one message, every place still reachable.
+
+    "The same mistake" = the same field at the same level (``sections[].items[].guidnce``) with the
+    same message (or one of SAME_MISTAKE_ACROSS_VALUES), in the same file."""
+
+    first: Problem
+    others: tuple[Problem, ...] = ()
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return (self.first, *self.others)
+
+    @property
+    def lines(self) -> list[int]:
+        return [p.line for p in self.problems if p.line]
+
+    @property
+    def noun(self) -> str:
+        level = _level(self.first.field)
+        n = len(self.others)
+        if level in ("item", "section") and len({p.subject for p in self.problems}) == n + 1:
+            return level if n == 1 else level + "s"
+        return "place" if n == 1 else "places"
+
+    def __str__(self) -> str:
+        if not self.others:
+            return str(self.first)
+        named = [f"{p.subject or p.place} line {p.line}" if p.line else p.subject or p.place for p in self.others]
+        listed = ", ".join(named[:GROUP_LISTS])
+        if len(named) > GROUP_LISTS:
+            listed += f", …; first {GROUP_LISTS} listed"
+        return f"{self.first} (and {len(self.others)} more {self.noun}: {listed})"
+
+
+def _level(machine_path: str) -> str:
+    if re.match(r"^sections\[\d+\]\.items\[\d+\]", machine_path):
+        return "item"
+    return "section" if machine_path.startswith("sections[") else "checklist"
+
+
+def _mistake(problem: Problem) -> tuple:
+    """What makes two problems the same mistake (see ProblemGroup)."""
+    kind = next((p.pattern for p in SAME_MISTAKE_ACROSS_VALUES if p.search(problem.message)), problem.message)
+    return (problem.path, re.sub(r"\[\d+\]", "[]", problem.field), kind)
+
+
+def group_problems(problems: list[Problem]) -> list[ProblemGroup]:
+    """One group per mistake, in the order each first appears; problems without a field stay alone."""
+    groups: dict[tuple, list[Problem]] = {}
+    for n, problem in enumerate(problems):
+        key = _mistake(problem) if problem.field else (n,)
+        groups.setdefault(key, []).append(problem)
+    return [ProblemGroup(ps[0], tuple(ps[1:])) for ps in groups.values()]
 
 
 @dataclass
@@ -63,6 +155,11 @@ class LoadedChecklist:
     @property
     def ok(self) -> bool:
         return not self.problems and self.data is not None
+
+    @property
+    def grouped(self) -> list[ProblemGroup]:
+        """The problems with each repeated mistake as one message (what the CLI and pages show)."""
+        return group_problems(self.problems)
 
     @property
     def item_count(self) -> int:
@@ -113,7 +210,8 @@ def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = 
     try:
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:  # _scan_events sees syntax errors first; kept as a guard
-        problem(_mark_line(exc), "", _yaml_message(exc))
+        line, message = _plain_yaml_error(exc, text)
+        problem(line, "", message)
         return
     if not isinstance(doc, dict):
         problem(1, "", "the file must be a mapping with id, title, version and sections")
@@ -124,9 +222,9 @@ def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = 
     except ValidationError as exc:
         data = None
         for path, message in _flatten(exc.messages):
-            problem(_line_of(doc, path, message), _format_path(path), _explain(doc, path, message, text))
+            problem(_line_of(doc, path, message), path, _explain(doc, path, message, text), doc)
     for path, message in [*_cross_checks(doc, expected_id), *_standards_checks(doc), *_rules_checks(doc)]:
-        problem(_line_of(doc, path, message), _format_path(path), message)
+        problem(_line_of(doc, path, message), path, message, doc)
     if result.problems:
         result.problems.sort(key=lambda p: p.line or 0)
         return
@@ -162,10 +260,22 @@ def _scan_events(text: str) -> list[tuple[int, str]]:
                 if documents > 1:
                     problems.append((line, "a checklist file holds one YAML document; remove the second '---'"))
             if isinstance(ev, AliasEvent):
-                problems.append((line, f"aliases (*{ev.anchor}) are not allowed; write the value out"))
+                problems.append(
+                    (
+                        line,
+                        f"aliases (*{ev.anchor}) are not allowed; write the value out"
+                        " (text that starts with * goes in quotes)",
+                    )
+                )
             elif isinstance(ev, NodeEvent):
                 if ev.anchor:
-                    problems.append((line, f"anchors (&{ev.anchor}) are not allowed; write the value out"))
+                    problems.append(
+                        (
+                            line,
+                            f"anchors (&{ev.anchor}) are not allowed; write the value out"
+                            " (text that starts with & goes in quotes)",
+                        )
+                    )
                 tag = getattr(ev, "tag", None)
                 if tag and not _implicit(ev):
                     problems.append((line, f"YAML tags ({tag}) are not allowed"))
@@ -185,7 +295,7 @@ def _scan_events(text: str) -> list[tuple[int, str]]:
             elif isinstance(ev, (MappingEndEvent, SequenceEndEvent)):
                 stack.pop()
     except MarkedYAMLError as exc:
-        problems.append((_mark_line(exc), _yaml_message(exc)))
+        problems.append(_plain_yaml_error(exc, text))
     except YAMLError as exc:
         problems.append((1, f"not valid YAML: {exc}"))
     return problems
@@ -207,6 +317,147 @@ def _yaml_message(exc: MarkedYAMLError) -> str:
     return "not valid YAML: " + ("; ".join(parts) if parts else str(exc))
 
 
+# What a line looks like: optional "- ", a key, ":" and the rest.
+_KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<dash>-\s+)?(?P<key>[^\s:#\"'\[\]{}][^:#]*?):(?:\s+(?P<value>.*))?$")
+LONGEST_QUOTED = 70  # a value longer than this is not repeated quoted in the hint
+
+
+def _plain_yaml_error(exc: MarkedYAMLError, text: str) -> tuple[int, str]:
+    """(line, message) for a YAML syntax error, in words for someone who never wrote YAML before.
+
+    The parser's own words are kept only when no case below recognises the error."""
+    lines = text.splitlines()
+    mark, context = exc.problem_mark, exc.context_mark
+    line = _mark_line(exc)
+    at = lines[mark.line] if mark and mark.line < len(lines) else ""
+    problem, where = exc.problem or "", exc.context or ""
+    col = mark.column if mark else 0
+    prefix = "not valid YAML: "
+    if "'\\t'" in problem or "\t" in problem:
+        tabs = [n + 1 for n, ln in enumerate(lines) if "\t" in ln[: len(ln) - len(ln.lstrip())] and n + 1 != line]
+        also = f" ({'lines' if len(tabs) > 1 else 'line'} {', '.join(map(str, tabs[:10]))} too)" if tabs else ""
+        return line, prefix + (
+            f"this line has a tab character; YAML lines are indented with spaces only: replace it with spaces{also}"
+        )
+    if "mapping values are not allowed" in problem:
+        found = _KEY_LINE.match(at)
+        if found and found.group("value") and mark and found.end("key") < col:
+            return line, prefix + (
+                f'the text after "{found.group("key").strip()}:" contains a colon and a space, which YAML reads as'
+                f" another key; put the text in quotes{_quoted_hint(found)}"
+            )
+        above = _line_above(lines, mark.line if mark else 0)
+        if above is not None:
+            n, prev = above
+            shown = re.sub(r"^-\s*", "", prev.strip()).split(":")[0]
+            return line, prefix + (
+                f'this line is indented more than line {n + 1} ("{shown}"), so YAML reads it as part of that value;'
+                " start it in the same column as the other keys of its item or section"
+            )
+    if "expected <block end>" in problem or "expected <block end>" in where:
+        dash = re.match(r"^\s*-[^\s-]", at)
+        if dash:
+            return line, prefix + 'put a space after the dash: "- " starts each item of a list'
+        if "'<scalar>'" in problem:
+            opened = _unclosed_quote(lines, context.line if context else 0, mark.line if mark else 0)
+            if opened is not None:
+                return opened + 1, prefix + (
+                    f"the quote opened on this line is not closed on it, so YAML read on to line {line};"
+                    " close the quote at the end of the text"
+                )
+            return line, prefix + (
+                "text follows a closing quote: a value that starts with a quote must end with it; quote the"
+                f" whole text, or leave the quotes out{_quoted_hint(_KEY_LINE.match(at))}"
+            )
+        indent = len(at) - len(at.lstrip())
+        entry = _entry_above(lines, mark.line if mark else 0, indent)
+        key = _KEY_LINE.match(at)
+        if entry is not None and key and not key.group("dash") and key.group("key").strip() == entry[1]:
+            return line, prefix + f'a new entry of the list starts with "- ": write "- {at.strip()}"'
+        hint = ""
+        if entry is not None:
+            hint = f" (this line starts in column {indent + 1}, the keys of the entry above in column {entry[0] + 1})"
+        return line, prefix + (
+            "this line is not lined up with the lines around it: the keys of one item or section start in the"
+            f' same column, and each new item starts with "- "{hint}'
+        )
+    if "could not find expected ':'" in problem and context is not None:
+        started = lines[context.line] if context.line < len(lines) else ""
+        if re.match(r"^\s*(-\s+)?[A-Za-z_][\w-]*:\S", started):
+            return context.line + 1, prefix + 'put a space after the colon: "key: value"'
+        return context.line + 1, prefix + (
+            'this line is neither "key: value" nor "- entry"; text that runs over several lines goes in quotes'
+            ' or under "key: |" indented below it'
+        )
+    if "block scalar" in where:
+        return line, prefix + (
+            'after "key: |" or "key: >" the text goes on the lines below, indented; text that starts with | or >'
+            f" on the same line goes in quotes{_quoted_hint(_KEY_LINE.match(at))}"
+        )
+    if "sequence entries are not allowed" in problem:
+        return line, prefix + (
+            '"- " starts a list entry on a line of its own, under its key and indented; text that starts with'
+            f' "- " goes in quotes{_quoted_hint(_KEY_LINE.match(at))}'
+        )
+    starts = {"while scanning an alias": "*", "while scanning an anchor": "&", "while scanning a directive": "%"}
+    if "cannot start any token" in problem or where in starts:
+        char = starts.get(where) or (at[col] if col < len(at) else "")
+        hint = _quoted_hint(_KEY_LINE.match(at))
+        return line, prefix + f"text cannot start with {char}; put the text in quotes{hint}"
+    if "flow sequence" in where or "flow mapping" in where:
+        opener, closer = ("[", "]") if "sequence" in where else ("{", "}")
+        opened_at = context.line + 1 if context else line
+        return opened_at, prefix + (
+            f'the list opened with "{opener}" on this line is not closed with "{closer}" on it; put entries that'
+            ' contain ":" or "," in quotes'
+        )
+    if "end of stream" in problem and "quoted scalar" in where and context is not None:
+        return context.line + 1, prefix + "the quote opened on this line is never closed; close it after the text"
+    return line, _yaml_message(exc)
+
+
+def _quoted_hint(found) -> str:
+    """': guidance: "Check: sample three parts."' when the value is short enough to repeat."""
+    if not found or not found.group("value") or len(found.group("value")) > LONGEST_QUOTED:
+        return ""
+    value = found.group("value").rstrip()
+    quoted = f'"{value}"' if '"' not in value else "'" + value.replace("'", "''") + "'"
+    return f": {found.group('key').strip()}: {quoted}"
+
+
+def _line_above(lines: list[str], n: int) -> tuple[int, str] | None:
+    """The nearest line above n with content (not blank, not only a comment)."""
+    for k in range(min(n, len(lines)) - 1, -1, -1):
+        if lines[k].strip() and not lines[k].strip().startswith("#"):
+            return k, lines[k]
+    return None
+
+
+def _key_column(line: str) -> int:
+    """Column where the key of a line starts ("      - id: x" -> 8)."""
+    found = re.match(r"^(\s*-\s+|\s*)", line)
+    return len(found.group(0)) if found else 0
+
+
+def _entry_above(lines: list[str], n: int, column: int) -> tuple[int, str] | None:
+    """(column of its keys, first key) of the nearest list entry ("- key: ...") above line n at column."""
+    for k in range(min(n, len(lines)) - 1, -1, -1):
+        found = _KEY_LINE.match(lines[k])
+        if found and found.group("dash") and len(found.group("indent")) == column:
+            return _key_column(lines[k]), found.group("key").strip()
+    return None
+
+
+def _unclosed_quote(lines: list[str], start: int, end: int) -> int | None:
+    """The first line between start and end whose value opens a quote it does not close."""
+    for k in range(start, min(end, len(lines))):
+        found = _KEY_LINE.match(lines[k])
+        value = (found.group("value") or "") if found else ""
+        if value[:1] in ("'", '"') and value.rstrip().count(value[0]) == 1:
+            return k
+    return None
+
+
 # --- schema errors -> lines ------------------------------------------------------------------
 
 
@@ -214,7 +465,8 @@ def _flatten(messages, path=()):
     """Yield (path tuple, message) for marshmallow's nested error dicts."""
     if isinstance(messages, dict):
         for key, value in messages.items():
-            yield from _flatten(value, path + (key,))
+            # "_schema" is marshmallow's name for the whole value: the problem is at path itself.
+            yield from _flatten(value, path if key == "_schema" else path + (key,))
     elif isinstance(messages, list):
         if all(isinstance(m, str) for m in messages):
             for m in messages:
@@ -234,6 +486,58 @@ def _format_path(path) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+TITLE_SHOWN = 30  # characters of a section title shown in a position
+
+
+def describe(doc, path) -> tuple[str, str]:
+    """(position, subject) of a field path as people read them.
+
+    ("sections", 1, "items", 2, "question") -> ('section 2 "Receiving", item 3 "rcv-03" question', "rcv-03");
+    ("sections", 1) -> ('section 2 "Receiving"', 'section 2 "Receiving"'); ("title",) -> ("checklist title", "").
+    """
+    path = tuple(path)
+    if len(path) >= 2 and path[0] == "sections" and isinstance(path[1], int):
+        section = _get(doc, "sections", path[1])
+        title = section.get("title") if isinstance(section, dict) else None
+        where = subject = f"section {path[1] + 1}"
+        if isinstance(title, str) and title.strip():
+            short = title.strip() if len(title.strip()) <= TITLE_SHOWN else title.strip()[: TITLE_SHOWN - 1] + "…"
+            where = subject = f'{where} "{short}"'
+        rest = path[2:]
+        if len(rest) >= 2 and rest[0] == "items" and isinstance(rest[1], int):
+            item = _get(section, "items", rest[1])
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(item_id, str) and item_id:
+                where, subject = f'{where}, item {rest[1] + 1} "{item_id}"', item_id
+            else:
+                where = f"{where}, item {rest[1] + 1}"
+                subject = f"{subject} item {rest[1] + 1}"
+            rest = rest[2:]
+    else:
+        where, subject, rest = "checklist", "", path
+    return " ".join([where, *_field_words(rest)]), subject
+
+
+def _get(node, key, index):
+    try:
+        return node[key][index]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _field_words(rest) -> list[str]:
+    """("results", 2) -> ["results", "entry 3"]; ("clauses", "ISO 45001:2018") -> ["clauses", '"ISO 45001:2018"']."""
+    words = []
+    for n, part in enumerate(rest):
+        if isinstance(part, int):
+            words.append(f"entry {part + 1}")
+        elif n == 0 or re.fullmatch(r"[a-z][a-z_]*", str(part)):
+            words.append(str(part))
+        else:
+            words.append(f'"{part}"')
+    return words
 
 
 def _node_at(doc, path):
@@ -279,12 +583,30 @@ def _line_of(doc, path, message: str) -> int:
 def _explain(doc, path, message: str, text: str) -> str:
     """Turn marshmallow's generic messages into an author's language."""
     if message == "Unknown field.":
-        level = _rules_level(path) or (
-            "item" if "items" in path[:-1] else "section" if "sections" in path[:-1] else "checklist"
-        )
-        return f"unknown field{did_you_mean(str(path[-1]), KEYS_BY_LEVEL[level])}"
+        return f"unknown field{did_you_mean_key(str(path[-1]), keys_at(path))}"
     if message == "Missing data for required field.":
         return "required field is missing"
+    if message == "Field may not be null.":
+        line = _source_line(doc, path, text)
+        if line is not None and re.search(r":\s+#", line):
+            return 'is empty: text after " #" is a comment; put text that starts with # in quotes'
+        if path and path[-1] in LIST_KEYS:
+            return f'is empty; list the {path[-1]} on the lines below it, indented, each starting with "- "'
+        return "is empty; write a value after the colon"
+    if message == "Invalid input type.":
+        container, key = _node_at(doc, path)
+        value = container[key] if container is not None and key is not None else None
+        what = "an item" if "items" in path[-2:-1] else "a section" if "sections" in path[-2:-1] else "this"
+        keys = "id: and question:" if what == "an item" else "title: and items:"
+        shown = f' ("{value[:40]}")' if isinstance(value, str) else ""
+        return f'{what} is written as {_kind_of(value)}{shown}; write it as keys, {keys} indented under its "- "'
+    if message in ("expected text, not a mapping", "expected text, not a list"):
+        line = _source_line(doc, path, text)
+        found = _KEY_LINE.match(line or "")
+        if found and (found.group("value") or "")[:1] in ("{", "["):
+            first = found.group("value")[0]
+            return f'{message}: text that starts with "{first}" must be in quotes{_quoted_hint(found)}'
+
     if message.startswith("expected text, but YAML read the number"):
         container, key = _node_at(doc, path)
         token = _source_token(container, key, text)
@@ -295,6 +617,33 @@ def _explain(doc, path, message: str, text: str) -> str:
                 return f'{token} was read as {read_as}; put it in quotes: "{token}"'
             return f'expected text, but YAML read {read_as}; put it in quotes: "{token}"'
     return message
+
+
+LIST_KEYS = ("sections", "items", "evidence", "results", "standards")
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool) or value is None:
+        return "yes/no or nothing"
+    return "a number" if isinstance(value, (int, float)) else "something else"
+
+
+def _source_line(doc, path, text: str) -> str | None:
+    """The line of the file where the key at path is written."""
+    container, key = _node_at(doc, path)
+    lc = getattr(container, "lc", None)
+    if lc is None or not isinstance(container, dict):
+        return None
+    try:
+        line = lc.key(key)[0]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    lines = text.splitlines()
+    return lines[line] if line < len(lines) else None
 
 
 def _source_token(container, key, text: str) -> str | None:
@@ -336,7 +685,8 @@ def _cross_checks(doc, expected_id):
                 problems.append(
                     (
                         ("sections", s, "clause"),
-                        f'clause "{sclause}" already has a section (sections[{seen_sections[sclause]}])',
+                        f'clause "{sclause}" already has a section'
+                        f" ({describe(doc, ('sections', seen_sections[sclause]))[0]})",
                     )
                 )
             seen_sections.setdefault(sclause, s)
@@ -370,12 +720,14 @@ def _cross_checks(doc, expected_id):
                         )
                     )
                 else:
-                    seen_questions[ref] = item_id if isinstance(item_id, str) else f"sections[{s}].items[{i}]"
+                    seen_questions[ref] = item_id if isinstance(item_id, str) else describe(doc, where)[0]
             results = item.get("results")
             if isinstance(results, list):
-                for r, code in enumerate(results):
-                    if isinstance(code, str) and code in results[:r]:
-                        problems.append((where + ("results", r), f'"{code}" is listed twice'))
+                codes = [accepted(c, RESULT_CODES) if isinstance(c, str) else None for c in results]
+                for r, code in enumerate(codes):
+                    if code is not None and code in codes[:r]:
+                        said = f'"{results[r]}"' if results[r] == code else f'"{results[r]}" ({code})'
+                        problems.append((where + ("results", r), f"{said} is listed twice"))
     renamed = doc.get("renamed")
     if isinstance(renamed, dict):
         for old, new in renamed.items():
@@ -393,18 +745,6 @@ def _cross_checks(doc, expected_id):
 # --- evidence rules and finding rules (issue 15, helper "rules") -------------------------------
 
 
-def _rules_level(path) -> str | None:
-    """Which of the rules' mappings an unknown key is in (for "did you mean"), if any."""
-    parents = path[:-1]
-    if "procedures" in parents:
-        return "procedure"
-    if "require" in parents:
-        return "require"
-    if parents[:1] == ("findings",):
-        return "findings"
-    return None
-
-
 def _rules_checks(doc):
     """An item's evidence rules name results the item offers, once each, and never a photo it refuses."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
@@ -416,15 +756,19 @@ def _rules_checks(doc):
             if not isinstance(require, dict):
                 continue
             where = ("sections", s, "items", i, "require")
+            # Raw values, as written: "Minor NC" is minor_nc (schemas.accepted), as the schema reads it.
             offered = item.get("results")
-            if not isinstance(offered, list) or not all(isinstance(r, str) for r in offered):
+            if isinstance(offered, list) and all(isinstance(r, str) for r in offered):
+                offered = [accepted(r, RESULT_CODES) or r for r in offered]
+            else:
                 offered = RESULT_CODES
             for kind in ("photo", "note"):
                 listed = require.get(kind)
                 if not isinstance(listed, list):
                     continue  # the schema reports it
+                listed = [accepted(c, RESULT_CODES) if isinstance(c, str) else None for c in listed]
                 for k, code in enumerate(listed):
-                    if not isinstance(code, str) or code not in RESULT_CODES:
+                    if code is None:
                         continue  # the schema reports it
                     if code not in offered:
                         problems.append(
@@ -436,13 +780,22 @@ def _rules_checks(doc):
                         )
                     elif code in listed[:k]:
                         problems.append((where + (kind, k), f'"{code}" is listed twice'))
-            if item.get("photo") == PhotoRule.NEVER.value and require.get("photo"):
+            photo = item.get("photo")
+            if (
+                isinstance(photo, str)
+                and accepted(photo, PHOTO_RULES) == PhotoRule.NEVER.value
+                and require.get("photo")
+            ):
                 problems.append((where + ("photo",), "the item says photo: never, so no result can require a photo"))
     findings = doc.get("findings")
     required = findings.get("required_for") if isinstance(findings, dict) else None
-    required = required if isinstance(required, list) else []
+    required = (
+        [accepted(c, RESULT_CODES) if isinstance(c, str) else None for c in required]
+        if isinstance(required, list)
+        else []
+    )
     for k, code in enumerate(required):
-        if isinstance(code, str) and code in required[:k]:
+        if code is not None and code in required[:k]:
             problems.append((("findings", "required_for", k), f'"{code}" is listed twice'))
     return problems
 
@@ -570,8 +923,17 @@ def item_clauses(item: dict, declared: list[Standard]) -> list[tuple[str, str]]:
     return []
 
 
+def problem_at(display: str, line: int | None, doc, path: tuple, message: str) -> Problem:
+    """A Problem at a field path such as ("sections", 1, "items", 2, "question"), named both ways."""
+    position, subject = describe(doc, path)
+    return Problem(display, line, _format_path(path), message, position, subject)
+
+
 def _problem_factory(result: LoadedChecklist):
-    def add(line, field_path, message):
-        result.problems.append(Problem(result.display_path, line, field_path, message))
+    def add(line, path, message, doc=None):
+        if isinstance(path, str):  # "" for problems of the whole file
+            result.problems.append(Problem(result.display_path, line, path, message))
+        else:
+            result.problems.append(problem_at(result.display_path, line, doc, path, message))
 
     return add

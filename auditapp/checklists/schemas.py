@@ -17,12 +17,147 @@ CLAUSE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,4}$")
 REFERENCE = re.compile(r"^\S(?:[^\r\n]{0,18}\S)?$")
 
 
-def did_you_mean(value: str, choices: list[str]) -> str:
-    """'; did you mean "x"?' for the closest choice, or the list of choices."""
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    if close:
-        return f'; did you mean "{close[0]}"?'
+# --- words from other tools -------------------------------------------------------------------
+# A value from a fixed list (a result, a photo rule, an answer type...) is matched first exactly,
+# then ignoring case, spaces, "_", "-", "/" and "." ("Minor NC", "minor-nc", "N/A", "Required on NC"):
+# that is the same word written differently, taken as the code without a word.
+# ACCEPTED: other words taken silently too, because they can only mean that code (the ISO terms
+# spelt out). SUGGESTED: words other tools use that probably mean a code, only offered in the
+# message ("did you mean"), because the author must confirm the guess ("pass" may be a score,
+# "required" may be always or only on a nonconformity). Keyed by word, valued by code; a word only
+# applies where its code is one of the choices, so a new choice list needs no entry here, and a new
+# word is one line.
+ACCEPTED: dict[str, str] = {
+    "minor nonconformity": "minor_nc",
+    "major nonconformity": "major_nc",
+    "opportunity for improvement": "ofi",
+    "not applicable": "na",
+}
+SUGGESTED: dict[str, tuple[str, ...]] = {
+    # results
+    "compliant": ("conform",),
+    "compliance": ("conform",),
+    "conforming": ("conform",),
+    "conformity": ("conform",),
+    "pass": ("conform",),
+    "passed": ("conform",),
+    "ok": ("conform",),
+    "yes": ("conform",),
+    "good": ("conform",),
+    "satisfactory": ("conform",),
+    "minor": ("minor_nc",),
+    "major": ("major_nc",),
+    "nc": ("minor_nc", "major_nc"),
+    "nonconformity": ("minor_nc", "major_nc"),
+    "non compliant": ("minor_nc", "major_nc"),
+    "noncompliance": ("minor_nc", "major_nc"),
+    "fail": ("minor_nc", "major_nc"),
+    "failed": ("minor_nc", "major_nc"),
+    "no": ("minor_nc", "major_nc", "never"),
+    "critical": ("major_nc",),
+    "improvement": ("ofi",),
+    "opportunity": ("ofi",),
+    "recommendation": ("ofi",),
+    "obs": ("observation",),
+    "remark": ("observation",),
+    "comment": ("observation",),
+    "not relevant": ("na",),
+    "excluded": ("na",),
+    "skip": ("na",),
+    # photo rules
+    "required": ("required_on_nc", "always"),
+    "mandatory": ("required_on_nc", "always"),
+    "none": ("never",),
+    "off": ("never",),
+    "not allowed": ("never",),
+    "allowed": ("optional",),
+    "if needed": ("optional",),
+}
+# Keys other tools or a typing slip give a field, by the key they probably mean (filtered by level,
+# so "questions" suggests items on a section and question on an item).
+KEY_WORDS: dict[str, tuple[str, ...]] = {
+    "name": ("title", "id"),  # XLSForm: an item's name is its id
+    "label": ("question", "title"),  # XLSForm: the question's text
+    "type": ("answer",),  # offered once items have an answer
+    "choices": ("options",),
+    "heading": ("title",),
+    "text": ("question",),
+    "prompt": ("question",),
+    "check": ("question",),
+    "requirement": ("question",),
+    "questions": ("items", "question"),
+    "item": ("items",),
+    "checks": ("items",),
+    "checkpoints": ("items",),
+    "notes": ("guidance",),
+    "note": ("guidance",),
+    "help": ("guidance",),
+    "hint": ("guidance",),
+    "instructions": ("guidance",),
+    "description": ("guidance",),
+    "ref": ("reference",),
+    "code": ("reference",),
+    "number": ("reference",),
+    "control": ("reference",),
+    "records": ("evidence",),
+    "evidences": ("evidence",),
+    "photos": ("photo",),
+    "picture": ("photo",),
+    "image": ("photo",),
+    "result": ("results",),
+    "grades": ("results",),
+    "outcomes": ("results",),
+    "section": ("sections",),
+    "chapters": ("sections",),
+    "groups": ("sections",),
+    "revision": ("version",),
+    "rev": ("version",),
+    "iso": ("standard",),
+}
+
+
+def word_key(word: str) -> str:
+    """A word as compared loosely: "Minor NC", "minor-nc" and "minor_nc" are all "minornc"."""
+    return re.sub(r"[\s_\-/.]+", "", word.casefold())
+
+
+_ACCEPTED = {word_key(w): code for w, code in ACCEPTED.items()}
+_SUGGESTED = {word_key(w): codes for w, codes in SUGGESTED.items()}
+_KEY_WORDS = {word_key(w): keys for w, keys in KEY_WORDS.items()}
+
+
+def accepted(value: str, choices: list[str]) -> str | None:
+    """The choice a value stands for without doubt (see ACCEPTED), or None."""
+    if value in choices:
+        return value
+    key = word_key(value)
+    same = [c for c in choices if word_key(c) == key]
+    if len(same) == 1:
+        return same[0]
+    code = _ACCEPTED.get(key)
+    return code if code in choices else None
+
+
+def did_you_mean(value: str, choices: list[str], words: dict[str, tuple[str, ...]] | None = None) -> str:
+    """'; did you mean "x"?' for the choice (or choices) meant, or the list of choices.
+
+    Tried in turn: the same word written differently ("Question" for question), a word other
+    tools use (SUGGESTED, or `words`), a near miss in spelling ("guidence")."""
+    key = word_key(value)
+    meant = [c for c in choices if word_key(c) == key]
+    if not meant:
+        meant = [c for c in (words if words is not None else _SUGGESTED).get(key, ()) if c in choices]
+    if not meant:
+        folded = {c.casefold(): c for c in choices}
+        meant = [folded[c] for c in difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.6)]
+    if meant:
+        return "; did you mean " + " or ".join(f'"{c}"' for c in meant) + "?"
     return f"; use one of: {', '.join(choices)}"
+
+
+def did_you_mean_key(key: str, keys: list[str]) -> str:
+    """did_you_mean for an unknown key, with the keys other tools use (KEY_WORDS)."""
+    return did_you_mean(key, keys, _KEY_WORDS)
 
 
 class Text(fields.String):
@@ -35,7 +170,7 @@ class Text(fields.String):
             # The loader replaces this with the exact source token once it knows the line.
             raise ValidationError(f"expected text, but YAML read the number {value}; put it in quotes")
         if not isinstance(value, str):
-            raise ValidationError(f"expected text, not a {_kind(value)}")
+            raise ValidationError(f"expected text, not {_kind(value)}")
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -106,7 +241,8 @@ class ClauseMap(fields.Field):
 
 
 class Choice(Text):
-    """Text from a fixed list, with a suggestion for a near miss."""
+    """Text from a fixed list: the same word written differently is taken as it (see ACCEPTED),
+    a near miss or another tool's word gets a suggestion."""
 
     def __init__(self, choices: list[str], noun: str, **kwargs):
         super().__init__(**kwargs)
@@ -115,9 +251,10 @@ class Choice(Text):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if value not in self.choices:
+        code = accepted(value, self.choices)
+        if code is None:
             raise ValidationError(f'"{value}" is not {self.noun}{did_you_mean(value, self.choices)}')
-        return value
+        return code
 
 
 class StrictInteger(fields.Integer):
@@ -158,11 +295,18 @@ class RenameMap(fields.Field):
 
 
 def _kind(value) -> str:
+    """What a value is, in words: "a mapping", "a list", "text", "a number"."""
     if isinstance(value, dict):
-        return "mapping"
+        return "a mapping"
     if isinstance(value, list):
-        return "list"
-    return type(value).__name__
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "yes/no"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "empty" if value is None else type(value).__name__
 
 
 class StrictSchema(Schema):
@@ -300,7 +444,25 @@ class ChecklistSchema(StrictSchema):
     )
 
 
-# Allowed keys by nesting level, for "did you mean" on unknown keys.
+def keys_at(path) -> list[str]:
+    """The keys allowed in the mapping that holds path's last part, for "did you mean" on an unknown key.
+
+    Walks the schemas along path (nested schemas, and lists of them), so a mapping added inside an
+    item (a nested schema) gets its own keys with no change here."""
+    schema: Schema = ChecklistSchema()
+    for part in path[:-1]:
+        if isinstance(part, int):
+            continue
+        found = schema.fields.get(str(part))
+        while isinstance(found, fields.List):
+            found = found.inner
+        if not isinstance(found, fields.Nested) or not isinstance(found.schema, Schema):
+            break
+        schema = found.schema
+    return list(schema.fields)
+
+
+# Allowed keys by nesting level (see keys_at for any path).
 KEYS_BY_LEVEL = {
     "checklist": list(ChecklistSchema().fields),
     "section": list(SectionSchema().fields),

@@ -20,6 +20,7 @@ from .loader import (
     item_reference,
     line_of,
     load_checklist_file,
+    problem_at,
 )
 from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, ItemClause, Result
 
@@ -48,10 +49,11 @@ def check_files(paths: list[Path], shown: Callable[[Path], str] | None = None) -
         key = item.data["id"]
         if key in owner:
             item.problems.append(
-                Problem(
+                problem_at(
                     item.display_path,
                     line_of(item, "id"),
-                    "id",
+                    item.doc,
+                    ("id",),
                     f'"{key}" is already the id of {owner[key].display_path}',
                 )
             )
@@ -110,7 +112,11 @@ def import_checklist(
             if data["version"] == latest.number
             else f"version {data['version']} is older than the imported version {latest.number}"
         )
-        return "refused", None, [Problem(loaded.display_path, line_of(loaded, "version"), "version", hint)]
+        return (
+            "refused",
+            None,
+            [problem_at(loaded.display_path, line_of(loaded, "version"), loaded.doc, ("version",), hint)],
+        )
     if checklist is None:
         checklist = Checklist(key=data["id"])
         db.session.add(checklist)

@@ -1,14 +1,14 @@
 """Kept PDFs: the last PDF of a completed audit's report, served again while its content is unchanged.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
