@@ -429,6 +429,10 @@ class SheetImport:
     def ok(self) -> bool:
         return not self.problems and self.data is not None
 
+    @property
+    def item_count(self) -> int:
+        return sum(len(s["items"]) for s in self.data["sections"]) if self.data else 0
+
 
 class SpreadsheetRefused(RuleError):
     """The upload is not a readable spreadsheet of a checklist (422, shown beside the upload)."""
