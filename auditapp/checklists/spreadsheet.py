@@ -28,6 +28,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import AliasEvent
 
 from ..accounts.models import Role, User
 from ..core.errors import RuleError
@@ -221,6 +223,40 @@ def _write_renamed(mapping: Any) -> Any:
     return "; ".join(f"{old} -> {new}" for old, new in mapping.items()) if mapping else None
 
 
+MORE = ("*",)  # the path of the column that carries keys without a column of their own
+MAX_MORE_CHARS = 20_000
+
+
+def _more(value: Any) -> Any:
+    """A YAML mapping of keys that have no column yet ({answer: {type: number, unit: Nm}})."""
+    text = _text(value)
+    if text is MISSING:
+        return MISSING
+    if len(text) > MAX_MORE_CHARS:
+        raise CellProblem(f"at most {MAX_MORE_CHARS:,} characters of YAML")
+    try:
+        for event in YAML(typ="rt").parse(text):  # refuse what could expand before building anything
+            if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+                raise CellProblem("anchors and aliases (& and *) are not allowed; write the value out")
+        parsed = YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        raise CellProblem(f"not a YAML mapping like {{key: value}}: {str(exc).splitlines()[0]}")
+    if not isinstance(parsed, dict) or not all(isinstance(k, str) for k in parsed):
+        raise CellProblem("write a YAML mapping like {key: value}")
+    return parsed or MISSING
+
+
+def _write_more(mapping: Any) -> Any:
+    if not mapping:
+        return None
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = True
+    yaml.width = 1_000_000
+    out = io.StringIO()
+    yaml.dump(dict(mapping), out)
+    return out.getvalue().strip()
+
+
 # --- the layout, as data ---------------------------------------------------------------------------
 
 
@@ -338,6 +374,15 @@ ITEM_COLUMNS: list[Column] = [
         allowed=lambda: list(RESULT_CODES),
         width=24,
     ),
+    Column(
+        "More (YAML)",
+        "item",
+        MORE,
+        "Keys of the checklist format that have no column of their own, as YAML: {key: value, other: [a, b]}.",
+        read=_more,
+        write=_write_more,
+        width=30,
+    ),
 ]
 
 CHECKLIST_FIELDS: list[Field] = [
@@ -373,6 +418,14 @@ CHECKLIST_FIELDS: list[Field] = [
         read=_renamed,
         write=_write_renamed,
     ),
+    Field(
+        "More (YAML)",
+        "*",
+        "Checklist keys of the format that have no row of their own, as YAML: {key: value}.",
+        read=_more,
+        write=_write_more,
+        in_template=False,
+    ),
 ]
 
 SECTION_COLUMNS = [c for c in ITEM_COLUMNS if c.level == "section"]
@@ -385,7 +438,7 @@ def uncovered_keys() -> dict[str, list[str]]:
         "checklist": {f.key for f in CHECKLIST_FIELDS} | {"sections"},
         "section": {c.path[0] for c in SECTION_COLUMNS} | {"items"},
         "item": {c.path[0] for c in ROW_COLUMNS},
-    }
+    }  # keys listed here travel in the "More (YAML)" column (items) or row (checklist) meanwhile
     return {level: [k for k in keys if k not in covered[level]] for level, keys in KEYS_BY_LEVEL.items()}
 
 
@@ -554,8 +607,15 @@ def _read_fields(table, details, detail_where, doc, where: _Where, result: Sheet
         if read is not MISSING:
             values[f.key] = read
     for f in CHECKLIST_FIELDS:  # the YAML's key order, whatever the sheet's row order
-        if f.key in values:
+        if f.key in values and f.key != "*":
             doc[f.key] = values[f.key]
+    for key, value in values.get("*", {}).items():
+        if key in doc or key == "sections":
+            cell = where.fields["*"]
+            result.problems.append(SheetProblem(cell, f'"{key}" has a row of its own; write it there'))
+        else:
+            doc[key] = value
+            where.fields[key] = where.fields["*"]
 
 
 def _read_items(table: Table, header_row: int, doc, where: _Where, result: SheetImport) -> None:
@@ -642,8 +702,18 @@ def _read_items(table: Table, header_row: int, doc, where: _Where, result: Sheet
             item = CommentedMap()
             for column in ROW_COLUMNS:  # the table's order is the YAML's order
                 value = item_values.get(column, MISSING)
-                if value is not MISSING:
+                if value is MISSING:
+                    continue
+                if column.path != MORE:
                     _put(item, column.path, value)
+                    continue
+                for key, extra in value.items():
+                    if key in item or any(c.path[0] == key for c in ROW_COLUMNS):
+                        result.problems.append(
+                            SheetProblem(cells[column], f'"{key}" has a column of its own; write it there')
+                        )
+                    else:
+                        item[key] = extra
             current["items"].append(item)
             where.item_rows[-1].append(r)
             where.item_cells[-1].append({c.key: cell for c, cell in cells.items() if c.level == "item"})
@@ -694,6 +764,8 @@ def _cell_of(field_path: str, where: _Where) -> str:
         return f"{where.sheet} row {where.section_rows[s]}"
     column = _column_for(rest, ROW_COLUMNS)
     cells = where.item_cells[s][i_]
+    if column is None and rest:
+        column = next((c for c in ROW_COLUMNS if c.path == MORE), None)  # a key without a column
     if column is not None and column.key in cells:
         return cells[column.key]
     return f"{where.sheet} row {where.item_rows[s][i_]}"
@@ -728,8 +800,13 @@ def _sheet_message(field_path: str, message: str, where: _Where, lines: dict[int
             if column.path == ("title",):
                 return "the first item has no section; write the section's title here"
             return f"{column.header} is empty; fill it in"
-    if match is not None and "." in rest and not rest.startswith(("clauses", "results", "evidence")):
+    own_row = {f.key for f in CHECKLIST_FIELDS if f.key != "*"}
+    if match is not None and match.group(2) is not None and rest and _column_for(rest, ROW_COLUMNS) is None:
+        message = f"{rest}: {message}"  # a key in the More column: say which
+    elif match is not None and "." in rest and not rest.startswith(("clauses", "results", "evidence")):
         message = f"{rest}: {message}"
+    elif match is None and field_path and re.split(r"[.\[]", field_path, maxsplit=1)[0] not in own_row:
+        message = f"{field_path}: {message}"
     for yaml_words, sheet_words in _SHEET_WORDS:
         message = message.replace(yaml_words, sheet_words)
     message = re.sub(r"\bline (\d+)", lambda m: lines.get(int(m.group(1)), m.group(0)), message)
@@ -806,7 +883,7 @@ def items_csv(data: dict) -> str:
     rows = []
     for section in data["sections"]:
         for item in section["items"]:
-            rows.append([c.write(_get(section if c.level == "section" else item, c.path)) for c in ITEM_COLUMNS])
+            rows.append([_cell_value(c, section, item) for c in ITEM_COLUMNS])
     return to_csv([c.header for c in ITEM_COLUMNS], rows)
 
 
@@ -851,21 +928,24 @@ def checklist_workbook(data: dict | None) -> bytes:
 
 
 def _covered_keys() -> set[str]:
-    return (
-        {"checklist:" + f.key for f in CHECKLIST_FIELDS}
-        | {"checklist:sections", "section:items"}
-        | {"section:" + c.path[0] for c in SECTION_COLUMNS}
-        | {"item:" + c.path[0] for c in ROW_COLUMNS}
-    )
+    return {"section:" + c.path[0] for c in SECTION_COLUMNS} | {"section:items"}
 
 
 def _data_keys(data: dict) -> set[str]:
-    keys = {"checklist:" + k for k in data}
-    for section in data.get("sections", []):
-        keys |= {"section:" + k for k in section}
-        for item in section.get("items", []):
-            keys |= {"item:" + k for k in item}
-    return keys
+    """The section keys a checklist uses (items and the checklist have the More column and row)."""
+    return {"section:" + k for section in data.get("sections", []) for k in section}
+
+
+def _cell_value(column: Column, section: dict, item: dict) -> Any:
+    """What a column's cell holds for an item of a validated checklist."""
+    if column.path == MORE:
+        return column.write(_extra(item, {c.path[0] for c in ROW_COLUMNS}))
+    return column.write(_get(section if column.level == "section" else item, column.path))
+
+
+def _extra(mapping: dict, keys: set[str]) -> dict:
+    """The keys of a mapping that have no column or row of their own."""
+    return {k: v for k, v in mapping.items() if k not in keys}
 
 
 def _set(cell: Any, value: Any) -> None:
@@ -885,12 +965,14 @@ def _write_fields(sheet: Any, data: dict | None) -> None:
                 continue
             value = None
         else:
-            value = data.get(f.key)
+            value = data.get(f.key) if f.key != "*" else _extra(data, {g.key for g in CHECKLIST_FIELDS} | {"sections"})
             if f.key == "standard" and not value:
                 continue  # "Standards" carries a checklist's standards unless it used the older key
             if f.key == "standards" and "standards" not in data:
                 continue
             value = f.write(value)
+            if f.key == "*" and value is None:
+                continue
         row = sheet.max_row + 1
         _set(sheet.cell(row, 1), f.label)
         sheet.cell(row, 1).font = BOLD
@@ -920,7 +1002,7 @@ def _write_items(sheet: Any, data: dict | None) -> None:
     for section in (data or {}).get("sections", []):
         for item in section["items"]:
             for c, column in enumerate(ITEM_COLUMNS, start=1):
-                value = column.write(_get(section if column.level == "section" else item, column.path))
+                value = _cell_value(column, section, item)
                 cell = sheet.cell(row, c)
                 _set(cell, value)
                 if column.code:

@@ -99,7 +99,7 @@ def _read_xlsx(data: bytes) -> Workbook:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except Exception:  # BadZipFile, NotImplementedError (an unknown zip version), OSError...
         raise SheetFileError("the file looks like a zip but cannot be opened; save it again as .xlsx")
     names = {m.filename for m in members}
     if "mimetype" in names and "xl/workbook.xml" not in names:
