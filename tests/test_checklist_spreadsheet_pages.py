@@ -1,6 +1,9 @@
 """Checklists from Excel in the browser and the CLI: template, upload and check, publish, export."""
 
+import base64
 import io
+import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -175,3 +178,48 @@ def test_cli_prints_the_yaml_and_the_problems(runner, tmp_path):
     nonsense.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
     result = runner.invoke(args=["checklists", "from-xlsx", str(nonsense)])
     assert result.exit_code == 1 and "x.xls: this is an old Excel file" in result.stderr
+
+
+def big_checklist(items: int) -> dict:
+    guidance = "Look at the records of the last three months and ask the person doing the work to show one. " * 3
+    return {
+        "id": "big-walk",
+        "title": "Big walk",
+        "version": 1,
+        "description": "",
+        "sections": [
+            {
+                "title": f"Area {s + 1}",
+                "items": [
+                    {
+                        "id": f"q-{n}",
+                        "reference": f"R-{n}",
+                        "question": f"Question number {n}: is the work done as the instruction says?",
+                        "guidance": guidance.strip(),
+                        "evidence": ["work order", "log sheet"],
+                    }
+                    for n in range(s * 50, s * 50 + 50)
+                ],
+            }
+            for s in range(items // 50)
+        ],
+    }
+
+
+def test_a_thousand_item_workbook_publishes_through_the_page(client, login):
+    login("quality_lead")
+    response = upload(client, sp.checklist_workbook(big_checklist(1000)), "big.xlsx")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "1000 items" in html
+    packed = re.search(r'name="yaml_z" value="([^"]+)"', html).group(1)
+    assert len(sp.unpack_yaml(packed)) > 500_000 > len(packed)  # over the form field limit unpacked
+    published = client.post("/checklists/excel/publish", data={"yaml_z": packed, "source": "big.xlsx"})
+    assert published.status_code == 302
+    (version,) = versions()
+    assert len(version.items) == 1000
+    damaged = client.post("/checklists/excel/publish", data={"yaml_z": packed[:-40] + "A" * 40})
+    assert damaged.status_code == 422 and "upload the file again" in damaged.get_data(as_text=True)
+    bomb = base64.b64encode(zlib.compress(b"a" * 50_000_000)).decode()
+    refused = client.post("/checklists/excel/publish", data={"yaml_z": bomb})
+    assert refused.status_code == 422 and "too big" in refused.get_data(as_text=True)
+    assert len(versions()) == 1

@@ -14,8 +14,11 @@ fills, how a cell is read and how a value is written, so a new YAML key is one m
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -1086,6 +1089,27 @@ def publish_problem(result: SheetImport) -> SheetProblem | None:
 
 def _version_cell(result: SheetImport) -> str:
     return result.cells.get("version", "Version")
+
+
+MAX_YAML_CHARS = 4 * 1024 * 1024
+
+
+def pack_yaml(text: str) -> str:
+    """The YAML for the publish form's hidden field, compressed: a 1,000-item checklist's YAML
+    (about 600 kB) would pass the 500 kB a form field may carry (Flask's MAX_FORM_MEMORY_SIZE)."""
+    return base64.b64encode(zlib.compress(text.encode(), 9)).decode()
+
+
+def unpack_yaml(packed: str) -> str:
+    """The text pack_yaml packed; RuleError for anything else (never inflates past MAX_YAML_CHARS)."""
+    try:
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(base64.b64decode(packed, validate=True), MAX_YAML_CHARS)
+        if inflate.unconsumed_tail or not inflate.eof:
+            raise RuleError("yaml", "the checklist to publish is too big or cut short; upload the file again")
+        return raw.decode()
+    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError):
+        raise RuleError("yaml", "the checklist to publish was damaged on the way; upload the file again")
 
 
 def publish_spreadsheet_yaml(

@@ -137,7 +137,12 @@ def excel_upload():
 def excel_publish():
     """Publish the YAML an upload became, through the same import as every checklist file."""
     _may_import_or_403()
-    text = request.form.get("yaml", "")
+    try:
+        text = spreadsheet.unpack_yaml(request.form["yaml_z"]) if "yaml_z" in request.form else request.form["yaml"]
+    except KeyError:
+        return _excel_page(error="Nothing to publish: upload the file again."), 422
+    except RuleError as err:
+        return _excel_page(error=err.message), err.status
     source = (request.form.get("source") or "spreadsheet")[:200]
     outcome, version, problems = spreadsheet.publish_spreadsheet_yaml(text, current_user, f"upload: {source}")
     if outcome != "imported" or version is None:
@@ -192,4 +197,5 @@ def _excel_page(result=None, error=None, details=None, latest=None):
         columns=spreadsheet.ITEM_COLUMNS,
         fields=spreadsheet.CHECKLIST_FIELDS,
         max_mb=MAX_FILE_BYTES // (1024 * 1024),
+        pack_yaml=spreadsheet.pack_yaml,
     )
