@@ -380,3 +380,16 @@ def test_a_zip_of_an_unknown_version_is_refused():
     data[central + 6 : central + 8] = (255).to_bytes(2, "little")  # "version needed to extract": 25.5
     with pytest.raises(sp.SpreadsheetRefused, match="cannot be opened"):
         sp.read_checklist_upload(bytes(data), "odd.xlsx")
+
+
+def test_csv_export_quotes_text_a_spreadsheet_would_run_and_import_takes_the_quote_off():
+    data = shipped(FLOOR).data
+    data["sections"][0]["items"][0]["question"] = "=HYPERLINK(1) looks like a formula?"
+    data["sections"][0]["items"][0]["evidence"] = ["-5 degrees log", "@mention list"]
+    text = sp.items_csv(data)
+    assert "'=HYPERLINK(1)" in text and "'-5 degrees log" in text
+    details = {"id": data["id"], "title": data["title"], "version": "1", "standard": data["standard"]}
+    details["description"] = data["description"]
+    result = sp.read_checklist_upload(text.encode(), "floor.csv", details)
+    assert problems(result) == []
+    assert result.data == data
