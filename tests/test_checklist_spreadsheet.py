@@ -393,3 +393,11 @@ def test_csv_export_quotes_text_a_spreadsheet_would_run_and_import_takes_the_quo
     result = sp.read_checklist_upload(text.encode(), "floor.csv", details)
     assert problems(result) == []
     assert result.data == data
+
+
+def test_a_last_row_of_nothing_but_a_formula_is_read():
+    data = with_cached_values(edited(FLOOR, A30="=A2"), {"A30": "Point of use"})
+    result = sp.read_checklist_upload(data, "floor.xlsx")
+    assert notes(result) == ["Items!A30: a formula; the value Excel saved with the file was read"]
+    # its saved value starts a section of that title, with no items under it
+    assert problems(result) == ["Items row 30: a section needs at least one item"]

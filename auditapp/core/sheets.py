@@ -117,39 +117,60 @@ def _read_xlsx(data: bytes) -> Workbook:
     if shared is not None and shared.file_size > MAX_SHARED_STRINGS_BYTES:
         raise SheetFileError(f"the workbook's text table is {shared.file_size:,} bytes; too big to read")
     try:
-        values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # One pass reads each cell as written (a formula as its text); only a workbook with
+        # formulas is read a second time, for the values Excel saved with them.
         raw = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        tables = []
-        for sheet in values.worksheets:
-            table = Table(sheet.title)
-            formula_sheet = raw[sheet.title]
-            for r, (row, formula_row) in enumerate(
-                zip(
-                    sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True),
-                    formula_sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True),
-                    strict=False,
-                ),
-                start=1,
-            ):
-                if r > MAX_ROWS:
-                    raise SheetFileError(f'sheet "{sheet.title}" has more than {MAX_ROWS:,} rows; split the checklist')
-                cells = list(row)
-                for c, formula in enumerate(formula_row, start=1):
-                    if isinstance(formula, str) and formula.startswith("="):
-                        table.formulas.add((r, c))
-                while cells and cells[-1] in (None, ""):
-                    cells.pop()
-                table.rows.append(cells)
-            while table.rows and not table.rows[-1]:
-                table.rows.pop()
-            tables.append(table)
-        values.close()
+        tables = [_read_sheet(sheet) for sheet in raw.worksheets]
         raw.close()
+        if any(t.formulas for t in tables):
+            values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            for table, sheet in zip(tables, values.worksheets, strict=True):
+                if table.formulas:
+                    _saved_values(table, sheet)
+            values.close()
     except SheetFileError:
         raise
     except Exception as exc:  # any parser failure of a hostile file gets the same answer
         raise SheetFileError(f"the workbook cannot be read ({exc.__class__.__name__}); save it again as .xlsx")
     return Workbook("xlsx", tables)
+
+
+def _read_sheet(sheet: Any) -> Table:
+    table = Table(sheet.title)
+    for r, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+        if r > MAX_ROWS:
+            raise SheetFileError(f'sheet "{sheet.title}" has more than {MAX_ROWS:,} rows; split the checklist')
+        cells = list(row)
+        for c, value in enumerate(cells, start=1):
+            if _is_formula(value):
+                table.formulas.add((r, c))
+                cells[c - 1] = None  # until its saved value is read
+        while cells and cells[-1] in (None, ""):
+            cells.pop()
+        table.rows.append(cells)
+    while table.rows and not table.rows[-1]:
+        table.rows.pop()
+    return table
+
+
+def _is_formula(value: Any) -> bool:
+    """A formula as openpyxl reads it without values: "=A1", or an array or data-table formula object."""
+    if isinstance(value, str):
+        return value.startswith("=")
+    return value is not None and not isinstance(value, (int, float, bool, date, datetime, time))
+
+
+def _saved_values(table: Table, sheet: Any) -> None:
+    """Put the value Excel saved with each formula cell in place of the formula."""
+    last_row = max(r for r, _ in table.formulas)
+    for r, row in enumerate(sheet.iter_rows(max_row=last_row, max_col=MAX_COLUMNS, values_only=True), start=1):
+        for c, value in enumerate(row, start=1):
+            if (r, c) in table.formulas:
+                while len(table.rows) < r:  # a row of nothing but formulas was trimmed away
+                    table.rows.append([])
+                cells = table.rows[r - 1]
+                cells.extend([None] * (c - len(cells)))
+                cells[c - 1] = value
 
 
 def _read_csv(data: bytes, name: str) -> Workbook:
