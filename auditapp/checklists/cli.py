@@ -1,4 +1,4 @@
-"""flask checklists check|sync"""
+"""flask checklists check|sync|from-xlsx"""
 
 from pathlib import Path
 
@@ -6,7 +6,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import services
+from ..core.sheets import MAX_FILE_BYTES
+from . import services, spreadsheet
 from .loader import Problem, group_problems
 
 checklists_cli = AppGroup("checklists", help="Validate and import the YAML clause checklists.")
@@ -61,3 +62,35 @@ def _echo_problems(problems: list[Problem], every: bool) -> None:
         click.echo(str(line), err=True)
     if not every and len(groups) < len(problems):
         click.echo("(repeated mistakes are listed once; flask checklists check --all lists every line)", err=True)
+
+
+@checklists_cli.command("from-xlsx")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--id", "checklist_id", default="", help="Checklist id (a CSV file holds items only).")
+@click.option("--title", default="", help="Title, for a CSV file.")
+@click.option("--version", default="", help="Version number, for a CSV file.")
+@click.option("--standards", default="", help='Standards separated by ";", for a CSV file.')
+@click.option("--description", default="", help="Description, for a CSV file.")
+def from_xlsx(file, checklist_id, title, version, standards, description):
+    """Print the YAML an XLSX or CSV checklist becomes; problems as Sheet!Cell: message. Imports nothing.
+
+    Exit 1 when there are problems. Save the YAML in the checklist folder and run `sync`, or
+    upload the spreadsheet on the Checklists from Excel page, to publish it."""
+    details = {"id": checklist_id, "title": title, "version": version, "standards": standards}
+    details["description"] = description
+    with file.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    try:
+        result = spreadsheet.read_checklist_upload(data, file.name, details, lambda f: f"--{f.key}")
+    except spreadsheet.SpreadsheetRefused as err:
+        raise click.ClickException(f"{file.name}: {err.message}")
+    click.echo(result.yaml_text, nl=False)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if result.problems:
+        click.echo(f"{len(result.problems)} problem(s); nothing was imported", err=True)
+        raise SystemExit(1)
+    assert result.data is not None  # no problems: the YAML validated
+    click.echo(f"{file.name}: ok, version {result.data['version']}, {result.item_count} items", err=True)

@@ -2,12 +2,16 @@
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.models import Role
+from ..core.errors import NotAllowed, RuleError
+from ..core.sheets import MAX_FILE_BYTES
+from ..core.tabular import MIMETYPES
+from ..extensions import db
 from ..web.security import roles_required
-from . import services, standards
+from . import services, spreadsheet, standards
 from .models import RESULT_LABELS, Result
 
 bp = Blueprint("checklists", __name__)
@@ -87,3 +91,111 @@ def compare(key: str):
 
 def _version_or_404(key: str, number: int):
     return services.get_version(key, number) or abort(404)
+
+
+# --- checklists from and to Excel (spreadsheet.py) ----------------------------------------------
+
+# The checklist fields a CSV upload takes from the form beside it (an XLSX has its Checklist sheet).
+SHEET_DETAILS = ("id", "title", "version", "standards", "description")
+
+
+@bp.get("/excel")
+def excel():
+    """The template, the upload and the columns: a checklist from a spreadsheet."""
+    return _excel_page()
+
+
+@bp.get("/excel/template.xlsx")
+def excel_template():
+    """The empty workbook to fill in: Checklist, Items and Help sheets."""
+    return _download(spreadsheet.checklist_workbook(None), "checklist-template.xlsx")
+
+
+@bp.post("/excel")
+def excel_upload():
+    """Read an uploaded XLSX or CSV: show the YAML it becomes and every problem at its cell. Imports nothing."""
+    _may_import_or_403()
+    details = {key: request.form.get(key, "") for key in SHEET_DETAILS}
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _excel_page(error="Choose an .xlsx or .csv file to upload.", details=details), 422
+    data = upload.stream.read(MAX_FILE_BYTES + 1)
+    upload.close()  # a large upload is a temporary file
+    try:
+        result = spreadsheet.read_checklist_upload(data, upload.filename, details)
+    except RuleError as err:
+        return _excel_page(error=f"{upload.filename}: {err.message}", details=details), err.status
+    refusal = spreadsheet.publish_problem(result)
+    if refusal is not None:
+        result.problems.append(refusal)
+    checklist = services.get_checklist(result.data["id"]) if result.data else None
+    latest = checklist.latest if checklist else None
+    return _excel_page(result=result, details=details, latest=latest), 200 if not result.problems else 422
+
+
+@bp.post("/excel/publish")
+def excel_publish():
+    """Publish the YAML an upload became, through the same import as every checklist file."""
+    _may_import_or_403()
+    try:
+        text = spreadsheet.unpack_yaml(request.form["yaml_z"]) if "yaml_z" in request.form else request.form["yaml"]
+    except KeyError:
+        return _excel_page(error="Nothing to publish: upload the file again."), 422
+    except RuleError as err:
+        return _excel_page(error=err.message), err.status
+    source = (request.form.get("source") or "spreadsheet")[:200]
+    outcome, version, problems = spreadsheet.publish_spreadsheet_yaml(text, current_user, f"upload: {source}")
+    if outcome != "imported" or version is None:
+        db.session.rollback()
+        if outcome == "unchanged" and version is not None:
+            flash(f"{version.title} version {version.number} already has this content; nothing was published.", "info")
+            return redirect(url_for("checklists.show", key=version.checklist.key, number=version.number))
+        return _excel_page(error="Not published: " + "; ".join(problems)), 422
+    db.session.commit()
+    flash(f"Published {version.title}, version {version.number} ({len(version.items)} items).", "success")
+    return redirect(url_for("checklists.show", key=version.checklist.key, number=version.number))
+
+
+@bp.get("/<key>/v<int:number>.xlsx")
+def export_xlsx(key: str, number: int):
+    """A version as the same workbook the template is: edit it and upload it as the next version."""
+    version = _version_or_404(key, number)
+    return _download(spreadsheet.checklist_workbook(spreadsheet.version_data(version)), f"{key}-v{number}.xlsx")
+
+
+@bp.get("/<key>/v<int:number>.csv")
+def export_csv(key: str, number: int):
+    """A version's items as CSV (same columns as the Items sheet)."""
+    version = _version_or_404(key, number)
+    text = spreadsheet.items_csv(spreadsheet.version_data(version))
+    return Response(
+        text,
+        mimetype=MIMETYPES["csv"],
+        headers={"Content-Disposition": f'attachment; filename="{key}-v{number}.csv"'},
+    )
+
+
+def _may_import_or_403() -> None:
+    if not spreadsheet.may_import(current_user):
+        raise NotAllowed("Only a quality lead or an administrator can import checklists.")
+
+
+def _download(data: bytes, filename: str) -> Response:
+    return Response(
+        data, mimetype=MIMETYPES["xlsx"], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+def _excel_page(result=None, error=None, details=None, latest=None):
+    return render_template(
+        "checklists/excel.html",
+        result=result,
+        error=error,
+        form=details or {},
+        latest=latest,
+        can_import=spreadsheet.may_import(current_user),
+        columns=spreadsheet.ITEM_COLUMNS,
+        fields=spreadsheet.CHECKLIST_FIELDS,
+        max_mb=MAX_FILE_BYTES // (1024 * 1024),
+        pack_yaml=spreadsheet.pack_yaml,
+    )
