@@ -22,6 +22,10 @@ Emulation.setCPUThrottlingRate 4 (Chromium refuses it on workers), and the netwo
       target (a browser-level session: Target.attachToTarget, Target.sendMessageToTarget). In
       Chromium 156 the worker's own fetches still run at loopback speed; the check line shows it.
 
+The warm visit starts once the first visit's page has had no request in flight for a second (the
+worker's precache, the page fetched again through the worker once it controls it, are over): it times
+a visit with the worker installed, not one sharing the link with the first visit's background work.
+
 Printed per server and page, medians of --runs: the HTML before compression (and per checklist
 item), cold first contentful paint, cold load (loadEventEnd), bytes on the wire (sum of
 Network.loadingFinished encodedDataLength on the page), and the warm (second visit) FCP; then each
@@ -119,6 +123,9 @@ class Phone:
             self.cdp.send("Network.emulateNetworkConditions", CONDITIONS)
         self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
         self.received, self.documents, self.document_bytes = 0, set(), 0
+        self.in_flight: set[str] = set()  # the page's requests not yet finished (its fetches included)
+        self.cdp.on("Network.requestWillBeSent", lambda event: self.in_flight.add(event["requestId"]))
+        self.cdp.on("Network.loadingFailed", lambda event: self.in_flight.discard(event["requestId"]))
         self.cdp.on("Network.responseReceived", self._response)
         self.cdp.on("Network.loadingFinished", self._finished)
 
@@ -127,6 +134,7 @@ class Phone:
             self.documents.add(event["requestId"])
 
     def _finished(self, event):
+        self.in_flight.discard(event["requestId"])
         self.received += int(event["encodedDataLength"])
         if event["requestId"] in self.documents:
             self.document_bytes = int(event["encodedDataLength"])
@@ -154,6 +162,15 @@ class Phone:
         self.page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
         return True
 
+    def settle(self, quiet_ms: int = 1000, limit_ms: int = 20000) -> None:
+        """Waits until the page has had no request in flight for quiet_ms: what a first visit does
+        after its load event (the worker's precache, a page fetched again once the worker controls it)
+        is over, so the warm visit is timed alone and not sharing the link and server with it."""
+        quiet = waited = 0
+        while quiet < quiet_ms and waited < limit_ms:
+            self.page.wait_for_timeout(100)  # lets Playwright deliver the CDP events meanwhile
+            quiet, waited = (0 if self.in_flight else quiet + 100), waited + 100
+
     def close(self) -> None:
         self.context.close()
 
@@ -165,6 +182,7 @@ def measure_page(browser, base: str, path: str, logged_in: bool) -> dict:
             phone.log_in(base)
         cold = phone.visit(base + path)
         worker = phone.controlled()
+        phone.settle()
         warm = phone.visit(base + path)
         return {**cold, "warm_fcp": warm["fcp"], "warm_by_worker": worker}
     finally:
