@@ -49,6 +49,11 @@ def test_guidance_a_finding_with_a_photo_and_answers_on_the_light_screen(app, li
     page.evaluate("window.__sameDocument = true")
     first, graded, other = items[0], items[5], items[40]
     assert page.locator("form.finding-form").count() == 0  # none until a finding grade asks for one
+    # Off-screen items skip layout only while the page loads (app.css, checklist.js): once parsed, an
+    # item far down is laid out like the others, so the browser's look at every form field at
+    # DOMContentLoaded is one layout of the page, not one per skipped item.
+    far = f"#item-{items[-1].id}"
+    assert page.evaluate(f"getComputedStyle(document.querySelector('{far}')).contentVisibility") == "visible"
 
     page.tap(f"#item-{first.id} details[data-guidance] summary")
     page.wait_for_selector(f"#item-{first.id} details[data-guidance][data-loaded=true]")

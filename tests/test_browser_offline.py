@@ -277,3 +277,37 @@ def test_ten_answers_two_findings_two_photos_offline_arrive_once(
     photos = db.session.scalars(db.select(Photo).filter_by(audit_id=audit.id)).all()
     assert len(photos) == 2 and all(p.finding_id for p in photos)
     screenshot(page, "offline-synced")
+
+
+def test_online_the_worker_answers_a_page_with_its_navigation_preload(app, live_server, offline_phone, plan, make_user):
+    """The page is asked for while the worker starts (navigation preload), not after: the server sees
+    the preload's header on the navigation, and the page is the audit, kept for offline use as before."""
+    context, page = offline_phone
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    seen = []
+    wsgi = app.wsgi_app
+
+    def record(environ, start_response):
+        seen.append((environ["PATH_INFO"], environ.get("HTTP_SERVICE_WORKER_NAVIGATION_PRELOAD")))
+        return wsgi(environ, start_response)
+
+    app.wsgi_app = record
+    try:
+        log_in_page(page, live_server.url, lead.email, PASSWORD)
+        page.goto(f"{live_server.url}/audits/{audit.id}")
+        controlled(page)
+        assert page.evaluate("() => navigator.serviceWorker.ready.then((r) => r.navigationPreload.getState())") == {
+            "enabled": True,
+            "headerValue": "true",
+        }
+        seen.clear()
+        page.reload()
+        page.wait_for_selector("[data-checklist=tools] [data-next-unanswered]")
+        assert (f"/audits/{audit.id}", "true") in seen
+        context.set_offline(True)
+        page.reload()  # the copy the worker kept from the preload's answer
+        assert page.locator(f"#item-{items_of(audit)['8.5.2-traceability'].id}").count() == 1
+    finally:
+        context.set_offline(False)
+        app.wsgi_app = wsgi
