@@ -279,6 +279,8 @@ def _explain(doc, path, message: str, text: str) -> str:
     """Turn marshmallow's generic messages into an author's language."""
     if message == "Unknown field.":
         level = "item" if "items" in path[:-1] else "section" if "sections" in path[:-1] else "checklist"
+        if "answer" in path[:-1]:  # answer types (issue 15): an answer's keys, or an option's
+            level = "option" if "options" in path[:-1] else "answer"
         return f"unknown field{did_you_mean(str(path[-1]), KEYS_BY_LEVEL[level])}"
     if message == "Missing data for required field.":
         return "required field is missing"

@@ -116,6 +116,8 @@ class ChecklistItem(Model):
     evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
     photo_rule: Mapped[str] = mapped_column(String(20), default=PhotoRule.OPTIONAL.value)
     results: Mapped[list[str]] = mapped_column(JSON)
+    # The answer type (issue 15, checklists/answers.py): None for the ISO grades, else the normalised spec.
+    answer: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="items", overlaps="items,section")
     section: Mapped[ChecklistSection] = relationship(back_populates="items", overlaps="items,version")
@@ -124,6 +126,11 @@ class ChecklistItem(Model):
     clause_links: Mapped[list["ItemClause"]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="(ItemClause.standard, ItemClause.clause)"
     )
+
+    @property
+    def answer_type(self) -> str:
+        """grades (the ISO grades, as always), yes_no, number, text, date, choice or multi_choice."""
+        return str(self.answer["type"]) if self.answer else "grades"
 
     @property
     def mapped_clauses(self) -> list[tuple[str, str]]:

@@ -3,8 +3,9 @@
 import difflib
 import re
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from . import answers
 from .models import PhotoRule, Result
 from .standards import CLAUSE_CODE
 
@@ -170,6 +171,88 @@ class StrictSchema(Schema):
         ordered = True
 
 
+# --- answer types (issue 15) -------------------------------------------------------------------
+
+
+class Limit(fields.Field):
+    """A number's limit: a number as YAML reads it (40, 4.5), not text or a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError(f"expected a number like 40 or 4.5, not {value!r}")
+        return value
+
+
+class AnswerOption(fields.Field):
+    """A choice's option: a string, or a mapping {value, label, result}."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            if not value.strip() or len(value) > 60:
+                raise ValidationError("an option must be 1 to 60 characters")
+            return value
+        if isinstance(value, bool) or isinstance(value, (int, float)):
+            raise ValidationError(f'expected text, but YAML read {value!r}; put it in quotes: "{value}"')
+        if not isinstance(value, dict):
+            raise ValidationError(
+                f"expected text or a mapping like {{value: clean, result: conform}}, not {_kind(value)}"
+            )
+        return OptionSchema().load(value)
+
+
+class OptionSchema(StrictSchema):
+    value = Text(required=True, validate=validate.Length(min=1, max=60, error="must be 1 to 60 characters"))
+    label = Text(validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
+    result = Choice(answers.ANSWER_RESULTS, "a result")
+
+
+NUMBER_ONLY = ("unit", "min", "max", "outside")
+
+
+class AnswerSpecSchema(StrictSchema):
+    """An item's `answer:`: its type and what that type needs. No defaults: the file hashes as written."""
+
+    type = Choice(answers.ANSWER_TYPES, "an answer type", required=True)
+    unit = Text(validate=validate.Length(min=1, max=20, error="must be 1 to 20 characters"))
+    min = Limit()
+    max = Limit()
+    outside = Choice([r.value for r in Result if r != Result.CONFORM], "a result")
+    no = Choice(RESULT_CODES, "a result", data_key="no")
+    options = TextList(AnswerOption())
+
+    @validates_schema
+    def fits_its_type(self, data, **kwargs):
+        kind = data.get("type")
+        if kind is None:
+            return
+        errors: dict[str, list[str]] = {}
+        for key in NUMBER_ONLY:
+            if key in data and kind != "number":
+                errors[key] = [f"{key} is for a number answer, not {kind}"]
+        if "no" in data and kind != "yes_no":
+            errors["no"] = [f"no is for a yes_no answer, not {kind}"]
+        if "options" in data and kind not in ("choice", "multi_choice"):
+            errors["options"] = [f"options are for a choice or multi_choice answer, not {kind}"]
+        low, high = data.get("min"), data.get("max")
+        if low is not None and high is not None and low > high:
+            errors["min"] = [f"min {low} is greater than max {high}"]
+        if kind in ("choice", "multi_choice"):
+            options = data.get("options")
+            if not options:
+                errors["options"] = [f"a {kind} answer needs options: a list of at least two"]
+            else:
+                values = [o if isinstance(o, str) else o["value"] for o in options]
+                twice = [v for k, v in enumerate(values) if v in values[:k]]
+                if twice:
+                    errors["options"] = [f'"{twice[0]}" is listed twice']
+                elif len(values) < 2:
+                    errors["options"] = ["give at least two options"]
+                elif len(values) > 30:
+                    errors["options"] = ["give at most 30 options"]
+        if errors:
+            raise ValidationError(errors)
+
+
 class ItemSchema(StrictSchema):
     id = Text(
         required=True,
@@ -194,6 +277,16 @@ class ItemSchema(StrictSchema):
         load_default=None,
         validate=validate.Length(min=1, error="must list at least one result"),
     )
+    # --- answer types (issue 15): no default, so a file without `answer` hashes as before.
+    answer = fields.Nested(AnswerSpecSchema)
+
+    @validates_schema
+    def results_are_for_grades(self, data, **kwargs):
+        kind = (data.get("answer") or {}).get("type", answers.GRADES)
+        if data.get("results") is not None and kind != answers.GRADES:
+            raise ValidationError(
+                {"results": [f"results lists ISO grades; a {kind} answer says its results in answer"]}
+            )
 
 
 class SectionSchema(StrictSchema):
@@ -232,4 +325,6 @@ KEYS_BY_LEVEL = {
     "checklist": list(ChecklistSchema().fields),
     "section": list(SectionSchema().fields),
     "item": list(ItemSchema().fields),
+    "answer": [f.data_key or name for name, f in AnswerSpecSchema().fields.items()],
+    "option": list(OptionSchema().fields),
 }

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import User
 from ..events import services as events
 from ..extensions import db
+from . import answers
 from .loader import (
     LoadedChecklist,
     Problem,
@@ -21,7 +22,7 @@ from .loader import (
     line_of,
     load_checklist_file,
 )
-from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, ItemClause, Result
+from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, ItemClause
 
 
 def checklist_files(directory: Path) -> list[Path]:
@@ -166,7 +167,8 @@ def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | 
                     guidance=item["guidance"],
                     evidence=item["evidence"],
                     photo_rule=item["photo"],
-                    results=item["results"] or [r.value for r in Result],
+                    results=item["results"] or answers.possible_results(answers.normalised(item.get("answer"))),
+                    answer=answers.normalised(item.get("answer")),
                 )
             )
             position += 1
@@ -206,7 +208,7 @@ def all_checklists() -> list[Checklist]:
 
 # --- comparing versions ------------------------------------------------------------------------
 
-COMPARED_FIELDS = ("clause", "clauses", "question", "guidance", "evidence", "photo_rule", "results")
+COMPARED_FIELDS = ("clause", "clauses", "question", "guidance", "evidence", "photo_rule", "results", "answer")
 
 
 @dataclass
