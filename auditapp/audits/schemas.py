@@ -60,6 +60,8 @@ def answer_form(form) -> dict:
         data["value"] = list(values)
     else:
         data.pop("value", None)
+    if not data.get("result"):  # a number's result select left at "as the limits say"
+        data.pop("result", None)
     return data
 
 
