@@ -348,3 +348,33 @@ def test_the_results_export_shows_each_answer_with_its_unit(client, supplier_aud
     assert ("sup-store-temperature", "Conform", "18.5 °C") in answered
     assert ("sup-schemes", "Recorded, no judgement", "ISO 9001, ISO 14001") in answered
     assert ("sup-sub-suppliers", "Not audited", "") in answered
+
+
+def test_the_preview_history_and_plain_item_page_show_answers_in_words(client, supplier_audit):
+    audit = supplier_audit
+    preview = client.get("/checklists/supplier-audit/v1").get_data(as_text=True)
+    assert "A number in mm, limits 11.95–12.05 mm; outside them: Minor NC (proposed)" in preview
+    assert "Any of: Clean and tidy work areas (Conform)" in preview and "Text; recorded, no judgement" in preview
+    send(client, audit, "sup-sample-diameter", "12.01")
+    send(client, audit, "sup-sample-diameter", "12.08")
+    it = item(audit, "sup-sample-diameter")
+    history = client.get(f"/audits/{audit.id}/items/{it.id}/history").get_data(as_text=True)
+    assert "<del>12.01 mm</del> → <ins>12.08 mm</ins>" in history
+    assert "<del>Conform</del> → <ins>Minor NC</ins>" in history
+    plain = client.get(f"/audits/{audit.id}/items/{it.id}").get_data(as_text=True)  # works without JavaScript
+    form = plain.split('data-change="answer"')[0].rsplit("<form", 1)[1] + plain.split('data-change="answer"')[1]
+    assert 'method="post"' in form and 'name="csrf_token"' in form and 'value="12.08"' in form
+    assert '<option value="observation">' in form  # the proposed result may be changed
+    fresh = client.get(f"/audits/{audit.id}/items/{item(audit, 'sup-on-time').id}").get_data(as_text=True)
+    assert 'name="value" inputmode="decimal" autocomplete="off" value=""' in fresh
+
+
+def test_the_readmes_answer_examples_are_a_valid_checklist(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**Answer types.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "typed.yaml"
+    path.write_text(HEAD + block, encoding="utf-8")
+    result = load_checklist_file(path)
+    assert result.ok, messages(result)
+    kinds = [i["answer"]["type"] for i in result.data["sections"][0]["items"]]
+    assert kinds == ["yes_no", "number", "text", "date", "choice", "multi_choice"]

@@ -183,3 +183,24 @@ def limits_text(spec: dict[str, Any]) -> str:
     else:
         return ""
     return f"{text} {unit}".strip()
+
+
+def described(spec: dict[str, Any] | None) -> str:
+    """An answer spec in a sentence, for the checklist's preview: what is asked and the results it gives."""
+    if spec is None:
+        return ""
+    labels = {**Result.labels(), RECORDED: RECORDED_LABEL}
+    kind = spec["type"]
+    if kind == "yes_no":
+        return f"Yes / No / N/A; yes: Conform, no: {labels[spec['no']]}"
+    if kind == "number":
+        unit = f" in {spec['unit']}" if spec.get("unit") else ""
+        if not has_limits(spec):
+            return f"A number{unit}; {RECORDED_LABEL.lower()}"
+        return f"A number{unit}, limits {limits_text(spec)}; outside them: {labels[spec['outside']]} (proposed)"
+    if kind in ("text", "date"):
+        return f"{'Text' if kind == 'text' else 'A date'}; {RECORDED_LABEL.lower()}"
+    options = ", ".join(f"{o['label']} ({labels[o['result']]})" for o in spec["options"])
+    if kind == "choice":
+        return f"One of: {options}"
+    return f"Any of: {options}; the most severe sets the result"

@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from ..accounts.models import Role
 from ..web.security import roles_required
-from . import services, standards
-from .models import RESULT_LABELS, Result
+from . import answers, services, standards
+from .models import RESULT_LABELS
 
 bp = Blueprint("checklists", __name__)
 
@@ -47,8 +47,9 @@ def show(key: str, number: int):
     return render_template(
         "checklists/show.html",
         version=version,
-        result_labels=RESULT_LABELS,
-        all_results=[r.value for r in Result],
+        result_labels={**RESULT_LABELS, answers.RECORDED: answers.RECORDED_LABEL},
+        all_results=answers.ANSWER_RESULTS,
+        answer_described=answers.described,  # answer types (issue 15)
         standard_names={s.key: s.name for s in standards.all_standards()},
     )
 
