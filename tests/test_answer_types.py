@@ -3,6 +3,7 @@ through the answer endpoint as a value and the result it leads to; the ISO grade
 
 import csv
 import io
+import json
 import shutil
 import textwrap
 from datetime import UTC, date, datetime
@@ -378,3 +379,45 @@ def test_the_readmes_answer_examples_are_a_valid_checklist(tmp_path):
     assert result.ok, messages(result)
     kinds = [i["answer"]["type"] for i in result.data["sections"][0]["items"]]
     assert kinds == ["yes_no", "number", "text", "date", "choice", "multi_choice"]
+
+
+def test_an_exported_outbox_replays_typed_answers_once(client, supplier_audit, make_user):
+    """The outbox importer applies a typed answer through the same flow (every value field of the entry)."""
+    audit = supplier_audit
+    floor, diameter = item(audit, "sup-floor"), item(audit, "sup-sample-diameter")
+    entries = [
+        {
+            "seq": 1,
+            "path": f"/audits/{audit.id}/items/{floor.id}/answer",
+            "changeId": "chg-typed-1",
+            "queuedAt": "2026-11-28T07:10:00Z",
+            "fields": [["base_revision", "0"], ["value", "tidy"], ["value", "loose-parts"]],
+        },
+        {
+            "seq": 2,
+            "path": f"/audits/{audit.id}/items/{diameter.id}/answer",
+            "changeId": "chg-typed-2",
+            "queuedAt": "2026-11-28T07:11:00Z",
+            "fields": [["base_revision", "0"], ["value", "12,08"], ["result", ""]],
+        },
+    ]
+    content = json.dumps({"exported": "2026-11-28T08:00:00Z", "user": "a@example.com", "entries": entries}).encode()
+    client.post("/logout")
+    log_in(client, make_user("quality_lead"))
+
+    def upload():
+        return client.post(
+            "/outbox/import", content_type="multipart/form-data", data={"export": (io.BytesIO(content), "o.json")}
+        ).get_data(as_text=True)
+
+    assert "2 of 2 applied" in upload()
+    assert (stored(audit, "sup-floor").value, stored(audit, "sup-floor").result) == (
+        ["tidy", "loose-parts"],
+        "observation",
+    )
+    assert (stored(audit, "sup-sample-diameter").value, stored(audit, "sup-sample-diameter").result) == (
+        12.08,
+        "minor_nc",
+    )
+    assert "0 of 2 applied" in upload()
+    assert db.session.scalar(db.select(db.func.count(Event.id)).filter_by(action="answered")) == 2
