@@ -421,3 +421,20 @@ def test_an_exported_outbox_replays_typed_answers_once(client, supplier_audit, m
     )
     assert "0 of 2 applied" in upload()
     assert db.session.scalar(db.select(db.func.count(Event.id)).filter_by(action="answered")) == 2
+
+
+def item_markup(html: str) -> list[int]:
+    """Bytes of each item's <li> on the audit screen."""
+    return [len(li.split("</li>", 1)[0].encode()) + 5 for li in html.split('<li class="item')[1:]]
+
+
+def test_a_typed_item_weighs_about_what_a_graded_one_does(client, supplier_audit):
+    """Typed items carry their inputs and data-answer, and on average stay within issue 13's 1.5 KB of HTML per
+    item (measured on the items' own markup: the page's fixed part is spread over 13 items here, not 94). A
+    multiple choice grows with its options' labels (about 1.6 KB with four or five)."""
+    html = client.get(f"/audits/{supplier_audit.id}").get_data(as_text=True)
+    sizes = dict(zip([i.key for i in supplier_audit.checklist_version.items], item_markup(html), strict=True))
+    graded = sizes.pop("sup-sub-suppliers")
+    print(f"item markup: graded {graded} B; typed {min(sizes.values())}-{max(sizes.values())} B", sizes)
+    assert sum(sizes.values()) / len(sizes) <= 1500 and graded <= 1500, sizes
+    assert html.count("data-answer=") == 12  # every typed item, not the ISO-grade one
