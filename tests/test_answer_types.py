@@ -438,3 +438,30 @@ def test_a_typed_item_weighs_about_what_a_graded_one_does(client, supplier_audit
     print(f"item markup: graded {graded} B; typed {min(sizes.values())}-{max(sizes.values())} B", sizes)
     assert sum(sizes.values()) / len(sizes) <= 1500 and graded <= 1500, sizes
     assert html.count("data-answer=") == 12  # every typed item, not the ISO-grade one
+
+
+def test_two_auditors_typing_at_once_see_both_answers(app, client, supplier_audit, make_user):
+    """A typed answer based on an older revision is refused like a tap, with both values named."""
+    audit = supplier_audit
+    mate = make_user("auditor", name="Mate")
+    audit.team.append(mate)
+    db.session.commit()
+    other = app.test_client()
+    log_in(other, mate)
+    it = item(audit, "sup-sample-diameter")
+    first = other.post(
+        f"/audits/{audit.id}/items/{it.id}/answer", data={"value": "12.00", "base_revision": "0"}, headers=HX
+    )
+    assert first.status_code == 200
+    late = send(client, audit, "sup-sample-diameter", "12.08", base=0)
+    page = late.get_data(as_text=True)
+    assert late.status_code == 409 and "Mate changed this item meanwhile." in page
+    assert "Theirs: <b>Conform</b>" in page and "Yours: <b>12.08</b>" in page
+    assert stored(audit, "sup-sample-diameter").value == 12
+
+
+def test_the_report_pdf_renders_typed_answers(client, supplier_audit):
+    audit = supplier_audit
+    send(client, audit, "sup-store-temperature", "18.5")
+    pdf = client.get(f"/audits/{audit.id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

@@ -206,6 +206,17 @@ class OptionSchema(StrictSchema):
     result = Choice(answers.ANSWER_RESULTS, "a result")
 
 
+class AnswerSpec(fields.Nested):
+    """An item's `answer`: a mapping; a bare type ("answer: number") is named as the mapping it should be."""
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        if isinstance(value, str):
+            raise ValidationError(f"expected a mapping: write answer: {{type: {value}}}")
+        if not isinstance(value, dict):
+            raise ValidationError(f"expected a mapping like {{type: number, unit: Nm}}, not {_kind(value)}")
+        return super()._deserialize(value, attr, data, partial=partial, **kwargs)
+
+
 NUMBER_ONLY = ("unit", "min", "max", "outside")
 
 
@@ -278,7 +289,7 @@ class ItemSchema(StrictSchema):
         validate=validate.Length(min=1, error="must list at least one result"),
     )
     # --- answer types (issue 15): no default, so a file without `answer` hashes as before.
-    answer = fields.Nested(AnswerSpecSchema)
+    answer = AnswerSpec(AnswerSpecSchema)
 
     @validates_schema
     def results_are_for_grades(self, data, **kwargs):
