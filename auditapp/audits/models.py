@@ -121,7 +121,7 @@ class Response(Model):
     result: Mapped[str | None] = mapped_column(String(20))
     # What was answered to an item of another answer type than the ISO grades (checklists/answers.py): "yes",
     # 42.5, "2026-12-07", ["a", "b"]; `result` is the result derived from it. None for ISO-grade items.
-    value: Mapped[Any] = mapped_column(JSON(none_as_null=True), default=None)
+    value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     note: Mapped[str] = mapped_column(Text, default="")
     # Bumped on every change of the result (revision) or of the note (note_revision), so a save
     # based on an older value is refused, while a note and a tap never collide with each other.
