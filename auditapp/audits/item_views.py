@@ -30,7 +30,7 @@ from ..photos.pipeline import PhotoRejected
 from ..web.rendering import render, wants_fragment
 from . import recording, services
 from .models import Audit, Response
-from .schemas import AnswerSchema, NoteSchema
+from .schemas import AnswerSchema, NoteSchema, answer_form
 from .views import bp, get_audit, get_item
 
 
@@ -125,16 +125,20 @@ def answer(audit_id: int, item_id: int):
     # Counted before the write, with this answer put in: no read after the commit (a teammate's answer
     # committed meanwhile shows with the next tap).
     progress = services.progress(audit)
+    typed = request.form.getlist("value")  # answer types: what was typed stays on screen if refused
     try:
-        data = AnswerSchema().load(request.form)
+        data = AnswerSchema().load(answer_form(request.form))
         target.response = recording.record_answer(
-            current_user, audit, item, data["result"], data["base_revision"], data["response_id"], target
+            current_user, audit, item, data["result"], data["base_revision"], data["response_id"], target, data["value"]
         )
     except ValidationError as err:
         return render_item(audit, item, 422, errors=first_errors(err))
     except services.StaleAnswer as stale:
-        return render_item(audit, item, 409, conflict=Conflict(request.form.get("result", ""), stale.current))
-    except RuleError as err:  # the audit or the item's nonconformity is closed, or the result is not allowed
+        mine = request.form.get("result") or ", ".join(request.form.getlist("value"))
+        return render_item(audit, item, 409, conflict=Conflict(mine, stale.current))
+    except RuleError as err:  # not an answer, the audit or the item's nonconformity is closed, a result not allowed
+        if item.answer is not None and err.field in ("value", "result") and err.status == 422:
+            return render_item(audit, item, 422, answer_error=err.message, typed_answer=typed)
         return render_item(audit, item, err.status, message=err.message)
     # A finding that followed the answer (withdrawn, regraded) is the object loaded here: shown as it is now.
     shown = progress.with_result(item.id, target.response.result) if target.response.result else progress

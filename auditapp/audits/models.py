@@ -1,11 +1,13 @@
 """Audits and the answers recorded against their pinned checklist version."""
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
+from ..checklists.answers import RECORDED, RECORDED_LABEL
 from ..checklists.models import RESULT_LABELS, ChecklistItem, ChecklistVersion, Result
 from ..core.enums import LabelledEnum
 from ..core.timeutil import utcnow
@@ -40,7 +42,7 @@ GAP_RESULT_LABELS: dict[str, str] = {
 
 def result_labels(kind: str) -> dict[str, str]:
     """What each result code is called in an audit of this kind (codes stay the same)."""
-    labels = {**RESULT_LABELS, NOT_AUDITED: "Not audited"}
+    labels = {**RESULT_LABELS, NOT_AUDITED: "Not audited", RECORDED: RECORDED_LABEL}
     if kind == AuditKind.GAP_ANALYSIS:
         labels |= {**GAP_RESULT_LABELS, NOT_AUDITED: "Not assessed"}
     return {str(k): v for k, v in labels.items()}
@@ -117,6 +119,9 @@ class Response(Model):
     audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"))
     item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"))
     result: Mapped[str | None] = mapped_column(String(20))
+    # What was answered to an item of another answer type than the ISO grades (checklists/answers.py): "yes",
+    # 42.5, "2026-12-07", ["a", "b"]; `result` is the result derived from it. None for ISO-grade items.
+    value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     note: Mapped[str] = mapped_column(Text, default="")
     # Bumped on every change of the result (revision) or of the note (note_revision), so a save
     # based on an older value is refused, while a note and a tap never collide with each other.

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..accounts.models import User
+from ..checklists import answers
 from ..checklists.models import ChecklistItem
 from ..core.errors import Conflict, RuleError
 from ..extensions import db
@@ -29,20 +30,48 @@ NOT_GRADED_AS_FINDING = "Answer the item with a finding grade first."
 MARKUP_WITHOUT_ORIGINAL = "A marked-up photo came without the photo it was drawn on; nothing was saved."
 
 
+CHOOSE_RESULT = "Choose a result."
+RESULT_FOLLOWS = "This item's result follows from the answer; only a number's proposed result can be changed."
+
+
+def judged(item: ChecklistItem, result: str | None, typed: list[str] | None) -> tuple[str, Any]:
+    """(result, value) of an answer to the item: a tapped ISO grade as it is; for another answer type, the
+    value parsed from what was typed and the result it leads to (a number's proposed result, or the one the
+    auditor changed it to). RuleError on "value" for what is not an answer, with the reason."""
+    if item.answer is None:
+        if result is None:
+            raise RuleError("result", CHOOSE_RESULT)
+        return result, None
+    try:
+        value = answers.parse(item.answer, typed or [])
+    except answers.InvalidAnswer as exc:
+        raise RuleError("value", str(exc)) from exc
+    derived = answers.result_of(item.answer, value)
+    if result is None or result == derived:
+        return derived, value
+    if item.answer["type"] != "number":
+        raise RuleError("result", RESULT_FOLLOWS)
+    return result, value  # the auditor judged the number otherwise than proposed; answer_item checks it
+
+
 def record_answer(
     actor: User,
     audit: Audit,
     item: ChecklistItem,
-    result: str,
+    result: str | None,
     base_revision: int,
     response_id: str | None = None,
     target: AnswerTarget | None = None,
+    typed: list[str] | None = None,
 ) -> Response:
     """An answer changed: record it and let the item's finding follow.
 
-    With the target the audit screen read (answer_target), nothing is read again. The finding is followed
-    after the answer's event, under the log's head, so a nonconformity closed meanwhile is seen."""
-    response, previous = answer_item(actor, audit, item, result, base_revision, response_id, target)
+    `result` is the tapped grade (or a number's changed result), `typed` the value(s) sent for an item of
+    another answer type (judged). With the target the audit screen read (answer_target), nothing is read
+    again. The finding is followed after the answer's event, under the log's head, so a nonconformity
+    closed meanwhile is seen."""
+    result, value = judged(item, result, typed)
+    response, previous = answer_item(actor, audit, item, result, base_revision, response_id, target, value)
     # A finding is written only for an item graded as one: an item that was not has none to follow.
     if target is None or target.finding is not None or previous in FINDING_GRADES:
         findings.follow_result(actor, response, previous)

@@ -39,11 +39,30 @@ class AuditPlanSchema(FormSchema):
 
 
 class AnswerSchema(FormSchema):
+    """A tap on a result, or (answer types, issue 15) a value for the item's answer type: every `value` field
+    of the form (a multi_choice sends several), with a result only to change the one a number proposed."""
+
     result = fields.String(
-        required=True, validate=validate.OneOf([r.value for r in Result], error="That is not a result.")
+        load_default=None, validate=validate.OneOf([r.value for r in Result], error="That is not a result.")
     )
+    value = fields.List(fields.String(validate=validate.Length(max=4000)), load_default=None)
     base_revision = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     response_id = fields.UUID(load_default=None)
+
+
+def answer_form(form) -> dict:
+    """A posted answer as AnswerSchema reads it: every `value` field of the form (a MultiDict), not only its first."""
+    data = form.to_dict() if hasattr(form, "to_dict") else dict(form)
+    values = form.getlist("value") if hasattr(form, "getlist") else data.get("value")
+    if isinstance(values, str):
+        values = [values]
+    if values:
+        data["value"] = list(values)
+    else:
+        data.pop("value", None)
+    if not data.get("result"):  # a number's result select left at "as the limits say"
+        data.pop("result", None)
+    return data
 
 
 class NoteSchema(FormSchema):

@@ -430,6 +430,7 @@ def answer_item(
     base_revision: int,
     response_id: str | None = None,
     known: AnswerTarget | None = None,
+    value: Any = None,
 ) -> tuple[Response, str | None]:
     """Record a result for an item; returns (response, previous result). Does not commit.
 
@@ -442,17 +443,19 @@ def answer_item(
     observation.not_before(audit.created_at, "the audit was planned")
     current = known.response if known is not None else response_for(audit, item)
     previous = current.result if current else None
-    if current is not None and previous == result and current.revision == base_revision:
+    previous_value = current.value if current else None
+    if current is not None and previous == result and previous_value == value and current.revision == base_revision:
         if audit.is_completed:
             raise RecordClosed(CLOSED_MESSAGE)
         return current, previous  # tapping the same button again changes nothing
     starting = audit.status == AuditStatus.PLANNED
     if starting:  # the audit's own row changes: lock it first, exclusively (see lock_audit)
         lock_audit(audit, exclusive=True)
-    written = _write_answer(actor, audit, item, current, base_revision, response_id, result)
-    events.record(
-        actor, "response", written.id, "answered", {"result": [previous, result]}, audit_id=audit.id, item_id=item.id
-    )
+    written = _write_answer(actor, audit, item, current, base_revision, response_id, result, value)
+    changes: dict[str, Any] = {"result": [previous, result]}
+    if item.answer is not None:  # answer types (issue 15): the value answered, beside the result it gave
+        changes["value"] = [previous_value, value]
+    events.record(actor, "response", written.id, "answered", changes, audit_id=audit.id, item_id=item.id)
     if starting:
         _mark_started(actor, audit)
     return written, previous
@@ -466,6 +469,7 @@ def _write_answer(
     base_revision: int,
     response_id: str | None,
     result: str,
+    value: Any = None,
 ) -> Response:
     """One statement: insert the answer, or compare-and-set its revision, if the audit is still open.
 
@@ -480,6 +484,7 @@ def _write_answer(
             "audit_id": audit.id,
             "item_id": item.id,
             "result": result,
+            "value": value,
             "note": "",
             "revision": 1,
             "note_revision": 0,
@@ -510,7 +515,9 @@ def _write_answer(
             db.session.execute(
                 update(Response)
                 .where(Response.id == response.id, Response.revision == base_revision, _audit_open(audit))
-                .values(result=result, revision=Response.revision + 1, answered_by_id=actor.id, answered_at=now)
+                .values(
+                    result=result, value=value, revision=Response.revision + 1, answered_by_id=actor.id, answered_at=now
+                )
                 .execution_options(synchronize_session=False)
             ),
         ).rowcount
@@ -519,13 +526,14 @@ def _write_answer(
             if lock_audit(audit) == AuditStatus.COMPLETED:
                 raise RecordClosed(CLOSED_MESSAGE)
             raise StaleAnswer(response_for(audit, item))
-        for name, value in {
+        for name, written_value in {
             "result": result,
+            "value": value,
             "revision": base_revision + 1,
             "answered_by_id": actor.id,
             "answered_at": now,
         }.items():
-            set_committed_value(response, name, value)
+            set_committed_value(response, name, written_value)
     set_committed_value(response, "answered_by", actor)
     return response
 

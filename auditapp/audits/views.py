@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 from ..accounts import services as accounts
 from ..accounts.models import Role
 from ..auditors.services import lead_qualification_warning, lead_warning_for_form
+from ..checklists import answers
 from ..checklists import rules as checklist_rules
 from ..checklists import services as checklists
 from ..checklists.models import RESULT_LABELS, ChecklistItem
@@ -51,7 +52,22 @@ def audit_vocabulary():
         # Evidence and finding rules of the audit's checklist (issue 15, "rules"; checklists/rules.py).
         "evidence_hints": checklist_rules.evidence_hints,
         "finding_results_of": lambda audit: checklist_rules.finding_results(audit.checklist_version),
+        # Answer types (issue 15): audits/_answer.html, the report and its PDF.
+        "yes_no_labels": answers.YES_NO_LABELS,
+        "answer_logic": answer_logic,
+        "answer_result": answers.result_of,
+        "answer_text": answers.number_text,
+        "answer_text_of": answers.shown,
+        "limits_of": answers.limits_text,
     }
+
+
+def answer_logic(spec: dict) -> dict:
+    """What the phone needs of an item's answer spec to derive its result offline (offline/logic.js)."""
+    logic = {k: spec[k] for k in ("type", "min", "max", "outside", "no") if spec.get(k) is not None}
+    if "options" in spec:
+        logic["results"] = {o["value"]: o["result"] for o in spec["options"]}
+    return logic
 
 
 # --- lookups that enforce who may see and change what -------------------------------------------

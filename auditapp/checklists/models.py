@@ -125,6 +125,8 @@ class ChecklistItem(Model):
     # procedures: [{"title": ..., "url": ...} or {"title": ..., "document": ...}], shown to the auditor.
     require: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, nullable=True)
     procedures: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    # The answer type (issue 15, checklists/answers.py): None for the ISO grades, else the normalised spec.
+    answer: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="items", overlaps="items,section")
     section: Mapped[ChecklistSection] = relationship(back_populates="items", overlaps="items,version")
@@ -133,6 +135,11 @@ class ChecklistItem(Model):
     clause_links: Mapped[list["ItemClause"]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="(ItemClause.standard, ItemClause.clause)"
     )
+
+    @property
+    def answer_type(self) -> str:
+        """grades (the ISO grades, as always), yes_no, number, text, date, choice or multi_choice."""
+        return str(self.answer["type"]) if self.answer else "grades"
 
     @property
     def mapped_clauses(self) -> list[tuple[str, str]]:

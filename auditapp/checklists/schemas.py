@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from . import answers
 from .models import PhotoRule, Result
 from .standards import CLAUSE_CODE
 
@@ -380,6 +381,103 @@ class FindingRulesSchema(StrictSchema):
     required_for = TextList(Choice(FINDING_RESULT_CODES, "a result that can need a finding"), required=True)
 
 
+# --- answer types (issue 15) -------------------------------------------------------------------
+
+
+class Limit(fields.Field):
+    """A number's limit: a number as YAML reads it (40, 4.5), not text or a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError(f"expected a number like 40 or 4.5, not {value!r}")
+        return value
+
+
+class AnswerOption(fields.Field):
+    """A choice's option: a string, or a mapping {value, label, result}."""
+
+    @property
+    def mapping_schema(self) -> Schema:
+        return OptionSchema()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            if not value.strip() or len(value) > 60:
+                raise ValidationError("an option must be 1 to 60 characters")
+            return value
+        if isinstance(value, bool) or isinstance(value, (int, float)):
+            raise ValidationError(f'expected text, but YAML read {value!r}; put it in quotes: "{value}"')
+        if not isinstance(value, dict):
+            raise ValidationError(
+                f"expected text or a mapping like {{value: clean, result: conform}}, not {_kind(value)}"
+            )
+        return OptionSchema().load(value)
+
+
+class OptionSchema(StrictSchema):
+    value = Text(required=True, validate=validate.Length(min=1, max=60, error="must be 1 to 60 characters"))
+    label = Text(validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
+    result = Choice(answers.ANSWER_RESULTS, "a result")
+
+
+class AnswerSpec(fields.Nested):
+    """An item's `answer`: a mapping; a bare type ("answer: number") is named as the mapping it should be."""
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        if isinstance(value, str):
+            raise ValidationError(f"expected a mapping: write answer: {{type: {value}}}")
+        if not isinstance(value, dict):
+            raise ValidationError(f"expected a mapping like {{type: number, unit: Nm}}, not {_kind(value)}")
+        return super()._deserialize(value, attr, data, partial=partial, **kwargs)
+
+
+NUMBER_ONLY = ("unit", "min", "max", "outside")
+
+
+class AnswerSpecSchema(StrictSchema):
+    """An item's `answer:`: its type and what that type needs. No defaults: the file hashes as written."""
+
+    type = Choice(answers.ANSWER_TYPES, "an answer type", required=True)
+    unit = Text(validate=validate.Length(min=1, max=20, error="must be 1 to 20 characters"))
+    min = Limit()
+    max = Limit()
+    outside = Choice([r.value for r in Result if r != Result.CONFORM], "a result")
+    no = Choice(RESULT_CODES, "a result", data_key="no")
+    options = TextList(AnswerOption())
+
+    @validates_schema
+    def fits_its_type(self, data, **kwargs):
+        kind = data.get("type")
+        if kind is None:
+            return
+        errors: dict[str, list[str]] = {}
+        for key in NUMBER_ONLY:
+            if key in data and kind != "number":
+                errors[key] = [f"{key} is for a number answer, not {kind}"]
+        if "no" in data and kind != "yes_no":
+            errors["no"] = [f"no is for a yes_no answer, not {kind}"]
+        if "options" in data and kind not in ("choice", "multi_choice"):
+            errors["options"] = [f"options are for a choice or multi_choice answer, not {kind}"]
+        low, high = data.get("min"), data.get("max")
+        if low is not None and high is not None and low > high:
+            errors["min"] = [f"min {low} is greater than max {high}"]
+        if kind in ("choice", "multi_choice"):
+            options = data.get("options")
+            if not options:
+                errors["options"] = [f"a {kind} answer needs options: a list of at least two"]
+            else:
+                values = [o if isinstance(o, str) else o["value"] for o in options]
+                twice = [v for k, v in enumerate(values) if v in values[:k]]
+                if twice:
+                    errors["options"] = [f'"{twice[0]}" is listed twice']
+                elif len(values) < 2:
+                    errors["options"] = ["give at least two options"]
+                elif len(values) > 30:
+                    errors["options"] = ["give at most 30 options"]
+        if errors:
+            raise ValidationError(errors)
+
+
 class ItemSchema(StrictSchema):
     id = Text(
         required=True,
@@ -410,6 +508,16 @@ class ItemSchema(StrictSchema):
         MappingOf(ProcedureSchema, '{title: "Torque work instruction", document: "WI-12 rev C"}'),
         validate=validate.Length(min=1, error="list at least one procedure, or leave procedures out"),
     )
+    # --- answer types (issue 15): no default, so a file without `answer` hashes as before.
+    answer = AnswerSpec(AnswerSpecSchema)
+
+    @validates_schema
+    def results_are_for_grades(self, data, **kwargs):
+        kind = (data.get("answer") or {}).get("type", answers.GRADES)
+        if data.get("results") is not None and kind != answers.GRADES:
+            raise ValidationError(
+                {"results": [f"results lists ISO grades; a {kind} answer says its results in answer"]}
+            )
 
 
 class SectionSchema(StrictSchema):
@@ -456,9 +564,11 @@ def keys_at(path) -> list[str]:
         found = schema.fields.get(str(part))
         while isinstance(found, fields.List):
             found = found.inner
-        if not isinstance(found, fields.Nested) or not isinstance(found.schema, Schema):
+        # A field that takes text or a mapping (an answer's option) names its mapping's schema.
+        nested = found.schema if isinstance(found, fields.Nested) else getattr(found, "mapping_schema", None)
+        if not isinstance(nested, Schema):
             break
-        schema = found.schema
+        schema = nested
     return list(schema.fields)
 
 
@@ -470,4 +580,6 @@ KEYS_BY_LEVEL = {
     "require": list(RequireSchema().fields),
     "procedure": list(ProcedureSchema().fields),
     "findings": list(FindingRulesSchema().fields),
+    "answer": [f.data_key or name for name, f in AnswerSpecSchema().fields.items()],
+    "option": list(OptionSchema().fields),
 }

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import User
 from ..events import services as events
 from ..extensions import db
+from . import answers
 from .loader import (
     LoadedChecklist,
     Problem,
@@ -22,7 +23,7 @@ from .loader import (
     load_checklist_file,
     problem_at,
 )
-from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, ItemClause, Result
+from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, ItemClause
 
 
 def checklist_files(directory: Path) -> list[Path]:
@@ -173,7 +174,8 @@ def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | 
                     guidance=item["guidance"],
                     evidence=item["evidence"],
                     photo_rule=item["photo"],
-                    results=item["results"] or [r.value for r in Result],
+                    results=item["results"] or answers.possible_results(answers.normalised(item.get("answer"))),
+                    answer=answers.normalised(item.get("answer")),
                     require=item.get("require"),
                     procedures=item.get("procedures"),
                 )
@@ -225,6 +227,7 @@ COMPARED_FIELDS = (
     "results",
     "require",
     "procedures",
+    "answer",
 )
 
 

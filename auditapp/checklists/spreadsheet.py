@@ -38,7 +38,7 @@ from ..accounts.models import Role, User
 from ..core.errors import RuleError
 from ..core.sheets import SheetFileError, Table, cell_name, read_upload
 from ..core.tabular import to_csv
-from . import services, standards
+from . import answers, services, standards
 from .loader import LoadedChecklist, content_hash, line_of, validate_text
 from .models import RESULT_LABELS, ChecklistVersion
 from .schemas import KEYS_BY_LEVEL, PHOTO_RULES, RESULT_CODES
@@ -154,6 +154,14 @@ def _results(value: Any) -> Any:
         else:
             out.append(word)  # the loader says it is not a result, with the list
     return out or MISSING
+
+
+def _results_one(value: Any) -> Any:
+    """One result code (the app's labels understood)."""
+    results = _results(value)
+    if results is MISSING or len(results) != 1:
+        return results if results is MISSING else ", ".join(results)  # the loader names what is wrong
+    return results[0]
 
 
 def _write_results(values: Any) -> Any:
@@ -275,6 +283,64 @@ def _write_finding_rules(rules: Any) -> Any:
     if not rules:
         return None
     return _write_results(rules.get("required_for")) or "none"
+
+
+def _number(value: Any) -> Any:
+    """A limit: a number as the sheet holds it, or text that reads as one ("40", "4.5", "4,5")."""
+    if isinstance(value, bool):
+        return value  # the loader says it is not a number
+    if isinstance(value, (int, float)):
+        return value
+    text = _text(value)
+    if text is MISSING:
+        return MISSING
+    for parse in (int, float):
+        try:
+            return parse(text.replace(",", "."))
+        except ValueError:
+            continue
+    raise CellProblem(f'"{text}" is not a number like 40 or 4.5')
+
+
+def _write_number(value: Any) -> Any:
+    return value
+
+
+def _options(value: Any) -> Any:
+    """One option per line: "value", or "value | label | result" (label and result may be left empty)."""
+    text = _text(value)
+    if text is MISSING:
+        return MISSING
+    out: list[Any] = []
+    for line in (part.strip() for part in text.splitlines()):
+        if not line:
+            continue
+        if "|" not in line:
+            out.append(line)
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) > 3:
+            raise CellProblem(f'"{line}" has more than value | label | result')
+        option = {"value": parts[0]}
+        for key, part in zip(("label", "result"), parts[1:], strict=False):
+            if part:
+                option[key] = part
+        out.append(option)
+    return out or MISSING
+
+
+def _write_options(options: Any) -> Any:
+    if not options:
+        return None
+    lines = []
+    for option in options:
+        if isinstance(option, str):
+            lines.append(option)
+        else:
+            lines.append(" | ".join([option["value"], option.get("label", ""), option.get("result", "")]).rstrip())
+            if lines[-1] == option["value"]:
+                lines[-1] += " |"  # a mapping of its value alone stays a mapping
+    return "\n".join(lines)
 
 
 MORE = ("*",)  # the path of the column that carries keys without a column of their own
@@ -427,6 +493,59 @@ ITEM_COLUMNS: list[Column] = [
         write=_write_results,
         allowed=lambda: list(RESULT_CODES),
         width=24,
+    ),
+    Column(
+        "Answer type",
+        "item",
+        ("answer", "type"),
+        "How the item is answered. Empty: the ISO grades (Results column). yes_no, number, text, date,"
+        " choice or multi_choice: fill the answer columns that follow.",
+        allowed=lambda: list(answers.ANSWER_TYPES),
+        code=True,
+    ),
+    Column("Unit", "item", ("answer", "unit"), "A number answer's unit, e.g. Nm.", code=True),
+    Column(
+        "Min",
+        "item",
+        ("answer", "min"),
+        "A number answer's lowest conforming value.",
+        read=_number,
+        write=_write_number,
+    ),
+    Column(
+        "Max",
+        "item",
+        ("answer", "max"),
+        "A number answer's highest conforming value.",
+        read=_number,
+        write=_write_number,
+    ),
+    Column(
+        "Outside limits",
+        "item",
+        ("answer", "outside"),
+        "The result proposed for a number outside Min/Max (empty: minor_nc).",
+        read=_results_one,
+        allowed=lambda: list(RESULT_CODES),
+        code=True,
+    ),
+    Column(
+        "If no",
+        "item",
+        ("answer", "no"),
+        "A yes_no answer's result for No (empty: minor_nc).",
+        read=_results_one,
+        allowed=lambda: list(RESULT_CODES),
+        code=True,
+    ),
+    Column(
+        "Choices",
+        "item",
+        ("answer", "options"),
+        "A choice's options, one per line: value, or value | label | result (e.g. dirty | Dirty | minor_nc).",
+        read=_options,
+        write=_write_options,
+        width=30,
     ),
     Column(
         "Photo needed for",

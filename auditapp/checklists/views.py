@@ -11,8 +11,8 @@ from ..core.sheets import MAX_FILE_BYTES
 from ..core.tabular import MIMETYPES
 from ..extensions import db
 from ..web.security import roles_required
-from . import services, spreadsheet, standards
-from .models import RESULT_LABELS, Result
+from . import answers, services, spreadsheet, standards
+from .models import RESULT_LABELS
 
 bp = Blueprint("checklists", __name__)
 
@@ -51,8 +51,9 @@ def show(key: str, number: int):
     return render_template(
         "checklists/show.html",
         version=version,
-        result_labels=RESULT_LABELS,
-        all_results=[r.value for r in Result],
+        result_labels={**RESULT_LABELS, answers.RECORDED: answers.RECORDED_LABEL},
+        all_results=answers.ANSWER_RESULTS,
+        answer_described=answers.described,  # answer types (issue 15)
         standard_names={s.key: s.name for s in standards.all_standards()},
     )
 

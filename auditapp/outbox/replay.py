@@ -17,7 +17,7 @@ from ..accounts.models import User
 from ..audits import recording
 from ..audits import services as audits
 from ..audits.models import Audit
-from ..audits.schemas import AnswerSchema, NoteSchema
+from ..audits.schemas import AnswerSchema, NoteSchema, answer_form
 from ..checklists.models import ChecklistItem
 from ..extensions import db
 from ..findings.schemas import AdhocFindingSchema
@@ -43,9 +43,11 @@ class Replayable:
 
 
 def _answer(actor: User, audit, item, form, files, upload) -> str:
-    data = AnswerSchema().load(form)
-    recording.record_answer(actor, audit, item, data["result"], data["base_revision"], data["response_id"])
-    return f"answer {data['result']}"
+    data = AnswerSchema().load(answer_form(form))
+    response = recording.record_answer(
+        actor, audit, item, data["result"], data["base_revision"], data["response_id"], typed=data["value"]
+    )
+    return f"answer {response.result}"
 
 
 def _note(actor: User, audit, item, form, files, upload) -> str:

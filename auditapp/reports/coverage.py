@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 
 from ..audits.models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response
+from ..checklists.answers import RECORDED
 from ..checklists.models import ChecklistItem, ItemClause, Result
 from ..extensions import db
 from ..findings.models import Finding, FindingStatus
@@ -63,7 +64,9 @@ def counted(start: datetime | None = None, end: datetime | None = None) -> tuple
     return tuple(conditions)
 
 
-ANSWERED = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED]))
+# An answer audits a clause when it judges it: N/A, not audited and `recorded` (data without judgement: a
+# text, a date, a number with no limits; answer types, issue 15) do not count toward coverage.
+ANSWERED = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED, RECORDED]))
 
 
 def answer_tallies(start: datetime | None, end: datetime | None, standard: str | None = None) -> Select:

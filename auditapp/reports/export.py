@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..audits.models import Audit, AuditStatus, Response, result_labels
+from ..checklists import answers
 from ..core import tabular
 from ..extensions import db
 from ..findings.models import Finding
@@ -23,6 +24,7 @@ RESULT_COLUMNS = [
     "Item",
     "Question",
     "Result",
+    "Answer",  # answer types (issue 15): the value with its unit; empty for ISO-grade items
     "Note",
     "Answered by",
     "Answered at",
@@ -76,6 +78,7 @@ def result_rows(since: date, until: date):
             r.item.key,
             r.item.question,
             result_labels(a.kind).get(r.result or "", r.result or ""),
+            answers.shown(r.item.answer, r.value),
             r.note,
             r.answered_by.name if r.answered_by else "",
             r.answered_at,

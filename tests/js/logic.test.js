@@ -295,3 +295,26 @@ test("progress moves as the server counts it: N/A leaves the applicable items, n
   assert.deepEqual(logic.progressDelta("na", "conform"), { answered: 1, applicable: 1, na: -1 });
   assert.deepEqual(logic.progressDelta("conform", "not_audited"), { answered: -1, applicable: 0, na: 0 });
 });
+
+// Answer types (issue 15): the phone derives an answer's result as the server does
+// (auditapp/checklists/answers.py; tests/test_answer_types.py checks the server's side).
+test("an answer's result is derived on the phone as on the server", () => {
+  const torque = { type: "number", min: 40, max: 45, outside: "minor_nc" };
+  assert.equal(logic.answerResult(torque, ["42,5"]), "conform");
+  assert.equal(logic.answerResult(torque, ["45"]), "conform");
+  assert.equal(logic.answerResult(torque, ["46"]), "minor_nc");
+  assert.equal(logic.answerResult(torque, ["46"], "observation"), "observation");  // the auditor changed it
+  assert.equal(logic.answerResult({ type: "number", max: 60, outside: "minor_nc" }, ["61"]), "minor_nc");
+  assert.equal(logic.answerResult({ type: "number" }, ["3"]), "recorded");  // no limits: no judgement
+  assert.equal(logic.answerResult(torque, ["forty"]), null);
+  assert.equal(logic.answerResult(torque, [""]), null);
+  const guard = { type: "yes_no", no: "major_nc" };
+  assert.deepEqual(["yes", "no", "na"].map((v) => logic.answerResult(guard, [v])), ["conform", "major_nc", "na"]);
+  assert.equal(logic.answerResult({ type: "text" }, ["Dana"]), "recorded");
+  assert.equal(logic.answerResult({ type: "date" }, ["2027-03-15"]), "recorded");
+  const floor = { type: "multi_choice", results: { tidy: "conform", loose: "observation", gauges: "major_nc" } };
+  assert.equal(logic.answerResult(floor, ["tidy", "loose"]), "observation");
+  assert.equal(logic.answerResult(floor, ["gauges", "tidy"]), "major_nc");
+  assert.equal(logic.answerResult(floor, ["sparkly"]), null);
+  assert.equal(logic.answerResult({ type: "choice", results: { a: "minor_nc", b: "recorded" } }, ["a"]), "minor_nc");
+});

@@ -3,12 +3,14 @@
 from datetime import date
 from pathlib import Path
 
+from werkzeug.datastructures import MultiDict
+
 from auditapp.audits import services as audits
 from auditapp.checklists import services as checklists
 from auditapp.extensions import db
 
 from .accounts import log_in
-from .audits import answer, items_of
+from .audits import HX, answer, items_of
 from .findings import NC_TEXT, post_finding
 
 SHIPPED_CHECKLISTS = Path(__file__).resolve().parents[2] / "checklists"
@@ -101,8 +103,11 @@ sections:
 """
 
 
-def audited_checklist(client, app, make_user, text: str, results: dict[str, str] | None = None):
-    """Import a checklist, audit it (every item conform unless `results` says), complete the audit."""
+def audited_checklist(
+    client, app, make_user, text: str, results: dict[str, str] | None = None, values: dict[str, list[str]] | None = None
+):
+    """Import a checklist, audit it (every item conform unless `results` says; an item of another answer type
+    with what `values` gives it), complete the audit."""
     folder = Path(app.config["CHECKLIST_DIR"])
     key = text.split("id: ", 1)[1].split("\n", 1)[0]
     (folder / f"{key}.yaml").write_text(text, encoding="utf-8")
@@ -119,6 +124,11 @@ def audited_checklist(client, app, make_user, text: str, results: dict[str, str]
     db.session.commit()
     log_in(client, lead)
     for item_key, item in items_of(audit).items():
+        if item_key in (values or {}):
+            typed = [("base_revision", "0"), *(("value", v) for v in (values or {})[item_key])]
+            url = f"/audits/{audit.id}/items/{item.id}/answer"
+            assert client.post(url, data=MultiDict(typed), headers=HX).status_code == 200
+            continue
         result = (results or {}).get(item_key, "conform")
         assert answer(client, audit, item, result).status_code == 200
         if result in ("minor_nc", "major_nc"):

@@ -253,6 +253,42 @@
     return { answered: b.answered - a.answered, applicable: b.applicable - a.applicable, na: b.na - a.na };
   }
 
+  // --- answer types (issue 15) ---
+  // The result an answer to an item of another type than the ISO grades leads to, as the server derives it
+  // (auditapp/checklists/answers.py): spec is the form's data-answer ({type, min, max, outside, no, results}),
+  // values every "value" field sent, result a number's changed result (or null). null when the values are not
+  // an answer (the server will say why when the change is sent).
+  var SEVERITY = ["major_nc", "minor_nc", "observation", "ofi", "conform", "recorded", "na"];
+  var NUMBER = /^[+-]?(\d+([.,]\d*)?|[.,]\d+)$/;
+  function answerNumber(text) {
+    var cleaned = String(text).replace(/[\s\u202f]/g, "");
+    return NUMBER.test(cleaned) ? Number(cleaned.replace(",", ".")) : null;
+  }
+  function answerResult(spec, values, result) {
+    values = (values || []).map(function (v) { return String(v).trim(); }).filter(function (v) { return v; });
+    if (!spec || !values.length) return null;
+    var results = spec.results || {};
+    if (spec.type === "multi_choice") {
+      var chosen = values.map(function (v) { return results[v]; });
+      if (chosen.some(function (r) { return !r; })) return null;
+      return chosen.sort(function (a, b) { return SEVERITY.indexOf(a) - SEVERITY.indexOf(b); })[0];
+    }
+    if (values.length > 1) return null;
+    var value = values[0];
+    if (spec.type === "yes_no") return { yes: "conform", no: spec.no, na: "na" }[value] || null;
+    if (spec.type === "choice") return results[value] || null;
+    if (spec.type === "text") return "recorded";
+    if (spec.type === "date") return /^\d{4}-\d{2}-\d{2}$/.test(value) ? "recorded" : null;
+    if (spec.type !== "number") return null;
+    var number = answerNumber(value);
+    if (number === null) return null;
+    if (result) return result;  // the auditor changed the proposed result
+    var low = spec.min, high = spec.max;
+    if (low === undefined && high === undefined) return "recorded";
+    var inside = (low === undefined || number >= low) && (high === undefined || number <= high);
+    return inside ? "conform" : spec.outside;
+  }
+
   // What the item says about a refused change: the server's reason, or its status.
   function refusalText(reason, status) {
     var text = (reason || "").replace(/\s+/g, " ").trim();
@@ -264,7 +300,7 @@
     pending: pending, problems: problems, badge: badge, outcome: outcome, settledBy: settledBy,
     nextRevision: nextRevision, fitWithin: fitWithin, jpegName: jpegName, exportEntries: exportEntries,
     exportPayload: exportPayload, exportFileName: exportFileName, refusalText: refusalText, shownPhotos: shownPhotos,
-    progressDelta: progressDelta, BATCH: BATCH, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
+    progressDelta: progressDelta, answerResult: answerResult, BATCH: BATCH, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
   };
   if (typeof module !== "undefined" && module.exports) module.exports = logic;
   else (window.auditappOffline = window.auditappOffline || {}).logic = logic;

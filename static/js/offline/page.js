@@ -64,10 +64,13 @@
     var form = kind && item.querySelector('form[data-change="' + kind + '"]');
     var counter = form && form.querySelector("input[name=base_revision]");
     if (counter) counter.value = String(logic.nextRevision(counter.value, logic.field(entry, counter.name)));
-    if (kind === "answer" && form) {
+    if (kind === "answer" && form && form.dataset.answer && !showAnswer(form, entry)) {
+      // not an answer the server will take (answer types): shown as waiting; the server says why when sent
+    } else if (kind === "answer" && form) {
       var buttons = form.querySelectorAll("button[name]");
       var result = buttons.length ? logic.field(entry, buttons[0].name) : null;
-      buttons.forEach(function (b) { b.setAttribute("aria-pressed", b.value === result ? "true" : "false"); });
+      if (form.dataset.answer) result = showAnswer(form, entry);  // answer types (issue 15)
+      else buttons.forEach(function (b) { b.setAttribute("aria-pressed", b.value === result ? "true" : "false"); });
       var before = (item.className.match(/\br-(\S+)/) || [])[1] || null;
       item.className = item.className.replace(/\br-\S+/g, "") + " answered r-" + result;
       countLocally(item, before, result);
@@ -102,6 +105,21 @@
     state.dataset.offlineState = "";
     state.textContent = "Saved on this device; will sync when online.";
     item.appendChild(state);
+  }
+
+  // --- answer types (issue 15) ---
+  // An answer of another type than the ISO grades (the form's data-answer): what was sent is shown as chosen
+  // (the pressed yes/no or option, the ticked options, the typed value) and its result is derived as the server
+  // would (logic.answerResult), for the item's colour, the progress and the finding form.
+  function showAnswer(form, entry) {
+    var values = entry.fields.filter(function (f) { return f[0] === "value"; }).map(function (f) { return String(f[1]); });
+    form.querySelectorAll('button[name="value"]').forEach(function (b) {
+      b.setAttribute("aria-pressed", values.indexOf(b.value) >= 0 ? "true" : "false");
+    });
+    form.querySelectorAll('input[type=checkbox][name="value"]').forEach(function (c) { c.checked = values.indexOf(c.value) >= 0; });
+    var typed = form.querySelector('input[name="value"]:not([type=checkbox]), textarea[name="value"]');
+    if (typed && document.activeElement !== typed && values.length) typed.value = values[0];
+    return logic.answerResult(JSON.parse(form.dataset.answer), values, logic.field(entry, "result"));
   }
 
   // While offline the progress bar and the section's counter count the changes kept on the device
