@@ -22,6 +22,7 @@ def index():
         checklists=services.all_checklists(),
         files=files,
         can_sync=current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN),
+        can_author=current_user.can_author_checklists,
     )
 
 
@@ -55,9 +56,17 @@ def show(key: str, number: int):
 
 @bp.get("/<key>/v<int:number>/source")
 def source(key: str, number: int):
-    """The exact YAML a version was imported from."""
+    """The exact YAML a version was imported from or published with, comments included, as a file to save
+    (named as the checklist folder wants it: `<id>.yaml`)."""
     version = _version_or_404(key, number)
-    return version.source_text, 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return (
+        version.source_text.encode("utf-8"),
+        200,
+        {
+            "Content-Type": "text/plain; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{key}.yaml"',
+        },
+    )
 
 
 @bp.get("/<key>/compare")
