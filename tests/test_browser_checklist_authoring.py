@@ -118,3 +118,24 @@ def test_the_editor_and_the_users_page_fit_every_width(app, live_server, browser
     _targets_fit(page, (width, "problems"))
     screenshot(page, f"checklist-editor-{width}")
     context.close()
+
+
+def test_text_not_published_is_offered_back_when_the_editor_opens_again(app, live_server, browser, walk, make_user):
+    lead = make_user("quality_lead")
+    context = phone_context(browser, 360, 740)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page with unpublished changes?"
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    page.goto(live_server.url + "/checklists/walk/edit")
+    area = page.locator("textarea[data-editor]")
+    typed = area.input_value().replace("Check three gauge labels.", "Check five gauge labels.")
+    area.fill(typed)
+    page.wait_for_function("() => Object.values(sessionStorage).some((v) => v.includes('Check five'))")
+    page.goto(live_server.url + "/checklists/")
+    page.goto(live_server.url + "/checklists/walk/edit")
+    assert "Check five" not in area.input_value()
+    page.get_by_role("button", name="Put it back").click()
+    assert area.input_value() == typed
+    page.locator("#editor-preview", has_text="Check five gauge labels.").wait_for()
+    assert fits_screen(page)
+    context.close()

@@ -275,6 +275,7 @@ def test_a_text_far_over_the_limit_gets_a_clear_413(client, login, walk):
     assert response.status_code == 413 and "larger than a checklist may be" in response.get_data(as_text=True)
     check = client.post("/checklists/editor/check", data={"text": huge}, headers=HX)
     assert check.status_code == 413 and "larger than a checklist may be" in check.get_data(as_text=True)
+    assert 'id="editor-feedback"' in check.get_data(as_text=True)  # in the feedback's place, not an error page
     assert [v.number for v in versions()] == [1]
 
 

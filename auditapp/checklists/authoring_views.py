@@ -9,6 +9,7 @@ published meanwhile, an expired security token, a file that is not a checklist.
 
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -20,7 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..extensions import db
 from ..web.errors import handle_csrf
 from . import services, standards
-from .loader import MAX_FILE_BYTES, Problem
+from .loader import MAX_FILE_BYTES, LoadedChecklist, Problem
 from .models import RESULT_LABELS, Result
 
 bp = Blueprint("authoring", __name__)
@@ -143,8 +144,12 @@ def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
         "This text is far larger than a checklist may be (1 MB), so it was not read or published."
         " Go back: your browser still has it. Split it into several checklists."
     )
-    template = "errors/_message.html" if request.endpoint == "authoring.check" else "errors/page.html"
-    return render_template(template, status=413, title="Too large", message=message), 413
+    if request.endpoint == "authoring.check":  # the live feedback, in its own place (checklist-editor.js swaps it)
+        problem = Problem(EDITOR, None, "", "is far larger than a checklist may be (1 MB); it was not read")
+        empty = services.Draft(LoadedChecklist(path=Path(EDITOR), display_path=EDITOR))
+        context = {"draft": empty, "problems": [problem], "diff": None, "key": "", "base": None}
+        return render_template("checklists/_editor_feedback.html", **context), 413
+    return render_template("errors/page.html", status=413, title="Too large", message=message), 413
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
