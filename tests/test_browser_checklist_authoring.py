@@ -32,6 +32,8 @@ def test_an_author_edits_publishes_and_a_new_audit_uses_the_new_version(app, liv
     assert WALK.splitlines()[GAUGE_LINE - 1].strip() == "photo: required_on_nc"
     context = phone_context(browser, 360, 740)
     page = context.new_page()
+    refused = []  # what the strict CSP refused (an inline script or style), as Chromium reports it
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     log_in_page(page, live_server.url, lead.email, PASSWORD)
 
     page.goto(live_server.url + "/checklists/")
@@ -94,6 +96,7 @@ def test_an_author_edits_publishes_and_a_new_audit_uses_the_new_version(app, liv
     page.goto(f"{live_server.url}/audits/{old_audit.id}")
     assert "Are gauges within calibration?" in page.inner_text("main")
     context.close()
+    assert refused == []
     db.session.expire_all()
     assert db.session.get(Audit, new_id).checklist_version.number == 2
     assert db.session.get(Audit, old_audit.id).checklist_version.number == 1

@@ -162,6 +162,7 @@ def test_publish_makes_the_next_version_through_the_import_path_and_records_who(
     event = db.session.scalars(db.select(Event).filter_by(entity_type="checklist_version", entity_id=str(v2.id))).one()
     assert event.actor_id == lead.id and event.action == "imported"
     assert event.changes["version"] == 2 and event.changes["source"] == "edited in the browser"
+    assert f"UTC by {lead.name}" in client.get("/checklists/walk/v2").get_data(as_text=True)
 
 
 def test_an_older_audit_keeps_its_version_and_a_new_audit_uses_the_published_one(client, make_user, plan, walk):
