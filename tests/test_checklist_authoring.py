@@ -16,6 +16,7 @@ from auditapp.events.models import Event
 from auditapp.extensions import db
 
 from .support.accounts import log_in
+from .support.app import run_at_once
 from .support.audits import WALK
 
 HX = {"HX-Request": "true"}
@@ -348,3 +349,18 @@ def test_publish_text_returns_the_version_or_the_problems(app, make_user, walk):
     again, problems = services.publish_text(EDITED.replace("Check three", "Check four"), author, "walk.xlsx")
     assert again is None and [(p.line, p.field) for p in problems] == [(3, "version")]
     assert "raise version to 3" in problems[0].message
+
+
+def test_two_authors_publishing_the_same_version_at_once_make_one_version(app, make_user, walk):
+    authors = [make_user("quality_lead").id for _ in range(2)]
+    outcomes = []
+
+    def publish_one(n):
+        author = db.session.get(User, authors[n])
+        version, problems = services.publish_text(EDITED.replace("Check three", f"Check {n + 3}"), author, "editor")
+        db.session.commit()
+        outcomes.append((version is not None, [p.field for p in problems]))
+
+    assert run_at_once(app, 2, publish_one) == []
+    assert sorted(outcomes) == [(False, ["version"]), (True, [])]
+    assert [v.number for v in versions()] == [1, 2]
