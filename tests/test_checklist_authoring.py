@@ -138,6 +138,18 @@ def test_the_live_check_previews_the_items_and_compares_with_the_current_version
     assert versions()[-1].number == 1  # checking saves nothing
 
 
+def test_the_live_check_says_when_the_version_number_would_be_refused(client, login, walk):
+    login("quality_lead")
+    same_number = EDITED.replace("version: 2  #", "version: 1  #")
+    response = client.post("/checklists/editor/check", data={"text": same_number}, headers=HX)
+    html = unescape(response.get_data(as_text=True))
+    assert 'data-line="3">Line 3</a> <code>version</code>: the content changed since version 1' in html
+    assert "raise version to 2" in html
+    assert "Are gauges and torque wrenches within calibration?" in html  # the preview stays, to compare
+    unchanged = client.post("/checklists/editor/check", data={"text": WALK}, headers=HX).get_data(as_text=True)
+    assert "nothing to publish: this is version 1 as it is" in unchanged
+
+
 # --- publishing ---------------------------------------------------------------------------------------------
 
 

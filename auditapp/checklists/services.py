@@ -108,13 +108,9 @@ def import_checklist(
     latest = checklist.latest if checklist else None
     if latest and latest.content_hash == loaded.content_hash:
         return "unchanged", latest, []
-    if latest and data["version"] <= latest.number:
-        hint = (
-            f"the content changed since version {latest.number} was imported; raise version to {latest.number + 1}"
-            if data["version"] == latest.number
-            else f"version {data['version']} is older than the imported version {latest.number}"
-        )
-        return "refused", None, [Problem(loaded.display_path, line_of(loaded, "version"), "version", hint)]
+    refusal = version_problem(loaded, latest)
+    if refusal is not None:
+        return "refused", None, [refusal]
     if checklist is None:
         checklist = Checklist(key=data["id"])
         db.session.add(checklist)
@@ -134,6 +130,21 @@ def import_checklist(
         },
     )
     return "imported", version, []
+
+
+def version_problem(loaded: LoadedChecklist, latest: ChecklistVersion | None) -> Problem | None:
+    """Changed content whose `version` is not above the latest imported one: the problem, with the number to use."""
+    data = loaded.data
+    assert data is not None  # only valid files are imported
+    if latest is None or latest.content_hash == loaded.content_hash or data["version"] > latest.number:
+        return None
+    hint = (
+        f"the content changed since version {latest.number} was imported; raise version to {latest.number + 1}"
+        if data["version"] == latest.number
+        else f"version {data['version']} is older than the imported version {latest.number};"
+        f" raise version to {latest.number + 1}"
+    )
+    return Problem(loaded.display_path, line_of(loaded, "version"), "version", hint)
 
 
 def _build_version(
@@ -322,10 +333,12 @@ class Draft:
     # The checklist it would add a version to (None for a new one), and that version as unsaved rows.
     checklist: Checklist | None = None
     version: ChecklistVersion | None = None
+    # Why a valid text would still not publish (its version number, or no change), as publishing says it.
+    refusals: list[Problem] = field(default_factory=list)
 
     @property
     def problems(self) -> list[Problem]:
-        return self.loaded.problems
+        return [*self.loaded.problems, *self.refusals]
 
     @property
     def latest(self) -> ChecklistVersion | None:
@@ -446,6 +459,11 @@ def draft(text: str, source_name: str) -> Draft:
         assert result.loaded.data is not None  # ok: the text validated
         result.checklist = get_checklist(result.loaded.data["id"])
         result.version = _build_version(None, result.loaded, None, add=lambda row: None)
+        latest = result.latest
+        if latest is not None and latest.content_hash == result.loaded.content_hash:
+            result.refusals.append(_nothing_to_publish(result.loaded, latest))
+        elif (refusal := version_problem(result.loaded, latest)) is not None:
+            result.refusals.append(refusal)
     return result
 
 
@@ -473,11 +491,13 @@ def publish_text(text: str, actor: User | None, source_name: str) -> tuple[Check
         return None, problems
     assert version is not None  # not refused
     if outcome == "unchanged":
-        message = (
-            f"nothing to publish: this is version {version.number} as it is; change something and raise the version"
-        )
-        return None, [Problem(source_name, line_of(loaded, "version"), "version", message)]
+        return None, [_nothing_to_publish(loaded, version)]
     return version, []
+
+
+def _nothing_to_publish(loaded: LoadedChecklist, latest: ChecklistVersion) -> Problem:
+    message = f"nothing to publish: this is version {latest.number} as it is; change something and raise the version"
+    return Problem(loaded.display_path, line_of(loaded, "version"), "version", message)
 
 
 def next_version_text(version: ChecklistVersion) -> str:
