@@ -310,12 +310,27 @@ def test_an_upload_that_is_not_a_checklist_file_is_refused_and_the_typed_text_ke
     assert textarea_of(response) == "id: typed\n"
 
 
-def test_an_upload_over_1_mb_is_refused_with_its_size():
-    # (Through the route the test client spools such a body to a file it never closes, so the rule is checked here.)
-    text, problems = services.decode_upload(b"id: walk\n" + b"#" * (1024 * 1024), "uploaded file walk.yaml")
-    assert text is None and [str(p) for p in problems] == [
-        "uploaded file walk.yaml: is 1,048,585 bytes; checklist files are limited to 1 MB"
-    ]
+def test_an_upload_over_1_mb_is_refused_with_its_size_and_the_typed_text_kept(client, login):
+    login("quality_lead")
+    # The body built here: from a dict the test client spools it to a file it never closes.
+    boundary = "----editor"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\nid: typed\n\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="upload"; filename="walk.yaml"\r\n'
+            "Content-Type: application/yaml\r\n\r\n"
+        ).encode()
+        + b"#" * (1536 * 1024)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    response = client.post(
+        "/checklists/editor/upload", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert response.status_code == 422
+    assert "uploaded file walk.yaml: is 1,572,864 bytes; checklist files are limited to 1 MB" in unescape(
+        response.get_data(as_text=True)
+    )
+    assert textarea_of(response) == "id: typed\n"
 
 
 def test_an_uploaded_file_opens_in_the_editor_and_publishes_only_on_publish(client, login, walk):

@@ -7,6 +7,7 @@ sync` makes one. Whatever was typed comes back in the editor after any refusal: 
 published meanwhile, an expired security token, a file that is not a checklist.
 """
 
+import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -110,11 +111,15 @@ def upload():
     if file is None or not file.filename:
         message = "choose a checklist file (.yaml) first, then press Open file"
         return _editor(typed, key=key, base=base, upload_problems=[Problem("upload", None, "", message)], status=422)
-    name = f"uploaded file {file.filename}"[:200]
-    text, problems = services.decode_upload(file.stream.read(MAX_FILE_BYTES + 1), name)
+    filename = file.filename[:120]
+    raw = file.stream.read(MAX_FILE_BYTES + 1)
+    size = (
+        file.stream.seek(0, os.SEEK_END) if len(raw) > MAX_FILE_BYTES else len(raw)
+    )  # what it weighs, read no further
+    text, problems = services.decode_upload(raw, f"uploaded file {filename}", size)
     if text is None:
         return _editor(typed, key=key, base=base, upload_problems=problems, status=422)
-    flash(f"Opened {file.filename}. Nothing is published until you press Publish.", "info")
+    flash(f"Opened {filename}. Nothing is published until you press Publish.", "info")
     loaded = services.check_text(text, EDITOR)
     opened: str = loaded.data["id"] if loaded.ok and loaded.data else ""
     checklist = services.get_checklist(opened) if opened else None

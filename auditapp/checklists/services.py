@@ -345,10 +345,13 @@ class Draft:
         return self.checklist.latest if self.checklist else None
 
 
-def decode_upload(raw: bytes, source_name: str) -> tuple[str | None, list[Problem]]:
-    """An uploaded file's text (UTF-8, newlines as "\\n"), or why it is not a checklist file. Never raises."""
-    if len(raw) > MAX_FILE_BYTES:
-        return None, [Problem(source_name, None, "", f"is {len(raw):,} bytes; checklist files are limited to 1 MB")]
+def decode_upload(raw: bytes, source_name: str, size: int | None = None) -> tuple[str | None, list[Problem]]:
+    """An uploaded file's text (UTF-8, newlines as "\\n"), or why it is not a checklist file. Never raises.
+
+    `size` is the whole file's, when only its beginning was read."""
+    size = max(size or 0, len(raw))
+    if size > MAX_FILE_BYTES:
+        return None, [Problem(source_name, None, "", f"is {size:,} bytes; checklist files are limited to 1 MB")]
     if b"\x00" in raw:
         return None, [Problem(source_name, None, "", "is not a text file; upload the checklist's .yaml file")]
     try:
