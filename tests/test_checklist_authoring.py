@@ -391,3 +391,9 @@ def test_two_authors_publishing_the_same_version_at_once_make_one_version(app, m
     assert run_at_once(app, 2, publish_one) == []
     assert sorted(outcomes) == [(False, ["version"]), (True, [])]
     assert [v.number for v in versions()] == [1, 2]
+
+
+def test_the_editor_is_under_checklists_in_the_menu(client, login, walk):
+    login("quality_lead")
+    page = client.get("/checklists/walk/edit").get_data(as_text=True)
+    assert re.search(r'<a class="secondary" href="/checklists/" aria-current="page">', page)
