@@ -50,7 +50,7 @@ def test_an_author_edits_publishes_and_a_new_audit_uses_the_new_version(app, liv
     problem = page.locator(f'#editor-problems a[data-line="{GAUGE_LINE}"]')
     problem.wait_for()
     assert '"sometimes"' in page.inner_text("#editor-problems")
-    assert "come back once the problems above are fixed" in page.inner_text("#editor-preview")
+    assert "come back once the problems are fixed" in page.inner_text("#editor-preview")
     assert fits_screen(page)
     _targets_fit(page, "problems")
     screenshot(page, "checklist-editor-problem-360")

@@ -113,14 +113,15 @@ def test_the_live_check_shows_the_clis_problems_with_their_lines(client, login, 
     response = client.post("/checklists/editor/check", data={"text": BROKEN, "key": "walk", "base": "1"}, headers=HX)
     assert response.status_code == 200
     html = unescape(response.get_data(as_text=True))
-    assert 'id="editor-feedback"' in html and "<html" not in html  # the fragment only
+    assert 'id="editor-problems"' in html and "<html" not in html  # the fragment only
+    assert '<div id="editor-results" class="editor-results" hx-swap-oob="true">' in html
     expected = services.check_text(BROKEN, "edited in the browser").problems
     assert len(expected) >= 2
     for problem in expected:  # each problem of the CLI's check, with a link to its line
         assert problem.line and f'data-line="{problem.line}">Line {problem.line}</a>' in html
         assert problem.message in html
     assert 'data-line="10">Line 10</a> <code>sections[0].items[0].photo</code>' in html
-    assert "The preview and the comparison come back once the problems above are fixed." in html
+    assert "The preview and the comparison come back once the problems are fixed." in html
 
 
 def test_the_live_check_previews_the_items_and_compares_with_the_current_version(client, login, walk):
@@ -289,7 +290,7 @@ def test_a_text_far_over_the_limit_gets_a_clear_413(client, login, walk):
     assert response.status_code == 413 and "larger than a checklist may be" in response.get_data(as_text=True)
     check = client.post("/checklists/editor/check", data={"text": huge}, headers=HX)
     assert check.status_code == 413 and "larger than a checklist may be" in check.get_data(as_text=True)
-    assert 'id="editor-feedback"' in check.get_data(as_text=True)  # in the feedback's place, not an error page
+    assert 'id="editor-problems"' in check.get_data(as_text=True)  # in the feedback's place, not an error page
     assert [v.number for v in versions()] == [1]
 
 

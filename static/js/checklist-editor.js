@@ -65,7 +65,7 @@
 
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
-    if (event.detail.target && event.detail.target.id === "editor-feedback" && (status === 400 || status === 413)) {
+    if (event.detail.target && event.detail.target.id === "editor-problems" && (status === 400 || status === 413)) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
