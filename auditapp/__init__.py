@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from .accounts.views import admin_bp, auth_bp
     from .audits.views import bp as audits_bp
     from .capa.views import bp as capa_bp
+    from .checklists.authoring_views import bp as authoring_bp
     from .checklists.views import bp as checklists_bp
     from .gaps.views import bp as gaps_bp
     from .improvements.views import bp as improvements_bp
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(checklists_bp, url_prefix="/checklists")
+    app.register_blueprint(authoring_bp, url_prefix="/checklists")
     app.register_blueprint(audits_bp, url_prefix="/audits")
     app.register_blueprint(gaps_bp, url_prefix="/audits")
     app.register_blueprint(photos_bp)

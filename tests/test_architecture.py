@@ -175,7 +175,7 @@ def test_the_import_reader_sees_real_imports():
 
 # Who commits (core/__init__.py): views, CLI commands, the demo, the change decorator; and the
 # loops that apply batches of independent changes, one commit per unit.
-COMMITTERS = {"views.py", "item_views.py", "cli.py", "demo.py"}
+COMMITTERS = {"views.py", "item_views.py", "authoring_views.py", "cli.py", "demo.py"}
 BATCH_LOOPS = {
     ("core/changes.py", "applies_change"),
     ("core/changes.py", "wrapped"),

@@ -101,7 +101,7 @@ def test_publishing_goes_through_the_import_rules(client, login):
     text = FLOOR.read_text()
     assert client.post("/checklists/excel/publish", data={"yaml": text}).status_code == 302
     same = client.post("/checklists/excel/publish", data={"yaml": text}, follow_redirects=True)
-    assert "already has this content; nothing was published" in same.get_data(as_text=True)
+    assert "nothing to publish: this is version" in same.get_data(as_text=True)
     assert len(versions()) == 1
 
 

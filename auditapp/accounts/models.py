@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,6 +38,8 @@ class User(UserMixin, Model):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # May write and publish checklists in the browser (granted by a quality lead; leads and admins may anyway).
+    checklist_author: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # No longer read: each login has its own row in login_sessions, ended on logout, a new password or a
     # deactivation (accounts.services.end_sessions). Kept until a migration rebuilds the users table.
     session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
@@ -68,6 +70,11 @@ class User(UserMixin, Model):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in {str(r) for r in roles}
+
+    @property
+    def can_author_checklists(self) -> bool:
+        """May write, upload and publish checklists in the browser."""
+        return self.active and (self.checklist_author or self.has_role(Role.QUALITY_LEAD, Role.ADMIN))
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

@@ -32,6 +32,12 @@ class UserUpdateSchema(FormSchema):
     password = fields.String(load_default="", validate=lambda p: p == "" or _check_password(p))
 
 
+class ChecklistAuthorSchema(FormSchema):
+    """Grant ("1") or take back ("0") the checklist author permission."""
+
+    allowed = fields.Boolean(required=True, truthy={"1"}, falsy={"0"})
+
+
 def _check_password(value: str) -> bool:
     PASSWORD_RULE(value)
     return True

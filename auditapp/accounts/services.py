@@ -171,6 +171,17 @@ def update_user(actor: User | None, user: User, name: str, role: str, active: bo
     return user
 
 
+def set_checklist_author(actor: User | None, user: User, allowed: bool) -> User:
+    """Grant or take back the right to write and publish checklists in the browser, logged. Does not commit.
+
+    Quality leads and administrators author by their role; the permission is for everyone else."""
+    _check_may_grant(actor, user.role)  # a quality lead cannot edit an administrator
+    changes = events.apply_changes(user, checklist_author=allowed)
+    if changes:
+        events.record(actor, "user", user.id, "updated", changes)
+    return user
+
+
 def _check_may_grant(actor: User | None, role: str) -> None:
     if actor is None:  # the command line is trusted (it has the database anyway)
         return

@@ -19,7 +19,7 @@ from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import services
 from .models import ROLE_LABELS, Area, Role, User
-from .schemas import AreaSchema, LoginSchema, UserCreateSchema, UserUpdateSchema
+from .schemas import AreaSchema, ChecklistAuthorSchema, LoginSchema, UserCreateSchema, UserUpdateSchema
 
 auth_bp = Blueprint("auth", __name__)
 admin_bp = Blueprint("admin", __name__)
@@ -227,6 +227,23 @@ def edit_user(user_id: int):
     return render_template(
         "admin/user_edit.html", user=user, form=form, errors=errors, roles=_assignable_roles()
     ), status
+
+
+@admin_bp.post("/users/<int:user_id>/checklist-author")
+@roles_required(*ADMINS)
+def set_checklist_author(user_id: int):
+    """Grant or take back the right to write and publish checklists in the browser (logged)."""
+    user = db.get_or_404(User, user_id)
+    done = submit(
+        ChecklistAuthorSchema(), lambda data: services.set_checklist_author(current_user, user, data["allowed"])
+    )
+    if not done.ok:
+        flash(next(iter(done.errors.values())), "error")
+    elif user.checklist_author:
+        flash(f"{user.name} can now write and publish checklists.", "success")
+    else:
+        flash(f"{user.name} can no longer write or publish checklists.", "success")
+    return redirect(url_for("admin.users"))
 
 
 # --- areas -------------------------------------------------------------------------------------

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
+from ..core.forms import MAX_ID
 from ..events import services as events
 from ..extensions import db
 from . import answers
 from .loader import (
+    MAX_FILE_BYTES,
     LoadedChecklist,
     Problem,
     declared_standards,
@@ -22,6 +25,7 @@ from .loader import (
     line_of,
     load_checklist_file,
     problem_at,
+    validate_text,
 )
 from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, ItemClause
 
@@ -107,17 +111,9 @@ def import_checklist(
     latest = checklist.latest if checklist else None
     if latest and latest.content_hash == loaded.content_hash:
         return "unchanged", latest, []
-    if latest and data["version"] <= latest.number:
-        hint = (
-            f"the content changed since version {latest.number} was imported; raise version to {latest.number + 1}"
-            if data["version"] == latest.number
-            else f"version {data['version']} is older than the imported version {latest.number}"
-        )
-        return (
-            "refused",
-            None,
-            [problem_at(loaded.display_path, line_of(loaded, "version"), loaded.doc, ("version",), hint)],
-        )
+    refusal = version_problem(loaded, latest)
+    if refusal is not None:
+        return "refused", None, [refusal]
     if checklist is None:
         checklist = Checklist(key=data["id"])
         db.session.add(checklist)
@@ -139,7 +135,29 @@ def import_checklist(
     return "imported", version, []
 
 
-def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | None) -> ChecklistVersion:
+def version_problem(loaded: LoadedChecklist, latest: ChecklistVersion | None) -> Problem | None:
+    """Changed content whose `version` is not above the latest imported one: the problem, with the number to use."""
+    data = loaded.data
+    assert data is not None  # only valid files are imported
+    if latest is None or latest.content_hash == loaded.content_hash or data["version"] > latest.number:
+        return None
+    hint = (
+        f"the content changed since version {latest.number} was imported; raise version to {latest.number + 1}"
+        if data["version"] == latest.number
+        else f"version {data['version']} is older than the imported version {latest.number};"
+        f" raise version to {latest.number + 1}"
+    )
+    return problem_at(loaded.display_path, line_of(loaded, "version"), loaded.doc, ("version",), hint)
+
+
+def _build_version(
+    checklist: Checklist | None,
+    loaded: LoadedChecklist,
+    actor: User | None,
+    add: Callable[[object], None] | None = None,
+) -> ChecklistVersion:
+    """The version's rows, added to the session (or to `add`: a draft's preview adds them nowhere)."""
+    add = add or db.session.add
     data = loaded.data
     assert data is not None  # only valid files are imported
     declared = declared_standards(data)
@@ -156,13 +174,13 @@ def _build_version(checklist: Checklist, loaded: LoadedChecklist, actor: User | 
         source_text=loaded.source_text,
         imported_by_id=getattr(actor, "id", None),
     )
-    db.session.add(version)
+    add(version)
     position = 0
     for s, sec in enumerate(data["sections"]):
         section = ChecklistSection(version=version, position=s, clause=sec["clause"], title=sec["title"])
-        db.session.add(section)  # SQLAlchemy 2 does not cascade along backrefs
+        add(section)  # SQLAlchemy 2 does not cascade along backrefs
         for item in sec["items"]:
-            db.session.add(
+            add(
                 ChecklistItem(
                     version=version,
                     section=section,
@@ -251,7 +269,8 @@ def compare_versions(older: ChecklistVersion, newer: ChecklistVersion) -> Versio
     """Items added, removed, renamed and reworded between two versions of one checklist."""
     load_clause_links(older, newer)
     # Each version's `renamed` says how ids changed since the one before it; chain them.
-    between = [v for v in older.checklist.versions if older.number < v.number <= newer.number]
+    # (The newer one may be a draft not yet published: it is not among the checklist's versions.)
+    between = [v for v in older.checklist.versions if older.number < v.number < newer.number] + [newer]
     new_items = {i.key: i for i in newer.items}
     diff = VersionDiff(older, newer)
     matched = set()
@@ -319,3 +338,224 @@ def folder_status(directory: Path) -> list[FileStatus]:
 
 def get_checklist(key: str) -> Checklist | None:
     return db.session.scalar(db.select(Checklist).filter_by(key=key))
+
+
+# --- authoring in the browser (and any other source of YAML text: an XLSX import) -------------------
+
+
+@dataclass
+class Draft:
+    """YAML text checked as the folder's files are: its problems, or what it would publish."""
+
+    loaded: LoadedChecklist
+    # The checklist it would add a version to (None for a new one), and that version as unsaved rows.
+    checklist: Checklist | None = None
+    version: ChecklistVersion | None = None
+    # Why a valid text would still not publish (its version number, or no change), as publishing says it.
+    refusals: list[Problem] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [*self.loaded.problems, *self.refusals]
+
+    @property
+    def latest(self) -> ChecklistVersion | None:
+        return self.checklist.latest if self.checklist else None
+
+
+def decode_upload(raw: bytes, source_name: str, size: int | None = None) -> tuple[str | None, list[Problem]]:
+    """An uploaded file's text (UTF-8, newlines as "\\n"), or why it is not a checklist file. Never raises.
+
+    `size` is the whole file's, when only its beginning was read."""
+    size = max(size or 0, len(raw))
+    if size > MAX_FILE_BYTES:
+        return None, [Problem(source_name, None, "", f"is {size:,} bytes; checklist files are limited to 1 MB")]
+    if b"\x00" in raw:
+        return None, [Problem(source_name, None, "", "is not a text file; upload the checklist's .yaml file")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [
+            Problem(source_name, line, "", f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")
+        ]
+    return normalise_newlines(text), []
+
+
+def normalise_newlines(text: str) -> str:
+    """Browsers send a textarea's lines ended by "\\r\\n": the stored text uses "\\n", as the files do."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_text(text: str, source_name: str) -> LoadedChecklist:
+    """Validate YAML text exactly as a checklist file is (the same problems on the same lines). Never raises."""
+    loaded = LoadedChecklist(path=Path(source_name), display_path=source_name)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        loaded.problems.append(Problem(source_name, None, "", f"is {size:,} bytes; checklists are limited to 1 MB"))
+        return loaded
+    loaded.source_text = text
+    deep = _nesting_problem(text)
+    if deep is not None:
+        loaded.problems.append(Problem(source_name, deep[0], "", deep[1]))
+        return loaded
+    try:
+        validate_text(text, loaded)
+    except RecursionError:  # _nesting_problem stops what it can see; the parser's own recursion is the last guard
+        loaded.problems = [
+            Problem(source_name, None, "", "is nested too deeply to read; a checklist needs a few levels")
+        ]
+        loaded.data = None
+        return loaded
+    if loaded.ok and loaded.data is not None and loaded.data["version"] > MAX_ID:
+        # The database's integer: a larger number would fail at the insert, not here.
+        loaded.problems.append(
+            Problem(source_name, line_of(loaded, "version"), "version", f"must be at most {MAX_ID:,}")
+        )
+    return loaded
+
+
+# Deeper than any checklist needs, shallow enough that the YAML parser stays fast and within Python's
+# recursion limit (its time grows with the flow depth times the length: 5,000 "[" took 30 s).
+MAX_FLOW_DEPTH = 16
+MAX_INDENT = 120
+_FLOW_MARKS = re.compile(r"""[\[\]{}#"']""")
+_LINE_PREFIX = re.compile(r"^[ \t-]*", re.M)
+
+
+def _nesting_problem(text: str) -> tuple[int, str] | None:
+    """(line, message) where the text nests deeper than a checklist can, before YAML parses it."""
+    for match in _LINE_PREFIX.finditer(text):
+        if match.end() - match.start() > MAX_INDENT:
+            return text.count("\n", 0, match.start()) + 1, f"is indented more than {MAX_INDENT} columns"
+    depth, skip_to = 0, 0
+    for match in _FLOW_MARKS.finditer(text):
+        at, mark = match.start(), match.group()
+        if at < skip_to:
+            continue
+        before = text[at - 1] if at else "\n"
+        if mark == "#":
+            if before in " \t\n":  # a comment, to the end of its line
+                end = text.find("\n", at)
+                skip_to = len(text) if end < 0 else end
+        elif mark in "\"'":
+            if before in " \t\n[{,:":  # a quoted scalar starts here: its brackets are text
+                skip_to = _end_of_quote(text, at, mark)
+        elif mark in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                line = text.count("\n", 0, at) + 1
+                return line, f"[ and {{ are nested more than {MAX_FLOW_DEPTH} deep; a checklist needs a few levels"
+        else:
+            depth = max(0, depth - 1)
+    return None
+
+
+def _end_of_quote(text: str, start: int, quote: str) -> int:
+    at = start + 1
+    while True:
+        end = text.find(quote, at)
+        if end < 0:
+            return len(text)
+        if quote == '"' and _escaped(text, end):
+            at = end + 1
+        elif quote == "'" and text.startswith("''", end):
+            at = end + 2
+        else:
+            return end + 1
+
+
+def _escaped(text: str, at: int) -> bool:
+    backslashes = 0
+    while at - backslashes - 1 >= 0 and text[at - backslashes - 1] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
+def draft(text: str, source_name: str) -> Draft:
+    """The text checked, and when valid the version it would publish, as unsaved rows for a preview and a
+    comparison with the current version. Adds nothing to the session."""
+    result = Draft(check_text(text, source_name))
+    if result.loaded.ok:
+        assert result.loaded.data is not None  # ok: the text validated
+        result.checklist = get_checklist(result.loaded.data["id"])
+        result.version = _build_version(None, result.loaded, None, add=lambda row: None)
+        latest = result.latest
+        if latest is not None and latest.content_hash == result.loaded.content_hash:
+            result.refusals.append(_nothing_to_publish(result.loaded, latest))
+        elif (refusal := version_problem(result.loaded, latest)) is not None:
+            result.refusals.append(refusal)
+    return result
+
+
+def publish_text(text: str, actor: User | None, source_name: str) -> tuple[ChecklistVersion | None, list[Problem]]:
+    """Publish YAML text as the next version of its checklist, through the folder's import path.
+
+    Returns (the new version, []) or (None, the problems): the text's own problems, a version number not
+    above the latest (with the number to use), or no change at all. The text is stored exactly as given
+    (comments included) and downloaded as it was. The event log records who published it and from where.
+    Does not commit; on a clash with a version published at the same moment it rolls the session back."""
+    loaded = check_text(text, source_name)
+    if not loaded.ok:
+        return None, loaded.problems
+    try:
+        outcome, version, problems = import_checklist(loaded, actor)
+    except IntegrityError:
+        db.session.rollback()
+        assert loaded.data is not None  # ok: the text validated
+        message = (
+            f"version {loaded.data['version']} of {loaded.data['id']} was published by someone else a moment ago;"
+            " compare with it, then raise the version"
+        )
+        return None, [Problem(source_name, line_of(loaded, "version"), "version", message)]
+    if problems:
+        return None, problems
+    assert version is not None  # not refused
+    if outcome == "unchanged":
+        return None, [_nothing_to_publish(loaded, version)]
+    return version, []
+
+
+def _nothing_to_publish(loaded: LoadedChecklist, latest: ChecklistVersion) -> Problem:
+    message = f"nothing to publish: this is version {latest.number} as it is; change something and raise the version"
+    return Problem(loaded.display_path, line_of(loaded, "version"), "version", message)
+
+
+def next_version_text(version: ChecklistVersion) -> str:
+    """A version's stored text with `version:` raised to the next number, the rest as the author wrote it."""
+    text = version.source_text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("version:"):
+            rest = line[len("version:") :]
+            value, hash_, comment = rest.partition("#")
+            if value.strip() == str(version.number):
+                spaces = value[: len(value) - len(value.lstrip())] or " "
+                after = value[len(value.rstrip()) :] if comment or hash_ else ""
+                lines[i] = f"version:{spaces}{version.number + 1}{after}{hash_}{comment}"
+                return "\n".join(lines)
+    return text  # written some other way (a flow mapping): the author raises it, the problem says how
+
+
+STARTER = """\
+# A new checklist. Each change you publish becomes a new version; an audit keeps the version it
+# started with. The problems beside the editor say what is missing, line by line.
+id: {key}
+title: {title}
+version: 1
+description: What this checklist is for, in one sentence.
+# standard: ISO 9001:2015    # only for a checklist of a standard; each item then gives its clause
+sections:
+  - title: First section
+    items:
+      - id: first-question
+        reference: "1.1"
+        question: What does the auditor check here?
+        guidance: How to check it, for an auditor new to the area.
+        evidence: [a record to look at]
+"""
+
+
+def starter_text(key: str = "my-checklist", title: str = "My checklist") -> str:
+    """The text a new checklist starts from: valid as it is, so the preview shows at once."""
+    return STARTER.format(key=key, title=title)

@@ -1272,8 +1272,8 @@ def version_data(version: ChecklistVersion) -> dict:
 
 
 def may_import(user: User | Any) -> bool:
-    """Who may publish a checklist from a spreadsheet (one place, to widen with a new permission)."""
-    return bool(getattr(user, "is_authenticated", False)) and user.has_role(Role.QUALITY_LEAD, Role.ADMIN)
+    """Who may publish a checklist from a spreadsheet: whoever may write checklists in the browser."""
+    return bool(getattr(user, "is_authenticated", False)) and user.can_author_checklists
 
 
 def publish_problem(result: SheetImport) -> SheetProblem | None:
@@ -1315,22 +1315,6 @@ def unpack_yaml(packed: str) -> str:
         return raw.decode()
     except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError):
         raise RuleError("yaml", "the checklist to publish was damaged on the way; upload the file again")
-
-
-def publish_spreadsheet_yaml(
-    text: str, actor: User | None, source_name: str
-) -> tuple[str, ChecklistVersion | None, list[str]]:
-    """Publish YAML made from a spreadsheet: validate it again and import it like any file. No commit.
-
-    Returns (outcome, version, problems) with outcome "imported", "unchanged", "refused" or "invalid".
-    (To be joined at merge with the browser authoring's services.publish_text.)
-    """
-    loaded = LoadedChecklist(path=Path(source_name), display_path=source_name, source_text=text)
-    validate_text(text, loaded)
-    if not loaded.ok:
-        return "invalid", None, [str(p) for p in loaded.problems]
-    outcome, version, problems = services.import_checklist(loaded, actor)
-    return outcome, version, [str(p) for p in problems]
 
 
 def same_content(a: dict, b: dict) -> bool:

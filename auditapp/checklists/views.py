@@ -26,6 +26,7 @@ def index():
         checklists=services.all_checklists(),
         files=files,
         can_sync=current_user.has_role(Role.QUALITY_LEAD, Role.ADMIN),
+        can_author=current_user.can_author_checklists,
     )
 
 
@@ -60,9 +61,17 @@ def show(key: str, number: int):
 
 @bp.get("/<key>/v<int:number>/source")
 def source(key: str, number: int):
-    """The exact YAML a version was imported from."""
+    """The exact YAML a version was imported from or published with, comments included, as a file to save
+    (named as the checklist folder wants it: `<id>.yaml`)."""
     version = _version_or_404(key, number)
-    return version.source_text, 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return (
+        version.source_text.encode("utf-8"),
+        200,
+        {
+            "Content-Type": "text/plain; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{key}.yaml"',
+        },
+    )
 
 
 @bp.get("/<key>/compare")
@@ -145,13 +154,10 @@ def excel_publish():
     except RuleError as err:
         return _excel_page(error=err.message), err.status
     source = (request.form.get("source") or "spreadsheet")[:200]
-    outcome, version, problems = spreadsheet.publish_spreadsheet_yaml(text, current_user, f"upload: {source}")
-    if outcome != "imported" or version is None:
+    version, problems = services.publish_text(text, current_user, f"upload: {source}")
+    if version is None:
         db.session.rollback()
-        if outcome == "unchanged" and version is not None:
-            flash(f"{version.title} version {version.number} already has this content; nothing was published.", "info")
-            return redirect(url_for("checklists.show", key=version.checklist.key, number=version.number))
-        return _excel_page(error="Not published: " + "; ".join(problems)), 422
+        return _excel_page(error="Not published: " + "; ".join(p.message for p in problems)), 422
     db.session.commit()
     flash(f"Published {version.title}, version {version.number} ({len(version.items)} items).", "success")
     return redirect(url_for("checklists.show", key=version.checklist.key, number=version.number))
