@@ -34,7 +34,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.events import AliasEvent
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
 from ..core.errors import RuleError
 from ..core.sheets import SheetFileError, Table, cell_name, read_upload
 from ..core.tabular import to_csv
