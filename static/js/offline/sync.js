@@ -2,7 +2,7 @@
    data-outbox-batch address), in order, each change with the change id it was made with: the
    server applies each change id once and answers each change, so a resend, a batch cut off in
    the middle or two racing senders never double anything. What is sent, removed, kept or left
-   waiting is logic.drain's rule (each answer read by logic.outcome: sent and dropped, retry later
+   waiting is logic.drain's rule (the changes without photos first, then the photos: logic.sendingOrder) (each answer read by logic.outcome: sent and dropped, retry later
    and the rest waits, or refused and kept and shown, never dropped); a batch the server does not
    take goes one by one, as the outbox always could. Background Sync, where the browser has it,
    only wakes the page sooner. */
@@ -66,13 +66,27 @@
 
   // options.oneByOne: each change in a request of its own (what a batch the server refuses gets);
   // for benchmarks that compare the two on the same page.
+  // The changes without photos go first (logic.sendingOrder): once they are acknowledged their items
+  // are fetched again (those with nothing left waiting) while the photos upload, and the badge says
+  // both stages as they go (logic.stageText).
   function drain(options) {
-    var synced = [];
-    return store.all().then(function (entries) { return logic.drain(logic.pending(entries), io, options); })
+    var synced = [], shown = [];
+    var staged = Object.assign({}, io, {
+      progress: function (state) {
+        return page.refreshBadge({ sending: true }).then(function (left) {
+          if (state.stage !== "first" || !state.stageDone) return;
+          shown = logic.settledEntries(state.sent, logic.pending(left), page.routes);
+          page.refreshSynced(shown);
+        });
+      },
+    });
+    return page.refreshBadge({ sending: true })
+      .then(store.all)
+      .then(function (entries) { return logic.drain(logic.pending(entries), staged, Object.assign({ routes: page.routes }, options)); })
       .then(function (sent) { synced = sent; })
       .catch(function () { /* the store or a response failed: the rest waits for the next try */ })
       .then(function () {
-        page.refreshSynced(synced);
+        page.refreshSynced(synced.filter(function (e) { return shown.indexOf(e) < 0; }));
         return page.refreshBadge().then(page.refreshProblems);
       });
   }
