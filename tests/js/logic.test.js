@@ -470,6 +470,9 @@ test("the badge says the two stages: answers first, then the photos uploading wi
   assert.equal(logic.stageText(q, routes, true), ` · Sending answers first, then 2 photos (${mb} MB)`);
   assert.equal(logic.stageText([q[1], q[3]], routes, true), ` · Answers sent · 2 photos uploading (${mb} MB left), 1 change after them`);
   assert.equal(logic.stageText([photoOn(3)], routes, true), " · Answers sent · 1 photo uploading (0.0 MB left)");
+  const big = [made("/audits/1/photos", [["item_id", "3"], ["photo", jpeg(3 * 1048576)]])];
+  assert.equal(logic.stageText(big, routes, true, 1048576), " · Answers sent · 1 photo uploading (2.0 MB left)");
+  assert.equal(logic.stageText(big, routes, true, 5 * 1048576), " · Answers sent · 1 photo uploading (0.0 MB left)");
   assert.equal(logic.stageText([answerOn(1)], routes, true), "");  // no photos: the count says it all
   assert.equal(logic.stageText([Object.assign(photoOn(3), { problem: { status: 422, html: "" } })], routes, true), "");
   assert.deepEqual(logic.photoLoad([photoOn(1, 2, 1), answerOn(1)]), { files: 3, bytes: 3000 });

@@ -177,14 +177,16 @@
   // What the badge says of the two stages (after "N waiting to sync"): nothing without photos; the
   // photos and their size while offline; while sending, the answers going first, then the photos
   // uploading with what is left of them (and the changes that wait for them, if any).
-  function stageText(entries, routes, sending) {
+  // uploaded: the bytes of the photo batch on its way that have left the phone (its upload progress).
+  function stageText(entries, routes, sending, uploaded) {
     var order = sendingOrder(pending(entries), routes), load = photoLoad(order.then);
     if (!load.files) return "";
     var photos = photosText(load.files) + " (" + megabytes(load.bytes) + ")";
     if (!sending) return " · " + photos + " among them";
     if (order.first.length) return " · Sending answers first, then " + photos;
     var others = order.then.filter(function (e) { return !carriesPhoto(e); }).length;
-    return " · Answers sent · " + photosText(load.files) + " uploading (" + megabytes(load.bytes) + " left)" +
+    var left = Math.max(0, load.bytes - (Number(uploaded) || 0));
+    return " · Answers sent · " + photosText(load.files) + " uploading (" + megabytes(left) + " left)" +
       (others ? ", " + others + " change" + (others === 1 ? "" : "s") + " after them" : "");
   }
 

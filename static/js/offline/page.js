@@ -41,7 +41,8 @@
   }
 
   // options.sending: a drain is under way (sync.js), so the badge says its stages (logic.stageText:
-  // answers first, then the photos uploading and what is left of them).
+  // answers first, then the photos uploading and what is left of them); options.uploaded: the bytes
+  // of the photo batch on its way that have left the phone.
   function refreshBadge(options) {
     var sending = Boolean(options && options.sending);
     return store.all().then(function (entries) {
@@ -57,7 +58,7 @@
         stage.dataset.stage = "";
         el.insertBefore(stage, el.querySelector("[data-problems]").nextSibling);
       }
-      stage.textContent = logic.stageText(entries, routes, sending);
+      stage.textContent = logic.stageText(entries, routes, sending, options && options.uploaded);
       document.body.dataset.outbox = String(entries.length);  // read by the logout guard
       return entries;
     });
