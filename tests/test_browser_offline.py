@@ -8,7 +8,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD, log_in
 from .support.audits import items_of
-from .support.browser import controlled, log_in_page, phone_context, screenshot
+from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
 from .support.offline import answer_offline_reload_and_sync, answers_of
 
 pytestmark = pytest.mark.browser
@@ -331,6 +331,15 @@ def test_answers_queued_between_photos_reach_the_server_before_the_photos(
     page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '6'")
     # Offline the badge says how much of what waits is photos.
     assert "2 photos (" in page.inner_text("#sync-badge")
+    longest = " · Answers sent · 10 photos uploading (18.5 MB left), 12 changes after them"
+    shown = page.evaluate("() => document.querySelector('#sync-badge [data-stage]').textContent")
+    page.evaluate(f"() => {{ document.querySelector('#sync-badge [data-stage]').textContent = {longest!r}; }}")
+    for width in (1280, 1024, 768, 360):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert fits_screen(page), width
+    screenshot(page, "outbox-stage-badge-360")
+    page.set_viewport_size({"width": 412, "height": 839})
+    page.evaluate(f"() => {{ document.querySelector('#sync-badge [data-stage]').textContent = {shown!r}; }}")
 
     page.evaluate(STAGES)
     context.set_offline(False)
