@@ -107,8 +107,7 @@
         });
       },
     });
-    return page.refreshBadge({ sending: true })
-      .then(store.all)
+    return page.refreshBadge({ sending: true })  // resolves with the outbox it read
       .then(function (entries) { return logic.drain(logic.pending(entries), staged, Object.assign({ routes: page.routes }, options)); })
       .then(function (sent) { synced = sent; })
       .catch(function () { /* the store or a response failed: the rest waits for the next try */ })
