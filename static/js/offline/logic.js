@@ -1,7 +1,8 @@
 /* offline/logic.js: owns the outbox's rules that need no browser, so Node's test runner checks them
    (tests/js/logic.test.js): which request is a change the page may keep, and of what kind; what
-   waits and what needs the auditor; what a server answer means for a kept change; the size a photo
-   waits at; the export file. No DOM here. A classic script: in the browser it is
+   waits and what needs the auditor; what a server answer means for a kept change; the order the
+   changes are sent in (answers before photos where the server cannot tell) and what the badge says of
+   it; the size a photo waits at; the export file. No DOM here. A classic script: in the browser it is
    auditappOffline.logic, in Node module.exports. */
 (function () {
   "use strict";
