@@ -8,7 +8,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD, log_in
 from .support.audits import items_of
-from .support.browser import controlled, eventually, log_in_page, phone_context, screenshot
+from .support.browser import controlled, eventually, fits_screen, log_in_page, phone_context, screenshot
 from .support.offline import answer_offline_reload_and_sync, answers_of
 
 pytestmark = pytest.mark.browser
@@ -311,3 +311,93 @@ def test_online_the_worker_answers_a_page_with_its_navigation_preload(app, live_
     finally:
         context.set_offline(False)
         app.wsgi_app = wsgi
+
+
+STAGES = """() => {
+  window.seenStages = [];
+  const badge = document.getElementById('sync-badge');
+  new MutationObserver(() => {
+    const stage = badge.querySelector('[data-stage]'), text = stage ? stage.textContent : '';
+    if (window.seenStages[window.seenStages.length - 1] !== text) window.seenStages.push(text);
+  }).observe(badge, { subtree: true, childList: true, characterData: true });
+}"""
+
+
+def test_answers_queued_between_photos_reach_the_server_before_the_photos(
+    app, live_server, offline_phone, plan, make_user
+):
+    """The outbox sends every change without a photo first (static/js/offline/logic.js sendingOrder), the
+    photos after, each change applied once, and the badge says the two stages."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from auditapp.photos.models import Photo
+
+    context, page = offline_phone
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    items = items_of(audit)
+    first, second, third = (items[k] for k in ("8.5.2-traceability", "8.5.4-storage", "8.7-segregation"))
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    page.goto(f"{live_server.url}/audits/{audit.id}")
+    controlled(page)
+    context.set_offline(True)
+
+    def photo_on(item, n):
+        out = BytesIO()
+        Image.new("RGB", (4000, 3000), (n * 90, 60, 40)).save(out, "JPEG")
+        page.set_input_files(
+            f"#item-{item.id} input[type=file]",
+            files=[{"name": f"shot{n}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}],
+        )
+        page.wait_for_selector(f"#item-{item.id} img.queued-photo")
+
+    page.tap(f"#item-{first.id} button[value=conform]")  # answer, photo, answer, photo, answer, note
+    page.wait_for_selector(f"#item-{first.id}.queued")
+    photo_on(first, 0)
+    page.tap(f"#item-{second.id} button[value=conform]")
+    page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '3'")
+    photo_on(second, 1)
+    page.tap(f"#item-{third.id} button[value=ofi]")
+    page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '5'")
+    page.locator(f"#note-{first.id}").fill("Labels checked after the photo")
+    page.wait_for_function("() => document.querySelector('#sync-badge [data-count]').textContent === '6'")
+    # Offline the badge says how much of what waits is photos.
+    assert "2 photos (" in page.inner_text("#sync-badge")
+    longest = " · Answers sent · 10 photos uploading (18.5 MB left), 12 changes after them"
+    shown = page.evaluate("() => document.querySelector('#sync-badge [data-stage]').textContent")
+    page.evaluate(f"() => {{ document.querySelector('#sync-badge [data-stage]').textContent = {longest!r}; }}")
+    for width in (1280, 1024, 768, 360):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert fits_screen(page), width
+    screenshot(page, "outbox-stage-badge-360")
+    page.set_viewport_size({"width": 412, "height": 839})
+    page.evaluate(f"() => {{ document.querySelector('#sync-badge [data-stage]').textContent = {shown!r}; }}")
+
+    page.evaluate(STAGES)
+    context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=30000)
+    page.evaluate("() => window.auditappOutbox.flush()")  # a second sender: nothing left, nothing doubled
+
+    stages = page.evaluate("() => window.seenStages")
+    sending = next(n for n, s in enumerate(stages) if s.startswith(" · Sending answers first, then 2 photos ("))
+    uploading = next(n for n, s in enumerate(stages) if s.startswith(" · Answers sent · 2 photos uploading ("))
+    assert sending < uploading, stages
+
+    db.session.expire_all()
+    assert answers_of(audit) == {
+        "8.5.2-traceability": ("conform", "Labels checked after the photo"),
+        "8.5.4-storage": ("conform", ""),
+        "8.7-segregation": ("ofi", ""),
+    }
+    log = db.session.scalars(db.select(Event).filter_by(audit_id=audit.id).order_by(Event.id)).all()
+    kinds = [(e.entity_type, e.action) for e in log if e.entity_type in ("response", "photo")]
+    photos_at = [n for n, k in enumerate(kinds) if k == ("photo", "added")]
+    # Each change applied once; the photos, queued between the answers, arrived after all of them.
+    assert kinds.count(("response", "answered")) == 3 and len(photos_at) == 2, kinds
+    assert photos_at == [len(kinds) - 2, len(kinds) - 1], kinds
+    photos = db.session.scalars(db.select(Photo).filter_by(audit_id=audit.id)).all()
+    assert sorted(p.item_id for p in photos) == sorted([first.id, second.id])
+    page.wait_for_selector(f"#item-{second.id} [data-photo-strip] img:not(.queued-photo)", timeout=10000)

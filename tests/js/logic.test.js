@@ -318,3 +318,185 @@ test("an answer's result is derived on the phone as on the server", () => {
   assert.equal(logic.answerResult(floor, ["sparkly"]), null);
   assert.equal(logic.answerResult({ type: "choice", results: { a: "minor_nc", b: "recorded" } }, ["a"]), "minor_nc");
 });
+
+// --- the sending order: answers first, photos after, unless the server would see a difference --------
+
+const jpeg = (bytes) => new Blob([new Uint8Array(bytes || 10)], { type: "image/jpeg" });
+let seqs = 0;
+function made(path, fields) { seqs += 1; return { seq: seqs, path, changeId: "c" + seqs, fields: fields || [], problem: null }; }
+const answerOn = (item, result, base, audit) => made(`/audits/${audit || 1}/items/${item}/answer`, [["result", result || "conform"], ["base_revision", String(base || 0)]]);
+const noteOn = (item, text, base) => made(`/audits/1/items/${item}/note`, [["note", text || "n"], ["base_revision", String(base || 0)]]);
+const findingOn = (item, opts) => made(`/audits/1/items/${item}/finding`, [["statement", (opts && opts.text) || "s"], ["evidence", (opts && opts.evidence) || ""]]
+  .concat(((opts && opts.photos) || 0) ? Array.from({ length: opts.photos }, () => ["photo", jpeg(opts.bytes)]) : []));
+const photoOn = (item, n, marked, audit) => made(`/audits/${audit || 1}/photos`, [["item_id", String(item)]]
+  .concat(Array.from({ length: n || 1 }, () => ["photo", jpeg(1000)])).concat(Array.from({ length: marked || 0 }, () => ["marked_up", jpeg(1000)])));
+const adhoc = (text) => made("/audits/1/findings", [["clause", "7.1.5"], ["statement", text || "a"]]);
+const seqsOf = (list) => list.map((e) => e.seq);
+
+test("answers, notes and findings queued between photos go first; the photos follow in their order", () => {
+  const q = [answerOn(1), photoOn(1), answerOn(2), noteOn(2), photoOn(2, 1, 1), answerOn(3), adhoc(), findingOn(3)];
+  const order = logic.sendingOrder(q, routes);
+  assert.deepEqual(seqsOf(order.first), seqsOf([q[0], q[2], q[3], q[5], q[6], q[7]]));
+  assert.deepEqual(seqsOf(order.then), seqsOf([q[1], q[4]]));  // a photo with its marked-up copy stays one change
+});
+
+test("on the photo's own item a finding waits for it, an answer and a note do not", () => {
+  const [photo, answer, finding, note] = [photoOn(5), answerOn(5, "minor_nc"), findingOn(5), noteOn(5)];
+  assert.equal(logic.dependsOn(finding, photo, routes), true);  // the photo is the finding's evidence
+  assert.equal(logic.dependsOn(answer, photo, routes), false);
+  assert.equal(logic.dependsOn(note, photo, routes), false);
+  const order = logic.sendingOrder([photo, answer, finding, note], routes);
+  assert.deepEqual(seqsOf(order.first), seqsOf([answer, note]));
+  assert.deepEqual(seqsOf(order.then), seqsOf([photo, finding]));
+});
+
+test("an answer waits for a finding held back before it on its item, and what waits for that waits too", () => {
+  const q = [findingOn(4, { photos: 1 }), answerOn(4, "conform", 1), findingOn(4), noteOn(4), answerOn(6)];
+  const order = logic.sendingOrder(q, routes);
+  assert.deepEqual(seqsOf(order.then), seqsOf([q[0], q[1], q[2]]));  // regraded after the finding: not before it
+  assert.deepEqual(seqsOf(order.first), seqsOf([q[3], q[4]]));
+});
+
+test("other audits, other items and ad-hoc findings are independent; unknown changes and ad-hoc findings keep their order", () => {
+  assert.equal(logic.dependsOn(answerOn(5, "conform", 0, 2), photoOn(5, 1, 0, 1), routes), false);  // same item id, other audit
+  assert.equal(logic.dependsOn(findingOn(6), photoOn(5), routes), false);
+  assert.equal(logic.dependsOn(adhoc(), photoOn(5), routes), false);
+  assert.equal(logic.dependsOn(adhoc(), adhoc(), routes), true);
+  assert.equal(logic.dependsOn(noteOn(5), noteOn(5), routes), true);
+  const unknown = made("/audits/1/something-new", [["x", "1"]]);
+  assert.equal(logic.dependsOn(unknown, photoOn(5), routes), true);
+  assert.equal(logic.dependsOn(answerOn(9), unknown, routes), true);
+  const q = [photoOn(1), unknown, answerOn(2)];
+  assert.deepEqual(seqsOf(logic.sendingOrder(q, routes).then), seqsOf(q));
+  // A page without routes (an older page): nothing overtakes a photo.
+  const old = [answerOn(1), photoOn(1), answerOn(2)];
+  assert.deepEqual(seqsOf(logic.sendingOrder(old, []).first), seqsOf([old[0]]));
+  assert.deepEqual(seqsOf(logic.sendingOrder(old).then), seqsOf(old.slice(1)));
+});
+
+// A model of the server's rules that the order can change (audits/recording.py, services.py):
+// revision counters per answer and note, a finding needs a finding grade and evidence (typed, or a
+// photo of the item), a photo goes to the item's finding if there is one, an answer withdraws or
+// regrades the finding. Answers per change id, and what the server holds in the end.
+function modelServer() {
+  const items = new Map(), adhocs = [], answers = {};
+  const at = (id) => {
+    if (!items.has(id)) items.set(id, { result: null, revision: 0, note: "", noteRevision: 0, finding: null, photos: [] });
+    return items.get(id);
+  };
+  const NC = ["minor_nc", "major_nc", "observation"];
+  function apply(e) {
+    const route = logic.classify(e.path, routes), kind = logic.kindOf(e, routes), f = (n) => logic.field(e, n);
+    const files = e.fields.filter((x) => x[1] instanceof Blob).length;
+    if (kind === "finding" && !route.args.item_id) { adhocs.push(f("statement")); return 200; }
+    const it = at(route.args.audit_id + ":" + logic.itemIdOf(e, routes));
+    if (kind === "answer") {
+      if (it.revision !== Number(f("base_revision"))) return 409;
+      it.result = f("result"); it.revision += 1;
+      if (it.finding) it.finding.status = NC.includes(it.result) ? "open" : "withdrawn";
+      if (it.finding && NC.includes(it.result)) it.finding.grade = it.result;
+      return 200;
+    }
+    if (kind === "note") {
+      if (it.noteRevision !== Number(f("base_revision"))) return 409;
+      it.note = f("note"); it.noteRevision += 1;
+      return 200;
+    }
+    if (kind === "finding") {
+      if (!NC.includes(it.result)) return 409;
+      if (!f("evidence") && !files && !it.photos.length) return 422;
+      it.finding = { grade: it.result, status: "open", text: f("statement") };
+      it.photos.forEach((p) => { p.finding = true; });
+      for (let i = 0; i < files; i++) it.photos.push({ finding: true });
+      return 200;
+    }
+    for (let i = 0; i < files; i++) it.photos.push({ finding: Boolean(it.finding) });
+    return 200;
+  }
+  return {
+    send(list) { list.forEach((e) => { answers[e.changeId] = apply(e); }); },
+    state() { return JSON.stringify({ items: [...items.entries()].sort(), adhocs, answers: Object.keys(answers).sort().map((k) => [k, answers[k]]) }); },
+  };
+}
+
+// Queues as an auditor makes them offline on two items (each form builds on its own kept change).
+function randomQueue(random, length) {
+  const revisions = {}, q = [];
+  const next = (key) => { revisions[key] = (revisions[key] || 0) + 1; return revisions[key] - 1; };
+  for (let i = 0; i < length; i++) {
+    const item = 1 + Math.floor(random() * 2), pick = Math.floor(random() * 6);
+    if (pick === 0) q.push(answerOn(item, ["conform", "minor_nc", "observation"][Math.floor(random() * 3)], next("a" + item)));
+    else if (pick === 1) q.push(noteOn(item, "note " + i, next("n" + item)));
+    else if (pick === 2) q.push(findingOn(item, { text: "f" + i, evidence: random() < 0.5 ? "seen" : "", photos: random() < 0.3 ? 1 : 0 }));
+    else if (pick === 3) q.push(photoOn(item, 1, random() < 0.3 ? 1 : 0));
+    else if (pick === 4) q.push(adhoc("adhoc " + i));
+    else q.push(answerOn(item, "minor_nc", next("a" + item)));
+  }
+  return q;
+}
+
+function seeded(seed) { return () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; }; }
+
+test("the server ends the same, and answers each change the same, in the sending order as in the queue's", () => {
+  const random = seeded(13);
+  for (let run = 0; run < 400; run++) {
+    const q = randomQueue(random, 10), order = logic.sendingOrder(q, routes);
+    const queued = modelServer(), reordered = modelServer();
+    queued.send(q);
+    reordered.send(order.first.concat(order.then));
+    assert.equal(reordered.state(), queued.state(), JSON.stringify(q.map((e) => [e.path, e.fields.map((f) => f[1] instanceof Blob ? "photo" : f[1])])));
+  }
+});
+
+test("the model can tell: sending every change without a photo first would change what the server holds", () => {
+  const random = seeded(13);
+  let differs = 0;
+  for (let run = 0; run < 400; run++) {
+    const q = randomQueue(random, 10), queued = modelServer(), naive = modelServer();
+    queued.send(q);
+    naive.send(q.filter((e) => !logic.carriesPhoto(e)).concat(q.filter(logic.carriesPhoto)));
+    if (naive.state() !== queued.state()) differs += 1;
+  }
+  assert.ok(differs > 0);
+});
+
+test("a drain acknowledges every change without a photo before it sends a photo, each applied once", async () => {
+  const w = world();
+  const q = w.fill([answerOn(1), photoOn(1), answerOn(2), photoOn(2), answerOn(3), findingOn(3), photoOn(3), noteOn(4)]);
+  const heard = [];
+  w.io.progress = (state) => { heard.push([state.stage, state.stageDone, seqsOf(state.sent)]); return Promise.resolve(); };
+  const synced = await logic.drain(q, w.io, { routes, limits: { maxPhotos: 2 } });
+  const photos = seqsOf([q[1], q[3], q[6]]), others = seqsOf([q[0], q[2], q[4], q[5], q[7]]);
+  assert.deepEqual(w.requests, [["batch", others], ["batch", photos.slice(0, 2)], ["batch", photos.slice(2)]]);
+  assert.deepEqual(seqsOf(synced), others.concat(photos));
+  assert.deepEqual(heard, [["first", true, others], ["then", false, others.concat(photos.slice(0, 2))], ["then", true, others.concat(photos)]]);
+  assert.equal(w.outbox.size, 0);
+  assert.deepEqual([...w.applied.values()], [1, 1, 1, 1, 1, 1, 1, 1]);
+});
+
+test("a first stage told to wait stops the drain: no photo is sent, and one by one keeps the stages too", async () => {
+  const busy = world({ busy: ["c" + (seqs + 3)] });
+  const q = busy.fill([answerOn(1), photoOn(1), answerOn(2)]);
+  assert.deepEqual(seqsOf(await logic.drain(q, busy.io, { routes })), [q[0].seq]);
+  assert.deepEqual(busy.requests, [["batch", seqsOf([q[0], q[2]])]]);
+  assert.deepEqual([...busy.outbox.keys()], seqsOf([q[1], q[2]]));
+  const w = world();
+  const r = w.fill([photoOn(1), answerOn(2), noteOn(1)]);
+  await logic.drain(r, w.io, { routes, oneByOne: true });
+  assert.deepEqual(w.requests, [["one", r[1].seq], ["one", r[2].seq], ["one", r[0].seq]]);
+});
+
+test("the badge says the two stages: answers first, then the photos uploading with what is left", () => {
+  const q = [answerOn(1), photoOn(1, 2), answerOn(2), findingOn(1, { text: "after the photo" })];
+  const mb = ((2 * 1000) / 1048576).toFixed(1);
+  assert.equal(logic.stageText(q, routes, false), ` · 2 photos (${mb} MB) among them`);
+  assert.equal(logic.stageText(q, routes, true), ` · Sending answers first, then 2 photos (${mb} MB)`);
+  assert.equal(logic.stageText([q[1], q[3]], routes, true), ` · Answers sent · 2 photos uploading (${mb} MB left), 1 change after them`);
+  assert.equal(logic.stageText([photoOn(3)], routes, true), " · Answers sent · 1 photo uploading (0.0 MB left)");
+  const big = [made("/audits/1/photos", [["item_id", "3"], ["photo", jpeg(3 * 1048576)]])];
+  assert.equal(logic.stageText(big, routes, true, 1048576), " · Answers sent · 1 photo uploading (2.0 MB left)");
+  assert.equal(logic.stageText(big, routes, true, 5 * 1048576), " · Answers sent · 1 photo uploading (0.0 MB left)");
+  assert.equal(logic.stageText([answerOn(1)], routes, true), "");  // no photos: the count says it all
+  assert.equal(logic.stageText([Object.assign(photoOn(3), { problem: { status: 422, html: "" } })], routes, true), "");
+  assert.deepEqual(logic.photoLoad([photoOn(1, 2, 1), answerOn(1)]), { files: 3, bytes: 3000 });
+});

@@ -1,7 +1,8 @@
 /* offline/logic.js: owns the outbox's rules that need no browser, so Node's test runner checks them
    (tests/js/logic.test.js): which request is a change the page may keep, and of what kind; what
-   waits and what needs the auditor; what a server answer means for a kept change; the size a photo
-   waits at; the export file. No DOM here. A classic script: in the browser it is
+   waits and what needs the auditor; what a server answer means for a kept change; the order the
+   changes are sent in (answers before photos where the server cannot tell) and what the badge says of
+   it; the size a photo waits at; the export file. No DOM here. A classic script: in the browser it is
    auditappOffline.logic, in Node module.exports. */
 (function () {
   "use strict";
@@ -105,6 +106,91 @@
     return out;
   }
 
+  // --- the order changes are sent in: answers first, photos at the uplink's pace ---------------
+  // A photo takes seconds of a phone's uplink (a 2048 px photo ~0.9 MB, ~10 s at 750 kbit/s); an
+  // answer, a note or a finding's text takes a few hundred bytes. So every waiting change that
+  // carries no photo goes first, and the photo changes follow in their order, unless that would
+  // change what the server does. The rule (sendingOrder): in queue order, a change goes in the first
+  // stage when it carries no photo and it does not depend on any change held back before it (a photo
+  // change, or a change held back itself), where "later depends on earlier" (dependsOn) unless:
+  //   - they are in different audits, or on different items (the server's rules for a change read
+  //     only its own item: its answer and note counters, its finding, its photos; an ad-hoc finding
+  //     has no item and reads none), or
+  //   - on the same item, later is a note (a note has its own revision counter and nothing reads it:
+  //     not the answer, the finding or the photos), or
+  //   - on the same item, later is an answer and earlier only adds photos (a photo is linked to the
+  //     item's finding whatever the finding's state, and an answer reads no photo).
+  // So on one item a finding waits for the photos taken before it (a photo of the item is the
+  // finding's evidence: the server may refuse the finding without it), an answer waits for a finding
+  // held back before it (a finding needs the item graded as one), and a change the page's routes do
+  // not name waits for everything held back before it. A change with a photo (a photo with its
+  // marked-up copy, or a finding saved with its photo) is one request, never split. Each change is
+  // still applied once by its change id; only the order of independent changes moves.
+  function carriesPhoto(entry) { return entry.fields.some(function (f) { return isFile(f[1]); }); }
+
+  function scopeOf(entry, routes) {
+    var route = classify(entry.path, routes), kind = kindOf(entry, routes);
+    if (!route || !kind || !route.args.audit_id) return null;
+    return { audit: String(route.args.audit_id), item: itemIdOf(entry, routes), kind: kind };
+  }
+
+  function dependsOn(later, earlier, routes) {
+    var a = scopeOf(later, routes), b = scopeOf(earlier, routes);
+    if (!a || !b) return true;
+    if (a.audit !== b.audit) return false;
+    if (a.item === null || b.item === null) return a.item === b.item;  // ad-hoc findings keep their own order
+    if (String(a.item) !== String(b.item)) return false;
+    if (a.kind === "note") return b.kind === "note";
+    if (a.kind === "answer" && b.kind === "photo") return false;
+    return true;
+  }
+
+  // {first: the changes that go at once, in order; then: the rest, in order}.
+  function sendingOrder(entries, routes) {
+    var first = [], then = [];
+    entries.forEach(function (entry) {
+      var free = !carriesPhoto(entry) && then.every(function (held) { return !dependsOn(entry, held, routes || []); });
+      (free ? first : then).push(entry);
+    });
+    return { first: first, then: then };
+  }
+
+  // The sent entries whose items have nothing left waiting (after the first stage: their items can be
+  // fetched again; an item whose photo still waits keeps showing it as waiting).
+  function settledEntries(sent, waiting, routes) {
+    var busy = {};
+    waiting.forEach(function (e) { var s = scopeOf(e, routes); if (s) busy[s.audit + ":" + s.item] = true; });
+    return sent.filter(function (e) { var s = scopeOf(e, routes); return !s || !busy[s.audit + ":" + s.item]; });
+  }
+
+  // The photos among entries: how many files and their bytes.
+  function photoLoad(entries) {
+    var files = 0, bytes = 0;
+    entries.forEach(function (entry) {
+      entry.fields.forEach(function (f) { if (isFile(f[1])) { files += 1; bytes += f[1].size; } });
+    });
+    return { files: files, bytes: bytes };
+  }
+
+  function megabytes(bytes) { return (bytes / 1048576).toFixed(1) + " MB"; }
+  function photosText(n) { return n + " photo" + (n === 1 ? "" : "s"); }
+
+  // What the badge says of the two stages (after "N waiting to sync"): nothing without photos; the
+  // photos and their size while offline; while sending, the answers going first, then the photos
+  // uploading with what is left of them (and the changes that wait for them, if any).
+  // uploaded: the bytes of the photo batch on its way that have left the phone (its upload progress).
+  function stageText(entries, routes, sending, uploaded) {
+    var order = sendingOrder(pending(entries), routes), load = photoLoad(order.then);
+    if (!load.files) return "";
+    var photos = photosText(load.files) + " (" + megabytes(load.bytes) + ")";
+    if (!sending) return " · " + photos + " among them";
+    if (order.first.length) return " · Sending answers first, then " + photos;
+    var others = order.then.filter(function (e) { return !carriesPhoto(e); }).length;
+    var left = Math.max(0, load.bytes - (Number(uploaded) || 0));
+    return " · Answers sent · " + photosText(load.files) + " uploading (" + megabytes(left) + " left)" +
+      (others ? ", " + others + " change" + (others === 1 ? "" : "s") + " after them" : "");
+  }
+
   // A batch as POST /outbox/batch reads it: the changes as JSON (a photo's value names its file
   // part; observedAt: when it was made on the device), and the photos as file parts.
   function batchBody(entries) {
@@ -137,14 +223,17 @@
     });
   }
 
-  // Sending the waiting entries (in order, pending only), with what the page gives (io):
+  // Sending the waiting entries (pending only; in sendingOrder), with what the page gives (io):
   //   sendBatch(entries) -> Promise of {status, answer: the parsed JSON or null}, or null when
   //     the page has no batch address (an older page); rejects when the network fails;
   //   sendOne(entry) -> Promise of {status, body}; rejects when the network fails;
-  //   remove(seqs) and keep(entry with its problem) -> Promises (the outbox on the device).
+  //   remove(seqs) and keep(entry with its problem) -> Promises (the outbox on the device);
+  //   progress(state) -> optional, see below.
+  // options: routes (the page's, for sendingOrder; without them a change after a photo waits for
+  // it), limits (BATCH's), oneByOne.
   // Each change leaves the outbox only once the server acknowledged it (applied, or applied
   // before); a refused one is kept with the server's answer; the first one to try again later
-  // stops the drain and it and the rest wait, in order. A batch the server does not take as a
+  // stops the drain and it and the rest wait. A batch the server does not take as a
   // batch (an older server, too large) goes one by one. Nothing is removed that was not
   // acknowledged, and the server applies each change id once, so a drain cut off anywhere is
   // simply sent again. Resolves with the entries that left the outbox.
@@ -192,11 +281,25 @@
       }, function () { return false; });
     }
 
-    var groups = options.oneByOne ? [entries] : batches(entries, options.limits);
+    // The first stage's batches, then the held-back changes' (sendingOrder); a batch never mixes them,
+    // so the answers do not wait for a photo's bytes. io.progress (optional, a Promise) hears after
+    // each group, before the next is sent: {stage: "first" or "then", sent: the entries that left
+    // so far, stageDone: the stage's last group}.
+    var order = sendingOrder(entries, options.routes);
+    var staged = [["first", order.first], ["then", order.then]];
+    var groups = [];
+    staged.forEach(function (s) {
+      var parts = options.oneByOne ? (s[1].length ? [s[1]] : []) : batches(s[1], options.limits);
+      parts.forEach(function (part, n) { groups.push({ stage: s[0], entries: part, last: n === parts.length - 1 }); });
+    });
     return groups.reduce(function (previous, group) {
       return previous.then(function (goOn) {
         if (!goOn) return false;
-        return options.oneByOne ? oneByOne(group) : inBatch(group);
+        return (options.oneByOne ? oneByOne(group.entries) : inBatch(group.entries)).then(function (more) {
+          if (!io.progress) return more;
+          return Promise.resolve(io.progress({ stage: group.stage, sent: synced.slice(), stageDone: group.last }))
+            .then(function () { return more; }, function () { return more; });
+        });
       });
     }, Promise.resolve(true)).then(function () { return synced; });
   }
@@ -300,7 +403,8 @@
     pending: pending, problems: problems, badge: badge, outcome: outcome, settledBy: settledBy,
     nextRevision: nextRevision, fitWithin: fitWithin, jpegName: jpegName, exportEntries: exportEntries,
     exportPayload: exportPayload, exportFileName: exportFileName, refusalText: refusalText, shownPhotos: shownPhotos,
-    progressDelta: progressDelta, answerResult: answerResult, BATCH: BATCH, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
+    progressDelta: progressDelta, answerResult: answerResult, BATCH: BATCH, carriesPhoto: carriesPhoto, dependsOn: dependsOn,
+    sendingOrder: sendingOrder, settledEntries: settledEntries, photoLoad: photoLoad, stageText: stageText, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
   };
   if (typeof module !== "undefined" && module.exports) module.exports = logic;
   else (window.auditappOffline = window.auditappOffline || {}).logic = logic;

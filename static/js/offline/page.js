@@ -40,7 +40,11 @@
     form.dispatchEvent(new CustomEvent("auditapp:finding-form", { bubbles: true }));  // its draft comes back (drafts.js)
   }
 
-  function refreshBadge() {
+  // options.sending: a drain is under way (sync.js), so the badge says its stages (logic.stageText:
+  // answers first, then the photos uploading and what is left of them); options.uploaded: the bytes
+  // of the photo batch on its way that have left the phone.
+  function refreshBadge(options) {
+    var sending = Boolean(options && options.sending);
     return store.all().then(function (entries) {
       var el = document.querySelector("[data-outbox-badge]");
       if (!el) return entries;
@@ -48,6 +52,13 @@
       el.hidden = badge.hidden;
       el.querySelector("[data-count]").textContent = badge.count;
       el.querySelector("[data-problems]").textContent = badge.problems;
+      var stage = el.querySelector("[data-stage]");
+      if (!stage) {
+        stage = document.createElement("span");
+        stage.dataset.stage = "";
+        el.insertBefore(stage, el.querySelector("[data-problems]").nextSibling);
+      }
+      stage.textContent = logic.stageText(entries, routes, sending, options && options.uploaded);
       document.body.dataset.outbox = String(entries.length);  // read by the logout guard
       return entries;
     });
