@@ -373,7 +373,7 @@ def test_a_section_written_as_text():
 
 def test_the_readmes_example_is_what_check_prints(runner, tmp_path, monkeypatch):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    command = "$ flask --app auditapp checklists check checklists/receiving.yaml\n"
+    command = "$ .venv/bin/flask --app auditapp checklists check checklists/receiving.yaml\n"
     shown = readme.split(command, 1)[1].split("$ ", 1)[0].splitlines()
     work = tmp_path / "author"
     (work / "checklists").mkdir(parents=True)
