@@ -413,6 +413,16 @@ class Field:
     required: bool = False
 
 
+def _result_column(header: str, path: tuple[str, ...], help: str) -> Column:
+    """An item column holding one result code (a drop-down of the codes in the template)."""
+    return Column(header, "item", path, help, read=_results_one, allowed=lambda: list(RESULT_CODES), code=True)
+
+
+def _results_column(header: str, path: tuple[str, ...], help: str) -> Column:
+    """An item column holding result codes separated by commas."""
+    return Column(header, "item", path, help, read=_results, write=_write_results, allowed=lambda: list(RESULT_CODES))
+
+
 ITEM_COLUMNS: list[Column] = [
     Column(
         "Section",
@@ -520,24 +530,10 @@ ITEM_COLUMNS: list[Column] = [
         read=_number,
         write=_write_number,
     ),
-    Column(
-        "Outside limits",
-        "item",
-        ("answer", "outside"),
-        "The result proposed for a number outside Min/Max (empty: minor_nc).",
-        read=_results_one,
-        allowed=lambda: list(RESULT_CODES),
-        code=True,
+    _result_column(
+        "Outside limits", ("answer", "outside"), "The result proposed for a number outside Min/Max (empty: minor_nc)."
     ),
-    Column(
-        "If no",
-        "item",
-        ("answer", "no"),
-        "A yes_no answer's result for No (empty: minor_nc).",
-        read=_results_one,
-        allowed=lambda: list(RESULT_CODES),
-        code=True,
-    ),
+    _result_column("If no", ("answer", "no"), "A yes_no answer's result for No (empty: minor_nc)."),
     Column(
         "Choices",
         "item",
@@ -547,23 +543,13 @@ ITEM_COLUMNS: list[Column] = [
         write=_write_options,
         width=30,
     ),
-    Column(
+    _results_column(
         "Photo needed for",
-        "item",
         ("require", "photo"),
         "Results for which the item needs a photo (besides its photo rule), separated by commas.",
-        read=_results,
-        write=_write_results,
-        allowed=lambda: list(RESULT_CODES),
     ),
-    Column(
-        "Note needed for",
-        "item",
-        ("require", "note"),
-        "Results for which the item needs a note, separated by commas.",
-        read=_results,
-        write=_write_results,
-        allowed=lambda: list(RESULT_CODES),
+    _results_column(
+        "Note needed for", ("require", "note"), "Results for which the item needs a note, separated by commas."
     ),
     Column(
         "Procedures",

@@ -3,8 +3,8 @@
      and those in progress for offline use (once the worker controls the page), send what waits. Then send again on the online event, when the service
      worker asks (Background Sync), and every 20 s while online.
    - "Available offline" fetches an audit's pages through the service worker, which keeps them.
-   - window.auditappOutbox is the outbox for tests and benchmarks: flush, drainOneByOne (the
-     pre-batching way, for bench/sync.py), all, refreshBadge. */
+   - window.auditappOutbox is the outbox for tests and benchmarks: flush, drainOneByOne (one
+     request per change, in the same two stages, for bench/sync.py), all, refreshBadge. */
 (function (ns) {
   "use strict";
   var store = ns.store, page = ns.page, sync = ns.sync, keep = ns.keep;
