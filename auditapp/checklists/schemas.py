@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from . import answers
 from .models import PhotoRule, Result
+from .rules import FINDING_RESULTS
 from .standards import CLAUSE_CODE
 
 RESULT_CODES = [r.value for r in Result]
@@ -320,7 +321,7 @@ class StrictSchema(Schema):
 # No load_default anywhere here: a file that does not use the keys loads (and hashes) as before.
 
 # The results that can need a written finding (`findings.required_for`): findings.models.FINDING_GRADES.
-FINDING_RESULT_CODES = [Result.MINOR_NC.value, Result.MAJOR_NC.value, Result.OBSERVATION.value, Result.OFI.value]
+FINDING_RESULT_CODES = list(FINDING_RESULTS)
 
 
 class WebAddress(Text):
