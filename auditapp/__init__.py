@@ -106,12 +106,13 @@ def register_flows() -> None:
     """Who follows whom across domains, in one place (the receivers are idempotent to connect).
 
     A changed finding moves the improvement register, the nonconformity log and gap actions, side by
-    side; a completed or reopened audit moves the clause coverage map's summary; photo evidence is
-    shown to whoever may see an audit or a nonconformity it belongs to; closed records are replayed
-    against their history by `flask events verify --records`."""
+    side; a completed or reopened audit moves the clause coverage map's summary, and a completed one's
+    report PDF is prepared; photo evidence is shown to whoever may see an audit or a nonconformity it
+    belongs to; closed records are replayed against their history by `flask events verify --records`."""
     from .audits.completion import audit_completed, audit_reopened
     from .audits.integrity import check_completed_audits
     from .audits.services import may_see_photo as audit_photo
+    from .audits.views import prepare_report_pdf
     from .capa.integrity import check_closed_nonconformities
     from .capa.services import may_see_photo as nonconformity_photo
     from .capa.services import raised_from_findings
@@ -129,6 +130,8 @@ def register_flows() -> None:
     # The clause coverage map's summary follows audits as they complete and reopen.
     audit_completed.connect(coverage.audit_completed)
     audit_reopened.connect(coverage.audit_reopened)
+    # A completed audit's report PDF is rendered in the background once committed, ready for its first download.
+    audit_completed.connect(prepare_report_pdf)
     # The audit screen and report show each finding's nonconformity number, linked.
     register_raised(raised_from_findings)
     register_viewer(audit_photo)

@@ -111,6 +111,8 @@ def settings_from_env(instance: Path) -> dict[str, Any]:
         # Photos decoded at once per server process, and how long a request waits for a turn before a 503.
         "PHOTO_WORKERS": int(_env("PHOTO_WORKERS", "2")),
         "PHOTO_WAIT_SECONDS": float(_env("PHOTO_WAIT_SECONDS", "5")),
+        # A completed audit's report PDF is rendered in the background at once (web/pdf.py prepare_pdf).
+        "PDF_PREPARE": _flag("PDF_PREPARE", True),
         "CHECKLIST_DIR": _env("CHECKLIST_DIR", str(app_paths().checklists)),
         "SECRET_KEY": _env("SECRET_KEY"),
         # The event log's chain key and where its checkpoints go: both outside the database (README).

@@ -17,6 +17,7 @@ from auditapp.photos.models import Photo
 from auditapp.photos.pipeline import process_photo
 from auditapp.photos.s3 import S3Store
 from auditapp.photos.storage import FolderStore, photo_store
+from auditapp.web import pdf
 
 from .support.accounts import log_in
 from .support.app import CSRFClient, base_config
@@ -331,6 +332,26 @@ def test_the_report_pdf_carries_a_photo_from_the_bucket(s3_app, client, audit_an
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     images = [image for page in PdfReader(BytesIO(response.data)).pages for image in page.images]
     assert len({image.name for image in images}) == 1 and images[0].image.size == (900, 1200)
+
+
+def test_a_completed_report_pdf_is_prepared_in_the_background_with_its_photo_from_the_bucket(
+    s3_app, client, audit_and_item
+):
+    s3_app.config["PDF_PREPARE"] = True
+    audit, item = audit_and_item
+    answer(client, audit, item, "minor_nc")
+    finding = {"statement": "Gauge overdue", "evidence": "Label due 2026-10"}
+    client.post(f"/audits/{audit.id}/items/{item.id}/finding", headers=HX, data=finding)
+    upload(client, audit, item, ("gauge.jpg", jpeg(1200, 900)))
+    done = client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Done.", "confirm_unanswered": "on"})
+    assert done.status_code == 302
+    assert pdf.wait_for_preparations(180)
+    with db.engine.connect() as conn:
+        prepared = conn.scalar(db.select(pdf.KeptPdf.pdf).where(pdf.KeptPdf.name == f"audit-report-{audit.id}"))
+    assert prepared is not None
+    images = [image for page in PdfReader(BytesIO(prepared)).pages for image in page.images]
+    assert len({image.name for image in images}) == 1 and images[0].image.size == (900, 1200)
+    assert client.get(f"/audits/{audit.id}/report.pdf").data == prepared
 
 
 def test_a_photo_uploaded_through_one_host_is_served_by_the_other(

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, has_request_context, redirect, render_template, request, url_for
 from flask import Response as HttpResponse
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -16,14 +16,14 @@ from ..checklists import services as checklists
 from ..checklists.models import RESULT_LABELS, ChecklistItem
 from ..core.forms import first_errors
 from ..events import services as events
-from ..extensions import db
+from ..extensions import db, on_commit
 from ..findings import services as findings
 from ..findings.models import FINDING_GRADES, GAP_CATEGORIES, MAJOR_REASONS, Finding
 from ..findings.schemas import split_why_major
 from ..photos import services as photos
 from ..scope.services import current_scope
 from ..web.forms import submit
-from ..web.pdf import Keep, render_pdf
+from ..web.pdf import Keep, Prepared, prepare_pdf, render_pdf
 from ..web.rendering import render
 from ..web.security import roles_required
 from . import completion, services
@@ -272,23 +272,44 @@ def report(audit_id: int):
 def report_pdf(audit_id: int):
     """The same report as a PDF rendered on the server, with its photos."""
     audit = get_audit(audit_id)
+    html, images, keep = _report_pdf(audit)
+    return HttpResponse(
+        # A completed audit's report only changes if something it shows does: rendered once, then kept.
+        render_pdf(html, images, keep if audit.is_completed else None),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{audit.number}.pdf"'},
+    )
+
+
+def _report_pdf(audit: Audit) -> Prepared:
+    """The report's HTML for paper, its photos (read only when it is rendered) and the name it is kept under.
+    The same for every reader who may see the audit (`can_reopen` is not asked of the reader)."""
     by_item = photos.photos_by_item(audit)
     html = render_template(
         "audits/report.html", layout="pdf_base.html", **_report_context(audit, photos_by_item=by_item, can_reopen=False)
     )
     shown = [p for ph in by_item.values() for p in ph]
+    urls = {p.id: url_for("photos.show", photo_id=p.id) for p in shown}
 
     def images() -> dict[str, bytes]:
-        files = photos.stored_files(shown)
-        return {url_for("photos.show", photo_id=photo_id): data for photo_id, data in files.items()}
+        return {urls[photo_id]: data for photo_id, data in photos.stored_files(shown).items()}
 
-    # A completed audit's report only changes if something it shows does: rendered once, then kept.
-    keep = Keep(f"audit-report-{audit.id}", {url_for("photos.show", photo_id=p.id): p.sha256 for p in shown})
-    return HttpResponse(
-        render_pdf(html, images, keep if audit.is_completed else None),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{audit.number}.pdf"'},
-    )
+    return html, images, Keep(f"audit-report-{audit.id}", {urls[p.id]: p.sha256 for p in shown})
+
+
+def prepare_report_pdf(sender: object, audit: Audit, **_: object) -> None:
+    """`audit_completed`: once the completion is committed, its report PDF is rendered in the background
+    and kept, so the first download is served at once (web.pdf.prepare_pdf). Only for a completion made
+    in a request (a script's process may end before it is done, and downloads render it anyway)."""
+    if not has_request_context():
+        return
+    audit_id = audit.id
+
+    def build() -> Prepared | None:
+        completed = db.session.get(Audit, audit_id)
+        return _report_pdf(completed) if completed is not None and completed.is_completed else None
+
+    on_commit(lambda: prepare_pdf(build))
 
 
 def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
@@ -304,9 +325,11 @@ def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
         "observed": events.first_events(audit.id, "finding"),  # when each finding was made (offline: the device's time)
         "photos": photos_by_item or photos.photos_by_item(audit),
         "qms_scope": current_scope(),
-        "can_reopen": audit.is_completed
-        and (current_user.id == audit.lead_auditor_id or current_user.has_role(Role.QUALITY_LEAD)),
     }
+    if "can_reopen" not in overrides:  # a PDF's report is the same for every reader, prepared without one
+        context["can_reopen"] = audit.is_completed and (
+            current_user.id == audit.lead_auditor_id or current_user.has_role(Role.QUALITY_LEAD)
+        )
     return context | overrides
 
 

@@ -25,6 +25,13 @@ so a download serves it while nothing shown has changed, and anything that chang
 reopened audit, an NC closed since) makes a new one. Rendering takes 50 times as long as the HTML page,
 and a completed report is downloaded again and again (the review pack, the auditee, the certification
 body). Only the newest `KEPT_PDFS` are kept, so the table stays bounded (about 2 MB each).
+
+Such a PDF is also made before anyone asks (`prepare_pdf`): when an audit is completed, once that is
+committed, a background thread of the worker renders the report through the same niced child and keeps
+it, so the first download is already a kept one. The request does not wait for it. A download that comes
+while that render runs in the same process waits for it instead of rendering a second copy. Nothing
+depends on it: if the render fails or the process stops, the download renders on demand as before.
+At most `PREPARING` preparations per process run at once; more are left to their first download.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +51,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, current_app
+from flask import Flask, abort, current_app, has_request_context, request
 from PIL import Image, ImageFile
 from sqlalchemy import DateTime, LargeBinary, String, delete, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -60,6 +67,7 @@ PRINT_EDGE = 1200  # px, the long edge of a photo in a PDF (>= 300 dpi at the 7 
 PRINT_QUALITY = 75  # JPEG quality of that copy: 10 grainy phone photos stay under 2 MB
 PDF_WAITING = 2  # PDF requests per worker process that may wait for (or use) its renderer
 CHILD_NICE = 19  # the renderer takes only the CPU that request workers leave
+PREPARING = 2  # PDFs per worker process prepared in the background at once (they queue at the renderer)
 
 PRINT_COPIES_KEPT = 100  # print copies the renderer keeps (~200 KB each)
 KEPT_PDFS = 200  # finished PDFs kept in the database (up to ~2 MB each)
@@ -70,6 +78,9 @@ _waiting = threading.BoundedSemaphore(PDF_WAITING)
 _pool: ProcessPoolExecutor | None = None
 _pool_pid = 0
 _print_copies: dict[bytes, bytes] = {}  # in the renderer: photo hash -> print copy (derived, never changes)
+_in_flight: dict[tuple[str, str], Future[bytes]] = {}  # (kept name, content key) -> its render, in this process
+_preparing = threading.BoundedSemaphore(PREPARING)
+_preparations: set[threading.Thread] = set()
 
 
 class PdfUnavailable(Exception):
@@ -108,14 +119,80 @@ def render_pdf(html: str, images: Images | None = None, keep: Keep | None = None
     embedded at print resolution. With `keep`, the PDF is served from `kept_pdfs` while it was made from
     the same content, and kept when it is rendered."""
     if keep is None:
-        return _rendered(html, _loaded(images))
+        return _rendered(html, images)
     key = content_key(html, keep.photos)
-    kept = db.session.scalar(select(KeptPdf.pdf).where(KeptPdf.name == keep.name, KeptPdf.content_key == key))
+    kept = _kept(keep.name, key)
     if kept is not None:
         return kept
-    pdf = _rendered(html, _loaded(images))
-    _keep(keep.name, key, pdf)
-    return pdf
+    return _rendered(html, images, (keep.name, key))
+
+
+def _kept(name: str, key: str) -> bytes | None:
+    return db.session.scalar(select(KeptPdf.pdf).where(KeptPdf.name == name, KeptPdf.content_key == key))
+
+
+Prepared = tuple[str, Images, Keep]
+
+
+def prepare_pdf(build: Callable[[], Prepared | None]) -> None:
+    """Render and keep a PDF in a background thread of this process, e.g. right after a commit.
+
+    `build` is called in that thread, in an app and request context of its own (so it reads committed
+    rows through a session of its own), and returns what `render_pdf` takes, or None when there is
+    nothing to prepare any more. Skipped when switched off (`PDF_PREPARE`) or when `PREPARING` are
+    already under way; a failure is logged and left to the first download."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("PDF_PREPARE", True) or not _preparing.acquire(blocking=False):
+        return
+    base_url = request.url_root if has_request_context() else None  # the same links as the download's
+    thread = threading.Thread(target=_prepare, args=(app, base_url, build), name="pdf-prepare", daemon=True)
+    with _lock:
+        _preparations.add(thread)
+    try:
+        thread.start()
+    except RuntimeError:
+        _prepared(thread)
+        raise
+
+
+def _prepare(app: Flask, base_url: str | None, build: Callable[[], Prepared | None]) -> None:
+    try:
+        with app.test_request_context(base_url=base_url):
+            made = build()
+            if made is None:
+                return
+            html, images, keep = made
+            key = content_key(html, keep.photos)
+            if _kept(keep.name, key) is not None:
+                return
+            future, mine = _render_future(html, images, (keep.name, key))
+            try:
+                pdf = future.result()
+            except BrokenProcessPool:
+                _drop_renderer()
+                raise
+            if mine:
+                _keep(keep.name, key, pdf)
+    except Exception:
+        app.logger.exception("PDF not prepared in the background; its first download renders it")
+    finally:
+        _prepared(threading.current_thread())
+
+
+def _prepared(thread: threading.Thread) -> None:
+    with _lock:
+        _preparations.discard(thread)
+    _preparing.release()
+
+
+def wait_for_preparations(timeout: float) -> bool:
+    """Wait (at most `timeout` seconds) until this process prepares no PDF; True when none is left."""
+    with _lock:
+        running = list(_preparations)
+    for thread in running:
+        thread.join(timeout)
+    with _lock:
+        return not _preparations
 
 
 def _loaded(images: Images | None) -> dict[str, bytes]:
@@ -153,13 +230,13 @@ def _keep(name: str, key: str, pdf: bytes) -> None:
         pass  # another worker kept the same report at the same moment: its copy serves as well
 
 
-def _rendered(html: str, images: dict[str, bytes]) -> bytes:
-    assert current_app.static_folder is not None  # create_app always sets one
+def _rendered(html: str, images: Images | None, kept_as: tuple[str, str] | None = None) -> bytes:
+    """For a request: render (or wait for the same PDF already rendering here), and keep it as `kept_as`."""
     if not _waiting.acquire(blocking=False):
         raise ServerBusy("The server is making other PDFs right now. Try again in a few seconds.", retry_after=5)
     try:
-        future = _renderer().submit(render_here, html, current_app.static_folder, images)
-        return future.result()
+        future, mine = _render_future(html, images, kept_as)
+        pdf = future.result()
     except PdfUnavailable as err:
         current_app.logger.error("PDF export unavailable: %s", err)
         abort(
@@ -172,6 +249,32 @@ def _rendered(html: str, images: dict[str, bytes]) -> bytes:
         raise
     finally:
         _waiting.release()
+    if kept_as is not None and mine:
+        _keep(*kept_as, pdf)
+    return pdf
+
+
+def _render_future(html: str, images: Images | None, kept_as: tuple[str, str] | None) -> tuple[Future[bytes], bool]:
+    """The renderer's future for this PDF, and whether this call started it (False: it was already rendering
+    in this process, e.g. prepared on completion, and its starter keeps it)."""
+    assert current_app.static_folder is not None  # create_app always sets one
+    if kept_as is not None:
+        with _lock:
+            running = _in_flight.get(kept_as)
+        if running is not None:
+            return running, False
+    future = _renderer().submit(render_here, html, current_app.static_folder, _loaded(images))
+    if kept_as is not None:
+        with _lock:
+            _in_flight[kept_as] = future
+        future.add_done_callback(lambda _: _forget(kept_as, future))
+    return future, True
+
+
+def _forget(kept_as: tuple[str, str], future: Future[bytes]) -> None:
+    with _lock:
+        if _in_flight.get(kept_as) is future:
+            del _in_flight[kept_as]
 
 
 def _renderer() -> ProcessPoolExecutor:

@@ -23,6 +23,8 @@ def base_config(tmp_path: Path, database_url: str) -> dict:
         "CHECKLIST_DIR": str(tmp_path / "checklists"),
         # scrypt costs ~0.1 s a hash; tests create hundreds of users.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # A background render per completed audit would outlive most tests; tests/test_pdf_prepared.py turns it on.
+        "PDF_PREPARE": False,
     }
 
 
