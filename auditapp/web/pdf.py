@@ -165,7 +165,9 @@ def _prepare(app: Flask, base_url: str | None, build: Callable[[], Prepared | No
             key = content_key(html, keep.photos)
             if _kept(keep.name, key) is not None:
                 return
-            future, mine = _render_future(html, images, (keep.name, key))
+            loaded = _loaded(images)
+            db.session.close()  # no connection (or snapshot) held while the render takes seconds
+            future, mine = _render_future(html, loaded, (keep.name, key))
             try:
                 pdf = future.result()
             except BrokenProcessPool:
