@@ -15,7 +15,7 @@ threads), logs in and measures, interleaved so both sides see the same machine:
     p50/p99 and the ratio busy/idle (503 answers to PDF requests are counted: the bound at work).
 Nothing leaves 127.0.0.1. The machine may be shared: read the ratios, not the times.
 
-    .venv/bin/python bench/pdf.py [--runs 5] [--taps 200]
+    .venv/bin/python bench/pdf.py [--runs 5] [--taps 600] [--rounds 3]
 """
 
 import argparse
@@ -87,9 +87,6 @@ with app.app_context():
 """
 
 
-ROUNDS = 3
-
-
 def timed(client: Client, path: str) -> tuple[float, int, int]:
     start = time.perf_counter()
     status, body = client.request("GET", path)
@@ -158,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--taps", type=int, default=600)
+    parser.add_argument("--rounds", type=int, default=3, help="idle and busy tap rounds, alternating")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "AUDITAPP_INSTANCE_PATH": tmp, "AUDITAPP_SECRET_KEY": "bench"}
@@ -260,14 +258,14 @@ def main() -> None:
 
             # Idle and busy taps alternate in rounds, so both sides see the same (shared) machine.
             idle, busy, round_ratios = [], [], []
-            for _ in range(ROUNDS):
-                idle_round = taps(args.taps // ROUNDS)
+            for _ in range(args.rounds):
+                idle_round = taps(args.taps // args.rounds)
                 stop = threading.Event()
                 renderers = [threading.Thread(target=keep_rendering, args=(stop,)) for _ in range(2)]
                 for thread in renderers:
                     thread.start()
                 time.sleep(1.0)  # both PDFs are rendering before the taps start
-                busy_round = taps(args.taps // ROUNDS)
+                busy_round = taps(args.taps // args.rounds)
                 stop.set()
                 for thread in renderers:
                     thread.join()

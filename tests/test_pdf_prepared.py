@@ -4,6 +4,7 @@ download rendering on demand."""
 
 import logging
 import os
+import signal
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from io import BytesIO
@@ -105,6 +106,16 @@ def test_the_renderer_runs_at_a_lower_priority_than_the_worker(app):
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     assert child == min(mine + pdf.CHILD_NICE, 19)
     assert child > mine or mine == 19
+
+
+def test_a_killed_renderer_fails_its_pdf_and_is_replaced_for_the_next(app):
+    with app.test_request_context():
+        child = pdf._renderer().submit(os.getpid).result(timeout=WAIT)
+        os.kill(child, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            pdf.render_pdf("<p>lost</p>")
+        assert pdf.render_pdf("<p>made</p>").startswith(b"%PDF")
+        assert pdf._renderer().submit(os.getpid).result(timeout=WAIT) != child
 
 
 def broken_store(monkeypatch):

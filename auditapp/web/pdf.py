@@ -291,8 +291,12 @@ def _renderer() -> ProcessPoolExecutor:
 
 
 def _drop_renderer() -> None:
+    """After a BrokenProcessPool: drop the broken renderer, but not a new one that a request or a
+    preparation sharing it already made (both see the same break)."""
     global _pool
     with _lock:
+        if _pool is not None and getattr(_pool, "_broken", True) is False:
+            return
         if _pool is not None:
             _pool.shutdown(wait=False, cancel_futures=True)
         _pool = None
