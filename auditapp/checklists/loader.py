@@ -1,8 +1,8 @@
 """Read a checklist YAML file safely and report every problem with its line.
 
 Pipeline: size and encoding checks -> a scan of the raw YAML events (refuses tags,
-anchors, aliases and duplicate keys before anything is built) -> round-trip load
-(keeps each node's line) -> marshmallow schema -> cross-item checks. Every problem
+anchors, aliases and duplicate keys before anything is built) -> round-trip load from those
+same events (keeps each node's line; the text is parsed once) -> marshmallow schema -> cross-item checks. Every problem
 found is reported at once as ``path:line: place: message``, the place as people read it
 (``section 2 "Receiving", item 3 "rcv-03" question``); see Problem and ProblemGroup.
 """
@@ -10,6 +10,7 @@ found is reported at once as ``path:line: place: message``, the place as people 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -28,6 +29,7 @@ from ruamel.yaml.events import (
     ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
+    StreamEndEvent,
 )
 
 from . import standards
@@ -203,12 +205,13 @@ def load_checklist_file(path: Path, shown_as: str | None = None) -> LoadedCheckl
 def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = None) -> None:
     """Fill result.data and content_hash from YAML text, or result.problems."""
     problem = _problem_factory(result)
-    for line, message in _scan_events(text):
+    events: list = []
+    for line, message in _scan_events(text, events):
         problem(line, "", message)
     if result.problems:
         return
     try:
-        doc = YAML(typ="rt").load(text)
+        doc = _load_events(text, events)
     except MarkedYAMLError as exc:  # _scan_events sees syntax errors first; kept as a guard
         line, message = _plain_yaml_error(exc, text)
         problem(line, "", message)
@@ -242,11 +245,12 @@ def content_hash(data: dict) -> str:
 # --- raw event scan --------------------------------------------------------------------------
 
 
-def _scan_events(text: str) -> list[tuple[int, str]]:
+def _scan_events(text: str, events: list | None = None) -> list[tuple[int, str]]:
     """Refuse tags, anchors, aliases, extra documents and duplicate keys, from the event stream.
 
     Working on events means nothing is constructed first: an alias bomb or a
-    python/object tag is refused before it could expand or execute.
+    python/object tag is refused before it could expand or execute. Each event is also added to
+    `events` when given, for _load_events.
     """
     problems: list[tuple[int, str]] = []
     # One frame per open collection: [is_mapping, expecting_key, {key: line}]
@@ -254,6 +258,8 @@ def _scan_events(text: str) -> list[tuple[int, str]]:
     documents = 0
     try:
         for ev in YAML(typ="rt").parse(text):
+            if events is not None:
+                events.append(ev)
             line = ev.start_mark.line + 1
             if isinstance(ev, DocumentStartEvent):
                 documents += 1
@@ -299,6 +305,45 @@ def _scan_events(text: str) -> list[tuple[int, str]]:
     except YAMLError as exc:
         problems.append((1, f"not valid YAML: {exc}"))
     return problems
+
+
+def _load_events(text: str, events: list):
+    """The round-trip document of text, composed from the events _scan_events parsed: one parse, not two.
+
+    ruamel.yaml's own composer and constructor build it from those events, so it is the document
+    YAML(typ="rt").load(text) returns, each node's line and column included. The pure-Python parser is
+    the slow part of validating (issue 15: it ran twice). A %YAML directive reaches the constructor
+    through the parser's scanner, not through events, so such a text is loaded the plain way (and so is
+    one whose events did not reach the end of the stream)."""
+    yaml = YAML(typ="rt")
+    whole = bool(events) and isinstance(events[-1], StreamEndEvent)
+    if whole and not any(isinstance(ev, DocumentStartEvent) and ev.version for ev in events):
+        yaml.Parser = functools.partial(_Replay, events)
+    return yaml.load(text)
+
+
+class _Replay:
+    """A parser for ruamel.yaml's composer that hands out events parsed before (see _load_events)."""
+
+    def __init__(self, events: list, loader=None) -> None:
+        self.events = events
+        self.next = 0
+
+    def check_event(self, *choices) -> bool:
+        if self.next >= len(self.events):
+            return False
+        return not choices or isinstance(self.events[self.next], choices)
+
+    def peek_event(self):
+        return self.events[self.next] if self.next < len(self.events) else None
+
+    def get_event(self):
+        event = self.peek_event()
+        self.next += 1
+        return event
+
+    def dispose(self) -> None:
+        self.events = []
 
 
 def _implicit(ev: NodeEvent) -> bool:
