@@ -34,6 +34,7 @@ from ruamel.yaml.events import (
 
 from . import standards
 from .models import PhotoRule
+from .nesting import nesting_problem
 from .schemas import (
     CLAUSE,
     PHOTO_RULES,
@@ -203,7 +204,25 @@ def load_checklist_file(path: Path, shown_as: str | None = None) -> LoadedCheckl
 
 
 def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = None) -> None:
-    """Fill result.data and content_hash from YAML text, or result.problems."""
+    """Fill result.data and content_hash from YAML text, or result.problems.
+
+    Every source of checklist YAML comes through here (the folder's files, the browser editor, an XLSX
+    import, a stored version read again), so each refuses nesting no checklist needs before parsing."""
+    deep = nesting_problem(text)
+    if deep is not None:
+        result.problems.append(Problem(result.display_path, deep[0], "", deep[1]))
+        return
+    try:
+        _validate_yaml(text, result, expected_id)
+    except RecursionError:  # nesting_problem stops what it can see; the composer's recursion is the last guard
+        result.problems = [Problem(result.display_path, None, "", NESTED_TOO_DEEPLY)]
+        result.data = result.doc = result.content_hash = None
+
+
+NESTED_TOO_DEEPLY = "is nested too deeply to read; a checklist needs a few levels"
+
+
+def _validate_yaml(text: str, result: LoadedChecklist, expected_id: str | None = None) -> None:
     problem = _problem_factory(result)
     events: list = []
     for line, message in _scan_events(text, events):
