@@ -391,7 +391,7 @@ def test_unknown_keys_are_matched_against_the_keys_of_their_own_mapping():
 
 
 def test_a_syntax_error_the_event_scan_missed_is_still_told_in_plain_words(monkeypatch):
-    monkeypatch.setattr("auditapp.checklists.loader._scan_events", lambda text: [])
+    monkeypatch.setattr("auditapp.checklists.loader._scan_events", lambda text, events=None: [])
     text = VALID.replace("question: Are outputs traceable", "question: Note: are outputs traceable")
     [problem] = problems_of(text, "floor.yaml").problems
     assert str(problem).startswith('floor.yaml:12: not valid YAML: the text after "question:" contains a colon')

@@ -1,8 +1,8 @@
 """Read a checklist YAML file safely and report every problem with its line.
 
 Pipeline: size and encoding checks -> a scan of the raw YAML events (refuses tags,
-anchors, aliases and duplicate keys before anything is built) -> round-trip load
-(keeps each node's line) -> marshmallow schema -> cross-item checks. Every problem
+anchors, aliases and duplicate keys before anything is built) -> round-trip load from those
+same events (keeps each node's line; the text is parsed once) -> marshmallow schema -> cross-item checks. Every problem
 found is reported at once as ``path:line: place: message``, the place as people read it
 (``section 2 "Receiving", item 3 "rcv-03" question``); see Problem and ProblemGroup.
 """
@@ -10,17 +10,20 @@ found is reported at once as ``path:line: place: message``, the place as people 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml as pyyaml
 from marshmallow import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
+    DocumentEndEvent,
     DocumentStartEvent,
     MappingEndEvent,
     MappingStartEvent,
@@ -28,10 +31,14 @@ from ruamel.yaml.events import (
     ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
+    StreamEndEvent,
+    StreamStartEvent,
 )
+from ruamel.yaml.reader import Reader
 
 from . import standards
 from .models import PhotoRule
+from .nesting import nesting_problem
 from .schemas import (
     CLAUSE,
     PHOTO_RULES,
@@ -201,18 +208,39 @@ def load_checklist_file(path: Path, shown_as: str | None = None) -> LoadedCheckl
 
 
 def validate_text(text: str, result: LoadedChecklist, expected_id: str | None = None) -> None:
-    """Fill result.data and content_hash from YAML text, or result.problems."""
-    problem = _problem_factory(result)
-    for line, message in _scan_events(text):
-        problem(line, "", message)
-    if result.problems:
+    """Fill result.data and content_hash from YAML text, or result.problems.
+
+    Every source of checklist YAML comes through here (the folder's files, the browser editor, an XLSX
+    import, a stored version read again), so each refuses nesting no checklist needs before parsing."""
+    deep = nesting_problem(text)
+    if deep is not None:
+        result.problems.append(Problem(result.display_path, deep[0], "", deep[1]))
         return
     try:
-        doc = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:  # _scan_events sees syntax errors first; kept as a guard
-        line, message = _plain_yaml_error(exc, text)
-        problem(line, "", message)
-        return
+        _validate_yaml(text, result, expected_id)
+    except RecursionError:  # nesting_problem stops what it can see; the composer's recursion is the last guard
+        result.problems = [Problem(result.display_path, None, "", NESTED_TOO_DEEPLY)]
+        result.data = result.doc = result.content_hash = None
+
+
+NESTED_TOO_DEEPLY = "is nested too deeply to read; a checklist needs a few levels"
+
+
+def _validate_yaml(text: str, result: LoadedChecklist, expected_id: str | None = None) -> None:
+    problem = _problem_factory(result)
+    doc = _fast_load(text)
+    if doc is None:  # not a clean mapping from libyaml: ruamel.yaml's parser, and its words for any problem
+        events: list = []
+        for line, message in _scan_events(text, events):
+            problem(line, "", message)
+        if result.problems:
+            return
+        try:
+            doc = _load_events(text, events)
+        except MarkedYAMLError as exc:  # _scan_events sees syntax errors first; kept as a guard
+            line, message = _plain_yaml_error(exc, text)
+            problem(line, "", message)
+            return
     if not isinstance(doc, dict):
         problem(1, "", "the file must be a mapping with id, title, version and sections")
         return
@@ -242,18 +270,21 @@ def content_hash(data: dict) -> str:
 # --- raw event scan --------------------------------------------------------------------------
 
 
-def _scan_events(text: str) -> list[tuple[int, str]]:
+def _scan_events(text: str, events: list | None = None, parsed: list | None = None) -> list[tuple[int, str]]:
     """Refuse tags, anchors, aliases, extra documents and duplicate keys, from the event stream.
 
     Working on events means nothing is constructed first: an alias bomb or a
-    python/object tag is refused before it could expand or execute.
+    python/object tag is refused before it could expand or execute. Each event is also added to
+    `events` when given, for _load_events; `parsed` scans events parsed already instead of the text.
     """
     problems: list[tuple[int, str]] = []
     # One frame per open collection: [is_mapping, expecting_key, {key: line}]
     stack: list[list] = []
     documents = 0
     try:
-        for ev in YAML(typ="rt").parse(text):
+        for ev in YAML(typ="rt").parse(text) if parsed is None else parsed:
+            if events is not None:
+                events.append(ev)
             line = ev.start_mark.line + 1
             if isinstance(ev, DocumentStartEvent):
                 documents += 1
@@ -299,6 +330,99 @@ def _scan_events(text: str) -> list[tuple[int, str]]:
     except YAMLError as exc:
         problems.append((1, f"not valid YAML: {exc}"))
     return problems
+
+
+def _load_events(text: str, events: list):
+    """The round-trip document of text, composed from the events _scan_events parsed: one parse, not two.
+
+    ruamel.yaml's own composer and constructor build it from those events, so it is the document
+    YAML(typ="rt").load(text) returns, each node's line and column included. The pure-Python parser is
+    the slow part of validating (issue 15: it ran twice). A %YAML directive reaches the constructor
+    through the parser's scanner, not through events, so such a text is loaded the plain way (and so is
+    one whose events did not reach the end of the stream)."""
+    yaml = YAML(typ="rt")
+    whole = bool(events) and isinstance(events[-1], StreamEndEvent)
+    if whole and not any(isinstance(ev, DocumentStartEvent) and ev.version for ev in events):
+        yaml.Parser = functools.partial(_Replay, events)
+    return yaml.load(text)
+
+
+# Characters on which libyaml and ruamel.yaml's reader could part ways (tabs, line breaks other than "\n",
+# a byte-order mark, what ruamel.yaml refuses as unprintable): such a text takes ruamel.yaml's parser.
+_NOT_FOR_LIBYAML = re.compile("[\t\r\x85\u2028\u2029\ufeff]|" + Reader.NON_PRINTABLE.pattern)
+_C_LOADER = getattr(pyyaml, "CSafeLoader", None)  # None when PyYAML was built without libyaml
+
+
+def _fast_load(text: str):
+    """The round-trip document of a text libyaml parses with nothing for _scan_events to refuse; else None.
+
+    libyaml (C, through PyYAML) parses some 20 times faster than ruamel.yaml's pure-Python parser, which
+    was nearly all of a validation's time. Its events, as ruamel.yaml's classes, go through the same scan
+    and the same composer and round-trip constructor (_load_events), so the document is the one
+    ruamel.yaml builds: scalars are still read by ruamel.yaml's YAML 1.2 rules, lines and columns are
+    libyaml's marks, which count the same. Anything else (a syntax error, a refused anchor or tag, a
+    directive, an empty value, an unusual character, an error while building) returns None, and the caller parses the
+    text with ruamel.yaml, whose positions and words every problem message is written for."""
+    if _C_LOADER is None or _NOT_FOR_LIBYAML.search(text):
+        return None
+    try:
+        events = [_as_ruamel_event(ev) for ev in pyyaml.parse(text, Loader=_C_LOADER)]
+        if _scan_events(text, parsed=events) or not isinstance(events[2], MappingStartEvent):
+            return None
+        if any(isinstance(ev, DocumentStartEvent) and (ev.version or ev.tags) for ev in events):
+            return None
+        if any(isinstance(ev, ScalarEvent) and ev.value == "" and ev.style is None for ev in events):
+            return None  # an empty value ("key:"): libyaml marks it after the colon, ruamel.yaml at the next token
+        return _load_events(text, events)
+    except Exception:  # whatever went wrong, ruamel.yaml's parser says it in its own words
+        return None
+
+
+def _as_ruamel_event(ev):
+    """A PyYAML event as the ruamel.yaml event its parser makes (plain scalars have style None there)."""
+    kind = type(ev)
+    if kind is pyyaml.ScalarEvent:
+        return ScalarEvent(ev.anchor, ev.tag, ev.implicit, ev.value, ev.start_mark, ev.end_mark, style=ev.style or None)
+    if kind is pyyaml.MappingStartEvent or kind is pyyaml.SequenceStartEvent:
+        made = MappingStartEvent if kind is pyyaml.MappingStartEvent else SequenceStartEvent
+        return made(ev.anchor, ev.tag, ev.implicit, ev.start_mark, ev.end_mark, flow_style=ev.flow_style)
+    if kind is pyyaml.AliasEvent:
+        return AliasEvent(ev.anchor, ev.start_mark, ev.end_mark)
+    if kind is pyyaml.DocumentStartEvent:
+        return DocumentStartEvent(ev.start_mark, ev.end_mark, ev.explicit, ev.version, ev.tags)
+    if kind is pyyaml.DocumentEndEvent:
+        return DocumentEndEvent(ev.start_mark, ev.end_mark, ev.explicit)
+    simple = {
+        pyyaml.StreamStartEvent: StreamStartEvent,
+        pyyaml.StreamEndEvent: StreamEndEvent,
+        pyyaml.MappingEndEvent: MappingEndEvent,
+        pyyaml.SequenceEndEvent: SequenceEndEvent,
+    }
+    return simple[kind](ev.start_mark, ev.end_mark)
+
+
+class _Replay:
+    """A parser for ruamel.yaml's composer that hands out events parsed before (see _load_events)."""
+
+    def __init__(self, events: list, loader=None) -> None:
+        self.events = events
+        self.next = 0
+
+    def check_event(self, *choices) -> bool:
+        if self.next >= len(self.events):
+            return False
+        return not choices or isinstance(self.events[self.next], choices)
+
+    def peek_event(self):
+        return self.events[self.next] if self.next < len(self.events) else None
+
+    def get_event(self):
+        event = self.peek_event()
+        self.next += 1
+        return event
+
+    def dispose(self) -> None:
+        self.events = []
 
 
 def _implicit(ev: NodeEvent) -> bool:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from .models import RESULT_LABELS, ChecklistItem, ChecklistVersion, PhotoRule, Result
 
-# The results that can carry a finding, and so be required to (findings.models.FINDING_GRADES).
+# The results that can carry a finding, and so be required to; findings.models.FINDING_GRADES (and NC_GRADES)
+# are these as enums.
 FINDING_RESULTS = (Result.MINOR_NC.value, Result.MAJOR_NC.value, Result.OBSERVATION.value, Result.OFI.value)
 NC_RESULTS = (Result.MINOR_NC.value, Result.MAJOR_NC.value)
 # Results that need no evidence whatever the rules: not applicable, and not audited (set at completion).

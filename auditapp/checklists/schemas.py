@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from ..core.forms import MAX_ID
 from . import answers
 from .models import PhotoRule, Result
 from .rules import FINDING_RESULTS
@@ -537,7 +538,13 @@ class ChecklistSchema(StrictSchema):
         validate=validate.Regexp(CHECKLIST_ID, error="must be lowercase letters, digits and '-', e.g. iso9001-2015"),
     )
     title = Text(required=True, validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
-    version = StrictInteger(required=True, validate=validate.Range(min=1, error="must be 1 or more"))
+    version = StrictInteger(
+        required=True,
+        validate=[
+            validate.Range(min=1, error="must be 1 or more"),
+            validate.Range(max=MAX_ID, error=f"must be at most {MAX_ID:,}"),  # the database's integer
+        ],
+    )
     standard = Text(load_default="", validate=validate.Length(max=120, error="must be at most 120 characters"))
     standards = TextList(
         Text(validate=validate.Length(min=1, max=120, error="must be 1 to 120 characters")),

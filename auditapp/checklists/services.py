@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +10,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
-from ..core.forms import MAX_ID
 from ..events import services as events
 from ..extensions import db
 from . import answers
@@ -395,81 +393,8 @@ def check_text(text: str, source_name: str) -> LoadedChecklist:
         loaded.problems.append(Problem(source_name, None, "", f"is {size:,} bytes; checklists are limited to 1 MB"))
         return loaded
     loaded.source_text = text
-    deep = _nesting_problem(text)
-    if deep is not None:
-        loaded.problems.append(Problem(source_name, deep[0], "", deep[1]))
-        return loaded
-    try:
-        validate_text(text, loaded)
-    except RecursionError:  # _nesting_problem stops what it can see; the parser's own recursion is the last guard
-        loaded.problems = [
-            Problem(source_name, None, "", "is nested too deeply to read; a checklist needs a few levels")
-        ]
-        loaded.data = None
-        return loaded
-    if loaded.ok and loaded.data is not None and loaded.data["version"] > MAX_ID:
-        # The database's integer: a larger number would fail at the insert, not here.
-        loaded.problems.append(
-            Problem(source_name, line_of(loaded, "version"), "version", f"must be at most {MAX_ID:,}")
-        )
+    validate_text(text, loaded)
     return loaded
-
-
-# Deeper than any checklist needs, shallow enough that the YAML parser stays fast and within Python's
-# recursion limit (its time grows with the flow depth times the length: 5,000 "[" took 30 s).
-MAX_FLOW_DEPTH = 16
-MAX_INDENT = 120
-_FLOW_MARKS = re.compile(r"""[\[\]{}#"']""")
-_LINE_PREFIX = re.compile(r"^[ \t-]*", re.M)
-
-
-def _nesting_problem(text: str) -> tuple[int, str] | None:
-    """(line, message) where the text nests deeper than a checklist can, before YAML parses it."""
-    for match in _LINE_PREFIX.finditer(text):
-        if match.end() - match.start() > MAX_INDENT:
-            return text.count("\n", 0, match.start()) + 1, f"is indented more than {MAX_INDENT} columns"
-    depth, skip_to = 0, 0
-    for match in _FLOW_MARKS.finditer(text):
-        at, mark = match.start(), match.group()
-        if at < skip_to:
-            continue
-        before = text[at - 1] if at else "\n"
-        if mark == "#":
-            if before in " \t\n":  # a comment, to the end of its line
-                end = text.find("\n", at)
-                skip_to = len(text) if end < 0 else end
-        elif mark in "\"'":
-            if before in " \t\n[{,:":  # a quoted scalar starts here: its brackets are text
-                skip_to = _end_of_quote(text, at, mark)
-        elif mark in "[{":
-            depth += 1
-            if depth > MAX_FLOW_DEPTH:
-                line = text.count("\n", 0, at) + 1
-                return line, f"[ and {{ are nested more than {MAX_FLOW_DEPTH} deep; a checklist needs a few levels"
-        else:
-            depth = max(0, depth - 1)
-    return None
-
-
-def _end_of_quote(text: str, start: int, quote: str) -> int:
-    at = start + 1
-    while True:
-        end = text.find(quote, at)
-        if end < 0:
-            return len(text)
-        if quote == '"' and _escaped(text, end):
-            at = end + 1
-        elif quote == "'" and text.startswith("''", end):
-            at = end + 2
-        else:
-            return end + 1
-
-
-def _escaped(text: str, at: int) -> bool:
-    backslashes = 0
-    while at - backslashes - 1 >= 0 and text[at - backslashes - 1] == "\\":
-        backslashes += 1
-    return backslashes % 2 == 1
 
 
 def draft(text: str, source_name: str) -> Draft:

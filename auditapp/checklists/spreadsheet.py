@@ -1263,19 +1263,16 @@ def may_import(user: User | Any) -> bool:
 
 
 def publish_problem(result: SheetImport) -> SheetProblem | None:
-    """What publishing would refuse, shown before the author presses Publish: the version rule."""
+    """What publishing would refuse, shown before the author presses Publish: the version rule
+    (services.version_problem's, in its words), at the Version cell."""
     if result.data is None:
         return None
     checklist = services.get_checklist(result.data["id"])
-    latest = checklist.latest if checklist else None
-    if latest is None or latest.content_hash == result.content_hash:
-        return None
-    if result.data["version"] <= latest.number:
-        return SheetProblem(
-            _version_cell(result),
-            f"version {latest.number} is published and this content differs; raise Version to {latest.number + 1}",
-        )
-    return None
+    loaded = LoadedChecklist(
+        Path(result.source_name), result.source_name, data=result.data, content_hash=result.content_hash
+    )
+    refusal = services.version_problem(loaded, checklist.latest if checklist else None)
+    return SheetProblem(_version_cell(result), refusal.message) if refusal is not None else None
 
 
 def _version_cell(result: SheetImport) -> str:

@@ -11,15 +11,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..checklists.models import ChecklistItem, Result
+from ..checklists.rules import FINDING_RESULTS, NC_RESULTS
 from ..core.timeutil import utcnow
 from ..extensions import Model
 
 if TYPE_CHECKING:  # annotations only: audits sits above findings (its screen shows them)
     from ..audits.models import Audit, Response
 
-# Results that are findings (everything but Conform and N/A).
-FINDING_GRADES = (Result.MINOR_NC, Result.MAJOR_NC, Result.OBSERVATION, Result.OFI)
-NC_GRADES = (Result.MINOR_NC, Result.MAJOR_NC)
+# Results that are findings (everything but Conform and N/A), as enums: checklists.rules owns the lists (as
+# the codes a checklist's finding rules name), so the two layers cannot disagree.
+FINDING_GRADES = tuple(Result(code) for code in FINDING_RESULTS)
+NC_GRADES = tuple(Result(code) for code in NC_RESULTS)
 
 
 # What a gap analysis found missing, so the action plan can be read by kind of work.
