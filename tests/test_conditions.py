@@ -1,13 +1,16 @@
 """Show-if conditions (issue 15): `show_if: {item, answer}` on items and sections, validated with plain
 messages, and the one rule (checklists/conditions.py) that says which items are not asked."""
 
+import copy
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from openpyxl.utils import get_column_letter
 
 from auditapp.checklists import answers, conditions
+from auditapp.checklists import spreadsheet as sp
 from auditapp.checklists.loader import load_checklist_file
 
 from .support.conditions import SHOW_IF_WALK
@@ -178,3 +181,34 @@ def test_a_checklist_without_conditions_has_none(items):
         i.section.show_if = None
     assert not conditions.has_conditions(items)
     assert conditions.hidden_keys(items, {}) == set()
+
+
+# --- the spreadsheet -----------------------------------------------------------------------------
+
+
+def test_show_if_columns_round_trip_through_xlsx_and_csv(tmp_path):
+    loaded = load(tmp_path, SHOW_IF_WALK)
+    book = sp.checklist_workbook(loaded.data)
+    result = sp.read_checklist_upload(book, "showif-walk.xlsx")
+    assert [str(p) for p in result.problems] == []
+    assert result.data == loaded.data and result.content_hash == loaded.content_hash
+    details = {k: str(loaded.data[k]) for k in ("id", "title", "version", "description", "standard")}
+    result = sp.read_checklist_upload(sp.items_csv(loaded.data).encode(), "showif-walk.csv", details)
+    assert [str(p) for p in result.problems] == [] and result.content_hash == loaded.content_hash
+    by = {c.header: c for c in sp.ITEM_COLUMNS}
+    assert by["Show if"].write({"item": "gate", "answer": ["no", "na"]}) == "gate = no, na"
+    assert by["Section show if"].read(" kind = chemical; both ") == {"item": "kind", "answer": ["chemical", "both"]}
+    with pytest.raises(sp.CellProblem, match='write the earlier item\'s id = the answers, e.g. "rcv-01 = no, na"'):
+        by["Show if"].read("gate no")
+
+
+def test_a_wrong_show_if_cell_is_named_at_its_cell(tmp_path):
+    loaded = load(tmp_path, SHOW_IF_WALK)
+    data = copy.deepcopy(loaded.data)
+    data["sections"][0]["items"][1]["show_if"] = {"item": "gate", "answer": ["maybe"]}
+    result = sp.read_checklist_upload(sp.checklist_workbook(data), "showif-walk.xlsx")
+    column = next(k for k, c in enumerate(sp.ITEM_COLUMNS, start=1) if c.header == "Show if")
+    cell = f"Items!{get_column_letter(column)}3"
+    assert [str(p) for p in result.problems] == [
+        f'{cell}: show_if.answer[0]: "gate" can never be answered "maybe" (it gives yes, no, na); use one of: yes, no, na'
+    ]
