@@ -2,18 +2,29 @@
 messages, and the one rule (checklists/conditions.py) that says which items are not asked."""
 
 import copy
+import re
 import textwrap
+from datetime import date
+from io import BytesIO
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from openpyxl.utils import get_column_letter
+from pypdf import PdfReader
+from werkzeug.datastructures import MultiDict
 
+from auditapp.audits import completion
+from auditapp.audits.models import Response
 from auditapp.checklists import answers, conditions
 from auditapp.checklists import spreadsheet as sp
 from auditapp.checklists.loader import load_checklist_file
+from auditapp.extensions import db
+from auditapp.reports import export
 
-from .support.conditions import SHOW_IF_WALK
+from .support.accounts import log_in
+from .support.audits import HX
+from .support.conditions import SHOW_IF_WALK, plan_show_if_walk
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checklists"
 
@@ -212,3 +223,119 @@ def test_a_wrong_show_if_cell_is_named_at_its_cell(tmp_path):
     assert [str(p) for p in result.problems] == [
         f'{cell}: show_if.answer[0]: "gate" can never be answered "maybe" (it gives yes, no, na); use one of: yes, no, na'
     ]
+
+
+# --- the server: hidden items are not asked ------------------------------------------------------
+
+
+@pytest.fixture
+def walk_audit(app, client, make_user):
+    """A planned audit of SHOW_IF_WALK, `client` logged in as its lead auditor."""
+    lead = make_user("auditor")
+    audit = plan_show_if_walk(app, make_user("quality_lead"), lead)
+    log_in(client, lead)
+    return audit
+
+
+def send(client, audit, key, value=None, result=None):
+    it = item(audit, key)
+    current = db.session.scalar(db.select(Response).filter_by(audit_id=audit.id, item_id=it.id))
+    data = [("base_revision", str(current.revision if current else 0))]
+    if value is not None:
+        data.append(("value", value))
+    if result is not None:
+        data.append(("result", result))
+    response = client.post(f"/audits/{audit.id}/items/{it.id}/answer", data=MultiDict(data), headers=HX)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.session.expire_all()
+    return response.get_data(as_text=True)
+
+
+def item(audit, key):
+    return next(i for i in audit.checklist_version.items if i.key == key)
+
+
+def ids(audit, *keys) -> str:
+    return " ".join(sorted(str(item(audit, k).id) for k in keys))
+
+
+def not_asked_of(html: str) -> str:
+    found = re.search(r'<div id="not-asked" hidden data-not-asked="([\d ]*)"', html)
+    assert found, "the not-asked list is missing"
+    return " ".join(sorted(found.group(1).split()))
+
+
+def test_the_screen_hides_items_whose_condition_is_not_met_and_counts_only_what_is_asked(client, walk_audit):
+    audit = walk_audit
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    assert "<strong>0</strong>/2 answered" in page  # gate and kind; why and the spill kit section are not asked
+    why, gate = item(audit, "why"), item(audit, "gate")
+    assert f'id="item-{why.id}" data-show-if=\'{{"answer": ["no", "na"], "item": "{gate.id}"}}\' hidden>' in page
+    assert re.search(rf'<li class="item" id="item-{gate.id}">', page)  # a trigger carries nothing
+    kind = item(audit, "kind")
+    section = why.version.sections[1]
+    assert (
+        f'id="section-{section.id}" data-show-if=\'{{"answer": ["chemical", "both"], "item": "{kind.id}"}}\' hidden>'
+        in page
+    )
+    assert not_asked_of(page) == ids(audit, "why", "kit-where", "kit-sealed")
+
+    # An answer's response says, out of band, what is asked now, with the progress.
+    html = send(client, audit, "gate", "no")
+    assert not_asked_of(html) == ids(audit, "kit-where", "kit-sealed")
+    assert "<strong>1</strong>/3 answered" in html
+    html = send(client, audit, "kind", "both")
+    assert not_asked_of(html) == ids(audit, "kit-sealed")  # kit-where unanswered hides kit-sealed
+    assert "<strong>2</strong>/4 answered" in html
+    html = send(client, audit, "kit-where", result="conform")
+    assert not_asked_of(html) == ""
+    assert "<strong>3</strong>/5 answered" in html
+    # The item fetched alone (after a sync) carries its condition and whether it is asked now.
+    alone = client.get(f"/audits/{audit.id}/items/{why.id}", headers=HX).get_data(as_text=True)
+    assert "data-show-if=" in alone and "hidden>" not in alone.split("</h3>")[0]
+
+
+def test_hidden_items_never_block_completion_and_are_not_recorded_as_not_audited(client, walk_audit):
+    audit = walk_audit
+    send(client, audit, "gate", "yes")
+    send(client, audit, "kind", "dry")
+    check = completion.completion_check(audit)
+    assert check.unanswered == [] and check.blockers == []
+    done = client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Gate closed, dry goods."})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    stored = db.session.scalars(db.select(Response).filter_by(audit_id=audit.id)).all()
+    assert sorted(item_key(r) for r in stored) == ["gate", "kind"]  # nothing written for what was not asked
+
+
+def item_key(response) -> str:
+    return response.item.key
+
+
+def test_an_answer_on_an_item_that_became_hidden_is_kept_but_counts_nowhere(client, walk_audit):
+    audit = walk_audit
+    send(client, audit, "gate", "yes")
+    send(client, audit, "kind", "chemical")
+    send(client, audit, "kit-where", result="minor_nc")  # needs a written finding: blocks completion
+    assert [b.item_id for b in completion.completion_check(audit).blockers] == [item(audit, "kit-where").id]
+    html = send(client, audit, "kind", "dry")  # the spill kit section is no longer asked
+    assert not_asked_of(html) == ids(audit, "why", "kit-where", "kit-sealed")
+    assert "<strong>2</strong>/2 answered" in html
+    check = completion.completion_check(audit)
+    assert check.blockers == [] and check.unanswered == [] and "minor_nc" not in check.progress.counts
+    report = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
+    row = report.split(item(audit, "kit-where").question)[1].split("</tr>")[0]
+    assert "Not asked: condition not met" in row and "Answer kept, not counted: Minor NC" in row
+    assert "Recorded deviations" not in report
+    done = client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Dry goods only."})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    kept = db.session.scalar(db.select(Response).filter_by(audit_id=audit.id, item_id=item(audit, "kit-where").id))
+    assert (kept.result, kept.not_asked) == ("minor_nc", True)
+    asked = db.session.scalar(db.select(Response).filter_by(audit_id=audit.id, item_id=item(audit, "gate").id))
+    assert asked.not_asked is False
+    rows = list(export.result_rows(date.today(), date.today()))
+    assert [r[9] for r in rows if r[7] == "kit-where"] == ["Not asked: condition not met"]
+    assert [r[9] for r in rows if r[7] == "gate"] == ["Conform"]
+    pdf = client.get(f"/audits/{audit.id}/report.pdf")
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf.data)).pages).split())
+    assert text.count("Not asked: condition not met") == 3 and "Answer kept, not counted: Minor NC" in text

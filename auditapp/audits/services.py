@@ -14,16 +14,29 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
+from ..checklists import conditions, standards
 from ..checklists import services as checklists
-from ..checklists import standards
-from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
+from ..checklists.models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, Result
 from ..checklists.schemas import CLAUSE
 from ..core import observed as observation
 from ..core.errors import Conflict, RecordClosed, RuleError
@@ -242,9 +255,49 @@ def my_audits(user: User, today: date, recent: int = 5) -> MyAudits:
 # --- progress ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ShownIf:
+    """What the show-if rule reads of a section (checklists/conditions.py)."""
+
+    show_if: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """What the show-if rule reads of an item, without loading the item (progress runs on every tap)."""
+
+    id: int
+    key: str
+    answer: dict[str, Any] | None
+    show_if: dict[str, Any] | None
+    section: ShownIf
+
+
+def not_asked(rules: list[Conditional], results: dict[int, str], values: dict[int, Any]) -> frozenset[int]:
+    """The ids of the items hidden by their conditions, given the answers (results and values by item id).
+    `rules`: every item of the version in order, or empty when none has a condition (nothing is hidden)."""
+    if not rules:
+        return frozenset()
+    given = {r.key: (results.get(r.id), values.get(r.id)) for r in rules}
+    keys = conditions.hidden_keys(rules, given)
+    return frozenset(r.id for r in rules if r.key in keys)
+
+
+def _rules(rows: Iterable[Any]) -> list[Conditional]:
+    """The show-if rules from rows of (id, key, answer, show_if, section_show_if), in the items' order;
+    empty when no item or section has a condition."""
+    rules = [Conditional(r.id, r.key, r.answer, r.show_if, ShownIf(r.section_show_if)) for r in rows]
+    return rules if conditions.has_conditions(rules) else []
+
+
+def hidden_items(audit: Audit) -> frozenset[int]:
+    """The ids of the audit's items not asked (their condition is not met by the answers given)."""
+    return progress(audit).hidden
+
+
 @dataclass
 class Progress:
-    total: int
+    total: int  # items asked (an item hidden by its condition is not asked)
     answered: int  # items with a result other than N/A
     not_applicable: int
     by_section: dict[int, tuple[int, int]]  # section id -> (answered, applicable)
@@ -252,10 +305,14 @@ class Progress:
     # What it was counted from: (item id, section id) of every item, and the results given.
     items: list[tuple[int, int]] = field(default_factory=list, repr=False)
     results: dict[int, str] = field(default_factory=dict, repr=False)
+    # Show-if (issue 15): the rules, the answers' values they read, and the items they hide.
+    rules: list[Conditional] = field(default_factory=list, repr=False)
+    values: dict[int, Any] = field(default_factory=dict, repr=False)
+    hidden: frozenset[int] = frozenset()
 
-    def with_result(self, item_id: int, result: str) -> Progress:
+    def with_result(self, item_id: int, result: str, value: Any = None) -> Progress:
         """The same progress once one item has this result (an answer's own, without reading again)."""
-        return _progress(self.items, {**self.results, item_id: result})
+        return _progress(self.items, {**self.results, item_id: result}, self.rules, {**self.values, item_id: value})
 
     @property
     def applicable(self) -> int:
@@ -270,43 +327,83 @@ class Progress:
         return self.applicable - self.answered
 
 
+def _progress_query(*conditions: ColumnElement[bool]) -> Select:
+    return (
+        select(
+            ChecklistItem.version_id,
+            ChecklistItem.id,
+            ChecklistItem.section_id,
+            ChecklistItem.key,
+            ChecklistItem.answer,
+            ChecklistItem.show_if,
+            ChecklistSection.show_if.label("section_show_if"),
+        )
+        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
+        .where(*conditions)
+        .order_by(ChecklistItem.position)
+    )
+
+
 def progress(audit: Audit) -> Progress:
     """Answered / applicable items, overall and per section, in one query (every answer's response runs it)."""
     rows = db.session.execute(
-        select(ChecklistItem.id, ChecklistItem.section_id, Response.result)
+        _progress_query(ChecklistItem.version_id == audit.checklist_version_id)
+        .add_columns(Response.result, Response.value)
         .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
-        .where(ChecklistItem.version_id == audit.checklist_version_id)
     ).all()
-    return _progress([(i, s) for i, s, _r in rows], {i: r for i, _s, r in rows if r is not None})
+    return _progress(
+        [(r.id, r.section_id) for r in rows],
+        {r.id: r.result for r in rows if r.result is not None},
+        _rules(rows),
+        {r.id: r.value for r in rows if r.value is not None},
+    )
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
     """Progress of each audit, in two queries however many audits (list pages)."""
     version_ids = {a.checklist_version_id for a in audits}
-    items_by_version: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for row in db.session.execute(
-        select(ChecklistItem.version_id, ChecklistItem.id, ChecklistItem.section_id).where(
-            ChecklistItem.version_id.in_(version_ids)
-        )
-    ):
-        items_by_version[row.version_id].append((row.id, row.section_id))
+    rows_by_version: dict[int, list[Any]] = defaultdict(list)
+    for row in db.session.execute(_progress_query(ChecklistItem.version_id.in_(version_ids))):
+        rows_by_version[row.version_id].append(row)
     results: dict[int, dict[int, str]] = defaultdict(dict)
+    values: dict[int, dict[int, Any]] = defaultdict(dict)
     for answer in db.session.execute(
-        select(Response.audit_id, Response.item_id, Response.result).where(
+        select(Response.audit_id, Response.item_id, Response.result, Response.value).where(
             Response.audit_id.in_([a.id for a in audits]), Response.result.is_not(None)
         )
     ):
         results[answer.audit_id][answer.item_id] = answer.result
-    return {a.id: _progress(items_by_version[a.checklist_version_id], results[a.id]) for a in audits}
+        if answer.value is not None:
+            values[answer.audit_id][answer.item_id] = answer.value
+    rules = {v: _rules(rows) for v, rows in rows_by_version.items()}
+    return {
+        a.id: _progress(
+            [(r.id, r.section_id) for r in rows_by_version[a.checklist_version_id]],
+            results[a.id],
+            rules[a.checklist_version_id] if a.checklist_version_id in rules else [],
+            values[a.id],
+        )
+        for a in audits
+    }
 
 
-def _progress(items: list[tuple[int, int]], results: dict[int, str]) -> Progress:
+def _progress(
+    items: list[tuple[int, int]],
+    results: dict[int, str],
+    rules: list[Conditional] | None = None,
+    values: dict[int, Any] | None = None,
+) -> Progress:
+    rules, values = rules or [], values or {}
+    hidden = not_asked(rules, results, values)
     sections: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    counts = Counter(results.values())
-    answered = not_applicable = 0
+    counts = Counter(r for i, r in results.items() if i not in hidden)
+    answered = not_applicable = total = 0
     for item_id, section_id in items:
-        result = results.get(item_id)
         counter = sections[section_id]  # every section has its counter, even one whose items are all N/A
+        if item_id in hidden:
+            continue  # not asked: an answer kept on it does not count
+        total += 1
+        result = results.get(item_id)
         if result == Result.NA:
             not_applicable += 1
             continue
@@ -315,13 +412,16 @@ def _progress(items: list[tuple[int, int]], results: dict[int, str]) -> Progress
             answered += 1
             counter[0] += 1
     return Progress(
-        total=len(items),
+        total=total,
         answered=answered,
         not_applicable=not_applicable,
         by_section={k: (v[0], v[1]) for k, v in sections.items()},
         counts=counts,
         items=items,
         results=results,
+        rules=rules,
+        values=values,
+        hidden=hidden,
     )
 
 

@@ -34,14 +34,21 @@ NOT_AN_ANSWER = (None, "not_audited")
 
 
 class _Section(Protocol):
-    show_if: dict[str, Any] | None
+    @property
+    def show_if(self) -> dict[str, Any] | None: ...
 
 
 class Conditional(Protocol):
-    key: str
-    answer: dict[str, Any] | None
-    show_if: dict[str, Any] | None
-    section: _Section
+    """What the rule reads of an item (a ChecklistItem, or a lighter row with the same names)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def answer(self) -> dict[str, Any] | None: ...
+    @property
+    def show_if(self) -> dict[str, Any] | None: ...
+    @property
+    def section(self) -> _Section: ...
 
 
 def offered(spec: dict[str, Any] | None, results: list[str] | None = None) -> list[str]:
