@@ -339,3 +339,21 @@ def test_an_answer_on_an_item_that_became_hidden_is_kept_but_counts_nowhere(clie
     assert pdf.status_code == 200
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf.data)).pages).split())
     assert text.count("Not asked: condition not met") == 3 and "Answer kept, not counted: Minor NC" in text
+
+
+def test_the_readmes_show_if_example_is_a_valid_checklist(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**Conditions (show-if).**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    loaded = load(tmp_path, "id: showif-walk\ntitle: Show-if walk\nversion: 1\n" + block)
+    assert loaded.ok, messages(loaded)
+    assert [s.get("show_if") for s in loaded.data["sections"]] == [
+        None,
+        {"item": "kind", "answer": ["chemical", "both"]},
+    ]
+
+
+def test_the_checklist_preview_says_when_an_item_or_section_is_asked(client, walk_audit):
+    version = walk_audit.checklist_version
+    page = client.get(f"/checklists/{version.checklist.key}/v{version.number}").get_data(as_text=True)
+    assert "Asked only when gate = no, na" in page
+    assert "Section asked only when kind = chemical, both" in page
