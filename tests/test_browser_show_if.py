@@ -50,6 +50,7 @@ def test_conditional_items_and_sections_follow_their_trigger_online_and_offline(
         page.goto(f"{live_server.url}/audits/{audit.id}")
         controlled(page)
         assert page.is_hidden(item("why")) and page.is_hidden(section)
+        assert page.is_hidden(f'.section-jump a[href="{section}"]')
         assert progress() == "0/2 answered"
 
         # Online: each tap shows or hides what depends on it.
@@ -61,6 +62,7 @@ def test_conditional_items_and_sections_follow_their_trigger_online_and_offline(
         page.wait_for_selector(f"{item('gate')}.r-conform")
         page.tap(f"{item('kind')} button[value=chemical]")
         page.wait_for_selector(section, state="visible")
+        assert page.is_visible(f'.section-jump a[href="{section}"]')
         assert page.is_visible(item("kit-where")) and page.is_hidden(item("kit-sealed"))
         page.tap(f"{item('kit-where')} button[value=conform]")
         page.wait_for_selector(item("kit-sealed"), state="visible")

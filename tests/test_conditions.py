@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from openpyxl.utils import get_column_letter
 from pypdf import PdfReader
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from auditapp.audits import completion
@@ -20,7 +21,7 @@ from auditapp.checklists import answers, conditions
 from auditapp.checklists import spreadsheet as sp
 from auditapp.checklists.loader import load_checklist_file
 from auditapp.extensions import db
-from auditapp.reports import export
+from auditapp.reports import coverage, export
 
 from .support.accounts import log_in
 from .support.audits import HX
@@ -279,6 +280,7 @@ def test_the_screen_hides_items_whose_condition_is_not_met_and_counts_only_what_
         in page
     )
     assert not_asked_of(page) == ids(audit, "why", "kit-where", "kit-sealed")
+    assert f'<a href="#section-{section.id}" hidden>' in page  # its chip in the section bar too
 
     # An answer's response says, out of band, what is asked now, with the progress.
     html = send(client, audit, "gate", "no")
@@ -357,3 +359,30 @@ def test_the_checklist_preview_says_when_an_item_or_section_is_asked(client, wal
     page = client.get(f"/checklists/{version.checklist.key}/v{version.number}").get_data(as_text=True)
     assert "Asked only when gate = no, na" in page
     assert "Section asked only when kind = chemical, both" in page
+
+
+def test_an_answer_kept_on_a_hidden_item_does_not_audit_its_clause(app, client, make_user):
+    """The coverage map counts what was asked: kit-where covers ISO 9001 8.5.1, answered, then hidden."""
+    folder = Path(app.config["CHECKLIST_DIR"])
+    text = SHOW_IF_WALK.replace("version: 1\n", "version: 1\nstandard: ISO 9001:2015\n").replace(
+        'reference: "S-4"', 'clause: "8.5.1"'
+    )
+    (folder / "showif-walk.yaml").write_text(text, encoding="utf-8")
+    lead = make_user("auditor")
+    audit = plan_show_if_walk(app, make_user("quality_lead"), lead, write=False)
+    log_in(client, lead)
+    send(client, audit, "gate", "yes")
+    send(client, audit, "kind", "chemical")
+    send(client, audit, "kit-where", result="conform")
+    tallied = select(coverage.answer_tallies(None, None).subquery())
+    send(client, audit, "kind", "dry")
+    assert client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Dry goods."}).status_code == 302
+    assert db.session.execute(tallied).all() == []
+    # The same answer in an audit where it is asked counts.
+    other = plan_show_if_walk(app, make_user("quality_lead"), lead, write=False)
+    send(client, other, "gate", "yes")
+    send(client, other, "kind", "chemical")
+    send(client, other, "kit-where", result="conform")
+    send(client, other, "kit-sealed", result="conform")
+    assert client.post(f"/audits/{other.id}/complete", data={"conclusion": "Chemicals."}).status_code == 302
+    assert [(r.clause, r.result) for r in db.session.execute(tallied)] == [("8.5.1", "conform")]

@@ -290,6 +290,11 @@ def _rules(rows: Iterable[Any]) -> list[Conditional]:
     return rules if conditions.has_conditions(rules) else []
 
 
+def hidden_sections(version: ChecklistVersion, hidden: frozenset[int]) -> set[int]:
+    """The ids of the sections with a condition none of whose items is asked (the screen hides them)."""
+    return {s.id for s in version.sections if s.show_if is not None and all(i.id in hidden for i in s.items)}
+
+
 def hidden_items(audit: Audit) -> frozenset[int]:
     """The ids of the audit's items not asked (their condition is not met by the answers given)."""
     return progress(audit).hidden

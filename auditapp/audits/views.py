@@ -193,6 +193,7 @@ def show(audit_id: int):
         audit=audit,
         progress=(shown := services.progress(audit)),
         not_asked=shown.hidden,
+        hidden_sections=services.hidden_sections(audit.checklist_version, shown.hidden),
         responses=responses,
         item_findings=item_findings,
         raised=findings.raised_by(all_findings),

@@ -47,10 +47,12 @@ sections:
 """
 
 
-def plan_show_if_walk(app, planner, lead):
-    """A planned audit of SHOW_IF_WALK, imported into the app's checklist folder."""
+def plan_show_if_walk(app, planner, lead, write=True):
+    """A planned audit of SHOW_IF_WALK, imported into the app's checklist folder (write=False: of the
+    showif-walk.yaml the test put there)."""
     folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "showif-walk.yaml").write_text(SHOW_IF_WALK, encoding="utf-8")
+    if write:
+        (folder / "showif-walk.yaml").write_text(SHOW_IF_WALK, encoding="utf-8")
     report = checklists.sync_directory(folder)
     assert not report.problems, report.problems
     audit = audits.plan_audit(

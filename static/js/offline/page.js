@@ -192,6 +192,8 @@
     items.forEach(function (i) { if (i.showIf || i.sectionShowIf) i.el.hidden = Boolean(hidden[i.key]); });
     Array.prototype.forEach.call(document.querySelectorAll("section[data-show-if]"), function (section) {
       section.hidden = !items.some(function (i) { return i.section === section && !hidden[i.key]; });
+      var chip = document.querySelector('.section-jump a[href="#' + section.id + '"]');
+      if (chip) chip.hidden = section.hidden;
     });
   }
   // override: {key, result, value}, the answer being tapped (before the screen shows it).
