@@ -53,9 +53,19 @@ def test_conditional_items_and_sections_follow_their_trigger_online_and_offline(
         assert page.is_hidden(f'.section-jump a[href="{section}"]')
         assert progress() == "0/2 answered"
 
-        # Online: each tap shows or hides what depends on it.
+        # Online: each tap shows or hides what depends on it, at once: before the server has answered.
+        held = []
+        page.route("**/answer", lambda route: held.append(route))  # the answer waits here
         page.tap(f"{item('gate')} button[value=no]")
         page.wait_for_selector(item("why"), state="visible")
+        for _ in range(100):  # the request has left the page (held); the server has not seen it
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert len(held) == 1 and "gate" not in stored(audit)
+        assert "r-major_nc" not in page.get_attribute(item("gate"), "class")  # no response yet
+        held[0].continue_()
+        page.unroute("**/answer")
         page.wait_for_selector(f"{item('gate')}.r-major_nc")
         page.tap(f"{item('gate')} button[value=yes]")
         page.wait_for_selector(item("why"), state="hidden")
