@@ -130,6 +130,8 @@ def test_conditional_items_and_sections_follow_their_trigger_online_and_offline(
         page.reload()
         assert page.is_hidden(section) and page.is_visible(item("why"))
         assert progress() == "3/3 answered"
-        assert fits_screen(page)
+        for width in (360, 768, 1024, 1280):
+            page.set_viewport_size({"width": width, "height": 800})
+            assert fits_screen(page), width
     finally:
         context.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -386,3 +387,15 @@ def test_an_answer_kept_on_a_hidden_item_does_not_audit_its_clause(app, client, 
     send(client, other, "kit-sealed", result="conform")
     assert client.post(f"/audits/{other.id}/complete", data={"conclusion": "Chemicals."}).status_code == 302
     assert [(r.clause, r.result) for r in db.session.execute(tallied)] == [("8.5.1", "conform")]
+
+
+def test_a_section_condition_below_the_sections_first_row_is_named_at_its_cell(tmp_path):
+    loaded = load(tmp_path, SHOW_IF_WALK)
+    book = load_workbook(BytesIO(sp.checklist_workbook(loaded.data)))
+    sheet = book[sp.ITEMS_SHEET]
+    column = next(k for k, c in enumerate(sp.ITEM_COLUMNS, start=1) if c.header == "Section show if")
+    sheet.cell(row=3, column=column, value="gate = no")  # the second row of "Receiving"
+    out = BytesIO()
+    book.save(out)
+    result = sp.read_checklist_upload(out.getvalue(), "showif-walk.xlsx")
+    assert [str(p) for p in result.problems] == [f"Items!{get_column_letter(column)}3: {sp.SECTION_SHOW_IF_LATER}"]

@@ -50,6 +50,9 @@ TEMPLATE_ROWS = 500  # rows of the Items sheet that carry the drop-down lists in
 
 MISSING: Any = object()  # an empty cell: the key is left out of the YAML
 NO_SAVED_VALUE = "a formula with no saved value; open and save the file in Excel, or type the value"
+SECTION_SHOW_IF_LATER = (
+    "a section's condition goes on its first row (with its title), where it applies to all its items"
+)
 CLAUSE_WITHOUT_TITLE = "a new section clause but no Section title; write the section's title on this row"
 
 
@@ -923,6 +926,10 @@ def _read_items(table: Table, header_row: int, doc, where: _Where, result: Sheet
             if clause != current.get("clause"):
                 cell = next(cells[c] for c in section_values if c.path == ("clause",))
                 result.problems.append(SheetProblem(cell, CLAUSE_WITHOUT_TITLE))
+        shown_if = next((v for c, v in section_values.items() if c.path == ("show_if",)), MISSING)
+        if not starts and shown_if is not MISSING and current is not None and shown_if != current.get("show_if"):
+            cell = next(cells[c] for c in section_values if c.path == ("show_if",))
+            result.problems.append(SheetProblem(cell, SECTION_SHOW_IF_LATER))
         if starts:
             current = CommentedMap()
             for column in SECTION_COLUMNS:
