@@ -17,7 +17,6 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
-    Select,
     and_,
     exists,
     func,
@@ -283,11 +282,31 @@ def not_asked(rules: list[Conditional], results: dict[int, str], values: dict[in
     return frozenset(r.id for r in rules if r.key in keys)
 
 
-def _rules(rows: Iterable[Any]) -> list[Conditional]:
-    """The show-if rules from rows of (id, key, answer, show_if, section_show_if), in the items' order;
-    empty when no item or section has a condition."""
-    rules = [Conditional(r.id, r.key, r.answer, r.show_if, ShownIf(r.section_show_if)) for r in rows]
-    return rules if conditions.has_conditions(rules) else []
+def _rules(version_id: int) -> list[Conditional]:
+    """The show-if rules of a version's items, in their order (asked only of a version that has conditions)."""
+    rows = db.session.execute(
+        select(
+            ChecklistItem.id,
+            ChecklistItem.key,
+            ChecklistItem.answer,
+            ChecklistItem.show_if,
+            ChecklistSection.show_if,
+        )
+        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
+        .where(ChecklistItem.version_id == version_id)
+        .order_by(ChecklistItem.position)
+    )
+    return [Conditional(i, key, answer, show_if, ShownIf(section)) for i, key, answer, show_if, section in rows]
+
+
+def _values(*conditions: ColumnElement[bool]) -> dict[int, dict[int, Any]]:
+    """Answers' values (audit id -> item id -> value), which conditions on typed items read."""
+    found: dict[int, dict[int, Any]] = defaultdict(dict)
+    for audit_id, item_id, value in db.session.execute(
+        select(Response.audit_id, Response.item_id, Response.value).where(Response.value.is_not(None), *conditions)
+    ):
+        found[audit_id][item_id] = value
+    return found
 
 
 def hidden_sections(version: ChecklistVersion, hidden: frozenset[int]) -> set[int]:
@@ -332,61 +351,58 @@ class Progress:
         return self.applicable - self.answered
 
 
-def _progress_query(*conditions: ColumnElement[bool]) -> Select:
-    return (
-        select(
-            ChecklistItem.version_id,
-            ChecklistItem.id,
-            ChecklistItem.section_id,
-            ChecklistItem.key,
-            ChecklistItem.answer,
-            ChecklistItem.show_if,
-            ChecklistSection.show_if.label("section_show_if"),
-        )
-        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
-        .where(*conditions)
-        .order_by(ChecklistItem.position)
-    )
+# Whether an item (or its section) has a condition, without reading the conditions: most checklists have
+# none, and progress runs on every tap.
+_CONDITIONAL = or_(ChecklistItem.show_if.is_not(None), ChecklistSection.show_if.is_not(None))
 
 
 def progress(audit: Audit) -> Progress:
-    """Answered / applicable items, overall and per section, in one query (every answer's response runs it)."""
+    """Answered / applicable items, overall and per section, in one query (every answer's response runs it;
+    a checklist with show-if conditions reads them and the answers' values too)."""
     rows = db.session.execute(
-        _progress_query(ChecklistItem.version_id == audit.checklist_version_id)
-        .add_columns(Response.result, Response.value)
+        select(ChecklistItem.id, ChecklistItem.section_id, Response.result, _CONDITIONAL)
+        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
         .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
+        .where(ChecklistItem.version_id == audit.checklist_version_id)
     ).all()
+    conditional = any(c for _i, _s, _r, c in rows)
     return _progress(
-        [(r.id, r.section_id) for r in rows],
-        {r.id: r.result for r in rows if r.result is not None},
-        _rules(rows),
-        {r.id: r.value for r in rows if r.value is not None},
+        [(i, s) for i, s, _r, _c in rows],
+        {i: r for i, _s, r, _c in rows if r is not None},
+        _rules(audit.checklist_version_id) if conditional else [],
+        _values(Response.audit_id == audit.id)[audit.id] if conditional else {},
     )
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
-    """Progress of each audit, in two queries however many audits (list pages)."""
+    """Progress of each audit, in two queries however many audits (list pages; more for show-if checklists)."""
     version_ids = {a.checklist_version_id for a in audits}
-    rows_by_version: dict[int, list[Any]] = defaultdict(list)
-    for row in db.session.execute(_progress_query(ChecklistItem.version_id.in_(version_ids))):
-        rows_by_version[row.version_id].append(row)
+    items_by_version: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    conditional: set[int] = set()
+    for version_id, item_id, section_id, has_condition in db.session.execute(
+        select(ChecklistItem.version_id, ChecklistItem.id, ChecklistItem.section_id, _CONDITIONAL)
+        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
+        .where(ChecklistItem.version_id.in_(version_ids))
+    ):
+        items_by_version[version_id].append((item_id, section_id))
+        if has_condition:
+            conditional.add(version_id)
     results: dict[int, dict[int, str]] = defaultdict(dict)
-    values: dict[int, dict[int, Any]] = defaultdict(dict)
     for answer in db.session.execute(
-        select(Response.audit_id, Response.item_id, Response.result, Response.value).where(
+        select(Response.audit_id, Response.item_id, Response.result).where(
             Response.audit_id.in_([a.id for a in audits]), Response.result.is_not(None)
         )
     ):
         results[answer.audit_id][answer.item_id] = answer.result
-        if answer.value is not None:
-            values[answer.audit_id][answer.item_id] = answer.value
-    rules = {v: _rules(rows) for v, rows in rows_by_version.items()}
+    rules = {v: _rules(v) for v in conditional}
+    with_rules = [a.id for a in audits if a.checklist_version_id in conditional]
+    values = _values(Response.audit_id.in_(with_rules)) if with_rules else {}
     return {
         a.id: _progress(
-            [(r.id, r.section_id) for r in rows_by_version[a.checklist_version_id]],
+            items_by_version[a.checklist_version_id],
             results[a.id],
-            rules[a.checklist_version_id] if a.checklist_version_id in rules else [],
-            values[a.id],
+            rules.get(a.checklist_version_id, []),
+            values.get(a.id, {}),
         )
         for a in audits
     }
