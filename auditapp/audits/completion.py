@@ -63,12 +63,18 @@ def completion_check(audit: Audit) -> CompletionCheck:
     answered = set(
         db.session.scalars(select(Response.item_id).where(Response.audit_id == audit.id, Response.result.is_not(None)))
     )
-    unanswered = [i for i in audit.checklist_version.items if i.id not in answered]
+    # Items hidden by their condition (show-if, issue 15) are not asked: never unanswered, never blocking.
+    hidden = prog.hidden
+    unanswered = [i for i in audit.checklist_version.items if i.id not in answered and i.id not in hidden]
     blockers = []
     for f, what in incomplete_findings(audit):
         name, item_id = _named(f)
+        if item_id in hidden:
+            continue
         blockers.append(Blocker(f"{name}: needs {what}.", item_id))
     for i, result, missing in items_missing_evidence(audit):
+        if i.id in hidden:
+            continue
         name, item_id = _named(i)
         if i.photo_rule == PhotoRule.REQUIRED_ON_NC and not has_own_rules(i):
             blockers.append(Blocker(f"{name}: a nonconformity here needs a photo.", item_id))  # today's words
@@ -117,6 +123,10 @@ def complete_audit(actor: User, audit: Audit, conclusion: str, confirm_unanswere
             audit_id=audit.id,
             item_id=item.id,
         )
+    # Answers kept on items their condition hides stay, but count nowhere (coverage reads this mark).
+    for item_id, response in existing.items():
+        response.not_asked = item_id in check.progress.hidden
+    db.session.flush()  # while the audit is open: a completed audit's answers are read-only (audits/integrity.py)
     old_status = audit.status
     audit.status = AuditStatus.COMPLETED.value
     audit.completed_at = utcnow()

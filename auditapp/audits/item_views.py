@@ -50,6 +50,8 @@ def render_item(audit: Audit, item: ChecklistItem, status: int = 200, trigger: s
         "audit": audit,
         "item": item,
         "response": response,
+        # show-if (issue 15): whether this item is asked now (only a conditional item needs counting)
+        "not_asked": services.hidden_items(audit) if item.show_if or item.section.show_if else frozenset(),
         "finding": findings.finding_for_response(response),
         "item_photos": photos.photos_of_item(audit, item),
         "can_record": services.can_record(current_user, audit),
@@ -93,6 +95,7 @@ def answered(target: services.AnswerTarget, progress: services.Progress | None =
         "message": None,
         "edit_finding": False,
         "progress": progress,
+        "not_asked": progress.hidden,
     }
     if not wants_fragment():
         return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"item-{item.id}"))
@@ -141,7 +144,11 @@ def answer(audit_id: int, item_id: int):
             return render_item(audit, item, 422, answer_error=err.message, typed_answer=typed)
         return render_item(audit, item, err.status, message=err.message)
     # A finding that followed the answer (withdrawn, regraded) is the object loaded here: shown as it is now.
-    shown = progress.with_result(item.id, target.response.result) if target.response.result else progress
+    shown = (
+        progress.with_result(item.id, target.response.result, target.response.value)
+        if target.response.result
+        else progress
+    )
     return RenderAfterCommit(lambda: answered(target, shown))
 
 

@@ -3,7 +3,20 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Area, User
@@ -129,6 +142,9 @@ class Response(Model):
     note_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Show-if (issue 15): set at completion on an answer kept on an item its condition hid (an earlier
+    # answer changed): the answer stays as evidence but counts nowhere (coverage, readiness).
+    not_asked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     audit: Mapped[Audit] = relationship(back_populates="responses")
     item: Mapped[ChecklistItem] = relationship()

@@ -14,16 +14,28 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
+from ..checklists import conditions, standards
 from ..checklists import services as checklists
-from ..checklists import standards
-from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
+from ..checklists.models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, Result
 from ..checklists.schemas import CLAUSE
 from ..core import observed as observation
 from ..core.errors import Conflict, RecordClosed, RuleError
@@ -242,9 +254,74 @@ def my_audits(user: User, today: date, recent: int = 5) -> MyAudits:
 # --- progress ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ShownIf:
+    """What the show-if rule reads of a section (checklists/conditions.py)."""
+
+    show_if: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """What the show-if rule reads of an item, without loading the item (progress runs on every tap)."""
+
+    id: int
+    key: str
+    answer: dict[str, Any] | None
+    show_if: dict[str, Any] | None
+    section: ShownIf
+
+
+def not_asked(rules: list[Conditional], results: dict[int, str], values: dict[int, Any]) -> frozenset[int]:
+    """The ids of the items hidden by their conditions, given the answers (results and values by item id).
+    `rules`: every item of the version in order, or empty when none has a condition (nothing is hidden)."""
+    if not rules:
+        return frozenset()
+    given = {r.key: (results.get(r.id), values.get(r.id)) for r in rules}
+    keys = conditions.hidden_keys(rules, given)
+    return frozenset(r.id for r in rules if r.key in keys)
+
+
+def _rules(version_id: int) -> list[Conditional]:
+    """The show-if rules of a version's items, in their order (asked only of a version that has conditions)."""
+    rows = db.session.execute(
+        select(
+            ChecklistItem.id,
+            ChecklistItem.key,
+            ChecklistItem.answer,
+            ChecklistItem.show_if,
+            ChecklistSection.show_if,
+        )
+        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
+        .where(ChecklistItem.version_id == version_id)
+        .order_by(ChecklistItem.position)
+    )
+    return [Conditional(i, key, answer, show_if, ShownIf(section)) for i, key, answer, show_if, section in rows]
+
+
+def _values(*conditions: ColumnElement[bool]) -> dict[int, dict[int, Any]]:
+    """Answers' values (audit id -> item id -> value), which conditions on typed items read."""
+    found: dict[int, dict[int, Any]] = defaultdict(dict)
+    for audit_id, item_id, value in db.session.execute(
+        select(Response.audit_id, Response.item_id, Response.value).where(Response.value.is_not(None), *conditions)
+    ):
+        found[audit_id][item_id] = value
+    return found
+
+
+def hidden_sections(version: ChecklistVersion, hidden: frozenset[int]) -> set[int]:
+    """The ids of the sections with a condition none of whose items is asked (the screen hides them)."""
+    return {s.id for s in version.sections if s.show_if is not None and all(i.id in hidden for i in s.items)}
+
+
+def hidden_items(audit: Audit) -> frozenset[int]:
+    """The ids of the audit's items not asked (their condition is not met by the answers given)."""
+    return progress(audit).hidden
+
+
 @dataclass
 class Progress:
-    total: int
+    total: int  # items asked (an item hidden by its condition is not asked)
     answered: int  # items with a result other than N/A
     not_applicable: int
     by_section: dict[int, tuple[int, int]]  # section id -> (answered, applicable)
@@ -252,10 +329,14 @@ class Progress:
     # What it was counted from: (item id, section id) of every item, and the results given.
     items: list[tuple[int, int]] = field(default_factory=list, repr=False)
     results: dict[int, str] = field(default_factory=dict, repr=False)
+    # Show-if (issue 15): the rules, the answers' values they read, and the items they hide.
+    rules: list[Conditional] = field(default_factory=list, repr=False)
+    values: dict[int, Any] = field(default_factory=dict, repr=False)
+    hidden: frozenset[int] = frozenset()
 
-    def with_result(self, item_id: int, result: str) -> Progress:
+    def with_result(self, item_id: int, result: str, value: Any = None) -> Progress:
         """The same progress once one item has this result (an answer's own, without reading again)."""
-        return _progress(self.items, {**self.results, item_id: result})
+        return _progress(self.items, {**self.results, item_id: result}, self.rules, {**self.values, item_id: value})
 
     @property
     def applicable(self) -> int:
@@ -270,26 +351,42 @@ class Progress:
         return self.applicable - self.answered
 
 
+# Whether an item (or its section) has a condition, without reading the conditions: most checklists have
+# none, and progress runs on every tap.
+_CONDITIONAL = or_(ChecklistItem.show_if.is_not(None), ChecklistSection.show_if.is_not(None))
+
+
 def progress(audit: Audit) -> Progress:
-    """Answered / applicable items, overall and per section, in one query (every answer's response runs it)."""
+    """Answered / applicable items, overall and per section, in one query (every answer's response runs it;
+    a checklist with show-if conditions reads them and the answers' values too)."""
     rows = db.session.execute(
-        select(ChecklistItem.id, ChecklistItem.section_id, Response.result)
+        select(ChecklistItem.id, ChecklistItem.section_id, Response.result, _CONDITIONAL)
+        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
         .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
         .where(ChecklistItem.version_id == audit.checklist_version_id)
     ).all()
-    return _progress([(i, s) for i, s, _r in rows], {i: r for i, _s, r in rows if r is not None})
+    conditional = any(c for _i, _s, _r, c in rows)
+    return _progress(
+        [(i, s) for i, s, _r, _c in rows],
+        {i: r for i, _s, r, _c in rows if r is not None},
+        _rules(audit.checklist_version_id) if conditional else [],
+        _values(Response.audit_id == audit.id)[audit.id] if conditional else {},
+    )
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
-    """Progress of each audit, in two queries however many audits (list pages)."""
+    """Progress of each audit, in two queries however many audits (list pages; more for show-if checklists)."""
     version_ids = {a.checklist_version_id for a in audits}
     items_by_version: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for row in db.session.execute(
-        select(ChecklistItem.version_id, ChecklistItem.id, ChecklistItem.section_id).where(
-            ChecklistItem.version_id.in_(version_ids)
-        )
+    conditional: set[int] = set()
+    for version_id, item_id, section_id, has_condition in db.session.execute(
+        select(ChecklistItem.version_id, ChecklistItem.id, ChecklistItem.section_id, _CONDITIONAL)
+        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
+        .where(ChecklistItem.version_id.in_(version_ids))
     ):
-        items_by_version[row.version_id].append((row.id, row.section_id))
+        items_by_version[version_id].append((item_id, section_id))
+        if has_condition:
+            conditional.add(version_id)
     results: dict[int, dict[int, str]] = defaultdict(dict)
     for answer in db.session.execute(
         select(Response.audit_id, Response.item_id, Response.result).where(
@@ -297,16 +394,37 @@ def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
         )
     ):
         results[answer.audit_id][answer.item_id] = answer.result
-    return {a.id: _progress(items_by_version[a.checklist_version_id], results[a.id]) for a in audits}
+    rules = {v: _rules(v) for v in conditional}
+    with_rules = [a.id for a in audits if a.checklist_version_id in conditional]
+    values = _values(Response.audit_id.in_(with_rules)) if with_rules else {}
+    return {
+        a.id: _progress(
+            items_by_version[a.checklist_version_id],
+            results[a.id],
+            rules.get(a.checklist_version_id, []),
+            values.get(a.id, {}),
+        )
+        for a in audits
+    }
 
 
-def _progress(items: list[tuple[int, int]], results: dict[int, str]) -> Progress:
+def _progress(
+    items: list[tuple[int, int]],
+    results: dict[int, str],
+    rules: list[Conditional] | None = None,
+    values: dict[int, Any] | None = None,
+) -> Progress:
+    rules, values = rules or [], values or {}
+    hidden = not_asked(rules, results, values)
     sections: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    counts = Counter(results.values())
-    answered = not_applicable = 0
+    counts = Counter(r for i, r in results.items() if i not in hidden)
+    answered = not_applicable = total = 0
     for item_id, section_id in items:
-        result = results.get(item_id)
         counter = sections[section_id]  # every section has its counter, even one whose items are all N/A
+        if item_id in hidden:
+            continue  # not asked: an answer kept on it does not count
+        total += 1
+        result = results.get(item_id)
         if result == Result.NA:
             not_applicable += 1
             continue
@@ -315,13 +433,16 @@ def _progress(items: list[tuple[int, int]], results: dict[int, str]) -> Progress
             answered += 1
             counter[0] += 1
     return Progress(
-        total=len(items),
+        total=total,
         answered=answered,
         not_applicable=not_applicable,
         by_section={k: (v[0], v[1]) for k, v in sections.items()},
         counts=counts,
         items=items,
         results=results,
+        rules=rules,
+        values=values,
+        hidden=hidden,
     )
 
 

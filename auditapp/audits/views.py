@@ -13,7 +13,7 @@ from ..auditors.services import lead_qualification_warning, lead_warning_for_for
 from ..checklists import answers
 from ..checklists import rules as checklist_rules
 from ..checklists import services as checklists
-from ..checklists.models import RESULT_LABELS, ChecklistItem
+from ..checklists.models import RESULT_LABELS, ChecklistItem, ChecklistSection
 from ..core.forms import first_errors
 from ..events import services as events
 from ..extensions import db, on_commit
@@ -59,7 +59,18 @@ def audit_vocabulary():
         "answer_text": answers.number_text,
         "answer_text_of": answers.shown,
         "limits_of": answers.limits_text,
+        # Show-if (issue 15, "showif"): an item's or section's condition for the phone (offline/logic.js).
+        "show_if_of": show_if_of,
     }
+
+
+def show_if_of(owner: ChecklistItem | ChecklistSection) -> dict | None:
+    """An item's or a section's condition as the screen carries it (data-show-if): the trigger named by
+    its item's id on the screen, the answers that show it. None without a condition."""
+    if owner.show_if is None:
+        return None
+    ids = {i.key: i.id for i in owner.version.items}
+    return {"item": str(ids[owner.show_if["item"]]), "answer": owner.show_if["answer"]}
 
 
 def answer_logic(spec: dict) -> dict:
@@ -180,7 +191,9 @@ def show(audit_id: int):
     return render_template(
         "audits/show.html",
         audit=audit,
-        progress=services.progress(audit),
+        progress=(shown := services.progress(audit)),
+        not_asked=shown.hidden,
+        hidden_sections=services.hidden_sections(audit.checklist_version, shown.hidden),
         responses=responses,
         item_findings=item_findings,
         raised=findings.raised_by(all_findings),
@@ -315,11 +328,13 @@ def prepare_report_pdf(sender: object, audit: Audit, **_: object) -> None:
 def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
     audit_findings = findings.audit_findings(audit)
     responses = services.responses_by_item(audit)
+    shown = services.progress(audit)
+    asked = {i: r for i, r in responses.items() if i not in shown.hidden}  # show-if: hidden items count nowhere
     context = {
         "audit": audit,
-        "progress": services.progress(audit),
+        "progress": shown,
         "responses": responses,
-        "deviations": recorded_deviations(audit, responses, audit_findings),
+        "deviations": recorded_deviations(audit, asked, audit_findings),
         "findings": audit_findings,
         "raised": findings.raised_by(audit_findings),
         "observed": events.first_events(audit.id, "finding"),  # when each finding was made (offline: the device's time)

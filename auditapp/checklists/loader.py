@@ -36,7 +36,7 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.reader import Reader
 
-from . import standards
+from . import answers, conditions, standards
 from .models import PhotoRule
 from .nesting import nesting_problem
 from .schemas import (
@@ -251,7 +251,12 @@ def _validate_yaml(text: str, result: LoadedChecklist, expected_id: str | None =
         data = None
         for path, message in _flatten(exc.messages):
             problem(_line_of(doc, path, message), path, _explain(doc, path, message, text), doc)
-    for path, message in [*_cross_checks(doc, expected_id), *_standards_checks(doc), *_rules_checks(doc)]:
+    for path, message in [
+        *_cross_checks(doc, expected_id),
+        *_standards_checks(doc),
+        *_rules_checks(doc),
+        *_show_if_checks(doc),
+    ]:
         problem(_line_of(doc, path, message), path, message, doc)
     if result.problems:
         result.problems.sort(key=lambda p: p.line or 0)
@@ -921,6 +926,115 @@ def _rules_checks(doc):
     for k, code in enumerate(required):
         if code is not None and code in required[:k]:
             problems.append((("findings", "required_for", k), f'"{code}" is listed twice'))
+    return problems
+
+
+# --- show-if conditions (issue 15, helper "showif") -------------------------------------------
+
+
+def _trigger_answers(item: dict) -> list[str] | None:
+    """What a condition on this raw item may list (conditions.offered), or None if its answer is broken
+    (the schema reports that)."""
+    spec = item.get("answer")
+    if spec is None:
+        results = item.get("results")
+        if isinstance(results, list) and all(isinstance(r, str) for r in results):
+            return [accepted(r, RESULT_CODES) or r for r in results]
+        return conditions.offered(None)
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        return None
+    kind = accepted(spec["type"], answers.ANSWER_TYPES)
+    if kind is None:
+        return None
+    raw = dict(spec, type=kind)
+    for key in ("no", "outside"):
+        if isinstance(raw.get(key), str):
+            raw[key] = accepted(raw[key], answers.ANSWER_RESULTS) or raw[key]
+    try:
+        return conditions.offered(answers.normalised(raw))
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _show_if_checks(doc):
+    """A condition names an earlier item (a section's: an item of an earlier section) that can give the
+    answers it lists."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    sections = doc.get("sections")
+    sections = sections if isinstance(sections, list) else []
+    all_ids: dict[str, tuple[int, int]] = {}  # item id -> (section, position in the file), first use
+    raw_items: dict[str, dict] = {}
+    n = 0
+    for s, section in enumerate(sections):
+        items = section.get("items") if isinstance(section, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                all_ids.setdefault(item["id"], (s, n))
+                raw_items.setdefault(item["id"], item)
+            n += 1
+
+    def check(condition, where, s: int, n: int | None) -> None:
+        if not isinstance(condition, dict) or not isinstance(condition.get("item"), str):
+            return  # the schema reports it
+        trigger = condition["item"]
+        found = all_ids.get(trigger)
+        at = where + ("show_if", "item")
+        if found is None:
+            problems.append((at, f'"{trigger}" is not an item of this checklist{did_you_mean(trigger, list(all_ids))}'))
+            return
+        ts, tn = found
+        if n is not None and tn == n:
+            problems.append((at, f'an item cannot be shown by its own answer; name an item before "{trigger}"'))
+            return
+        if n is None and ts == s:
+            problems.append(
+                (at, f'"{trigger}" is in this section; a section is shown by an answer in an earlier section')
+            )
+            return
+        if (n is not None and tn > n) or (n is None and ts > s):
+            problems.append(
+                (at, f'"{trigger}" comes later in the checklist; a condition names an item asked before it')
+            )
+            return
+        offered = _trigger_answers(raw_items[trigger])
+        listed = condition.get("answer")
+        if offered is None or not isinstance(listed, list):
+            return
+        if not offered:
+            kind = raw_items[trigger]["answer"].get("type")
+            problems.append(
+                (
+                    at,
+                    f'"{trigger}" has a {kind} answer, which cannot show or hide anything;'
+                    " name a yes/no, choice, number or ISO-grade item",
+                )
+            )
+            return
+        for k, value in enumerate(listed):
+            if not isinstance(value, str):
+                continue  # the schema reports it
+            if value not in offered:
+                problems.append(
+                    (
+                        where + ("show_if", "answer", k),
+                        f'"{trigger}" can never be answered "{value}" (it gives {", ".join(offered)})'
+                        f"{did_you_mean(value, offered)}",
+                    )
+                )
+            elif value in listed[:k]:
+                problems.append((where + ("show_if", "answer", k), f'"{value}" is listed twice'))
+
+    n = 0
+    for s, section in enumerate(sections):
+        if not isinstance(section, dict):
+            continue
+        if "show_if" in section:
+            check(section["show_if"], ("sections", s), s, None)
+        items = section.get("items")
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and "show_if" in item:
+                check(item["show_if"], ("sections", s, "items", i), s, n)
+            n += 1
     return problems
 
 

@@ -94,6 +94,8 @@ class ChecklistSection(Model):
     position: Mapped[int] = mapped_column(Integer)
     clause: Mapped[str | None] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(200))
+    # Show-if (issue 15, checklists/conditions.py): {"item": key, "answer": [...]}; None = always shown.
+    show_if: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="sections")
     items: Mapped[list["ChecklistItem"]] = relationship(
@@ -127,6 +129,8 @@ class ChecklistItem(Model):
     procedures: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
     # The answer type (issue 15, checklists/answers.py): None for the ISO grades, else the normalised spec.
     answer: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
+    # Show-if (issue 15, checklists/conditions.py): {"item": key, "answer": [...]}; None = always asked.
+    show_if: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="items", overlaps="items,section")
     section: Mapped[ChecklistSection] = relationship(back_populates="items", overlaps="items,version")

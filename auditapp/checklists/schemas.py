@@ -480,6 +480,24 @@ class AnswerSpecSchema(StrictSchema):
             raise ValidationError(errors)
 
 
+# --- show-if conditions (issue 15, helper "showif") ----------------------------------------------
+# `show_if: {item: <earlier item id>, answer: [...]}` on an item or a section. No default: a file without
+# it hashes as before. What `answer` may list depends on the trigger item, so it is checked across items
+# (loader._show_if_checks); the rule itself is checklists/conditions.py.
+
+
+class ShowIfSchema(StrictSchema):
+    item = Text(required=True, validate=validate.Regexp(ITEM_ID, error="must be the id of an earlier item"))
+    answer = TextList(
+        Text(validate=validate.Length(min=1, max=60, error="must be 1 to 60 characters")),
+        required=True,
+        validate=validate.Length(min=1, error='list at least one answer that shows it, e.g. ["no"]'),
+    )
+
+
+SHOW_IF_EXAMPLE = '{item: rcv-01, answer: ["no"]}'
+
+
 class ItemSchema(StrictSchema):
     id = Text(
         required=True,
@@ -512,6 +530,7 @@ class ItemSchema(StrictSchema):
     )
     # --- answer types (issue 15): no default, so a file without `answer` hashes as before.
     answer = AnswerSpec(AnswerSpecSchema)
+    show_if = MappingOf(ShowIfSchema, SHOW_IF_EXAMPLE)  # helper "showif"
 
     @validates_schema
     def results_are_for_grades(self, data, **kwargs):
@@ -530,6 +549,7 @@ class SectionSchema(StrictSchema):
         required=True,
         validate=validate.Length(min=1, error="a section needs at least one item"),
     )
+    show_if = MappingOf(ShowIfSchema, SHOW_IF_EXAMPLE)  # helper "showif": the whole section
 
 
 class ChecklistSchema(StrictSchema):
@@ -590,4 +610,5 @@ KEYS_BY_LEVEL = {
     "findings": list(FindingRulesSchema().fields),
     "answer": [f.data_key or name for name, f in AnswerSpecSchema().fields.items()],
     "option": list(OptionSchema().fields),
+    "show_if": list(ShowIfSchema().fields),
 }

@@ -175,7 +175,9 @@ def _build_version(
     add(version)
     position = 0
     for s, sec in enumerate(data["sections"]):
-        section = ChecklistSection(version=version, position=s, clause=sec["clause"], title=sec["title"])
+        section = ChecklistSection(
+            version=version, position=s, clause=sec["clause"], title=sec["title"], show_if=sec.get("show_if")
+        )
         add(section)  # SQLAlchemy 2 does not cascade along backrefs
         for item in sec["items"]:
             add(
@@ -194,6 +196,7 @@ def _build_version(
                     answer=answers.normalised(item.get("answer")),
                     require=item.get("require"),
                     procedures=item.get("procedures"),
+                    show_if=item.get("show_if"),
                 )
             )
             position += 1
@@ -244,6 +247,7 @@ COMPARED_FIELDS = (
     "require",
     "procedures",
     "answer",
+    "show_if",
 )
 
 

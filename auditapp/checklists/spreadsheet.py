@@ -50,6 +50,9 @@ TEMPLATE_ROWS = 500  # rows of the Items sheet that carry the drop-down lists in
 
 MISSING: Any = object()  # an empty cell: the key is left out of the YAML
 NO_SAVED_VALUE = "a formula with no saved value; open and save the file in Excel, or type the value"
+SECTION_SHOW_IF_LATER = (
+    "a section's condition goes on its first row (with its title), where it applies to all its items"
+)
 CLAUSE_WITHOUT_TITLE = "a new section clause but no Section title; write the section's title on this row"
 
 
@@ -343,6 +346,27 @@ def _write_options(options: Any) -> Any:
     return "\n".join(lines)
 
 
+SHOW_IF_EXAMPLE = "rcv-01 = no, na"
+
+
+def _show_if(value: Any) -> Any:
+    """ "rcv-01 = no, na" -> {item: rcv-01, answer: [no, na]}: asked only when rcv-01 was answered so."""
+    text = _text(value)
+    if text is MISSING:
+        return MISSING
+    item, equals, listed = text.partition("=")
+    answer = [a.strip() for a in re.split(r"[,;\n]", listed) if a.strip()]
+    if not equals or not item.strip() or not answer:
+        raise CellProblem(
+            f'"{text}" is not a condition; write the earlier item\'s id = the answers, e.g. "{SHOW_IF_EXAMPLE}"'
+        )
+    return {"item": item.strip(), "answer": answer}
+
+
+def _write_show_if(condition: Any) -> Any:
+    return f"{condition['item']} = {', '.join(condition['answer'])}" if condition else None
+
+
 MORE = ("*",)  # the path of the column that carries keys without a column of their own
 MAX_MORE_CHARS = 20_000
 
@@ -568,6 +592,28 @@ ITEM_COLUMNS: list[Column] = [
         read=_more,
         write=_write_more,
         width=30,
+    ),
+    # show-if (issue 15, helper "showif"): last, so the columns before keep their letters
+    Column(
+        "Show if",
+        "item",
+        ("show_if",),
+        "Optional: the item is asked only when an earlier item was answered so: its id = the answers,"
+        f' e.g. "{SHOW_IF_EXAMPLE}". Answers: yes, no or na (yes/no items), option values (choices), results'
+        " (ISO-grade and number items). Otherwise it is not asked and never blocks completion.",
+        read=_show_if,
+        write=_write_show_if,
+        width=20,
+    ),
+    Column(
+        "Section show if",
+        "section",
+        ("show_if",),
+        "Optional, on the section's first row: the whole section is asked only when an item of an earlier"
+        f' section was answered so, e.g. "{SHOW_IF_EXAMPLE}" (see Show if).',
+        read=_show_if,
+        write=_write_show_if,
+        width=20,
     ),
 ]
 
@@ -880,6 +926,10 @@ def _read_items(table: Table, header_row: int, doc, where: _Where, result: Sheet
             if clause != current.get("clause"):
                 cell = next(cells[c] for c in section_values if c.path == ("clause",))
                 result.problems.append(SheetProblem(cell, CLAUSE_WITHOUT_TITLE))
+        shown_if = next((v for c, v in section_values.items() if c.path == ("show_if",)), MISSING)
+        if not starts and shown_if is not MISSING and current is not None and shown_if != current.get("show_if"):
+            cell = next(cells[c] for c in section_values if c.path == ("show_if",))
+            result.problems.append(SheetProblem(cell, SECTION_SHOW_IF_LATER))
         if starts:
             current = CommentedMap()
             for column in SECTION_COLUMNS:

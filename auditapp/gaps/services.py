@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Role, User
 from ..audits.models import NOT_AUDITED, Audit, Response
+from ..audits.services import hidden_items
 from ..capa import services as capa
 from ..capa.models import ActionStatus, CorrectiveAction
 from ..checklists.clauses import AUDITABLE_CLAUSES, auditable_clause_of
@@ -140,11 +141,14 @@ def gap_report(audit: Audit) -> GapReport:
         .where(ChecklistItem.version_id == audit.checklist_version_id, ItemClause.standard == ISO9001)
     ):
         iso_clauses[item_id].append(code)
+    not_asked = hidden_items(audit)  # show-if (issue 15): an answer kept on a hidden item counts nowhere
     for item_id, reference, result in db.session.execute(
         select(ChecklistItem.id, ChecklistItem.clause, Response.result)
         .join(Response, Response.item_id == ChecklistItem.id)
         .where(Response.audit_id == audit.id, Response.result.is_not(None), Response.result != NOT_AUDITED)
     ):
+        if item_id in not_asked:
+            continue
         for clause in iso_clauses.get(item_id) or [reference]:
             if result == Result.NA:
                 entry(clause).not_applicable += 1

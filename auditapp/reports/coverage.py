@@ -66,7 +66,12 @@ def counted(start: datetime | None = None, end: datetime | None = None) -> tuple
 
 # An answer audits a clause when it judges it: N/A, not audited and `recorded` (data without judgement: a
 # text, a date, a number with no limits; answer types, issue 15) do not count toward coverage.
-ANSWERED = (Response.result.is_not(None), Response.result.not_in([Result.NA, NOT_AUDITED, RECORDED]))
+# An answer kept on an item its condition hid (show-if) was not asked: it counts nowhere either.
+ANSWERED = (
+    Response.result.is_not(None),
+    Response.result.not_in([Result.NA, NOT_AUDITED, RECORDED]),
+    Response.not_asked.is_(False),
+)
 
 
 def answer_tallies(start: datetime | None, end: datetime | None, standard: str | None = None) -> Select:

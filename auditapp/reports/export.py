@@ -29,6 +29,7 @@ RESULT_COLUMNS = [
     "Answered by",
     "Answered at",
 ]
+NOT_ASKED_LABEL = "Not asked: condition not met"
 FINDING_COLUMNS = [
     "Audit",
     "Area",
@@ -77,7 +78,8 @@ def result_rows(since: date, until: date):
             r.item.clause,
             r.item.key,
             r.item.question,
-            result_labels(a.kind).get(r.result or "", r.result or ""),
+            # show-if (issue 15): an answer kept on an item its condition hid was not asked, and counts nowhere
+            NOT_ASKED_LABEL if r.not_asked else result_labels(a.kind).get(r.result or "", r.result or ""),
             answers.shown(r.item.answer, r.value),
             r.note,
             r.answered_by.name if r.answered_by else "",

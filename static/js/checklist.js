@@ -54,6 +54,8 @@
   function items() { return Array.prototype.slice.call(document.querySelectorAll(".items > .item")); }
   function sections() { return Array.prototype.slice.call(document.querySelectorAll("section.section")); }
   function isAnswered(item) { return item.classList.contains("answered"); }
+  // show-if (issue 15): an item hidden by its condition, or in a hidden section, is not asked.
+  function notAsked(item) { return item.hidden || Boolean(item.closest("section[hidden]")); }
   function say(text) { statusBox.textContent = text; }
 
   // --- collapsing sections --------------------------------------------------------------------------
@@ -172,7 +174,7 @@
     var all = items(), start = startIndex(all), target = null;
     for (var step = 1; step <= all.length && !target; step++) {
       var item = all[(start + step + all.length) % all.length];
-      if (!isAnswered(item)) target = item;
+      if (!isAnswered(item) && !notAsked(item)) target = item;
     }
     if (!target) { say("Every item has a result."); return; }
     if (target.classList.contains("filtered-out")) {  // the filter hid it: show everything again

@@ -500,3 +500,51 @@ test("the badge says the two stages: answers first, then the photos uploading wi
   assert.equal(logic.stageText([Object.assign(photoOn(3), { problem: { status: 422, html: "" } })], routes, true), "");
   assert.deepEqual(logic.photoLoad([photoOn(1, 2, 1), answerOn(1)]), { files: 3, bytes: 3000 });
 });
+
+// --- show-if (issue 15): the same cases as tests/test_conditions.py::test_which_items_are_not_asked ---
+// The show-if walk (tests/support/conditions.py): gate (yes/no) -> why (on no, na); kind (choice) -> the
+// spill kit section (on chemical, both): kit-where (ISO grades) -> kit-sealed (on conform).
+const KIT = { item: "kind", answer: ["chemical", "both"] };
+const WALK = [
+  { key: "gate", type: "yes_no", showIf: null, sectionShowIf: null },
+  { key: "why", type: "text", showIf: { item: "gate", answer: ["no", "na"] }, sectionShowIf: null },
+  { key: "kind", type: "choice", showIf: null, sectionShowIf: null },
+  { key: "kit-where", type: "grades", showIf: null, sectionShowIf: KIT },
+  { key: "kit-sealed", type: "grades", showIf: { item: "kit-where", answer: ["conform"] }, sectionShowIf: KIT },
+];
+function hidden(given) { return Object.keys(logic.hiddenKeys(WALK, given)).sort(); }
+
+test("show-if hides what the answers do not call for, as the server does", () => {
+  const cases = [
+    [{}, ["kit-sealed", "kit-where", "why"]],
+    [{ gate: { result: "conform", value: "yes" } }, ["kit-sealed", "kit-where", "why"]],
+    [{ gate: { result: "major_nc", value: "no" } }, ["kit-sealed", "kit-where"]],
+    [{ gate: { result: "na", value: "na" } }, ["kit-sealed", "kit-where"]],
+    [{ kind: { result: "recorded", value: "dry" } }, ["kit-sealed", "kit-where", "why"]],
+    [{ kind: { result: "recorded", value: "both" } }, ["kit-sealed", "why"]],
+    [{ kind: { result: "recorded", value: "chemical" }, "kit-where": { result: "conform", value: null } }, ["why"]],
+    [{ kind: { result: "recorded", value: "chemical" }, "kit-where": { result: "minor_nc", value: null } }, ["kit-sealed", "why"]],
+    [{ kind: { result: "recorded", value: "dry" }, "kit-where": { result: "conform", value: null } }, ["kit-sealed", "kit-where", "why"]],
+    [{ gate: { result: "not_audited", value: null } }, ["kit-sealed", "kit-where", "why"]],
+  ];
+  for (const [given, expected] of cases) assert.deepEqual(hidden(given), expected, JSON.stringify(given));
+});
+
+test("show-if on a multiple choice shows on any chosen option; on a number by its result", () => {
+  const items = [
+    { key: "m", type: "multi_choice" }, { key: "n", type: "number" },
+    { key: "a", type: "grades", showIf: { item: "m", answer: ["b"] } },
+    { key: "b", type: "grades", showIf: { item: "n", answer: ["minor_nc"] } },
+  ];
+  assert.deepEqual(Object.keys(logic.hiddenKeys(items, { m: { result: "recorded", value: ["a", "b"] }, n: { result: "conform", value: 42 } })), ["b"]);
+  assert.deepEqual(Object.keys(logic.hiddenKeys(items, { m: { result: "recorded", value: ["a"] }, n: { result: "minor_nc", value: 50 } })), ["a"]);
+});
+
+test("progress counts only the items asked, as the server counts it", () => {
+  const items = [
+    { section: "1", result: "conform" }, { section: "1", result: null }, { section: "1", result: "na" },
+    { section: "2", result: "minor_nc", hidden: true }, { section: "2", result: null, hidden: true },
+    { section: "2", result: "not_audited" },
+  ];
+  assert.deepEqual(logic.progressOf(items), { answered: 1, applicable: 3, na: 1, sections: { 1: [1, 2], 2: [0, 1] } });
+});

@@ -392,6 +392,56 @@
     return inside ? "conform" : spec.outside;
   }
 
+  // --- show-if (issue 15, "showif") ---
+  // Which items are not asked, by the rule the server uses (auditapp/checklists/conditions.py; the same cases
+  // are in tests/test_conditions.py and tests/js/logic.test.js). items: in the checklist's order, each
+  // {key, type, showIf, sectionShowIf} (type: the answer type, "grades" for the ISO grades; a condition is
+  // {item: <trigger key>, answer: [...]} or null); given: key -> {result, value}. A condition is met when its
+  // trigger, an earlier item that is itself asked, has an answer it lists: ISO grades and numbers by their
+  // result, yes_no and choice by their value, multi_choice by any chosen value. Unanswered (or "not audited")
+  // is no answer. Returns the hidden keys as an object (key -> true).
+  function conditionMet(condition, type, answer) {
+    if (!answer || !answer.result || answer.result === NOT_AUDITED) return false;
+    var wanted = condition.answer || [];
+    if (!type || type === "grades" || type === "number") return wanted.indexOf(answer.result) >= 0;
+    if (type === "multi_choice") {
+      return Array.isArray(answer.value) && answer.value.some(function (v) { return wanted.indexOf(String(v)) >= 0; });
+    }
+    return wanted.indexOf(String(answer.value)) >= 0;
+  }
+  function hiddenKeys(items, given) {
+    var types = {}, hidden = {};
+    (items || []).forEach(function (item) {
+      var key = String(item.key);
+      types[key] = item.type || "grades";
+      [item.sectionShowIf, item.showIf].some(function (condition) {
+        if (!condition) return false;
+        var trigger = String(condition.item);
+        if (hidden[trigger] || !(trigger in types) || !conditionMet(condition, types[trigger], (given || {})[trigger])) {
+          hidden[key] = true;
+          return true;
+        }
+        return false;
+      });
+    });
+    return hidden;
+  }
+  // The progress of the items asked, as audits.services._progress counts it: items are {section, result,
+  // hidden}; N/A leaves the applicable items, "not audited" is applicable but not answered, a hidden item
+  // counts nowhere (an answer kept on it neither). sections: section -> [answered, applicable].
+  function progressOf(items) {
+    var out = { answered: 0, applicable: 0, na: 0, sections: {} };
+    (items || []).forEach(function (item) {
+      var counter = out.sections[item.section] = out.sections[item.section] || [0, 0];
+      if (item.hidden) return;
+      if (item.result === NA) { out.na += 1; return; }
+      counter[1] += 1;
+      out.applicable += 1;
+      if (item.result && item.result !== NOT_AUDITED) { counter[0] += 1; out.answered += 1; }
+    });
+    return out;
+  }
+
   // What the item says about a refused change: the server's reason, or its status.
   function refusalText(reason, status) {
     var text = (reason || "").replace(/\s+/g, " ").trim();
@@ -403,7 +453,7 @@
     pending: pending, problems: problems, badge: badge, outcome: outcome, settledBy: settledBy,
     nextRevision: nextRevision, fitWithin: fitWithin, jpegName: jpegName, exportEntries: exportEntries,
     exportPayload: exportPayload, exportFileName: exportFileName, refusalText: refusalText, shownPhotos: shownPhotos,
-    progressDelta: progressDelta, answerResult: answerResult, BATCH: BATCH, carriesPhoto: carriesPhoto, dependsOn: dependsOn,
+    progressDelta: progressDelta, answerResult: answerResult, hiddenKeys: hiddenKeys, progressOf: progressOf, BATCH: BATCH, carriesPhoto: carriesPhoto, dependsOn: dependsOn,
     sendingOrder: sendingOrder, settledEntries: settledEntries, photoLoad: photoLoad, stageText: stageText, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
   };
   if (typeof module !== "undefined" && module.exports) module.exports = logic;

@@ -84,7 +84,8 @@
       else buttons.forEach(function (b) { b.setAttribute("aria-pressed", b.value === result ? "true" : "false"); });
       var before = (item.className.match(/\br-(\S+)/) || [])[1] || null;
       item.className = item.className.replace(/\br-\S+/g, "") + " answered r-" + result;
-      countLocally(item, before, result);
+      if (conditional()) { applyConditions(); recount(); }  // show-if (issue 15): items may appear or go
+      else countLocally(item, before, result);
       openFindingForm(item, result);
     } else if (kind === "note" && form) {
       var area = form.querySelector("textarea[name]");
@@ -162,6 +163,89 @@
       counter.textContent = (Number(parts[0]) + delta.answered) + "/" + (Number(parts[1]) + delta.applicable);
     }
   }
+
+  // --- show-if (issue 15, "showif") ---
+  // Only items and sections with a condition carry data-show-if ({item: <trigger's item id>, answer: [...]}).
+  // The screen shows and hides them by logic.hiddenKeys, the server's rule, over the answers on the screen
+  // (the item's class r-<result>, the pressed value or ticked options): at once on a tap, online or not.
+  // An answer's response brings the server's own list out of band (#not-asked), which then has the last word.
+  function conditional() { return document.querySelector("[data-show-if]") !== null; }
+  function conditionOf(el) { return el && el.dataset.showIf ? JSON.parse(el.dataset.showIf) : null; }
+  function screenItems() {
+    return Array.prototype.map.call(document.querySelectorAll("li.item"), function (li) {
+      var form = li.querySelector('form[data-change="answer"]');
+      var section = li.closest("section[id^='section-']");
+      return {
+        el: li, section: section, key: form ? form.dataset.item : li.id.replace("item-", ""),
+        type: form && form.dataset.answer ? JSON.parse(form.dataset.answer).type : "grades",
+        showIf: conditionOf(li), sectionShowIf: conditionOf(section),
+      };
+    });
+  }
+  function screenAnswer(li) {
+    var result = (li.className.match(/\br-(\S+)/) || [])[1] || null;
+    var pressed = li.querySelector('button[name="value"][aria-pressed="true"]');
+    var ticked = Array.prototype.map.call(li.querySelectorAll('input[type=checkbox][name="value"]:checked'), function (c) { return c.value; });
+    return { result: result, value: pressed ? pressed.value : ticked };
+  }
+  function showHidden(items, hidden) {
+    items.forEach(function (i) { if (i.showIf || i.sectionShowIf) i.el.hidden = Boolean(hidden[i.key]); });
+    Array.prototype.forEach.call(document.querySelectorAll("section[data-show-if]"), function (section) {
+      section.hidden = !items.some(function (i) { return i.section === section && !hidden[i.key]; });
+      var chip = document.querySelector('.section-jump a[href="#' + section.id + '"]');
+      if (chip) chip.hidden = section.hidden;
+    });
+  }
+  // override: {key, result, value}, the answer being tapped (before the screen shows it).
+  function applyConditions(override) {
+    var items = screenItems(), given = {};
+    items.forEach(function (i) { given[i.key] = screenAnswer(i.el); });
+    if (override) given[override.key] = override;
+    var hidden = logic.hiddenKeys(items, given);
+    showHidden(items, hidden);
+    return items;
+  }
+  // The progress bar and section counters from the screen's items (offline: no server to count them).
+  function recount() {
+    var items = screenItems().map(function (i) {
+      return { section: i.section ? i.section.id.slice("section-".length) : "", result: screenAnswer(i.el).result, hidden: i.el.hidden };
+    });
+    var p = logic.progressOf(items);
+    var bar = document.getElementById("progress");
+    var count = bar && bar.querySelector(".progress-count");
+    if (count) {
+      var meter = bar.querySelector("progress");
+      if (meter) { meter.max = Math.max(p.applicable, 1); meter.value = p.answered; }
+      count.innerHTML = "<strong>" + p.answered + "</strong>/" + p.applicable + " answered";
+      var naSpan = Array.prototype.find.call(bar.children, function (el) { return /N\/A/.test(el.textContent); });
+      if (!naSpan && p.na) { naSpan = document.createElement("span"); naSpan.className = "muted"; bar.appendChild(naSpan); }
+      if (naSpan) naSpan.textContent = p.na ? "· " + p.na + " N/A" : "";
+    }
+    Object.keys(p.sections).forEach(function (id) {
+      var counter = document.getElementById("sec-" + id);
+      if (counter) counter.textContent = p.sections[id][0] + "/" + p.sections[id][1];
+    });
+  }
+  // A tap on an answer shows and hides at once, before the server's answer (or offline, its keeping).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest('form[data-change="answer"] button[name]');
+    if (!button || button.disabled || !conditional()) return;
+    var form = button.form, spec = form.dataset.answer ? JSON.parse(form.dataset.answer) : null;
+    var result = spec ? logic.answerResult(spec, [button.value], null) : button.value;
+    if (result) applyConditions({ key: form.dataset.item, result: result, value: button.value });
+  });
+  // The page's own list is what it was rendered with; only one that comes with a response is news.
+  var rendered = document.getElementById("not-asked");
+  if (rendered) rendered.dataset.applied = "true";
+  // The server's list, out of band with an answer's response (a new #not-asked, not yet applied).
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var list = document.getElementById("not-asked");
+    if (!list || list.dataset.applied) return;
+    list.dataset.applied = "true";
+    var hidden = {};
+    (list.dataset.notAsked || "").split(/\s+/).forEach(function (id) { if (id) hidden[id] = true; });
+    showHidden(screenItems(), hidden);
+  });
 
   // A refused change stays in the outbox, shown on its item beside what the server now holds, until
   // the auditor decides: tap a result to save a choice, or forget the offline change.
