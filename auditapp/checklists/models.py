@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from ..accounts.models import User
@@ -67,6 +67,8 @@ class ChecklistVersion(Model):
     # --- finding rules (issue 15): `findings.required_for`, the results that need a written finding;
     # None (no `findings:` in the file) is today's rule, every finding grade (checklists/rules.py).
     finding_results: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # --- scoring (issue 15, checklists/scoring.py): {"points": {result: points}}; None = not scored.
+    scoring: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     source_path: Mapped[str] = mapped_column(String(255))
     # The exact YAML the version was imported from, kept as evidence of what auditors used.
     source_text: Mapped[str] = mapped_column(Text)
@@ -94,6 +96,7 @@ class ChecklistSection(Model):
     position: Mapped[int] = mapped_column(Integer)
     clause: Mapped[str | None] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[float | None] = mapped_column(Float, nullable=True)  # scoring (issue 15); None = 1
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="sections")
     items: Mapped[list["ChecklistItem"]] = relationship(
@@ -127,6 +130,9 @@ class ChecklistItem(Model):
     procedures: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
     # The answer type (issue 15, checklists/answers.py): None for the ISO grades, else the normalised spec.
     answer: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
+    # --- scoring (issue 15, checklists/scoring.py): weight in its section (None = 1), own points per result.
+    weight: Mapped[float | None] = mapped_column(Float, nullable=True)
+    points: Mapped[dict[str, float] | None] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="items", overlaps="items,section")
     section: Mapped[ChecklistSection] = relationship(back_populates="items", overlaps="items,version")

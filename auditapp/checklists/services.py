@@ -170,6 +170,7 @@ def _build_version(
         description=data["description"],
         renamed=data["renamed"],
         finding_results=data["findings"]["required_for"] if "findings" in data else None,
+        scoring=data.get("scoring"),
         source_path=loaded.display_path,
         source_text=loaded.source_text,
         imported_by_id=getattr(actor, "id", None),
@@ -177,7 +178,9 @@ def _build_version(
     add(version)
     position = 0
     for s, sec in enumerate(data["sections"]):
-        section = ChecklistSection(version=version, position=s, clause=sec["clause"], title=sec["title"])
+        section = ChecklistSection(
+            version=version, position=s, clause=sec["clause"], title=sec["title"], weight=sec.get("weight")
+        )
         add(section)  # SQLAlchemy 2 does not cascade along backrefs
         for item in sec["items"]:
             add(
@@ -196,6 +199,8 @@ def _build_version(
                     answer=answers.normalised(item.get("answer")),
                     require=item.get("require"),
                     procedures=item.get("procedures"),
+                    weight=item.get("weight"),
+                    points=item.get("points"),
                 )
             )
             position += 1
@@ -246,6 +251,8 @@ COMPARED_FIELDS = (
     "require",
     "procedures",
     "answer",
+    "weight",
+    "points",
 )
 
 

@@ -1,0 +1,250 @@
+"""Scoring (issue 15): points per result, option points, item and section weights; the format's keys, their
+plain-language errors, and the pure score function (sections and total, N/A and recorded out of the maximum)."""
+
+import io
+import textwrap
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from auditapp.checklists import services as checklists
+from auditapp.checklists import spreadsheet as sp
+from auditapp.checklists.loader import load_checklist_file
+from auditapp.checklists.scoring import ItemRule, percent, score, version_score
+from auditapp.extensions import db
+
+HEAD = """\
+id: scored
+title: Scored walk
+version: 1
+"""
+SCORING = "scoring: {points: {conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0}}\n"
+
+WALK = """\
+sections:
+  - title: Sort
+    weight: 2
+    items:
+      - {id: s-01, reference: S-1, question: Only needed items at the bench?}
+      - {id: s-02, reference: S-2, question: Red-tag area used?, weight: 3, points: {conform: 4, minor_nc: 2}}
+      - id: s-03
+        reference: S-3
+        question: Floor state?
+        answer:
+          type: choice
+          options:
+            - {value: clean, label: Clean, result: conform, points: 3}
+            - {value: dusty, label: Dusty, result: observation}
+            - {value: none, label: No floor here, result: na}
+  - title: Shine
+    items:
+      - {id: h-01, reference: H-1, question: Machines wiped?, answer: {type: yes_no}}
+      - {id: h-02, reference: H-2, question: Who cleans?, answer: {type: text}}
+"""
+
+
+def load(tmp_path: Path, text: str):
+    path = tmp_path / "scored.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return load_checklist_file(path, shown_as="checklists/scored.yaml")
+
+
+def messages(result) -> list[str]:
+    return [f"{p.line}: {p.field}: {p.message}" for p in result.problems]
+
+
+# --- the format ----------------------------------------------------------------------------------
+
+
+def test_a_scored_checklist_loads_with_its_points_and_weights(tmp_path):
+    result = load(tmp_path, HEAD + SCORING + WALK)
+    assert result.ok, messages(result)
+    data = result.data
+    assert data["scoring"] == {"points": {"conform": 2, "observation": 1, "ofi": 2, "minor_nc": 1, "major_nc": 0}}
+    sort = data["sections"][0]
+    assert sort["weight"] == 2
+    assert sort["items"][1]["weight"] == 3 and sort["items"][1]["points"] == {"conform": 4, "minor_nc": 2}
+    assert sort["items"][2]["answer"]["options"][0]["points"] == 3
+    assert "weight" not in data["sections"][1] and "points" not in sort["items"][0]
+
+
+def test_points_and_weights_without_scoring_are_refused_in_plain_words(tmp_path):
+    result = load(tmp_path, HEAD + WALK)
+    found = messages(result)
+    assert any(m.startswith("6: sections[0].weight: a section's weight needs scoring at the top") for m in found), found
+    assert any("sections[0].items[1].weight: an item's weight needs scoring" in m for m in found), found
+    assert any("sections[0].items[1].points: an item's points needs scoring" in m for m in found), found
+    assert any("sections[0].items[2].answer.options[0].points: points needs scoring" in m for m in found), found
+
+
+def test_wrong_points_and_weights_say_what_is_wrong(tmp_path):
+    text = (
+        HEAD
+        + "scoring: {points: {conform: 2, minor_nc: -1, na: 1, compliant: 2, major_nc: two}}\n"
+        + """\
+sections:
+  - title: Sort
+    weight: heavy
+    items:
+      - {id: s-01, reference: S-1, question: Only needed items at the bench?, weight: -2}
+      - {id: s-02, reference: S-2, question: Red-tag area used?, points: {conform: true}}
+"""
+    )
+    found = messages(load(tmp_path, text))
+    assert "4: scoring.points.minor_nc: points must be 0 or more, not -1" in found, found
+    assert any('scoring.points.na: "na" is never scored' in m for m in found), found
+    assert any('scoring.points.compliant: "compliant" is not a result; did you mean "conform"?' in m for m in found)
+    assert any("scoring.points.major_nc: points must be a number like 2 or 1.5, not text 'two'" in m for m in found)
+    assert any("sections[0].weight: weight must be a number like 2 or 1.5, not text 'heavy'" in m for m in found)
+    assert any("sections[0].items[0].weight: weight must be 0 or more, not -2" in m for m in found), found
+    assert any("sections[0].items[1].points.conform: points must be a number" in m for m in found), found
+
+
+def test_a_result_an_item_can_be_given_without_points_is_named(tmp_path):
+    text = (
+        HEAD
+        + "scoring: {points: {conform: 1, minor_nc: 0}}\n"
+        + textwrap.dedent("""\
+        sections:
+          - title: Sort
+            items:
+              - {id: s-01, reference: S-1, question: Only needed items?, results: [conform, minor_nc, na]}
+              - {id: s-02, reference: S-2, question: Red tags used?, answer: {type: yes_no, "no": major_nc}}
+              - id: s-03
+                reference: S-3
+                question: Which bins?
+                answer: {type: multi_choice, options: [{value: a, result: conform, points: 1}, {value: b}]}
+        """)
+    )
+    found = messages(load(tmp_path, text))
+    assert any(
+        "sections[0].items[1]: can be answered major_nc, which has no points: add major_nc to the scoring points" in m
+        for m in found
+    ), found
+    assert not any("items[0]" in m for m in found), found  # conform, minor_nc have points; na is never scored
+    assert any("items[2].answer.options[0].points: points on options are for a choice answer" in m for m in found)
+
+
+# --- the pure score function ---------------------------------------------------------------------
+
+POINTS = {"conform": 2, "observation": 1, "ofi": 2, "minor_nc": 1, "major_nc": 0}
+GRADES = ("conform", "minor_nc", "major_nc", "observation", "ofi", "na")
+
+
+def test_section_and_total_percentages_weight_items_and_sections():
+    rules = [
+        ItemRule(1, "sort", 1, POINTS, results=GRADES),
+        ItemRule(2, "sort", 3, POINTS, results=GRADES),
+        ItemRule(3, "shine", 1, POINTS, results=GRADES),
+    ]
+    result = score(rules, {1: ("conform", None), 2: ("minor_nc", None), 3: ("major_nc", None)}, {"sort": 3})
+    sort, shine = result.sections["sort"], result.sections["shine"]
+    assert (sort.earned, sort.maximum, sort.percent) == (5, 8, 63)  # 2 + 1x3 of 2 + 2x3: 62.5 rounds up
+    assert (shine.earned, shine.maximum, shine.percent) == (0, 2, 0)
+    # total: sections weighted 3 : 1 over their percentages: (3 x 5/8 + 0) / 4 = 46.875 %
+    assert result.total.percent == 47
+    assert (result.total.earned, result.total.maximum) == (5, 10)
+
+
+def test_na_recorded_not_audited_and_unanswered_are_out_of_the_maximum():
+    rules = [ItemRule(k, "s", 1, POINTS, results=(*GRADES, "recorded")) for k in range(5)]
+    result = score(rules, {0: ("conform", None), 1: ("na", None), 2: ("recorded", "x"), 3: ("not_audited", None)})
+    assert result.sections["s"].maximum == 2 and result.total.percent == 100 and result.total.scored == 1
+
+
+def test_nothing_scored_shows_a_dash():
+    result = score([ItemRule(1, "s", 1, POINTS, results=GRADES)], {})
+    assert result.total.percent is None and result.total.shown == "–" and result.sections["s"].shown == "–"
+
+
+def test_a_choice_option_s_points_win_and_its_best_option_is_the_maximum():
+    rule = ItemRule(
+        1,
+        "s",
+        2,
+        POINTS,
+        options={"clean": 3, "dusty": None, "none": None},
+        option_results={"clean": "conform", "dusty": "observation", "none": "na"},
+    )
+    dusty = score([rule], {1: ("observation", "dusty")}).sections["s"]
+    assert (dusty.earned, dusty.maximum) == (2, 6)  # observation's 1 point x 2, of clean's 3 x 2
+    clean = score([rule], {1: ("conform", "clean")}).sections["s"]
+    assert (clean.earned, clean.maximum, clean.percent) == (6, 6, 100)
+    assert score([rule], {1: ("na", "none")}).total.percent is None
+
+
+def test_weight_zero_and_decimals_are_exact():
+    rules = [
+        ItemRule(1, "s", 0, POINTS, results=GRADES),
+        ItemRule(2, "s", 0.1, {"conform": 0.3, "minor_nc": 0.1}, results=GRADES[:2]),
+    ]
+    result = score(rules, {1: ("major_nc", None), 2: ("minor_nc", None)})
+    assert result.sections["s"].earned == Fraction(1, 100) and result.sections["s"].maximum == Fraction(3, 100)
+    assert result.total.percent == 33
+    assert percent(Fraction(1), Fraction(8)) == 13  # 12.5 rounds half up, as the phone does
+
+
+def test_a_section_of_weight_zero_leaves_the_total():
+    rules = [ItemRule(1, "a", 1, POINTS, results=GRADES), ItemRule(2, "b", 1, POINTS, results=GRADES)]
+    result = score(rules, {1: ("conform", None), 2: ("major_nc", None)}, {"b": 0})
+    assert result.total.percent == 100 and result.sections["b"].percent == 0
+
+
+def test_an_imported_version_scores_its_answers(app, tmp_path):
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    (folder / "scored.yaml").write_text(HEAD + SCORING + WALK, encoding="utf-8")
+    report = checklists.sync_directory(folder)
+    assert report.problems == []
+    version = report.imported[0]
+    db.session.refresh(version)
+    assert version.scoring["points"]["conform"] == 2 and version.sections[0].weight == 2
+    by_key = {i.key: i for i in version.items}
+    answers = {
+        by_key["s-01"].id: ("conform", None),  # 2 of 2
+        by_key["s-02"].id: ("minor_nc", None),  # 2x3 of 4x3
+        by_key["s-03"].id: ("conform", "clean"),  # 3 of 3
+        by_key["h-01"].id: ("minor_nc", "no"),  # 1 of 2
+        by_key["h-02"].id: ("recorded", "Ann"),  # not scored
+    }
+    result = version_score(version, answers)
+    sort, shine = (result.sections[s.id] for s in version.sections)
+    assert (sort.earned, sort.maximum, sort.percent) == (11, 17, 65)
+    assert (shine.earned, shine.maximum, shine.percent) == (1, 2, 50)
+    # (2 x 11/17 + 1 x 1/2) / 3 = 59.8 %
+    assert result.total.percent == 60
+
+
+# --- the spreadsheet -----------------------------------------------------------------------------
+
+
+def test_the_scoring_columns_read_and_write_each_other():
+    by = {c.header: c for c in sp.ITEM_COLUMNS}
+    points = {"conform": 2, "minor_nc": 1.5, "major_nc": 0}
+    assert by["Points"].write(points) == "conform 2, minor_nc 1.5, major_nc 0"
+    assert by["Points"].read("conform 2, minor_nc 1.5, major_nc 0") == points
+    assert by["Points"].read("Conform=2; Minor NC: 1.5\nmajor_nc 0") == {"Conform": 2, "Minor NC": 1.5, "major_nc": 0}
+    with pytest.raises(sp.CellProblem, match='"conform" is not a result and its points'):
+        by["Points"].read("conform, minor_nc 1")
+    assert by["Weight"].read("2") == 2 and by["Section weight"].read(0.5) == 0.5
+    scoring = next(f for f in sp.CHECKLIST_FIELDS if f.key == "scoring")
+    assert scoring.read("conform 2, major_nc 0") == {"points": {"conform": 2, "major_nc": 0}}
+    options = [{"value": "clean", "label": "Clean", "result": "conform", "points": 3}, {"value": "dusty", "points": 1}]
+    cell = by["Choices"].write(options)
+    assert cell == "clean | Clean | conform | 3\ndusty |  |  | 1"
+    assert by["Choices"].read(cell) == options
+
+
+def test_a_scored_checklist_goes_to_xlsx_and_back_unchanged(tmp_path):
+    loaded = load(tmp_path, HEAD + SCORING + WALK)
+    book = sp.checklist_workbook(loaded.data)
+    result = sp.read_checklist_upload(book, "scored.xlsx")
+    assert [str(p) for p in result.problems] == []
+    assert result.data == loaded.data and result.content_hash == loaded.content_hash
+    items = load_workbook(io.BytesIO(book))["Items"]
+    headers = [c.value for c in items[1]]
+    assert {"Section weight", "Points", "Weight"} <= set(headers)
+    first = {h: c.value for h, c in zip(headers, items[2], strict=False)}
+    assert first["Section weight"] == 2 and first["Points"] is None
