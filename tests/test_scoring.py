@@ -2,18 +2,24 @@
 plain-language errors, and the pure score function (sections and total, N/A and recorded out of the maximum)."""
 
 import io
+import re
 import textwrap
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from auditapp.audits import services as audits
 from auditapp.checklists import services as checklists
 from auditapp.checklists import spreadsheet as sp
 from auditapp.checklists.loader import load_checklist_file
 from auditapp.checklists.scoring import ItemRule, percent, score, version_score
 from auditapp.extensions import db
+
+from .support.accounts import log_in
+from .support.audits import HX, answer, items_of
 
 HEAD = """\
 id: scored
@@ -248,3 +254,69 @@ def test_a_scored_checklist_goes_to_xlsx_and_back_unchanged(tmp_path):
     assert {"Section weight", "Points", "Weight"} <= set(headers)
     first = {h: c.value for h, c in zip(headers, items[2], strict=False)}
     assert first["Section weight"] == 2 and first["Points"] is None
+
+
+# --- live on the audit screen ------------------------------------------------------------------
+
+
+@pytest.fixture
+def scored_audit(app, client, make_user):
+    folder = Path(app.config["CHECKLIST_DIR"])
+    (folder / "scored.yaml").write_text(HEAD + SCORING + WALK, encoding="utf-8")
+    assert checklists.sync_directory(folder).problems == []
+    lead = make_user("auditor")
+    audit = audits.plan_audit(
+        make_user("quality_lead"),
+        checklist_id=checklists.get_checklist("scored").id,
+        title="5S walk, cell 4",
+        planned_date=date.today(),
+        lead_auditor_id=lead.id,
+    )
+    db.session.commit()
+    log_in(client, lead)
+    return audit
+
+
+def post_answer(client, audit, item, **data):
+    return client.post(
+        f"/audits/{audit.id}/items/{item.id}/answer", data={"base_revision": 0, **data}, headers=HX
+    ).get_data(as_text=True)
+
+
+def shown_scores(html: str) -> dict[str, str]:
+    """The total ("total") and each section's score (by section id) as the page or fragment shows them."""
+    found = {m[0]: m[1] for m in re.findall(r'<span id="scr-(\d+)" class="sec-score"[^>]*>([^<]*)</span>', html)}
+    total = re.search(r"<span class=\"score\" data-score>Score <strong>([^<]*)</strong></span>", html)
+    return {**found, "total": total.group(1) if total else None}
+
+
+def test_each_answer_s_response_carries_the_section_and_total_scores(client, scored_audit):
+    audit = scored_audit
+    by_key = items_of(audit)
+    sort, shine = (str(s.id) for s in audit.checklist_version.sections)
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    assert shown_scores(page) == {sort: "–", shine: "–", "total": "–"}
+    assert '<script type="application/json" id="score-model">' in page
+
+    html = post_answer(client, audit, by_key["s-01"], result="conform")
+    assert shown_scores(html) == {sort: "100 %", shine: "–", "total": "100 %"}
+    assert f'<span id="scr-{sort}" class="sec-score" hx-swap-oob="true">' in html
+    html = post_answer(client, audit, by_key["s-02"], result="minor_nc")  # 2x3 of 4x3: sort 8 of 14
+    assert shown_scores(html) == {sort: "57 %", shine: "–", "total": "57 %"}
+    html = post_answer(client, audit, by_key["s-03"], value="dusty")  # observation: 1 of clean's 3
+    assert shown_scores(html)[sort] == "53 %"  # 9 of 17
+    html = post_answer(client, audit, by_key["h-01"], value="yes")
+    # (2 x 9/17 + 1 x 1) / 3 = 68.6 %
+    assert shown_scores(html) == {sort: "53 %", shine: "100 %", "total": "69 %"}
+    html = post_answer(client, audit, by_key["h-02"], value="Ann")  # recorded: not scored
+    assert shown_scores(html)["total"] == "69 %"
+    assert shown_scores(client.get(f"/audits/{audit.id}").get_data(as_text=True))["total"] == "69 %"
+
+
+def test_an_unscored_audit_shows_no_score(client, plan):
+    audit = plan()
+    log_in(client, audit.lead_auditor)
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    assert "data-score" not in page and "sec-score" not in page and "score-model" not in page
+    html = answer(client, audit, items_of(audit)["7.2-training"], "conform").get_data(as_text=True)
+    assert "data-score" not in html and "sec-score" not in html

@@ -21,8 +21,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
+from ..checklists import scoring, standards
 from ..checklists import services as checklists
-from ..checklists import standards
 from ..checklists.models import Checklist, ChecklistItem, ChecklistVersion, Result
 from ..checklists.schemas import CLAUSE
 from ..core import observed as observation
@@ -252,10 +252,26 @@ class Progress:
     # What it was counted from: (item id, section id) of every item, and the results given.
     items: list[tuple[int, int]] = field(default_factory=list, repr=False)
     results: dict[int, str] = field(default_factory=dict, repr=False)
+    # --- scoring (issue 15): a scored version's item rules, section weights and the answers' values.
+    rules: list[scoring.ItemRule] | None = field(default=None, repr=False)
+    weights: dict[int, float] = field(default_factory=dict, repr=False)
+    values: dict[int, Any] = field(default_factory=dict, repr=False)
 
-    def with_result(self, item_id: int, result: str) -> Progress:
+    def with_result(self, item_id: int, result: str, value: Any = None) -> Progress:
         """The same progress once one item has this result (an answer's own, without reading again)."""
-        return _progress(self.items, {**self.results, item_id: result})
+        shown = _progress(self.items, {**self.results, item_id: result})
+        if self.rules is not None:
+            shown.rules, shown.weights = self.rules, self.weights
+            shown.values = {**self.values, item_id: value}
+        return shown
+
+    @property
+    def score(self) -> scoring.AuditScore | None:
+        """Section and total scores of a scored checklist (checklists/scoring.py); None when not scored."""
+        if self.rules is None:
+            return None
+        answers = {i: (r, self.values.get(i)) for i, r in self.results.items()}
+        return scoring.score(self.rules, answers, self.weights)
 
     @property
     def applicable(self) -> int:
@@ -271,13 +287,46 @@ class Progress:
 
 
 def progress(audit: Audit) -> Progress:
-    """Answered / applicable items, overall and per section, in one query (every answer's response runs it)."""
-    rows = db.session.execute(
-        select(ChecklistItem.id, ChecklistItem.section_id, Response.result)
+    """Answered / applicable items, overall and per section, in one query (every answer's response runs it);
+    a scored checklist's score comes with it (the same query reads the items' scoring and the answers' values)."""
+    version = audit.checklist_version
+    if version.scoring is None:
+        rows = db.session.execute(
+            select(ChecklistItem.id, ChecklistItem.section_id, Response.result)
+            .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
+            .where(ChecklistItem.version_id == audit.checklist_version_id)
+        ).all()
+        return _progress([(i, s) for i, s, _r in rows], {i: r for i, _s, r in rows if r is not None})
+    scored = db.session.execute(
+        select(
+            ChecklistItem.id,
+            ChecklistItem.section_id,
+            Response.result,
+            Response.value,
+            ChecklistItem.weight,
+            ChecklistItem.points,
+            ChecklistItem.answer,
+            ChecklistItem.results,
+        )
         .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
         .where(ChecklistItem.version_id == audit.checklist_version_id)
+        .order_by(ChecklistItem.position)
     ).all()
-    return _progress([(i, s) for i, s, _r in rows], {i: r for i, _s, r in rows if r is not None})
+    counted = _progress([(r.id, r.section_id) for r in scored], {r.id: r.result for r in scored if r.result})
+    default = version.scoring.get("points", {})
+    counted.rules = [
+        scoring.rule_from(r.id, r.section_id, r.weight, r.points, r.answer, r.results, default) for r in scored
+    ]
+    counted.weights = {s.id: s.weight if s.weight is not None else 1 for s in version.sections}
+    counted.values = {r.id: r.value for r in scored if r.value is not None}
+    return counted
+
+
+def score_model(audit: Audit, shown: Progress) -> dict[str, Any] | None:
+    """What the phone needs to score the audit offline (static/js/offline/logic.js `score`)."""
+    if shown.rules is None:
+        return None
+    return scoring.phone_model(shown.rules, shown.weights)
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:

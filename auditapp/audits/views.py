@@ -177,10 +177,12 @@ def show(audit_id: int):
     responses = services.responses_by_item(audit)
     all_findings = findings.audit_findings(audit)
     item_findings = {f.item_id: f for f in all_findings if f.item_id}
+    counted = services.progress(audit)
     return render_template(
         "audits/show.html",
         audit=audit,
-        progress=services.progress(audit),
+        progress=counted,
+        score_model=services.score_model(audit, counted),
         responses=responses,
         item_findings=item_findings,
         raised=findings.raised_by(all_findings),

@@ -108,8 +108,8 @@ class AuditScore:
 
 def score(
     rules: Iterable[ItemRule],
-    answers: Mapping[Hashable, tuple[str | None, Any]],
-    section_weights: Mapping[Hashable, Number] | None = None,
+    answers: Mapping[Any, tuple[str | None, Any]],
+    section_weights: Mapping[Any, Number] | None = None,
 ) -> AuditScore:
     """Per-section and total scores of these items (in the rules' order of sections) given these answers."""
     weights = section_weights or {}
@@ -167,22 +167,33 @@ def is_scored(version: ChecklistVersion) -> bool:
 
 def item_rule(item: ChecklistItem, default_points: Mapping[str, Number]) -> ItemRule:
     """How an item of a scored version is scored: the checklist's points, the item's own over them."""
-    points = {**default_points, **(item.points or {})}
-    spec = item.answer or {}
+    return rule_from(item.id, item.section_id, item.weight, item.points, item.answer, item.results, default_points)
+
+
+def rule_from(
+    item_id: Hashable,
+    section: Hashable,
+    weight: Number | None,
+    points: Mapping[str, Number] | None,
+    answer: Mapping[str, Any] | None,
+    results: Iterable[str],
+    default_points: Mapping[str, Number],
+) -> ItemRule:
+    """An ItemRule from an item's stored columns (what a query of the items returns, without the objects)."""
     options: dict[str, Number | None] = {}
     option_results: dict[str, str] = {}
-    if spec.get("type") == "choice":
-        for o in spec["options"]:
+    if answer and answer.get("type") == "choice":
+        for o in answer["options"]:
             options[o["value"]] = o.get("points")
             option_results[o["value"]] = o["result"]
     return ItemRule(
-        id=item.id,
-        section=item.section_id,
-        weight=item.weight if item.weight is not None else 1,
-        points=points,
+        id=item_id,
+        section=section,
+        weight=weight if weight is not None else 1,
+        points={**default_points, **(points or {})},
         options=options,
         option_results=option_results,
-        results=tuple(item.results),
+        results=tuple(results),
     )
 
 
@@ -198,24 +209,23 @@ def section_weights(sections: Iterable[ChecklistSection]) -> dict[Hashable, Numb
     return {s.id: s.weight if s.weight is not None else 1 for s in sections}
 
 
-def version_score(version: ChecklistVersion, answers: Mapping[Hashable, tuple[str | None, Any]]) -> AuditScore | None:
+def version_score(version: ChecklistVersion, answers: Mapping[Any, tuple[str | None, Any]]) -> AuditScore | None:
     """The score of answers to a version's items (item id -> (result, value)); None when it is not scored."""
     if version.scoring is None:
         return None
     return score(rules_of(version), answers, section_weights(version.sections))
 
 
-def phone_model(version: ChecklistVersion) -> dict[str, Any] | None:
-    """What the phone needs to score offline (logic.js `score`): per item [section, weight, points, options]."""
-    if version.scoring is None:
-        return None
-    items = {}
-    for rule in rules_of(version):
-        best = rule.best()
-        if best is None:
-            continue  # never scored: the phone needs nothing of it
-        entry: list[Any] = [rule.section, rule.weight, {r: p for r, p in rule.points.items() if r in rule.results}]
+def phone_model(rules: Iterable[ItemRule], weights: Mapping[Any, Number]) -> dict[str, Any]:
+    """What the phone needs to score offline (logic.js `score`): per scored item [section, weight, points per
+    result, points per option (a choice)]; per section its weight. Items never scored are left out."""
+    items: dict[str, list[Any]] = {}
+    for rule in rules:
+        if rule.best() is None:
+            continue
+        points = {r: p for r, p in rule.points.items() if r in rule.results}
+        entry: list[Any] = [str(rule.section), rule.weight, points]
         if rule.options:
             entry.append({v: _plain(rule.option_points(v)) for v in rule.options})
         items[str(rule.id)] = entry
-    return {"items": items, "sections": {str(k): v for k, v in section_weights(version.sections).items()}}
+    return {"items": items, "sections": {str(k): v for k, v in weights.items()}}
