@@ -4,13 +4,15 @@ plain-language errors, and the pure score function (sections and total, N/A and 
 import io
 import re
 import textwrap
-from datetime import date
+from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
+from auditapp.audits import completion
 from auditapp.audits import services as audits
 from auditapp.checklists import services as checklists
 from auditapp.checklists import spreadsheet as sp
@@ -18,7 +20,7 @@ from auditapp.checklists.loader import load_checklist_file
 from auditapp.checklists.scoring import ItemRule, percent, score, version_score
 from auditapp.extensions import db
 
-from .support.accounts import log_in
+from .support.accounts import log_in, make_area
 from .support.audits import HX, answer, items_of
 
 HEAD = """\
@@ -262,7 +264,8 @@ def test_a_scored_checklist_goes_to_xlsx_and_back_unchanged(tmp_path):
 @pytest.fixture
 def scored_audit(app, client, make_user):
     folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "scored.yaml").write_text(HEAD + SCORING + WALK, encoding="utf-8")
+    # a walk: deviations are scored and noted, no written finding needed (so audits complete as answered)
+    (folder / "scored.yaml").write_text(HEAD + SCORING + "findings: {required_for: []}\n" + WALK, encoding="utf-8")
     assert checklists.sync_directory(folder).problems == []
     lead = make_user("auditor")
     audit = audits.plan_audit(
@@ -320,3 +323,99 @@ def test_an_unscored_audit_shows_no_score(client, plan):
     assert "data-score" not in page and "sec-score" not in page and "score-model" not in page
     html = answer(client, audit, items_of(audit)["7.2-training"], "conform").get_data(as_text=True)
     assert "data-score" not in html and "sec-score" not in html
+
+
+# --- the report, its PDF and the trend -----------------------------------------------------------
+
+
+def answer_all(client, audit, s02="conform"):
+    by_key = items_of(audit)
+    post_answer(client, audit, by_key["s-01"], result="conform")
+    post_answer(client, audit, by_key["s-02"], result=s02)
+    post_answer(client, audit, by_key["s-03"], value="clean")
+    post_answer(client, audit, by_key["h-01"], value="no")
+    post_answer(client, audit, by_key["h-02"], value="Ann")
+
+
+def complete(client, audit, when):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(completion, "utcnow", lambda: when)  # as if walked on that day
+        done = client.post(f"/audits/{audit.id}/complete", data={"conclusion": "Walked."})
+    assert done.status_code in (302, 303), done.get_data(as_text=True)[:2000]
+    db.session.refresh(audit)
+    assert audit.status == "completed" and audit.completed_at == when
+
+
+def test_the_report_and_its_pdf_show_section_and_total_scores(client, scored_audit):
+    audit = scored_audit
+    answer_all(client, audit, s02="minor_nc")
+    report = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
+    table = report.split("<h2>Score</h2>")[1].split("</table>")[0]
+    rows = [re.sub(r"<[^>]+>", "|", r) for r in re.findall(r"<tr>.*?</tr>", table, re.S)]
+    cells = [[c.strip() for c in row.split("|") if c.strip()] for row in rows]
+    # sort: 2 + 2x3 + 3 = 11 of 17; shine: yes_no no -> minor_nc 1 of 2 (the text answer is not scored)
+    assert cells[1:3] == [["Sort", "2", "11 / 17 points", "65 %"], ["Shine", "1", "1 / 2 points", "50 %"]]
+    assert "<th>Total</th><td></td><td>12 / 19 points</td><th>60 %</th>" in table
+    pdf = client.get(f"/audits/{audit.id}/report.pdf")
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Score" in text and "11 / 17 points 65 %" in text and "12 / 19 points 60 %" in text
+
+
+def test_the_trend_lists_earlier_completed_audits_of_the_checklist_and_area_the_user_may_see(
+    app, client, make_user, scored_audit
+):
+    first = scored_audit
+    lead, planner = first.lead_auditor, make_user("quality_lead")
+    answer_all(client, first, s02="major_nc")
+    complete(client, first, datetime(2026, 10, 5, 9, 0))
+
+    def plan(title, lead=lead, area=None):
+        audit = audits.plan_audit(
+            planner,
+            checklist_id=first.checklist_version.checklist_id,
+            title=title,
+            planned_date=date.today(),
+            lead_auditor_id=lead.id,
+            area_id=area.id if area else None,
+        )
+        db.session.commit()
+        return audit
+
+    stranger = make_user("auditor")
+    hidden = plan("Someone else's walk", lead=stranger)  # same checklist and area, but not this lead's
+    client.post("/logout")
+    log_in(client, stranger)
+    answer_all(client, hidden)
+    complete(client, hidden, datetime(2026, 10, 20, 9, 0))
+    cell5 = make_area("Cell 5")
+    client.post("/logout")
+    log_in(client, lead)
+    other_area = plan("Another area", area=cell5)
+    answer_all(client, other_area)
+    complete(client, other_area, datetime(2026, 10, 25, 9, 0))
+    second = plan("Second walk")
+    answer_all(client, second)
+    complete(client, second, datetime(2026, 11, 5, 9, 0))
+    third = plan("Third walk")
+    answer_all(client, third, s02="minor_nc")
+
+    report = client.get(f"/audits/{third.id}/report").get_data(as_text=True)
+    trend = report.split("<h3>Trend:")[1].split("</table>")[0]
+    rows = [
+        [c.strip() for c in re.sub(r"<[^>]+>", "|", r).split("|") if c.strip()]
+        for r in re.findall(r"<tr.*?</tr>", trend, re.S)
+    ]
+    assert rows[1:] == [
+        [first.number, "05 Oct 2026", "v1", "36 %"],  # s-02 major: sort 5 of 17, shine 1 of 2: (2 x 5/17 + 1/2) / 3
+        [second.number, "05 Nov 2026", "v1", "83 %"],  # (2 x 17/17 + 1/2) / 3
+        [f"{third.number} (this audit)", "not yet", "v1", "60 %"],
+    ]
+    assert hidden.number not in trend and other_area.number not in trend
+    # a quality lead sees every audit, so the stranger's walk is in theirs
+    client.post("/logout")
+    log_in(client, planner)
+    lead_s = client.get(f"/audits/{third.id}/report").get_data(as_text=True).split("<h3>Trend:")[1]
+    assert hidden.number in lead_s.split("</table>")[0] and other_area.number not in lead_s
+    # the earlier audit's own report lists only what came before it
+    earlier = client.get(f"/audits/{second.id}/report").get_data(as_text=True)
+    assert first.number in earlier and third.number not in earlier.split("<h3>Trend:")[1]

@@ -322,6 +322,44 @@ def progress(audit: Audit) -> Progress:
     return counted
 
 
+@dataclass(frozen=True)
+class TrendPoint:
+    """One audit of a score trend: its total score (None: its checklist version was not scored)."""
+
+    audit: Audit
+    score: scoring.Score | None
+    current: bool = False
+
+
+TREND_AUDITS = 12  # earlier audits a trend shows, the latest
+
+
+def score_trend(user: User, audit: Audit, earlier: int = TREND_AUDITS) -> list[TrendPoint]:
+    """The total score of the completed audits of the same checklist (any version) and area before this one,
+    that the user may see (visible_to), oldest first, then this audit's own; empty when it is not scored."""
+    version = audit.checklist_version
+    if version.scoring is None:
+        return []
+    versions = select(ChecklistVersion.id).where(ChecklistVersion.checklist_id == version.checklist_id)
+    query = select(Audit).where(
+        Audit.checklist_version_id.in_(versions),
+        Audit.area_id.is_(None) if audit.area_id is None else Audit.area_id == audit.area_id,
+        Audit.status == AuditStatus.COMPLETED.value,
+        Audit.id != audit.id,
+        visible_to(user),
+    )
+    if audit.completed_at is not None:
+        query = query.where(Audit.completed_at < audit.completed_at)
+    found = list(db.session.scalars(query.order_by(Audit.completed_at.desc(), Audit.id.desc()).limit(earlier)))
+    points = []
+    for other in reversed(found):
+        counted = progress(other).score
+        points.append(TrendPoint(other, counted.total if counted else None))
+    own = progress(audit).score
+    points.append(TrendPoint(audit, own.total if own else None, current=True))
+    return points
+
+
 def score_model(audit: Audit, shown: Progress) -> dict[str, Any] | None:
     """What the phone needs to score the audit offline (static/js/offline/logic.js `score`)."""
     if shown.rules is None:

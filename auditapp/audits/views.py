@@ -299,6 +299,7 @@ def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
     context = {
         "audit": audit,
         "progress": services.progress(audit),
+        "trend": services.score_trend(current_user, audit),  # scoring (issue 15)
         "responses": responses,
         "deviations": recorded_deviations(audit, responses, audit_findings),
         "findings": audit_findings,
