@@ -22,35 +22,7 @@ from auditapp.extensions import db
 
 from .support.accounts import log_in, make_area
 from .support.audits import HX, answer, items_of
-
-HEAD = """\
-id: scored
-title: Scored walk
-version: 1
-"""
-SCORING = "scoring: {points: {conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0}}\n"
-
-WALK = """\
-sections:
-  - title: Sort
-    weight: 2
-    items:
-      - {id: s-01, reference: S-1, question: Only needed items at the bench?}
-      - {id: s-02, reference: S-2, question: Red-tag area used?, weight: 3, points: {conform: 4, minor_nc: 2}}
-      - id: s-03
-        reference: S-3
-        question: Floor state?
-        answer:
-          type: choice
-          options:
-            - {value: clean, label: Clean, result: conform, points: 3}
-            - {value: dusty, label: Dusty, result: observation}
-            - {value: none, label: No floor here, result: na}
-  - title: Shine
-    items:
-      - {id: h-01, reference: H-1, question: Machines wiped?, answer: {type: yes_no}}
-      - {id: h-02, reference: H-2, question: Who cleans?, answer: {type: text}}
-"""
+from .support.scoring import HEAD, SCORING, WALK, plan_scored_walk
 
 
 def load(tmp_path: Path, text: str):
@@ -263,20 +235,8 @@ def test_a_scored_checklist_goes_to_xlsx_and_back_unchanged(tmp_path):
 
 @pytest.fixture
 def scored_audit(app, client, make_user):
-    folder = Path(app.config["CHECKLIST_DIR"])
-    # a walk: deviations are scored and noted, no written finding needed (so audits complete as answered)
-    (folder / "scored.yaml").write_text(HEAD + SCORING + "findings: {required_for: []}\n" + WALK, encoding="utf-8")
-    assert checklists.sync_directory(folder).problems == []
-    lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("scored").id,
-        title="5S walk, cell 4",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
-    log_in(client, lead)
+    audit = plan_scored_walk(app, make_user("quality_lead"), make_user("auditor"))
+    log_in(client, audit.lead_auditor)
     return audit
 
 
