@@ -431,7 +431,7 @@ def test_the_5s_report_pdf_lists_the_deviations_and_procedures(client, five_s):
 
 
 def test_the_checklist_preview_shows_the_rules_to_its_author(client, five_s):
-    page = client.get("/checklists/5s-walk/v1").get_data(as_text=True)
+    page = client.get("/checklists/5s-walk/v2").get_data(as_text=True)
     assert "Written findings needed for: Major NC." in page
     assert "Photo needed if Major NC · Note needed if Minor NC" in page
     assert "Photo needed unless N/A · Note needed if Minor NC" in page

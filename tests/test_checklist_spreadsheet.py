@@ -125,6 +125,8 @@ def test_csv_export_then_import_gives_identical_content(path):
     details = {k: str(loaded.data[k]) for k in ("id", "title", "version", "description", "standard")}
     if "findings" in loaded.data:  # a checklist-level rule: a CSV holds items only, like the id and title
         details["findings"] = sp._write_finding_rules(loaded.data["findings"])
+    if "scoring" in loaded.data:  # scoring's points per result are checklist-level too
+        details["scoring"] = sp._write_scoring(loaded.data["scoring"])
     result = sp.read_checklist_upload(sp.items_csv(loaded.data).encode(), f"{path.stem}.csv", details)
     assert problems(result) == []
     assert result.content_hash == loaded.content_hash

@@ -144,11 +144,8 @@ def answer(audit_id: int, item_id: int):
             return render_item(audit, item, 422, answer_error=err.message, typed_answer=typed)
         return render_item(audit, item, err.status, message=err.message)
     # A finding that followed the answer (withdrawn, regraded) is the object loaded here: shown as it is now.
-    shown = (
-        progress.with_result(item.id, target.response.result, target.response.value)
-        if target.response.result
-        else progress
-    )
+    response = target.response
+    shown = progress.with_result(item.id, response.result, response.value) if response.result else progress
     return RenderAfterCommit(lambda: answered(target, shown))
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
-from ..checklists import conditions, standards
+from ..checklists import conditions, scoring, standards
 from ..checklists import services as checklists
 from ..checklists.models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, Result
 from ..checklists.schemas import CLAUSE
@@ -329,14 +329,30 @@ class Progress:
     # What it was counted from: (item id, section id) of every item, and the results given.
     items: list[tuple[int, int]] = field(default_factory=list, repr=False)
     results: dict[int, str] = field(default_factory=dict, repr=False)
-    # Show-if (issue 15): the rules, the answers' values they read, and the items they hide.
-    rules: list[Conditional] = field(default_factory=list, repr=False)
+    # Show-if (issue 15): the conditions, the answers' values they (and scores) read, and the items they hide.
+    conditions: list[Conditional] = field(default_factory=list, repr=False)
     values: dict[int, Any] = field(default_factory=dict, repr=False)
     hidden: frozenset[int] = frozenset()
+    # Scoring (issue 15): a scored version's item rules and section weights; None when it is not scored.
+    scoring_rules: list[scoring.ItemRule] | None = field(default=None, repr=False)
+    weights: dict[int, float] = field(default_factory=dict, repr=False)
 
     def with_result(self, item_id: int, result: str, value: Any = None) -> Progress:
         """The same progress once one item has this result (an answer's own, without reading again)."""
-        return _progress(self.items, {**self.results, item_id: result}, self.rules, {**self.values, item_id: value})
+        shown = _progress(
+            self.items, {**self.results, item_id: result}, self.conditions, {**self.values, item_id: value}
+        )
+        shown.scoring_rules, shown.weights = self.scoring_rules, self.weights
+        return shown
+
+    @property
+    def score(self) -> scoring.AuditScore | None:
+        """Section and total scores of a scored checklist (checklists/scoring.py) over the items asked (an item
+        hidden by its condition is not scored); None when the checklist is not scored."""
+        if self.scoring_rules is None:
+            return None
+        answers = {i: (r, self.values.get(i)) for i, r in self.results.items() if i not in self.hidden}
+        return scoring.score(self.scoring_rules, answers, self.weights)
 
     @property
     def applicable(self) -> int:
@@ -358,20 +374,90 @@ _CONDITIONAL = or_(ChecklistItem.show_if.is_not(None), ChecklistSection.show_if.
 
 def progress(audit: Audit) -> Progress:
     """Answered / applicable items, overall and per section, in one query (every answer's response runs it;
-    a checklist with show-if conditions reads them and the answers' values too)."""
+    a checklist with show-if conditions reads them and the answers' values too, a scored one its scoring)."""
+    version = audit.checklist_version
     rows = db.session.execute(
         select(ChecklistItem.id, ChecklistItem.section_id, Response.result, _CONDITIONAL)
         .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
         .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
         .where(ChecklistItem.version_id == audit.checklist_version_id)
+        .order_by(ChecklistItem.position)
     ).all()
     conditional = any(c for _i, _s, _r, c in rows)
-    return _progress(
+    scored = version.scoring is not None
+    counted = _progress(
         [(i, s) for i, s, _r, _c in rows],
         {i: r for i, _s, r, _c in rows if r is not None},
         _rules(audit.checklist_version_id) if conditional else [],
-        _values(Response.audit_id == audit.id)[audit.id] if conditional else {},
+        _values(Response.audit_id == audit.id)[audit.id] if conditional or scored else {},
     )
+    if scored:
+        counted.scoring_rules, counted.weights = _scoring_rules(version)
+    return counted
+
+
+def _scoring_rules(version: ChecklistVersion) -> tuple[list[scoring.ItemRule], dict[int, float]]:
+    """A scored version's item rules, in order, and its sections' weights."""
+    default = (version.scoring or {}).get("points", {})
+    rows = db.session.execute(
+        select(
+            ChecklistItem.id,
+            ChecklistItem.section_id,
+            ChecklistItem.weight,
+            ChecklistItem.points,
+            ChecklistItem.answer,
+            ChecklistItem.results,
+        )
+        .where(ChecklistItem.version_id == version.id)
+        .order_by(ChecklistItem.position)
+    )
+    rules = [scoring.rule_from(r.id, r.section_id, r.weight, r.points, r.answer, r.results, default) for r in rows]
+    return rules, {s.id: s.weight if s.weight is not None else 1 for s in version.sections}
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One audit of a score trend: its total score (None: its checklist version was not scored)."""
+
+    audit: Audit
+    score: scoring.Score | None
+    current: bool = False
+
+
+TREND_AUDITS = 12  # earlier audits a trend shows, the latest
+
+
+def score_trend(user: User, audit: Audit, earlier: int = TREND_AUDITS) -> list[TrendPoint]:
+    """The total score of the completed audits of the same checklist (any version) and area before this one,
+    that the user may see (visible_to), oldest first, then this audit's own; empty when it is not scored."""
+    version = audit.checklist_version
+    if version.scoring is None:
+        return []
+    versions = select(ChecklistVersion.id).where(ChecklistVersion.checklist_id == version.checklist_id)
+    query = select(Audit).where(
+        Audit.checklist_version_id.in_(versions),
+        Audit.area_id.is_(None) if audit.area_id is None else Audit.area_id == audit.area_id,
+        Audit.status == AuditStatus.COMPLETED.value,
+        Audit.id != audit.id,
+        visible_to(user),
+    )
+    if audit.completed_at is not None:
+        query = query.where(Audit.completed_at < audit.completed_at)
+    found = list(db.session.scalars(query.order_by(Audit.completed_at.desc(), Audit.id.desc()).limit(earlier)))
+    points = []
+    for other in reversed(found):
+        counted = progress(other).score
+        points.append(TrendPoint(other, counted.total if counted else None))
+    own = progress(audit).score
+    points.append(TrendPoint(audit, own.total if own else None, current=True))
+    return points
+
+
+def score_model(audit: Audit, shown: Progress) -> dict[str, Any] | None:
+    """What the phone needs to score the audit offline (static/js/offline/logic.js `score`)."""
+    if shown.scoring_rules is None:
+        return None
+    return scoring.phone_model(shown.scoring_rules, shown.weights)
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
@@ -440,7 +526,7 @@ def _progress(
         counts=counts,
         items=items,
         results=results,
-        rules=rules,
+        conditions=rules,
         values=values,
         hidden=hidden,
     )

@@ -188,12 +188,14 @@ def show(audit_id: int):
     responses = services.responses_by_item(audit)
     all_findings = findings.audit_findings(audit)
     item_findings = {f.item_id: f for f in all_findings if f.item_id}
+    counted = services.progress(audit)
     return render_template(
         "audits/show.html",
         audit=audit,
-        progress=(shown := services.progress(audit)),
-        not_asked=shown.hidden,
-        hidden_sections=services.hidden_sections(audit.checklist_version, shown.hidden),
+        progress=counted,
+        not_asked=counted.hidden,
+        hidden_sections=services.hidden_sections(audit.checklist_version, counted.hidden),
+        score_model=services.score_model(audit, counted),
         responses=responses,
         item_findings=item_findings,
         raised=findings.raised_by(all_findings),
@@ -296,10 +298,13 @@ def report_pdf(audit_id: int):
 
 def _report_pdf(audit: Audit) -> Prepared:
     """The report's HTML for paper, its photos (read only when it is rendered) and the name it is kept under.
-    The same for every reader who may see the audit (`can_reopen` is not asked of the reader)."""
+    The same for every reader who may see the audit (`can_reopen` is not asked of the reader, and the score
+    trend, which lists the earlier audits the reader may see, is left to the report on screen)."""
     by_item = photos.photos_by_item(audit)
     html = render_template(
-        "audits/report.html", layout="pdf_base.html", **_report_context(audit, photos_by_item=by_item, can_reopen=False)
+        "audits/report.html",
+        layout="pdf_base.html",
+        **_report_context(audit, photos_by_item=by_item, can_reopen=False, trend=[]),
     )
     shown = [p for ph in by_item.values() for p in ph]
     urls = {p.id: url_for("photos.show", photo_id=p.id) for p in shown}
@@ -341,6 +346,8 @@ def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
         "photos": photos_by_item or photos.photos_by_item(audit),
         "qms_scope": current_scope(),
     }
+    if "trend" not in overrides:  # scoring (issue 15): earlier audits this reader may see
+        context["trend"] = services.score_trend(current_user, audit)
     if "can_reopen" not in overrides:  # a PDF's report is the same for every reader, prepared without one
         context["can_reopen"] = audit.is_completed and (
             current_user.id == audit.lead_auditor_id or current_user.has_role(Role.QUALITY_LEAD)

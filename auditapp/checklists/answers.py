@@ -47,14 +47,17 @@ def normalised(spec: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def _option(option: str | dict[str, Any]) -> dict[str, str]:
+def _option(option: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(option, str):
         return {"value": option, "label": option, "result": RECORDED}
-    return {
+    out = {
         "value": option["value"],
         "label": option.get("label") or option["value"],
         "result": option.get("result") or RECORDED,
     }
+    if option.get("points") is not None:  # scoring (issue 15): kept only when given
+        out["points"] = option["points"]
+    return out
 
 
 def possible_results(spec: dict[str, Any] | None) -> list[str]:

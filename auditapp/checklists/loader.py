@@ -251,11 +251,13 @@ def _validate_yaml(text: str, result: LoadedChecklist, expected_id: str | None =
         data = None
         for path, message in _flatten(exc.messages):
             problem(_line_of(doc, path, message), path, _explain(doc, path, message, text), doc)
+    scoring_problems = _scoring_checks(data) if data is not None else []
     for path, message in [
         *_cross_checks(doc, expected_id),
         *_standards_checks(doc),
         *_rules_checks(doc),
         *_show_if_checks(doc),
+        *scoring_problems,
     ]:
         problem(_line_of(doc, path, message), path, message, doc)
     if result.problems:
@@ -1035,6 +1037,78 @@ def _show_if_checks(doc):
             if isinstance(item, dict) and "show_if" in item:
                 check(item["show_if"], ("sections", s, "items", i), s, n)
             n += 1
+
+
+# --- scoring (issue 15, helper "scoring") ----------------------------------------------------
+
+NEEDS_SCORING = (
+    "needs scoring at the top of the checklist, which turns scoring on and gives each result its points:"
+    " scoring: {points: {conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0}}"
+)
+
+
+def _scoring_checks(data: dict):
+    """Points and weights only in a scored checklist; every result an item can be given has its points.
+
+    Run on the validated data (codes already normalised); the paths still find the lines written."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    scored = "scoring" in data
+    default = data["scoring"]["points"] if scored else {}
+    for s, section in enumerate(data["sections"]):
+        if "weight" in section and not scored:
+            problems.append((("sections", s, "weight"), f"a section's weight {NEEDS_SCORING}"))
+        for i, item in enumerate(section["items"]):
+            where: tuple[str | int, ...] = ("sections", s, "items", i)
+            spec = answers.normalised(item.get("answer"))
+            options = item.get("answer", {}).get("options") or []
+            with_points = [k for k, o in enumerate(options) if isinstance(o, dict) and "points" in o]
+            for key in ("weight", "points"):
+                if key in item and not scored:
+                    problems.append((where + (key,), f"an item's {key} {NEEDS_SCORING}"))
+            if with_points and not scored:
+                problems.append((where + ("answer", "options", with_points[0], "points"), f"points {NEEDS_SCORING}"))
+            if with_points and spec is not None and spec["type"] != "choice":
+                problems.append(
+                    (
+                        where + ("answer", "options", with_points[0], "points"),
+                        "points on options are for a choice answer; a multi_choice item is scored by its result"
+                        " (give the item points per result instead)",
+                    )
+                )
+                continue
+            for k in with_points:
+                if spec is not None and spec["options"][k]["result"] == "na":
+                    problems.append(
+                        (
+                            where + ("answer", "options", k, "points"),
+                            "an option whose result is na is never scored; remove its points",
+                        )
+                    )
+            if not scored:
+                continue
+            points = {**default, **item.get("points", {})}
+            results = item["results"] or answers.possible_results(spec)
+            if spec is not None and spec["type"] == "choice":
+                results = [o["result"] for o in spec["options"] if "points" not in o]
+            missing = [r for r in dict.fromkeys(results) if r not in ("na", answers.RECORDED) and r not in points]
+            if missing:
+                listed = ", ".join(missing)
+                problems.append(
+                    (
+                        where + ("points",) if "points" in item else where,
+                        f"can be answered {listed}, which {'has' if len(missing) == 1 else 'have'} no points:"
+                        f" add {listed} to the scoring points at the top, or to the item's points",
+                    )
+                )
+            own = item.get("points", {})
+            unused = [r for r in own if r not in results and not (spec and spec["type"] == "choice")]
+            if unused:
+                problems.append(
+                    (
+                        where + ("points", unused[0]),
+                        f'"{unused[0]}" is not one of this item\'s results ({", ".join(results)})',
+                    )
+                )
     return problems
 
 

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from ..accounts.models import User
@@ -67,6 +67,8 @@ class ChecklistVersion(Model):
     # --- finding rules (issue 15): `findings.required_for`, the results that need a written finding;
     # None (no `findings:` in the file) is today's rule, every finding grade (checklists/rules.py).
     finding_results: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # --- scoring (issue 15, checklists/scoring.py): {"points": {result: points}}; None = not scored.
+    scoring: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     source_path: Mapped[str] = mapped_column(String(255))
     # The exact YAML the version was imported from, kept as evidence of what auditors used.
     source_text: Mapped[str] = mapped_column(Text)
@@ -96,6 +98,7 @@ class ChecklistSection(Model):
     title: Mapped[str] = mapped_column(String(200))
     # Show-if (issue 15, checklists/conditions.py): {"item": key, "answer": [...]}; None = always shown.
     show_if: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
+    weight: Mapped[float | None] = mapped_column(Float, nullable=True)  # scoring (issue 15); None = 1
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="sections")
     items: Mapped[list["ChecklistItem"]] = relationship(
@@ -131,6 +134,9 @@ class ChecklistItem(Model):
     answer: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
     # Show-if (issue 15, checklists/conditions.py): {"item": key, "answer": [...]}; None = always asked.
     show_if: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
+    # --- scoring (issue 15, checklists/scoring.py): weight in its section (None = 1), own points per result.
+    weight: Mapped[float | None] = mapped_column(Float, nullable=True)
+    points: Mapped[dict[str, float] | None] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="items", overlaps="items,section")
     section: Mapped[ChecklistSection] = relationship(back_populates="items", overlaps="items,version")

@@ -2,6 +2,7 @@
 
 import difflib
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -383,6 +384,70 @@ class FindingRulesSchema(StrictSchema):
     required_for = TextList(Choice(FINDING_RESULT_CODES, "a result that can need a finding"), required=True)
 
 
+# --- scoring (issue 15, helper "scoring") ----------------------------------------------------
+# No load_default: a file without scoring keys loads (and hashes) as before. checklists/scoring.py
+# computes the scores; loader._scoring_checks says what only the whole file shows.
+
+#: Results that can earn points: every ISO result but N/A (N/A, recorded and unanswered are not scored).
+SCORED_RESULTS = [r.value for r in Result if r != Result.NA]
+
+
+class Amount(fields.Field):
+    """Points or a weight: a number, 0 or more (2, 1.5), not text, a boolean or a negative number."""
+
+    def __init__(self, noun: str, **kwargs):
+        super().__init__(**kwargs)
+        self.noun = noun
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError(f"{self.noun} must be a number like 2 or 1.5, not {_kind(value)} {value!r}")
+        if value < 0 or value != value or value in (float("inf"), float("-inf")):
+            raise ValidationError(f"{self.noun} must be 0 or more, not {value}")
+        if value > 1000:
+            raise ValidationError(f"{self.noun} must be at most 1000, not {value}")
+        return value
+
+
+class PointsMap(fields.Field):
+    """result -> points, e.g. {conform: 2, minor_nc: 1, major_nc: 0}; N/A and recorded answers are never scored."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError(
+                f"expected points per result, like {{conform: 2, minor_nc: 1, major_nc: 0}}, not {_kind(value)}"
+            )
+        if not value:
+            raise ValidationError("give the points of at least one result, like {conform: 2, minor_nc: 1, major_nc: 0}")
+        errors: dict = {}
+        result: dict[str, Any] = {}
+        amount = Amount("points")
+        for key, points in value.items():
+            code = accepted(key, SCORED_RESULTS) if isinstance(key, str) else None
+            if code is None:
+                if isinstance(key, str) and accepted(key, [Result.NA.value, answers.RECORDED]):
+                    errors[key] = [f'"{key}" is never scored (it is out of the maximum); remove it from the points']
+                else:
+                    errors[key] = [f'"{key}" is not a result{did_you_mean(str(key), SCORED_RESULTS)}']
+                continue
+            if code in result:
+                errors[key] = [f'"{key}" is listed twice']
+                continue
+            try:
+                result[code] = amount.deserialize(points)
+            except ValidationError as exc:
+                errors[key] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return result
+
+
+class ScoringSchema(StrictSchema):
+    """`scoring:` at the checklist's top turns scoring on: the points each result earns by default."""
+
+    points = PointsMap(required=True)
+
+
 # --- answer types (issue 15) -------------------------------------------------------------------
 
 
@@ -420,6 +485,7 @@ class OptionSchema(StrictSchema):
     value = Text(required=True, validate=validate.Length(min=1, max=60, error="must be 1 to 60 characters"))
     label = Text(validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
     result = Choice(answers.ANSWER_RESULTS, "a result")
+    points = Amount("points")  # scoring: this option's points (a choice answer), instead of its result's
 
 
 class AnswerSpec(fields.Nested):
@@ -531,6 +597,9 @@ class ItemSchema(StrictSchema):
     # --- answer types (issue 15): no default, so a file without `answer` hashes as before.
     answer = AnswerSpec(AnswerSpecSchema)
     show_if = MappingOf(ShowIfSchema, SHOW_IF_EXAMPLE)  # helper "showif"
+    # --- scoring (issue 15): the item's weight in its section, its own points per result.
+    weight = Amount("weight")
+    points = PointsMap()
 
     @validates_schema
     def results_are_for_grades(self, data, **kwargs):
@@ -550,6 +619,7 @@ class SectionSchema(StrictSchema):
         validate=validate.Length(min=1, error="a section needs at least one item"),
     )
     show_if = MappingOf(ShowIfSchema, SHOW_IF_EXAMPLE)  # helper "showif": the whole section
+    weight = Amount("weight")  # scoring (issue 15): the section's weight in the total
 
 
 class ChecklistSchema(StrictSchema):
@@ -573,6 +643,7 @@ class ChecklistSchema(StrictSchema):
     description = Text(load_default="", validate=validate.Length(max=4000, error="must be at most 4000 characters"))
     renamed = RenameMap(load_default=dict)
     findings = MappingOf(FindingRulesSchema, "{required_for: [major_nc]}")  # issue 15, helper "rules"
+    scoring = MappingOf(ScoringSchema, "{points: {conform: 2, minor_nc: 1, major_nc: 0}}")  # issue 15, scoring
     sections = TextList(
         fields.Nested(SectionSchema),
         required=True,
@@ -611,4 +682,5 @@ KEYS_BY_LEVEL = {
     "answer": [f.data_key or name for name, f in AnswerSpecSchema().fields.items()],
     "option": list(OptionSchema().fields),
     "show_if": list(ShowIfSchema().fields),
+    "scoring": list(ScoringSchema().fields),
 }

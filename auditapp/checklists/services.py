@@ -168,6 +168,7 @@ def _build_version(
         description=data["description"],
         renamed=data["renamed"],
         finding_results=data["findings"]["required_for"] if "findings" in data else None,
+        scoring=data.get("scoring"),
         source_path=loaded.display_path,
         source_text=loaded.source_text,
         imported_by_id=getattr(actor, "id", None),
@@ -176,7 +177,12 @@ def _build_version(
     position = 0
     for s, sec in enumerate(data["sections"]):
         section = ChecklistSection(
-            version=version, position=s, clause=sec["clause"], title=sec["title"], show_if=sec.get("show_if")
+            version=version,
+            position=s,
+            clause=sec["clause"],
+            title=sec["title"],
+            show_if=sec.get("show_if"),
+            weight=sec.get("weight"),
         )
         add(section)  # SQLAlchemy 2 does not cascade along backrefs
         for item in sec["items"]:
@@ -197,6 +203,8 @@ def _build_version(
                     require=item.get("require"),
                     procedures=item.get("procedures"),
                     show_if=item.get("show_if"),
+                    weight=item.get("weight"),
+                    points=item.get("points"),
                 )
             )
             position += 1
@@ -248,6 +256,8 @@ COMPARED_FIELDS = (
     "procedures",
     "answer",
     "show_if",
+    "weight",
+    "points",
 )
 
 

@@ -322,12 +322,14 @@ def _options(value: Any) -> Any:
             out.append(line)
             continue
         parts = [p.strip() for p in line.split("|")]
-        if len(parts) > 3:
-            raise CellProblem(f'"{line}" has more than value | label | result')
-        option = {"value": parts[0]}
-        for key, part in zip(("label", "result"), parts[1:], strict=False):
+        if len(parts) > 4:
+            raise CellProblem(f'"{line}" has more than value | label | result | points')
+        option: dict[str, Any] = {"value": parts[0]}
+        for key, part in zip(("label", "result"), parts[1:3], strict=False):
             if part:
                 option[key] = part
+        if len(parts) == 4 and parts[3]:
+            option["points"] = _number(parts[3])  # scoring (issue 15)
         out.append(option)
     return out or MISSING
 
@@ -340,7 +342,10 @@ def _write_options(options: Any) -> Any:
         if isinstance(option, str):
             lines.append(option)
         else:
-            lines.append(" | ".join([option["value"], option.get("label", ""), option.get("result", "")]).rstrip())
+            parts = [option["value"], option.get("label", ""), option.get("result", "")]
+            if "points" in option:
+                parts.append(answers.number_text(option["points"]))  # scoring (issue 15)
+            lines.append(" | ".join(parts).rstrip())
             if lines[-1] == option["value"]:
                 lines[-1] += " |"  # a mapping of its value alone stays a mapping
     return "\n".join(lines)
@@ -365,6 +370,42 @@ def _show_if(value: Any) -> Any:
 
 def _write_show_if(condition: Any) -> Any:
     return f"{condition['item']} = {', '.join(condition['answer'])}" if condition else None
+
+
+# --- scoring (issue 15): points per result, "conform 2, minor_nc 1, major_nc 0" -------------------
+POINTS_EXAMPLE = "conform 2, observation 1, ofi 2, minor_nc 1, major_nc 0"
+_POINTS_PART = re.compile(r"^(?P<result>.*?)\s*[=:]?\s*(?P<points>[+-]?\d+(?:[.,]\d+)?)$")
+
+
+def _points(value: Any) -> Any:
+    """Points per result: "conform 2, minor_nc 1" (also "conform=2; minor_nc=1", one per line)."""
+    text = _text(value)
+    if text is MISSING:
+        return MISSING
+    out: dict[str, Any] = {}
+    for part in (p.strip() for p in re.split(r"[,;\n]", text)):
+        if not part:
+            continue
+        found = _POINTS_PART.match(part)
+        if not found or not found.group("result"):
+            raise CellProblem(f'"{part}" is not a result and its points, like {POINTS_EXAMPLE}')
+        out[found.group("result")] = _number(found.group("points"))
+    return out or MISSING
+
+
+def _write_points(points: Any) -> Any:
+    if not points:
+        return None
+    return ", ".join(f"{result} {answers.number_text(n)}" for result, n in points.items())
+
+
+def _scoring(value: Any) -> Any:
+    points = _points(value)
+    return MISSING if points is MISSING else {"points": points}
+
+
+def _write_scoring(scoring: Any) -> Any:
+    return _write_points((scoring or {}).get("points"))
 
 
 MORE = ("*",)  # the path of the column that carries keys without a column of their own
@@ -562,7 +603,8 @@ ITEM_COLUMNS: list[Column] = [
         "Choices",
         "item",
         ("answer", "options"),
-        "A choice's options, one per line: value, or value | label | result (e.g. dirty | Dirty | minor_nc).",
+        "A choice's options, one per line: value, or value | label | result (e.g. dirty | Dirty | minor_nc);"
+        " scoring: value | label | result | points (e.g. clean | Clean | conform | 2).",
         read=_options,
         write=_write_options,
         width=30,
@@ -583,6 +625,32 @@ ITEM_COLUMNS: list[Column] = [
         read=_procedures,
         write=_write_procedures,
         width=36,
+    ),
+    Column(
+        "Section weight",
+        "section",
+        ("weight",),
+        "Scoring: the section's weight in the total, written on the section's first row (empty: 1).",
+        read=_number,
+        write=_write_number,
+    ),
+    Column(
+        "Points",
+        "item",
+        ("points",),
+        "Scoring: the item's own points per result, instead of the checklist's Scoring points for the results"
+        f" named, e.g. {POINTS_EXAMPLE}. Empty: the checklist's.",
+        read=_points,
+        write=_write_points,
+        width=24,
+    ),
+    Column(
+        "Weight",
+        "item",
+        ("weight",),
+        "Scoring: the item's weight in its section (empty: 1; 0 leaves it out of the score).",
+        read=_number,
+        write=_write_number,
     ),
     Column(
         "More (YAML)",
@@ -657,6 +725,14 @@ CHECKLIST_FIELDS: list[Field] = [
         " all. Empty: every finding grade (minor_nc, major_nc, observation, ofi), as an ISO audit needs.",
         read=_finding_rules,
         write=_write_finding_rules,
+    ),
+    Field(
+        "Scoring points",
+        "scoring",
+        f"Turns scoring on: the points each result earns, e.g. {POINTS_EXAMPLE}. N/A, recorded answers and"
+        " unanswered items are not scored. Empty: no scoring (Points, Weight and Section weight stay empty).",
+        read=_scoring,
+        write=_write_scoring,
     ),
     Field(
         "More (YAML)",

@@ -547,4 +547,38 @@ test("progress counts only the items asked, as the server counts it", () => {
     { section: "2", result: "not_audited" },
   ];
   assert.deepEqual(logic.progressOf(items), { answered: 1, applicable: 3, na: 1, sections: { 1: [1, 2], 2: [0, 1] } });
+// --- scoring (issue 15): the phone scores as auditapp/checklists/scoring.py (tests/test_scoring.py, same figures) ---
+const SCORE_MODEL = {
+  items: {
+    1: ["sort", 1, { conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0 }],
+    2: ["sort", 3, { conform: 4, observation: 1, ofi: 2, minor_nc: 2, major_nc: 0 }],
+    3: ["sort", 1, { conform: 2, observation: 1 }, { clean: 3, dusty: 1, none: null }],
+    4: ["shine", 1, { conform: 2, minor_nc: 1 }],
+  },
+  sections: { sort: 2, shine: 1 },
+};
+
+test("the score weighs items in their section and sections in the total, as the server does", () => {
+  const answers = { 1: ["conform", null], 2: ["minor_nc", null], 3: ["observation", "dusty"], 4: ["conform", "yes"] };
+  const scored = logic.score(SCORE_MODEL, answers);
+  assert.deepEqual(scored.sections.sort, { earned: 9, maximum: 17, percent: 53 });
+  assert.deepEqual(scored.sections.shine, { earned: 2, maximum: 2, percent: 100 });
+  assert.equal(scored.total.percent, 69);  // (2 x 9/17 + 1) / 3 = 68.6
+  assert.equal(logic.scoreText(scored.total.percent), "69 %");
+});
+
+test("N/A, recorded, not audited and unanswered items are out of the maximum; nothing scored shows a dash", () => {
+  const scored = logic.score(SCORE_MODEL, { 1: ["na", null], 2: ["recorded", "x"], 3: ["na", "none"], 4: ["not_audited", null] });
+  assert.equal(scored.sections.sort.percent, null);
+  assert.equal(scored.total.percent, null);
+  assert.equal(logic.scoreText(scored.total.percent), "\u2013");
+  const one = logic.score(SCORE_MODEL, { 4: ["minor_nc", "no"] });
+  assert.deepEqual([one.sections.shine.percent, one.total.percent], [50, 50]);
+});
+
+test("a percentage exactly on a half rounds up, as the server's fractions do", () => {
+  const model = { items: { 1: ["s", 1, { conform: 8, minor_nc: 1 }], 2: ["s", 1, { conform: 8, minor_nc: 0 }] }, sections: {} };
+  assert.equal(logic.score(model, { 1: ["minor_nc", null], 2: ["conform", null] }).total.percent, 56);  // 9/16 = 56.25
+  const half = { items: { 1: ["s", 1, { conform: 8, minor_nc: 1 }] }, sections: {} };
+  assert.equal(logic.score(half, { 1: ["minor_nc", null] }).total.percent, 13);  // 12.5 -> 13
 });

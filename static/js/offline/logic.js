@@ -441,6 +441,47 @@
     });
     return out;
   }
+  // --- scoring (issue 15) ---
+  // The audit's score as the server computes it (auditapp/checklists/scoring.py): model is the page's
+  // score-model ({items: {id: [section, weight, points per result, points per option (a choice)]},
+  // sections: {id: weight}}), answers {item id: [result, value]}. An item's score is its points (a chosen
+  // option's win) x its weight, of the most it could earn x its weight; N/A, recorded, not audited and
+  // unanswered items are out of the maximum. A section's % is earned / maximum; the total % weighs the
+  // sections' fractions by their weights. Percentages are whole numbers rounded half up (null: nothing
+  // scored), as the server's exact fractions give them.
+  var NOT_SCORED = ["na", "recorded", "not_audited"];
+  function wholePercent(earned, maximum) {
+    if (!(maximum > 0)) return null;
+    return Math.floor(100 * earned / maximum + 0.5 + 1e-9);
+  }
+  function score(model, answers) {
+    var sections = {}, order = [];
+    Object.keys(model.items).forEach(function (id) {
+      var rule = model.items[id], sid = String(rule[0]);
+      if (!sections[sid]) { sections[sid] = { earned: 0, maximum: 0, scored: 0 }; order.push(sid); }
+      var answer = answers[id] || [null, null], result = answer[0], value = answer[1];
+      if (!result || NOT_SCORED.indexOf(result) >= 0) return;
+      var points = rule[2] || {}, options = rule[3], earned = null, best = null;
+      if (options && typeof value === "string" && Object.prototype.hasOwnProperty.call(options, value)) earned = options[value];
+      else if (Object.prototype.hasOwnProperty.call(points, result)) earned = points[result];
+      var possible = options ? Object.keys(options).map(function (v) { return options[v]; })
+                             : Object.keys(points).map(function (r) { return points[r]; });
+      possible.forEach(function (p) { if (p !== null && p !== undefined && (best === null || p > best)) best = p; });
+      if (earned === null || earned === undefined || best === null) return;
+      sections[sid].earned += earned * rule[1];
+      sections[sid].maximum += best * rule[1];
+      sections[sid].scored += 1;
+    });
+    var weighted = 0, totalWeight = 0, earned = 0, maximum = 0, out = {};
+    order.forEach(function (sid) {
+      var s = sections[sid], weight = model.sections && sid in model.sections ? Number(model.sections[sid]) : 1;
+      out[sid] = { earned: s.earned, maximum: s.maximum, percent: wholePercent(s.earned, s.maximum) };
+      earned += s.earned; maximum += s.maximum;
+      if (s.maximum > 0 && weight > 0) { weighted += weight * s.earned / s.maximum; totalWeight += weight; }
+    });
+    return { sections: out, total: { earned: earned, maximum: maximum, percent: wholePercent(weighted, totalWeight) } };
+  }
+  function scoreText(percent) { return percent === null || percent === undefined ? "\u2013" : percent + " %"; }
 
   // What the item says about a refused change: the server's reason, or its status.
   function refusalText(reason, status) {
@@ -453,7 +494,8 @@
     pending: pending, problems: problems, badge: badge, outcome: outcome, settledBy: settledBy,
     nextRevision: nextRevision, fitWithin: fitWithin, jpegName: jpegName, exportEntries: exportEntries,
     exportPayload: exportPayload, exportFileName: exportFileName, refusalText: refusalText, shownPhotos: shownPhotos,
-    progressDelta: progressDelta, answerResult: answerResult, hiddenKeys: hiddenKeys, progressOf: progressOf, BATCH: BATCH, carriesPhoto: carriesPhoto, dependsOn: dependsOn,
+    progressDelta: progressDelta, answerResult: answerResult, hiddenKeys: hiddenKeys, progressOf: progressOf, score: score, scoreText: scoreText,
+    BATCH: BATCH, carriesPhoto: carriesPhoto, dependsOn: dependsOn,
     sendingOrder: sendingOrder, settledEntries: settledEntries, photoLoad: photoLoad, stageText: stageText, batches: batches, batchBody: batchBody, batchAnswers: batchAnswers, drain: drain,
   };
   if (typeof module !== "undefined" && module.exports) module.exports = logic;

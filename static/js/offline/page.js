@@ -86,6 +86,7 @@
       item.className = item.className.replace(/\br-\S+/g, "") + " answered r-" + result;
       if (conditional()) { applyConditions(); recount(); }  // show-if (issue 15): items may appear or go
       else countLocally(item, before, result);
+      scoreLocally();  // scoring (issue 15), after the conditions: an item not asked is not scored
       openFindingForm(item, result);
     } else if (kind === "note" && form) {
       var area = form.querySelector("textarea[name]");
@@ -132,6 +133,29 @@
     var typed = form.querySelector('input[name="value"]:not([type=checkbox]), textarea[name="value"]');
     if (typed && document.activeElement !== typed && values.length) typed.value = values[0];
     return logic.answerResult(JSON.parse(form.dataset.answer), values, logic.field(entry, "result"));
+  }
+
+  // --- scoring (issue 15) ---
+  // While offline the total and section scores follow the answers shown on the page, scored as the server
+  // scores them (logic.score over the page's score-model): each item's result is its class r-<result>, a
+  // choice's value its pressed option.
+  function scoreLocally() {
+    var source = document.getElementById("score-model");
+    if (!source) return;
+    var model = JSON.parse(source.textContent), answers = {};
+    document.querySelectorAll("li.item[id^='item-']").forEach(function (li) {
+      var result = (li.className.match(/\br-(\S+)/) || [])[1];
+      if (!result || li.hidden) return;  // show-if: an item not asked is not scored
+      var pressed = li.querySelector('button[name="value"][aria-pressed="true"]');
+      answers[li.id.slice("item-".length)] = [result, pressed ? pressed.value : null];
+    });
+    var scored = logic.score(model, answers);
+    var total = document.querySelector("#progress [data-score] strong");
+    if (total) total.textContent = logic.scoreText(scored.total.percent);
+    Object.keys(scored.sections).forEach(function (sid) {
+      var shown = document.getElementById("scr-" + sid);
+      if (shown) shown.textContent = logic.scoreText(scored.sections[sid].percent);
+    });
   }
 
   // While offline the progress bar and the section's counter count the changes kept on the device
