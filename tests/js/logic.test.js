@@ -547,6 +547,8 @@ test("progress counts only the items asked, as the server counts it", () => {
     { section: "2", result: "not_audited" },
   ];
   assert.deepEqual(logic.progressOf(items), { answered: 1, applicable: 3, na: 1, sections: { 1: [1, 2], 2: [0, 1] } });
+});
+
 // --- scoring (issue 15): the phone scores as auditapp/checklists/scoring.py (tests/test_scoring.py, same figures) ---
 const SCORE_MODEL = {
   items: {
