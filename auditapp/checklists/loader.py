@@ -1037,6 +1037,7 @@ def _show_if_checks(doc):
             if isinstance(item, dict) and "show_if" in item:
                 check(item["show_if"], ("sections", s, "items", i), s, n)
             n += 1
+    return problems
 
 
 # --- scoring (issue 15, helper "scoring") ----------------------------------------------------
