@@ -177,7 +177,9 @@ def _build_version(
     add(version)
     position = 0
     for s, sec in enumerate(data["sections"]):
-        section = ChecklistSection(version=version, position=s, clause=sec["clause"], title=sec["title"])
+        section = ChecklistSection(
+            version=version, position=s, clause=sec["clause"], title=sec["title"], repeat=sec.get("repeat")
+        )
         add(section)  # SQLAlchemy 2 does not cascade along backrefs
         for item in sec["items"]:
             add(
