@@ -26,6 +26,7 @@ from auditapp.outbox import services as outbox
 from .support.accounts import log_in
 from .support.audits import HX
 from .support.checklists import VALID
+from .support.standards import audited_checklist
 
 LPA = Path(__file__).resolve().parent.parent / "checklists" / "layered-process-audit.yaml"
 
@@ -393,3 +394,22 @@ def test_the_report_pdf_and_export_list_each_station_under_its_name(client, walk
     assert ("st-instruction", "Station 2 – press", "Minor NC") in found
     assert ("st-instruction", "Station 1", "Conform") in found
     assert ("line-board", "", "Conform") in found
+
+
+def test_the_shipped_layered_process_audit_is_audited_and_adds_nothing_to_any_standard(client, app, make_user):
+    """Audited as a team would on a day with one station: every answer, completion, the report."""
+    values = {key: ["yes"] for key in ("lpa-line-board", "lpa-line-actions")}
+    values |= {f"lpa-st-{k}": ["yes"] for k in ("instruction", "first-off", "defect-tags", "guards", "gauges")}
+    values |= {"lpa-line-staffing": ["6"], "lpa-st-housekeeping": ["clean"]}
+    audit = audited_checklist(client, app, make_user, LPA.read_text(encoding="utf-8"), values=values)
+    db.session.expire_all()
+    assert audit.is_completed
+    results = {
+        (r.item.key, r.copy): r.result for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))
+    }
+    assert set(results.values()) == {"conform"} and len(results) == 9  # one station: copy 1 only
+    log_in(client, make_user("quality_lead"))
+    report = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
+    assert '<th colspan="3">Station 1</th>' in report and "Clean and in order" in report
+    coverage = client.get("/reports/coverage").get_data(as_text=True)
+    assert "layered" not in coverage.lower()
