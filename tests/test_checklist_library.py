@@ -27,8 +27,8 @@ def test_check_command_passes_shipped_checklists(runner, shipped_checklists):
     assert result.exit_code == 0, result.output
     assert "iso9001-2015.yaml: ok, version 1" in result.output
     assert (
-        "6 valid, 0 invalid" in result.output
-    )  # ISO 9001, 14001, 45001, the floor walk, the 5S walk, the supplier audit
+        "7 valid, 0 invalid" in result.output
+    )  # ISO 9001, 14001, 45001, the floor walk, the 5S walk, the supplier audit, the layered process audit
 
 
 def test_check_command_prints_every_error_and_exits_1(runner, tmp_path):
@@ -70,7 +70,7 @@ def test_sync_imports_and_an_unchanged_file_adds_nothing(runner, shipped_checkli
         db.session.scalar(db.select(db.func.count(ChecklistVersion.id))),
         db.session.scalar(db.select(db.func.count(ChecklistItem.id))),
     ) == counts
-    assert counts[0] == 6 and counts[1] >= 90  # the six shipped checklists
+    assert counts[0] == 7 and counts[1] >= 90  # the seven shipped checklists
 
 
 def test_changed_file_becomes_a_new_version_and_the_old_one_stays(app):

@@ -178,6 +178,7 @@ def test_the_shipped_checklists_validate_and_keep_the_content_they_were_imported
     assert {name: c.ok for name, c in loaded.items()} == {
         "5s-walk.yaml": True,
         "iso14001-2015.yaml": True,
+        "layered-process-audit.yaml": True,
         "iso45001-2018.yaml": True,
         "iso9001-2015.yaml": True,
         "production-floor-walk.yaml": True,

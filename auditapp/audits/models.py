@@ -126,11 +126,13 @@ class Response(Model):
     """An auditor's answer to one checklist item; the id may be generated on the phone."""
 
     __tablename__ = "responses"
-    __table_args__ = (UniqueConstraint("audit_id", "item_id"),)
+    __table_args__ = (UniqueConstraint("audit_id", "item_id", "copy"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"))
     item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"))
+    # Which copy of a repeating section it answers ("Station 2" is 2; SectionCopy); 1 everywhere else.
+    copy: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     result: Mapped[str | None] = mapped_column(String(20))
     # What was answered to an item of another answer type than the ISO grades (checklists/answers.py): "yes",
     # 42.5, "2026-12-07", ["a", "b"]; `result` is the result derived from it. None for ISO-grade items.
@@ -149,3 +151,20 @@ class Response(Model):
     audit: Mapped[Audit] = relationship(back_populates="responses")
     item: Mapped[ChecklistItem] = relationship()
     answered_by: Mapped[User | None] = relationship()
+
+
+class SectionCopy(Model):
+    """A copy of a repeating section the auditor added during the audit ("Station 2 - press line").
+
+    Copy 1 of every section exists from the start and has no row; rows are copies 2 and up."""
+
+    __tablename__ = "audit_section_copies"
+    __table_args__ = (UniqueConstraint("audit_id", "section_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("checklist_sections.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100), default="")  # what the auditor typed, maybe nothing
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

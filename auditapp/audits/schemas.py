@@ -91,3 +91,9 @@ def form_with_lists(form) -> dict:
     data = form.to_dict()
     data["team_ids"] = [v for v in form.getlist("team_ids") if v]
     return data
+
+
+class CopySchema(FormSchema):
+    """A copy of a repeating section added during the audit (issue 15): the name is optional."""
+
+    name = fields.String(load_default="", validate=validate.Length(max=100, error="A name of at most 100 characters."))

@@ -10,7 +10,7 @@ import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -25,6 +25,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +36,15 @@ from ..accounts.models import Area, Role, User
 from ..auditors.services import AUDITOR_ROLES
 from ..checklists import conditions, scoring, standards
 from ..checklists import services as checklists
-from ..checklists.models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, Result
+from ..checklists.models import (
+    Checklist,
+    ChecklistItem,
+    ChecklistSection,
+    ChecklistVersion,
+    Result,
+    copies_allowed,
+    copy_label,
+)
 from ..checklists.schemas import CLAUSE
 from ..core import observed as observation
 from ..core.errors import Conflict, RecordClosed, RuleError
@@ -47,7 +56,7 @@ from ..findings.models import Finding
 from ..findings.services import default_requirement
 from ..photos.models import Photo
 from ..photos.services import shown as shown_photos
-from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response, audit_team
+from .models import NOT_AUDITED, Audit, AuditKind, AuditStatus, Response, SectionCopy, audit_team
 
 CLOSED_MESSAGE = "This audit is completed and read-only. Its lead auditor or a quality lead can reopen it."
 
@@ -254,6 +263,21 @@ def my_audits(user: User, today: date, recent: int = 5) -> MyAudits:
 # --- progress ----------------------------------------------------------------------------------
 
 
+# An item as it is asked in an audit: (item id, copy). Copy 1 everywhere, but in a repeating section whose
+# copies the auditor added during the audit ("Station 2" is copy 2; issue 15).
+Slot = tuple[int, int]
+
+
+def section_key(section_id: int, copy: int = 1) -> int | str:
+    """How the progress counters name a section's copy: its id for copy 1 (as before), "12-2" for copy 2."""
+    return section_id if copy == 1 else f"{section_id}-{copy}"
+
+
+def slot_key(item_id: int, copy: int = 1) -> str:
+    """How the screen (and the phone's score) names an item's copy: "12" for copy 1, "12-c2" for copy 2."""
+    return str(item_id) if copy == 1 else f"{item_id}-c{copy}"
+
+
 @dataclass(frozen=True)
 class ShownIf:
     """What the show-if rule reads of a section (checklists/conditions.py)."""
@@ -270,16 +294,29 @@ class Conditional:
     answer: dict[str, Any] | None
     show_if: dict[str, Any] | None
     section: ShownIf
+    section_id: int = 0
 
 
-def not_asked(rules: list[Conditional], results: dict[int, str], values: dict[int, Any]) -> frozenset[int]:
-    """The ids of the items hidden by their conditions, given the answers (results and values by item id).
-    `rules`: every item of the version in order, or empty when none has a condition (nothing is hidden)."""
+def not_asked(
+    rules: list[Conditional], results: dict[Slot, str], values: dict[Slot, Any], copies: Iterable[Slot] = ()
+) -> frozenset[Slot]:
+    """The slots of the items hidden by their conditions, given the answers (results and values by slot).
+    `rules`: every item of the version in order, or empty when none has a condition (nothing is hidden).
+    `copies`: (section id, copy) of each copy added to a repeating section: a condition inside one reads the
+    answers of that copy for the section's items, and copy 1's for the items before it."""
     if not rules:
         return frozenset()
-    given = {r.key: (results.get(r.id), values.get(r.id)) for r in rules}
-    keys = conditions.hidden_keys(rules, given)
-    return frozenset(r.id for r in rules if r.key in keys)
+
+    def hidden_in(section_id: int | None, copy: int) -> set[Slot]:
+        answer_copy = {r.id: copy if r.section_id == section_id else 1 for r in rules}
+        given = {r.key: (results.get((r.id, answer_copy[r.id])), values.get((r.id, answer_copy[r.id]))) for r in rules}
+        keys = conditions.hidden_keys(rules, given)
+        return {(r.id, copy) for r in rules if r.key in keys and (section_id is None or r.section_id == section_id)}
+
+    hidden = hidden_in(None, 1)
+    for section_id, copy in copies:
+        hidden |= hidden_in(section_id, copy)
+    return frozenset(hidden)
 
 
 def _rules(version_id: int) -> list[Conditional]:
@@ -291,68 +328,93 @@ def _rules(version_id: int) -> list[Conditional]:
             ChecklistItem.answer,
             ChecklistItem.show_if,
             ChecklistSection.show_if,
+            ChecklistItem.section_id,
         )
         .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
         .where(ChecklistItem.version_id == version_id)
         .order_by(ChecklistItem.position)
     )
-    return [Conditional(i, key, answer, show_if, ShownIf(section)) for i, key, answer, show_if, section in rows]
+    return [Conditional(i, key, answer, show_if, ShownIf(section), s) for i, key, answer, show_if, section, s in rows]
 
 
-def _values(*conditions: ColumnElement[bool]) -> dict[int, dict[int, Any]]:
-    """Answers' values (audit id -> item id -> value), which conditions on typed items read."""
-    found: dict[int, dict[int, Any]] = defaultdict(dict)
-    for audit_id, item_id, value in db.session.execute(
-        select(Response.audit_id, Response.item_id, Response.value).where(Response.value.is_not(None), *conditions)
+def _values(*conditions: ColumnElement[bool]) -> dict[int, dict[Slot, Any]]:
+    """Answers' values (audit id -> slot -> value), which conditions on typed items and scores read."""
+    found: dict[int, dict[Slot, Any]] = defaultdict(dict)
+    for audit_id, item_id, copy, value in db.session.execute(
+        select(Response.audit_id, Response.item_id, Response.copy, Response.value).where(
+            Response.value.is_not(None), *conditions
+        )
     ):
-        found[audit_id][item_id] = value
+        found[audit_id][(item_id, copy)] = value
     return found
 
 
-def hidden_sections(version: ChecklistVersion, hidden: frozenset[int]) -> set[int]:
+def hidden_sections(version: ChecklistVersion, hidden: frozenset[Slot]) -> set[int]:
     """The ids of the sections with a condition none of whose items is asked (the screen hides them)."""
-    return {s.id for s in version.sections if s.show_if is not None and all(i.id in hidden for i in s.items)}
+    return {s.id for s in version.sections if s.show_if is not None and all((i.id, 1) in hidden for i in s.items)}
 
 
-def hidden_items(audit: Audit) -> frozenset[int]:
-    """The ids of the audit's items not asked (their condition is not met by the answers given)."""
+def hidden_items(audit: Audit) -> frozenset[Slot]:
+    """The slots of the audit's items not asked (their condition is not met by the answers given)."""
     return progress(audit).hidden
 
 
 @dataclass
 class Progress:
-    total: int  # items asked (an item hidden by its condition is not asked)
+    total: int  # items asked (an item hidden by its condition is not asked; a copy's items are asked again)
     answered: int  # items with a result other than N/A
     not_applicable: int
-    by_section: dict[int, tuple[int, int]]  # section id -> (answered, applicable)
+    by_section: dict[int | str, tuple[int, int]]  # section_key -> (answered, applicable)
     counts: Counter
-    # What it was counted from: (item id, section id) of every item, and the results given.
-    items: list[tuple[int, int]] = field(default_factory=list, repr=False)
-    results: dict[int, str] = field(default_factory=dict, repr=False)
-    # Show-if (issue 15): the conditions, the answers' values they (and scores) read, and the items they hide.
+    # What it was counted from: (item id, section id, copy) of every item asked, and the results given.
+    items: list[tuple[int, int, int]] = field(default_factory=list, repr=False)
+    results: dict[Slot, str] = field(default_factory=dict, repr=False)
+    # Show-if (issue 15): the conditions, the answers' values they (and scores) read, and the slots they hide.
     conditions: list[Conditional] = field(default_factory=list, repr=False)
-    values: dict[int, Any] = field(default_factory=dict, repr=False)
-    hidden: frozenset[int] = frozenset()
+    values: dict[Slot, Any] = field(default_factory=dict, repr=False)
+    hidden: frozenset[Slot] = frozenset()
     # Scoring (issue 15): a scored version's item rules and section weights; None when it is not scored.
     scoring_rules: list[scoring.ItemRule] | None = field(default=None, repr=False)
     weights: dict[int, float] = field(default_factory=dict, repr=False)
 
-    def with_result(self, item_id: int, result: str, value: Any = None) -> Progress:
+    def with_result(self, item_id: int, result: str, value: Any = None, copy: int = 1) -> Progress:
         """The same progress once one item has this result (an answer's own, without reading again)."""
-        shown = _progress(
-            self.items, {**self.results, item_id: result}, self.conditions, {**self.values, item_id: value}
-        )
+        slot = (item_id, copy)
+        shown = _progress(self.items, {**self.results, slot: result}, self.conditions, {**self.values, slot: value})
         shown.scoring_rules, shown.weights = self.scoring_rules, self.weights
         return shown
 
+    def scored_slots(self) -> tuple[list[scoring.ItemRule], dict[int | str, float]]:
+        """The scoring rules of the items as asked, and the sections' weights: each copy of a repeating
+        section is scored as a section of its own (named by section_key, its items by slot_key), with the
+        section's weight. Empty when the checklist is not scored."""
+        by_id = {rule.id: rule for rule in self.scoring_rules or []}
+        rules, weights = [], {}
+        for item_id, section_id, copy in self.items:
+            if item_id in by_id:
+                section = section_key(section_id, copy)
+                rules.append(replace(by_id[item_id], id=slot_key(item_id, copy), section=section))
+                weights[section] = self.weights.get(section_id, 1)
+        return rules, weights
+
     @property
     def score(self) -> scoring.AuditScore | None:
-        """Section and total scores of a scored checklist (checklists/scoring.py) over the items asked (an item
-        hidden by its condition is not scored); None when the checklist is not scored."""
+        """Section and total scores of a scored checklist (checklists/scoring.py) over the items asked (an
+        item hidden by its condition is not scored; copies as in scored_slots). None when not scored."""
         if self.scoring_rules is None:
             return None
-        answers = {i: (r, self.values.get(i)) for i, r in self.results.items() if i not in self.hidden}
-        return scoring.score(self.scoring_rules, answers, self.weights)
+        rules, weights = self.scored_slots()
+        answers = {
+            slot_key(*slot): (result, self.values.get(slot))
+            for slot, result in self.results.items()
+            if slot not in self.hidden
+        }
+        return scoring.score(rules, answers, weights)
+
+    @property
+    def hidden_keys(self) -> set[str]:
+        """The items not asked, as the screen names them (slot_key: "12", "12-c2")."""
+        return {slot_key(*slot) for slot in self.hidden}
 
     @property
     def applicable(self) -> int:
@@ -373,21 +435,37 @@ _CONDITIONAL = or_(ChecklistItem.show_if.is_not(None), ChecklistSection.show_if.
 
 
 def progress(audit: Audit) -> Progress:
-    """Answered / applicable items, overall and per section, in one query (every answer's response runs it;
-    a checklist with show-if conditions reads them and the answers' values too, a scored one its scoring)."""
+    """Answered / applicable items, overall and per section and copy, in one query (every answer's response
+    runs it): copy 1 of every item, and each copy added of a repeating section's items, with their answers.
+    A checklist with show-if conditions reads them and the answers' values too, a scored one its scoring."""
     version = audit.checklist_version
-    rows = db.session.execute(
-        select(ChecklistItem.id, ChecklistItem.section_id, Response.result, _CONDITIONAL)
+    columns = (ChecklistItem.id, ChecklistItem.section_id, ChecklistItem.position)
+    first = (
+        select(*columns, literal(1).label("copy"), Response.result, _CONDITIONAL.label("conditional"))
         .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
-        .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
+        .outerjoin(
+            Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id, Response.copy == 1)
+        )
         .where(ChecklistItem.version_id == audit.checklist_version_id)
-        .order_by(ChecklistItem.position)
-    ).all()
-    conditional = any(c for _i, _s, _r, c in rows)
+    )
+    added = (
+        select(*columns, SectionCopy.number.label("copy"), Response.result, _CONDITIONAL.label("conditional"))
+        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
+        .join(SectionCopy, and_(SectionCopy.section_id == ChecklistItem.section_id, SectionCopy.audit_id == audit.id))
+        .outerjoin(
+            Response,
+            and_(
+                Response.item_id == ChecklistItem.id, Response.audit_id == audit.id, Response.copy == SectionCopy.number
+            ),
+        )
+        .where(ChecklistItem.version_id == audit.checklist_version_id)
+    )
+    rows = sorted(db.session.execute(union_all(first, added)).all(), key=lambda r: (r.position, r.copy))
+    conditional = any(r.conditional for r in rows)
     scored = version.scoring is not None
     counted = _progress(
-        [(i, s) for i, s, _r, _c in rows],
-        {i: r for i, _s, r, _c in rows if r is not None},
+        [(r.id, r.section_id, r.copy) for r in rows],
+        {(r.id, r.copy): r.result for r in rows if r.result is not None},
         _rules(audit.checklist_version_id) if conditional else [],
         _values(Response.audit_id == audit.id)[audit.id] if conditional or scored else {},
     )
@@ -457,11 +535,11 @@ def score_model(audit: Audit, shown: Progress) -> dict[str, Any] | None:
     """What the phone needs to score the audit offline (static/js/offline/logic.js `score`)."""
     if shown.scoring_rules is None:
         return None
-    return scoring.phone_model(shown.scoring_rules, shown.weights)
+    return scoring.phone_model(*shown.scored_slots())
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
-    """Progress of each audit, in two queries however many audits (list pages; more for show-if checklists)."""
+    """Progress of each audit, in three queries however many audits (list pages; more for show-if checklists)."""
     version_ids = {a.checklist_version_id for a in audits}
     items_by_version: dict[int, list[tuple[int, int]]] = defaultdict(list)
     conditional: set[int] = set()
@@ -469,23 +547,31 @@ def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
         select(ChecklistItem.version_id, ChecklistItem.id, ChecklistItem.section_id, _CONDITIONAL)
         .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
         .where(ChecklistItem.version_id.in_(version_ids))
+        .order_by(ChecklistItem.position)
     ):
         items_by_version[version_id].append((item_id, section_id))
         if has_condition:
             conditional.add(version_id)
-    results: dict[int, dict[int, str]] = defaultdict(dict)
+    added: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))  # audit -> section -> copies
+    for copy in db.session.execute(
+        select(SectionCopy.audit_id, SectionCopy.section_id, SectionCopy.number)
+        .where(SectionCopy.audit_id.in_([a.id for a in audits]))
+        .order_by(SectionCopy.number)
+    ):
+        added[copy.audit_id][copy.section_id].append(copy.number)
+    results: dict[int, dict[Slot, str]] = defaultdict(dict)
     for answer in db.session.execute(
-        select(Response.audit_id, Response.item_id, Response.result).where(
+        select(Response.audit_id, Response.item_id, Response.copy, Response.result).where(
             Response.audit_id.in_([a.id for a in audits]), Response.result.is_not(None)
         )
     ):
-        results[answer.audit_id][answer.item_id] = answer.result
+        results[answer.audit_id][(answer.item_id, answer.copy)] = answer.result
     rules = {v: _rules(v) for v in conditional}
     with_rules = [a.id for a in audits if a.checklist_version_id in conditional]
     values = _values(Response.audit_id.in_(with_rules)) if with_rules else {}
     return {
         a.id: _progress(
-            items_by_version[a.checklist_version_id],
+            [(i, s, c) for i, s in items_by_version[a.checklist_version_id] for c in [1, *added[a.id].get(s, [])]],
             results[a.id],
             rules.get(a.checklist_version_id, []),
             values.get(a.id, {}),
@@ -495,22 +581,22 @@ def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
 
 
 def _progress(
-    items: list[tuple[int, int]],
-    results: dict[int, str],
+    items: list[tuple[int, int, int]],
+    results: dict[Slot, str],
     rules: list[Conditional] | None = None,
-    values: dict[int, Any] | None = None,
+    values: dict[Slot, Any] | None = None,
 ) -> Progress:
     rules, values = rules or [], values or {}
-    hidden = not_asked(rules, results, values)
-    sections: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    counts = Counter(r for i, r in results.items() if i not in hidden)
+    hidden = not_asked(rules, results, values, sorted({(s, c) for _i, s, c in items if c != 1}))
+    sections: dict[int | str, list[int]] = defaultdict(lambda: [0, 0])
+    counts = Counter(r for slot, r in results.items() if slot not in hidden)
     answered = not_applicable = total = 0
-    for item_id, section_id in items:
-        counter = sections[section_id]  # every section has its counter, even one whose items are all N/A
-        if item_id in hidden:
+    for item_id, section_id, copy in items:
+        counter = sections[section_key(section_id, copy)]  # every section has its counter, even one all N/A
+        if (item_id, copy) in hidden:
             continue  # not asked: an answer kept on it does not count
         total += 1
-        result = results.get(item_id)
+        result = results.get((item_id, copy))
         if result == Result.NA:
             not_applicable += 1
             continue
@@ -571,7 +657,149 @@ def _audit_open(audit: Audit) -> ColumnElement[bool]:
 
 
 def responses_by_item(audit: Audit) -> dict[int, Response]:
-    return {r.item_id: r for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id))}
+    """The answers of copy 1 (every item outside repeating sections), by item id; responses_by_slot for all."""
+    return {
+        r.item_id: r
+        for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id, Response.copy == 1))
+    }
+
+
+def responses_by_slot(audit: Audit) -> dict[Slot, Response]:
+    """Every answer of the audit by (item id, copy)."""
+    return {(r.item_id, r.copy): r for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id))}
+
+
+# --- copies of repeating sections (issue 15) ---------------------------------------------------
+
+COPY_NOT_FOUND = "That copy of the section is not in this audit."
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One copy of a section as the audit asks it: copy 1 of every section, then the copies added."""
+
+    section: ChecklistSection
+    number: int = 1
+    name: str = ""  # what the auditor typed when adding it
+    last: bool = True  # the last copy of its section so far (the screen offers the next after it)
+
+    @property
+    def allowed(self) -> int:
+        """How many copies of its section the checklist allows."""
+        return copies_allowed(self.section)
+
+    @property
+    def label(self) -> str:
+        """ "Station 2 – press line", "Station 1"; "" for a section that does not repeat."""
+        label = copy_label(self.section)
+        if not label:
+            return ""
+        return f"{label} {self.number}" + (f" – {self.name}" if self.name else "")
+
+
+def added_copies(audit: Audit) -> dict[int, list[SectionCopy]]:
+    """The copies added to the audit's repeating sections (2 and up), by section id, in order."""
+    grouped: dict[int, list[SectionCopy]] = defaultdict(list)
+    for copy in db.session.scalars(
+        select(SectionCopy).where(SectionCopy.audit_id == audit.id).order_by(SectionCopy.number)
+    ):
+        grouped[copy.section_id].append(copy)
+    return grouped
+
+
+def section_copies(audit: Audit) -> list[Copy]:
+    """Every section of the audit's checklist as asked, in order: a repeating one once per copy."""
+    added = added_copies(audit)
+    copies = []
+    for section in audit.checklist_version.sections:
+        more = added.get(section.id, [])
+        copies.append(Copy(section, last=not more))
+        copies += [Copy(section, c.number, c.name, last=n == len(more) - 1) for n, c in enumerate(more)]
+    return copies
+
+
+def copy_named(audit: Audit, item: ChecklistItem, copy: int) -> Copy:
+    """The copy of the item's section, or LookupError when the audit has no such copy."""
+    if copy == 1:
+        return Copy(item.section)
+    if copy < 1 or copy > copies_allowed(item.section):
+        raise LookupError(COPY_NOT_FOUND)
+    added = db.session.scalar(
+        select(SectionCopy).where(
+            SectionCopy.audit_id == audit.id, SectionCopy.section_id == item.section_id, SectionCopy.number == copy
+        )
+    )
+    if added is None:
+        raise LookupError(COPY_NOT_FOUND)
+    return Copy(item.section, added.number, added.name)
+
+
+def finding_place(finding: Finding) -> str:
+    """ "Station 2 – press line: " for a finding on an item of an added copy of a repeating section (its NC and
+    the report name the station), "Station 1: " in copy 1 of one; "" elsewhere."""
+    if finding.item is None or not finding.item.section.repeat:
+        return ""
+    try:
+        return slot_label(copy_named(finding.audit, finding.item, finding.copy))
+    except LookupError:
+        return ""
+
+
+def item_anchor(item_id: int, copy: int = 1) -> str:
+    """The id of an item's element on the audit screen: "item-12" (as before), "item-12-c2" in copy 2."""
+    return f"item-{item_id}" if copy == 1 else f"item-{item_id}-c{copy}"
+
+
+def slot_label(copy: Copy) -> str:
+    """How a blocker, the report or a nonconformity names an item's copy: "Station 2: ", or nothing."""
+    return f"{copy.label}: " if copy.label else ""
+
+
+def add_section_copy(actor: User, audit: Audit, section_id: int, name: str = "") -> SectionCopy:
+    """Add the next copy of a repeating section ("Station 3") to an open audit. Does not commit.
+
+    Only the audit's members (the view asks can_record); up to the section's max; the name is optional."""
+    section = db.session.get(ChecklistSection, section_id)
+    if section is None or section.version_id != audit.checklist_version_id:
+        raise LookupError(COPY_NOT_FOUND)
+    if not section.repeat:
+        raise RuleError("section_id", f"“{section.title}” is asked once; it does not repeat.")
+    ensure_open(audit)
+    name = " ".join(name.split())
+    if len(name) > 100:
+        raise RuleError("name", "A name of at most 100 characters.")
+    last = db.session.scalar(
+        select(func.max(SectionCopy.number)).where(
+            SectionCopy.audit_id == audit.id, SectionCopy.section_id == section.id
+        )
+    )
+    number = (last or 1) + 1
+    if number > copies_allowed(section):
+        raise RuleError("name", f"This checklist allows at most {copies_allowed(section)} of “{copy_label(section)}”.")
+    copy = SectionCopy(
+        audit_id=audit.id,
+        section_id=section.id,
+        number=number,
+        name=name,
+        created_by_id=actor.id,
+        created_at=observation.observation_time(),
+    )
+    db.session.add(copy)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # a teammate added the same number meanwhile
+        db.session.rollback()
+        raise Conflict("name", "Someone added a copy of this section meanwhile; reload and add again.") from exc
+    events.record(
+        actor,
+        "audit",
+        audit.id,
+        "copy_added",
+        {"section": section.title, "copy": number, "name": name},
+        audit_id=audit.id,
+    )
+    _mark_started(actor, audit)
+    return copy
 
 
 def clause_options(audit: Audit) -> list[str]:
@@ -588,8 +816,10 @@ def _natural(reference: str) -> list[tuple[int, int | str]]:
     return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.\-]", reference)]
 
 
-def response_for(audit: Audit, item: ChecklistItem) -> Response | None:
-    return db.session.scalar(select(Response).where(Response.audit_id == audit.id, Response.item_id == item.id))
+def response_for(audit: Audit, item: ChecklistItem, copy: int = 1) -> Response | None:
+    return db.session.scalar(
+        select(Response).where(Response.audit_id == audit.id, Response.item_id == item.id, Response.copy == copy)
+    )
 
 
 @dataclass
@@ -601,9 +831,10 @@ class AnswerTarget:
     response: Response | None
     finding: Finding | None
     photos: list[Photo]
+    copy: int = 1  # the copy of a repeating section it is answered in (issue 15)
 
 
-def answer_target(user: User, audit_id: int, item_id: int) -> AnswerTarget | None:
+def answer_target(user: User, audit_id: int, item_id: int, copy: int = 1) -> AnswerTarget | None:
     """The item to answer and everything its fragment shows, in one query; None unless the user records in
     the audit (its lead or team) and the item is on the audit's checklist (the caller then says which)."""
     member = or_(
@@ -615,9 +846,11 @@ def answer_target(user: User, audit_id: int, item_id: int) -> AnswerTarget | Non
         .join(ChecklistItem, and_(ChecklistItem.id == item_id, ChecklistItem.version_id == Audit.checklist_version_id))
         # The version (its standard names a finding's requirement), without its source file: in the same query.
         .join(ChecklistVersion, ChecklistVersion.id == Audit.checklist_version_id)
-        .outerjoin(Response, and_(Response.audit_id == Audit.id, Response.item_id == ChecklistItem.id))
+        .outerjoin(
+            Response, and_(Response.audit_id == Audit.id, Response.item_id == ChecklistItem.id, Response.copy == copy)
+        )
         .outerjoin(Finding, Finding.response_id == Response.id)
-        .outerjoin(Photo, and_(Photo.audit_id == Audit.id, Photo.item_id == ChecklistItem.id))
+        .outerjoin(Photo, and_(Photo.audit_id == Audit.id, Photo.item_id == ChecklistItem.id, Photo.copy == copy))
         .where(Audit.id == audit_id, member)
         .order_by(Photo.created_at)
         .options(defer(ChecklistVersion.source_text), defer(ChecklistVersion.description))
@@ -626,7 +859,8 @@ def answer_target(user: User, audit_id: int, item_id: int) -> AnswerTarget | Non
         return None
     audit, item, response, finding, _photo, version = rows[0]
     set_committed_value(audit, "checklist_version", version)  # held by the audit: not read again
-    return AnswerTarget(audit, item, response, finding, shown_photos([row[4] for row in rows if row[4] is not None]))
+    photos = shown_photos([row[4] for row in rows if row[4] is not None])
+    return AnswerTarget(audit, item, response, finding, photos, copy)
 
 
 def answer_item(
@@ -638,6 +872,7 @@ def answer_item(
     response_id: str | None = None,
     known: AnswerTarget | None = None,
     value: Any = None,
+    copy: int = 1,
 ) -> tuple[Response, str | None]:
     """Record a result for an item; returns (response, previous result). Does not commit.
 
@@ -648,7 +883,7 @@ def answer_item(
     if result not in item.results:
         raise RuleError("result", "This checklist does not allow that result for this item.")
     observation.not_before(audit.created_at, "the audit was planned")
-    current = known.response if known is not None else response_for(audit, item)
+    current = known.response if known is not None else response_for(audit, item, copy)
     previous = current.result if current else None
     previous_value = current.value if current else None
     if current is not None and previous == result and previous_value == value and current.revision == base_revision:
@@ -658,10 +893,12 @@ def answer_item(
     starting = audit.status == AuditStatus.PLANNED
     if starting:  # the audit's own row changes: lock it first, exclusively (see lock_audit)
         lock_audit(audit, exclusive=True)
-    written = _write_answer(actor, audit, item, current, base_revision, response_id, result, value)
+    written = _write_answer(actor, audit, item, current, base_revision, response_id, result, value, copy)
     changes: dict[str, Any] = {"result": [previous, result]}
     if item.answer is not None:  # answer types (issue 15): the value answered, beside the result it gave
         changes["value"] = [previous_value, value]
+    if copy != 1:  # repeating sections (issue 15): which copy
+        changes["copy"] = copy
     events.record(actor, "response", written.id, "answered", changes, audit_id=audit.id, item_id=item.id)
     if starting:
         _mark_started(actor, audit)
@@ -677,6 +914,7 @@ def _write_answer(
     response_id: str | None,
     result: str,
     value: Any = None,
+    copy: int = 1,
 ) -> Response:
     """One statement: insert the answer, or compare-and-set its revision, if the audit is still open.
 
@@ -690,6 +928,7 @@ def _write_answer(
             "id": str(response_id or uuid.uuid4()),
             "audit_id": audit.id,
             "item_id": item.id,
+            "copy": copy,
             "result": result,
             "value": value,
             "note": "",
@@ -708,9 +947,9 @@ def _write_answer(
                 )
                 .returning(Response.id)
             ).first()
-        except IntegrityError as exc:  # unique (audit, item): another auditor answered first
+        except IntegrityError as exc:  # unique (audit, item, copy): another auditor answered first
             db.session.rollback()
-            raise StaleAnswer(response_for(audit, item)) from exc
+            raise StaleAnswer(response_for(audit, item, copy)) from exc
         if written is None:
             raise RecordClosed(CLOSED_MESSAGE)
         response = Response(**values)
@@ -732,7 +971,7 @@ def _write_answer(
             db.session.rollback()  # let go of the write lock before reading why
             if lock_audit(audit) == AuditStatus.COMPLETED:
                 raise RecordClosed(CLOSED_MESSAGE)
-            raise StaleAnswer(response_for(audit, item))
+            raise StaleAnswer(response_for(audit, item, copy))
         for name, written_value in {
             "result": result,
             "value": value,
@@ -746,18 +985,27 @@ def _write_answer(
 
 
 def save_note(
-    actor: User, audit: Audit, item: ChecklistItem, note: str, base_revision: int, response_id: str | None = None
+    actor: User,
+    audit: Audit,
+    item: ChecklistItem,
+    note: str,
+    base_revision: int,
+    response_id: str | None = None,
+    copy: int = 1,
 ) -> Response:
-    """Save the auditor's note for an item. Does not commit."""
+    """Save the auditor's note for an item (in that copy of a repeating section). Does not commit."""
     ensure_open(audit)
-    response = response_for(audit, item)
+    response = response_for(audit, item, copy)
     previous = response.note if response else ""
     if response is not None and previous == note:
         return response
-    response = _write_response(actor, audit, item, response, "note_revision", base_revision, response_id, note=note)
-    events.record(
-        actor, "response", response.id, "note_saved", {"note": [previous, note]}, audit_id=audit.id, item_id=item.id
+    response = _write_response(
+        actor, audit, item, response, "note_revision", base_revision, response_id, copy=copy, note=note
     )
+    changes: dict[str, Any] = {"note": [previous, note]}
+    if copy != 1:
+        changes["copy"] = copy
+    events.record(actor, "response", response.id, "note_saved", changes, audit_id=audit.id, item_id=item.id)
     _mark_started(actor, audit)
     return response
 
@@ -770,6 +1018,7 @@ def _write_response(
     counter: str,
     base_revision: int,
     response_id: str | None,
+    copy: int = 1,
     **values: Any,
 ) -> Response:
     """Insert or compare-and-set update of one field's counter, so nobody overwrites another unseen."""
@@ -780,6 +1029,7 @@ def _write_response(
             id=str(response_id or uuid.uuid4()),
             audit_id=audit.id,
             item_id=item.id,
+            copy=copy,
             revision=1 if "result" in values else 0,
             note_revision=1 if "note" in values else 0,
             answered_by_id=actor.id,
@@ -789,9 +1039,9 @@ def _write_response(
         db.session.add(response)
         try:
             db.session.flush()
-        except IntegrityError as exc:  # unique (audit, item): another auditor answered first
+        except IntegrityError as exc:  # unique (audit, item, copy): another auditor answered first
             db.session.rollback()
-            raise StaleAnswer(response_for(audit, item)) from exc
+            raise StaleAnswer(response_for(audit, item, copy)) from exc
         return response
     column, observed_at = getattr(Response, counter), observation.observation_time()
     if getattr(response, counter) != base_revision:

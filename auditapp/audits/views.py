@@ -24,11 +24,11 @@ from ..photos import services as photos
 from ..scope.services import current_scope
 from ..web.forms import submit
 from ..web.pdf import Keep, Prepared, prepare_pdf, render_pdf
-from ..web.rendering import render
+from ..web.rendering import render, wants_fragment
 from ..web.security import roles_required
 from . import completion, services
 from .models import NOT_AUDITED, Audit, AuditKind, Response, result_labels
-from .schemas import AuditPlanSchema, CompleteSchema, ReopenSchema, form_with_lists
+from .schemas import AuditPlanSchema, CompleteSchema, CopySchema, ReopenSchema, form_with_lists
 
 bp = Blueprint("audits", __name__)
 
@@ -64,13 +64,15 @@ def audit_vocabulary():
     }
 
 
-def show_if_of(owner: ChecklistItem | ChecklistSection) -> dict | None:
+def show_if_of(owner: ChecklistItem | ChecklistSection, copy: int = 1) -> dict | None:
     """An item's or a section's condition as the screen carries it (data-show-if): the trigger named by
-    its item's id on the screen, the answers that show it. None without a condition."""
+    its item's id on the screen, the answers that show it. None without a condition. Inside a copy of a
+    repeating section, a trigger in the same section is that copy's ("12-c2"); one before it, copy 1's."""
     if owner.show_if is None:
         return None
-    ids = {i.key: i.id for i in owner.version.items}
-    return {"item": str(ids[owner.show_if["item"]]), "answer": owner.show_if["answer"]}
+    trigger = next(i for i in owner.version.items if i.key == owner.show_if["item"])
+    same_copy = isinstance(owner, ChecklistItem) and trigger.section_id == owner.section_id
+    return {"item": services.slot_key(trigger.id, copy if same_copy else 1), "answer": owner.show_if["answer"]}
 
 
 def answer_logic(spec: dict) -> dict:
@@ -185,21 +187,18 @@ def plan():
 def show(audit_id: int):
     """The audit screen: sections by clause, items with one-tap results, findings, photos."""
     audit = get_audit(audit_id)
-    responses = services.responses_by_item(audit)
+    responses = services.responses_by_slot(audit)
     all_findings = findings.audit_findings(audit)
-    item_findings = {f.item_id: f for f in all_findings if f.item_id}
     counted = services.progress(audit)
     return render_template(
         "audits/show.html",
         audit=audit,
         progress=counted,
-        not_asked=counted.hidden,
+        not_asked=counted.hidden_keys,
         hidden_sections=services.hidden_sections(audit.checklist_version, counted.hidden),
         score_model=services.score_model(audit, counted),
-        responses=responses,
-        item_findings=item_findings,
+        **_copies_context(audit, responses, all_findings),
         raised=findings.raised_by(all_findings),
-        photos=photos.photos_by_item(audit),
         adhoc_findings=[f for f in all_findings if f.item_id is None],
         can_record=services.can_record(current_user, audit),
         clauses=services.clause_options(audit),
@@ -209,11 +208,59 @@ def show(audit_id: int):
     )
 
 
+def _copies_context(audit: Audit, responses: dict[services.Slot, Response], all_findings: list[Finding]) -> dict:
+    """What the screen shows of each section's copies (issue 15): copy 1 keyed by item id as before, the copies
+    added keyed by (item id, copy)."""
+    return {
+        "copies": services.section_copies(audit),
+        "responses": {item_id: r for (item_id, copy), r in responses.items() if copy == 1},
+        "copy_responses": {slot: r for slot, r in responses.items() if slot[1] != 1},
+        "item_findings": {f.item_id: f for f in all_findings if f.item_id and f.copy == 1},
+        "copy_findings": {(f.item_id, f.copy): f for f in all_findings if f.item_id and f.copy != 1},
+        "photos": photos.photos_by_item(audit),
+        "copy_photos": photos.photos_by_copy(audit),
+    }
+
+
+@bp.post("/<int:audit_id>/sections/<int:section_id>/copies")
+def add_copy(audit_id: int, section_id: int):
+    """Add the next copy of a repeating section ("Station 3"), with the name typed; answers with the new copy
+    (and the form for the next), and the progress out of band."""
+    audit = get_audit(audit_id, record=True)
+    try:
+        done = submit(
+            CopySchema(), lambda data: services.add_section_copy(current_user, audit, section_id, data["name"])
+        )
+    except LookupError:
+        abort(404)
+    if not wants_fragment():
+        if not done.ok:
+            flash(next(iter(done.errors.values())), "error")
+        return redirect(url_for("audits.show", audit_id=audit.id, _anchor=f"section-{section_id}"))
+    copies = services.section_copies(audit)
+    if not done.ok:
+        last = next(c for c in copies if c.section.id == section_id and c.last)
+        error = next(iter(done.errors.values()))
+        return render_template("audits/_add_copy.html", audit=audit, c=last, section=last.section, add_error=error), (
+            done.status
+        )
+    added = next(c for c in copies if c.section.id == section_id and c.number == done.result.number)
+    return render_template(
+        "audits/_copy_added.html",
+        audit=audit,
+        c=added,
+        progress=services.progress(audit),
+        can_record=True,
+        is_fragment=True,
+        **_copies_context(audit, {}, []),
+    )
+
+
 def _offline_urls(audit: Audit) -> list[str]:
     """What the service worker must hold to open this audit with no network."""
     urls = [url_for("audits.show", audit_id=audit.id), url_for("audits.guidance", audit_id=audit.id)]
     urls.append(url_for("audits.mine"))
-    for item_photos in photos.photos_by_item(audit).values():
+    for item_photos in [*photos.photos_by_item(audit).values(), *photos.photos_by_copy(audit).values()]:
         urls += [url_for("photos.show", photo_id=p.id, size="thumb") for p in item_photos]
     return urls
 
@@ -301,12 +348,13 @@ def _report_pdf(audit: Audit) -> Prepared:
     The same for every reader who may see the audit (`can_reopen` is not asked of the reader, and the score
     trend, which lists the earlier audits the reader may see, is left to the report on screen)."""
     by_item = photos.photos_by_item(audit)
+    by_copy = photos.photos_by_copy(audit)  # repeating sections' copies (issue 15)
     html = render_template(
         "audits/report.html",
         layout="pdf_base.html",
-        **_report_context(audit, photos_by_item=by_item, can_reopen=False, trend=[]),
+        **_report_context(audit, photos_by_item=by_item, copy_photos=by_copy, can_reopen=False, trend=[]),
     )
-    shown = [p for ph in by_item.values() for p in ph]
+    shown = [p for ph in [*by_item.values(), *by_copy.values()] for p in ph]
     urls = {p.id: url_for("photos.show", photo_id=p.id) for p in shown}
 
     def images() -> dict[str, bytes]:
@@ -332,14 +380,20 @@ def prepare_report_pdf(sender: object, audit: Audit, **_: object) -> None:
 
 def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
     audit_findings = findings.audit_findings(audit)
-    responses = services.responses_by_item(audit)
+    slots = services.responses_by_slot(audit)
+    copies = services.section_copies(audit)
     shown = services.progress(audit)
-    asked = {i: r for i, r in responses.items() if i not in shown.hidden}  # show-if: hidden items count nowhere
+    asked = {slot: r for slot, r in slots.items() if slot not in shown.hidden}  # show-if: hidden items count nowhere
     context = {
         "audit": audit,
         "progress": shown,
-        "responses": responses,
-        "deviations": recorded_deviations(audit, asked, audit_findings),
+        "responses": {item_id: r for (item_id, copy), r in slots.items() if copy == 1},
+        # Repeating sections (issue 15): each copy listed under its name, its answers by (item, copy).
+        "copies": copies,
+        "copy_responses": {slot: r for slot, r in slots.items() if slot[1] != 1},
+        "copy_photos": photos.photos_by_copy(audit),
+        "places": {f.id: services.finding_place(f) for f in audit_findings if f.item_id},
+        "deviations": recorded_deviations(audit, asked, audit_findings, copies),
         "findings": audit_findings,
         "raised": findings.raised_by(audit_findings),
         "observed": events.first_events(audit.id, "finding"),  # when each finding was made (offline: the device's time)
@@ -356,17 +410,22 @@ def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
 
 
 def recorded_deviations(
-    audit: Audit, responses: dict[int, Response], audit_findings: list[Finding]
-) -> list[tuple[ChecklistItem, Response]]:
-    """(item, answer) of each result the checklist records without a written finding, none written
-    (issue 15, finding rules): the report lists them apart from findings; they raise no NC."""
-    version, written = audit.checklist_version, {f.item_id for f in audit_findings}
+    audit: Audit,
+    responses: dict[services.Slot, Response],
+    audit_findings: list[Finding],
+    copies: list[services.Copy],
+) -> list[tuple[ChecklistItem, Response, str]]:
+    """(item, answer, place) of each result the checklist records without a written finding, none written
+    (issue 15, finding rules): the report lists them apart from findings; they raise no NC. `place` names
+    the copy of a repeating section ("Station 2: "), or is empty."""
+    version, written = audit.checklist_version, {(f.item_id, f.copy) for f in audit_findings}
     return [
-        (item, r)
-        for item in version.items
-        if (r := responses.get(item.id))
+        (item, r, services.slot_label(c))
+        for c in copies
+        for item in c.section.items
+        if (r := responses.get((item.id, c.number)))
         and checklist_rules.recorded_deviation(version, r.result)
-        and item.id not in written
+        and (item.id, c.number) not in written
     ]
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Area, Role, User
 from ..audits.models import Audit, audit_team
+from ..audits.services import finding_place
 from ..core.errors import Conflict, NotAllowed, RuleError
 from ..core.numbering import next_number
 from ..core.timeutil import utcnow
@@ -66,6 +67,8 @@ def sync_from_finding(actor: User, finding: Finding) -> Nonconformity | None:
         return None
     nc = nc_for_finding(finding)
     is_nc = finding.is_open and finding.grade in NC_GRADES
+    # In a repeating section (issue 15) the NC names the copy: "Station 2 – press line: <statement>".
+    statement = finding_place(finding) + (finding.statement or "")
     if nc is None:
         if not is_nc:
             return None
@@ -77,8 +80,8 @@ def sync_from_finding(actor: User, finding: Finding) -> Nonconformity | None:
             clause=finding.clause,
             area_id=finding.audit.area_id,
             severity=SEVERITY_OF_GRADE[finding.grade],
-            title=_title(finding.statement),
-            description=finding.statement,
+            title=_title(statement),
+            description=statement,
             raised_by_id=actor.id,
         )
         db.session.add(nc)
@@ -110,8 +113,8 @@ def sync_from_finding(actor: User, finding: Finding) -> Nonconformity | None:
         nc,
         severity=SEVERITY_OF_GRADE[finding.grade],
         clause=finding.clause,
-        description=finding.statement,
-        title=_title(finding.statement),
+        description=statement,
+        title=_title(statement),
     )
     if nc.status == NCStatus.WITHDRAWN:
         changes |= events.apply_changes(nc, status=NCStatus.OPEN.value, withdrawn_reason="")

@@ -2,6 +2,7 @@
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
@@ -99,11 +100,29 @@ class ChecklistSection(Model):
     # Show-if (issue 15, checklists/conditions.py): {"item": key, "answer": [...]}; None = always shown.
     show_if: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=None)
     weight: Mapped[float | None] = mapped_column(Float, nullable=True)  # scoring (issue 15); None = 1
+    # --- repeating sections (issue 15): {"label": "Station", "max": 10} as in the file, None when it does
+    # not repeat. The auditor adds copies during the audit (audits.models.SectionCopy).
+    repeat: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
 
     version: Mapped[ChecklistVersion] = relationship(back_populates="sections")
     items: Mapped[list["ChecklistItem"]] = relationship(
         back_populates="section", order_by="ChecklistItem.position", overlaps="items,version"
     )
+
+
+DEFAULT_COPIES = 10  # copies of a repeating section when its file gives no max
+
+
+def copies_allowed(section: "ChecklistSection") -> int:
+    """How many copies of the section an audit may hold: 1 unless it repeats."""
+    if not section.repeat:
+        return 1
+    return int(section.repeat.get("max", DEFAULT_COPIES))
+
+
+def copy_label(section: "ChecklistSection") -> str:
+    """What one copy of a repeating section is called ("Station"); "" when it does not repeat."""
+    return str(section.repeat["label"]) if section.repeat else ""
 
 
 class ChecklistItem(Model):

@@ -610,9 +610,25 @@ class ItemSchema(StrictSchema):
             )
 
 
+# --- repeating sections (issue 15, helper "repeat") -------------------------------------------
+REPEAT_MAX = 50  # copies of one section an audit may hold at most, whatever the file says
+
+
+class RepeatSchema(StrictSchema):
+    """`repeat:` the auditor adds copies of the section during the audit ("Station 2"), up to max.
+
+    No defaults: a file without `repeat` hashes as before; a file without `max` allows 10 (DEFAULT_COPIES)."""
+
+    label = Text(required=True, validate=validate.Length(min=1, max=40, error="must be 1 to 40 characters"))
+    max = StrictInteger(
+        validate=validate.Range(min=1, max=REPEAT_MAX, error=f"must be a whole number from 1 to {REPEAT_MAX}")
+    )
+
+
 class SectionSchema(StrictSchema):
     clause = Clause(load_default=None)
     title = Text(required=True, validate=validate.Length(min=1, max=200, error="must be 1 to 200 characters"))
+    repeat = MappingOf(RepeatSchema, "{label: Station, max: 10}")  # issue 15, helper "repeat"
     items = TextList(
         fields.Nested(ItemSchema),
         required=True,
@@ -683,4 +699,5 @@ KEYS_BY_LEVEL = {
     "option": list(OptionSchema().fields),
     "show_if": list(ShowIfSchema().fields),
     "scoring": list(ScoringSchema().fields),
+    "repeat": list(RepeatSchema().fields),
 }

@@ -183,6 +183,7 @@ def _build_version(
             title=sec["title"],
             show_if=sec.get("show_if"),
             weight=sec.get("weight"),
+            repeat=sec.get("repeat"),
         )
         add(section)  # SQLAlchemy 2 does not cascade along backrefs
         for item in sec["items"]:

@@ -408,6 +408,32 @@ def _write_scoring(scoring: Any) -> Any:
     return _write_points((scoring or {}).get("points"))
 
 
+REPEAT_MAX_WORDS = re.compile(r"^(?P<label>.*?)\s*,\s*max(?:imum)?\s*:?\s*(?P<max>\d+)\s*$", re.IGNORECASE)
+
+
+def _repeat(value: Any) -> Any:
+    """ "Station" or "Station, max 10": the section repeats, the auditor adds copies named by the label
+    (issue 15, helper "repeat"); the schema checks the label's length and the maximum."""
+    text = _text(value)
+    if text is MISSING:
+        return MISSING
+    match = REPEAT_MAX_WORDS.match(text)
+    if match is None:
+        if re.search(r",\s*max", text, re.IGNORECASE):
+            raise CellProblem(f'"{text}" is not a label and a maximum like "Station, max 10"')
+        return {"label": text}
+    if not match["label"]:
+        raise CellProblem(f'"{text}" has no label; write it like "Station, max 10"')
+    return {"label": match["label"], "max": int(match["max"])}
+
+
+def _write_repeat(repeat: Any) -> Any:
+    if not repeat:
+        return None
+    label = str(repeat.get("label", ""))
+    return f"{label}, max {repeat['max']}" if "max" in repeat else label
+
+
 MORE = ("*",)  # the path of the column that carries keys without a column of their own
 MAX_MORE_CHARS = 20_000
 
@@ -682,6 +708,17 @@ ITEM_COLUMNS: list[Column] = [
         read=_show_if,
         write=_write_show_if,
         width=20,
+    ),
+    # --- repeating sections (issue 15, helper "repeat"): last, so the columns before keep their letters
+    Column(
+        "Repeat as",
+        "section",
+        ("repeat",),
+        "Only for a section the auditor answers once per station, machine or shift: the name of one copy,"
+        ' e.g. "Station", or "Station, max 10" (at most 50; 10 when not given). Write it on the section\'s'
+        ' first row; the auditor adds "Station 2", "Station 3"... during the audit.',
+        read=_repeat,
+        write=_write_repeat,
     ),
 ]
 

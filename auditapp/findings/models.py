@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -59,6 +59,8 @@ class Finding(Model):
     # The checklist item it was raised on; None for an ad-hoc finding.
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
     response_id: Mapped[str | None] = mapped_column(ForeignKey("responses.id"), unique=True)
+    # The copy of a repeating section its item was answered in (its response's copy); 1 otherwise.
+    copy: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     clause: Mapped[str] = mapped_column(String(20))
     grade: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=FindingStatus.OPEN.value)

@@ -115,6 +115,7 @@ def save_item_finding(
             audit_id=audit.id,
             item_id=item.id,
             response_id=response.id,
+            copy=response.copy or 1,  # a repeating section's copy (issue 15)
             clause=item.clause,
             grade=response.result,
             created_by_id=actor.id,

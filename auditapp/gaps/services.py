@@ -142,12 +142,12 @@ def gap_report(audit: Audit) -> GapReport:
     ):
         iso_clauses[item_id].append(code)
     not_asked = hidden_items(audit)  # show-if (issue 15): an answer kept on a hidden item counts nowhere
-    for item_id, reference, result in db.session.execute(
-        select(ChecklistItem.id, ChecklistItem.clause, Response.result)
+    for item_id, copy, reference, result in db.session.execute(
+        select(ChecklistItem.id, Response.copy, ChecklistItem.clause, Response.result)
         .join(Response, Response.item_id == ChecklistItem.id)
         .where(Response.audit_id == audit.id, Response.result.is_not(None), Response.result != NOT_AUDITED)
     ):
-        if item_id in not_asked:
+        if (item_id, copy) in not_asked:
             continue
         for clause in iso_clauses.get(item_id) or [reference]:
             if result == Result.NA:

@@ -32,7 +32,9 @@ class Upload:
 
 
 # files: the entry's photos as (field name, bytes): "photo", or "marked_up" for a copy drawn on the n-th photo.
-Apply = Callable[[User, Audit, "ChecklistItem | None", MultiDict, list[tuple[str, bytes]], Upload], str]
+# The last argument: the copy of a repeating section the change is for (issue 15), from its URL (or, for
+# photos, its "copy" field); 1 outside repeating sections.
+Apply = Callable[[User, Audit, "ChecklistItem | None", MultiDict, list[tuple[str, bytes]], Upload, int], str]
 
 
 @dataclass(frozen=True)
@@ -42,36 +44,38 @@ class Replayable:
     apply: Apply
 
 
-def _answer(actor: User, audit, item, form, files, upload) -> str:
+def _answer(actor: User, audit, item, form, files, upload, copy) -> str:
     data = AnswerSchema().load(answer_form(form))
     response = recording.record_answer(
-        actor, audit, item, data["result"], data["base_revision"], data["response_id"], typed=data["value"]
+        actor, audit, item, data["result"], data["base_revision"], data["response_id"], typed=data["value"], copy=copy
     )
     return f"answer {response.result}"
 
 
-def _note(actor: User, audit, item, form, files, upload) -> str:
+def _note(actor: User, audit, item, form, files, upload, copy) -> str:
     data = NoteSchema().load(form)
-    audits.save_note(actor, audit, item, data["note"], data["base_revision"], data["response_id"])
+    if copy != 1:
+        audits.copy_named(audit, item, copy)  # LookupError: the audit has no such copy
+    audits.save_note(actor, audit, item, data["note"], data["base_revision"], data["response_id"], copy)
     return "note"
 
 
-def _item_finding(actor: User, audit, item, form, files, upload) -> str:
+def _item_finding(actor: User, audit, item, form, files, upload, copy) -> str:
     processed = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for blob in files if blob]
-    data = recording.finding_schema(audit, item, len(processed)).load(form)
-    recording.record_item_finding(actor, audit, item, data, processed)
+    data = recording.finding_schema(audit, item, len(processed), copy).load(form)
+    recording.record_item_finding(actor, audit, item, data, processed, copy)
     return "finding" + (f" with {len(processed)} photo(s)" if processed else "")
 
 
-def _adhoc_finding(actor: User, audit, item, form, files, upload) -> str:
+def _adhoc_finding(actor: User, audit, item, form, files, upload, copy) -> str:
     recording.record_adhoc_finding(actor, audit, AdhocFindingSchema(gap=audit.is_gap_analysis).load(form))
     return "finding"
 
 
-def _photos(actor: User, audit, item, form, files, upload) -> str:
+def _photos(actor: User, audit, item, form, files, upload, copy) -> str:
     photos = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for name, blob in files if name != "marked_up"]
     marked = [process_photo(io.BytesIO(blob), max_edge=upload.max_edge) for name, blob in files if name == "marked_up"]
-    recording.add_item_photos(actor, audit, item, photos, marked)
+    recording.add_item_photos(actor, audit, item, photos, marked, copy=copy)
     return f"{len(photos)} photo(s)" + (f", {len(marked)} marked up" if marked else "")
 
 

@@ -106,7 +106,8 @@ def _apply(actor: User, entry: dict[str, Any], max_edge: int) -> str:
     item = None
     if change.needs_item:
         item = item_of(audit, args.get("item_id") or form_id(form.get("item_id")) or 0)
-    return change.apply(actor, audit, item, form, files, Upload(max_edge))
+    copy = args.get("copy") or form_id(form.get("copy")) or 1  # a repeating section's copy (issue 15)
+    return change.apply(actor, audit, item, form, files, Upload(max_edge), copy)
 
 
 def _fields(fields: list[Any]) -> tuple[MultiDict[str, str], list[tuple[str, bytes]]]:

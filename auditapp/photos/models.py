@@ -27,6 +27,8 @@ class Photo(Model):
     # What the photo is evidence for: a checklist item of the audit, and/or a finding.
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
     finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"))
+    # The copy of a repeating section the item was photographed in (audits.models.SectionCopy); 1 otherwise.
+    copy: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Evidence outside audits: a nonconformity raised by hand, or a completed corrective action.
     nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
     action_id: Mapped[int | None] = mapped_column(ForeignKey("corrective_actions.id"))

@@ -77,6 +77,7 @@ def add_photo(
     item: ChecklistItem | None = None,
     finding: Finding | None = None,
     marked_up_from: Photo | None = None,
+    copy: int = 1,
 ) -> Photo:
     """Record a processed photo as evidence; the caller stored its file and checked the audit is open.
 
@@ -89,6 +90,7 @@ def add_photo(
         item_id=item.id if item else (finding.item_id if finding else None),
         finding_id=finding.id if finding else None,
         marked_up_from_id=marked_up_from.id if marked_up_from else None,
+        copy=finding.copy if finding else copy,  # a repeating section's copy (issue 15); 1 otherwise
     )
     db.session.add(photo)
     db.session.flush()
@@ -99,6 +101,8 @@ def add_photo(
     }
     if marked_up_from is not None:
         details["marked_up_from"] = marked_up_from.id
+    if photo.copy != 1:
+        details["copy"] = str(photo.copy)
     events.record(actor, "photo", photo.id, "added", details, audit_id=audit.id, item_id=photo.item_id)
     return photo
 
@@ -111,15 +115,16 @@ def add_marked_up_pairs(
     *,
     item: ChecklistItem | None = None,
     finding: Finding | None = None,
+    copy: int = 1,
 ) -> list[Photo]:
     """Record photos and the marked-up copies of the first len(marked_up) of them (the n-th copy is of the
     n-th photo); returns the rows, originals first. The caller stored all files and checked the audit."""
     if len(marked_up) > len(processed):
         raise ValueError("a marked-up copy needs its original")
-    originals = [add_photo(actor, audit, photo, item=item, finding=finding) for photo in processed]
+    originals = [add_photo(actor, audit, photo, item=item, finding=finding, copy=copy) for photo in processed]
     copies = [
-        add_photo(actor, audit, copy, item=item, finding=finding, marked_up_from=original)
-        for original, copy in zip(originals, marked_up, strict=False)
+        add_photo(actor, audit, drawn, item=item, finding=finding, marked_up_from=original, copy=copy)
+        for original, drawn in zip(originals, marked_up, strict=False)
     ]
     return originals + copies
 
@@ -135,7 +140,12 @@ def attach_to_finding(actor: User, audit: Audit, item: ChecklistItem, finding: F
     """Photos taken on the item before its finding was written become the finding's evidence too (photo
     first, then the text). Logged per photo; returns how many. Does not commit."""
     loose = db.session.scalars(
-        select(Photo).where(Photo.audit_id == audit.id, Photo.item_id == item.id, Photo.finding_id.is_(None))
+        select(Photo).where(
+            Photo.audit_id == audit.id,
+            Photo.item_id == item.id,
+            Photo.copy == finding.copy,
+            Photo.finding_id.is_(None),
+        )
     ).all()
     for photo in loose:
         photo.finding_id = finding.id
@@ -265,11 +275,24 @@ def _delete_if_unused(store: PhotoStore, sha256: str) -> None:
 
 
 def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
-    """The photos of an audit as shown, keyed by item id (None for ad-hoc findings), oldest first."""
+    """The photos of an audit as shown, keyed by item id (None for ad-hoc findings), oldest first; photos of
+    added copies of repeating sections (copy 2 and up) are in photos_by_copy."""
     grouped: dict[int | None, list[Photo]] = {}
-    for photo in db.session.scalars(select(Photo).where(Photo.audit_id == audit.id).order_by(Photo.created_at)):
+    for photo in db.session.scalars(
+        select(Photo).where(Photo.audit_id == audit.id, Photo.copy == 1).order_by(Photo.created_at)
+    ):
         grouped.setdefault(photo.item_id, []).append(photo)
     return {item_id: shown(photos) for item_id, photos in grouped.items()}
+
+
+def photos_by_copy(audit: Audit) -> dict[tuple[int, int], list[Photo]]:
+    """The photos of added copies of repeating sections (issue 15), keyed by (item id, copy), oldest first."""
+    grouped: dict[tuple[int, int], list[Photo]] = {}
+    for photo in db.session.scalars(
+        select(Photo).where(Photo.audit_id == audit.id, Photo.copy != 1).order_by(Photo.created_at)
+    ):
+        grouped.setdefault((photo.item_id or 0, photo.copy), []).append(photo)
+    return {key: shown(photos) for key, photos in grouped.items()}
 
 
 def photos_of_audits(audit_ids: list[int]) -> dict[int, list[Photo]]:
@@ -282,11 +305,14 @@ def photos_of_audits(audit_ids: list[int]) -> dict[int, list[Photo]]:
     return grouped
 
 
-def photos_of_item(audit: Audit, item: ChecklistItem) -> list[Photo]:
-    """The item's photos as shown (a marked-up copy stands for its original), oldest first."""
+def photos_of_item(audit: Audit, item: ChecklistItem, copy: int = 1) -> list[Photo]:
+    """The item's photos (in that copy of a repeating section) as shown (a marked-up copy stands for its
+    original), oldest first."""
     return shown(
         db.session.scalars(
-            select(Photo).where(Photo.audit_id == audit.id, Photo.item_id == item.id).order_by(Photo.created_at)
+            select(Photo)
+            .where(Photo.audit_id == audit.id, Photo.item_id == item.id, Photo.copy == copy)
+            .order_by(Photo.created_at)
         ).all()
     )
 

@@ -7,8 +7,9 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..audits.models import Audit, AuditStatus, Response, result_labels
+from ..audits.models import Audit, AuditStatus, Response, SectionCopy, result_labels
 from ..checklists import answers
+from ..checklists.models import ChecklistItem, copy_label
 from ..core import tabular
 from ..extensions import db
 from ..findings.models import Finding
@@ -28,6 +29,7 @@ RESULT_COLUMNS = [
     "Note",
     "Answered by",
     "Answered at",
+    "Section copy",  # repeating sections (issue 15): "Station 2 – press line"; empty for a section asked once
 ]
 NOT_ASKED_LABEL = "Not asked: condition not met"
 FINDING_COLUMNS = [
@@ -61,13 +63,20 @@ def result_rows(since: date, until: date):
         .options(
             selectinload(Response.audit).selectinload(Audit.area),
             selectinload(Response.audit).selectinload(Audit.checklist_version),
-            selectinload(Response.item),
+            selectinload(Response.item).selectinload(ChecklistItem.section),
             selectinload(Response.answered_by),
         )
-        .order_by(Response.audit_id, Response.item_id)
+        .order_by(Response.audit_id, Response.item_id, Response.copy)
     ).all()
+    names = {
+        (c.audit_id, c.section_id, c.number): c.name
+        for c in db.session.scalars(select(SectionCopy).where(SectionCopy.audit_id.in_(_audits(since, until))))
+    }
     for r in responses:
         a = r.audit
+        label = copy_label(r.item.section)
+        name = names.get((r.audit_id, r.item.section_id, r.copy), "")
+        place = f"{label} {r.copy}" + (f" – {name}" if name else "") if label else ""
         yield [
             a.number,
             a.title,
@@ -84,6 +93,7 @@ def result_rows(since: date, until: date):
             r.note,
             r.answered_by.name if r.answered_by else "",
             r.answered_at,
+            place,
         ]
 
 

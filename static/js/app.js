@@ -140,7 +140,8 @@
     if (!list || !item) return;
     details.dataset.loaded = "loading";
     guidanceOf(list.dataset.guidanceUrl).then(function (doc) {
-      var part = doc.getElementById("g-" + item.querySelector("[data-item]").dataset.item);
+      // A copy of a repeating section's item ("12-c2") has the guidance of its item (12).
+      var part = doc.getElementById("g-" + item.querySelector("[data-item]").dataset.item.split("-c")[0]);
       details.append.apply(details, part ? Array.from(part.childNodes) : []);
       details.dataset.loaded = "true";
     }).catch(function () {

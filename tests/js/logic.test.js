@@ -8,6 +8,7 @@ const logic = require("../../static/js/offline/logic.js");
 // names here are samples: tests/test_pwa_routes.py checks the real patterns against the URL map.
 const ROUTES_JSON = JSON.stringify([
   { endpoint: "sample.answer", kind: "answer", pattern: "^/audits/(\\d+)/items/(\\d+)/answer$", args: ["audit_id", "item_id"] },
+  { endpoint: "sample.answer", kind: "answer", pattern: "^/audits/(\\d+)/items/(\\d+)/copies/(\\d+)/answer$", args: ["audit_id", "item_id", "copy"] },
   { endpoint: "sample.note", kind: "note", pattern: "^/audits/(\\d+)/items/(\\d+)/note$", args: ["audit_id", "item_id"] },
   { endpoint: "sample.finding", kind: "finding", pattern: "^/audits/(\\d+)/items/(\\d+)/finding$", args: ["audit_id", "item_id"] },
   { endpoint: "sample.adhoc", kind: "finding", pattern: "^/audits/(\\d+)/findings$", args: ["audit_id"] },
@@ -583,4 +584,11 @@ test("a percentage exactly on a half rounds up, as the server's fractions do", (
   assert.equal(logic.score(model, { 1: ["minor_nc", null], 2: ["conform", null] }).total.percent, 56);  // 9/16 = 56.25
   const half = { items: { 1: ["s", 1, { conform: 8, minor_nc: 1 }] }, sections: {} };
   assert.equal(logic.score(half, { 1: ["minor_nc", null] }).total.percent, 13);  // 12.5 -> 13
+});
+
+test("a change to a copy of a repeating section belongs to that copy's item, as the page names it", () => {
+  assert.equal(logic.itemIdOf(entry("/audits/3/items/7/copies/2/answer", [["value", "no"]]), routes), "7-c2");
+  assert.equal(logic.itemIdOf(entry("/audits/3/photos", [["item_id", "8"], ["copy", "3"]]), routes), "8-c3");
+  assert.equal(logic.itemIdOf(entry("/audits/3/photos", [["item_id", "8"], ["copy", "1"]]), routes), "8");
+  assert.equal(logic.kindOf(entry("/audits/3/items/7/copies/2/answer"), routes), "answer");
 });

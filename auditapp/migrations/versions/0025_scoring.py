@@ -2,8 +2,8 @@
 section's and an item's weight (NULL = 1) and an item's own points. All nullable: existing rows keep their
 meaning, and checklist versions imported before keep their content hash.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 """
 from alembic import op
 import sqlalchemy as sa

@@ -250,9 +250,10 @@
     // A refusal (422, 409) is swapped in too (htmx-config): only a 2xx says the server has the finding.
     // Status 0: the server was not reached and the outbox kept the finding with its photos (keep.js).
     var config = evt.detail.requestConfig, status = evt.detail.xhr ? evt.detail.xhr.status : 0;
-    var m = config && config.verb === "post" ? config.path.match(/items\/(\d+)\/finding$/) : null;
+    var m = config && config.verb === "post" ? config.path.match(/items\/(\d+)(?:\/copies\/(\d+))?\/finding$/) : null;
     if (!m) return;
-    var marker = document.querySelector('[data-item="' + m[1] + '"]'), item = marker && marker.closest(".item");
+    var uid = m[2] && m[2] !== "1" ? m[1] + "-c" + m[2] : m[1];  // a copy of a repeating section's item (issue 15)
+    var marker = document.querySelector('[data-item="' + uid + '"]'), item = marker && marker.closest(".item");
     if (status >= 200 && status < 300) forget(config.path);
     if (item && ((status >= 200 && status < 300) || status === 0)) delete chosen[item.id];  // the photos went with it
     if (status === 0) dropPhotos(keyFor(config.path));  // the outbox holds them now, with the finding

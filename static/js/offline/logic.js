@@ -47,10 +47,13 @@
   }
 
   // The checklist item a change belongs to: named in its URL (answer, note, finding), or in its
-  // fields (photos go to the audit with the item's id beside them).
+  // fields (photos go to the audit with the item's id beside them). In a copy of a repeating section
+  // (issue 15: the URL's .../copies/2/..., a photo's "copy" field) it is "12-c2", as the page's data-item.
   function itemIdOf(entry, routes) {
     var route = classify(entry.path, routes);
-    return (route && route.args.item_id) || field(entry, "item_id") || null;
+    var id = (route && route.args.item_id) || field(entry, "item_id") || null;
+    var copy = (route && route.args.copy) || field(entry, "copy");
+    return id && copy && String(copy) !== "1" ? id + "-c" + copy : id;
   }
 
   function pending(entries) { return entries.filter(function (e) { return !e.problem; }); }

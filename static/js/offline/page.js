@@ -31,7 +31,9 @@
     [form].concat(Array.from(form.querySelectorAll("*"))).forEach(function (el) {
       ["id", "for", "hx-post"].forEach(function (name) {
         var value = el.getAttribute(name);
-        if (value) el.setAttribute(name, value.replace("{item}", id));
+        // a copy of a repeating section's item ("12-c2") posts to .../items/12/copies/2/finding
+        var part = name === "hx-post" ? String(id).replace(/-c(\d+)$/, "/copies/$1") : id;
+        if (value) el.setAttribute(name, value.replace("{item}", part));
       });
     });
     // The requirement is left empty: the server names it from the item's clause when the finding arrives.

@@ -1,0 +1,137 @@
+"""Repeating sections (issue 15) on a 360 px phone in real Chromium: the shipped layered process audit, two
+stations added with names, items answered in each station separately (one offline, synced once), the
+progress counting each station, completion, and the report listing each station under its name."""
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from auditapp.audits import services as audits
+from auditapp.audits.models import Response
+from auditapp.checklists import services as checklists
+from auditapp.events.models import Event
+from auditapp.extensions import db
+
+from .support.accounts import PASSWORD
+from .support.audits import items_of
+from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.photos import jpeg
+
+pytestmark = pytest.mark.browser
+
+LPA = Path(__file__).resolve().parent.parent / "checklists" / "layered-process-audit.yaml"
+
+
+@pytest.fixture
+def lpa_audit(app, make_user):
+    folder = Path(app.config["CHECKLIST_DIR"])
+    shutil.copy(LPA, folder / LPA.name)
+    checklists.sync_directory(folder)
+    lead = make_user("auditor")
+    audit = audits.plan_audit(
+        make_user("quality_lead"),
+        checklist_id=checklists.get_checklist("layered-process-audit").id,
+        title="Line 4 layered audit",
+        planned_date=date.today(),
+        lead_auditor_id=lead.id,
+    )
+    db.session.commit()
+    return audit, lead
+
+
+def stored(audit) -> dict:
+    db.session.expire_all()
+    return {
+        (r.item.key, r.copy): r.result for r in db.session.scalars(db.select(Response).filter_by(audit_id=audit.id))
+    }
+
+
+def test_two_stations_added_answered_separately_counted_completed_and_reported(app, live_server, browser, lpa_audit):
+    audit, lead = lpa_audit
+    items = items_of(audit)
+    context = phone_context(browser, 360, 740)
+    page = context.new_page()
+    try:
+        log_in_page(page, live_server.url, lead.email, PASSWORD)
+        page.goto(f"{live_server.url}/audits/{audit.id}")
+        controlled(page)
+        assert page.text_content("#progress .progress-count") == "0/9 answered"
+
+        def item(key, copy=1):
+            return f"#item-{items[key].id}" + (f"-c{copy}" if copy != 1 else "")
+
+        # Two stations added, the first with a name; each comes as its own section, the form moves after it.
+        page.fill("form.add-copy input[name=name]", "Press line")
+        page.tap("form.add-copy button:has-text('Add station')")
+        page.wait_for_selector("h2:has-text('Station 2 – Press line')")
+        assert page.text_content("#progress .progress-count") == "0/15 answered"
+        page.tap("form.add-copy button:has-text('Add station')")
+        page.wait_for_selector("h2:has-text('Station 3')")
+        assert page.text_content("#progress .progress-count") == "0/21 answered"
+        assert page.locator("form.add-copy").count() == 1
+
+        # The same question answered differently in each station.
+        page.tap(f"{item('lpa-st-guards')} button[value=yes]")
+        page.wait_for_selector(f"{item('lpa-st-guards')}.r-conform")
+        page.tap(f"{item('lpa-st-guards', 2)} button[value=no]")
+        page.wait_for_selector(f"{item('lpa-st-guards', 2)}.r-major_nc")
+        page.tap(f"{item('lpa-st-first-off', 3)} button[value=yes]")
+        page.wait_for_selector(f"{item('lpa-st-first-off', 3)}.r-conform")
+        assert page.text_content("#progress .progress-count") == "3/21 answered"
+        assert page.locator(f"{item('lpa-st-guards')}.r-conform").count() == 1  # station 1 kept its answer
+        assert fits_screen(page)
+        screenshot(page, "repeating-sections-360")
+
+        # Offline: an answer in station 3 waits on the phone, on station 3's item, and is sent once.
+        page.tap("[data-offline-urls]")
+        page.wait_for_selector("[data-offline-urls][data-ready=true]")
+        context.set_offline(True)
+        page.tap(f"{item('lpa-st-defect-tags', 3)} button[value=yes]")
+        page.wait_for_selector(f"{item('lpa-st-defect-tags', 3)}.queued.r-conform")
+        assert page.locator(f"{item('lpa-st-defect-tags')}.queued").count() == 0
+        context.set_offline(False)
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
+        assert stored(audit) == {
+            ("lpa-st-guards", 1): "conform",
+            ("lpa-st-guards", 2): "major_nc",
+            ("lpa-st-first-off", 3): "conform",
+            ("lpa-st-defect-tags", 3): "conform",
+        }
+        answered = db.session.scalars(
+            db.select(Event).filter_by(action="answered", item_id=items["lpa-st-defect-tags"].id)
+        ).all()
+        assert [e.changes.get("copy") for e in answered] == [3]
+
+        # Completing: the blocker names the station; once the finding is written, the rest is not audited.
+        page.goto(f"{live_server.url}/audits/{audit.id}/complete")
+        assert "Station 2 – Press line: LPA-S4" in page.text_content("#blockers")
+        assert fits_screen(page)
+        page.goto(f"{live_server.url}/audits/{audit.id}")
+        finding = f"{item('lpa-st-guards', 2)} [data-finding]"
+        page.wait_for_selector(finding)
+        page.fill(f"{finding} [name=statement]", "Light curtain bypassed with tape")
+        page.locator(f"{finding} [name=why_major_reason]").first.check()
+        page.fill(f"{finding} [name=evidence]", "Seen at 09:40")
+        page.tap(f"{finding} button[type=submit]")
+        page.wait_for_selector(f"{item('lpa-st-guards', 2)} .nc-ref")  # the NC raised from station 2's finding
+        page.set_input_files(  # the checklist wants a photo of a major finding at the guards: station 2's own
+            f"{item('lpa-st-guards', 2)} input[type=file]",
+            files=[{"name": "guard.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}],
+        )
+        page.wait_for_selector(f"{item('lpa-st-guards', 2)} .photos img")
+        assert page.locator(f"{item('lpa-st-guards')} .photos img").count() == 0
+        page.goto(f"{live_server.url}/audits/{audit.id}/complete")
+        page.fill("#f-conclusion", "Station 2 stopped until the curtain was repaired.")
+        page.check("input[name=confirm_unanswered]")
+        page.tap("button:has-text('Complete audit')")
+        page.wait_for_url(f"**/audits/{audit.id}/report")
+        report = page.text_content(".report")
+        assert report.index("Station 1") < report.index("Station 2 – Press line") < report.index("Station 3")
+        assert "Station 2 – Press line: " in page.text_content(".report-finding")
+        assert fits_screen(page)
+        screenshot(page, "repeating-sections-report-360")
+    finally:
+        context.close()
