@@ -133,5 +133,10 @@ def test_two_stations_added_answered_separately_counted_completed_and_reported(a
         assert "Station 2 – Press line: " in page.text_content(".report-finding")
         assert fits_screen(page)
         screenshot(page, "repeating-sections-report-360")
+        for width in (768, 1024, 1280):  # the screens touched fit the other widths too
+            page.set_viewport_size({"width": width, "height": 900})
+            for url in (f"/audits/{audit.id}", f"/audits/{audit.id}/report"):
+                page.goto(live_server.url + url)
+                assert fits_screen(page), (width, url)
     finally:
         context.close()

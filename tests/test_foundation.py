@@ -114,7 +114,7 @@ def test_demo_is_idempotent_and_prints_working_passwords(runner, app, shipped_ch
     assert second.exit_code == 0
     assert db.session.scalar(db.select(db.func.count(User.id))) == 4
     assert db.session.scalar(db.select(db.func.count(Area.id))) == 2
-    assert db.session.scalar(db.select(db.func.count(ChecklistVersion.id))) == 6  # the shipped checklists
+    assert db.session.scalar(db.select(db.func.count(ChecklistVersion.id))) == 7  # the shipped checklists
     creds = json.loads(Path(app.instance_path, "demo-credentials.json").read_text())
     for email, password in creds.items():
         assert f"{email}" in second.output and password in second.output

@@ -413,3 +413,5 @@ def test_the_shipped_layered_process_audit_is_audited_and_adds_nothing_to_any_st
     assert '<th colspan="3">Station 1</th>' in report and "Clean and in order" in report
     coverage = client.get("/reports/coverage").get_data(as_text=True)
     assert "layered" not in coverage.lower()
+    preview = client.get("/checklists/layered-process-audit/v1").get_data(as_text=True)
+    assert "Repeats: the auditor adds “Station 2”, “Station 3”… during the audit, up to 12" in preview
