@@ -2,6 +2,7 @@
 plain-language errors, and the pure score function (sections and total, N/A and recorded out of the maximum)."""
 
 import io
+import json
 import re
 import textwrap
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from auditapp.checklists.scoring import ItemRule, percent, score, version_score
 from auditapp.extensions import db
 
 from .support.accounts import log_in, make_area
+from .support.app import statements_of
 from .support.audits import HX, answer, items_of
 from .support.scoring import HEAD, SCORING, WALK, plan_scored_walk
 
@@ -379,3 +381,37 @@ def test_the_trend_lists_earlier_completed_audits_of_the_checklist_and_area_the_
     # the earlier audit's own report lists only what came before it
     earlier = client.get(f"/audits/{second.id}/report").get_data(as_text=True)
     assert first.number in earlier and third.number not in earlier.split("<h3>Trend:")[1]
+
+
+def test_the_page_s_score_model_is_what_the_phone_scores_from(client, scored_audit):
+    """The shape tests/js/logic.test.js scores (SCORE_MODEL): the checklist's points once, per item only what
+    differs; the text item, never scored, is left out."""
+    audit = scored_audit
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    model = json.loads(page.split('<script type="application/json" id="score-model">')[1].split("</script>")[0])
+    ids = {k: str(i.id) for k, i in items_of(audit).items()}
+    sort, shine = (str(s.id) for s in audit.checklist_version.sections)
+    assert model == {
+        "points": {"conform": 2, "observation": 1, "ofi": 2, "minor_nc": 1, "major_nc": 0},
+        "items": {
+            ids["s-01"]: [sort, 1, 2],
+            ids["s-02"]: [sort, 3, 4, {"conform": 4, "observation": 1, "ofi": 2, "minor_nc": 2, "major_nc": 0}],
+            ids["s-03"]: [sort, 1, 3, 0, {"clean": 3, "dusty": 1, "none": None}],
+            ids["h-01"]: [shine, 1, 2],
+        },
+        "sections": {sort: 2, shine: 1},
+    }
+
+
+def test_a_scored_answer_runs_at_most_one_statement_more_than_an_unscored_one(client, scored_audit):
+    """An unscored answer runs at most eight (test_audits.py); the score adds the sections' weights, no more:
+    the items' scoring comes with the progress's own query."""
+    audit = scored_audit
+    by_key = items_of(audit)
+    post_answer(client, audit, by_key["s-01"], result="conform")  # the audit is started
+    url = f"/audits/{audit.id}/items/{by_key['s-02'].id}/answer"
+    statements, response = statements_of(
+        lambda: client.post(url, data={"result": "minor_nc", "base_revision": 0}, headers=HX)
+    )
+    assert response.status_code == 200 and "sec-score" in response.get_data(as_text=True)
+    assert len(statements) <= 9, "\n".join(statements)

@@ -362,9 +362,9 @@ def score_trend(user: User, audit: Audit, earlier: int = TREND_AUDITS) -> list[T
 
 def score_model(audit: Audit, shown: Progress) -> dict[str, Any] | None:
     """What the phone needs to score the audit offline (static/js/offline/logic.js `score`)."""
-    if shown.rules is None:
+    if shown.rules is None or audit.checklist_version.scoring is None:
         return None
-    return scoring.phone_model(shown.rules, shown.weights)
+    return scoring.phone_model(shown.rules, shown.weights, audit.checklist_version.scoring.get("points", {}))
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
