@@ -415,3 +415,33 @@ def test_a_scored_answer_runs_at_most_one_statement_more_than_an_unscored_one(cl
     )
     assert response.status_code == 200 and "sec-score" in response.get_data(as_text=True)
     assert len(statements) <= 9, "\n".join(statements)
+
+
+def test_the_checklist_preview_shows_its_author_the_points_and_weights(client, make_user, scored_audit):
+    page = client.get("/checklists/scored/v1").get_data(as_text=True)
+    assert (
+        "Scored: Conform 2, Observation 1, OFI 2, Minor NC 1, Major NC 0 points per answer (N/A and recorded answers"
+        " are not scored)" in page
+    )
+    assert "3 items · weight 2</small>" in page  # Sort; Shine says no weight (1)
+    assert "2 items</small>" in page
+    assert " · weight 3 · own points: Conform 4, Minor NC 2" in page
+    assert " · option points: Clean 3" in page
+
+
+def test_the_shipped_5s_walk_is_scored(shipped_checklists):
+    report = checklists.sync_directory(shipped_checklists)
+    assert report.problems == []
+    walk = checklists.get_checklist("5s-walk").latest
+    assert walk.number == 2 and walk.scoring == {
+        "points": {"conform": 2, "observation": 1, "minor_nc": 1, "major_nc": 0}
+    }
+    assert [s.weight for s in walk.sections] == [None, None, None, None, 2]
+    assert [i.key for i in walk.items if i.weight] == ["order-floor-marking"]
+    by_key = {i.key: i.id for i in walk.items}
+    answers = {i.id: ("conform", None) for i in walk.items}
+    answers[by_key["order-floor-marking"]] = ("major_nc", None)  # a blocked exit: 0 of 2 x 2
+    result = version_score(walk, answers)
+    order = result.sections[walk.sections[1].id]
+    assert (order.earned, order.maximum, order.percent) == (4, 8, 50)
+    assert result.total.percent == 92  # (1 + 1 + 1/2 + 1 + 2 x 1) / 6 = 91.7 %
