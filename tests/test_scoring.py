@@ -445,3 +445,26 @@ def test_the_shipped_5s_walk_is_scored(shipped_checklists):
     order = result.sections[walk.sections[1].id]
     assert (order.earned, order.maximum, order.percent) == (4, 8, 50)
     assert result.total.percent == 92  # (1 + 1 + 1/2 + 1 + 2 x 1) / 6 = 91.7 %
+
+
+def test_comparing_versions_spells_out_changed_weights_and_points(app, client, scored_audit):
+    folder = Path(app.config["CHECKLIST_DIR"])
+    v1 = (folder / "scored.yaml").read_text(encoding="utf-8")
+    v2 = (
+        v1.replace("version: 1", "version: 2")
+        .replace(
+            "question: Red-tag area used?, weight: 3, points: {conform: 4, minor_nc: 2}",
+            "question: Red-tag area used?, weight: 2",
+        )
+        .replace(
+            "{value: clean, label: Clean, result: conform, points: 3}",
+            "{value: clean, label: Clean, result: conform, points: 4}",
+        )
+    )
+    (folder / "scored.yaml").write_text(v2, encoding="utf-8")
+    assert checklists.sync_directory(folder).problems == []
+    html = client.get("/checklists/scored/compare").get_data(as_text=True)
+    assert "0 added · 0 removed · 0 renamed · 2 reworded · 3 unchanged" in html
+    assert '<span class="muted">(weight, points)</span>' in html
+    assert "<del>conform: 4; minor_nc: 2</del>" in html and "<ins>—</ins>" in html
+    assert "Clean → conform (3 points)" in html and "Clean → conform (4 points)" in html
