@@ -288,7 +288,8 @@ class Progress:
 
 def progress(audit: Audit) -> Progress:
     """Answered / applicable items, overall and per section, in one query (every answer's response runs it);
-    a scored checklist's score comes with it (the same query reads the items' scoring and the answers' values)."""
+    a scored checklist's score comes with it (the same query reads the answers' values; the items' rules are
+    read once per process, checklists.services.score_rules)."""
     version = audit.checklist_version
     if version.scoring is None:
         rows = db.session.execute(
@@ -297,28 +298,14 @@ def progress(audit: Audit) -> Progress:
             .where(ChecklistItem.version_id == audit.checklist_version_id)
         ).all()
         return _progress([(i, s) for i, s, _r in rows], {i: r for i, _s, r in rows if r is not None})
-    scored = db.session.execute(
-        select(
-            ChecklistItem.id,
-            ChecklistItem.section_id,
-            Response.result,
-            Response.value,
-            ChecklistItem.weight,
-            ChecklistItem.points,
-            ChecklistItem.answer,
-            ChecklistItem.results,
-        )
+    answered = db.session.execute(
+        select(ChecklistItem.id, ChecklistItem.section_id, Response.result, Response.value)
         .outerjoin(Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id))
         .where(ChecklistItem.version_id == audit.checklist_version_id)
-        .order_by(ChecklistItem.position)
     ).all()
-    counted = _progress([(r.id, r.section_id) for r in scored], {r.id: r.result for r in scored if r.result})
-    default = version.scoring.get("points", {})
-    counted.rules = [
-        scoring.rule_from(r.id, r.section_id, r.weight, r.points, r.answer, r.results, default) for r in scored
-    ]
-    counted.weights = {s.id: s.weight if s.weight is not None else 1 for s in version.sections}
-    counted.values = {r.id: r.value for r in scored if r.value is not None}
+    counted = _progress([(i, s) for i, s, _r, _v in answered], {i: r for i, _s, r, _v in answered if r is not None})
+    counted.rules, counted.weights = checklists.score_rules(version)
+    counted.values = {i: v for i, _s, _r, v in answered if v is not None}
     return counted
 
 
