@@ -468,3 +468,13 @@ def test_comparing_versions_spells_out_changed_weights_and_points(app, client, s
     assert '<span class="muted">(weight, points)</span>' in html
     assert "<del>conform: 4; minor_nc: 2</del>" in html and "<ins>—</ins>" in html
     assert "Clean → conform (3 points)" in html and "Clean → conform (4 points)" in html
+
+
+def test_the_readme_s_scoring_example_is_a_valid_checklist(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**Scoring.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    result = load(tmp_path, HEAD + block)
+    assert result.ok, messages(result)
+    sustain = result.data["sections"][0]
+    assert result.data["scoring"]["points"]["ofi"] == 2 and sustain["weight"] == 2
+    assert sustain["items"][0]["points"] == {"conform": 4, "minor_nc": 2}
