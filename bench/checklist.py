@@ -14,7 +14,10 @@ ISO 9001 checklist measured in the same run (so the ratios survive a noisy machi
 The 1,000-item file is generated: ten sections of 100 items on real ISO 9001 clauses, each with
 guidance and evidence, so it is as heavy per item as the shipped one; its XLSX is the app's own export
 of it. The 120-item checklist is an inspection walk made the same way whose items are answered by
-yes/no, numbers with limits and choices (answer types); scored points are not built yet (issue 15).
+yes/no, numbers with limits and choices (answer types), scored (issue 15: points per result, a choice's
+points per option, item and section weights); the same walk without scoring is measured too, so the
+score's own cost shows. An answer's response (the item, progress and, scored, the section and total
+scores out of band) is timed on each audit as well.
 
 Runs in-process with Flask's test client on a temporary SQLite database. Times are this process's CPU
 time (time.process_time), not wall time: on a shared machine the wall clock mostly measures the wait for
@@ -28,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -57,10 +61,15 @@ ANSWERS = [
     "        answer: {type: number, unit: Nm, min: 40, max: 45}",
     "        answer: {type: choice, options: [{value: clean, result: conform}, {value: dirty, result: minor_nc}]}",
 ]
+SCORED_CHOICE = (
+    "        answer: {type: choice, options: [{value: clean, result: conform, points: 3},"
+    " {value: dirty, result: minor_nc, points: 1}]}"
+)
 
 
-def generated(key: str, sections: int, per_section: int, typed: bool = False) -> str:
-    """A checklist of sections x per_section items on ISO 9001 clauses, as an author would write it."""
+def generated(key: str, sections: int, per_section: int, typed: bool = False, scored: bool = False) -> str:
+    """A checklist of sections x per_section items on ISO 9001 clauses, as an author would write it
+    (scored: points per result, every third section weighing 2, every fifth item 3, choices with points)."""
     standard = by_name("ISO 9001:2015")
     assert standard is not None
     clauses = [c.code for c in standard.units]
@@ -69,11 +78,16 @@ def generated(key: str, sections: int, per_section: int, typed: bool = False) ->
         f"title: Generated checklist {key}",
         "version: 1",
         "standards: [ISO 9001:2015]",
-        "sections:",
     ]
+    if scored:
+        lines.append("scoring: {points: {conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0}}")
+    lines.append("sections:")
     n = 0
     for s in range(sections):
-        lines += [f"  - title: Section {s + 1}", "    items:"]
+        lines.append(f"  - title: Section {s + 1}")
+        if scored and s % 3 == 2:
+            lines.append("    weight: 2")
+        lines.append("    items:")
         for _ in range(per_section):
             clause = clauses[n % len(clauses)]
             lines += [
@@ -85,8 +99,13 @@ def generated(key: str, sections: int, per_section: int, typed: bool = False) ->
                 "        evidence: [work instruction, last three records, operator interview]",
                 "        photo: required_on_nc",
             ]
-            if typed and ANSWERS[n % len(ANSWERS)]:
-                lines.append(ANSWERS[n % len(ANSWERS)])
+            answer = ANSWERS[n % len(ANSWERS)]
+            if scored and "type: choice" in answer:
+                answer = SCORED_CHOICE
+            if typed and answer:
+                lines.append(answer)
+            if scored and n % 5 == 4:
+                lines.append("        weight: 3")
             n += 1
     return "\n".join(lines) + "\n"
 
@@ -96,6 +115,12 @@ def validated(text: str, shown_as: str) -> LoadedChecklist:
     validate_text(text, loaded)
     assert loaded.ok, [str(p) for p in loaded.problems[:3]]
     return loaded
+
+
+def timed_ms(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return (time.perf_counter() - start) * 1000
 
 
 def median_ms(action: Callable[[int], object], repeat: int) -> float:
@@ -113,7 +138,8 @@ def main() -> None:
     args = parser.parse_args()
     reference_text = REFERENCE.read_text()
     big_text = generated("bench-big", 10, 100)
-    walk_text = generated("bench-walk", 6, 20, typed=True)
+    walk_text = generated("bench-walk", 6, 20, typed=True, scored=True)
+    unscored_walk_text = generated("bench-walk-unscored", 6, 20, typed=True)
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(
             {
@@ -168,7 +194,13 @@ def main() -> None:
                 rows.append(("validate + import " + xlsx_name, median_ms(xlsx_import, args.repeat)))
 
             planned = {}
-            for name, text in (("120-item walk", walk_text), ("94-item ISO 9001", reference_text)):
+            walks = (
+                ("120-item walk", walk_text),
+                ("120-item walk, no scoring", unscored_walk_text),
+                ("94-item ISO 9001", reference_text),
+            )
+            graded: dict[str, list[int]] = {}
+            for name, text in walks:
                 loaded = validated(text, f"{name}.yaml")
                 _outcome, version, _problems = checklists.import_checklist(loaded, lead)
                 db.session.commit()
@@ -184,15 +216,36 @@ def main() -> None:
                 )
                 db.session.commit()
                 planned[name] = audit.id
+                graded[name] = [i.id for i in version.items if i.answer is None]  # answered by one tap
 
         client = app.test_client()
         client.post("/login", data={"email": "lead@example.com", "password": PASSWORD})
-        pages = {}
+        # The three audits are measured in turns (one request each per round), so a load that comes and goes
+        # on a shared machine falls on all of them alike and the ratios hold.
+        sizes, page_ms, answer_ms = {}, defaultdict(list), defaultdict(list)
         for name, audit_id in planned.items():
-            url = f"/audits/{audit_id}"
-            page = client.get(url)
+            page = client.get(f"/audits/{audit_id}")
             assert page.status_code == 200, page.status_code
-            pages[name] = (len(page.data), median_ms(lambda n, u=url: client.get(u), args.repeat))
+            sizes[name] = len(page.data)
+        for n in range(args.repeat):
+            for name, audit_id in planned.items():
+                url = f"/audits/{audit_id}"
+                page_ms[name].append(timed_ms(lambda u=url: client.get(u)))
+                done: list = []
+                answer_ms[name].append(
+                    timed_ms(
+                        lambda u=url, item=graded[name][n], n=n, done=done: done.append(
+                            client.post(
+                                f"{u}/items/{item}/answer",
+                                data={"result": "minor_nc" if n % 2 else "conform", "base_revision": 0},
+                                headers={"HX-Request": "true"},
+                            )
+                        )
+                    )
+                )
+                assert done[0].status_code == 200, done[0].status_code
+        pages = {name: (sizes[name], statistics.median(page_ms[name])) for name in planned}
+        answers = {name: statistics.median(answer_ms[name]) for name in planned}
 
     print(f"auditapp checklist benchmark: in-process, SQLite; CPU time, medians of {args.repeat}")
     print(f"{'measure':<52}{'value':>12}{'reference':>12}{'ratio':>9}")
@@ -208,14 +261,23 @@ def main() -> None:
         f"{'validate 94-item ISO 9001, in round-trip loads':<52}{iso_ms:>9.0f} ms{yardstick:>9.0f} ms"
         f"{iso_ms / yardstick:>8.2f}x  (reference: one ruamel.yaml round-trip load of the file)"
     )
-    (walk_bytes, walk_ms), (iso_bytes, iso_ms) = pages["120-item walk"], pages["94-item ISO 9001"]
-    print(
-        f"{'audit screen HTML, 120-item walk (ref: 94-item ISO)':<52}{walk_bytes:>12,}{iso_bytes:>12,}"
-        f"{walk_bytes / iso_bytes:>8.2f}x  ({walk_bytes / 120:,.0f} vs {iso_bytes / 94:,.0f} B per item)"
-    )
-    print(
-        f"{'audit screen server time, 120-item walk':<52}{walk_ms:>9.1f} ms{iso_ms:>9.1f} ms{walk_ms / iso_ms:>8.2f}x"
-    )
+    iso_bytes, iso_ms = pages["94-item ISO 9001"]
+    for name in ("120-item walk", "120-item walk, no scoring"):
+        walk_bytes, walk_ms = pages[name]
+        label = "scored walk" if name == "120-item walk" else "walk, no scoring"
+        print(
+            f"{'audit screen HTML, 120-item ' + label + ' (ref: ISO)':<52}{walk_bytes:>12,}{iso_bytes:>12,}"
+            f"{walk_bytes / iso_bytes:>8.2f}x  ({walk_bytes / 120:,.0f} vs {iso_bytes / 94:,.0f} B per item)"
+        )
+        print(
+            f"{'audit screen server time, 120-item ' + label:<52}{walk_ms:>9.1f} ms{iso_ms:>9.1f} ms"
+            f"{walk_ms / iso_ms:>8.2f}x"
+        )
+        ref_answer = answers["94-item ISO 9001"]
+        print(
+            f"{'answer response server time, 120-item ' + label:<52}{answers[name]:>9.1f} ms{ref_answer:>9.1f} ms"
+            f"{answers[name] / ref_answer:>8.2f}x"
+        )
 
 
 if __name__ == "__main__":

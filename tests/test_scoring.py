@@ -2,6 +2,7 @@
 plain-language errors, and the pure score function (sections and total, N/A and recorded out of the maximum)."""
 
 import io
+import json
 import re
 import textwrap
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from auditapp.checklists.scoring import ItemRule, percent, score, version_score
 from auditapp.extensions import db
 
 from .support.accounts import log_in, make_area
+from .support.app import statements_of
 from .support.audits import HX, answer, items_of
 from .support.scoring import HEAD, SCORING, WALK, plan_scored_walk
 
@@ -379,3 +381,100 @@ def test_the_trend_lists_earlier_completed_audits_of_the_checklist_and_area_the_
     # the earlier audit's own report lists only what came before it
     earlier = client.get(f"/audits/{second.id}/report").get_data(as_text=True)
     assert first.number in earlier and third.number not in earlier.split("<h3>Trend:")[1]
+
+
+def test_the_page_s_score_model_is_what_the_phone_scores_from(client, scored_audit):
+    """The shape tests/js/logic.test.js scores (SCORE_MODEL): the checklist's points once, per item only what
+    differs; the text item, never scored, is left out."""
+    audit = scored_audit
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    model = json.loads(page.split('<script type="application/json" id="score-model">')[1].split("</script>")[0])
+    ids = {k: str(i.id) for k, i in items_of(audit).items()}
+    sort, shine = (str(s.id) for s in audit.checklist_version.sections)
+    assert model == {
+        "points": {"conform": 2, "observation": 1, "ofi": 2, "minor_nc": 1, "major_nc": 0},
+        "items": {
+            ids["s-01"]: [sort, 1, 2],
+            ids["s-02"]: [sort, 3, 4, {"conform": 4, "observation": 1, "ofi": 2, "minor_nc": 2, "major_nc": 0}],
+            ids["s-03"]: [sort, 1, 3, 0, {"clean": 3, "dusty": 1, "none": None}],
+            ids["h-01"]: [shine, 1, 2],
+        },
+        "sections": {sort: 2, shine: 1},
+    }
+
+
+def test_a_scored_answer_runs_at_most_one_statement_more_than_an_unscored_one(client, scored_audit):
+    """An unscored answer runs at most eight (test_audits.py); the score adds the sections' weights, no more:
+    the items' scoring comes with the progress's own query."""
+    audit = scored_audit
+    by_key = items_of(audit)
+    post_answer(client, audit, by_key["s-01"], result="conform")  # the audit is started
+    url = f"/audits/{audit.id}/items/{by_key['s-02'].id}/answer"
+    statements, response = statements_of(
+        lambda: client.post(url, data={"result": "minor_nc", "base_revision": 0}, headers=HX)
+    )
+    assert response.status_code == 200 and "sec-score" in response.get_data(as_text=True)
+    assert len(statements) <= 9, "\n".join(statements)
+
+
+def test_the_checklist_preview_shows_its_author_the_points_and_weights(client, make_user, scored_audit):
+    page = client.get("/checklists/scored/v1").get_data(as_text=True)
+    assert (
+        "Scored: Conform 2, Observation 1, OFI 2, Minor NC 1, Major NC 0 points per answer (N/A and recorded answers"
+        " are not scored)" in page
+    )
+    assert "3 items · weight 2</small>" in page  # Sort; Shine says no weight (1)
+    assert "2 items</small>" in page
+    assert " · weight 3 · own points: Conform 4, Minor NC 2" in page
+    assert " · option points: Clean 3" in page
+
+
+def test_the_shipped_5s_walk_is_scored(shipped_checklists):
+    report = checklists.sync_directory(shipped_checklists)
+    assert report.problems == []
+    walk = checklists.get_checklist("5s-walk").latest
+    assert walk.number == 2 and walk.scoring == {
+        "points": {"conform": 2, "observation": 1, "minor_nc": 1, "major_nc": 0}
+    }
+    assert [s.weight for s in walk.sections] == [None, None, None, None, 2]
+    assert [i.key for i in walk.items if i.weight] == ["order-floor-marking"]
+    by_key = {i.key: i.id for i in walk.items}
+    answers = {i.id: ("conform", None) for i in walk.items}
+    answers[by_key["order-floor-marking"]] = ("major_nc", None)  # a blocked exit: 0 of 2 x 2
+    result = version_score(walk, answers)
+    order = result.sections[walk.sections[1].id]
+    assert (order.earned, order.maximum, order.percent) == (4, 8, 50)
+    assert result.total.percent == 92  # (1 + 1 + 1/2 + 1 + 2 x 1) / 6 = 91.7 %
+
+
+def test_comparing_versions_spells_out_changed_weights_and_points(app, client, scored_audit):
+    folder = Path(app.config["CHECKLIST_DIR"])
+    v1 = (folder / "scored.yaml").read_text(encoding="utf-8")
+    v2 = (
+        v1.replace("version: 1", "version: 2")
+        .replace(
+            "question: Red-tag area used?, weight: 3, points: {conform: 4, minor_nc: 2}",
+            "question: Red-tag area used?, weight: 2",
+        )
+        .replace(
+            "{value: clean, label: Clean, result: conform, points: 3}",
+            "{value: clean, label: Clean, result: conform, points: 4}",
+        )
+    )
+    (folder / "scored.yaml").write_text(v2, encoding="utf-8")
+    assert checklists.sync_directory(folder).problems == []
+    html = client.get("/checklists/scored/compare").get_data(as_text=True)
+    assert "0 added · 0 removed · 0 renamed · 2 reworded · 3 unchanged" in html
+    assert '<span class="muted">(weight, points)</span>' in html
+    assert "<del>conform: 4; minor_nc: 2</del>" in html and "<ins>—</ins>" in html
+    assert "Clean → conform (3 points)" in html and "Clean → conform (4 points)" in html
+
+
+def test_the_readme_s_scoring_example_is_a_valid_checklist(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**Scoring.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    result = load(tmp_path, HEAD + block)
+    assert result.ok, messages(result)
+    sustain = result.data["sections"][0]
+    assert result.data["scoring"]["points"]["ofi"] == 2 and sustain["weight"] == 2
+    assert sustain["items"][0]["points"] == {"conform": 4, "minor_nc": 2}

@@ -470,27 +470,8 @@ def progress(audit: Audit) -> Progress:
         _values(Response.audit_id == audit.id)[audit.id] if conditional or scored else {},
     )
     if scored:
-        counted.scoring_rules, counted.weights = _scoring_rules(version)
+        counted.scoring_rules, counted.weights = checklists.score_rules(version)  # read once per process
     return counted
-
-
-def _scoring_rules(version: ChecklistVersion) -> tuple[list[scoring.ItemRule], dict[int, float]]:
-    """A scored version's item rules, in order, and its sections' weights."""
-    default = (version.scoring or {}).get("points", {})
-    rows = db.session.execute(
-        select(
-            ChecklistItem.id,
-            ChecklistItem.section_id,
-            ChecklistItem.weight,
-            ChecklistItem.points,
-            ChecklistItem.answer,
-            ChecklistItem.results,
-        )
-        .where(ChecklistItem.version_id == version.id)
-        .order_by(ChecklistItem.position)
-    )
-    rules = [scoring.rule_from(r.id, r.section_id, r.weight, r.points, r.answer, r.results, default) for r in rows]
-    return rules, {s.id: s.weight if s.weight is not None else 1 for s in version.sections}
 
 
 @dataclass(frozen=True)
@@ -533,9 +514,9 @@ def score_trend(user: User, audit: Audit, earlier: int = TREND_AUDITS) -> list[T
 
 def score_model(audit: Audit, shown: Progress) -> dict[str, Any] | None:
     """What the phone needs to score the audit offline (static/js/offline/logic.js `score`)."""
-    if shown.scoring_rules is None:
+    if shown.scoring_rules is None or audit.checklist_version.scoring is None:
         return None
-    return scoring.phone_model(*shown.scored_slots())
+    return scoring.phone_model(*shown.scored_slots(), audit.checklist_version.scoring.get("points", {}))
 
 
 def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:

@@ -29,12 +29,20 @@ NOTHING = "–"
 Number = int | float
 
 
-def _exact(value: Number) -> Fraction:
-    """A number as written (0.1 is one tenth, not the nearest binary fraction)."""
-    return Fraction(value) if isinstance(value, int) else Fraction(repr(float(value)))
+Exact = int | Fraction
 
 
-def percent(earned: Fraction, maximum: Fraction) -> int | None:
+def _exact(value: Number) -> Exact:
+    """A number as written (0.1 is one tenth, not the nearest binary fraction); whole numbers stay ints,
+    so the usual case (whole points and weights) is integer arithmetic."""
+    if isinstance(value, int):
+        return value
+    if float(value).is_integer():
+        return int(value)
+    return Fraction(repr(float(value)))
+
+
+def percent(earned: Exact, maximum: Exact) -> int | None:
     """earned / maximum as a whole percentage, rounded half up; None when nothing is scored."""
     if maximum <= 0:
         return None
@@ -43,7 +51,9 @@ def percent(earned: Fraction, maximum: Fraction) -> int | None:
 
 @dataclass(frozen=True)
 class ItemRule:
-    """How one item is scored: its section, weight, points per result and (a choice) per option."""
+    """How one item is scored: its section, weight, points per result and (a choice) per option.
+
+    Its numbers are made exact once, when it is built (an answer's response scores every item)."""
 
     id: Hashable
     section: Hashable
@@ -53,39 +63,53 @@ class ItemRule:
     option_results: Mapping[str, str] = field(default_factory=dict)  # option value -> its result (choice)
     results: tuple[str, ...] = ()  # the results the item can be given
 
-    def best(self) -> Fraction | None:
-        """The most the item could earn, before its weight; None when no answer of it is scored."""
+    def __post_init__(self) -> None:
+        exact_points = {r: _exact(p) for r, p in self.points.items()}
+        exact_options: dict[str, Exact | None] = {}
+        for value, own in self.options.items():
+            result = self.option_results.get(value)
+            if own is not None:
+                exact_options[value] = _exact(own)
+            elif result is None or result in NOT_SCORED:
+                exact_options[value] = None
+            else:
+                exact_options[value] = exact_points.get(result)
         if self.options:
-            found = [self.option_points(v) for v in self.options]
+            found = list(exact_options.values())
         else:
-            found = [_exact(self.points[r]) if r in self.points else None for r in self.results if r not in NOT_SCORED]
+            found = [exact_points.get(r) for r in self.results if r not in NOT_SCORED]
         scored = [f for f in found if f is not None]
-        return max(scored) if scored else None
+        object.__setattr__(self, "_points", exact_points)
+        object.__setattr__(self, "_options", exact_options)
+        object.__setattr__(self, "_weight", _exact(self.weight))
+        object.__setattr__(self, "_best", max(scored) if scored else None)
 
-    def option_points(self, value: str) -> Fraction | None:
-        own = self.options.get(value)
-        if own is not None:
-            return _exact(own)
-        result = self.option_results.get(value)
-        if result is None or result in NOT_SCORED or result not in self.points:
-            return None
-        return _exact(self.points[result])
+    def best(self) -> Exact | None:
+        """The most the item could earn, before its weight; None when no answer of it is scored."""
+        return self._best  # type: ignore[attr-defined]
 
-    def earned(self, result: str | None, value: Any = None) -> Fraction | None:
+    def option_points(self, value: str) -> Exact | None:
+        return self._options.get(value)  # type: ignore[attr-defined]
+
+    @property
+    def exact_weight(self) -> Exact:
+        return self._weight  # type: ignore[attr-defined]
+
+    def earned(self, result: str | None, value: Any = None) -> Exact | None:
         """The points an answer earns, before the weight; None when it is not scored."""
         if result is None or result in NOT_SCORED:
             return None
         if self.options and isinstance(value, str) and value in self.options:
             return self.option_points(value)
-        return _exact(self.points[result]) if result in self.points else None
+        return self._points.get(result)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
 class Score:
     """Earned and maximum points (exact), and the percentage (None: nothing scored)."""
 
-    earned: Fraction = Fraction(0)
-    maximum: Fraction = Fraction(0)
+    earned: Exact = 0
+    maximum: Exact = 0
     percent: int | None = None
     scored: int = 0  # items that counted
 
@@ -113,29 +137,32 @@ def score(
 ) -> AuditScore:
     """Per-section and total scores of these items (in the rules' order of sections) given these answers."""
     weights = section_weights or {}
-    sums: dict[Hashable, list[Fraction]] = {}
+    sums: dict[Hashable, list[Exact]] = {}
     counted: dict[Hashable, int] = {}
     for rule in rules:
-        acc = sums.setdefault(rule.section, [Fraction(0), Fraction(0)])
+        acc = sums.setdefault(rule.section, [0, 0])
         counted.setdefault(rule.section, 0)
-        result, value = answers.get(rule.id, (None, None))
-        earned = rule.earned(result, value)
         best = rule.best()
-        if earned is None or best is None:
+        if best is None:
             continue
-        weight = _exact(rule.weight)
-        acc[0] += earned * weight
+        result, value = answers.get(rule.id, (None, None))
+        got = rule.earned(result, value)
+        if got is None:
+            continue
+        weight = rule.exact_weight
+        acc[0] += got * weight
         acc[1] += best * weight
         counted[rule.section] += 1
     sections = {s: Score(e, m, percent(e, m), counted[s]) for s, (e, m) in sums.items()}
-    weighted = total_weight = Fraction(0)
+    weighted: Exact = 0
+    total_weight: Exact = 0
     for s, sc in sections.items():
         weight = _exact(weights.get(s, 1))
         if sc.maximum > 0 and weight > 0:
-            weighted += weight * sc.earned / sc.maximum
+            weighted += weight * Fraction(sc.earned) / sc.maximum
             total_weight += weight
-    earned = sum((sc.earned for sc in sections.values()), Fraction(0))
-    maximum = sum((sc.maximum for sc in sections.values()), Fraction(0))
+    earned: Exact = sum((sc.earned for sc in sections.values()), 0)
+    maximum: Exact = sum((sc.maximum for sc in sections.values()), 0)
     total = Score(
         earned,
         maximum,
@@ -145,14 +172,16 @@ def score(
     return AuditScore(sections, total)
 
 
-def _plain(value: Fraction | None) -> Number | None:
+def _plain(value: Exact | None) -> Number | None:
     """A points value for JSON: an int when whole."""
-    if value is None:
-        return None
+    if value is None or isinstance(value, int):
+        return value
     return value.numerator if value.denominator == 1 else float(value)
 
 
-def _number(value: Fraction) -> str:
+def _number(value: Exact) -> str:
+    if isinstance(value, int):
+        return str(value)
     if value.denominator == 1:
         return str(value.numerator)
     return f"{float(value):.2f}".rstrip("0").rstrip(".")
@@ -216,16 +245,27 @@ def version_score(version: ChecklistVersion, answers: Mapping[Any, tuple[str | N
     return score(rules_of(version), answers, section_weights(version.sections))
 
 
-def phone_model(rules: Iterable[ItemRule], weights: Mapping[Any, Number]) -> dict[str, Any]:
-    """What the phone needs to score offline (logic.js `score`): per scored item [section, weight, points per
-    result, points per option (a choice)]; per section its weight. Items never scored are left out."""
+def phone_model(
+    rules: Iterable[ItemRule], weights: Mapping[Any, Number], default_points: Mapping[str, Number]
+) -> dict[str, Any]:
+    """What the phone needs to score offline (logic.js `score`), compact (it is in the audit page): the
+    checklist's points once; per scored item [section, weight, most it can earn], then its points per result
+    when it has its own (else 0), then a choice's points per option; per section its weight. Items never
+    scored are left out."""
     items: dict[str, list[Any]] = {}
     for rule in rules:
-        if rule.best() is None:
+        best = rule.best()
+        if best is None:
             continue
-        points = {r: p for r, p in rule.points.items() if r in rule.results}
-        entry: list[Any] = [str(rule.section), rule.weight, points]
+        entry: list[Any] = [str(rule.section), rule.weight, _plain(best)]
+        own = dict(rule.points) != dict(default_points)
+        if own or rule.options:
+            entry.append(dict(rule.points) if own else 0)
         if rule.options:
             entry.append({v: _plain(rule.option_points(v)) for v in rule.options})
         items[str(rule.id)] = entry
-    return {"items": items, "sections": {str(k): v for k, v in weights.items()}}
+    return {
+        "points": dict(default_points),
+        "items": items,
+        "sections": {str(k): v for k, v in weights.items()},
+    }

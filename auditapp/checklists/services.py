@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import User
 from ..events import services as events
 from ..extensions import db
-from . import answers
+from . import answers, scoring
 from .loader import (
     MAX_FILE_BYTES,
     LoadedChecklist,
@@ -210,6 +210,47 @@ def _build_version(
             )
             position += 1
     return version
+
+
+# --- scoring (issue 15): a version's item rules, read once per process -------------------------------
+# A version's items never change once imported (audits pin to it), so their scoring rules are kept per
+# process, like a file that does not change: an answer's response scores every item of the audit. The key
+# holds the content hash and the import time besides the id, so a database built again (tests, a restore)
+# never meets another version's rules under the same id.
+_SCORE_RULES: dict[tuple, tuple[list[scoring.ItemRule], dict[int, float]]] = {}
+SCORE_RULES_KEPT = 64
+
+
+def score_rules(version: ChecklistVersion) -> tuple[list[scoring.ItemRule], dict[int, float]]:
+    """The scoring rules of a scored version's items (in the checklist's order) and its sections' weights."""
+    key = (version.id, version.content_hash, version.imported_at)
+    kept = _SCORE_RULES.get(key)
+    if kept is not None:
+        return kept
+    default = (version.scoring or {}).get("points", {})
+    rows = db.session.execute(
+        db.select(
+            ChecklistItem.id,
+            ChecklistItem.section_id,
+            ChecklistItem.weight,
+            ChecklistItem.points,
+            ChecklistItem.answer,
+            ChecklistItem.results,
+        )
+        .where(ChecklistItem.version_id == version.id)
+        .order_by(ChecklistItem.position)
+    ).all()
+    rules = [scoring.rule_from(r.id, r.section_id, r.weight, r.points, r.answer, r.results, default) for r in rows]
+    weights = {
+        s.id: s.weight if s.weight is not None else 1
+        for s in db.session.execute(
+            db.select(ChecklistSection.id, ChecklistSection.weight).where(ChecklistSection.version_id == version.id)
+        )
+    }
+    if len(_SCORE_RULES) >= SCORE_RULES_KEPT:
+        _SCORE_RULES.clear()
+    _SCORE_RULES[key] = (rules, weights)
+    return rules, weights
 
 
 def get_version(key: str, number: int) -> ChecklistVersion | None:

@@ -551,12 +551,14 @@ test("progress counts only the items asked, as the server counts it", () => {
 });
 
 // --- scoring (issue 15): the phone scores as auditapp/checklists/scoring.py (tests/test_scoring.py, same figures) ---
+// As auditapp/checklists/scoring.py phone_model renders the walk of tests/support/scoring.py.
 const SCORE_MODEL = {
+  points: { conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0 },
   items: {
-    1: ["sort", 1, { conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0 }],
-    2: ["sort", 3, { conform: 4, observation: 1, ofi: 2, minor_nc: 2, major_nc: 0 }],
-    3: ["sort", 1, { conform: 2, observation: 1 }, { clean: 3, dusty: 1, none: null }],
-    4: ["shine", 1, { conform: 2, minor_nc: 1 }],
+    1: ["sort", 1, 2],
+    2: ["sort", 3, 4, { conform: 4, observation: 1, ofi: 2, minor_nc: 2, major_nc: 0 }],
+    3: ["sort", 1, 3, 0, { clean: 3, dusty: 1, none: null }],
+    4: ["shine", 1, 2],
   },
   sections: { sort: 2, shine: 1 },
 };
@@ -580,9 +582,9 @@ test("N/A, recorded, not audited and unanswered items are out of the maximum; no
 });
 
 test("a percentage exactly on a half rounds up, as the server's fractions do", () => {
-  const model = { items: { 1: ["s", 1, { conform: 8, minor_nc: 1 }], 2: ["s", 1, { conform: 8, minor_nc: 0 }] }, sections: {} };
+  const model = { points: { conform: 8, minor_nc: 1 }, items: { 1: ["s", 1, 8], 2: ["s", 1, 8, { conform: 8, minor_nc: 0 }] }, sections: {} };
   assert.equal(logic.score(model, { 1: ["minor_nc", null], 2: ["conform", null] }).total.percent, 56);  // 9/16 = 56.25
-  const half = { items: { 1: ["s", 1, { conform: 8, minor_nc: 1 }] }, sections: {} };
+  const half = { points: { conform: 8, minor_nc: 1 }, items: { 1: ["s", 1, 8] }, sections: {} };
   assert.equal(logic.score(half, { 1: ["minor_nc", null] }).total.percent, 13);  // 12.5 -> 13
 });
 

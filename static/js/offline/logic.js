@@ -446,8 +446,9 @@
   }
   // --- scoring (issue 15) ---
   // The audit's score as the server computes it (auditapp/checklists/scoring.py): model is the page's
-  // score-model ({items: {id: [section, weight, points per result, points per option (a choice)]},
-  // sections: {id: weight}}), answers {item id: [result, value]}. An item's score is its points (a chosen
+  // score-model ({points: the checklist's points per result, items: {id: [section, weight, most it can
+  // earn, its own points per result (0: the checklist's), points per option (a choice)]}, sections:
+  // {id: weight}}), answers {item id: [result, value]}. An item's score is its points (a chosen
   // option's win) x its weight, of the most it could earn x its weight; N/A, recorded, not audited and
   // unanswered items are out of the maximum. A section's % is earned / maximum; the total % weighs the
   // sections' fractions by their weights. Percentages are whole numbers rounded half up (null: nothing
@@ -464,13 +465,10 @@
       if (!sections[sid]) { sections[sid] = { earned: 0, maximum: 0, scored: 0 }; order.push(sid); }
       var answer = answers[id] || [null, null], result = answer[0], value = answer[1];
       if (!result || NOT_SCORED.indexOf(result) >= 0) return;
-      var points = rule[2] || {}, options = rule[3], earned = null, best = null;
+      var points = rule[3] || model.points || {}, options = rule[4], best = rule[2], earned = null;
       if (options && typeof value === "string" && Object.prototype.hasOwnProperty.call(options, value)) earned = options[value];
       else if (Object.prototype.hasOwnProperty.call(points, result)) earned = points[result];
-      var possible = options ? Object.keys(options).map(function (v) { return options[v]; })
-                             : Object.keys(points).map(function (r) { return points[r]; });
-      possible.forEach(function (p) { if (p !== null && p !== undefined && (best === null || p > best)) best = p; });
-      if (earned === null || earned === undefined || best === null) return;
+      if (earned === null || earned === undefined || best === null || best === undefined) return;
       sections[sid].earned += earned * rule[1];
       sections[sid].maximum += best * rule[1];
       sections[sid].scored += 1;
