@@ -181,7 +181,8 @@ def tree(trace: list) -> None:
         key=lambda e: (e["ts"], -e["dur"]),
     )
     ts0 = events[0]["ts"]
-    tops = [e for e in events if e["name"] in ("RunTask", "ThreadControllerImpl::RunTask") and e["dur"] > 60_000]
+    tops = outermost([e for e in events if e["name"] in ("RunTask", "ThreadControllerImpl::RunTask")])
+    tops = [e for e in tops if e["dur"] > 60_000]
     for top in tops:
         print(f"-- task at {(top['ts'] - ts0) / 1000:.0f} ms, {top['dur'] / 1000:.0f} ms")
         stack: list = []
@@ -194,6 +195,16 @@ def tree(trace: list) -> None:
             extra = " ".join(str(data[k])[-40:] for k in ("type", "url", "functionName") if data.get(k))
             print(f"   {'  ' * len(stack)}{e['dur'] / 1000:6.0f}  {e['name']} {extra}")
             stack.append(e)
+
+
+def outermost(tasks: list) -> list:
+    """The tasks not nested in another (a RunTask inside ThreadControllerImpl::RunTask is the same task)."""
+    kept: list = []
+    for task in sorted(tasks, key=lambda e: (e["ts"], -e.get("dur", 0))):
+        if kept and task["ts"] < kept[-1]["ts"] + kept[-1].get("dur", 0):
+            continue
+        kept.append(task)
+    return kept
 
 
 def main_thread(trace: list, t0_s: float) -> None:
@@ -234,7 +245,7 @@ def main_thread(trace: list, t0_s: float) -> None:
             url = e.get("args", {}).get("data", {}).get("url", "?").split("/")[-1].split("?")[0]
             kinds[f"EvaluateScript {url}"] += e.get("dur", 0) / 1000
     ts0 = min((e["ts"] for e in events), default=0)
-    tasks = [e for e in events if e["name"] in ("RunTask", "ThreadControllerImpl::RunTask")]
+    tasks = outermost([e for e in events if e["name"] in ("RunTask", "ThreadControllerImpl::RunTask")])
     busy = sum(e.get("dur", 0) for e in tasks) / 1000
     print(f"main thread busy {busy:.0f} ms (4x CPU); by kind (nested kinds overlap):")
     for name, ms in sorted(kinds.items(), key=lambda kv: -kv[1])[:16]:
