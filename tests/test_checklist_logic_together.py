@@ -1,0 +1,124 @@
+"""Scoring, show-if and repeating sections together (issue 15): built apart, they meet in one audit.
+
+A condition inside a copy of a repeating section reads that copy's answers (and copy 1's for items before the
+section); an item not asked is neither counted nor scored nor a completion blocker; each copy is scored as a
+section of its own with the section's weight."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from auditapp.audits import completion
+from auditapp.audits import services as audits
+from auditapp.checklists import services as checklists
+from auditapp.extensions import db
+
+from .support.accounts import log_in
+from .support.audits import HX
+
+TOGETHER = """\
+id: cell-walk
+title: Cell walk
+version: 1
+scoring:
+  points: {conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0}
+sections:
+  - title: Cell
+    weight: 1
+    items:
+      - id: cell-clean
+        reference: C1
+        question: Is the cell clean?
+  - title: Station
+    weight: 3
+    repeat: {label: Station, max: 4}
+    items:
+      - id: guard
+        reference: S1
+        question: Is the guard closed?
+        answer: {type: yes_no, "no": major_nc}
+      - id: why-open
+        reference: S2
+        question: Was the open guard reported to the supervisor?
+        show_if: {item: guard, answer: ["no"]}
+      - id: tags
+        reference: S3
+        question: Are defect tags filled in?
+"""
+
+
+@pytest.fixture
+def cell_audit(app, client, make_user):
+    """A planned audit of TOGETHER, `client` logged in as its lead auditor."""
+    folder = Path(app.config["CHECKLIST_DIR"])
+    (folder / "cell-walk.yaml").write_text(TOGETHER, encoding="utf-8")
+    report = checklists.sync_directory(folder)
+    assert not report.problems, report.problems
+    lead = make_user("auditor")
+    audit = audits.plan_audit(
+        make_user("quality_lead"),
+        checklist_id=checklists.get_checklist("cell-walk").id,
+        title="Cell 3 walk",
+        planned_date=date.today(),
+        lead_auditor_id=lead.id,
+    )
+    db.session.commit()
+    log_in(client, lead)
+    return audit
+
+
+def item_ids(audit) -> dict[str, int]:
+    return {i.key: i.id for i in audit.checklist_version.items}
+
+
+def station_id(audit) -> int:
+    return next(s.id for s in audit.checklist_version.sections if s.repeat)
+
+
+def answer(client, audit, key, copy=1, base=0, **data):
+    url = f"/audits/{audit.id}/items/{item_ids(audit)[key]}" + (f"/copies/{copy}" if copy != 1 else "") + "/answer"
+    sent = client.post(url, data={"base_revision": base, **data}, headers=HX)
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    return sent.get_data(as_text=True)
+
+
+def test_a_condition_inside_a_station_reads_that_stations_answer(client, cell_audit):
+    audit = cell_audit
+    ids, station = item_ids(audit), station_id(audit)
+    assert client.post(f"/audits/{audit.id}/sections/{station}/copies", data={"name": ""}, headers=HX).status_code == 200
+    answer(client, audit, "guard", value="yes")  # station 1: closed, so "why open" is not asked there
+    html = answer(client, audit, "guard", copy=2, value="no")  # station 2: open, so it is asked there
+    prog = audits.progress(audit)
+    assert (ids["why-open"], 1) in prog.hidden and (ids["why-open"], 2) not in prog.hidden
+    assert prog.by_section[station] == (1, 2) and prog.by_section[f"{station}-2"] == (1, 3)
+    # The answer's response tells the screen which items are not asked, named as the screen names them.
+    assert f'data-not-asked="{ids["why-open"]}"' in html
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    assert f'id="item-{ids["why-open"]}-c2" data-show-if=\'{{"answer": ["no"], "item": "{ids["guard"]}-c2"}}\'>' in page
+    assert f'id="item-{ids["why-open"]}" data-show-if=\'{{"answer": ["no"], "item": "{ids["guard"]}"}}\' hidden>' in page
+    check = completion.completion_check(audit)
+    unanswered = [(u.where, u.question) for u in check.unanswered]
+    assert ("Station 2: ", "Was the open guard reported to the supervisor?") in unanswered
+    assert ("Station 1: ", "Was the open guard reported to the supervisor?") not in unanswered
+
+
+def test_each_station_is_scored_as_a_section_and_an_item_not_asked_is_not_scored(client, cell_audit):
+    audit = cell_audit
+    ids, station = item_ids(audit), station_id(audit)
+    client.post(f"/audits/{audit.id}/sections/{station}/copies", data={"name": "press"}, headers=HX)
+    answer(client, audit, "cell-clean", result="conform")  # Cell: 2 of 2
+    answer(client, audit, "guard", value="no")  # station 1: major, 0 of 2; "why open" asked
+    answer(client, audit, "why-open", result="conform")  # 2 of 2
+    answer(client, audit, "guard", copy=2, value="yes")  # station 2: 2 of 2
+    answer(client, audit, "tags", copy=2, result="minor_nc")  # 1 of 2
+    score = audits.progress(audit).score
+    assert score is not None
+    assert score.sections[station].percent == 50  # 2 of 4
+    assert score.sections[f"{station}-2"].percent == 75  # 3 of 4
+    assert score.total.percent == 68  # sections weighed: (1 x 100 % + 3 x 50 % + 3 x 75 %) / 7 = 67.9 %
+    # The guard closed again in station 1: "why open" is no longer asked, and its answer no longer scored.
+    answer(client, audit, "guard", base=1, value="yes")
+    after = audits.progress(audit)
+    assert (ids["why-open"], 1) in after.hidden
+    assert after.score is not None and after.score.sections[station].percent == 100  # 2 of 2
