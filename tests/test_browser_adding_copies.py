@@ -1,6 +1,6 @@
 """Adding a copy of a repeating section (issue 15) on a 360 px phone in real Chromium: offline it is refused in
-place (the name typed and the answers waiting on the device are kept; no copy is made), and once online it is
-added with the name typed."""
+place (the name typed and the answers waiting on the device are kept; no copy is made), and once online the new
+copy gets its chip in the section list and its items are scored on the phone, offline too."""
 
 from datetime import date
 from pathlib import Path
@@ -42,9 +42,12 @@ def copies_made(audit) -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(SectionCopy).filter_by(audit_id=audit.id))
 
 
-def test_a_station_added_offline_is_refused_in_place_and_added_once_online(app, live_server, browser, cell_audit):
+def test_a_station_added_offline_is_refused_in_place_and_one_added_online_is_listed_and_scored(
+    app, live_server, browser, cell_audit
+):
     audit, lead = cell_audit
     items = items_of(audit)
+    sid = next(s.id for s in audit.checklist_version.sections if s.repeat)
     context = phone_context(browser, 360, 740)
     page = context.new_page()
 
@@ -88,5 +91,21 @@ def test_a_station_added_offline_is_refused_in_place_and_added_once_online(app, 
         assert page.locator("form.add-copy [role=alert]").count() == 0
         assert copies_made(audit) == 1
 
+        # Its chip follows station 1's in the section list, with its counter and score.
+        chips = page.locator(".section-jump a").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+        assert chips == [f"#section-{s.id}" for s in audit.checklist_version.sections] + [f"#section-{sid}-2"]
+        assert page.text_content(f"#sec-{sid}-2") == "0/2"
+        assert page.text_content(f"#scr-{sid}-2") == "–"
+        assert page.text_content("#progress [data-score] strong") == "100 %"
+
+        # Answered offline at once: the phone counts and scores station 2 (a major NC: 0 of 2 points).
+        context.set_offline(True)
+        page.tap(f"{item('guard', 2)} button[value=no]")
+        page.wait_for_selector(f"{item('guard', 2)}.queued.r-major_nc")
+        assert page.text_content(f"#sec-{sid}-2") == "1/3"  # "why open" is asked now
+        assert page.text_content(f"#scr-{sid}-2") == "0 %"
+        assert page.text_content(f"#scr-{sid}") == "100 %"
+        assert page.text_content("#progress [data-score] strong") == "50 %"  # two stations of weight 3
+        assert fits_screen(page)
     finally:
         context.close()
