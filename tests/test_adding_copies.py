@@ -47,3 +47,17 @@ def test_the_score_model_sent_with_a_new_copy_scores_its_items_as_a_section_of_i
     # the same model the page has when opened now
     page = client.get(f"/audits/{cell_audit.id}").get_data(as_text=True)
     assert json.loads(page.split('<script type="application/json" id="score-model">')[1].split("</script>")[0]) == model
+
+
+def test_an_item_s_own_page_names_the_copy_it_belongs_to(client, cell_audit):
+    station, guard = station_id(cell_audit), item_ids(cell_audit)["guard"]
+    added = client.post(f"/audits/{cell_audit.id}/sections/{station}/copies", data={"name": "Press line"}, headers=HX)
+    assert added.status_code == 200
+    url = f"/audits/{cell_audit.id}/items/{guard}"
+    second = client.get(f"{url}/copies/2").get_data(as_text=True)
+    assert '<h1 class="copy-heading">Station 2 – Press line</h1>' in second
+    assert re.search(r"<title>[^<]* · Station 2 – Press line", second)
+    assert '<h1 class="copy-heading">Station 1</h1>' in client.get(url).get_data(as_text=True)
+    clean = item_ids(cell_audit)["cell-clean"]  # a section that does not repeat names no copy
+    assert "copy-heading" not in client.get(f"/audits/{cell_audit.id}/items/{clean}").get_data(as_text=True)
+    assert "copy-heading" not in client.get(f"{url}/copies/2", headers=HX).get_data(as_text=True)  # the fragment

@@ -107,5 +107,13 @@ def test_a_station_added_offline_is_refused_in_place_and_one_added_online_is_lis
         assert page.text_content(f"#scr-{sid}") == "100 %"
         assert page.text_content("#progress [data-score] strong") == "50 %"  # two stations of weight 3
         assert fits_screen(page)
+
+        # The item's own page (no JavaScript needed) names its station.
+        context.set_offline(False)
+        page.goto(f"{live_server.url}/audits/{audit.id}/items/{items['guard'].id}/copies/2")
+        assert page.text_content("h1.copy-heading") == "Station 2 – Press line"
+        for width in (360, 768, 1024, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            assert fits_screen(page), width
     finally:
         context.close()
