@@ -82,6 +82,8 @@ def render_item(
     }
     if not wants_fragment() and status < 400 and request.method == "POST":
         return _back(audit, item, copy)
+    if not wants_fragment():  # the page names the copy of a repeating section ("Station 2 – press line")
+        context["copy_label"] = services.copy_named(audit, item, copy).label
     result = render("audits/item_page.html", "audits/_item.html", status=status, **context)
     if trigger:
         result = htmx_response(result, trigger={trigger: {"item": item.id}})

@@ -245,11 +245,15 @@ def add_copy(audit_id: int, section_id: int):
             done.status
         )
     added = next(c for c in copies if c.section.id == section_id and c.number == done.result.number)
+    counted = services.progress(audit)
     return render_template(
         "audits/_copy_added.html",
         audit=audit,
         c=added,
-        progress=services.progress(audit),
+        progress=counted,
+        score=counted.score,
+        score_model=services.score_model(audit, counted),
+        hidden_sections=services.hidden_sections(audit.checklist_version, counted.hidden),
         can_record=True,
         is_fragment=True,
         **_copies_context(audit, {}, []),

@@ -227,3 +227,24 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", openAtNextStep);
   else openAtNextStep();
 })();
+
+/* --- repeating sections: adding a copy offline (issue 15, copyfix) ---------------------------------
+   Adding a station is the server's (it numbers the copies): it is never kept in the outbox. When the request
+   cannot reach the server, the form says so where the auditor tapped, keeps the name typed, and the generic
+   "could not be reached" message is not shown; the answers already given wait in the outbox as always. */
+(function () {
+  "use strict";
+  document.addEventListener("htmx:sendError", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || !form.matches || !form.matches("form.add-copy")) return;
+    evt.stopImmediatePropagation();
+    var label = form.dataset.copyLabel || "section";
+    var note = form.querySelector("[data-copy-offline]") || document.createElement("p");
+    note.className = "error";
+    note.setAttribute("role", "alert");
+    note.dataset.copyOffline = "";
+    note.textContent = "Adding a " + label + " needs the network: try again when online. Answers in the " + label +
+      "s already here are kept on this device.";
+    form.insertBefore(note, form.firstChild);
+  }, true);
+})();
