@@ -218,6 +218,37 @@ def test_compare_shows_added_removed_renamed_and_reworded(app, client, login):
     assert client.get("/checklists/floor/compare?from=1&to=7").status_code == 404
 
 
+def test_compare_shows_the_rules_of_the_checklist_and_its_sections(app, client, login):
+    """Issue 15: finding rules, scoring, a section's weight, condition and repetition are no item's field;
+    a new version that changes them says so (they change what an audit records and scores)."""
+    folder = Path(app.config["CHECKLIST_DIR"])
+    write(folder, VALID)
+    services.sync_directory(folder)
+    v2 = (
+        VALID.replace("version: 1", "version: 2")
+        .replace(
+            "sections:",
+            "findings: {required_for: [major_nc]}\nscoring: {points: {conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0}}\nsections:",
+        )
+        .replace(
+            "    title: Production and service provision\n",
+            "    title: Production and service provision\n    weight: 2\n    repeat: {label: Cell, max: 4}\n",
+        )
+    )
+    write(folder, v2)
+    assert services.sync_directory(folder).problems == []
+    login()
+    html = client.get("/checklists/floor/compare").get_data(as_text=True)
+    assert "0 reworded · 2 unchanged · 4 rules changed" in html
+    rules = html.split('id="diff-settings"')[1].split("</section>")[0]
+    assert "Findings needed for" in rules and "<ins>major_nc</ins>" in rules
+    assert "Scoring" in rules and "conform: 2" in rules
+    assert "Section “Production and service provision”: weight" in rules and "<ins>2</ins>" in rules
+    assert "Section “Production and service provision”: repeats" in rules and "label: Cell; max: 4" in rules
+    same = client.get("/checklists/floor/compare?from=2&to=2")
+    assert 'id="diff-settings"' not in same.get_data(as_text=True)
+
+
 def test_compare_with_one_version_says_so(app, client, login):
     write(Path(app.config["CHECKLIST_DIR"]), VALID)
     services.sync_directory(Path(app.config["CHECKLIST_DIR"]))

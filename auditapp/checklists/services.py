@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
@@ -312,6 +313,8 @@ class VersionDiff:
     renamed: list[tuple[ChecklistItem, ChecklistItem]] = field(default_factory=list)
     # (old item, new item, names of the fields that differ)
     reworded: list[tuple[ChecklistItem, ChecklistItem, list[str]]] = field(default_factory=list)
+    # Rules of the checklist and of its sections (issue 15): (what, old value, new value) of each that differs.
+    settings: list[tuple[str, Any, Any]] = field(default_factory=list)
 
     @property
     def unchanged_count(self) -> int:
@@ -343,7 +346,29 @@ def compare_versions(older: ChecklistVersion, newer: ChecklistVersion) -> Versio
         if changed:
             diff.reworded.append((old, new, changed))
     diff.added = [i for i in newer.items if i.key not in matched]
+    diff.settings = changed_settings(older, newer)
     return diff
+
+
+# The checklist's own rules and its sections' (issue 15), as the comparison names them.
+CHECKLIST_SETTINGS = (("finding_results", "Findings needed for"), ("scoring", "Scoring"))
+SECTION_SETTINGS = (("weight", "weight"), ("show_if", "asked only when"), ("repeat", "repeats"))
+
+
+def changed_settings(older: ChecklistVersion, newer: ChecklistVersion) -> list[tuple[str, Any, Any]]:
+    """What differs in the rules that are not an item's: the checklist's finding rules and scoring, and each
+    section's weight, condition and repetition (sections matched by title; a renamed section's items show
+    as moved, not its rules)."""
+    found = [(label, getattr(older, f), getattr(newer, f)) for f, label in CHECKLIST_SETTINGS]
+    old_sections = {s.title: s for s in older.sections}
+    for section in newer.sections:
+        before = old_sections.get(section.title)
+        if before is not None:
+            found += [
+                (f"Section “{section.title}”: {label}", getattr(before, f), getattr(section, f))
+                for f, label in SECTION_SETTINGS
+            ]
+    return [(what, old, new) for what, old, new in found if old != new]
 
 
 # --- the folder as the library page shows it ----------------------------------------------------
