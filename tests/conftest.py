@@ -21,6 +21,7 @@ pytest.register_assert_rewrite("tests.support")
 
 from .support.accounts import PASSWORD, log_in  # noqa: E402
 from .support.app import CSRFClient, base_config  # noqa: E402
+from .support.cell_walk import plan_cell_walk  # noqa: E402
 
 # Fixtures defined beside their helpers, registered here once for every test module.
 pytest_plugins = ["tests.support.audits", "tests.support.browser", "tests.support.s3"]
@@ -138,3 +139,12 @@ def shipped_checklists(app, tmp_path):
     for path in SHIPPED_CHECKLISTS.glob("*.yaml"):
         shutil.copy(path, tmp_path / "checklists" / path.name)
     return tmp_path / "checklists"
+
+
+@pytest.fixture
+def cell_audit(app, client, make_user):
+    """A planned audit of the cell walk (tests/support/cell_walk.py: scoring, a conditional item, a repeating
+    station section), `client` logged in as its lead auditor."""
+    audit, lead = plan_cell_walk(app, make_user)
+    log_in(client, lead)
+    return audit

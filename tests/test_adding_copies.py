@@ -7,9 +7,7 @@ import json
 import re
 
 from .support.audits import HX
-from .test_checklist_logic_together import cell_audit, item_ids, station_id
-
-__all__ = ["cell_audit"]  # the fixture
+from .support.cell_walk import item_ids, station_id
 
 
 def add_station(client, audit) -> str:

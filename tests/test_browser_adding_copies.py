@@ -2,39 +2,23 @@
 place (the name typed and the answers waiting on the device are kept; no copy is made), and once online the new
 copy gets its chip in the section list and its items are scored on the phone, offline too."""
 
-from datetime import date
-from pathlib import Path
-
 import pytest
 
-from auditapp.audits import services as audits
 from auditapp.audits.models import SectionCopy
-from auditapp.checklists import services as checklists
 from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of
 from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
-from .test_checklist_logic_together import TOGETHER
+from .support.cell_walk import plan_cell_walk
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def cell_audit(app, make_user):
-    folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "cell-walk.yaml").write_text(TOGETHER, encoding="utf-8")
-    assert not checklists.sync_directory(folder).problems
-    lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("cell-walk").id,
-        title="Cell 3 walk",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
-    return audit, lead
+    """The cell walk planned, not logged in: (audit, its lead auditor); the browser logs in itself."""
+    return plan_cell_walk(app, make_user)
 
 
 def copies_made(audit) -> int:

@@ -4,78 +4,13 @@ A condition inside a copy of a repeating section reads that copy's answers (and 
 section); an item not asked is neither counted nor scored nor a completion blocker; each copy is scored as a
 section of its own with the section's weight."""
 
-from datetime import date
-from pathlib import Path
-
-import pytest
-
 from auditapp.audits import completion
 from auditapp.audits import services as audits
-from auditapp.checklists import services as checklists
 from auditapp.checklists import spreadsheet as sp
 from auditapp.checklists.loader import load_checklist_file
-from auditapp.extensions import db
 
-from .support.accounts import log_in
 from .support.audits import HX
-
-TOGETHER = """\
-id: cell-walk
-title: Cell walk
-version: 1
-scoring:
-  points: {conform: 2, observation: 1, ofi: 2, minor_nc: 1, major_nc: 0}
-sections:
-  - title: Cell
-    weight: 1
-    items:
-      - id: cell-clean
-        reference: C1
-        question: Is the cell clean?
-  - title: Station
-    weight: 3
-    repeat: {label: Station, max: 4}
-    items:
-      - id: guard
-        reference: S1
-        question: Is the guard closed?
-        answer: {type: yes_no, "no": major_nc}
-      - id: why-open
-        reference: S2
-        question: Was the open guard reported to the supervisor?
-        show_if: {item: guard, answer: ["no"]}
-      - id: tags
-        reference: S3
-        question: Are defect tags filled in?
-"""
-
-
-@pytest.fixture
-def cell_audit(app, client, make_user):
-    """A planned audit of TOGETHER, `client` logged in as its lead auditor."""
-    folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "cell-walk.yaml").write_text(TOGETHER, encoding="utf-8")
-    report = checklists.sync_directory(folder)
-    assert not report.problems, report.problems
-    lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("cell-walk").id,
-        title="Cell 3 walk",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
-    log_in(client, lead)
-    return audit
-
-
-def item_ids(audit) -> dict[str, int]:
-    return {i.key: i.id for i in audit.checklist_version.items}
-
-
-def station_id(audit) -> int:
-    return next(s.id for s in audit.checklist_version.sections if s.repeat)
+from .support.cell_walk import item_ids, station_id
 
 
 def answer(client, audit, key, copy=1, base=0, **data):
