@@ -17,7 +17,10 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    Integer,
+    Select,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -25,7 +28,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -429,45 +431,45 @@ class Progress:
         return self.applicable - self.answered
 
 
-# Whether an item (or its section) has a condition, without reading the conditions: most checklists have
-# none, and progress runs on every tap.
+# Whether an item (or its section) has a condition, without reading the conditions (list pages).
 _CONDITIONAL = or_(ChecklistItem.show_if.is_not(None), ChecklistSection.show_if.is_not(None))
 
 
 def progress(audit: Audit) -> Progress:
-    """Answered / applicable items, overall and per section and copy, in one query (every answer's response
-    runs it): copy 1 of every item, and each copy added of a repeating section's items, with their answers.
-    A checklist with show-if conditions reads them and the answers' values too, a scored one its scoring."""
+    """Answered / applicable items, overall and per section and copy (every answer's response runs it).
+
+    The version's items, their order and conditions are read once per process (checklists.layout); what
+    is read per call is the audit's answers, in one query, and the copies added to its repeating sections
+    when its checklist has any."""
     version = audit.checklist_version
-    columns = (ChecklistItem.id, ChecklistItem.section_id, ChecklistItem.position)
-    first = (
-        select(*columns, literal(1).label("copy"), Response.result, _CONDITIONAL.label("conditional"))
-        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
-        .outerjoin(
-            Response, and_(Response.item_id == ChecklistItem.id, Response.audit_id == audit.id, Response.copy == 1)
-        )
-        .where(ChecklistItem.version_id == audit.checklist_version_id)
-    )
-    added = (
-        select(*columns, SectionCopy.number.label("copy"), Response.result, _CONDITIONAL.label("conditional"))
-        .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
-        .join(SectionCopy, and_(SectionCopy.section_id == ChecklistItem.section_id, SectionCopy.audit_id == audit.id))
-        .outerjoin(
-            Response,
-            and_(
-                Response.item_id == ChecklistItem.id, Response.audit_id == audit.id, Response.copy == SectionCopy.number
-            ),
-        )
-        .where(ChecklistItem.version_id == audit.checklist_version_id)
-    )
-    rows = sorted(db.session.execute(union_all(first, added)).all(), key=lambda r: (r.position, r.copy))
-    conditional = any(r.conditional for r in rows)
+    layout = checklists.layout(version)
+    added: dict[int, list[int]] = defaultdict(list)
+    if layout.repeating:
+        for section_id, number in db.session.execute(
+            select(SectionCopy.section_id, SectionCopy.number)
+            .where(SectionCopy.audit_id == audit.id)
+            .order_by(SectionCopy.number)
+        ):
+            added[section_id].append(number)
+    items = [(i, s, c) for i, s in layout.items for c in (1, *added.get(s, ()))]
+    asked = {(i, c) for i, _s, c in items}
+    results: dict[Slot, str] = {}
+    values: dict[Slot, Any] = {}
+    for item_id, copy, result, value in db.session.execute(
+        select(Response.item_id, Response.copy, Response.result, Response.value).where(Response.audit_id == audit.id)
+    ):
+        if (item_id, copy) not in asked:
+            continue
+        if result is not None:
+            results[(item_id, copy)] = result
+        if value is not None:
+            values[(item_id, copy)] = value
     scored = version.scoring is not None
     counted = _progress(
-        [(r.id, r.section_id, r.copy) for r in rows],
-        {(r.id, r.copy): r.result for r in rows if r.result is not None},
-        _rules(audit.checklist_version_id) if conditional else [],
-        _values(Response.audit_id == audit.id)[audit.id] if conditional or scored else {},
+        items,
+        results,
+        checklists.kept_for_version(version, "conditions", lambda: _rules(version.id)) if layout.conditional else [],
+        values if layout.conditional or scored else {},
     )
     if scored:
         counted.scoring_rules, counted.weights = checklists.score_rules(version)  # read once per process
@@ -815,14 +817,14 @@ class AnswerTarget:
     copy: int = 1  # the copy of a repeating section it is answered in (issue 15)
 
 
-def answer_target(user: User, audit_id: int, item_id: int, copy: int = 1) -> AnswerTarget | None:
-    """The item to answer and everything its fragment shows, in one query; None unless the user records in
-    the audit (its lead or team) and the item is on the audit's checklist (the caller then says which)."""
+def _answer_target_query() -> Select:
+    """answer_target's query, with its values as bound parameters: built once (every tap runs it)."""
     member = or_(
-        Audit.lead_auditor_id == user.id,
-        Audit.id.in_(select(audit_team.c.audit_id).where(audit_team.c.user_id == user.id)),
+        Audit.lead_auditor_id == bindparam("user_id"),
+        Audit.id.in_(select(audit_team.c.audit_id).where(audit_team.c.user_id == bindparam("user_id"))),
     )
-    rows = db.session.execute(
+    item_id, copy = bindparam("item_id", type_=Integer), bindparam("copy", type_=Integer)
+    return (
         select(Audit, ChecklistItem, Response, Finding, Photo, ChecklistVersion)
         .join(ChecklistItem, and_(ChecklistItem.id == item_id, ChecklistItem.version_id == Audit.checklist_version_id))
         # The version (its standard names a finding's requirement), without its source file: in the same query.
@@ -832,9 +834,20 @@ def answer_target(user: User, audit_id: int, item_id: int, copy: int = 1) -> Ans
         )
         .outerjoin(Finding, Finding.response_id == Response.id)
         .outerjoin(Photo, and_(Photo.audit_id == Audit.id, Photo.item_id == ChecklistItem.id, Photo.copy == copy))
-        .where(Audit.id == audit_id, member)
+        .where(Audit.id == bindparam("audit_id"), member)
         .order_by(Photo.created_at)
         .options(defer(ChecklistVersion.source_text), defer(ChecklistVersion.description))
+    )
+
+
+_ANSWER_TARGET = _answer_target_query()
+
+
+def answer_target(user: User, audit_id: int, item_id: int, copy: int = 1) -> AnswerTarget | None:
+    """The item to answer and everything its fragment shows, in one query; None unless the user records in
+    the audit (its lead or team) and the item is on the audit's checklist (the caller then says which)."""
+    rows = db.session.execute(
+        _ANSWER_TARGET, {"user_id": user.id, "audit_id": audit_id, "item_id": item_id, "copy": copy}
     ).all()
     if not rows:
         return None

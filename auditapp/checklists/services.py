@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
@@ -27,6 +27,8 @@ from .loader import (
     validate_text,
 )
 from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistVersion, ItemClause
+
+T = TypeVar("T")
 
 
 def checklist_files(directory: Path) -> list[Path]:
@@ -213,45 +215,90 @@ def _build_version(
     return version
 
 
-# --- scoring (issue 15): a version's item rules, read once per process -------------------------------
-# A version's items never change once imported (audits pin to it), so their scoring rules are kept per
-# process, like a file that does not change: an answer's response scores every item of the audit. The key
-# holds the content hash and the import time besides the id, so a database built again (tests, a restore)
-# never meets another version's rules under the same id.
-_SCORE_RULES: dict[tuple, tuple[list[scoring.ItemRule], dict[int, float]]] = {}
-SCORE_RULES_KEPT = 64
+# --- what every tap reads of a version, read once per process ------------------------------------
+# A version's items never change once imported (audits pin to it), so what an answer's response reads of
+# them (the items' order and sections for the progress, the scoring rules) is kept per process, like a file
+# that does not change. The key holds the content hash and the import time besides the id, so a database
+# built again (tests, a restore) never meets another version's rules under the same id.
+_KEPT: dict[tuple, Any] = {}
+KEPT_VERSIONS = 64  # entries kept (a few per version); all are dropped when full
+
+
+def kept_for_version(version: ChecklistVersion, what: str, build: Callable[[], T]) -> T:
+    """What build() reads of the version, built on the first call in this process and kept."""
+    key = (version.id, version.content_hash, version.imported_at, what)
+    if key in _KEPT:
+        return _KEPT[key]
+    built = build()
+    if len(_KEPT) >= KEPT_VERSIONS:
+        _KEPT.clear()
+    _KEPT[key] = built
+    return built
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The version's items in the checklist's order as (item id, section id), and what progress needs to
+    know before reading more: whether any item or section has a condition, which sections repeat."""
+
+    items: tuple[tuple[int, int], ...]
+    conditional: bool
+    repeating: frozenset[int]
+
+
+def layout(version: ChecklistVersion) -> Layout:
+    """The version's layout (read once per process)."""
+
+    def build() -> Layout:
+        rows = db.session.execute(
+            db.select(
+                ChecklistItem.id,
+                ChecklistItem.section_id,
+                ChecklistItem.show_if.is_not(None),
+                ChecklistSection.show_if.is_not(None),
+                ChecklistSection.repeat.is_not(None),
+            )
+            .join(ChecklistSection, ChecklistSection.id == ChecklistItem.section_id)
+            .where(ChecklistItem.version_id == version.id)
+            .order_by(ChecklistItem.position)
+        ).all()
+        return Layout(
+            items=tuple((r[0], r[1]) for r in rows),
+            conditional=any(r[2] or r[3] for r in rows),
+            repeating=frozenset(r[1] for r in rows if r[4]),
+        )
+
+    return kept_for_version(version, "layout", build)
 
 
 def score_rules(version: ChecklistVersion) -> tuple[list[scoring.ItemRule], dict[int, float]]:
-    """The scoring rules of a scored version's items (in the checklist's order) and its sections' weights."""
-    key = (version.id, version.content_hash, version.imported_at)
-    kept = _SCORE_RULES.get(key)
-    if kept is not None:
-        return kept
-    default = (version.scoring or {}).get("points", {})
-    rows = db.session.execute(
-        db.select(
-            ChecklistItem.id,
-            ChecklistItem.section_id,
-            ChecklistItem.weight,
-            ChecklistItem.points,
-            ChecklistItem.answer,
-            ChecklistItem.results,
-        )
-        .where(ChecklistItem.version_id == version.id)
-        .order_by(ChecklistItem.position)
-    ).all()
-    rules = [scoring.rule_from(r.id, r.section_id, r.weight, r.points, r.answer, r.results, default) for r in rows]
-    weights = {
-        s.id: s.weight if s.weight is not None else 1
-        for s in db.session.execute(
-            db.select(ChecklistSection.id, ChecklistSection.weight).where(ChecklistSection.version_id == version.id)
-        )
-    }
-    if len(_SCORE_RULES) >= SCORE_RULES_KEPT:
-        _SCORE_RULES.clear()
-    _SCORE_RULES[key] = (rules, weights)
-    return rules, weights
+    """The scoring rules of a scored version's items (in the checklist's order) and its sections' weights
+    (read once per process)."""
+
+    def build() -> tuple[list[scoring.ItemRule], dict[int, float]]:
+        default = (version.scoring or {}).get("points", {})
+        rows = db.session.execute(
+            db.select(
+                ChecklistItem.id,
+                ChecklistItem.section_id,
+                ChecklistItem.weight,
+                ChecklistItem.points,
+                ChecklistItem.answer,
+                ChecklistItem.results,
+            )
+            .where(ChecklistItem.version_id == version.id)
+            .order_by(ChecklistItem.position)
+        ).all()
+        rules = [scoring.rule_from(r.id, r.section_id, r.weight, r.points, r.answer, r.results, default) for r in rows]
+        weights = {
+            s.id: s.weight if s.weight is not None else 1
+            for s in db.session.execute(
+                db.select(ChecklistSection.id, ChecklistSection.weight).where(ChecklistSection.version_id == version.id)
+            )
+        }
+        return rules, weights
+
+    return kept_for_version(version, "score rules", build)
 
 
 def get_version(key: str, number: int) -> ChecklistVersion | None:
