@@ -93,6 +93,7 @@ def render_item(
 # Each item route has a second rule for the copies of a repeating section (issue 15): ".../copies/2/answer";
 # copy 1 keeps today's URLs. The outbox keeps and replays either by its URL (pwa/routes.py reads both rules).
 ONE = {"copy": 1}
+ANSWER_SCHEMA = AnswerSchema()  # stateless: made once, not on every tap
 
 
 @bp.get("/<int:audit_id>/items/<int:item_id>", defaults=ONE)
@@ -161,7 +162,7 @@ def answer(audit_id: int, item_id: int, copy: int):
     progress = services.progress(audit)
     typed = request.form.getlist("value")  # answer types: what was typed stays on screen if refused
     try:
-        data = AnswerSchema().load(answer_form(request.form))
+        data = ANSWER_SCHEMA.load(answer_form(request.form))
         target.response = recording.record_answer(
             current_user, audit, item, data["result"], data["base_revision"], data["response_id"], target, data["value"]
         )

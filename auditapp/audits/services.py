@@ -10,6 +10,7 @@ import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, cast
@@ -451,8 +452,12 @@ def progress(audit: Audit) -> Progress:
             .order_by(SectionCopy.number)
         ):
             added[section_id].append(number)
-    items = [(i, s, c) for i, s in layout.items for c in (1, *added.get(s, ()))]
-    asked = {(i, c) for i, _s, c in items}
+    asked: AbstractSet[Slot]
+    if added:
+        items = [(i, s, c) for i, s in layout.items for c in (1, *added.get(s, ()))]
+        asked = {(i, c) for i, _s, c in items}
+    else:  # no copies added (most audits): the version's own, built once
+        items, asked = list(layout.first_copy), layout.first_slots
     results: dict[Slot, str] = {}
     values: dict[Slot, Any] = {}
     for item_id, copy, result, value in db.session.execute(
@@ -629,14 +634,34 @@ def ensure_open(audit: Audit, exclusive: bool = False) -> None:
     observation.not_before(audit.created_at, "the audit was planned")
 
 
-def _audit_open(audit: Audit) -> ColumnElement[bool]:
+def _audit_open(audit_id: Any) -> ColumnElement[bool]:
     """SQL: the audit is not completed, read with a shared lock on its row (PostgreSQL) that keeps it so
     until the commit; on SQLite the statement that asks it holds the database's write lock."""
     return exists(
         select(Audit.id)
-        .where(Audit.id == audit.id, Audit.status != AuditStatus.COMPLETED.value)
+        .where(Audit.id == audit_id, Audit.status != AuditStatus.COMPLETED.value)
         .with_for_update(read=True)
     )
+
+
+# The answer's compare-and-set, built once (every tap changing an answer runs it): the names of its values
+# are not the columns' (SQLAlchemy keeps those for itself).
+_CHANGE_ANSWER = (
+    update(Response)
+    .where(
+        Response.id == bindparam("answer_id"),
+        Response.revision == bindparam("base_revision"),
+        _audit_open(bindparam("open_audit_id", type_=Integer)),
+    )
+    .values(
+        result=bindparam("new_result"),
+        value=bindparam("new_value", type_=Response.__table__.c.value.type),
+        revision=Response.revision + 1,
+        answered_by_id=bindparam("actor_id"),
+        answered_at=bindparam("observed_at", type_=Response.__table__.c.answered_at.type),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def responses_by_item(audit: Audit) -> dict[int, Response]:
@@ -937,7 +962,7 @@ def _write_answer(
                 insert(Response)
                 .from_select(
                     list(values),
-                    select(*(literal(v, columns[k].type) for k, v in values.items())).where(_audit_open(audit)),
+                    select(*(literal(v, columns[k].type) for k, v in values.items())).where(_audit_open(audit.id)),
                 )
                 .returning(Response.id)
             ).first()
@@ -953,12 +978,16 @@ def _write_answer(
         changed = cast(
             CursorResult[Any],
             db.session.execute(
-                update(Response)
-                .where(Response.id == response.id, Response.revision == base_revision, _audit_open(audit))
-                .values(
-                    result=result, value=value, revision=Response.revision + 1, answered_by_id=actor.id, answered_at=now
-                )
-                .execution_options(synchronize_session=False)
+                _CHANGE_ANSWER,
+                {
+                    "answer_id": response.id,
+                    "base_revision": base_revision,
+                    "open_audit_id": audit.id,
+                    "new_result": result,
+                    "new_value": value,
+                    "actor_id": actor.id,
+                    "observed_at": now,
+                },
             ),
         ).rowcount
         if changed != 1:

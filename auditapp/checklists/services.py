@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -244,6 +245,15 @@ class Layout:
     items: tuple[tuple[int, int], ...]
     conditional: bool
     repeating: frozenset[int]
+
+    @cached_property
+    def first_copy(self) -> tuple[tuple[int, int, int], ...]:
+        """(item id, section id, copy) of each item in its first copy: the progress's items, no copy added."""
+        return tuple((i, s, 1) for i, s in self.items)
+
+    @cached_property
+    def first_slots(self) -> frozenset[tuple[int, int]]:
+        return frozenset((i, 1) for i, _s in self.items)
 
 
 def layout(version: ChecklistVersion) -> Layout:

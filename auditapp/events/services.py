@@ -123,17 +123,21 @@ def begin_change() -> None:
     db.session.execute(update(EventChainHead).where(EventChainHead.id == 1).values(last_seq=EventChainHead.last_seq))
 
 
+# Built once: every change runs it.
+_TAKE_HEAD = (
+    update(EventChainHead)
+    .where(EventChainHead.id == 1)
+    .values(last_seq=EventChainHead.last_seq)
+    .returning(EventChainHead.last_seq, EventChainHead.last_hash)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _take_chain_head(session: Session) -> tuple[int, str]:
     """Lock the chain head until the commit and return (next seq, previous hash), in one statement."""
     # The no-op UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) and RETURNING reads the
     # head as it is once the lock is held, so two transactions can never both chain onto the same entry.
-    head = session.execute(
-        update(EventChainHead)
-        .where(EventChainHead.id == 1)
-        .values(last_seq=EventChainHead.last_seq)
-        .returning(EventChainHead.last_seq, EventChainHead.last_hash)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    head = session.execute(_TAKE_HEAD).one_or_none()
     if head is None:
         session.add(EventChainHead(id=1, last_seq=0, last_hash=GENESIS))
         session.flush()
