@@ -637,14 +637,6 @@ def _audit_open(audit: Audit) -> ColumnElement[bool]:
     )
 
 
-def responses_by_item(audit: Audit) -> dict[int, Response]:
-    """The answers of copy 1 (every item outside repeating sections), by item id; responses_by_slot for all."""
-    return {
-        r.item_id: r
-        for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id, Response.copy == 1))
-    }
-
-
 def responses_by_slot(audit: Audit) -> dict[Slot, Response]:
     """Every answer of the audit by (item id, copy)."""
     return {(r.item_id, r.copy): r for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id))}
