@@ -195,7 +195,6 @@ def show(audit_id: int):
         audit=audit,
         progress=counted,
         not_asked=counted.hidden_keys,
-        hidden_sections=services.hidden_sections(audit.checklist_version, counted.hidden),
         score_model=services.score_model(audit, counted),
         **_copies_context(audit, responses, all_findings),
         raised=findings.raised_by(all_findings),
@@ -250,7 +249,6 @@ def add_copy(audit_id: int, section_id: int):
         progress=counted,
         score=counted.score,
         score_model=services.score_model(audit, counted),
-        hidden_sections=services.hidden_sections(audit.checklist_version, counted.hidden),
         can_record=True,
         is_fragment=True,
         **_copies_context(audit, {}, []),
@@ -401,7 +399,7 @@ def _report_context(audit: Audit, photos_by_slot: dict | None = None, **override
         "qms_scope": current_scope(),
     }
     if "trend" not in overrides:  # scoring (issue 15): earlier audits this reader may see
-        context["trend"] = services.score_trend(current_user, audit)
+        context["trend"] = services.score_trend(current_user, audit, own=shown)
     if "can_reopen" not in overrides:  # a PDF's report is the same for every reader, prepared without one
         context["can_reopen"] = audit.is_completed and (
             current_user.id == audit.lead_auditor_id or current_user.has_role(Role.QUALITY_LEAD)
