@@ -733,7 +733,7 @@ def finding_place(finding: Finding) -> str:
 
 def item_anchor(item_id: int, copy: int = 1) -> str:
     """The id of an item's element on the audit screen: "item-12" (as before), "item-12-c2" in copy 2."""
-    return f"item-{item_id}" if copy == 1 else f"item-{item_id}-c{copy}"
+    return f"item-{slot_key(item_id, copy)}"
 
 
 def slot_label(copy: Copy) -> str:

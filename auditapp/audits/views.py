@@ -61,6 +61,8 @@ def audit_vocabulary():
         "limits_of": answers.limits_text,
         # Show-if (issue 15, "showif"): an item's or section's condition for the phone (offline/logic.js).
         "show_if_of": show_if_of,
+        # Repeating sections (issue 15): a section's copy as the screen, the counters and the scores name it.
+        "section_key": services.section_key,
     }
 
 
