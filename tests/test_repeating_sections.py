@@ -4,7 +4,6 @@ adding copies during the audit; each copy answered, counted and completed on its
 import csv
 import io
 import textwrap
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from auditapp.audits import completion
 from auditapp.audits import services as audits
 from auditapp.audits.models import Response, SectionCopy
 from auditapp.capa.models import Nonconformity
-from auditapp.checklists import services as checklists
 from auditapp.checklists import spreadsheet as sp
 from auditapp.checklists.loader import load_checklist_file
 from auditapp.events.models import Event
@@ -26,7 +24,7 @@ from auditapp.photos.models import Photo
 
 from .support.accounts import log_in
 from .support.app import statements_of
-from .support.audits import HX
+from .support.audits import HX, plan_audit_of
 from .support.checklists import VALID
 from .support.photos import jpeg
 from .support.standards import audited_checklist
@@ -170,19 +168,8 @@ def test_a_repeat_as_cell_without_a_label_is_refused():
 def walk_audit(app, client, make_user):
     """A planned audit of REPEATING (a Line section, a Station section repeating up to 3), `client` logged in
     as its lead auditor."""
-    folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "walk.yaml").write_text(REPEATING, encoding="utf-8")
-    report = checklists.sync_directory(folder)
-    assert not report.problems, report.problems
     lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("walk").id,
-        title="Line 4 walk",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
+    audit = plan_audit_of(app, REPEATING, make_user("quality_lead"), lead, "Line 4 walk")
     log_in(client, lead)
     return audit
 
