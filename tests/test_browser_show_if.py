@@ -14,7 +14,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of
-from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import back_online, controlled, fits_screen, log_in_page, phone_context, screenshot
 from .support.cell_walk import plan_cell_walk
 from .support.conditions import plan_show_if_walk
 
@@ -191,9 +191,7 @@ def test_a_condition_inside_a_station_shows_its_item_in_that_station_only_online
         screenshot(page, "show-if-in-a-station-offline-360")
 
         # Online again: the changes sync once and the server agrees.
-        context.set_offline(False)
-        page.evaluate("() => window.dispatchEvent(new Event('online'))")
-        page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=20000)
+        back_online(context, page)
         db.session.expire_all()
         assert audits.progress(audit).hidden == {(items["why-open"].id, 2)}
         assert answered_events(items["guard"].id) == 3  # station 2 twice, station 1 once
