@@ -4,9 +4,8 @@ through the answer endpoint as a value and the result it leads to; the ISO grade
 import csv
 import io
 import json
-import shutil
 import textwrap
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from werkzeug.datastructures import MultiDict
 
 from auditapp.audits import services as audits
 from auditapp.audits.models import Response
-from auditapp.checklists import services as checklists
 from auditapp.checklists.loader import load_checklist_file
 from auditapp.events.models import Event
 from auditapp.extensions import db
@@ -22,7 +20,7 @@ from auditapp.findings.models import Finding
 from auditapp.reports import services as report_services
 
 from .support.accounts import log_in
-from .support.audits import HX
+from .support.audits import HX, plan_audit_of
 from .support.standards import audited_checklist
 
 SUPPLIER = Path(__file__).resolve().parent.parent / "checklists" / "supplier-audit.yaml"
@@ -133,18 +131,8 @@ def test_the_shipped_supplier_audit_uses_several_answer_types_and_no_standard():
 @pytest.fixture
 def supplier_audit(app, client, make_user):
     """A planned audit of the shipped supplier audit, `client` logged in as its lead auditor."""
-    folder = Path(app.config["CHECKLIST_DIR"])
-    shutil.copy(SUPPLIER, folder / SUPPLIER.name)
-    checklists.sync_directory(folder)
     lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("supplier-audit").id,
-        title="Acme Castings supplier audit",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
+    audit = plan_audit_of(app, SUPPLIER, make_user("quality_lead"), lead, "Acme Castings supplier audit")
     log_in(client, lead)
     return audit
 

@@ -1,20 +1,16 @@
 """Answer types (issue 15) on a 360 px phone in real Chromium: each type answered online, then a number and a
 choice offline, shown as saved on the device with their derived result, and synced once."""
 
-import shutil
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from auditapp.audits import services as audits
 from auditapp.audits.models import Response
-from auditapp.checklists import services as checklists
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
-from .support.audits import items_of
+from .support.audits import items_of, plan_audit_of
 from .support.browser import ARTIFACTS, controlled, fits_screen, log_in_page, phone_context, screenshot
 
 pytestmark = pytest.mark.browser
@@ -24,19 +20,8 @@ SUPPLIER = Path(__file__).resolve().parent.parent / "checklists" / "supplier-aud
 
 @pytest.fixture
 def supplier_audit(app, make_user):
-    folder = Path(app.config["CHECKLIST_DIR"])
-    shutil.copy(SUPPLIER, folder / SUPPLIER.name)
-    checklists.sync_directory(folder)
     lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("supplier-audit").id,
-        title="Acme Castings supplier audit",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
-    return audit, lead
+    return plan_audit_of(app, SUPPLIER, make_user("quality_lead"), lead, "Acme Castings supplier audit"), lead
 
 
 def stored(audit) -> dict:

@@ -2,20 +2,16 @@
 stations added with names, items answered in each station separately (one offline, synced once), the
 progress counting each station, completion, and the report listing each station under its name."""
 
-import shutil
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from auditapp.audits import services as audits
 from auditapp.audits.models import Response
-from auditapp.checklists import services as checklists
 from auditapp.events.models import Event
 from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
-from .support.audits import items_of
+from .support.audits import items_of, plan_audit_of
 from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
 from .support.photos import jpeg
 
@@ -26,19 +22,8 @@ LPA = Path(__file__).resolve().parent.parent / "checklists" / "layered-process-a
 
 @pytest.fixture
 def lpa_audit(app, make_user):
-    folder = Path(app.config["CHECKLIST_DIR"])
-    shutil.copy(LPA, folder / LPA.name)
-    checklists.sync_directory(folder)
     lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("layered-process-audit").id,
-        title="Line 4 layered audit",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
-    return audit, lead
+    return plan_audit_of(app, LPA, make_user("quality_lead"), lead, "Line 4 layered audit"), lead
 
 
 def stored(audit) -> dict:

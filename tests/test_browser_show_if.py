@@ -2,6 +2,8 @@
 disappear at the tap of their trigger, online and offline; offline the progress counts only what is asked; back
 online the changes sync once and the server agrees (what is hidden never blocks completion)."""
 
+import json
+
 import pytest
 
 from auditapp.audits import completion
@@ -12,7 +14,8 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of
-from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import back_online, controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.cell_walk import plan_cell_walk
 from .support.conditions import plan_show_if_walk
 
 pytestmark = pytest.mark.browser
@@ -133,5 +136,67 @@ def test_conditional_items_and_sections_follow_their_trigger_online_and_offline(
         for width in (360, 768, 1024, 1280):
             page.set_viewport_size({"width": width, "height": 800})
             assert fits_screen(page), width
+    finally:
+        context.close()
+
+
+def test_a_condition_inside_a_station_shows_its_item_in_that_station_only_online_and_offline(
+    app, live_server, browser, make_user
+):
+    """The cell walk's station asks "why open" when its guard is "no": in station 2 the phone names the trigger
+    "<guard>-c2", and a guard left open in one station shows the question in that station alone."""
+    audit, lead = plan_cell_walk(app, make_user)
+    items = items_of(audit)
+    sid = items["guard"].section_id
+    audits.add_section_copy(lead, audit, sid, "Press")
+    db.session.commit()
+    context = phone_context(browser, 360, 740)
+    page = context.new_page()
+
+    def item(key, copy=1):
+        return f"#item-{items[key].id}" + (f"-c{copy}" if copy != 1 else "")
+
+    def why_shown() -> tuple[bool, bool]:
+        return page.is_visible(item("why-open")), page.is_visible(item("why-open", 2))
+
+    try:
+        log_in_page(page, live_server.url, lead.email, PASSWORD)
+        page.goto(f"{live_server.url}/audits/{audit.id}")
+        controlled(page)
+        shown_if = json.loads(page.get_attribute(item("why-open", 2), "data-show-if"))
+        assert shown_if == {"item": f"{items['guard'].id}-c2", "answer": ["no"]}
+        assert why_shown() == (False, False)
+
+        # Online: station 2's guard is open; its "why open" is asked, station 1's is not.
+        with page.expect_response(lambda r: r.url.endswith("/copies/2/answer")):
+            page.tap(f"{item('guard', 2)} button[value=no]")
+        page.wait_for_selector(item("why-open", 2), state="visible")
+        assert why_shown() == (False, True)
+        assert page.text_content(f"#sec-{sid}-2") == "1/3" and page.text_content(f"#sec-{sid}") == "0/2"
+        page.reload()
+        assert why_shown() == (False, True)  # as the server renders it
+
+        # Offline: station 1's guard open, station 2's closed; each station follows its own guard.
+        page.tap("[data-offline-urls]")
+        page.wait_for_selector("[data-offline-urls][data-ready=true]")
+        context.set_offline(True)
+        page.tap(f"{item('guard')} button[value=no]")
+        page.wait_for_selector(f"{item('guard')}.queued.r-major_nc")
+        assert why_shown() == (True, True)
+        page.tap(f"{item('guard', 2)} button[value=yes]")
+        page.wait_for_selector(f"{item('guard', 2)}.queued.r-conform")
+        assert why_shown() == (True, False)
+        assert page.text_content(f"#sec-{sid}") == "1/3" and page.text_content(f"#sec-{sid}-2") == "1/2"
+        assert fits_screen(page)
+        screenshot(page, "show-if-in-a-station-offline-360")
+
+        # Online again: the changes sync once and the server agrees.
+        back_online(context, page)
+        db.session.expire_all()
+        assert audits.progress(audit).hidden == {(items["why-open"].id, 2)}
+        assert answered_events(items["guard"].id) == 3  # station 2 twice, station 1 once
+        page.reload()
+        assert why_shown() == (True, False)
+        assert fits_screen(page)
     finally:
         context.close()

@@ -4,7 +4,6 @@ adding copies during the audit; each copy answered, counted and completed on its
 import csv
 import io
 import textwrap
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,19 @@ from auditapp.audits import completion
 from auditapp.audits import services as audits
 from auditapp.audits.models import Response, SectionCopy
 from auditapp.capa.models import Nonconformity
-from auditapp.checklists import services as checklists
 from auditapp.checklists import spreadsheet as sp
 from auditapp.checklists.loader import load_checklist_file
 from auditapp.events.models import Event
 from auditapp.extensions import db
 from auditapp.findings.models import Finding
 from auditapp.outbox import services as outbox
+from auditapp.photos.models import Photo
 
 from .support.accounts import log_in
-from .support.audits import HX
+from .support.app import statements_of
+from .support.audits import HX, plan_audit_of
 from .support.checklists import VALID
+from .support.photos import jpeg
 from .support.standards import audited_checklist
 
 LPA = Path(__file__).resolve().parent.parent / "checklists" / "layered-process-audit.yaml"
@@ -167,19 +168,8 @@ def test_a_repeat_as_cell_without_a_label_is_refused():
 def walk_audit(app, client, make_user):
     """A planned audit of REPEATING (a Line section, a Station section repeating up to 3), `client` logged in
     as its lead auditor."""
-    folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "walk.yaml").write_text(REPEATING, encoding="utf-8")
-    report = checklists.sync_directory(folder)
-    assert not report.problems, report.problems
     lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("walk").id,
-        title="Line 4 walk",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
+    audit = plan_audit_of(app, REPEATING, make_user("quality_lead"), lead, "Line 4 walk")
     log_in(client, lead)
     return audit
 
@@ -394,6 +384,25 @@ def test_the_report_pdf_and_export_list_each_station_under_its_name(client, walk
     assert ("st-instruction", "Station 2 – press", "Minor NC") in found
     assert ("st-instruction", "Station 1", "Conform") in found
     assert ("line-board", "", "Conform") in found
+
+
+def test_the_report_shows_a_station_s_finding_with_that_station_s_photos_read_once_for_the_pdf(client, walk_audit):
+    """Photos are kept by slot (item, copy): station 2's finding shows station 2's photo, not the one taken on the
+    same item in station 1; the report PDF reads the audit's photos in one statement."""
+    audit = walk_audit
+    station_nc_audit(client, audit)
+    it = items(audit)["st-instruction"]
+    for copy, colour in ((1, (20, 200, 20)), (2, (200, 20, 20))):
+        data = {"item_id": str(it.id), "copy": str(copy), "photo": [(io.BytesIO(jpeg(color=colour)), f"s{copy}.jpg")]}
+        sent = client.post(f"/audits/{audit.id}/photos", data=data, headers=HX, content_type="multipart/form-data")
+        assert sent.status_code == 200, sent.get_data(as_text=True)[:500]
+    taken = {p.copy: p.id for p in db.session.scalars(db.select(Photo).where(Photo.audit_id == audit.id))}
+    html = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
+    finding = html.split('<span class="copy-name">Station 2 – press: </span>')[1].split("</section>")[0]
+    assert f"/photos/{taken[2]}" in finding and f"/photos/{taken[1]}" not in html
+    statements, pdf = statements_of(lambda: client.get(f"/audits/{audit.id}/report.pdf"))
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert len([s for s in statements if "FROM photos" in s]) == 1, "\n".join(statements)
 
 
 def test_the_shipped_layered_process_audit_is_audited_and_adds_nothing_to_any_standard(client, app, make_user):

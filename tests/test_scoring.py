@@ -383,6 +383,38 @@ def test_the_trend_lists_earlier_completed_audits_of_the_checklist_and_area_the_
     assert first.number in earlier and third.number not in earlier.split("<h3>Trend:")[1]
 
 
+def test_the_trend_reads_the_earlier_audits_scores_in_a_bounded_number_of_statements(client, make_user, scored_audit):
+    """The report of a scored checklist scores up to twelve earlier audits: as many statements with four earlier
+    audits as with two (one progress per audit would add two or three each), and their scores still right."""
+    lead, planner = scored_audit.lead_auditor, make_user("quality_lead")
+
+    def walked(n, s02):
+        audit = audits.plan_audit(
+            planner,
+            checklist_id=scored_audit.checklist_version.checklist_id,
+            title=f"Walk {n}",
+            planned_date=date.today(),
+            lead_auditor_id=lead.id,
+        )
+        db.session.commit()
+        answer_all(client, audit, s02=s02)
+        complete(client, audit, datetime(2026, 10, n, 9, 0))
+        return audit
+
+    earlier = [walked(1, "major_nc"), walked(2, "conform")]
+    answer_all(client, scored_audit, s02="minor_nc")
+    url = f"/audits/{scored_audit.id}/report"
+    client.get(url)  # the checklist's scoring rules are read once per process
+    with_two, page = statements_of(lambda: client.get(url))
+    earlier += [walked(3, "major_nc"), walked(4, "conform")]
+    with_four, page = statements_of(lambda: client.get(url))
+    assert len(with_four) == len(with_two), "\n".join(with_four)
+    trend = page.get_data(as_text=True).split("<h3>Trend:")[1].split("</table>")[0]
+    scores = re.findall(r"<td>(\d+ %)</td></tr>", trend)
+    assert [a.number in trend for a in earlier] == [True] * 4
+    assert scores == ["36 %", "83 %", "36 %", "83 %", "60 %"]  # as in the test above: major, conform; this one
+
+
 def test_the_page_s_score_model_is_what_the_phone_scores_from(client, scored_audit):
     """The shape tests/js/logic.test.js scores (SCORE_MODEL): the checklist's points once, per item only what
     differs; the text item, never scored, is left out."""

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -352,11 +353,6 @@ def _values(*conditions: ColumnElement[bool]) -> dict[int, dict[Slot, Any]]:
     return found
 
 
-def hidden_sections(version: ChecklistVersion, hidden: frozenset[Slot]) -> set[int]:
-    """The ids of the sections with a condition none of whose items is asked (the screen hides them)."""
-    return {s.id for s in version.sections if s.show_if is not None and all((i.id, 1) in hidden for i in s.items)}
-
-
 def hidden_items(audit: Audit) -> frozenset[Slot]:
     """The slots of the audit's items not asked (their condition is not met by the answers given)."""
     return progress(audit).hidden
@@ -413,6 +409,13 @@ class Progress:
             if slot not in self.hidden
         }
         return scoring.score(rules, answers, weights)
+
+    @cached_property  # asked by each section and chip of the screen
+    def hidden_sections(self) -> set[int]:
+        """The ids of the sections with a condition none of whose items is asked (the screen hides them), from
+        the conditions read (every item of a version that has one, with its section's condition)."""
+        conditional = {r.section_id for r in self.conditions if r.section.show_if is not None}
+        return {s for s in conditional if all((r.id, 1) in self.hidden for r in self.conditions if r.section_id == s)}
 
     @property
     def hidden_keys(self) -> set[str]:
@@ -493,9 +496,10 @@ class TrendPoint:
 TREND_AUDITS = 12  # earlier audits a trend shows, the latest
 
 
-def score_trend(user: User, audit: Audit, earlier: int = TREND_AUDITS) -> list[TrendPoint]:
+def score_trend(user: User, audit: Audit, earlier: int = TREND_AUDITS, own: Progress | None = None) -> list[TrendPoint]:
     """The total score of the completed audits of the same checklist (any version) and area before this one,
-    that the user may see (visible_to), oldest first, then this audit's own; empty when it is not scored."""
+    that the user may see (visible_to), oldest first, then this audit's own (from `own`, its progress, when
+    the caller has it); empty when it is not scored. A bounded number of queries however many audits."""
     version = audit.checklist_version
     if version.scoring is None:
         return []
@@ -509,13 +513,15 @@ def score_trend(user: User, audit: Audit, earlier: int = TREND_AUDITS) -> list[T
     )
     if audit.completed_at is not None:
         query = query.where(Audit.completed_at < audit.completed_at)
+    query = query.options(selectinload(Audit.checklist_version))  # each point names its version
     found = list(db.session.scalars(query.order_by(Audit.completed_at.desc(), Audit.id.desc()).limit(earlier)))
+    counted = progress_of_many(found, scores=True)
     points = []
     for other in reversed(found):
-        counted = progress(other).score
-        points.append(TrendPoint(other, counted.total if counted else None))
-    own = progress(audit).score
-    points.append(TrendPoint(audit, own.total if own else None, current=True))
+        score = counted[other.id].score
+        points.append(TrendPoint(other, score.total if score else None))
+    score = (own or progress(audit)).score
+    points.append(TrendPoint(audit, score.total if score else None, current=True))
     return points
 
 
@@ -526,8 +532,10 @@ def score_model(audit: Audit, shown: Progress) -> dict[str, Any] | None:
     return scoring.phone_model(*shown.scored_slots(), audit.checklist_version.scoring.get("points", {}))
 
 
-def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
-    """Progress of each audit, in three queries however many audits (list pages; more for show-if checklists)."""
+def progress_of_many(audits: list[Audit], scores: bool = False) -> dict[int, Progress]:
+    """Progress of each audit, in three queries however many audits (list pages; more for show-if checklists).
+    `scores`: with the scores of scored versions too (the score trend): one query more for the answers' values
+    and, once per process, the scoring rules of each version (checklists.score_rules)."""
     version_ids = {a.checklist_version_id for a in audits}
     items_by_version: dict[int, list[tuple[int, int]]] = defaultdict(list)
     conditional: set[int] = set()
@@ -555,9 +563,10 @@ def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
     ):
         results[answer.audit_id][(answer.item_id, answer.copy)] = answer.result
     rules = {v: _rules(v) for v in conditional}
-    with_rules = [a.id for a in audits if a.checklist_version_id in conditional]
+    scored = {a.checklist_version_id: a.checklist_version for a in audits if scores and a.checklist_version.scoring}
+    with_rules = [a.id for a in audits if a.checklist_version_id in conditional or a.checklist_version_id in scored]
     values = _values(Response.audit_id.in_(with_rules)) if with_rules else {}
-    return {
+    counted = {
         a.id: _progress(
             [(i, s, c) for i, s in items_by_version[a.checklist_version_id] for c in [1, *added[a.id].get(s, [])]],
             results[a.id],
@@ -566,6 +575,10 @@ def progress_of_many(audits: list[Audit]) -> dict[int, Progress]:
         )
         for a in audits
     }
+    for a in audits:
+        if a.checklist_version_id in scored:
+            counted[a.id].scoring_rules, counted[a.id].weights = checklists.score_rules(scored[a.checklist_version_id])
+    return counted
 
 
 def _progress(
@@ -664,14 +677,6 @@ _CHANGE_ANSWER = (
 )
 
 
-def responses_by_item(audit: Audit) -> dict[int, Response]:
-    """The answers of copy 1 (every item outside repeating sections), by item id; responses_by_slot for all."""
-    return {
-        r.item_id: r
-        for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id, Response.copy == 1))
-    }
-
-
 def responses_by_slot(audit: Audit) -> dict[Slot, Response]:
     """Every answer of the audit by (item id, copy)."""
     return {(r.item_id, r.copy): r for r in db.session.scalars(select(Response).where(Response.audit_id == audit.id))}
@@ -755,7 +760,7 @@ def finding_place(finding: Finding) -> str:
 
 def item_anchor(item_id: int, copy: int = 1) -> str:
     """The id of an item's element on the audit screen: "item-12" (as before), "item-12-c2" in copy 2."""
-    return f"item-{item_id}" if copy == 1 else f"item-{item_id}-c{copy}"
+    return f"item-{slot_key(item_id, copy)}"
 
 
 def slot_label(copy: Copy) -> str:

@@ -61,6 +61,8 @@ def audit_vocabulary():
         "limits_of": answers.limits_text,
         # Show-if (issue 15, "showif"): an item's or section's condition for the phone (offline/logic.js).
         "show_if_of": show_if_of,
+        # Repeating sections (issue 15): a section's copy as the screen, the counters and the scores name it.
+        "section_key": services.section_key,
     }
 
 
@@ -195,7 +197,6 @@ def show(audit_id: int):
         audit=audit,
         progress=counted,
         not_asked=counted.hidden_keys,
-        hidden_sections=services.hidden_sections(audit.checklist_version, counted.hidden),
         score_model=services.score_model(audit, counted),
         **_copies_context(audit, responses, all_findings),
         raised=findings.raised_by(all_findings),
@@ -209,16 +210,13 @@ def show(audit_id: int):
 
 
 def _copies_context(audit: Audit, responses: dict[services.Slot, Response], all_findings: list[Finding]) -> dict:
-    """What the screen shows of each section's copies (issue 15): copy 1 keyed by item id as before, the copies
-    added keyed by (item id, copy)."""
+    """What the screen shows of each section's copies (issue 15): answers, findings and photos by slot,
+    (item id, copy), copy 1 included."""
     return {
         "copies": services.section_copies(audit),
-        "responses": {item_id: r for (item_id, copy), r in responses.items() if copy == 1},
-        "copy_responses": {slot: r for slot, r in responses.items() if slot[1] != 1},
-        "item_findings": {f.item_id: f for f in all_findings if f.item_id and f.copy == 1},
-        "copy_findings": {(f.item_id, f.copy): f for f in all_findings if f.item_id and f.copy != 1},
-        "photos": photos.photos_by_item(audit),
-        "copy_photos": photos.photos_by_copy(audit),
+        "responses": responses,
+        "item_findings": {(f.item_id, f.copy): f for f in all_findings if f.item_id},
+        "photos": photos.photos_by_slot(audit),
     }
 
 
@@ -253,7 +251,6 @@ def add_copy(audit_id: int, section_id: int):
         progress=counted,
         score=counted.score,
         score_model=services.score_model(audit, counted),
-        hidden_sections=services.hidden_sections(audit.checklist_version, counted.hidden),
         can_record=True,
         is_fragment=True,
         **_copies_context(audit, {}, []),
@@ -264,7 +261,7 @@ def _offline_urls(audit: Audit) -> list[str]:
     """What the service worker must hold to open this audit with no network."""
     urls = [url_for("audits.show", audit_id=audit.id), url_for("audits.guidance", audit_id=audit.id)]
     urls.append(url_for("audits.mine"))
-    for item_photos in [*photos.photos_by_item(audit).values(), *photos.photos_by_copy(audit).values()]:
+    for item_photos in photos.photos_by_slot(audit).values():
         urls += [url_for("photos.show", photo_id=p.id, size="thumb") for p in item_photos]
     return urls
 
@@ -351,14 +348,13 @@ def _report_pdf(audit: Audit) -> Prepared:
     """The report's HTML for paper, its photos (read only when it is rendered) and the name it is kept under.
     The same for every reader who may see the audit (`can_reopen` is not asked of the reader, and the score
     trend, which lists the earlier audits the reader may see, is left to the report on screen)."""
-    by_item = photos.photos_by_item(audit)
-    by_copy = photos.photos_by_copy(audit)  # repeating sections' copies (issue 15)
+    by_slot = photos.photos_by_slot(audit)
     html = render_template(
         "audits/report.html",
         layout="pdf_base.html",
-        **_report_context(audit, photos_by_item=by_item, copy_photos=by_copy, can_reopen=False, trend=[]),
+        **_report_context(audit, by_slot, can_reopen=False, trend=[]),
     )
-    shown = [p for ph in [*by_item.values(), *by_copy.values()] for p in ph]
+    shown = [p for ph in by_slot.values() for p in ph]
     urls = {p.id: url_for("photos.show", photo_id=p.id) for p in shown}
 
     def images() -> dict[str, bytes]:
@@ -382,7 +378,9 @@ def prepare_report_pdf(sender: object, audit: Audit, **_: object) -> None:
     on_commit(lambda: prepare_pdf(build))
 
 
-def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
+def _report_context(audit: Audit, photos_by_slot: dict | None = None, **overrides) -> dict:
+    """What the report shows; answers and photos by slot, (item id, copy). `photos_by_slot` when the caller has
+    read them already (the PDF embeds them), and `overrides` replace what they name."""
     audit_findings = findings.audit_findings(audit)
     slots = services.responses_by_slot(audit)
     copies = services.section_copies(audit)
@@ -391,21 +389,19 @@ def _report_context(audit: Audit, photos_by_item=None, **overrides) -> dict:
     context = {
         "audit": audit,
         "progress": shown,
-        "responses": {item_id: r for (item_id, copy), r in slots.items() if copy == 1},
+        "responses": slots,
         # Repeating sections (issue 15): each copy listed under its name, its answers by (item, copy).
         "copies": copies,
-        "copy_responses": {slot: r for slot, r in slots.items() if slot[1] != 1},
-        "copy_photos": photos.photos_by_copy(audit),
         "places": {f.id: services.finding_place(f) for f in audit_findings if f.item_id},
         "deviations": recorded_deviations(audit, asked, audit_findings, copies),
         "findings": audit_findings,
         "raised": findings.raised_by(audit_findings),
         "observed": events.first_events(audit.id, "finding"),  # when each finding was made (offline: the device's time)
-        "photos": photos_by_item or photos.photos_by_item(audit),
+        "photos": photos.photos_by_slot(audit) if photos_by_slot is None else photos_by_slot,
         "qms_scope": current_scope(),
     }
     if "trend" not in overrides:  # scoring (issue 15): earlier audits this reader may see
-        context["trend"] = services.score_trend(current_user, audit)
+        context["trend"] = services.score_trend(current_user, audit, own=shown)
     if "can_reopen" not in overrides:  # a PDF's report is the same for every reader, prepared without one
         context["can_reopen"] = audit.is_completed and (
             current_user.id == audit.lead_auditor_id or current_user.has_role(Role.QUALITY_LEAD)

@@ -274,25 +274,13 @@ def _delete_if_unused(store: PhotoStore, sha256: str) -> None:
                 current_app.logger.warning("photo %s removed, its files stay until the next sweep: %s", sha256, err)
 
 
-def photos_by_item(audit: Audit) -> dict[int | None, list[Photo]]:
-    """The photos of an audit as shown, keyed by item id (None for ad-hoc findings), oldest first; photos of
-    added copies of repeating sections (copy 2 and up) are in photos_by_copy."""
-    grouped: dict[int | None, list[Photo]] = {}
-    for photo in db.session.scalars(
-        select(Photo).where(Photo.audit_id == audit.id, Photo.copy == 1).order_by(Photo.created_at)
-    ):
-        grouped.setdefault(photo.item_id, []).append(photo)
-    return {item_id: shown(photos) for item_id, photos in grouped.items()}
-
-
-def photos_by_copy(audit: Audit) -> dict[tuple[int, int], list[Photo]]:
-    """The photos of added copies of repeating sections (issue 15), keyed by (item id, copy), oldest first."""
-    grouped: dict[tuple[int, int], list[Photo]] = {}
-    for photo in db.session.scalars(
-        select(Photo).where(Photo.audit_id == audit.id, Photo.copy != 1).order_by(Photo.created_at)
-    ):
-        grouped.setdefault((photo.item_id or 0, photo.copy), []).append(photo)
-    return {key: shown(photos) for key, photos in grouped.items()}
+def photos_by_slot(audit: Audit) -> dict[tuple[int | None, int], list[Photo]]:
+    """The photos of an audit as shown, in one query, keyed by (item id, copy) as the audit asks its items
+    (copy 1 but in an added copy of a repeating section, issue 15; item id None for ad-hoc findings), oldest first."""
+    grouped: dict[tuple[int | None, int], list[Photo]] = {}
+    for photo in db.session.scalars(select(Photo).where(Photo.audit_id == audit.id).order_by(Photo.created_at)):
+        grouped.setdefault((photo.item_id, photo.copy), []).append(photo)
+    return {slot: shown(photos) for slot, photos in grouped.items()}
 
 
 def photos_of_audits(audit_ids: list[int]) -> dict[int, list[Photo]]:

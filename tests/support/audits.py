@@ -1,5 +1,6 @@
 """Building audits for tests: a small checklist, a planned audit, answering its items (fixtures: walk, plan)."""
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -79,6 +80,29 @@ def plan(app, walk, make_user):
         return audit
 
     return make
+
+
+def plan_audit_of(app, text: str | Path | None, planner, lead, title: str, key: str | None = None):
+    """A planned audit, today, of a checklist imported into the app's checklist folder: `text` is its YAML (or
+    a shipped file, copied), written as <key>.yaml; None imports what the test put there (then name its `key`).
+    `key` is the checklist's id, read from the text when not given. The folder must import without problems."""
+    if isinstance(text, Path):
+        text = text.read_text(encoding="utf-8")
+    key = key or re.search(r"^id: *(\S+)", text or "", re.M).group(1)
+    folder = Path(app.config["CHECKLIST_DIR"])
+    if text is not None:
+        (folder / f"{key}.yaml").write_text(text, encoding="utf-8")
+    report = checklists.sync_directory(folder)
+    assert not report.problems, report.problems
+    audit = audits.plan_audit(
+        planner,
+        checklist_id=checklists.get_checklist(key).id,
+        title=title,
+        planned_date=date.today(),
+        lead_auditor_id=lead.id,
+    )
+    db.session.commit()
+    return audit
 
 
 def items_of(audit):

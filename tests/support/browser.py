@@ -124,3 +124,10 @@ def eventually(page, script: str, timeout: float = 20) -> None:
     while not page.evaluate(script):
         assert time.monotonic() < deadline, f"still false after {timeout} s: {script}"
         page.wait_for_timeout(100)
+
+
+def back_online(context, page, timeout: float = 20000) -> None:
+    """Bring the phone back online and wait until the changes queued on it are sent (the sync badge hides)."""
+    context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.wait_for_function("() => document.getElementById('sync-badge').hidden === true", timeout=timeout)

@@ -1,13 +1,9 @@
 """A scored checklist with a repeating, conditional station section (issue 15): scoring, show-if and
 repeating sections in one audit. Shared by the server and browser tests of the three together."""
 
-from datetime import date
-from pathlib import Path
-
-from auditapp.audits import services as audits
 from auditapp.audits.models import Audit
-from auditapp.checklists import services as checklists
-from auditapp.extensions import db
+
+from .audits import plan_audit_of
 
 TOGETHER = """\
 id: cell-walk
@@ -42,20 +38,8 @@ sections:
 
 def plan_cell_walk(app, make_user) -> tuple[Audit, object]:
     """Import TOGETHER and plan an audit of it today: (the audit, its lead auditor)."""
-    folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "cell-walk.yaml").write_text(TOGETHER, encoding="utf-8")
-    report = checklists.sync_directory(folder)
-    assert not report.problems, report.problems
     lead = make_user("auditor")
-    audit = audits.plan_audit(
-        make_user("quality_lead"),
-        checklist_id=checklists.get_checklist("cell-walk").id,
-        title="Cell 3 walk",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
-    return audit, lead
+    return plan_audit_of(app, TOGETHER, make_user("quality_lead"), lead, "Cell 3 walk"), lead
 
 
 def item_ids(audit) -> dict[str, int]:

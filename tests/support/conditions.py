@@ -1,12 +1,7 @@
 """Show-if conditions (issue 15) in tests: a small checklist with a conditional item, a conditional
 section and a chain, and its audit."""
 
-from datetime import date
-from pathlib import Path
-
-from auditapp.audits import services as audits
-from auditapp.checklists import services as checklists
-from auditapp.extensions import db
+from .audits import plan_audit_of
 
 # gate (yes/no) -> why (asked when gate is "no") ; kind (choice) -> the "Spill kit" section when kind is
 # chemical or both; kit-where (in that section) -> kit-sealed (asked when kit-where is conform): a chain.
@@ -50,17 +45,4 @@ sections:
 def plan_show_if_walk(app, planner, lead, write=True):
     """A planned audit of SHOW_IF_WALK, imported into the app's checklist folder (write=False: of the
     showif-walk.yaml the test put there)."""
-    folder = Path(app.config["CHECKLIST_DIR"])
-    if write:
-        (folder / "showif-walk.yaml").write_text(SHOW_IF_WALK, encoding="utf-8")
-    report = checklists.sync_directory(folder)
-    assert not report.problems, report.problems
-    audit = audits.plan_audit(
-        planner,
-        checklist_id=checklists.get_checklist("showif-walk").id,
-        title="Show-if walk",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
-    return audit
+    return plan_audit_of(app, SHOW_IF_WALK if write else None, planner, lead, "Show-if walk", key="showif-walk")

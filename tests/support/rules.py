@@ -1,11 +1,6 @@
 """The evidence and finding rules of issue 15 in tests: a small checklist using every key, and its audit."""
 
-from datetime import date
-from pathlib import Path
-
-from auditapp.audits import services as audits
-from auditapp.checklists import services as checklists
-from auditapp.extensions import db
+from .audits import plan_audit_of
 
 RULES_WALK = """\
 id: rules-walk
@@ -40,17 +35,4 @@ sections:
 def plan_rules_walk(app, planner, lead, write=True):
     """A planned audit of RULES_WALK, imported into the app's checklist folder (write=False: of the
     rules-walk.yaml the test put there)."""
-    folder = Path(app.config["CHECKLIST_DIR"])
-    if write:
-        (folder / "rules-walk.yaml").write_text(RULES_WALK, encoding="utf-8")
-    report = checklists.sync_directory(folder)
-    assert not report.problems, report.problems
-    audit = audits.plan_audit(
-        planner,
-        checklist_id=checklists.get_checklist("rules-walk").id,
-        title="Rules walk",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
-    )
-    db.session.commit()
-    return audit
+    return plan_audit_of(app, RULES_WALK if write else None, planner, lead, "Rules walk", key="rules-walk")

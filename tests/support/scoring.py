@@ -1,13 +1,9 @@
 """A small scored walk (issue 15, scoring): two sections, item and section weights, a choice with option
 points, yes/no and a text answer that is never scored."""
 
-from datetime import date
-from pathlib import Path
-
-from auditapp.audits import services as audits
 from auditapp.audits.models import Audit
-from auditapp.checklists import services as checklists
-from auditapp.extensions import db
+
+from .audits import plan_audit_of
 
 HEAD = """\
 id: scored
@@ -41,15 +37,6 @@ sections:
 
 def plan_scored_walk(app, planner, lead) -> Audit:
     """A planned audit of the scored walk, led by `lead`; deviations need no written finding (a walk)."""
-    folder = Path(app.config["CHECKLIST_DIR"])
-    (folder / "scored.yaml").write_text(HEAD + SCORING + "findings: {required_for: []}\n" + WALK, encoding="utf-8")
-    assert checklists.sync_directory(folder).problems == []
-    audit = audits.plan_audit(
-        planner,
-        checklist_id=checklists.get_checklist("scored").id,
-        title="5S walk, cell 4",
-        planned_date=date.today(),
-        lead_auditor_id=lead.id,
+    return plan_audit_of(
+        app, HEAD + SCORING + "findings: {required_for: []}\n" + WALK, planner, lead, "5S walk, cell 4"
     )
-    db.session.commit()
-    return audit
