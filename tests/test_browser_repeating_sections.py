@@ -140,3 +140,29 @@ def test_two_stations_added_answered_separately_counted_completed_and_reported(a
                 assert fits_screen(page), (width, url)
     finally:
         context.close()
+
+
+def test_a_station_added_folds_like_the_others(app, live_server, browser, lpa_audit):
+    """checklist.js makes each section's heading a fold toggle when the page loads; a copy added since
+    (swapped in by htmx) got none until the page was loaded again."""
+    audit, lead = lpa_audit
+    context = phone_context(browser, 360, 740)
+    page = context.new_page()
+    try:
+        log_in_page(page, live_server.url, lead.email, PASSWORD)
+        page.goto(f"{live_server.url}/audits/{audit.id}")
+        page.tap("form.add-copy button:has-text('Add station')")
+        page.wait_for_selector("h2:has-text('Station 2')")
+        added = page.locator("section.section:has(h2:has-text('Station 2'))")
+        toggle = added.locator("h2 > button.sec-toggle")
+        assert toggle.count() == 1 and toggle.get_attribute("aria-expanded") == "true"
+        assert "Station 2" in toggle.inner_text()
+        toggle.tap()
+        assert toggle.get_attribute("aria-expanded") == "false" and added.locator(".items").is_hidden()
+        assert page.locator("section.section h2 > button.sec-toggle").count() == 3  # Line, Station 1, Station 2
+        assert fits_screen(page)
+        screenshot(page, "station-added-folded-360")
+        toggle.tap()
+        assert added.locator(".items").is_visible()
+    finally:
+        context.close()
