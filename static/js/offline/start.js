@@ -90,6 +90,18 @@
     }).then(function () { document.body.dataset.pageKept = "true"; }, function () {});
   }
 
+  // A copy of a repeating section added (audits.add_copy, "Add station") changes the audit's page: the copy
+  // kept for offline use is fetched again through the worker, or a reload with no network showed the page
+  // of before, without the new station and the answers waiting for it.
+  // Known by its address (POST .../sections/<id>/copies): the form has been swapped out by then, and htmx
+  // tells the event to the nearest element still on the page (detail.elt is that element, not the form).
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var config = evt.detail.requestConfig;
+    if (!evt.detail.successful || !config || config.verb !== "post" || !/\/sections\/\d+\/copies$/.test(config.path)) return;
+    if (!("serviceWorker" in navigator) || !navigator.serviceWorker.controller) return;
+    fetch(location.pathname + location.search, { credentials: "same-origin" }).catch(function () {});
+  });
+
   function start() {
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" });
     page.refreshBadge().then(function (entries) {
