@@ -117,6 +117,43 @@ def test_offline_progress_counts_and_no_item_keeps_a_stale_label_after_sync(
     screenshot(page, "offline-after-sync-no-stale-label")
 
 
+def test_an_audit_the_worker_took_over_while_it_loaded_is_kept_too(app, live_server, fresh_phone, plan, make_user):
+    """The CI failure of the test above, made certain: the audit opened straight after the first login
+    loads while the worker installs, and the worker takes control (clients.claim) before the page's
+    scripts run (a loaded machine, a slow phone). The controller is set then, though the worker never
+    saw the page load: it was said kept (body[data-page-kept]) and opened offline as "No connection"."""
+    context, page = fresh_phone
+    lead = make_user("auditor")
+    audit = plan(lead=lead)
+    item = items_of(audit)["7.1.5-gauges"]
+    install, scripts, holding = [], [], []
+    # A shell file: the worker's install waits for it; then the page's scripts wait while it takes control.
+    context.route("**/static/offline.html*", lambda route: install.append(route))
+    context.route(
+        "**/assets/page.js*",
+        lambda route: scripts.append(route) if holding and not route.request.service_worker else route.continue_(),
+    )
+    log_in_page(page, live_server.url, lead.email, PASSWORD)
+    while not install:
+        page.wait_for_timeout(50)
+    holding.append(True)
+    page.goto(f"{live_server.url}/audits/{audit.id}", wait_until="commit")  # no worker answers it
+    while not scripts:
+        page.wait_for_timeout(50)
+    assert page.evaluate("() => navigator.serviceWorker.controller") is None
+    for route in install:
+        route.continue_()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")  # claimed, scripts not run yet
+    for route in scripts:
+        route.continue_()
+    page.wait_for_selector("body[data-page-kept]", state="attached")
+
+    context.set_offline(True)
+    page.reload()
+    assert "No connection" not in page.content()
+    assert page.locator(f"#item-{item.id} button[value=conform]").count() == 1
+
+
 @pytest.mark.parametrize("via", ["batch", "one by one"])
 def test_an_answer_made_offline_keeps_the_device_s_time(app, live_server, fresh_phone, plan, make_user, via):
     context, page = fresh_phone

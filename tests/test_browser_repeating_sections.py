@@ -12,7 +12,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of, plan_audit_of
-from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import controlled, eventually, fits_screen, log_in_page, phone_context, screenshot
 from .support.photos import jpeg
 
 pytestmark = pytest.mark.browser
@@ -123,5 +123,61 @@ def test_two_stations_added_answered_separately_counted_completed_and_reported(a
             for url in (f"/audits/{audit.id}", f"/audits/{audit.id}/report"):
                 page.goto(live_server.url + url)
                 assert fits_screen(page), (width, url)
+    finally:
+        context.close()
+
+
+def test_a_station_added_folds_like_the_others(app, live_server, browser, lpa_audit):
+    """checklist.js makes each section's heading a fold toggle when the page loads; a copy added since
+    (swapped in by htmx) got none until the page was loaded again."""
+    audit, lead = lpa_audit
+    context = phone_context(browser, 360, 740)
+    page = context.new_page()
+    try:
+        log_in_page(page, live_server.url, lead.email, PASSWORD)
+        page.goto(f"{live_server.url}/audits/{audit.id}")
+        page.tap("form.add-copy button:has-text('Add station')")
+        page.wait_for_selector("h2:has-text('Station 2')")
+        added = page.locator("section.section:has(h2:has-text('Station 2'))")
+        toggle = added.locator("h2 > button.sec-toggle")
+        assert toggle.count() == 1 and toggle.get_attribute("aria-expanded") == "true"
+        assert "Station 2" in toggle.inner_text()
+        toggle.tap()
+        assert toggle.get_attribute("aria-expanded") == "false" and added.locator(".items").is_hidden()
+        assert page.locator("section.section h2 > button.sec-toggle").count() == 3  # Line, Station 1, Station 2
+        assert fits_screen(page)
+        screenshot(page, "station-added-folded-360")
+        toggle.tap()
+        assert added.locator(".items").is_visible()
+    finally:
+        context.close()
+
+
+def test_the_page_kept_for_offline_use_has_the_station_added_since(app, live_server, browser, lpa_audit):
+    """The audit's page kept by the service worker was the one from before "Add station": reopened with no
+    network it lacked the new station, and answers queued for it did not show."""
+    audit, lead = lpa_audit
+    guards = items_of(audit)["lpa-st-guards"]
+    context = phone_context(browser, 360, 740)
+    page = context.new_page()
+    try:
+        log_in_page(page, live_server.url, lead.email, PASSWORD)
+        page.goto(f"{live_server.url}/audits/{audit.id}")
+        controlled(page)
+        page.wait_for_selector("body[data-page-kept]", state="attached")
+        page.tap("form.add-copy button:has-text('Add station')")
+        page.wait_for_selector("h2:has-text('Station 2')")
+        kept = f"""() => caches.match(location.pathname).then(r => r ? r.text() : '')
+                    .then(t => t.includes('id="section-{guards.section_id}-2"'))"""
+        eventually(page, kept, timeout=10)
+
+        context.set_offline(True)
+        page.tap(f"#item-{guards.id}-c2 button[value=yes]")
+        page.wait_for_selector(f"#item-{guards.id}-c2.queued")
+        page.reload()
+        assert "No connection" not in page.content()
+        page.wait_for_selector(f"#item-{guards.id}-c2.queued")  # the new station, with its answer waiting
+        assert page.locator(f"#section-{guards.section_id}-2 h2").inner_text().startswith("Station 2")
+        assert fits_screen(page)
     finally:
         context.close()

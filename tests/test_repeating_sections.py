@@ -227,6 +227,36 @@ def test_no_more_stations_than_the_checklist_allows(client, walk_audit):
     assert db.session.scalar(db.select(db.func.count(SectionCopy.id))) == 2
 
 
+def test_a_tap_again_after_a_lost_answer_gets_the_station_it_asked_for_not_one_more(client, walk_audit, make_user):
+    audit = walk_audit
+    url = f"/audits/{audit.id}/sections/{station(audit).id}/copies"
+    form = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    assert '<input type="hidden" name="number" value="2">' in form  # the screen names the station it adds
+    first = client.post(url, data={"name": "press line", "number": 2}, headers=HX)
+    again = client.post(url, data={"name": "press line", "number": 2}, headers=HX)  # the first answer never came
+    assert first.status_code == again.status_code == 200
+    assert "Station 2 – press line" in again.get_data(as_text=True)
+    assert '<input type="hidden" name="number" value="3">' in again.get_data(as_text=True)  # the next form
+    db.session.expire_all()
+    assert [(c.number, c.name) for c in db.session.scalars(db.select(SectionCopy))] == [(2, "press line")]
+    assert db.session.scalar(db.select(db.func.count(Event.id)).filter_by(action="copy_added")) == 1
+    # The next station is added when asked for; at the checklist's most, a retry still gets its station.
+    assert client.post(url, data={"number": 3}, headers=HX).status_code == 200
+    assert client.post(url, data={"number": 3}, headers=HX).status_code == 200
+    assert sorted(n for (n,) in db.session.execute(db.select(SectionCopy.number))) == [2, 3]
+    assert client.post(url, data={"number": 1}, headers=HX).status_code == 422
+
+
+def test_a_station_a_teammate_added_under_the_same_number_is_not_taken_for_a_retry(client, walk_audit, make_user):
+    audit = walk_audit
+    assert add_station(client, audit, "press line").status_code == 200  # the lead: station 2
+    mate = make_user("auditor")
+    added = audits.add_section_copy(mate, audit, station(audit).id, "paint shop", number=2)  # asked for 2 too
+    db.session.commit()
+    assert (added.number, added.name) == (3, "paint shop")
+    assert db.session.scalar(db.select(db.func.count(SectionCopy.id))) == 2
+
+
 def test_only_members_add_stations_only_to_repeating_sections_of_an_open_audit(client, walk_audit, make_user):
     audit = walk_audit
     line = next(s for s in audit.checklist_version.sections if not s.repeat)

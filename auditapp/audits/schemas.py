@@ -97,3 +97,5 @@ class CopySchema(FormSchema):
     """A copy of a repeating section added during the audit (issue 15): the name is optional."""
 
     name = fields.String(load_default="", validate=validate.Length(max=100, error="A name of at most 100 characters."))
+    # The copy the screen asks for ("Station 3"): a retried request answers that copy rather than adding one more.
+    number = fields.Integer(load_default=None, validate=validate.Range(min=2, error="A copy number from 2."))

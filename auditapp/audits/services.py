@@ -768,10 +768,15 @@ def slot_label(copy: Copy) -> str:
     return f"{copy.label}: " if copy.label else ""
 
 
-def add_section_copy(actor: User, audit: Audit, section_id: int, name: str = "") -> SectionCopy:
+def add_section_copy(
+    actor: User, audit: Audit, section_id: int, name: str = "", number: int | None = None
+) -> SectionCopy:
     """Add the next copy of a repeating section ("Station 3") to an open audit. Does not commit.
 
-    Only the audit's members (the view asks can_record); up to the section's max; the name is optional."""
+    Only the audit's members (the view asks can_record); up to the section's max; the name is optional.
+    `number` is the copy the screen asked for ("add Station 3"): when that copy is there already and this
+    person added it, the request is a retry (its answer was lost, the button tapped again) and that copy
+    is the answer, not one more. A copy a teammate added under that number does not count: the next is added."""
     section = db.session.get(ChecklistSection, section_id)
     if section is None or section.version_id != audit.checklist_version_id:
         raise LookupError(COPY_NOT_FOUND)
@@ -786,13 +791,16 @@ def add_section_copy(actor: User, audit: Audit, section_id: int, name: str = "")
             SectionCopy.audit_id == audit.id, SectionCopy.section_id == section.id
         )
     )
-    number = (last or 1) + 1
-    if number > copies_allowed(section):
+    asked = _asked_copy(actor, audit, section, number) if number is not None and number <= (last or 1) else None
+    if asked is not None:
+        return asked
+    adding = (last or 1) + 1
+    if adding > copies_allowed(section):
         raise RuleError("name", f"This checklist allows at most {copies_allowed(section)} of “{copy_label(section)}”.")
     copy = SectionCopy(
         audit_id=audit.id,
         section_id=section.id,
-        number=number,
+        number=adding,
         name=name,
         created_by_id=actor.id,
         created_at=observation.observation_time(),
@@ -808,11 +816,23 @@ def add_section_copy(actor: User, audit: Audit, section_id: int, name: str = "")
         "audit",
         audit.id,
         "copy_added",
-        {"section": section.title, "copy": number, "name": name},
+        {"section": section.title, "copy": adding, "name": name},
         audit_id=audit.id,
     )
     _mark_started(actor, audit)
     return copy
+
+
+def _asked_copy(actor: User, audit: Audit, section: ChecklistSection, number: int) -> SectionCopy | None:
+    """Copy `number` of the section when `actor` added it (add_section_copy's retry), else None."""
+    return db.session.scalar(
+        select(SectionCopy).where(
+            SectionCopy.audit_id == audit.id,
+            SectionCopy.section_id == section.id,
+            SectionCopy.number == number,
+            SectionCopy.created_by_id == actor.id,
+        )
+    )
 
 
 def clause_options(audit: Audit) -> list[str]:

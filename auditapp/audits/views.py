@@ -227,7 +227,8 @@ def add_copy(audit_id: int, section_id: int):
     audit = get_audit(audit_id, record=True)
     try:
         done = submit(
-            CopySchema(), lambda data: services.add_section_copy(current_user, audit, section_id, data["name"])
+            CopySchema(),
+            lambda data: services.add_section_copy(current_user, audit, section_id, data["name"], data["number"]),
         )
     except LookupError:
         abort(404)

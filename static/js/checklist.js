@@ -10,7 +10,7 @@
    - The filter (all / unanswered / nonconformities / with photos) and the search (a clause prefix
      such as "8.5", or words of the question) hide the items that do not match; while either is on,
      collapsed sections show their matches.
-   - Each section's heading is a toggle; "Collapse answered sections" folds every section whose items
+   - Each section's heading is a toggle (a copy added later too); "Collapse answered sections" folds every section whose items
      all have a result. Which sections are folded is kept on the device, per audit (localStorage).
    An item swapped in after an answer stays visible until the filter is changed again, so the item
    just answered does not vanish under the auditor's thumb. */
@@ -76,9 +76,9 @@
     if (toggle) toggle.setAttribute("aria-expanded", String(!collapsed));
   }
 
-  sections().forEach(function (section) {
+  function addToggle(section) {
     var heading = section.querySelector("h2"), list = section.querySelector(".items");
-    if (!heading || !list) return;
+    if (!heading || !list || heading.querySelector(".sec-toggle")) return;
     list.id = list.id || "items-" + section.id;
     var toggle = document.createElement("button");
     toggle.type = "button";
@@ -91,6 +91,12 @@
       fold(section, !section.classList.contains("collapsed"));
       remember();
     });
+  }
+  sections().forEach(addToggle);
+  // A repeating section's copy added since the page loaded (audits.add_copy, swapped in by htmx) gets its own.
+  document.addEventListener("htmx:load", function (evt) {
+    var root = evt.target;
+    if (root.matches && root.matches("section.section")) addToggle(root);
   });
   stored().forEach(function (id) {
     var section = document.getElementById(id);

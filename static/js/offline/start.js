@@ -38,7 +38,17 @@
   // they change; data-auto-offline-once: guidance and photos, only those not kept yet, as they never
   // change), and this page too when the worker did not see it load. So they open with no network
   // without a tap. body[data-auto-offline-ready] says they are kept (tests).
-  var controlledAtLoad = "serviceWorker" in navigator && !!navigator.serviceWorker.controller;
+  // Whether the worker answered this page's own request, and so kept it. A worker that took control
+  // while the page was still loading (clients.claim: installed just after the first login) never saw
+  // it, yet navigator.serviceWorker.controller is already set when these scripts run (a loaded phone,
+  // or a slow script, is enough): the navigation's timing tells them apart (workerStart is 0 when no
+  // worker answered it). Trusting the controller left such an audit unkept and said it was kept.
+  function workerAnsweredThisPage() {
+    if (!("serviceWorker" in navigator) || !navigator.serviceWorker.controller) return false;
+    var nav = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    return nav ? nav.workerStart > 0 : true;
+  }
+  var controlledAtLoad = workerAnsweredThisPage();
 
   function controlled() {
     if (!("serviceWorker" in navigator)) return Promise.reject(new Error("no service worker"));
@@ -79,6 +89,18 @@
       return fetch(location.pathname + location.search, { credentials: "same-origin" });
     }).then(function () { document.body.dataset.pageKept = "true"; }, function () {});
   }
+
+  // A copy of a repeating section added (audits.add_copy, "Add station") changes the audit's page: the copy
+  // kept for offline use is fetched again through the worker, or a reload with no network showed the page
+  // of before, without the new station and the answers waiting for it.
+  // Known by its address (POST .../sections/<id>/copies): the form has been swapped out by then, and htmx
+  // tells the event to the nearest element still on the page (detail.elt is that element, not the form).
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var config = evt.detail.requestConfig;
+    if (!evt.detail.successful || !config || config.verb !== "post" || !/\/sections\/\d+\/copies$/.test(config.path)) return;
+    if (!("serviceWorker" in navigator) || !navigator.serviceWorker.controller) return;
+    fetch(location.pathname + location.search, { credentials: "same-origin" }).catch(function () {});
+  });
 
   function start() {
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" });
