@@ -100,13 +100,27 @@
   // chosen photo is sent at once. Both go through their form's submit (htmx's, or a plain post
   // before htmx is ready), so the items name no triggers.
   var noteTimers = new WeakMap();
-  function isNote(el) { return el.matches && el.matches("form[data-change=note] textarea"); }
+  // On the audit screen the textarea stands before its form, outside it (audits/_item.html): its text
+  // goes into a hidden "note" of the form, made here, as the form is submitted.
+  function isNote(el) { return el.matches && el.matches("form[data-change=note] textarea, .item > textarea[name=note]"); }
+  function noteForm(area) {
+    var next = area.nextElementSibling;
+    return area.form || (next && next.matches("form[data-change=note]") ? next : null);
+  }
   function saveNote(area) {
     clearTimeout(noteTimers.get(area));
-    var last = area.dataset.sent !== undefined ? area.dataset.sent : area.defaultValue;
-    if (last === area.value || !area.form) return;
+    var last = area.dataset.sent !== undefined ? area.dataset.sent : area.defaultValue, form = noteForm(area);
+    if (last === area.value || !form) return;
     area.dataset.sent = area.value;
-    area.form.requestSubmit();
+    var field = form.elements.namedItem("note");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "note";
+      form.appendChild(field);
+    }
+    field.value = area.value;
+    form.requestSubmit();
   }
   document.addEventListener("input", function (evt) {
     var area = evt.target;

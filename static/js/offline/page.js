@@ -91,7 +91,7 @@
       scoreLocally();  // scoring (issue 15), after the conditions: an item not asked is not scored
       openFindingForm(item, result);
     } else if (kind === "note" && form) {
-      var area = form.querySelector("textarea[name]");
+      var area = form.querySelector("textarea[name]") || item.querySelector("textarea[name=note]");  // _item.html
       if (area && document.activeElement !== area) area.value = logic.field(entry, area.name);
     } else if (kind === "finding" && form) {
       // The finding waiting on the device shows its text after a reload too (what was sent; a newer
