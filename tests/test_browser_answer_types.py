@@ -11,7 +11,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of, plan_audit_of
-from .support.browser import ARTIFACTS, controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import ARTIFACTS, fits_screen, screenshot, signed_in_phone
 
 pytestmark = pytest.mark.browser
 
@@ -46,12 +46,7 @@ def test_each_answer_type_online_then_a_number_and_a_choice_offline_synced_once(
 ):
     audit, lead = supplier_audit
     items = items_of(audit)
-    context = phone_context(browser, 360, 740)
-    page = context.new_page()
-    try:
-        log_in_page(page, live_server.url, lead.email, PASSWORD)
-        page.goto(f"{live_server.url}/audits/{audit.id}")
-        controlled(page)
+    with signed_in_phone(browser, live_server.url, lead.email, PASSWORD, f"/audits/{audit.id}") as (context, page):
 
         def item(key):
             return f"#item-{items[key].id}"
@@ -133,5 +128,3 @@ def test_each_answer_type_online_then_a_number_and_a_choice_offline_synced_once(
         assert answered_events(items["sup-incoming-id"].id) == 2  # online, then the offline change, once
         page.evaluate("() => window.auditappOutbox.flush()")  # a second sender finds nothing left
         assert answered_events(items["sup-sample-diameter"].id) == 1
-    finally:
-        context.close()

@@ -12,7 +12,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of, plan_audit_of
-from .support.browser import controlled, eventually, fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import eventually, fits_screen, log_in_page, phone_context, screenshot, signed_in_phone
 from .support.photos import jpeg
 
 pytestmark = pytest.mark.browser
@@ -36,12 +36,7 @@ def stored(audit) -> dict:
 def test_two_stations_added_answered_separately_counted_completed_and_reported(app, live_server, browser, lpa_audit):
     audit, lead = lpa_audit
     items = items_of(audit)
-    context = phone_context(browser, 360, 740)
-    page = context.new_page()
-    try:
-        log_in_page(page, live_server.url, lead.email, PASSWORD)
-        page.goto(f"{live_server.url}/audits/{audit.id}")
-        controlled(page)
+    with signed_in_phone(browser, live_server.url, lead.email, PASSWORD, f"/audits/{audit.id}") as (context, page):
         assert page.text_content("#progress .progress-count") == "0/9 answered"
 
         def item(key, copy=1):
@@ -123,8 +118,6 @@ def test_two_stations_added_answered_separately_counted_completed_and_reported(a
             for url in (f"/audits/{audit.id}", f"/audits/{audit.id}/report"):
                 page.goto(live_server.url + url)
                 assert fits_screen(page), (width, url)
-    finally:
-        context.close()
 
 
 def test_a_station_added_folds_like_the_others(app, live_server, browser, lpa_audit):
@@ -158,12 +151,7 @@ def test_the_page_kept_for_offline_use_has_the_station_added_since(app, live_ser
     network it lacked the new station, and answers queued for it did not show."""
     audit, lead = lpa_audit
     guards = items_of(audit)["lpa-st-guards"]
-    context = phone_context(browser, 360, 740)
-    page = context.new_page()
-    try:
-        log_in_page(page, live_server.url, lead.email, PASSWORD)
-        page.goto(f"{live_server.url}/audits/{audit.id}")
-        controlled(page)
+    with signed_in_phone(browser, live_server.url, lead.email, PASSWORD, f"/audits/{audit.id}") as (context, page):
         page.wait_for_selector("body[data-page-kept]", state="attached")
         page.tap("form.add-copy button:has-text('Add station')")
         page.wait_for_selector("h2:has-text('Station 2')")
@@ -179,5 +167,3 @@ def test_the_page_kept_for_offline_use_has_the_station_added_since(app, live_ser
         page.wait_for_selector(f"#item-{guards.id}-c2.queued")  # the new station, with its answer waiting
         assert page.locator(f"#section-{guards.section_id}-2 h2").inner_text().startswith("Station 2")
         assert fits_screen(page)
-    finally:
-        context.close()

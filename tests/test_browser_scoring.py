@@ -9,7 +9,7 @@ from auditapp.extensions import db
 
 from .support.accounts import PASSWORD
 from .support.audits import items_of
-from .support.browser import controlled, fits_screen, log_in_page, phone_context, screenshot
+from .support.browser import fits_screen, screenshot, signed_in_phone
 from .support.scoring import plan_scored_walk
 
 pytestmark = pytest.mark.browser
@@ -26,12 +26,7 @@ def test_section_and_total_scores_change_with_each_answer_online_and_offline(app
     audit = plan_scored_walk(app, make_user("quality_lead"), lead)
     items = items_of(audit)
     sections = audit.checklist_version.sections
-    context = phone_context(browser, 360, 740)
-    page = context.new_page()
-    try:
-        log_in_page(page, live_server.url, lead.email, PASSWORD)
-        page.goto(f"{live_server.url}/audits/{audit.id}")
-        controlled(page)
+    with signed_in_phone(browser, live_server.url, lead.email, PASSWORD, f"/audits/{audit.id}") as (context, page):
 
         def item(key):
             return f"#item-{items[key].id}"
@@ -75,5 +70,3 @@ def test_section_and_total_scores_change_with_each_answer_online_and_offline(app
         page.reload()
         shows(("76 %", "65 %", "100 %"))  # the server's figures are the phone's
         assert fits_screen(page)
-    finally:
-        context.close()

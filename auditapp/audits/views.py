@@ -61,8 +61,9 @@ def audit_vocabulary():
         "limits_of": answers.limits_text,
         # Show-if (issue 15, "showif"): an item's or section's condition for the phone (offline/logic.js).
         "show_if_of": show_if_of,
-        # Repeating sections (issue 15): a section's copy as the screen, the counters and the scores name it.
+        # Repeating sections (issue 15): a section's copy, and an item's, as the screen, counters and scores name them.
         "section_key": services.section_key,
+        "slot_key": services.slot_key,
     }
 
 

@@ -3,6 +3,7 @@
 import os
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,21 @@ def controlled(page) -> None:
     if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
         page.reload()
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+
+@contextmanager
+def signed_in_phone(browser, base_url: str, email: str, password: str, path: str, width: int = 360, height: int = 740):
+    """A phone (phone_context) logged in as `email`, on `path` with the service worker in control: yields
+    (context, page), and closes the context after."""
+    context = phone_context(browser, width, height)
+    try:
+        page = context.new_page()
+        log_in_page(page, base_url, email, password)
+        page.goto(f"{base_url}{path}")
+        controlled(page)
+        yield context, page
+    finally:
+        context.close()
 
 
 def eventually(page, script: str, timeout: float = 20) -> None:
