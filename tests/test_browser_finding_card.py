@@ -61,6 +61,12 @@ class Taps:
         self.page.keyboard.type(text)
 
 
+def wait_for_statement_focus(page, item):
+    """The app focuses the statement of a finding form that a tapped grade opened once the swapped item has
+    settled (htmx:load, a moment after the form is visible): keys typed before that are lost."""
+    page.wait_for_function(f"() => document.activeElement === document.getElementById('statement-{item.id}')")
+
+
 def db_finding(audit, item):
     db.session.expire_all()
     return db.session.scalar(db.select(Finding).filter_by(audit_id=audit.id, item_id=item.id))
@@ -90,7 +96,7 @@ def test_a_major_nc_with_statement_and_photo_takes_at_most_5_taps(app, live_serv
 
     user.tap(f"{sel} button[value=major_nc]")
     page.wait_for_selector(f"{sel} .finding-form", state="visible")
-    page.wait_for_function(f"() => document.activeElement === document.getElementById('statement-{item.id}')")
+    wait_for_statement_focus(page, item)
     user.type_into_focused(STATEMENT)  # the statement is focused when the form opens: no tap
     assert "Draft kept on this device" in page.inner_text(f"{sel} [data-draft-state]")
     user.tap(f"{sel} input[name=why_major_reason][value=product_risk]")
@@ -148,10 +154,13 @@ def test_a_photo_added_on_the_item_and_a_refusal_keep_what_was_typed(app, live_s
     sel = f"#item-{item.id}"
     page.tap(f"{sel} button[value=major_nc]")
     page.wait_for_selector(f"{sel} .finding-form", state="visible")
+    wait_for_statement_focus(page, item)
     page.keyboard.type(STATEMENT)
     page.fill(f"#evidence-{item.id}", "Bins B2 and B4.")
     page.set_input_files(f"{sel} [data-photo-strip] input[type=file]", files=[photo((200, 40, 40))])  # the item's own
     page.wait_for_selector(f"{sel} .photos figure img")
+    # The draft is put back when the swapped item arrives (htmx:load, a moment after its photo shows).
+    page.wait_for_function(f"() => document.getElementById('statement-{item.id}').value !== ''")
     assert page.input_value(f"#statement-{item.id}") == STATEMENT
     assert page.input_value(f"#evidence-{item.id}") == "Bins B2 and B4."
 
@@ -185,6 +194,7 @@ def test_a_reload_in_the_middle_of_a_finding_keeps_it(app, live_server, phone360
     sel = f"#item-{item.id}"
     page.tap(f"{sel} button[value=minor_nc]")
     page.wait_for_selector(f"{sel} .finding-form", state="visible")
+    wait_for_statement_focus(page, item)
     page.keyboard.type(STATEMENT)
     page.reload()
     page.wait_for_selector(f"{sel} [data-draft-state]")
@@ -208,6 +218,7 @@ def test_a_tab_closed_while_the_camera_is_open_keeps_the_finding(app, live_serve
     sel = f"#item-{item.id}"
     page.tap(f"{sel} button[value=major_nc]")
     page.wait_for_selector(f"{sel} .finding-form", state="visible")
+    wait_for_statement_focus(page, item)
     page.keyboard.type(STATEMENT)
     page.tap(f"{sel} input[name=why_major_reason][value=systemic]")
     with page.expect_file_chooser():
@@ -324,6 +335,7 @@ def test_a_shared_phone_shows_a_draft_only_to_who_typed_it(app, live_server, pho
     sel = f"#item-{item.id}"
     page.tap(f"{sel} button[value=minor_nc]")
     page.wait_for_selector(f"{sel} .finding-form", state="visible")
+    wait_for_statement_focus(page, item)
     page.keyboard.type(STATEMENT)
     with page.expect_navigation():
         page.click("form.logout button[type=submit]")
